@@ -1,0 +1,1 @@
+"""Python side of the workstation: phantom generator (models/phantom) and training/export (models/training)."""

@@ -1,0 +1,52 @@
+/**
+ * Assembly stage. Input: series in the store still 'receiving'. Output: series marked 'ready'
+ * with their slices ordered and an inference job queued.
+ *
+ * A series is ready when no slice has arrived for the settle period (default 10 s) — scanners
+ * and PACS send a series as a burst, and scoring half a head would rank it wrongly. An explicit
+ * `import` settles everything at once. Slices are ordered by ImagePositionPatient projected on
+ * the slice normal (PS3.3 C.7.6.2.1.1), which is right for gantry-tilted series too; when a slice
+ * lacks a position the whole series falls back to InstanceNumber.
+ */
+import { positionAlongNormal, sliceNormal, type Orientation, type Vec3 } from '../dicom/index.js';
+import type { InstanceRow, Store } from '../store/index.js';
+
+export const DEFAULT_SETTLE_MS = 10_000;
+
+export interface OrderedSlice {
+  id: number;
+  sliceIndex: number;
+  slicePosition: number | null;
+}
+
+export function orderSlices(instances: readonly InstanceRow[]): OrderedSlice[] {
+  const first = instances.find((i) => i.orientation !== null);
+  const normal: Vec3 | null = first ? sliceNormal(JSON.parse(first.orientation!) as Orientation) : null;
+  const withPosition = instances.map((i) => ({
+    row: i,
+    position:
+      normal && i.position_x !== null && i.position_y !== null && i.position_z !== null
+        ? positionAlongNormal([i.position_x, i.position_y, i.position_z], normal)
+        : null,
+  }));
+  const allPositioned = withPosition.every((s) => s.position !== null);
+  const sorted = [...withPosition].sort((a, b) => {
+    if (allPositioned && a.position !== b.position) return a.position! - b.position!;
+    const na = a.row.instance_number ?? Number.MAX_SAFE_INTEGER;
+    const nb = b.row.instance_number ?? Number.MAX_SAFE_INTEGER;
+    return na !== nb ? na - nb : a.row.id - b.row.id;
+  });
+  return sorted.map((s, index) => ({ id: s.row.id, sliceIndex: index, slicePosition: s.position }));
+}
+
+/** Settles every series whose last slice is older than `settleMs` (all of them when `force`). */
+export function settleSeries(store: Store, opts: { settleMs: number; force?: boolean; now?: Date }): string[] {
+  const now = opts.now ?? new Date();
+  const cutoff = opts.force ? null : new Date(now.getTime() - opts.settleMs).toISOString();
+  const settled: string[] = [];
+  for (const series of store.seriesToSettle(cutoff)) {
+    store.markSeriesReady(series.series_uid, orderSlices(store.seriesInstances(series.series_uid)));
+    settled.push(series.series_uid);
+  }
+  return settled;
+}

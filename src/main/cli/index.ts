@@ -1,0 +1,168 @@
+/**
+ * The headless `triage` command (commander). Exit codes scripts can rely on:
+ *   0  done; every file was stored (or had been already)
+ *   1  error (bad data folder, unreadable manifest, …)
+ *   2  usage error (unknown command or option)
+ *   3  done, but some files were quarantined or conflicted (`triage quarantine` lists them)
+ */
+import { Command, CommanderError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { compose, defaultDataDir, type TriageCore } from '../core.js';
+import type { IngestOutcome } from '../ingest/index.js';
+import { formatQuarantine, formatWorklist, table } from './format.js';
+
+export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3 } as const;
+
+interface GlobalOptions {
+  dataDir?: string;
+}
+
+function openCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}): TriageCore {
+  const { dataDir } = cmd.optsWithGlobals<GlobalOptions>();
+  return compose({
+    dataDir: dataDir ?? defaultDataDir(),
+    ...extra,
+    log: (m) => process.stderr.write(`${m}\n`),
+  });
+}
+
+function summarise(outcomes: IngestOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = { stored: 0, duplicate: 0, unchanged: 0, quarantined: 0, conflict: 0, vanished: 0 };
+  for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
+  return counts;
+}
+
+export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
+  const program = new Command('triage')
+    .description('ICH triage workstation core: import head-CT DICOM, rank studies, list refusals.')
+    .addOption(new Option('--data-dir <dir>', 'where the database and slice store live').env('TRIAGE_DATA_DIR'))
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('import')
+    .description('read every file under <folder> once, settle its series, then exit')
+    .argument('<folder>', 'folder of DICOM files (searched recursively)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (folder: string, opts: { json?: boolean }, cmd: Command) => {
+      const core = openCore(cmd);
+      const bar =
+        process.stderr.isTTY && !opts.json
+          ? new cliProgress.SingleBar({ format: 'import [{bar}] {value}/{total} files  {outcome}', stream: process.stderr }, cliProgress.Presets.shades_classic)
+          : undefined;
+      try {
+        let started = false;
+        const outcomes = await core.importFolder(folder, (done, total, o) => {
+          if (bar && !started) {
+            bar.start(total, 0, { outcome: '' });
+            started = true;
+          }
+          bar?.update(done, { outcome: o.outcome });
+        });
+        bar?.stop();
+        const counts = summarise(outcomes);
+        const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
+        if (opts.json) {
+          out(`${JSON.stringify({ files: outcomes.length, ...counts, refused }, null, 2)}\n`);
+        } else {
+          out(
+            `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported, ` +
+              `${counts.quarantined} quarantined, ${counts.conflict} conflict(s)\n`,
+          );
+          for (const r of refused) out(`  refused ${r.path}: ${r.reason}\n`);
+        }
+        process.exitCode = refused.length ? EXIT.refusedFiles : EXIT.ok;
+      } finally {
+        bar?.stop();
+        await core.stop();
+      }
+    });
+
+  program
+    .command('watch')
+    .description('watch <folder>: read files as they land, settle series, keep the worklist current')
+    .argument('<folder>', 'the import folder (watched recursively)')
+    .option('--settle <seconds>', 'a series is ready when no slice arrived for this long', '10')
+    .option('--stable <seconds>', 'a file is read once its size has not changed for this long', '2')
+    .action(async (folder: string, opts: { settle: string; stable: string }, cmd: Command) => {
+      const core = openCore(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 });
+      core.on((e) => {
+        if (e.type === 'file' && e.outcome.outcome !== 'unchanged') {
+          process.stderr.write(`${e.outcome.outcome}: ${e.outcome.path}${e.outcome.reason ? ` (${e.outcome.reason})` : ''}\n`);
+        }
+        if (e.type === 'series-ready') process.stderr.write(`series ready: ${e.seriesUid}\n`);
+      });
+      core.watch(folder);
+      process.stderr.write(`watching ${folder} (data folder ${core.dataDir}); Ctrl-C to stop\n`);
+      await new Promise<void>((resolveStop) => {
+        const stop = () => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await core.stop();
+    });
+
+  program
+    .command('worklist')
+    .description('the ranked worklist: most likely bleed first')
+    .option('--json', 'print rows as JSON')
+    .option('--limit <n>', 'at most n rows')
+    .action((opts: { json?: boolean; limit?: string }, cmd: Command) => {
+      const core = openCore(cmd);
+      try {
+        const rows = core.worklist(opts.limit ? { limit: Number(opts.limit) } : {});
+        out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatWorklist(rows)}\n`);
+      } finally {
+        void core.stop();
+      }
+    });
+
+  program
+    .command('quarantine')
+    .description('files refused, each with its path and reason')
+    .option('--json', 'print rows as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const core = openCore(cmd);
+      try {
+        const rows = core.quarantine();
+        out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatQuarantine(rows)}\n`);
+      } finally {
+        void core.stop();
+      }
+    });
+
+  program
+    .command('status')
+    .description('counts, pipeline state and the models in use')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const core = openCore(cmd);
+      try {
+        const s = core.status();
+        if (opts.json) out(`${JSON.stringify(s, null, 2)}\n`);
+        else {
+          out(`data folder: ${s.dataDir}\nmodels: ${s.models}\n`);
+          out(`${table(['what', 'count'], Object.entries(s.counts).map(([k, v]) => [k, String(v)]))}\n`);
+        }
+      } finally {
+        void core.stop();
+      }
+    });
+
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    process.stderr.write(`triage: ${(err as Error).message}\n`);
+    return EXIT.error;
+  }
+}

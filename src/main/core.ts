@@ -1,0 +1,256 @@
+/**
+ * The composition root: every pipeline stage wired in one place (STYLE.md, MONAI Deploy's
+ * compose()). Read this first.
+ *
+ *   watch (import folder) ─┐
+ *                          ├─► ingest ─► store ─► assemble (settle, order) ─► jobs ─► inference ─► store
+ *   import (one pass) ─────┘
+ *
+ * `TriageCore` runs under plain Node; the CLI and the Electron shell are thin clients of it.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FSWatcher } from 'chokidar';
+import { settleSeries, DEFAULT_SETTLE_MS } from './assemble/index.js';
+import type { FrameDecoder } from './dicom/index.js';
+import { AWAITING_MODEL_REASON, loadManifest, type SeriesScorer } from './inference/index.js';
+import { Ingest, type IngestOutcome } from './ingest/index.js';
+import { openDatabase, queryWorklist, Store, type Db, type WorklistQuery } from './store/index.js';
+import { listFiles, watchFolder } from './watch/index.js';
+import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
+
+export interface CoreOptions {
+  dataDir: string;
+  settleMs?: number;
+  /** How long a file's size must be stable before it is read (watch mode). */
+  stableMs?: number;
+  modelsDir?: string;
+  decoder?: FrameDecoder;
+  /** Runs models on ready series; without one (no model installed) they await a model. */
+  scorer?: SeriesScorer;
+  /** How many files are read at once. */
+  ingestConcurrency?: number;
+  log?: (message: string) => void;
+}
+
+export const INFER_JOB = 'infer-series';
+const RETRY_AFTER_MS = 30_000;
+
+/** The data folder: --data-dir, else $TRIAGE_DATA_DIR, else the platform's per-user data place. */
+export function defaultDataDir(): string {
+  if (process.env.TRIAGE_DATA_DIR) return resolve(process.env.TRIAGE_DATA_DIR);
+  if (process.platform === 'win32' && process.env.APPDATA) return join(process.env.APPDATA, 'ich-triage');
+  const xdg = process.env.XDG_DATA_HOME ?? join(homedir(), '.local', 'share');
+  return join(xdg, 'ich-triage');
+}
+
+export class TriageCore {
+  readonly db: Db;
+  readonly store: Store;
+  readonly dataDir: string;
+  private readonly ingest: Ingest;
+  private readonly settleMs: number;
+  private watcher: FSWatcher | undefined;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private pending = new Set<Promise<unknown>>();
+  private ingestQueue: string[] = [];
+  private ingestActive = 0;
+  private jobsRunning = false;
+  private closed = false;
+  private readonly listeners = new Set<(event: CoreEvent) => void>();
+
+  constructor(private readonly opts: CoreOptions) {
+    this.dataDir = resolve(opts.dataDir);
+    this.db = openDatabase(this.dataDir);
+    this.store = new Store(this.db);
+    this.ingest = new Ingest(this.store, this.dataDir, opts.decoder);
+    this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
+    // Work a previous process was doing when it died is done again (handlers are idempotent).
+    const requeued = this.store.requeueInterruptedJobs();
+    if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
+  }
+
+  private log(message: string): void {
+    this.opts.log?.(message);
+  }
+
+  on(listener: (event: CoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(event: CoreEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+
+  // ---- ingest -------------------------------------------------------------------------
+
+  async ingestFile(path: string): Promise<IngestOutcome> {
+    const outcome = await this.ingest.ingestFile(path);
+    this.emit({ type: 'file', outcome });
+    return outcome;
+  }
+
+  /** One pass over a folder: read every file, settle every series, run queued work; then return. */
+  async importFolder(
+    folder: string,
+    progress?: (done: number, total: number, outcome: IngestOutcome) => void,
+  ): Promise<IngestOutcome[]> {
+    const files = await listFiles(resolve(folder));
+    const outcomes: IngestOutcome[] = [];
+    const concurrency = this.opts.ingestConcurrency ?? 2;
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const file = files[next++]!;
+        const outcome = await this.ingestFile(file);
+        outcomes.push(outcome);
+        progress?.(outcomes.length, files.length, outcome);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+    this.settle(true);
+    await this.runJobs();
+    return outcomes;
+  }
+
+  /** Watches a folder until stop(): files are read once stable, series settle, jobs run. */
+  watch(folder: string): void {
+    this.watcher = watchFolder(resolve(folder), (path) => this.enqueueIngest(path), {
+      ...(this.opts.stableMs !== undefined ? { stableMs: this.opts.stableMs } : {}),
+      onError: (err) => this.log(`watch error: ${err.message}`),
+    });
+    const tick = Math.max(100, Math.min(1000, this.settleMs / 4));
+    this.settleTimer = setInterval(() => {
+      if (this.settle(false).length) this.track(this.runJobs());
+    }, tick);
+    // Jobs left queued by an earlier run start now, not at the next arrival.
+    this.track(this.runJobs());
+  }
+
+  private enqueueIngest(path: string): void {
+    this.ingestQueue.push(path);
+    this.pumpIngest();
+  }
+
+  private pumpIngest(): void {
+    const concurrency = this.opts.ingestConcurrency ?? 2;
+    while (!this.closed && this.ingestActive < concurrency && this.ingestQueue.length) {
+      const path = this.ingestQueue.shift()!;
+      this.ingestActive++;
+      this.track(
+        this.ingestFile(path)
+          .catch((err: unknown) => this.log(`ingest failed for ${path}: ${(err as Error).message}`))
+          .finally(() => {
+            this.ingestActive--;
+            this.pumpIngest();
+          }),
+      );
+    }
+  }
+
+  private track<T>(p: Promise<T>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Waits until every file seen so far has been read and all queued work is done. */
+  async idle(): Promise<void> {
+    while (this.pending.size || this.ingestQueue.length) await Promise.allSettled([...this.pending]);
+  }
+
+  settle(force: boolean): string[] {
+    const settled = settleSeries(this.store, { settleMs: this.settleMs, force });
+    for (const seriesUid of settled) this.emit({ type: 'series-ready', seriesUid });
+    return settled;
+  }
+
+  // ---- jobs ---------------------------------------------------------------------------
+
+  /** Runs queued inference jobs one at a time until none is left. */
+  async runJobs(): Promise<void> {
+    if (this.jobsRunning) return;
+    this.jobsRunning = true;
+    try {
+      for (let job = this.store.claimJob(INFER_JOB); job && !this.closed; job = this.store.claimJob(INFER_JOB)) {
+        const { seriesUid } = JSON.parse(job.payload) as { seriesUid: string };
+        try {
+          if (!this.store.series(seriesUid)) {
+            this.store.completeJob(job.id);
+            continue;
+          }
+          if (this.opts.scorer) {
+            await this.opts.scorer.scoreSeries(seriesUid);
+          } else {
+            this.store.setSeriesState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
+          }
+          this.store.completeJob(job.id);
+          this.emit({ type: 'series-scored', seriesUid });
+        } catch (err) {
+          // A failed model run costs this series a retry, never the app.
+          const reason = (err as Error).message.split('\n')[0]!;
+          this.store.setSeriesState(seriesUid, 'failed', `inference failed (will retry): ${reason}`);
+          this.store.failJob(job.id, reason, job.attempts < 3 ? RETRY_AFTER_MS : null);
+          this.log(`inference failed for series ${seriesUid}: ${reason}`);
+        }
+      }
+    } finally {
+      this.jobsRunning = false;
+    }
+  }
+
+  // ---- queries ------------------------------------------------------------------------
+
+  worklist(q: WorklistQuery = {}): WorklistRow[] {
+    return queryWorklist(this.db, q);
+  }
+
+  quarantine(): QuarantineEntry[] {
+    return this.store.quarantineList().map((q) => ({
+      id: q.id,
+      path: q.path,
+      reason: q.reason,
+      sha256: q.sha256,
+      createdAt: q.created_at,
+    }));
+  }
+
+  status(): CoreStatus {
+    let models: string;
+    try {
+      const manifest = loadManifest(this.opts.modelsDir);
+      models = this.opts.scorer
+        ? this.opts.scorer.describe()
+        : manifest.models.length
+          ? `${manifest.models.length} model(s) in the manifest, not loaded`
+          : 'no model installed: ready series await a model';
+    } catch (err) {
+      models = `manifest unreadable: ${(err as Error).message}`;
+    }
+    return { dataDir: this.dataDir, counts: this.store.counts(), models };
+  }
+
+  async stop(): Promise<void> {
+    this.closed = true;
+    if (this.settleTimer) clearInterval(this.settleTimer);
+    await this.watcher?.close();
+    await Promise.allSettled([...this.pending]);
+    await this.opts.scorer?.close();
+    this.db.close();
+  }
+}
+
+export type CoreEvent =
+  | { type: 'file'; outcome: IngestOutcome }
+  | { type: 'series-ready'; seriesUid: string }
+  | { type: 'series-scored'; seriesUid: string };
+
+export interface CoreStatus {
+  dataDir: string;
+  counts: Record<string, number>;
+  models: string;
+}
+
+export function compose(opts: CoreOptions): TriageCore {
+  return new TriageCore(opts);
+}

@@ -1,0 +1,250 @@
+/**
+ * DICOM Part 10 file → Hounsfield slice, with dicom-parser.
+ *
+ * Input: the file's bytes. Output: a `HuSlice` — the header the core keeps, HU as float32 at the
+ * model contract's 512×512 (bilinear resampling when the file is another size, recorded), and the
+ * slice's default window. Every refusal is a `QuarantineError` whose reason is one line naming
+ * what is wrong; nothing here throws anything else for a bad file.
+ *
+ * HU = stored value × RescaleSlope + RescaleIntercept (PS3.3 C.11.1.1.2; 1 and 0 when absent),
+ * stored values taken from BitsAllocated, masked to BitsStored at HighBit and sign-extended when
+ * PixelRepresentation is 1 (PS3.5 8.1.1). PixelPaddingValue pixels keep their HU (e.g. −2000
+ * outside the field of view); every window clips them to black.
+ */
+import { inflateRawSync } from 'node:zlib';
+import dicomParser from 'dicom-parser';
+import type { DataSet } from 'dicom-parser';
+import contract from '../../shared/model-contract.json' with { type: 'json' };
+import { BRAIN_WINDOW } from '../../shared/windows.js';
+import { QuarantineError } from './errors.js';
+import { tiltFromAxialDegrees, MAX_AXIAL_TILT_DEGREES } from './geometry.js';
+import { resampleBilinear } from './resample.js';
+import { readHeader, TAG, type DicomHeader } from './tags.js';
+import {
+  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+  EXPLICIT_VR_BIG_ENDIAN,
+  ENCAPSULATED_TRANSFER_SYNTAXES,
+  isNativeTransferSyntax,
+  transferSyntaxName,
+} from './transfer-syntax.js';
+
+export const SLICE_SIZE: number = contract.inputSize;
+/** Larger images are not head CT slices; refusing them early bounds memory on hostile files. */
+const MAX_DIMENSION = 4096;
+/** A deflated dataset may not inflate past this: a "zip bomb" costs one file, not the process. */
+const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
+const CT_MODALITY = 'CT';
+
+export interface SliceWindow {
+  center: number;
+  width: number;
+  /** 'tags' when read from WindowCenter/WindowWidth, 'default' when absent (brain window). */
+  source: 'tags' | 'default';
+}
+
+export interface HuSlice {
+  header: DicomHeader;
+  /** HU, row-major, SLICE_SIZE × SLICE_SIZE. */
+  hu: Float32Array;
+  originalRows: number;
+  originalColumns: number;
+  resampled: boolean;
+  window: SliceWindow;
+  transferSyntaxUid: string;
+}
+
+/** Geometry of one frame's stored values, as a codec needs it. */
+export interface FrameDescription {
+  rows: number;
+  columns: number;
+  bitsAllocated: number;
+  bitsStored: number;
+  pixelRepresentation: 0 | 1;
+  samplesPerPixel: number;
+}
+
+/** Decodes encapsulated (compressed) pixel data; provided by src/main/dicom/codecs. */
+export interface FrameDecoder {
+  supports(transferSyntaxUid: string): boolean;
+  decodeFrame(
+    transferSyntaxUid: string,
+    byteArray: Uint8Array,
+    dataSet: DataSet,
+    desc: FrameDescription,
+  ): Promise<Int16Array | Uint16Array | Uint8Array | Int8Array>;
+}
+
+function describe(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/^dicomParser\.\w+:\s*/, '').split('\n')[0]!.slice(0, 200);
+}
+
+export function parseDataSet(bytes: Uint8Array): DataSet {
+  if (bytes.length < 132 || String.fromCharCode(...bytes.subarray(128, 132)) !== 'DICM') {
+    throw new QuarantineError('not a DICOM Part 10 file (no DICM prefix at byte 128)');
+  }
+  try {
+    return dicomParser.parseDicom(bytes, {
+      inflater: (byteArray: Uint8Array, position: number) => {
+        const inflated = inflateRawSync(byteArray.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
+        const full = new Uint8Array(position + inflated.length);
+        full.set(byteArray.subarray(0, position), 0);
+        full.set(inflated, position);
+        return full;
+      },
+    } as dicomParser.ParseDicomOptions);
+  } catch (err) {
+    const message = describe(err);
+    if (/past end|end of buffer|buffer overread|beyond|out of range|unexpected end/i.test(message)) {
+      throw new QuarantineError(`truncated or damaged DICOM file: ${message}`);
+    }
+    throw new QuarantineError(`unreadable DICOM file: ${message}`);
+  }
+}
+
+/** Checks that refuse a file before any pixel is touched, in the order a reader would ask. */
+export function validateHeader(h: DicomHeader): void {
+  if (!h.studyInstanceUid) throw new QuarantineError('missing StudyInstanceUID (0020,000D)');
+  if (!h.seriesInstanceUid) throw new QuarantineError('missing SeriesInstanceUID (0020,000E)');
+  if (!h.sopInstanceUid) throw new QuarantineError('missing SOPInstanceUID (0008,0018)');
+  if (h.modality !== CT_MODALITY) {
+    throw new QuarantineError(h.modality ? `Modality is ${h.modality}, not CT` : 'missing Modality (0008,0060): not CT');
+  }
+  if (!h.hasPixelData) throw new QuarantineError('no pixel data (7FE0,0010)');
+  if (h.numberOfFrames > 1) {
+    throw new QuarantineError(`multi-frame image (${h.numberOfFrames} frames): one axial slice per file expected`);
+  }
+  const photometric = h.photometricInterpretation ?? 'MONOCHROME2';
+  if (h.samplesPerPixel !== 1 || !photometric.startsWith('MONOCHROME')) {
+    throw new QuarantineError(`colour image (${photometric}, ${h.samplesPerPixel} samples per pixel): CT slices are greyscale`);
+  }
+  if (!h.rows || !h.columns) throw new QuarantineError('missing Rows/Columns');
+  if (h.rows > MAX_DIMENSION || h.columns > MAX_DIMENSION) {
+    throw new QuarantineError(`image of ${h.rows}×${h.columns} is larger than ${MAX_DIMENSION}×${MAX_DIMENSION}`);
+  }
+  if (h.bitsAllocated !== 8 && h.bitsAllocated !== 16) {
+    throw new QuarantineError(`BitsAllocated ${h.bitsAllocated ?? 'missing'} not supported (8 or 16)`);
+  }
+  const bitsStored = h.bitsStored ?? h.bitsAllocated;
+  if (bitsStored < 1 || bitsStored > h.bitsAllocated) {
+    throw new QuarantineError(`BitsStored ${bitsStored} does not fit BitsAllocated ${h.bitsAllocated}`);
+  }
+  if (!h.imageOrientationPatient) throw new QuarantineError('missing ImageOrientationPatient (0020,0037)');
+  const tilt = tiltFromAxialDegrees(h.imageOrientationPatient);
+  if (!(tilt <= MAX_AXIAL_TILT_DEGREES)) {
+    throw new QuarantineError(
+      `orientation is not axial: slice normal is ${Math.round(tilt)}° from the patient z axis (limit ${MAX_AXIAL_TILT_DEGREES}°)`,
+    );
+  }
+  if (!Number.isFinite(h.rescaleSlope) || h.rescaleSlope === 0 || !Number.isFinite(h.rescaleIntercept)) {
+    throw new QuarantineError(`unusable RescaleSlope/RescaleIntercept (${h.rescaleSlope}, ${h.rescaleIntercept})`);
+  }
+}
+
+export function frameDescription(h: DicomHeader): FrameDescription {
+  return {
+    rows: h.rows!,
+    columns: h.columns!,
+    bitsAllocated: h.bitsAllocated!,
+    bitsStored: h.bitsStored ?? h.bitsAllocated!,
+    pixelRepresentation: h.pixelRepresentation === 1 ? 1 : 0,
+    samplesPerPixel: h.samplesPerPixel,
+  };
+}
+
+/** Native (uncompressed) pixel data → stored values as signed/unsigned integers. */
+function readNativeStoredValues(ds: DataSet, h: DicomHeader, transferSyntaxUid: string): Int32Array {
+  const el = ds.elements[TAG.pixelData]!;
+  const desc = frameDescription(h);
+  const count = desc.rows * desc.columns;
+  const bytesNeeded = (count * desc.bitsAllocated) / 8;
+  const available = Math.min(el.length, ds.byteArray.length - el.dataOffset);
+  if (available < bytesNeeded) {
+    throw new QuarantineError(`truncated pixel data: ${bytesNeeded} bytes expected, ${Math.max(0, available)} present`);
+  }
+  const view = new DataView(ds.byteArray.buffer, ds.byteArray.byteOffset + el.dataOffset, bytesNeeded);
+  const littleEndian = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
+  const out = new Int32Array(count);
+  if (desc.bitsAllocated === 8) {
+    for (let i = 0; i < count; i++) out[i] = view.getUint8(i);
+  } else {
+    for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, littleEndian);
+  }
+  return out;
+}
+
+/** Mask to BitsStored at HighBit and sign-extend (PS3.5 8.1.1); in place. */
+export function normaliseStoredValues(values: Int32Array, h: DicomHeader): Int32Array {
+  const desc = frameDescription(h);
+  const highBit = h.highBit ?? desc.bitsStored - 1;
+  const shift = Math.max(0, highBit + 1 - desc.bitsStored);
+  const mask = desc.bitsStored >= 32 ? 0xffffffff : (1 << desc.bitsStored) - 1;
+  const signBit = 1 << (desc.bitsStored - 1);
+  for (let i = 0; i < values.length; i++) {
+    let v = (values[i]! >>> shift) & mask;
+    if (desc.pixelRepresentation === 1 && v & signBit) v -= 1 << desc.bitsStored;
+    values[i] = v;
+  }
+  return values;
+}
+
+function toHu(values: Int32Array, h: DicomHeader): Float32Array {
+  const hu = new Float32Array(values.length);
+  const slope = h.rescaleSlope;
+  const intercept = h.rescaleIntercept;
+  for (let i = 0; i < values.length; i++) hu[i] = values[i]! * slope + intercept;
+  return hu;
+}
+
+export function sliceWindow(h: DicomHeader): SliceWindow {
+  if (h.windowCenter !== undefined && h.windowWidth !== undefined && h.windowWidth > 0) {
+    return { center: h.windowCenter, width: h.windowWidth, source: 'tags' };
+  }
+  return { center: BRAIN_WINDOW.center, width: BRAIN_WINDOW.width, source: 'default' };
+}
+
+/**
+ * Reads one file's bytes into a Hounsfield slice, or throws QuarantineError.
+ * `decoder` handles encapsulated transfer syntaxes; without one they are refused.
+ */
+export async function readSlice(bytes: Uint8Array, decoder?: FrameDecoder): Promise<HuSlice> {
+  const ds = parseDataSet(bytes);
+  const header = readHeader(ds);
+  validateHeader(header);
+  const transferSyntaxUid = header.transferSyntaxUid ?? '1.2.840.10008.1.2';
+
+  let stored: Int32Array;
+  if (isNativeTransferSyntax(transferSyntaxUid)) {
+    stored = readNativeStoredValues(ds, header, transferSyntaxUid);
+  } else if (transferSyntaxUid in ENCAPSULATED_TRANSFER_SYNTAXES) {
+    if (!decoder?.supports(transferSyntaxUid)) {
+      throw new QuarantineError(`transfer syntax ${transferSyntaxName(transferSyntaxUid)} not supported yet`);
+    }
+    const desc = frameDescription(header);
+    const decoded = await decoder.decodeFrame(transferSyntaxUid, bytes, ds, desc);
+    if (decoded.length < desc.rows * desc.columns) {
+      throw new QuarantineError(`decoded pixel data too short: ${decoded.length} of ${desc.rows * desc.columns} samples`);
+    }
+    stored = Int32Array.from(decoded.subarray(0, desc.rows * desc.columns));
+  } else {
+    throw new QuarantineError(`unknown transfer syntax ${transferSyntaxUid}`);
+  }
+  // Codecs hand back values at their natural width (possibly already sign-extended); masking to
+  // BitsStored and sign-extending again gives the same stored values for both paths.
+  normaliseStoredValues(stored, header);
+
+  let hu = toHu(stored, header);
+  const rows = header.rows!;
+  const columns = header.columns!;
+  const resampled = rows !== SLICE_SIZE || columns !== SLICE_SIZE;
+  if (resampled) hu = resampleBilinear(hu, rows, columns, SLICE_SIZE, SLICE_SIZE);
+  return {
+    header,
+    hu,
+    originalRows: rows,
+    originalColumns: columns,
+    resampled,
+    window: sliceWindow(header),
+    transferSyntaxUid,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * models/manifest.json — the single source of truth for the models the app runs (STYLE.md
+ * habit 5). Python writes it at export; this module reads and validates it. A missing manifest
+ * or one with no models is not an error: ready series then wait as "awaiting model".
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const FileEntry = z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+
+export const ModelEntrySchema = z
+  .object({
+    id: z.string().min(1),
+    version: z.string().or(z.number()).transform(String),
+    architecture: z.string().optional(),
+    files: z.array(FileEntry).min(1),
+    labels: z.array(z.string()).optional(),
+    thresholds: z.record(z.string(), z.number()).optional(),
+  })
+  .passthrough();
+
+export const EnsembleEntrySchema = z
+  .object({
+    id: z.string().min(1),
+    members: z.array(z.string()).min(1),
+    rule: z.literal('mean'),
+    weights: z.array(z.number()).optional(),
+    thresholds: z.record(z.string(), z.number()).optional(),
+  })
+  .passthrough();
+
+export const ManifestSchema = z
+  .object({
+    labels: z.array(z.string()).optional(),
+    models: z.array(ModelEntrySchema).default([]),
+    ensembles: z.array(EnsembleEntrySchema).default([]),
+  })
+  .passthrough();
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+export type ModelEntry = z.infer<typeof ModelEntrySchema>;
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository's (or the packaged app's) models folder. */
+export const DEFAULT_MODELS_DIR = resolve(here, '..', '..', '..', 'models');
+
+export function loadManifest(modelsDir: string = DEFAULT_MODELS_DIR): Manifest {
+  const path = resolve(modelsDir, 'manifest.json');
+  if (!existsSync(path)) return { models: [], ensembles: [] };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new Error(`${path}: does not match the manifest schema: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,122 @@
+/**
+ * Ingest stage — the one door every slice goes through, whether it came from the import folder
+ * or the DICOM receiver.
+ *
+ * Input: a file path. Output: an `IngestOutcome`, and in the store either an instance (with its
+ * HU copy on disk), a duplicate sighting, a conflict, or a quarantine entry with a one-line reason.
+ * It never throws for a bad file; a file already seen with the same content is skipped, which is
+ * what makes a restart after kill -9 neither lose nor repeat a slice.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { readSlice, QuarantineError, type FrameDecoder } from '../dicom/index.js';
+import { huToInt16, pixelSha256, writeHuFile, SeriesStudyMismatch, type FileOutcome, type Store } from '../store/index.js';
+
+export type IngestOutcomeKind = FileOutcome | 'unchanged' | 'vanished';
+
+export interface IngestOutcome {
+  path: string;
+  outcome: IngestOutcomeKind;
+  reason?: string;
+  sopUid?: string;
+  seriesUid?: string;
+  studyUid?: string;
+}
+
+/** Files larger than this are not single CT slices; refusing them bounds memory. */
+const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+export class Ingest {
+  constructor(
+    private readonly store: Store,
+    private readonly dataDir: string,
+    private readonly decoder?: FrameDecoder,
+  ) {}
+
+  async ingestFile(inputPath: string): Promise<IngestOutcome> {
+    const path = resolve(inputPath);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Moved or deleted between being seen and being read: nothing to refuse, nothing lost.
+      if (code === 'ENOENT') return { path, outcome: 'vanished' };
+      const reason = `could not read file: ${code ?? (err as Error).message}`;
+      this.store.recordQuarantine(path, null, 0, reason);
+      return { path, outcome: 'quarantined', reason };
+    }
+    if (bytes.length > MAX_FILE_BYTES) {
+      const reason = `file of ${bytes.length} bytes is too large for one CT slice`;
+      this.store.recordQuarantine(path, null, bytes.length, reason);
+      return { path, outcome: 'quarantined', reason };
+    }
+    const fileSha = createHash('sha256').update(bytes).digest('hex');
+    if (this.store.fileSeen(path, fileSha)) return { path, outcome: 'unchanged' };
+
+    let slice;
+    try {
+      slice = await readSlice(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.decoder);
+    } catch (err) {
+      const reason = err instanceof QuarantineError ? err.reason : `unexpected error reading file: ${describe(err)}`;
+      this.store.recordQuarantine(path, fileSha, bytes.length, reason);
+      return { path, outcome: 'quarantined', reason };
+    }
+
+    const h = slice.header;
+    const pixels = huToInt16(slice.hu);
+    const pixelSha = pixelSha256(pixels);
+    // The HU file is written (durably) before the row that points at it, so a crash between the
+    // two leaves at worst an unreferenced file that the next attempt reuses by its hash.
+    const huPath = writeHuFile(this.dataDir, pixelSha, pixels);
+    try {
+      const { outcome } = this.store.storeInstance({
+        sopUid: h.sopInstanceUid!,
+        seriesUid: h.seriesInstanceUid!,
+        studyUid: h.studyInstanceUid!,
+        study: {
+          patientName: h.patientName,
+          patientId: h.patientId,
+          accession: h.accessionNumber,
+          description: h.studyDescription,
+          studyDate: h.studyDate,
+          studyTime: h.studyTime,
+        },
+        seriesNumber: h.seriesNumber,
+        seriesDescription: h.seriesDescription,
+        instanceNumber: h.instanceNumber,
+        position: h.imagePositionPatient,
+        orientation: h.imageOrientationPatient,
+        originalRows: slice.originalRows,
+        originalColumns: slice.originalColumns,
+        resampled: slice.resampled,
+        pixelSpacing: h.pixelSpacing,
+        window: slice.window,
+        rescaleSlope: h.rescaleSlope,
+        rescaleIntercept: h.rescaleIntercept,
+        transferSyntax: slice.transferSyntaxUid,
+        fileSha256: fileSha,
+        pixelSha256: pixelSha,
+        huPath,
+        sourcePath: path,
+        size: bytes.length,
+      });
+      const ids = { sopUid: h.sopInstanceUid!, seriesUid: h.seriesInstanceUid!, studyUid: h.studyInstanceUid! };
+      if (outcome === 'conflict') {
+        return { path, outcome, ...ids, reason: 'same SOPInstanceUID as a stored slice but different pixel data' };
+      }
+      return { path, outcome, ...ids };
+    } catch (err) {
+      if (err instanceof SeriesStudyMismatch) {
+        this.store.recordQuarantine(path, fileSha, bytes.length, err.message);
+        return { path, outcome: 'quarantined', reason: err.message };
+      }
+      throw err;
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 200);
+}

@@ -1,0 +1,91 @@
+/**
+ * The worklist query: studies ranked by the site's ranking score for "any" (most likely bleed
+ * first); studies not yet scored follow, oldest arrival first so nothing waits unseen.
+ */
+import type { Db } from './db.js';
+import type { WorklistRow } from '../../shared/api.js';
+import { scoreFromRow } from './index.js';
+
+export const RANKING_SCORE_ID = 'ranking';
+
+export interface WorklistQuery {
+  limit?: number;
+  reviewStatus?: WorklistRow['reviewStatus'][];
+  minScore?: number;
+  arrivedAfter?: string;
+  arrivedBefore?: string;
+  sort?: 'score' | 'arrival';
+}
+
+// Series states from most to least urgent to show: a study is as far along as its least
+// advanced series.
+const STATE_ORDER = ['failed', 'receiving', 'ready', 'awaiting_model', 'scored'] as const;
+
+export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
+  const where: string[] = [];
+  const params: Record<string, unknown> = { ranking: RANKING_SCORE_ID };
+  if (q.reviewStatus?.length) {
+    where.push(`s.review_status IN (${q.reviewStatus.map((_, i) => `@rs${i}`).join(', ')})`);
+    q.reviewStatus.forEach((r, i) => (params[`rs${i}`] = r));
+  }
+  if (q.minScore !== undefined) {
+    where.push('sc.p_any >= @minScore');
+    params.minScore = q.minScore;
+  }
+  if (q.arrivedAfter) {
+    where.push('s.first_arrival_at >= @after');
+    params.after = q.arrivedAfter;
+  }
+  if (q.arrivedBefore) {
+    where.push('s.first_arrival_at <= @before');
+    params.before = q.arrivedBefore;
+  }
+  const order =
+    q.sort === 'arrival'
+      ? 's.first_arrival_at DESC, s.study_uid'
+      : '(sc.p_any IS NULL), sc.p_any DESC, s.first_arrival_at ASC, s.study_uid';
+  const limit = q.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(q.limit))}` : '';
+  const rows = db
+    .prepare(
+      `SELECT s.*, sc.p_any, sc.p_epidural, sc.p_intraparenchymal, sc.p_intraventricular, sc.p_subarachnoid,
+              sc.p_subdural, sc.computed_at AS scored_at,
+              (SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid) AS series_count,
+              (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se WHERE se.study_uid = s.study_uid) AS slice_count,
+              (SELECT GROUP_CONCAT(se.state || '|' || COALESCE(se.state_reason, ''), char(10)) FROM series se
+                 WHERE se.study_uid = s.study_uid) AS series_states,
+              (SELECT value FROM settings WHERE key = 'rankingModel') AS ranking_model
+       FROM studies s
+       LEFT JOIN study_scores sc ON sc.study_uid = s.study_uid AND sc.model_id = @ranking
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY ${order} ${limit}`,
+    )
+    .all(params) as Record<string, unknown>[];
+  return rows.map((r) => {
+    const states = String(r.series_states ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map((s) => {
+        const [state, reason] = s.split('|');
+        return { state: state as (typeof STATE_ORDER)[number], reason: reason || null };
+      });
+    states.sort((a, b) => STATE_ORDER.indexOf(a.state) - STATE_ORDER.indexOf(b.state));
+    const worst = states[0] ?? { state: 'receiving' as const, reason: null };
+    return {
+      studyUid: r.study_uid as string,
+      patientName: (r.patient_name as string | null) ?? null,
+      patientId: (r.patient_id as string | null) ?? null,
+      accession: (r.accession as string | null) ?? null,
+      description: (r.description as string | null) ?? null,
+      studyDate: (r.study_date as string | null) ?? null,
+      firstArrivalAt: r.first_arrival_at as string,
+      lastArrivalAt: r.last_arrival_at as string,
+      reviewStatus: r.review_status as WorklistRow['reviewStatus'],
+      state: worst.state,
+      stateReason: worst.reason,
+      seriesCount: r.series_count as number,
+      sliceCount: r.slice_count as number,
+      score: r.p_any === null || r.p_any === undefined ? null : scoreFromRow(r),
+      scoredBy: r.p_any === null || r.p_any === undefined ? null : ((r.ranking_model as string | null) ?? RANKING_SCORE_ID),
+    };
+  });
+}
