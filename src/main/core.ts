@@ -10,13 +10,12 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { FSWatcher } from 'chokidar';
 import { settleSeries, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import type { FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
 import { openDatabase, queryWorklist, Store, type Db, type WorklistQuery } from './store/index.js';
-import { listFiles, watchFolder } from './watch/index.js';
+import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
 
 export interface CoreOptions {
@@ -50,7 +49,7 @@ export class TriageCore {
   readonly dataDir: string;
   private readonly ingest: Ingest;
   private readonly settleMs: number;
-  private watcher: FSWatcher | undefined;
+  private watcher: FolderWatcher | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private pending = new Set<Promise<unknown>>();
   private ingestQueue: string[] = [];

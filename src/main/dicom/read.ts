@@ -21,7 +21,6 @@ import { tiltFromAxialDegrees, MAX_AXIAL_TILT_DEGREES } from './geometry.js';
 import { resampleBilinear } from './resample.js';
 import { readHeader, TAG, type DicomHeader } from './tags.js';
 import {
-  DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
   EXPLICIT_VR_BIG_ENDIAN,
   ENCAPSULATED_TRANSFER_SYNTAXES,
   isNativeTransferSyntax,
@@ -75,8 +74,13 @@ export interface FrameDecoder {
 }
 
 function describe(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/^dicomParser\.\w+:\s*/, '').split('\n')[0]!.slice(0, 200);
+  // dicom-parser throws strings, Errors, or { exception, dataSet } when it stops part-way.
+  const inner =
+    err && typeof err === 'object' && !(err instanceof Error) && 'exception' in err
+      ? (err as { exception: unknown }).exception
+      : err;
+  const text = inner instanceof Error ? inner.message : String(inner);
+  return text.replace(/^dicomParser[.:]\w+:\s*/, '').split('\n')[0]!.slice(0, 200);
 }
 
 export function parseDataSet(bytes: Uint8Array): DataSet {
@@ -95,7 +99,7 @@ export function parseDataSet(bytes: Uint8Array): DataSet {
     } as dicomParser.ParseDicomOptions);
   } catch (err) {
     const message = describe(err);
-    if (/past end|end of buffer|buffer overread|beyond|out of range|unexpected end/i.test(message)) {
+    if (/past end|end of buffer|buffer overrun|overread|beyond|out of range|unexpected end|cannot be greater than or equal to/i.test(message)) {
       throw new QuarantineError(`truncated or damaged DICOM file: ${message}`);
     }
     throw new QuarantineError(`unreadable DICOM file: ${message}`);

@@ -84,7 +84,7 @@ CREATE TABLE quarantine (
   sha256      TEXT,
   reason      TEXT NOT NULL,
   created_at  TEXT NOT NULL,
-  -- set when the same path later yields a good slice (e.g. a copy that had not finished)
+  -- set when the same path later yields a good slice 
   resolved_at TEXT
 );
 CREATE INDEX quarantine_open ON quarantine(resolved_at, created_at);

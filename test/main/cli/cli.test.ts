@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { corpus, CT1_UNC, CT_IMAGE, REPO_ROOT, tempDir } from '../../helpers.js';
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+const dataDir = join(dir.path, 'data');
+
+function triage(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'triage.mjs'), ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the triage CLI', () => {
+  it('import exits 0 when every file is stored, 3 when some were refused', () => {
+    const good = join(dir.path, 'good');
+    mkdirSync(good);
+    copyFileSync(corpus(CT1_UNC), join(good, 'a.dcm'));
+    expect(triage('--data-dir', dataDir, 'import', good).code).toBe(0);
+
+    const mixed = join(dir.path, 'mixed');
+    mkdirSync(mixed);
+    copyFileSync(corpus(CT_IMAGE), join(mixed, 'b.dcm'));
+    copyFileSync(corpus('pydicom-data/MR2_UNCR.dcm'), join(mixed, 'mr.dcm'));
+    const r = triage('--data-dir', dataDir, 'import', mixed);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/1 stored.*1 quarantined/s);
+    expect(r.stdout).toMatch(/mr\.dcm: Modality is MR, not CT/);
+  });
+
+  it('worklist --json carries the study UID, score, per-label probabilities and status', () => {
+    const r = triage('--data-dir', dataDir, 'worklist', '--json');
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout) as { studyUid: string; score: unknown; state: string; reviewStatus: string }[];
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.studyUid).toMatch(/^[\d.]+$/);
+      expect(row.score).toBeNull();
+      expect(row.state).toBe('awaiting_model');
+      expect(row.reviewStatus).toBe('new');
+    }
+    expect(triage('--data-dir', dataDir, 'worklist').stdout).toMatch(/awaiting model/);
+  });
+
+  it('quarantine --json lists path and reason', () => {
+    const rows = JSON.parse(triage('--data-dir', dataDir, 'quarantine', '--json').stdout) as { path: string; reason: string }[];
+    expect(rows).toEqual([expect.objectContaining({ path: join(dir.path, 'mixed', 'mr.dcm'), reason: 'Modality is MR, not CT' })]);
+  });
+
+  it('status --json reports counts and the model state', () => {
+    const s = JSON.parse(triage('--data-dir', dataDir, 'status', '--json').stdout) as { counts: Record<string, number>; models: string };
+    expect(s.counts.instances).toBe(2);
+    expect(s.counts.quarantined).toBe(1);
+    expect(typeof s.models).toBe('string');
+  });
+
+  it('exits 2 on a usage error and 1 on a missing folder', () => {
+    expect(triage('frobnicate').code).toBe(2);
+    const missing = triage('--data-dir', dataDir, 'import', join(dir.path, 'no-such-folder'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no-such-folder/);
+  });
+});

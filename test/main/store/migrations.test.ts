@@ -1,0 +1,66 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../../src/main/store/migrations/index.js';
+import { openDatabase, schemaVersion, Store } from '../../../src/main/store/index.js';
+import { tempDir } from '../../helpers.js';
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+describe('schema migrations', () => {
+  it('numbers migrations 1..n with no gap', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('0001 creates the tables and sets user_version; opening again is a no-op', () => {
+    const db = openDatabase(join(dir.path, 'a'));
+    expect(schemaVersion(db)).toBe(1);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (t) => t.name,
+    );
+    expect(tables).toEqual(
+      expect.arrayContaining(['studies', 'series', 'instances', 'files', 'quarantine', 'conflicts', 'predictions', 'study_scores', 'reviews', 'audit_log', 'jobs', 'settings']),
+    );
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    const again = openDatabase(join(dir.path, 'a'));
+    expect(schemaVersion(again)).toBe(1);
+    again.close();
+  });
+
+  it('refuses a database written by a newer build', () => {
+    const path = join(dir.path, 'newer');
+    openDatabase(path).close();
+    const raw = new Database(join(path, 'triage.sqlite'));
+    raw.pragma('user_version = 99');
+    raw.close();
+    expect(() => openDatabase(path)).toThrow(/newer than this build/);
+  });
+
+  it('keeps the audit log append-only', () => {
+    const db = openDatabase(join(dir.path, 'audit'));
+    const store = new Store(db);
+    store.appendAudit('dr.a', 'review', '1.2.3', { decision: 'confirmed' });
+    expect(() => db.prepare("UPDATE audit_log SET actor = 'someone else'").run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    db.close();
+  });
+
+  it('requeues jobs that were running when the process died, and retries failed ones later', () => {
+    const db = openDatabase(join(dir.path, 'jobs'));
+    const store = new Store(db);
+    store.enqueueJob('infer-series', 's1@3', { seriesUid: 's1' });
+    store.enqueueJob('infer-series', 's1@3', { seriesUid: 's1' }); // same work: queued once
+    const job = store.claimJob('infer-series')!;
+    expect(job.attempts).toBe(1);
+    expect(store.claimJob('infer-series')).toBeUndefined();
+    expect(store.requeueInterruptedJobs()).toBe(1);
+    const again = store.claimJob('infer-series')!;
+    expect(again.id).toBe(job.id);
+    store.failJob(again.id, 'model crashed', 60_000);
+    expect(store.claimJob('infer-series')).toBeUndefined(); // not before its retry time
+    expect(store.pendingJobs('infer-series')).toBe(1);
+    db.close();
+  });
+});
