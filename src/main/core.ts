@@ -57,6 +57,7 @@ export class TriageCore {
   private jobsRunning = false;
   private closed = false;
   private readonly listeners = new Set<(event: CoreEvent) => void>();
+  private scorer: SeriesScorer | undefined;
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
@@ -67,6 +68,14 @@ export class TriageCore {
     // Work a previous process was doing when it died is done again (handlers are idempotent).
     const requeued = this.store.requeueInterruptedJobs();
     if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
+    if (opts.scorer) this.attachScorer(opts.scorer);
+  }
+
+  /** Installs the model runner; series that were waiting for a model are queued for it. */
+  attachScorer(scorer: SeriesScorer): void {
+    this.scorer = scorer;
+    const waiting = this.store.requeueAwaitingSeries();
+    if (waiting) this.log(`${waiting} series that awaited a model are queued for inference`);
   }
 
   private log(message: string): void {
@@ -178,8 +187,8 @@ export class TriageCore {
             this.store.completeJob(job.id);
             continue;
           }
-          if (this.opts.scorer) {
-            await this.opts.scorer.scoreSeries(seriesUid);
+          if (this.scorer) {
+            await this.scorer.scoreSeries(seriesUid);
           } else {
             this.store.setSeriesState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
           }
@@ -218,11 +227,19 @@ export class TriageCore {
     let models: string;
     try {
       const manifest = loadManifest(this.opts.modelsDir);
-      models = this.opts.scorer
-        ? this.opts.scorer.describe()
-        : manifest.models.length
-          ? `${manifest.models.length} model(s) in the manifest, not loaded`
-          : 'no model installed: ready series await a model';
+      const last = this.store.getSetting<{ at: string; models: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
+        'modelStates',
+      );
+      models = this.scorer
+        ? this.scorer.describe()
+        : !manifest.models.length
+          ? 'no model installed: ready series await a model'
+          : last
+            ? `as loaded at ${last.at}: ` +
+              last.models
+                .map((m) => (m.status === 'loaded' ? `${m.modelId} on ${m.provider} (${m.reason})` : `${m.modelId} refused: ${m.reason}`))
+                .join('; ')
+            : `${manifest.models.length} model(s) in the manifest, not loaded yet (they load with import or watch)`;
     } catch (err) {
       models = `manifest unreadable: ${(err as Error).message}`;
     }
@@ -234,7 +251,7 @@ export class TriageCore {
     if (this.settleTimer) clearInterval(this.settleTimer);
     await this.watcher?.close();
     await Promise.allSettled([...this.pending]);
-    await this.opts.scorer?.close();
+    await this.scorer?.close();
     this.db.close();
   }
 }

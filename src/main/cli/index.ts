@@ -8,6 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { compose, defaultDataDir, type TriageCore } from '../core.js';
+import { OnnxSeriesScorer } from '../inference/scorer.js';
 import type { IngestOutcome } from '../ingest/index.js';
 import { formatQuarantine, formatWorklist, table } from './format.js';
 
@@ -15,15 +16,40 @@ export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3 } as const;
 
 interface GlobalOptions {
   dataDir?: string;
+  modelsDir?: string;
+  cuda?: boolean;
 }
 
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+/** A core for queries: no model is loaded. */
 function openCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}): TriageCore {
-  const { dataDir } = cmd.optsWithGlobals<GlobalOptions>();
-  return compose({
-    dataDir: dataDir ?? defaultDataDir(),
-    ...extra,
-    log: (m) => process.stderr.write(`${m}\n`),
-  });
+  const { dataDir, modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
+  return compose({ dataDir: dataDir ?? defaultDataDir(), ...(modelsDir ? { modelsDir } : {}), ...extra, log });
+}
+
+/** A core that runs the manifest's models on ready series (none installed: series await one). */
+async function openScoringCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}): Promise<TriageCore> {
+  const { modelsDir, cuda } = cmd.optsWithGlobals<GlobalOptions>();
+  const core = openCore(cmd, extra);
+  try {
+    const scorer = await OnnxSeriesScorer.create({
+      store: core.store,
+      dataDir: core.dataDir,
+      ...(modelsDir ? { modelsDir } : {}),
+      providers: cuda === false ? ['cpu'] : ['cuda', 'cpu'],
+      log,
+    });
+    if (scorer) {
+      core.store.setSetting('modelStates', { at: new Date().toISOString(), models: scorer.modelStates() });
+      log(`models: ${scorer.describe()}`);
+      core.attachScorer(scorer);
+    }
+  } catch (err) {
+    await core.stop();
+    throw err;
+  }
+  return core;
 }
 
 function summarise(outcomes: IngestOutcome[]): Record<string, number> {
@@ -36,6 +62,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
   const program = new Command('triage')
     .description('ICH triage workstation core: import head-CT DICOM, rank studies, list refusals.')
     .addOption(new Option('--data-dir <dir>', 'where the database and slice store live').env('TRIAGE_DATA_DIR'))
+    .addOption(new Option('--models-dir <dir>', 'folder with manifest.json and the ONNX models').env('TRIAGE_MODELS_DIR'))
+    .option('--no-cuda', 'do not try the CUDA execution provider; run models on the CPU')
     .showHelpAfterError()
     .exitOverride();
 
@@ -45,7 +73,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .argument('<folder>', 'folder of DICOM files (searched recursively)')
     .option('--json', 'print the summary as JSON')
     .action(async (folder: string, opts: { json?: boolean }, cmd: Command) => {
-      const core = openCore(cmd);
+      const core = await openScoringCore(cmd);
       const bar =
         process.stderr.isTTY && !opts.json
           ? new cliProgress.SingleBar({ format: 'import [{bar}] {value}/{total} files  {outcome}', stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -85,7 +113,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--settle <seconds>', 'a series is ready when no slice arrived for this long', '10')
     .option('--stable <seconds>', 'a file is read once its size has not changed for this long', '2')
     .action(async (folder: string, opts: { settle: string; stable: string }, cmd: Command) => {
-      const core = openCore(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 });
+      const core = await openScoringCore(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 });
       core.on((e) => {
         if (e.type === 'file' && e.outcome.outcome !== 'unchanged') {
           process.stderr.write(`${e.outcome.outcome}: ${e.outcome.path}${e.outcome.reason ? ` (${e.outcome.reason})` : ''}\n`);

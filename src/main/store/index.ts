@@ -312,6 +312,21 @@ export class Store {
     this.db.prepare('UPDATE series SET state = ?, state_reason = ? WHERE series_uid = ?').run(state, reason, seriesUid);
   }
 
+  /** Series that waited for a model: queued again once one is installed. */
+  requeueAwaitingSeries(): number {
+    const rows = this.db.prepare("SELECT series_uid, slice_count FROM series WHERE state = 'awaiting_model'").all() as {
+      series_uid: string;
+      slice_count: number;
+    }[];
+    this.db.transaction(() => {
+      for (const r of rows) {
+        this.db.prepare("UPDATE series SET state = 'ready', state_reason = NULL WHERE series_uid = ?").run(r.series_uid);
+        this.enqueueJob('infer-series', `${r.series_uid}@${r.slice_count}`, { seriesUid: r.series_uid });
+      }
+    })();
+    return rows.length;
+  }
+
   // ---- jobs -----------------------------------------------------------------------------
 
   enqueueJob(kind: string, key: string, payload: object): void {
@@ -435,3 +450,5 @@ export class SeriesStudyMismatch extends Error {
 export type { Label };
 export { queryWorklist, RANKING_SCORE_ID } from './worklist.js';
 export type { WorklistQuery } from './worklist.js';
+export { savePredictions, studyPredictions, saveStudyScore, clearStudyScores } from './predictions.js';
+export type { SlicePrediction } from './predictions.js';

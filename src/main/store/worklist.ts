@@ -53,7 +53,7 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se WHERE se.study_uid = s.study_uid) AS slice_count,
               (SELECT GROUP_CONCAT(se.state || '|' || COALESCE(se.state_reason, ''), char(10)) FROM series se
                  WHERE se.study_uid = s.study_uid) AS series_states,
-              (SELECT value FROM settings WHERE key = 'rankingModel') AS ranking_model
+              (SELECT value FROM settings WHERE key = 'rankingModelInUse') AS ranking_model
        FROM studies s
        LEFT JOIN study_scores sc ON sc.study_uid = s.study_uid AND sc.model_id = @ranking
        ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -85,7 +85,12 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
       seriesCount: r.series_count as number,
       sliceCount: r.slice_count as number,
       score: r.p_any === null || r.p_any === undefined ? null : scoreFromRow(r),
-      scoredBy: r.p_any === null || r.p_any === undefined ? null : ((r.ranking_model as string | null) ?? RANKING_SCORE_ID),
+      scoredBy:
+        r.p_any === null || r.p_any === undefined
+          ? null
+          : r.ranking_model
+            ? (JSON.parse(r.ranking_model as string) as string)
+            : RANKING_SCORE_ID,
     };
   });
 }

@@ -7,9 +7,14 @@ import { corpus, CT1_UNC, CT_IMAGE, REPO_ROOT, tempDir } from '../../helpers.js'
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 const dataDir = join(dir.path, 'data');
+// No model in this test: the CLI's own behaviour, not inference (test/main/inference covers that).
+const noModels = join(dir.path, 'no-models');
 
 function triage(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'triage.mjs'), ...args], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'triage.mjs'), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, TRIAGE_MODELS_DIR: noModels },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -40,7 +40,9 @@ it('resumes after kill -9 with no slice lost and none stored twice', async () =>
   const dataDir = join(dir.path, 'data');
   const cli = [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', dataDir, 'import', inbox];
 
-  const child = spawn(process.execPath, cli, { stdio: 'ignore' });
+  // Models are not what this test is about: without any, ready series await one.
+  const env = { ...process.env, TRIAGE_MODELS_DIR: join(dir.path, 'no-models') };
+  const child = spawn(process.execPath, cli, { stdio: 'ignore', env });
   const start = Date.now();
   while (countInstances(dataDir) < 40) {
     if (Date.now() - start > 60_000) throw new Error('import made no progress');
@@ -52,7 +54,7 @@ it('resumes after kill -9 with no slice lost and none stored twice', async () =>
   expect(afterKill).toBeGreaterThanOrEqual(40);
   expect(afterKill).toBeLessThan(SERIES * PER_SERIES);
 
-  const rerun = spawnSync(process.execPath, [...cli, '--json'], { encoding: 'utf8' });
+  const rerun = spawnSync(process.execPath, [...cli, '--json'], { encoding: 'utf8', env });
   expect(rerun.status, rerun.stderr).toBe(0);
   const summary = JSON.parse(rerun.stdout) as Record<string, number>;
   expect(summary.files).toBe(SERIES * PER_SERIES);

@@ -1,0 +1,23 @@
+/**
+ * Messages between the scorer (main thread) and the inference worker: tagged unions with ids and
+ * serialised errors (STYLE.md habit 6). Tensors travel as transferred ArrayBuffers, not copies.
+ */
+export interface ModelToLoad {
+  id: string;
+  /** Absolute path of the .onnx file; external-data files sit beside it. */
+  path: string;
+  /** Providers to try in order, e.g. ['cuda', 'cpu']. */
+  providers: string[];
+  intraOpThreads: number;
+}
+
+export type WorkerRequest =
+  | { type: 'load'; id: number; model: ModelToLoad }
+  | { type: 'run'; id: number; modelId: string; hu: Float32Array; window: Float32Array; count: number }
+  | { type: 'close'; id: number };
+
+export type WorkerResponse =
+  | { type: 'loaded'; id: number; modelId: string; provider: string; reason: string }
+  | { type: 'result'; id: number; probabilities: Float32Array }
+  | { type: 'closed'; id: number }
+  | { type: 'error'; id: number; message: string };

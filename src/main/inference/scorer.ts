@@ -1,0 +1,316 @@
+/**
+ * The ONNX series scorer: runs every model of models/manifest.json on a ready series, stores
+ * per-slice probabilities per model (and per ensemble), and the study scores.
+ *
+ * Input: a ready series (ordered slices, HU copies on disk). Output: rows in predictions and
+ * study_scores, the series marked 'scored'. A model whose file fails its sha256 or will not load
+ * is refused with its reason and the others go on; a crash of the worker fails this run (the job
+ * is retried) and the next run starts a new worker.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { workerUrl, startWorker } from '../workers/spawn.js';
+import {
+  clearStudyScores,
+  readHuFile,
+  RANKING_SCORE_ID,
+  savePredictions,
+  saveStudyScore,
+  studyPredictions,
+  type Store,
+} from '../store/index.js';
+import {
+  aggregate,
+  DEFAULT_RANKING_FAMILY,
+  keySlices,
+  meanOf,
+  RANKING_FAMILIES,
+  type RankingFamily,
+} from '../triage/index.js';
+import { loadManifest, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
+import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
+import type { SeriesScorer } from './index.js';
+
+const SLICE_PIXELS = 512 * 512;
+
+export interface ModelState {
+  modelId: string;
+  version: string;
+  status: 'loaded' | 'refused';
+  provider: string | null;
+  reason: string;
+}
+
+export interface OnnxScorerOptions {
+  store: Store;
+  dataDir: string;
+  modelsDir?: string;
+  /** Providers to try in order; CUDA first by default (falls back to CPU with the reason). */
+  providers?: string[];
+  /** Slices per model run; default 2 for 512×512 networks (the Conv-LSTM), 8 otherwise. */
+  batchSize?: number;
+  log?: (m: string) => void;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export class OnnxSeriesScorer implements SeriesScorer {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
+  private states: ModelState[] = [];
+  private readonly manifest: Manifest;
+  private readonly modelsDir: string;
+
+  private constructor(private readonly opts: OnnxScorerOptions) {
+    this.modelsDir = resolve(opts.modelsDir ?? DEFAULT_MODELS_DIR);
+    this.manifest = loadManifest(this.modelsDir);
+  }
+
+  /** Verifies and loads every model; returns undefined when the manifest lists none. */
+  static async create(opts: OnnxScorerOptions): Promise<OnnxSeriesScorer | undefined> {
+    const scorer = new OnnxSeriesScorer(opts);
+    if (!scorer.manifest.models.length) return undefined;
+    await scorer.loadAll();
+    return scorer;
+  }
+
+  modelStates(): readonly ModelState[] {
+    return this.states;
+  }
+
+  describe(): string {
+    return this.states
+      .map((s) => (s.status === 'loaded' ? `${s.modelId} ${s.version} on ${s.provider} (${s.reason})` : `${s.modelId} refused: ${s.reason}`))
+      .join('; ');
+  }
+
+  private loaded(): ModelState[] {
+    return this.states.filter((s) => s.status === 'loaded');
+  }
+
+  private async loadAll(): Promise<void> {
+    const states: ModelState[] = [];
+    for (const m of this.manifest.models) {
+      const base = { modelId: m.id, version: m.version, provider: null };
+      try {
+        for (const f of m.files) {
+          const path = resolve(this.modelsDir, f.path);
+          let actual: string;
+          try {
+            actual = await sha256File(path);
+          } catch (err) {
+            throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          }
+          if (actual !== f.sha256) throw new Error(`sha256 of ${path} does not match the manifest (file changed or damaged)`);
+        }
+        const model = this.modelToLoad(m.id);
+        const r = await this.request({ type: 'load', id: 0, model });
+        if (r.type !== 'loaded') throw new Error('unexpected worker reply');
+        states.push({ ...base, status: 'loaded', provider: r.provider, reason: r.reason });
+      } catch (err) {
+        states.push({ ...base, status: 'refused', reason: (err as Error).message });
+        this.opts.log?.(`model ${m.id} refused: ${(err as Error).message}`);
+      }
+    }
+    this.states = states;
+  }
+
+  private modelToLoad(modelId: string): ModelToLoad {
+    const m = this.manifest.models.find((x) => x.id === modelId)!;
+    const onnx = m.files.find((f) => f.path.endsWith('.onnx')) ?? m.files[0]!;
+    return {
+      id: m.id,
+      path: resolve(this.modelsDir, onnx.path),
+      providers: this.opts.providers ?? ['cuda', 'cpu'],
+      intraOpThreads: availableParallelism(),
+    };
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = startWorker(workerUrl(import.meta.url, './worker.ts'));
+    worker.on('message', (r: WorkerResponse) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      if (r.type === 'error') p.reject(new Error(r.message));
+      else p.resolve(r);
+    });
+    const fail = (why: string) => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      for (const p of this.pending.values()) p.reject(new Error(`inference worker ${why}`));
+      this.pending.clear();
+    };
+    worker.on('error', (err) => fail(`crashed: ${err.message}`));
+    worker.on('exit', (code) => fail(`exited with code ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+
+  private request(msg: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerResponse> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolveReply, reject) => {
+      this.pending.set(id, { resolve: resolveReply, reject });
+      worker.postMessage({ ...msg, id }, transfer);
+    });
+  }
+
+  /** A new worker after a crash has no sessions: load what had loaded before. */
+  private async reloadIfNeeded(): Promise<void> {
+    if (this.worker) return;
+    for (const s of this.loaded()) {
+      const r = await this.request({ type: 'load', id: 0, model: this.modelToLoad(s.modelId) });
+      if (r.type === 'loaded') s.provider = r.provider;
+    }
+  }
+
+  private batchSize(modelId: string): number {
+    if (this.opts.batchSize) return this.opts.batchSize;
+    const m = this.manifest.models.find((x) => x.id === modelId);
+    return (m as { networkInputSize?: number } | undefined)?.networkInputSize === 512 ? 2 : 8;
+  }
+
+  async scoreSeries(seriesUid: string): Promise<void> {
+    const { store, dataDir } = this.opts;
+    const loaded = this.loaded();
+    if (!loaded.length) throw new Error(`no model could be loaded: ${this.describe()}`);
+    await this.reloadIfNeeded();
+    const instances = store.seriesInstances(seriesUid);
+    const series = store.series(seriesUid);
+    if (!series || !instances.length) return;
+
+    const perModel = new Map<string, Float32Array[]>();
+    for (const model of loaded) {
+      const batch = this.batchSize(model.modelId);
+      const results: Float32Array[] = [];
+      for (let start = 0; start < instances.length; start += batch) {
+        const chunk = instances.slice(start, start + batch);
+        const hu = new Float32Array(chunk.length * SLICE_PIXELS);
+        const window = new Float32Array(chunk.length * 2);
+        chunk.forEach((inst, k) => {
+          hu.set(readHuFile(dataDir, inst.hu_path), k * SLICE_PIXELS);
+          window[k * 2] = inst.window_center;
+          window[k * 2 + 1] = inst.window_width;
+        });
+        const r = await this.request(
+          { type: 'run', id: 0, modelId: model.modelId, hu, window, count: chunk.length },
+          [hu.buffer, window.buffer],
+        );
+        if (r.type !== 'result') throw new Error('unexpected worker reply');
+        for (let k = 0; k < chunk.length; k++) results.push(r.probabilities.slice(k * 6, k * 6 + 6));
+      }
+      perModel.set(model.modelId, results);
+      savePredictions(
+        store.db,
+        model.modelId,
+        model.version,
+        model.provider ?? 'unknown',
+        instances.map((inst, i) => ({ instanceId: inst.id, probabilities: results[i]! })),
+      );
+    }
+    for (const e of this.manifest.ensembles) {
+      const members = e.members.map((id) => perModel.get(id));
+      if (members.some((m) => !m)) continue; // a member was refused: no ensemble, never half of one
+      const combined = instances.map((_, i) => meanOf(members.map((m) => m![i]!), e.weights));
+      const providers = [...new Set(e.members.map((id) => this.states.find((s) => s.modelId === id)?.provider))].join('+');
+      savePredictions(
+        store.db,
+        e.id,
+        this.manifest.models.find((m) => m.id === e.members[0])?.version ?? '0',
+        providers,
+        instances.map((inst, i) => ({ instanceId: inst.id, probabilities: combined[i]! })),
+      );
+    }
+    store.setSeriesState(seriesUid, 'scored', null);
+    this.rescoreStudy(series.study_uid);
+  }
+
+  /** Study scores from every scored series of the study: per model, the highest series score. */
+  rescoreStudy(studyUid: string): void {
+    const { store } = this.opts;
+    const byModel = studyPredictions(store.db, studyUid);
+    store.db.transaction(() => {
+      clearStudyScores(store.db, studyUid);
+      for (const [modelId, rows] of byModel) {
+        const { probabilities, keys } = studyLevel(rows);
+        saveStudyScore(store.db, studyUid, modelId, probabilities, keys);
+      }
+      const family = rankingFamily(store);
+      const ranking = rankingSlices(byModel, family);
+      if (ranking) {
+        const { probabilities, keys } = studyLevel(ranking.rows);
+        saveStudyScore(store.db, studyUid, RANKING_SCORE_ID, probabilities, keys);
+        store.setSetting('rankingModelInUse', ranking.family);
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    if (!this.worker) return;
+    try {
+      await this.request({ type: 'close', id: 0 });
+    } catch {
+      // the worker is going away anyway
+    }
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+}
+
+type SliceRow = { seriesUid: string; instanceId: number; probabilities: number[] };
+
+/** Aggregates per series, takes the highest series per label, and the key slices of the top series. */
+function studyLevel(rows: SliceRow[]): { probabilities: number[]; keys: number[] } {
+  const bySeries = new Map<string, SliceRow[]>();
+  for (const r of rows) bySeries.set(r.seriesUid, [...(bySeries.get(r.seriesUid) ?? []), r]);
+  let best: { probabilities: number[]; keys: number[] } | undefined;
+  const probabilities = new Array<number>(6).fill(0);
+  for (const list of bySeries.values()) {
+    const perSlice = list.map((r) => r.probabilities);
+    const p = aggregate(perSlice);
+    p.forEach((v, l) => (probabilities[l] = Math.max(probabilities[l]!, v)));
+    if (!best || p[0]! > best.probabilities[0]!) {
+      best = { probabilities: p, keys: keySlices(perSlice).map((i) => list[i]!.instanceId) };
+    }
+  }
+  return { probabilities, keys: best?.keys ?? [] };
+}
+
+export function rankingFamily(store: Store): RankingFamily {
+  const v = store.getSetting<string>('rankingModel');
+  return RANKING_FAMILIES.includes(v as RankingFamily) ? (v as RankingFamily) : DEFAULT_RANKING_FAMILY;
+}
+
+/**
+ * The per-slice probabilities that rank the worklist. 'mean' averages the Conv-LSTM and the
+ * ensemble; when one family could not run, the other ranks alone and says so.
+ */
+function rankingSlices(
+  byModel: Map<string, SliceRow[]>,
+  family: RankingFamily,
+): { family: string; rows: SliceRow[] } | undefined {
+  const convlstm = byModel.get('convlstm');
+  const ensemble = byModel.get('ensemble');
+  if (family === 'convlstm' && convlstm) return { family: 'convlstm', rows: convlstm };
+  if (family === 'ensemble' && ensemble) return { family: 'ensemble', rows: ensemble };
+  if (convlstm && ensemble && convlstm.length === ensemble.length) {
+    return {
+      family: 'mean',
+      rows: convlstm.map((r, i) => ({ ...r, probabilities: meanOf([r.probabilities, ensemble[i]!.probabilities]) })),
+    };
+  }
+  if (convlstm) return { family: 'convlstm (ensemble unavailable)', rows: convlstm };
+  if (ensemble) return { family: 'ensemble (Conv-LSTM unavailable)', rows: ensemble };
+  const [first] = byModel;
+  return first ? { family: `${first[0]} (no family available)`, rows: first[1] } : undefined;
+}

@@ -1,0 +1,125 @@
+/**
+ * The inference worker: owns the onnxruntime-node sessions so that a model run never blocks the
+ * main process, and a crash in native code takes down this thread, not the app.
+ *
+ * Execution providers: CUDA is tried first when asked for. onnxruntime-node treats a missing
+ * CUDA provider as a hard error, not a fallback, so we catch it, load on CPU, and report which
+ * provider runs and why.
+ *
+ * Memory: onnxruntime's CPU arena keeps the peak of every batch shape it has seen; with the
+ * Conv-LSTM's ten 512×512 views a batch of 16 took over 15 GB. The arena is off and memory
+ * patterns are off, so memory follows the current batch and is returned after it.
+ */
+import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
+
+const sessions = new Map<string, ort.InferenceSession>();
+
+function sessionOptions(provider: string, threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    enableCpuMemArena: false,
+    enableMemPattern: false,
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  };
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
+}
+
+/**
+ * Whether onnxruntime-node's CUDA provider library is installed next to its binding. Its
+ * install script downloads it separately (README, "GPU sites"); without it, asking for CUDA
+ * fails noisily in native code, so we do not ask.
+ */
+function cudaProviderInstalled(): boolean {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    const binRoot = join(pkg, 'bin');
+    for (const napi of readdirSync(binRoot)) {
+      const dir = join(binRoot, napi, process.platform, process.arch);
+      try {
+        if (readdirSync(dir).some((f) => /onnxruntime_providers_cuda\.(so|dll)$/.test(f))) return true;
+      } catch {
+        // not this napi version
+      }
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}
+
+async function load(model: ModelToLoad): Promise<{ provider: string; reason: string }> {
+  const skipped: string[] = [];
+  for (const provider of model.providers) {
+    if (provider === 'cuda' && !cudaProviderInstalled()) {
+      skipped.push('CUDA provider not installed (see README, "GPU sites")');
+      continue;
+    }
+    try {
+      const session = await ort.InferenceSession.create(model.path, sessionOptions(provider, model.intraOpThreads));
+      sessions.set(model.id, session);
+      const reason = skipped.length ? skipped.join('; ') : `${provider} requested first`;
+      return { provider, reason };
+    } catch (err) {
+      const message = firstLine(err);
+      skipped.push(`${provider} failed: ${message}`);
+      if (provider === model.providers.at(-1)) throw new Error(`${model.id}: ${skipped.join('; ')}`);
+    }
+  }
+  throw new Error(`${model.id}: no execution provider configured`);
+}
+
+async function run(modelId: string, hu: Float32Array, window: Float32Array, count: number): Promise<Float32Array> {
+  const session = sessions.get(modelId);
+  if (!session) throw new Error(`model ${modelId} is not loaded`);
+  const out = await session.run({
+    hu: new ort.Tensor('float32', hu, [count, 1, 512, 512]),
+    window: new ort.Tensor('float32', window, [count, 2]),
+  });
+  const probabilities = out.probabilities;
+  if (!probabilities || probabilities.dims.length !== 2 || probabilities.dims[0] !== count || probabilities.dims[1] !== 6) {
+    throw new Error(`model ${modelId} broke the contract: output 'probabilities' must be [${count}, 6]`);
+  }
+  return Float32Array.from(probabilities.data as Float32Array);
+}
+
+const port = parentPort;
+if (!port) throw new Error('inference worker must run in a worker thread');
+
+port.on('message', (msg: WorkerRequest) => {
+  const reply = (r: WorkerResponse, transfer: ArrayBuffer[] = []) => port.postMessage(r, transfer);
+  void (async () => {
+    try {
+      switch (msg.type) {
+        case 'load': {
+          const { provider, reason } = await load(msg.model);
+          reply({ type: 'loaded', id: msg.id, modelId: msg.model.id, provider, reason });
+          break;
+        }
+        case 'run': {
+          const probabilities = await run(msg.modelId, msg.hu, msg.window, msg.count);
+          reply({ type: 'result', id: msg.id, probabilities }, [probabilities.buffer as ArrayBuffer]);
+          break;
+        }
+        case 'close': {
+          for (const s of sessions.values()) await s.release();
+          sessions.clear();
+          reply({ type: 'closed', id: msg.id });
+          break;
+        }
+      }
+    } catch (err) {
+      reply({ type: 'error', id: msg.id, message: firstLine(err) });
+    }
+  })();
+});

@@ -1,0 +1,60 @@
+/** SQL for the predictions and study_scores tables (per instance and model; per study and model). */
+import { LABELS } from '../../shared/labels.js';
+import type { Db } from './db.js';
+import { nowIso } from './db.js';
+
+const P_COLUMNS = LABELS.map((l) => `p_${l}`);
+
+export interface SlicePrediction {
+  instanceId: number;
+  probabilities: ArrayLike<number>;
+}
+
+export function savePredictions(db: Db, modelId: string, version: string, provider: string, rows: SlicePrediction[]): void {
+  const at = nowIso();
+  const stmt = db.prepare(
+    `INSERT OR REPLACE INTO predictions (instance_id, model_id, model_version, provider, ${P_COLUMNS.join(', ')}, created_at)
+     VALUES (?, ?, ?, ?, ${P_COLUMNS.map(() => '?').join(', ')}, ?)`,
+  );
+  db.transaction(() => {
+    for (const r of rows) stmt.run(r.instanceId, modelId, version, provider, ...Array.from(r.probabilities), at);
+  })();
+}
+
+/** Every model's per-slice probabilities for a study's slices, in series then slice order. */
+export function studyPredictions(
+  db: Db,
+  studyUid: string,
+): Map<string, { seriesUid: string; instanceId: number; sliceIndex: number; provider: string; probabilities: number[] }[]> {
+  const rows = db
+    .prepare(
+      `SELECT p.*, i.series_uid, i.slice_index FROM predictions p JOIN instances i ON i.id = p.instance_id
+       JOIN series s ON s.series_uid = i.series_uid
+       WHERE i.study_uid = ? AND s.state = 'scored' ORDER BY i.series_uid, i.slice_index`,
+    )
+    .all(studyUid) as Record<string, unknown>[];
+  const out = new Map<string, { seriesUid: string; instanceId: number; sliceIndex: number; provider: string; probabilities: number[] }[]>();
+  for (const r of rows) {
+    const list = out.get(r.model_id as string) ?? [];
+    list.push({
+      seriesUid: r.series_uid as string,
+      instanceId: r.instance_id as number,
+      sliceIndex: r.slice_index as number,
+      provider: r.provider as string,
+      probabilities: P_COLUMNS.map((c) => r[c] as number),
+    });
+    out.set(r.model_id as string, list);
+  }
+  return out;
+}
+
+export function saveStudyScore(db: Db, studyUid: string, modelId: string, probabilities: ArrayLike<number>, keySlices: number[]): void {
+  db.prepare(
+    `INSERT OR REPLACE INTO study_scores (study_uid, model_id, ${P_COLUMNS.join(', ')}, key_slices, computed_at)
+     VALUES (?, ?, ${P_COLUMNS.map(() => '?').join(', ')}, ?, ?)`,
+  ).run(studyUid, modelId, ...Array.from(probabilities), JSON.stringify(keySlices), nowIso());
+}
+
+export function clearStudyScores(db: Db, studyUid: string): void {
+  db.prepare('DELETE FROM study_scores WHERE study_uid = ?').run(studyUid);
+}

@@ -1,0 +1,5 @@
+/**
+ * Triage stage. Input: per-slice probabilities per model. Output: study scores per model and the
+ * ranking score of the site's chosen family.
+ */
+export * from './aggregate.js';

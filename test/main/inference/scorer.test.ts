@@ -1,0 +1,106 @@
+/**
+ * The ONNX scorer against real models: the repository's Conv-LSTM (small enough for CI), a
+ * tampered copy, and a model that breaks the contract.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compose } from '../../../src/main/core.js';
+import { OnnxSeriesScorer, sha256File } from '../../../src/main/inference/scorer.js';
+import { corpus, CT1_UNC, fixture, PYTHON, REPO_ROOT, tempDir } from '../../helpers.js';
+
+const dir = tempDir();
+const inbox = join(dir.path, 'inbox');
+afterAll(() => dir.cleanup());
+
+interface ManifestModel {
+  id: string;
+  files: { path: string; sha256: string }[];
+}
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'manifest.json'), 'utf8')) as {
+  models: ManifestModel[];
+  ensembles: unknown[];
+};
+const convlstm = manifest.models.find((m) => m.id === 'convlstm')!;
+
+/** A models folder holding the given manifest entries, their files copied from models/. */
+function modelsDir(name: string, models: ManifestModel[]): string {
+  const out = join(dir.path, name);
+  for (const m of models) {
+    for (const f of m.files) {
+      mkdirSync(join(out, f.path, '..'), { recursive: true });
+      try {
+        copyFileSync(join(REPO_ROOT, 'models', f.path), join(out, f.path));
+      } catch {
+        // a file made by the test itself is already in place
+      }
+    }
+  }
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify({ models, ensembles: [] }));
+  return out;
+}
+
+beforeAll(() => {
+  mkdirSync(inbox);
+  fixture('series', '--base', corpus(CT1_UNC), '--out', inbox, '--count', '3');
+});
+
+describe('the ONNX scorer', () => {
+  it('scores a ready series with a real model: per-slice predictions, study scores, ranking', async () => {
+    const core = compose({ dataDir: join(dir.path, 'data-ok'), settleMs: 0 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: modelsDir('ok', [convlstm]) });
+    expect(scorer).toBeDefined();
+    expect(scorer!.modelStates()).toEqual([
+      expect.objectContaining({ modelId: 'convlstm', status: 'loaded', provider: 'cpu', reason: expect.stringMatching(/CUDA provider not installed/) }),
+    ]);
+    core.attachScorer(scorer!);
+    await core.importFolder(inbox);
+    const [row] = core.worklist();
+    expect(row!.state).toBe('scored');
+    expect(row!.score).not.toBeNull();
+    for (const p of Object.values(row!.score!)) expect(p).toBeGreaterThanOrEqual(0);
+    // With only the Conv-LSTM installed, it ranks alone and the worklist says so.
+    expect(row!.scoredBy).toBe('convlstm (ensemble unavailable)');
+    const preds = core.db.prepare("SELECT COUNT(*) AS n FROM predictions WHERE model_id = 'convlstm' AND provider = 'cpu'").get() as { n: number };
+    expect(preds.n).toBe(3);
+    const keys = core.store.studyScore(row!.studyUid, 'ranking')!.keySlices;
+    expect(keys).toHaveLength(3);
+    await core.stop();
+  });
+
+  it('refuses a model whose file does not match its sha256, and says why', async () => {
+    const tampered = modelsDir('tampered', [convlstm]);
+    appendFileSync(join(tampered, convlstm.files[0]!.path), Buffer.from([0]));
+    const core = compose({ dataDir: join(dir.path, 'data-tampered'), settleMs: 0 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: tampered });
+    expect(scorer!.modelStates()[0]).toMatchObject({ status: 'refused', reason: expect.stringMatching(/sha256 .* does not match/) });
+    core.attachScorer(scorer!);
+    await core.importFolder(inbox);
+    // No model could run: the series is marked for retry with its reason; nothing is scored.
+    const [row] = core.worklist();
+    expect(row!.state).toBe('failed');
+    expect(row!.stateReason).toMatch(/no model could be loaded/);
+    expect(row!.score).toBeNull();
+    await core.stop();
+  });
+
+  it('a model that breaks the contract fails the run with a reason; the app goes on', async () => {
+    const bad = join(dir.path, 'bad');
+    mkdirSync(join(bad, 'bad'), { recursive: true });
+    execFileSync(PYTHON, [join(REPO_ROOT, 'test', 'fixtures', 'bad_model.py'), join(bad, 'bad', 'bad.onnx')]);
+    const entry = { id: 'bad', version: '1', files: [{ path: 'bad/bad.onnx', sha256: await sha256File(join(bad, 'bad', 'bad.onnx')) }] };
+    writeFileSync(join(bad, 'manifest.json'), JSON.stringify({ models: [entry], ensembles: [] }));
+    const core = compose({ dataDir: join(dir.path, 'data-bad'), settleMs: 0 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: bad });
+    core.attachScorer(scorer!);
+    await core.importFolder(inbox);
+    const [row] = core.worklist();
+    expect(row!.state).toBe('failed');
+    expect(row!.stateReason).toMatch(/broke the contract/);
+    const job = core.db.prepare("SELECT state, attempts, last_error FROM jobs").get() as { state: string; last_error: string };
+    expect(job.state).toBe('queued'); // retried later
+    expect(job.last_error).toMatch(/broke the contract/);
+    await core.stop();
+  });
+});
