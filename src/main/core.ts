@@ -103,8 +103,9 @@ export class TriageCore {
   async importFolder(
     folder: string,
     progress?: (done: number, total: number, outcome: IngestOutcome) => void,
+    include: (path: string) => boolean = () => true,
   ): Promise<IngestOutcome[]> {
-    const files = await listFiles(resolve(folder));
+    const files = (await listFiles(resolve(folder))).filter(include);
     const outcomes: IngestOutcome[] = [];
     const concurrency = this.opts.ingestConcurrency ?? 2;
     let next = 0;

@@ -8,7 +8,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { compose, defaultDataDir, type TriageCore } from '../core.js';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LABELS } from '../../shared/labels.js';
+import { evaluateStored, formatReport, parseLabelsCsv, reportHtml, rsnaId, submissionCsv } from '../evaluate/index.js';
+import { loadManifest, type Manifest } from '../inference/index.js';
+import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
 import { OnnxSeriesScorer } from '../inference/scorer.js';
+import { allPredictions } from '../store/index.js';
+import { rankingSlices } from '../triage/index.js';
 import type { IngestOutcome } from '../ingest/index.js';
 import { formatQuarantine, formatWorklist, table } from './format.js';
 
@@ -23,15 +32,19 @@ interface GlobalOptions {
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 /** A core for queries: no model is loaded. */
-function openCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}): TriageCore {
+function openCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}, dataDirOverride?: string): TriageCore {
   const { dataDir, modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
-  return compose({ dataDir: dataDir ?? defaultDataDir(), ...(modelsDir ? { modelsDir } : {}), ...extra, log });
+  return compose({ dataDir: dataDirOverride ?? dataDir ?? defaultDataDir(), ...(modelsDir ? { modelsDir } : {}), ...extra, log });
 }
 
 /** A core that runs the manifest's models on ready series (none installed: series await one). */
-async function openScoringCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}): Promise<TriageCore> {
+async function openScoringCore(
+  cmd: Command,
+  extra: { settleMs?: number; stableMs?: number } = {},
+  dataDirOverride?: string,
+): Promise<TriageCore> {
   const { modelsDir, cuda } = cmd.optsWithGlobals<GlobalOptions>();
-  const core = openCore(cmd, extra);
+  const core = openCore(cmd, extra, dataDirOverride);
   try {
     const scorer = await OnnxSeriesScorer.create({
       store: core.store,
@@ -177,7 +190,80 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       }
     });
 
+  program
+    .command('evaluate')
+    .description('import an RSNA-format folder, run the models, and score them with the seed papers\' metrics')
+    .requiredOption('--data <folder>', 'folder with ID_*.dcm and stage_2_train.csv')
+    .option('--json <file>', 'write the full report as JSON')
+    .option('--html <file>', 'write ROC curves as a self-contained HTML page (chart.js)')
+    .option('--ranking <family>', 'ranking family to evaluate: convlstm, ensemble or mean')
+    .action(async (opts: { data: string; json?: string; html?: string; ranking?: string }, cmd: Command) => {
+      const labelsPath = join(opts.data, 'stage_2_train.csv');
+      if (!existsSync(labelsPath)) throw new Error(`${labelsPath}: no labels file (stage_2_train.csv) in --data`);
+      const labels = parseLabelsCsv(readFileSync(labelsPath, 'utf8'), labelsPath);
+      const { dataDir } = cmd.optsWithGlobals<GlobalOptions>();
+      // A temporary database by default, so an evaluation never mixes into the site's worklist.
+      const evalDir = dataDir ?? mkdtempSync(join(tmpdir(), 'triage-evaluate-'));
+      const core = await openScoringCore(cmd, {}, evalDir);
+      try {
+        const manifest = loadManifest(cmd.optsWithGlobals<GlobalOptions>().modelsDir);
+        if (!manifest.models.length) throw new Error('no model installed: models/manifest.json lists none');
+        if (opts.ranking) core.store.setSetting(RANKING_SETTING, opts.ranking);
+        // The RSNA layout keeps label and metadata files beside the images: not slices, not refusals.
+        const outcomes = await core.importFolder(opts.data, undefined, (p) => !/\.(csv|json|md|txt)$/i.test(p));
+        const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
+        for (const r of refused) log(`refused ${r.path}: ${r.reason}`);
+        const report = evaluateStored({
+          db: core.db,
+          labels,
+          dataFolder: resolve(opts.data),
+          thresholdsFor: (id) => thresholdsFor(manifest, id, rankingFamily(core.store)),
+          rankingFamily: rankingFamily(core.store),
+        });
+        out(formatReport(report));
+        if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+        if (opts.html) writeFileSync(opts.html, reportHtml(report));
+        log(`database: ${evalDir}`);
+      } finally {
+        await core.stop();
+      }
+    });
+
+  program
+    .command('export-predictions')
+    .description('write every slice\'s probabilities in the RSNA submission format (ID,Label)')
+    .requiredOption('--out <file.csv>', 'where to write')
+    .option('--model <id>', 'a model id, an ensemble id, or "ranking" (the site\'s ranking family)', 'ranking')
+    .action((opts: { out: string; model: string }, cmd: Command) => {
+      const core = openCore(cmd);
+      try {
+        const byModel = allPredictions(core.db);
+        const rows = opts.model === 'ranking' ? rankingSlices(byModel, rankingFamily(core.store))?.rows : byModel.get(opts.model);
+        if (!rows?.length) {
+          throw new Error(`no predictions for "${opts.model}" (stored: ${[...byModel.keys()].join(', ') || 'none'})`);
+        }
+        writeFileSync(opts.out, submissionCsv(rows.map((r) => ({ id: rsnaId(r.sopUid, r.sourcePath), probabilities: r.probabilities }))));
+        out(`${rows.length} slice(s) × 6 labels written to ${opts.out}\n`);
+      } finally {
+        void core.stop();
+      }
+    });
+
   return program;
+}
+
+/** Thresholds per label in label order: the manifest's, the mean of the two families' for 'ranking'. */
+function thresholdsFor(manifest: Manifest, id: string, family: string): number[] {
+  const entry = (x: string) =>
+    (manifest.models.find((m) => m.id === x)?.thresholds ?? manifest.ensembles.find((e) => e.id === x)?.thresholds) as
+      | Record<string, number>
+      | undefined;
+  const of = (x: string) => LABELS.map((l) => entry(x)?.[l] ?? 0.5);
+  if (id !== 'ranking') return of(id);
+  if (family === 'convlstm' || family === 'ensemble') return of(family);
+  const a = of('convlstm');
+  const b = of('ensemble');
+  return a.map((v, i) => (v + b[i]!) / 2);
 }
 
 /** Runs the CLI; resolves to the exit code. */

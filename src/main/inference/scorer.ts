@@ -22,14 +22,8 @@ import {
   studyPredictions,
   type Store,
 } from '../store/index.js';
-import {
-  aggregate,
-  DEFAULT_RANKING_FAMILY,
-  keySlices,
-  meanOf,
-  RANKING_FAMILIES,
-  type RankingFamily,
-} from '../triage/index.js';
+import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
+import { rankingFamily } from './ranking-setting.js';
 import { loadManifest, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
 import type { SeriesScorer } from './index.js';
@@ -265,52 +259,4 @@ export class OnnxSeriesScorer implements SeriesScorer {
     await this.worker?.terminate();
     this.worker = undefined;
   }
-}
-
-type SliceRow = { seriesUid: string; instanceId: number; probabilities: number[] };
-
-/** Aggregates per series, takes the highest series per label, and the key slices of the top series. */
-function studyLevel(rows: SliceRow[]): { probabilities: number[]; keys: number[] } {
-  const bySeries = new Map<string, SliceRow[]>();
-  for (const r of rows) bySeries.set(r.seriesUid, [...(bySeries.get(r.seriesUid) ?? []), r]);
-  let best: { probabilities: number[]; keys: number[] } | undefined;
-  const probabilities = new Array<number>(6).fill(0);
-  for (const list of bySeries.values()) {
-    const perSlice = list.map((r) => r.probabilities);
-    const p = aggregate(perSlice);
-    p.forEach((v, l) => (probabilities[l] = Math.max(probabilities[l]!, v)));
-    if (!best || p[0]! > best.probabilities[0]!) {
-      best = { probabilities: p, keys: keySlices(perSlice).map((i) => list[i]!.instanceId) };
-    }
-  }
-  return { probabilities, keys: best?.keys ?? [] };
-}
-
-export function rankingFamily(store: Store): RankingFamily {
-  const v = store.getSetting<string>('rankingModel');
-  return RANKING_FAMILIES.includes(v as RankingFamily) ? (v as RankingFamily) : DEFAULT_RANKING_FAMILY;
-}
-
-/**
- * The per-slice probabilities that rank the worklist. 'mean' averages the Conv-LSTM and the
- * ensemble; when one family could not run, the other ranks alone and says so.
- */
-function rankingSlices(
-  byModel: Map<string, SliceRow[]>,
-  family: RankingFamily,
-): { family: string; rows: SliceRow[] } | undefined {
-  const convlstm = byModel.get('convlstm');
-  const ensemble = byModel.get('ensemble');
-  if (family === 'convlstm' && convlstm) return { family: 'convlstm', rows: convlstm };
-  if (family === 'ensemble' && ensemble) return { family: 'ensemble', rows: ensemble };
-  if (convlstm && ensemble && convlstm.length === ensemble.length) {
-    return {
-      family: 'mean',
-      rows: convlstm.map((r, i) => ({ ...r, probabilities: meanOf([r.probabilities, ensemble[i]!.probabilities]) })),
-    };
-  }
-  if (convlstm) return { family: 'convlstm (ensemble unavailable)', rows: convlstm };
-  if (ensemble) return { family: 'ensemble (Conv-LSTM unavailable)', rows: ensemble };
-  const [first] = byModel;
-  return first ? { family: `${first[0]} (no family available)`, rows: first[1] } : undefined;
 }

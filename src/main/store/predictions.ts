@@ -58,3 +58,43 @@ export function saveStudyScore(db: Db, studyUid: string, modelId: string, probab
 export function clearStudyScores(db: Db, studyUid: string): void {
   db.prepare('DELETE FROM study_scores WHERE study_uid = ?').run(studyUid);
 }
+
+export interface StoredPrediction {
+  modelId: string;
+  instanceId: number;
+  sopUid: string;
+  sourcePath: string;
+  studyUid: string;
+  seriesUid: string;
+  sliceIndex: number;
+  provider: string;
+  probabilities: number[];
+}
+
+/** Every stored prediction, grouped by model, each list in study, series, slice order. */
+export function allPredictions(db: Db): Map<string, StoredPrediction[]> {
+  const rows = db
+    .prepare(
+      `SELECT p.*, i.sop_uid, i.source_path, i.study_uid, i.series_uid, i.slice_index
+       FROM predictions p JOIN instances i ON i.id = p.instance_id
+       ORDER BY p.model_id, i.study_uid, i.series_uid, i.slice_index, i.id`,
+    )
+    .all() as Record<string, unknown>[];
+  const out = new Map<string, StoredPrediction[]>();
+  for (const r of rows) {
+    const list = out.get(r.model_id as string) ?? [];
+    list.push({
+      modelId: r.model_id as string,
+      instanceId: r.instance_id as number,
+      sopUid: r.sop_uid as string,
+      sourcePath: r.source_path as string,
+      studyUid: r.study_uid as string,
+      seriesUid: r.series_uid as string,
+      sliceIndex: r.slice_index as number,
+      provider: r.provider as string,
+      probabilities: P_COLUMNS.map((c) => r[c] as number),
+    });
+    out.set(r.model_id as string, list);
+  }
+  return out;
+}

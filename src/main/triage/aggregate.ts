@@ -8,6 +8,7 @@
  * `triage evaluate` measures both at study level (README, "Study score").
  */
 import { LABELS } from '../../shared/labels.js';
+import type { SliceRow } from './ranking.js';
 
 export type AggregationRule = 'max' | 'smoothed-max';
 export const STUDY_AGGREGATION: AggregationRule = 'smoothed-max';
@@ -49,7 +50,26 @@ export function meanOf(members: readonly ArrayLike<number>[], weights?: readonly
   return Array.from({ length: N }, (_, l) => members.reduce((acc, m, i) => acc + (m[l] as number) * w[i]!, 0) / total);
 }
 
-/** Which model family ranks the worklist: a site setting (stored as 'rankingModel'). */
-export type RankingFamily = 'convlstm' | 'ensemble' | 'mean';
-export const RANKING_FAMILIES: readonly RankingFamily[] = ['convlstm', 'ensemble', 'mean'];
-export const DEFAULT_RANKING_FAMILY: RankingFamily = 'mean';
+/**
+ * A study's score from its slices (any number of series, each in slice order): aggregate each
+ * series, take the highest series per label; the key slices are those of the series whose "any"
+ * score is highest.
+ */
+export function studyLevel(
+  rows: readonly SliceRow[],
+  rule: AggregationRule = STUDY_AGGREGATION,
+): { probabilities: number[]; keys: number[] } {
+  const bySeries = new Map<string, SliceRow[]>();
+  for (const r of rows) bySeries.set(r.seriesUid, [...(bySeries.get(r.seriesUid) ?? []), r]);
+  let best: { probabilities: number[]; keys: number[] } | undefined;
+  const probabilities = new Array<number>(N).fill(0);
+  for (const list of bySeries.values()) {
+    const perSlice = list.map((r) => r.probabilities);
+    const p = aggregate(perSlice, rule);
+    p.forEach((v, l) => (probabilities[l] = Math.max(probabilities[l]!, v)));
+    if (!best || p[0]! > best.probabilities[0]!) {
+      best = { probabilities: p, keys: keySlices(perSlice, rule).map((i) => list[i]!.instanceId) };
+    }
+  }
+  return { probabilities, keys: best?.keys ?? [] };
+}

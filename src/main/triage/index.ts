@@ -3,3 +3,4 @@
  * ranking score of the site's chosen family.
  */
 export * from './aggregate.js';
+export * from './ranking.js';
