@@ -11,11 +11,12 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { settleSeries, DEFAULT_SETTLE_MS } from './assemble/index.js';
-import type { FrameDecoder } from './dicom/index.js';
+import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
 import { openDatabase, queryWorklist, Store, type Db, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
+import { DicomReceiver } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
 
 export interface CoreOptions {
@@ -24,6 +25,7 @@ export interface CoreOptions {
   /** How long a file's size must be stable before it is read (watch mode). */
   stableMs?: number;
   modelsDir?: string;
+  /** Decodes compressed pixel data; by default a pool of isolated codec workers the core owns. */
   decoder?: FrameDecoder;
   /** Runs models on ready series; without one (no model installed) they await a model. */
   scorer?: SeriesScorer;
@@ -58,12 +60,15 @@ export class TriageCore {
   private closed = false;
   private readonly listeners = new Set<(event: CoreEvent) => void>();
   private scorer: SeriesScorer | undefined;
+  private receiver: DicomReceiver | undefined;
+  private ownDecoder: PooledFrameDecoder | undefined;
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
     this.db = openDatabase(this.dataDir);
     this.store = new Store(this.db);
-    this.ingest = new Ingest(this.store, this.dataDir, opts.decoder);
+    if (!opts.decoder) this.ownDecoder = new PooledFrameDecoder();
+    this.ingest = new Ingest(this.store, this.dataDir, opts.decoder ?? this.ownDecoder);
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     // Work a previous process was doing when it died is done again (handlers are idempotent).
     const requeued = this.store.requeueInterruptedJobs();
@@ -129,11 +134,42 @@ export class TriageCore {
       ...(this.opts.stableMs !== undefined ? { stableMs: this.opts.stableMs } : {}),
       onError: (err) => this.log(`watch error: ${err.message}`),
     });
+    // Jobs left queued by an earlier run start at once, not at the next arrival.
+    this.startSettling();
+  }
+
+  /**
+   * Starts the DICOM receiver (C-STORE SCP): each instance is spooled durably under the data
+   * folder and goes through the same ingest as the import folder before the sender hears success.
+   * Settling and inference run as in watch mode.
+   */
+  async listen(opts: { port: number; aeTitle: string; allowedCallingAeTitles?: string[]; host?: string }): Promise<DicomReceiver> {
+    const receiver = new DicomReceiver({
+      port: opts.port,
+      aeTitle: opts.aeTitle,
+      allowedCallingAeTitles: opts.allowedCallingAeTitles ?? [],
+      ...(opts.host ? { host: opts.host } : {}),
+      spoolDir: join(this.dataDir, 'received'),
+      onInstance: async (path) => {
+        const outcome = await this.ingestFile(path);
+        // A refused instance is kept and listed in the quarantine; only a file that vanished
+        // before it could be read is a failure the sender must hear about.
+        if (outcome.outcome === 'vanished') throw new Error(`received file ${path} vanished before it was read`);
+      },
+      log: (m) => this.log(`receiver: ${m}`),
+    });
+    await receiver.start();
+    this.receiver = receiver;
+    this.startSettling();
+    return receiver;
+  }
+
+  private startSettling(): void {
+    if (this.settleTimer) return;
     const tick = Math.max(100, Math.min(1000, this.settleMs / 4));
     this.settleTimer = setInterval(() => {
       if (this.settle(false).length) this.track(this.runJobs());
     }, tick);
-    // Jobs left queued by an earlier run start now, not at the next arrival.
     this.track(this.runJobs());
   }
 
@@ -251,8 +287,10 @@ export class TriageCore {
     this.closed = true;
     if (this.settleTimer) clearInterval(this.settleTimer);
     await this.watcher?.close();
+    await this.receiver?.stop();
     await Promise.allSettled([...this.pending]);
     await this.scorer?.close();
+    await this.ownDecoder?.close();
     this.db.close();
   }
 }

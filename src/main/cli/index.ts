@@ -5,7 +5,7 @@
  *   2  usage error (unknown command or option)
  *   3  done, but some files were quarantined or conflicted (`triage quarantine` lists them)
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { compose, defaultDataDir, type TriageCore } from '../core.js';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -121,11 +121,20 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   program
     .command('watch')
-    .description('watch <folder>: read files as they land, settle series, keep the worklist current')
-    .argument('<folder>', 'the import folder (watched recursively)')
+    .description('watch [folder] and/or receive DICOM (--listen): read slices as they land, keep the worklist current')
+    .argument('[folder]', 'the import folder (watched recursively)')
     .option('--settle <seconds>', 'a series is ready when no slice arrived for this long', '10')
     .option('--stable <seconds>', 'a file is read once its size has not changed for this long', '2')
-    .action(async (folder: string, opts: { settle: string; stable: string }, cmd: Command) => {
+    .option('--listen <port>', 'also run the DICOM receiver (C-STORE SCP) on this port')
+    .option('--ae <title>', 'our AE title for the receiver', 'ICH_TRIAGE')
+    .option('--allow <titles>', 'calling AE titles allowed to send, comma-separated (default: any)')
+    .option('--bind <host>', 'interface the receiver listens on (default 127.0.0.1)')
+    .action(async (
+      folder: string | undefined,
+      opts: { settle: string; stable: string; listen?: string; ae: string; allow?: string; bind?: string },
+      cmd: Command,
+    ) => {
+      if (!folder && !opts.listen) throw new InvalidArgumentError('give a folder to watch, --listen <port>, or both');
       const core = await openScoringCore(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 });
       core.on((e) => {
         if (e.type === 'file' && e.outcome.outcome !== 'unchanged') {
@@ -133,8 +142,20 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         }
         if (e.type === 'series-ready') process.stderr.write(`series ready: ${e.seriesUid}\n`);
       });
-      core.watch(folder);
-      process.stderr.write(`watching ${folder} (data folder ${core.dataDir}); Ctrl-C to stop\n`);
+      if (folder) {
+        core.watch(folder);
+        process.stderr.write(`watching ${folder} (data folder ${core.dataDir})\n`);
+      }
+      if (opts.listen) {
+        const receiver = await core.listen({
+          port: Number(opts.listen),
+          aeTitle: opts.ae,
+          allowedCallingAeTitles: opts.allow ? opts.allow.split(',').map((t) => t.trim()).filter(Boolean) : [],
+          ...(opts.bind ? { host: opts.bind } : {}),
+        });
+        process.stderr.write(`DICOM receiver ${opts.ae} listening on ${receiver.address.host}:${receiver.port}\n`);
+      }
+      process.stderr.write('Ctrl-C to stop\n');
       await new Promise<void>((resolveStop) => {
         const stop = () => resolveStop();
         process.once('SIGINT', stop);

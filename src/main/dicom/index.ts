@@ -10,3 +10,4 @@ export { QuarantineError } from './errors.js';
 export { sliceNormal, positionAlongNormal, tiltFromAxialDegrees, MAX_AXIAL_TILT_DEGREES } from './geometry.js';
 export type { Orientation, Vec3 } from './geometry.js';
 export { transferSyntaxName, isNativeTransferSyntax } from './transfer-syntax.js';
+export { PooledFrameDecoder } from './decoder.js';

@@ -20,12 +20,15 @@ import { QuarantineError } from './errors.js';
 import { tiltFromAxialDegrees, MAX_AXIAL_TILT_DEGREES } from './geometry.js';
 import { resampleBilinear } from './resample.js';
 import { readHeader, TAG, type DicomHeader } from './tags.js';
+import type { FrameDescription } from './codecs/index.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
-  ENCAPSULATED_TRANSFER_SYNTAXES,
+  isCompressedTransferSyntax,
   isNativeTransferSyntax,
   transferSyntaxName,
 } from './transfer-syntax.js';
+
+export type { FrameDescription };
 
 export const SLICE_SIZE: number = contract.inputSize;
 /** Larger images are not head CT slices; refusing them early bounds memory on hostile files. */
@@ -50,16 +53,6 @@ export interface HuSlice {
   resampled: boolean;
   window: SliceWindow;
   transferSyntaxUid: string;
-}
-
-/** Geometry of one frame's stored values, as a codec needs it. */
-export interface FrameDescription {
-  rows: number;
-  columns: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: 0 | 1;
-  samplesPerPixel: number;
 }
 
 /** Decodes encapsulated (compressed) pixel data; provided by src/main/dicom/codecs. */
@@ -220,7 +213,7 @@ export async function readSlice(bytes: Uint8Array, decoder?: FrameDecoder): Prom
   let stored: Int32Array;
   if (isNativeTransferSyntax(transferSyntaxUid)) {
     stored = readNativeStoredValues(ds, header, transferSyntaxUid);
-  } else if (transferSyntaxUid in ENCAPSULATED_TRANSFER_SYNTAXES) {
+  } else if (isCompressedTransferSyntax(transferSyntaxUid)) {
     if (!decoder?.supports(transferSyntaxUid)) {
       throw new QuarantineError(`transfer syntax ${transferSyntaxName(transferSyntaxUid)} not supported yet`);
     }
@@ -231,7 +224,8 @@ export async function readSlice(bytes: Uint8Array, decoder?: FrameDecoder): Prom
     }
     stored = Int32Array.from(decoded.subarray(0, desc.rows * desc.columns));
   } else {
-    throw new QuarantineError(`unknown transfer syntax ${transferSyntaxUid}`);
+    const name = transferSyntaxName(transferSyntaxUid);
+    throw new QuarantineError(name.startsWith('unknown') ? name : `transfer syntax ${name} not supported`);
   }
   // Codecs hand back values at their natural width (possibly already sign-extended); masking to
   // BitsStored and sign-extending again gives the same stored values for both paths.

@@ -65,6 +65,25 @@ describe('ingest', () => {
     expect(third.every((o) => o.outcome === 'unchanged')).toBe(true);
   });
 
+  it('reads compressed files through the codec workers: lossless ones are the same instance as the uncompressed file', async () => {
+    const family = [
+      'CTImage.dcm',
+      'CTImage.dcm_JPEGProcess14TransferSyntax_1.2.840.10008.1.2.4.57.dcm',
+      'CTImage.dcm_JPEGProcess14SV1TransferSyntax_1.2.840.10008.1.2.4.70.dcm',
+      'CTImage.dcm_JPEGLSLosslessTransferSyntax_1.2.840.10008.1.2.4.80.dcm',
+      'CTImage.dcm_JPEG2000LosslessOnlyTransferSyntax_1.2.840.10008.1.2.4.90.dcm',
+      'CTImage.dcm_RLELosslessTransferSyntax_1.2.840.10008.1.2.5.dcm',
+    ];
+    for (const f of family) copyFileSync(corpus(`cornerstone-wado-image-loader/${f}`), join(inbox, f));
+    copyFileSync(corpus('cornerstone-wado-image-loader/CTImage.dcm_JPEGProcess2_4TransferSyntax_1.2.840.10008.1.2.4.51.dcm'), join(inbox, 'x.51.dcm'));
+    const outcomes = await core.importFolder(inbox);
+    const by = Object.fromEntries(outcomes.map((o) => [o.path.split('/').pop(), o]));
+    // Identical decoded pixels: one stored instance, the rest duplicates (not conflicts).
+    expect(outcomes.filter((o) => o.outcome === 'stored')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(family.length - 1);
+    expect(by['x.51.dcm']!.reason).toBe('transfer syntax JPEG Extended (Process 2 and 4) not supported yet');
+  });
+
   it('orders slices by position along the normal, not by InstanceNumber or file name, also when tilted', async () => {
     fixture('series', '--base', corpus(CT1_UNC), '--out', inbox, '--count', '12', '--shuffle-instance-numbers', '--tilt', '20', '--seed', '7');
     await core.importFolder(inbox);

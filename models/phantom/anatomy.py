@@ -1,0 +1,555 @@
+"""Normal head anatomy for one study: an analytic 3-D head cut into axial slices, in Hounsfield units.
+
+What: scalp and temporalis, skull with cortical tables and diploe (thicker front/back, thin temporal
+squama), the skull base (anterior/middle/posterior fossae, petrous ridges, sphenoid/ethmoid/frontal/
+maxillary sinuses, mastoid air cells, orbits with globes and lenses), the face and upper neck (C1/C2,
+airway, mandible), and the brain: cortex with sulci that wander along z, grey/white matter, deep grey
+nuclei, lateral/third/fourth ventricles with choroid plexus, basal and perimesencephalic cisterns,
+sylvian and interhemispheric fissures, falx and tentorium, venous sinuses, cerebellum and brainstem.
+Calcified pineal gland, choroid plexus and basal ganglia and falx plaques are the classic hard negatives.
+
+Why: models trained on these phantoms are judged on real heads, so anatomy changes with z as in a
+real scan from the skull base to the vertex, every size/shape/density is drawn per study, and all
+structures are 3-D so that what a slice shows agrees with its neighbours.
+All lengths are mm in the head frame (x to the patient's left, y posterior, z up from the foramen
+magnum); ``t = z / H`` is the height as a fraction of the cranial cavity.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .shapes import F32, Ellipsoid, Grid, capsule, composite, frac, smooth_noise, smoothstep
+
+AIR = -1000.0
+
+
+def _dome(t: float, tc: float, p: float) -> float:
+    """Radius scale of the cranial vault at height fraction t (1 at the widest level, 0 at the vertex)."""
+    if t >= 1.0:
+        return 0.0
+    if t >= tc:
+        return (1.0 - ((t - tc) / (1.0 - tc)) ** p) ** (1.0 / p)
+    return 1.0 - 0.3 * ((tc - t) / tc) ** 2
+
+
+@dataclass
+class SliceFields:
+    """One rendered slice of normal anatomy plus the fields the lesion models need."""
+
+    hu: np.ndarray                 # float32 HU before scanner effects
+    depth_cav: np.ndarray          # mm inside the inner table (< 0 outside the cranial cavity)
+    depth_brain: np.ndarray        # mm inside the brain surface (pial)
+    brain: np.ndarray              # parenchyma fraction 0..1 (excludes CSF spaces)
+    sulcus_dist: np.ndarray        # mm to the nearest sulcus centre line (convexity)
+    sulcus_depth: np.ndarray       # mm, how deep sulci reach at this angle
+    cistern: np.ndarray            # basal cisterns / fissures CSF fraction (SAH goes there)
+    theta: np.ndarray              # angle around the head centre (rad), shared with the lesions
+    radius: np.ndarray             # mm from the head centre (ellipse-normalised)
+    ventricles: list = field(default_factory=list)   # (name, box, alpha) of each ventricle part
+    t: float = 0.0
+    supratentorial: bool = False
+    midline_shift: float = 0.0
+    hard_negatives: set = field(default_factory=set)
+
+
+class Head:
+    """One study's head: parameters drawn from ``rng`` once; ``render(z)`` cuts a slice."""
+
+    def __init__(self, rng: np.random.Generator, grid: Grid, slab: float):
+        self.grid, self.slab = grid, slab
+        g = grid
+        u = rng.uniform
+        # --- size and shape (inner table) ---
+        self.W = u(59.0, 70.0)             # half-width of the cranial cavity
+        self.L = u(76.0, 90.0)             # half-length
+        self.H = u(122.0, 142.0)           # foramen magnum -> inner vertex
+        self.tc = u(0.40, 0.50)            # height of the widest level
+        self.p_dome = u(2.0, 2.6)
+        self.T0 = u(4.5, 7.5)              # skull thickness
+        self.scalp0 = u(4.0, 7.0)
+        self.age = u(0.0, 1.0)             # 0 young, 1 old (atrophy, calcification)
+        self.atrophy = float(np.clip(self.age * u(0.4, 1.1) + u(-0.1, 0.15), 0.0, 1.0))
+        # tissue densities
+        self.wm = u(26.0, 32.0)
+        self.gm = min(45.0, self.wm + u(7.0, 12.0))
+        self.csf = u(2.0, 12.0)
+        self.cortical = u(1150.0, 1650.0)
+        self.diploe = u(450.0, 850.0)
+        self.fat = u(-110.0, -70.0)
+        self.soft = u(30.0, 55.0)
+
+        W, L = self.W, self.L
+        x, y = g.x, g.y
+        xn, yn = x / F32(W), y / F32(L)
+        self.theta = np.arctan2(yn, xn).astype(F32)
+        cth, sth = np.cos(self.theta), np.sin(self.theta)
+        rho = np.sqrt(xn * xn + yn * yn)
+        rloc = np.sqrt((W * cth) ** 2 + (L * sth) ** 2).astype(F32)
+        self.r = (rho * rloc).astype(F32)          # mm, ellipse-normalised radius
+        # harmonic head shape (asymmetry, flattening); egg shape: narrower forehead
+        f = np.ones_like(rho)
+        for k in (1, 2, 3, 4, 5):
+            f += F32(u(-1, 1) * (0.02 if k > 1 else 0.015)) * np.cos(k * self.theta + F32(u(0, 2 * math.pi)))
+        f += F32(u(0.02, 0.05)) * sth * np.abs(cth)   # occiput wider than forehead
+        self.A_i = (f * rloc).astype(F32)                    # inner-table radius at the widest level
+        T = F32(self.T0) * (F32(1.0) - F32(u(0.2, 0.4)) * cth * cth) * (F32(1.0) + F32(0.15) * sth * sth)
+        self.T_map = T
+        self.front = np.clip(-sth, 0, None) ** 6               # forehead weight (frontal sinus)
+        self.A_o = (self.A_i + T).astype(F32)
+        temporalis = F32(u(3.0, 8.0)) * (cth * cth) ** 3
+        self.scalp_map = (F32(self.scalp0) + F32(1.5) * sth * sth).astype(F32)
+        self.temporalis = temporalis.astype(F32)
+        self.A_s = (self.A_o + self.scalp_map).astype(F32)
+
+        # --- cortex and sulci ---
+        self.ctx = u(3.0, 4.5)                      # cortical ribbon (widened by the 5 mm slab)
+        self.rim = 0.3 + 2.6 * self.atrophy * u(0.6, 1.0)   # convexity CSF
+        self.sulcus_w = 0.6 + 2.4 * self.atrophy * u(0.6, 1.0)
+        self.sulcus_contrast = u(0.4, 0.7) + 0.2 * self.atrophy   # partial volume across the 5 mm slab
+        self.sulci = []
+        for n0, amp in ((u(20, 28), 1.0), (u(34, 46), 0.6)):
+            n = int(n0)
+            phase = np.full_like(self.theta, u(0, 2 * math.pi))
+            phase += F32(n) * self.theta
+            for k in (1, 2, 3, 5):
+                phase += F32(u(-1, 1) * n / (4.0 * k)) * np.sin(k * self.theta + F32(u(0, 2 * math.pi)))
+            self.sulci.append(dict(phase=phase, n=n, amp=amp, omega=u(0.25, 0.5), kappa=u(0.05, 0.2),
+                                   phi0=u(0, 2 * math.pi)))
+        self.sulcus_depth = (F32(u(9, 13)) + F32(u(3, 6)) * np.cos(3 * self.theta + F32(u(0, 6.3)))
+                             + F32(2.0) * np.cos(7 * self.theta + F32(u(0, 6.3)))).astype(F32)
+        self.r_over_n = [(self.r / F32(s["n"])).astype(F32) for s in self.sulci]
+
+        # textures (sliced per z so neighbouring slices differ)
+        big = g.size + 128
+        self.tex_coarse = smooth_noise(rng, (big, big), 6.0)
+        self.tex_fine = smooth_noise(rng, (big, big), 1.2)
+        self.tex_vlow = smooth_noise(rng, (big, big), 22.0)
+        self.tex_offsets = rng.integers(0, 128, size=(512, 2))
+
+        self._build_primitives(rng)
+
+    # ------------------------------------------------------------------ structures
+    def _build_primitives(self, rng):
+        u = rng.uniform
+        W, L, H = self.W, self.L, self.H
+        vs = 0.6 + 1.0 * self.atrophy * u(0.7, 1.1)          # ventricle size
+        vs3 = 0.8 + 2.5 * self.atrophy
+        self.vent = []
+        for s in (-1, 1):
+            side = "right" if s < 0 else "left"
+            self.vent += [
+                (f"frontal_{side}", Ellipsoid(s * 0.105 * W * (0.8 + 0.3 * vs), -0.30 * L, 0.42 * H, 0.065 * W * vs, 0.20 * L, 0.075 * H, s * math.radians(28))),
+                (f"body_{side}", Ellipsoid(s * 0.13 * W * (0.8 + 0.3 * vs), 0.05 * L, 0.52 * H, 0.075 * W * vs, 0.36 * L, 0.07 * H, s * math.radians(-6))),
+                (f"atrium_{side}", Ellipsoid(s * 0.25 * W, 0.36 * L, 0.44 * H, 0.10 * W * vs, 0.13 * L, 0.10 * H, s * math.radians(30))),
+                (f"occipital_{side}", Ellipsoid(s * 0.22 * W, 0.58 * L, 0.41 * H, 0.045 * W * vs, 0.16 * L, 0.05 * H, s * math.radians(-20))),
+                (f"temporal_{side}", Ellipsoid(s * 0.43 * W, -0.10 * L, 0.28 * H, 0.035 * W * vs, 0.17 * L, 0.04 * H, s * math.radians(-10))),
+            ]
+        self.vent += [
+            ("third", Ellipsoid(0.0, 0.02 * L, 0.37 * H, 0.018 * W * vs3, 0.19 * L, 0.065 * H)),
+            ("fourth", Ellipsoid(0.0, 0.25 * L, 0.15 * H, 0.07 * W * (0.8 + 0.3 * vs), 0.045 * L, 0.06 * H)),
+        ]
+        # deep grey nuclei, brainstem (value = 'gm' / 'wm' offsets)
+        self.nuclei = []
+        for s in (-1, 1):
+            self.nuclei += [
+                ("caudate", Ellipsoid(s * 0.19 * W, -0.27 * L, 0.43 * H, 0.055 * W, 0.10 * L, 0.08 * H, s * math.radians(25)), -1.0),
+                ("lentiform", Ellipsoid(s * 0.33 * W, -0.07 * L, 0.38 * H, 0.085 * W, 0.17 * L, 0.075 * H, s * math.radians(12)), -2.0),
+                ("thalamus", Ellipsoid(s * 0.13 * W, 0.13 * L, 0.39 * H, 0.095 * W, 0.13 * L, 0.075 * H), -1.5),
+            ]
+        csf_grow = 1.0 + 3.0 * self.atrophy
+        self.cisterns = [
+            ("suprasellar", Ellipsoid(0.0, -0.14 * L, 0.245 * H, 0.15 * W + csf_grow, 0.09 * L + csf_grow, 0.035 * H)),
+            ("perimesencephalic", Ellipsoid(0.0, 0.06 * L, 0.275 * H, 0.17 * W + 0.6 * csf_grow, 0.14 * L + 0.6 * csf_grow, 0.06 * H)),
+            ("quadrigeminal", Ellipsoid(0.0, 0.26 * L, 0.31 * H, 0.06 * W + csf_grow, 0.05 * L + 0.5 * csf_grow, 0.04 * H)),
+            ("prepontine", Ellipsoid(0.0, -0.03 * L, 0.13 * H, 0.14 * W + csf_grow, 0.035 * L + 0.5 * csf_grow, 0.09 * H)),
+            ("cisterna_magna", Ellipsoid(0.0, 0.78 * L, 0.06 * H, 0.12 * W + csf_grow, 0.09 * L + csf_grow, 0.07 * H)),
+        ]
+        self.cisterns_after_stem = [
+            ("interpeduncular", Ellipsoid(0.0, -0.06 * L, 0.27 * H, 0.035 * W + 0.3 * csf_grow, 0.06 * L + 0.3 * csf_grow, 0.05 * H)),
+        ]
+        self.stem = [
+            ("midbrain", Ellipsoid(0.0, 0.06 * L, 0.275 * H, 0.17 * W, 0.14 * L, 0.065 * H)),
+            ("pons", Ellipsoid(0.0, 0.08 * L, 0.13 * H, 0.19 * W, 0.13 * L, 0.08 * H)),
+            ("medulla", Ellipsoid(0.0, 0.15 * L, 0.02 * H, 0.12 * W, 0.10 * L, 0.07 * H)),
+        ]
+        self.syl_w = 1.2 + 2.8 * self.atrophy
+        # fossae of the skull base: (name, cx, cy, a, b, t_start, t_full, t_end)
+        self.fossae = [
+            ("posterior", 0.0, 0.36 * L, 0.68 * W, 0.46 * L, -0.02, 0.13, 0.32),
+            ("middle_r", -0.55 * W, -0.12 * L, 0.38 * W, 0.40 * L, 0.09, 0.21, 0.32),
+            ("middle_l", 0.55 * W, -0.12 * L, 0.38 * W, 0.40 * L, 0.09, 0.21, 0.32),
+            ("anterior", 0.0, -0.52 * L, 0.62 * W, 0.42 * L, 0.20, 0.27, 0.32),
+        ]
+        self.fossa_rho = []
+        for (_, cx, cy, a, b, *_r) in self.fossae:
+            self.fossa_rho.append(np.sqrt(((self.grid.x - F32(cx)) / F32(a)) ** 2 + ((self.grid.y - F32(cy)) / F32(b)) ** 2).astype(F32))
+        # skull base bone, sinuses, orbits, face and neck
+        Lo = L + self.T0
+        self.air_cells = [
+            ("sphenoid", Ellipsoid(0.0, -0.30 * L, 0.11 * H, 0.18 * W, 0.14 * L, 0.07 * H), 1.0),
+            ("ethmoid", Ellipsoid(0.0, -0.80 * L, 0.15 * H, 0.12 * W, 0.20 * L, 0.075 * H), 0.35),
+            ("frontal_sinus", Ellipsoid(u(-3, 3), -(L + 0.5 * (self.T0 + 7.0)), 0.27 * H, 0.17 * W * u(0.5, 1.2), max(1.5, 0.5 * (self.T0 + 7.0) - 1.8), 0.06 * H * u(0.6, 1.2)), 1.0),
+            ("nasal", Ellipsoid(0.0, -0.86 * L, -0.02 * H, 0.09 * W, 0.26 * L, 0.12 * H), 0.8),
+            ("mastoid_r", Ellipsoid(-0.80 * W, 0.16 * L, 0.07 * H, 0.15 * W, 0.17 * L, 0.08 * H), 0.45),
+            ("mastoid_l", Ellipsoid(0.80 * W, 0.16 * L, 0.07 * H, 0.15 * W, 0.17 * L, 0.08 * H), 0.45),
+        ]
+        self.maxillary = [Ellipsoid(s * 0.36 * W, -0.74 * L, -0.1 * H, 0.19 * W, 0.2 * L, 0.12 * H) for s in (-1, 1)]
+        self.petrous = [Ellipsoid(s * 0.52 * W, 0.10 * L, 0.13 * H, 0.48 * W, 0.07 * L, 0.085 * H, s * math.radians(-38)) for s in (-1, 1)]
+        self.orbits = []
+        for s in (-1, 1):
+            self.orbits.append((Ellipsoid(s * 0.42 * W, -0.80 * L, 0.155 * H, 0.22 * W, 0.34 * L, 0.08 * H, s * math.radians(-12)),
+                                Ellipsoid(s * 0.45 * W, -(Lo - 4.0), 0.155 * H, 12.0, 12.0, 12.0),
+                                Ellipsoid(s * 0.45 * W, -(Lo + 6.5), 0.155 * H, 4.5, 1.6, 3.5)))
+        self.face = Ellipsoid(0.0, -0.45 * L, 0.0, 0.80 * W, 0.62 * L, 0.30 * H)
+        self.nose = Ellipsoid(0.0, -(Lo + 5), -0.04 * H, 9.0, 17.0, 0.14 * H)
+        # soft tissue that replaces the skull base bone anteriorly and laterally below the cranium
+        self.infratemporal = [Ellipsoid(s * 0.58 * W, -0.30 * L, -0.02 * H, 0.30 * W, 0.34 * L, 0.13 * H) for s in (-1, 1)]
+        self.nasopharynx = Ellipsoid(0.0, -0.42 * L, -0.03 * H, 0.16 * W, 0.12 * L, 0.08 * H)
+        self.neck = Ellipsoid(0.0, 0.08 * L, -0.25 * H, 0.78 * W, 0.78 * L, 0.30 * H)
+        self.vertebra = Ellipsoid(0.0, 0.20 * L, -0.25 * H, 16.0, 15.0, 0.24 * H)
+        self.canal = Ellipsoid(0.0, 0.26 * L, -0.25 * H, 10.0, 9.0, 0.26 * H)
+        self.airway = Ellipsoid(0.0, -0.12 * L, -0.30 * H, 12.0, 7.0, 0.24 * H)
+        # dural sinuses: superior sagittal (triangle at the posterior/anterior midline), transverse
+        self.sinus_hu = u(38.0, 62.0)
+        # calcifications (the hard negatives); age makes them likelier
+        self.calc = []
+        if rng.random() < 0.45 + 0.4 * self.age:
+            r = u(1.5, 4.0)
+            self.calc.append(("pineal", Ellipsoid(u(-1, 1), 0.22 * L, 0.36 * H, r, r * u(0.7, 1.2), r * u(0.6, 1.0)), u(100, 400)))
+        if rng.random() < 0.35 + 0.5 * self.age:
+            for s in (-1, 1):
+                r = u(1.5, 4.0)
+                self.calc.append((f"choroid_{'left' if s > 0 else 'right'}", Ellipsoid(s * 0.26 * W, 0.38 * L, 0.43 * H, r, r * u(0.8, 1.6), r * 0.8), u(80, 300)))
+        if rng.random() < 0.08 + 0.1 * self.age:
+            for s in (-1, 1):
+                r = u(1.2, 3.0)
+                self.calc.append(("basal_ganglia", Ellipsoid(s * 0.27 * W, -0.05 * L, 0.375 * H, r, r * 1.3, r), u(100, 250)))
+        if not any(name.startswith(("pineal", "choroid")) for name, *_ in self.calc):
+            r = u(1.5, 3.0)   # every head gets at least one calcification: hard negatives in every study
+            self.calc.append(("pineal", Ellipsoid(0.0, 0.22 * L, 0.36 * H, r, r, r * 0.8), u(100, 300)))
+        self.falx_hu = u(40.0, 70.0) + 30.0 * self.age * u(0, 1)
+        self.falx_plaques = []
+        if rng.random() < 0.1 + 0.25 * self.age:
+            for _ in range(rng.integers(1, 3)):
+                self.falx_plaques.append((Ellipsoid(0.0, u(-0.6, 0.6) * L, u(0.55, 0.85) * H, 1.2, u(2, 6), u(2, 5)), u(150, 450)))
+        # choroid plexus soft tissue in the atria
+        self.choroid = [Ellipsoid(s * 0.26 * W, 0.38 * L, 0.43 * H, 0.05 * W, 0.07 * L, 0.06 * H) for s in (-1, 1)]
+
+    # ------------------------------------------------------------------ helpers
+    def _tex(self, tex: np.ndarray, key: int) -> np.ndarray:
+        oy, ox = self.tex_offsets[key % len(self.tex_offsets)]
+        n = self.grid.size
+        return tex[oy:oy + n, ox:ox + n]
+
+    def top(self) -> float:
+        """z (mm) of the scalp at the vertex."""
+        return self.H + self.T0 + self.scalp0
+
+    def S_inner(self, z: float) -> float:
+        t = z / self.H
+        return _dome(t, self.tc, self.p_dome) * smoothstep((t - 0.17) / 0.08)
+
+    def S_outer(self, z: float, extra: float) -> float:
+        t = z / (self.H + extra)
+        return _dome(max(t, -0.02), self.tc, self.p_dome) * smoothstep((t + 0.06) / 0.06)
+
+    # ------------------------------------------------------------------ slice
+    def render(self, z: float, key: int, shift: float = 0.0, shift_side: int = 0) -> SliceFields:
+        """Cut the slab centred at height z (mm). ``shift`` (mm, sign = towards +x) moves midline
+        structures away from a mass; ``key`` picks this slice's texture crops."""
+        g, hs = self.grid, self.slab / 2.0
+        ps = g.ps
+        W, L, H = self.W, self.L, self.H
+        t = z / H
+        x, y, r = g.x, g.y, self.r
+        hard = set()
+        tex_c = self._tex(self.tex_coarse, key)
+        tex_f = self._tex(self.tex_fine, key + 7)
+        tex_vl = self._tex(self.tex_vlow, key // 2 + 3)
+
+        img = np.full((g.size, g.size), AIR, dtype=F32)
+
+        # ---------------- outer surfaces: scalp, skull --------------------------------------
+        Ss = self.S_outer(z, self.T0 + self.scalp0)
+        So = self.S_outer(z, self.T0)
+        Si = self.S_inner(z)
+        ws = max(ps, abs(self.S_outer(z + hs, self.T0 + self.scalp0) - self.S_outer(z - hs, self.T0 + self.scalp0)) * 0.5 * (W + L))
+        wo = max(ps, abs(self.S_outer(z + hs, self.T0) - self.S_outer(z - hs, self.T0)) * 0.5 * (W + L))
+        wi = max(ps, abs(self.S_inner(z + hs) - self.S_inner(z - hs)) * 0.5 * (W + L))
+        temporal_level = smoothstep((t - 0.1) / 0.1) * smoothstep((0.65 - t) / 0.15)
+        A_s = self.A_s + F32(temporal_level) * self.temporalis
+        depth_s = A_s * F32(Ss) - r
+        # face and neck soft tissue join the scalp below the vault
+        soft_depth = depth_s
+        extra_soft = []
+        for ell in (self.face, self.nose, self.neck):
+            sec = ell.section(g, z, hs)
+            if sec is not None:
+                extra_soft.append(sec)
+        scalp_alpha = frac(depth_s, ws)
+        for box, a in extra_soft:
+            np.maximum(scalp_alpha[box], a, out=scalp_alpha[box])
+        # skin 45, subcutaneous fat layer, galea/muscle
+        soft_val = F32(self.soft) + F32(6.0) * tex_c
+        fat_layer = frac(F32(1.5) - np.abs(soft_depth - F32(0.55 * self.scalp0 + 1.0)), 1.0) * F32(0.35)
+        soft_val = soft_val + fat_layer * (F32(self.fat) - soft_val)
+        composite(img, None, scalp_alpha, soft_val)
+
+        front_boost = F32(7.0 * smoothstep((t - 0.17) / 0.05) * smoothstep((0.40 - t) / 0.06))
+        A_o = self.A_o + front_boost * self.front if front_boost > 0 else self.A_o
+        depth_o = A_o * F32(So) - r
+        depth_main = self.A_i * F32(Si) - r if Si > 0 else None
+
+        # cranial cavity = supratentorial vault U fossae of the skull base; each part keeps its own
+        # partial-volume ramp (the vault floor is cut obliquely, the fossae walls are steep)
+        parts = []   # (depth map, ramp width)
+        if depth_main is not None:
+            parts.append((depth_main, wi))
+        pf_depth = None
+        for (name, cx, cy, a, b, t0, t1, t2), rho in zip(self.fossae, self.fossa_rho):
+            if t <= t0 or t >= t2 + 0.05:
+                continue
+
+            def gk_at(tt, name=name, t0=t0, t1=t1):
+                v = smoothstep((tt - t0) / (t1 - t0))
+                return 0.32 + 0.68 * v if name == "posterior" else v
+
+            gk = gk_at(t)
+            if gk <= 0:
+                continue
+            m = min(a, b)
+            wk = max(ps, abs(gk_at(t + hs / H) - gk_at(t - hs / H)) * m)
+            dk = (F32(gk) - rho) * F32(m)
+            if name == "posterior":
+                pf_depth = dk
+            parts.append((dk, wk))
+        if parts:
+            depth_cav = parts[0][0]
+            for dk, _ in parts[1:]:
+                depth_cav = np.maximum(depth_cav, dk)
+        else:
+            depth_cav = np.full_like(r, -100.0)
+
+        def cavity_fraction(offset: float) -> np.ndarray:
+            out = np.zeros_like(r)
+            for dk, wk in parts:
+                np.maximum(out, frac(dk - F32(offset), wk), out=out)
+            return out
+
+        # the cavity stays inside the skull, and the petrous ridges wall off the posterior fossa
+        inside_skull = frac(depth_o - F32(2.5), wo)
+        petrous = []
+        for ell in self.petrous:
+            sec = ell.section(g, z, hs)
+            if sec is not None:
+                petrous.append(sec)
+
+        def walled(a: np.ndarray) -> np.ndarray:
+            a *= inside_skull
+            for box, pa in petrous:
+                a[box] *= (F32(1.0) - pa)
+            return a
+
+        cav_alpha = walled(cavity_fraction(0.0))
+
+        # bone: between the outer table and the cavity
+        bone_alpha = frac(depth_o, wo)
+        if t < 0.12:
+            # below the anterior skull base the vault gives way to the face: keep bone behind y_cut
+            y_cut = -1.3 * L + (1.3 * L - 0.05 * L) * smoothstep((0.12 - t) / 0.14)
+            bone_alpha *= frac(y - F32(y_cut), 6.0)
+        thick = depth_o - depth_cav + F32(1e-3)
+        uu = np.abs(F32(2.0) * depth_o / thick - F32(1.0))
+        cort = np.clip((uu - F32(0.35)) * F32(1 / 0.35), 0.0, 1.0)
+        thin = np.clip((F32(4.5) - thick) * F32(0.3), 0.0, 1.0)      # thin squama is all cortex
+        cort = np.maximum(cort, thin)
+        bone_val = F32(self.diploe) + F32(220.0) * tex_f
+        bone_val += cort * (F32(self.cortical) + F32(90.0) * tex_c - bone_val)
+        # petrous ridges: very dense
+        for box, a in petrous:
+            bone_val[box] += a * F32(500.0)
+        composite(img, None, bone_alpha, bone_val)
+
+        # air cells and sinuses inside bone
+        if t < 0.45:
+            for name, ell, solid in self.air_cells:
+                sec = ell.section(g, z, hs)
+                if sec is None:
+                    continue
+                box, a = sec
+                if solid < 1.0:   # honeycomb of cells: air where the fine texture is high
+                    a = a * frac(tex_f[box] - F32(1.0 - 2.0 * solid), 0.4)
+                a = a * bone_alpha[box]
+                composite(img, box, a, AIR)
+            for ell in self.maxillary:
+                sec = ell.section(g, z, hs)
+                if sec is not None:
+                    box, a = sec
+                    wall = ell.section(g, z, hs, grow=2.0)
+                    composite(img, wall[0], wall[1], self.cortical * 0.7)
+                    box, a = ell.section(g, z, hs)
+                    composite(img, box, a, AIR)
+            for fat_ell, globe, lens in self.orbits:
+                sec = fat_ell.section(g, z, hs)
+                if sec is not None:
+                    box, a = sec
+                    composite(img, box, a, self.fat + 20.0 * tex_c[box])
+                for ell, val in ((globe, 12.0), (lens, 105.0)):
+                    sec = ell.section(g, z, hs)
+                    if sec is not None:
+                        composite(img, sec[0], sec[1], val)
+            for ell in self.infratemporal:
+                sec = ell.section(g, z, hs)
+                if sec is not None:
+                    composite(img, sec[0], sec[1] * bone_alpha[sec[0]], self.soft + 6.0 * tex_c[sec[0]])
+            sec = self.nasopharynx.section(g, z, hs)
+            if sec is not None:
+                composite(img, sec[0], sec[1], AIR)
+            # neck: vertebra with canal, airway
+            sec = self.vertebra.section(g, z, hs)
+            if sec is not None:
+                composite(img, sec[0], sec[1], self.diploe + 150 * tex_f[sec[0]])
+                sec2 = self.canal.section(g, z, hs)
+                if sec2 is not None:
+                    composite(img, sec2[0], sec2[1], 25.0)
+            sec = self.airway.section(g, z, hs)
+            if sec is not None:
+                composite(img, sec[0], sec[1], AIR)
+
+        # ---------------- cranial cavity contents ------------------------------------------
+        has_cavity = float(cav_alpha.max()) > 0.0
+        depth_b = depth_cav - F32(self.rim)
+        brain = walled(cavity_fraction(self.rim))
+        sulcus_dist = np.full_like(r, 99.0)
+        cistern = np.zeros_like(r)
+        ventricles = []
+        supratentorial = t > 0.22
+        if has_cavity:
+            gm, wm, csf = F32(self.gm), F32(self.wm), F32(self.csf)
+            sd_full = self.sulcus_depth
+            # cortex ribbon and sulci (a sulcus is CSF lined by cortex; its course drifts with z)
+            for k, s in enumerate(self.sulci):
+                ph = s["phase"] + F32(s["omega"] * z + s["phi0"]) + F32(s["kappa"]) * depth_b + F32(1.8) * tex_vl
+                c = np.cos(ph)
+                d = np.sqrt(np.maximum(F32(2.0) - F32(2.0) * c, 0)) * self.r_over_n[k]
+                # each sulcus gets its own depth (quasi-random in the sulcus index); secondary ones are short
+                reach = F32(0.55 if k == 0 else 0.25) + F32(0.45) * np.cos(F32(0.809) * ph + F32(1.3 + k))
+                d = d + F32(40.0) * frac(depth_b - reach * sd_full, 3.0)
+                np.minimum(sulcus_dist, d, out=sulcus_dist)
+            sd = self.sulcus_depth
+            in_sulcal_zone = frac(sd - depth_b, 2.0)
+            sulc = frac(F32(self.sulcus_w / 2) - sulcus_dist, ps) * in_sulcal_zone * F32(self.sulcus_contrast)
+            gm_w = np.maximum(frac(F32(self.ctx) - depth_b, 1.5),
+                              frac(F32(self.sulcus_w / 2 + self.ctx) - sulcus_dist, 1.2) * frac(sd + F32(self.ctx) - depth_b, 2.0))
+            if pf_depth is not None and t < 0.3:
+                # cerebellum: folia instead of gyri, grey-ish overall
+                cereb = frac(pf_depth, 2.0) * F32(smoothstep((0.3 - t) / 0.06))
+                folia = F32(0.5) + F32(0.5) * np.cos(self.r * F32(1.4) + F32(2.0) * tex_c)
+                sulc = sulc * (F32(1.0) - cereb)
+                gm_w = gm_w + cereb * (F32(0.55) + F32(0.3) * folia - gm_w)
+            tissue = wm + (gm - wm) * gm_w + F32(1.2) * tex_c + F32(0.6) * tex_f
+            tissue += sulc * (csf - tissue)
+            cavity_val = csf + brain * (tissue - csf)
+            # deep grey nuclei and brainstem
+            for name, ell, off in self.nuclei:
+                dx = shift * 0.8
+                sec = ell.section(g, z, hs, dx=dx)
+                if sec is not None:
+                    box, a = sec
+                    composite(cavity_val, box, a * brain[box], gm + F32(off))
+            # cisterns (CSF) then brainstem inside them
+            for name, ell in self.cisterns:
+                sec = ell.section(g, z, hs)
+                if sec is not None:
+                    box, a = sec
+                    a = a * cav_alpha[box]
+                    np.maximum(cistern[box], a, out=cistern[box])
+            for name, ell in self.stem:
+                sec = ell.section(g, z, hs)
+                if sec is not None:
+                    box, a = sec
+                    cistern[box] *= (F32(1.0) - a)
+            for name, ell in self.cisterns_after_stem:
+                sec = ell.section(g, z, hs)
+                if sec is not None:
+                    box, a = sec
+                    np.maximum(cistern[box], a * cav_alpha[box], out=cistern[box])
+            # sylvian fissures and insular cisterns
+            syl_level = smoothstep((t - 0.26) / 0.04) * smoothstep((0.44 - t) / 0.05)
+            if syl_level > 0:
+                for s in (-1, 1):
+                    outer = self.W * 0.92 * Si
+                    for p0, p1 in (((s * outer, -0.04 * L), (s * 0.74 * W, -0.12 * L)),
+                                   ((s * 0.74 * W, -0.12 * L), (s * 0.50 * W, -0.10 * L)),
+                                   ((s * 0.47 * W, -0.24 * L), (s * 0.49 * W, 0.02 * L))):
+                        cap = capsule(g, p0, p1, self.syl_w * 0.5 * syl_level + 0.3, ps)
+                        if cap is not None:
+                            box, a = cap
+                            np.maximum(cistern[box], a * cav_alpha[box] * F32(self.sulcus_contrast + 0.15), out=cistern[box])
+            # interhemispheric fissure (deep above the callosum), falx
+            xw = x - F32(shift) * np.clip(F32(0.9) - y * F32(0.5 / L), 0.0, 1.0) if shift else x
+            fis_depth = 200.0 if t > 0.58 else 22.0 + 10.0 * self.atrophy
+            if t > 0.25:
+                fis = frac(F32(0.6 + 1.6 * self.atrophy) - np.abs(xw), ps) * frac(F32(fis_depth) - depth_b, 3.0) * cav_alpha
+                np.maximum(cistern, fis, out=cistern)
+            cavity_val += cistern * (csf - cavity_val)
+            # ventricles with choroid plexus
+            for name, ell in self.vent:
+                side = 1 if name.endswith("left") else (-1 if name.endswith("right") else 0)
+                dx = shift * (0.9 if side == 0 else 0.8)
+                shrink = 1.0
+                if shift_side and side == shift_side:   # compressed on the side of the mass
+                    shrink = max(0.35, 1.0 - abs(shift) / 14.0)
+                sec = ell.section(g, z, hs, dx=dx, shrink_x=shrink)
+                if sec is not None:
+                    box, a = sec
+                    a = a * cav_alpha[box]
+                    ventricles.append((name, box, a))
+                    composite(cavity_val, box, a, csf)
+            for ell in self.choroid:
+                sec = ell.section(g, z, hs, dx=shift * 0.8)
+                if sec is not None:
+                    composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], gm - 4.0)
+            # falx (a dense line in the fissure) and tentorium (dense rim of the posterior fossa)
+            if t > 0.25:
+                falx = frac(F32(0.45) - np.abs(xw), ps * 0.8) * frac(F32(fis_depth + 4.0) - depth_b, 3.0) * cav_alpha
+                composite(cavity_val, None, falx * F32(0.9), F32(self.falx_hu))
+                hard.add("falx")
+            if pf_depth is not None and 0.18 < t < 0.34 and depth_main is not None:
+                tent = frac(F32(0.6) - np.abs(pf_depth), ps) * frac(depth_main, 2.0) * frac(y - F32(0.15 * L), 8.0)
+                composite(cavity_val, None, tent * F32(0.35), F32(self.falx_hu))
+            # venous sinuses: superior sagittal along the inner table at the midline
+            if t > 0.3:
+                for sgn in (1, -1) if t > 0.6 else (1,):
+                    ypos = sgn * float(self.A_i_at(sgn)) * Si
+                    sinus = Ellipsoid(0.0, ypos - sgn * 2.5, z, 3.5, 3.0, 10.0)
+                    sec = sinus.section(g, z, hs, dx=0.0)
+                    if sec is not None:
+                        composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], self.sinus_hu)
+            # calcifications (hard negatives)
+            for name, ell, val in self.calc:
+                sec = ell.section(g, z, hs, dx=shift * 0.8)
+                if sec is not None:
+                    composite(cavity_val, sec[0], sec[1], val)
+                    hard.add(name)
+            for ell, val in self.falx_plaques:
+                sec = ell.section(g, z, hs, dx=shift * 0.5)
+                if sec is not None:
+                    composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], val)
+                    hard.add("falx_plaque")
+            composite(img, None, cav_alpha, cavity_val)
+        brain *= (F32(1.0) - cistern)
+        return SliceFields(hu=img, depth_cav=depth_cav, depth_brain=depth_b, brain=brain,
+                           sulcus_dist=sulcus_dist, sulcus_depth=self.sulcus_depth, cistern=cistern,
+                           theta=self.theta, radius=r, ventricles=ventricles, t=t,
+                           supratentorial=supratentorial, midline_shift=shift, hard_negatives=hard)
+
+    def A_i_at(self, sgn: int) -> float:
+        """Inner-table radius (mm, widest level) at the posterior (+1) or anterior (-1) midline."""
+        row, col = self.grid.to_pixel(0.0, sgn * self.L)
+        ri = int(min(max(round(row), 0), self.grid.size - 1))
+        ci = int(min(max(round(col), 0), self.grid.size - 1))
+        return float(self.A_i[ri, ci]) * (self.L / max(float(self.r[ri, ci]), 1e-3))

@@ -1,0 +1,149 @@
+"""Write a ``Study`` as CT Image Storage DICOM files (one per slice, named ``ID_<id>.dcm``).
+
+Every tag the app and ordinary viewers need, with the variety real scanners show: signed or unsigned
+pixels, intercept -1024 or 0, BitsStored 12 or 16, PixelPaddingValue outside the field of view,
+window tags single-valued / multi-valued / absent (and GE's zero-padded "00040" strings), explicit or
+implicit VR little endian, instance numbers counting up or down, an occasional gantry tilt (slices
+sheared along the table, as tilted acquisitions are). The SOP Instance UID is ``ID_<id>``, exactly as
+in the RSNA 2019 files (not a valid UID there either; the app must cope). Patient data are fake.
+
+Why here: one writer, deterministic (no clocks, no random), so the same seed gives byte-identical files.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
+IMPLEMENTATION_UID = "2.25.207466383592395622211612412718131522145"   # fixed: models.phantom
+IMPLEMENTATION_VERSION = "ICH_PHANTOM_1"
+
+
+def _ds(v: float, zero_pad: bool) -> str:
+    """A DS string; GE-style zero padding ("00040") when asked."""
+    if zero_pad and float(v).is_integer() and v >= 0:
+        return f"{int(v):05d}"
+    s = f"{v:.6f}".rstrip("0").rstrip(".")
+    return s if s not in ("", "-0") else "0"
+
+
+def slice_geometry(study, i: int) -> tuple[list[float], list[float], float]:
+    """(ImagePositionPatient, ImageOrientationPatient, SliceLocation) of slice i (0 = most inferior)."""
+    m = study.meta
+    ps, n = m["pixel_spacing"], study.hu.shape[1]
+    tilt = math.radians(m["gantry_tilt"])
+    thick = m["slice_thickness"]
+    # The table moves along z_patient; with a tilted gantry the rows run along (0, cos a, sin a), so
+    # the image centre C_i = (0, 0, z_i) and IPP = C_i + x0 * row_dir + y0 * col_dir. study.py slides the
+    # head by -thickness * sin(a) per slice along the columns to match (the classic tilt shear).
+    iop = [1.0, 0.0, 0.0, 0.0, round(math.cos(tilt), 6), round(math.sin(tilt), 6)]
+    z = m["table_z0"] + i * thick
+    x0 = y0 = -ps * (n - 1) / 2.0
+    ipp = [round(x0, 4), round(y0 * math.cos(tilt), 4), round(z + y0 * math.sin(tilt), 4)]
+    return ipp, iop, round(z, 4)
+
+
+def build_dataset(study, i: int) -> FileDataset:
+    m = study.meta
+    st = m["storage"]
+    sop = "ID_" + m["ids"][i]
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
+    meta.MediaStorageSOPInstanceUID = sop
+    meta.TransferSyntaxUID = ImplicitVRLittleEndian if m["transfer_syntax"] == "implicit" else ExplicitVRLittleEndian
+    meta.ImplementationClassUID = IMPLEMENTATION_UID
+    meta.ImplementationVersionName = IMPLEMENTATION_VERSION
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
+    implicit = m["transfer_syntax"] == "implicit"
+    ds.is_little_endian, ds.is_implicit_VR = True, implicit
+    Z = study.hu.shape[0]
+    ipp, iop, loc = slice_geometry(study, i)
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+    ds.SOPClassUID = CT_IMAGE_STORAGE
+    ds.SOPInstanceUID = sop
+    ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = m["study_date"]
+    ds.StudyTime = ds.SeriesTime = m["study_time"]
+    ds.AcquisitionTime = ds.ContentTime = m["study_time"]
+    ds.AccessionNumber = m["accession"]
+    ds.Modality = "CT"
+    ds.Manufacturer = "ICH-PHANTOM"
+    ds.InstitutionName = "SYNTHETIC"
+    ds.ReferringPhysicianName = ""
+    ds.StationName = "PHANTOM"
+    ds.StudyDescription = "CT HEAD WO CONTRAST (synthetic phantom)"
+    ds.SeriesDescription = "AXIAL 5mm (synthetic phantom)"
+    ds.ManufacturerModelName = "models.phantom"
+    ds.PatientName = m["patient_name"]
+    ds.PatientID = m["patient_id"]
+    ds.PatientBirthDate = ""
+    ds.PatientSex = m["patient_sex"]
+    ds.PatientAge = m["patient_age"]
+    ds.PatientIdentityRemoved = "YES"
+    ds.BodyPartExamined = "HEAD"
+    ds.SliceThickness = _ds(m["slice_thickness"], False)
+    ds.KVP = "120"
+    ds.DataCollectionDiameter = "500"
+    ds.SoftwareVersions = m["generator"]
+    ds.ReconstructionDiameter = _ds(round(m["pixel_spacing"] * study.hu.shape[2], 3), False)
+    ds.GantryDetectorTilt = _ds(m["gantry_tilt"], False)
+    ds.ConvolutionKernel = "SOFT"
+    ds.PatientPosition = "HFS"
+    ds.StudyInstanceUID = m["study_uid"]
+    ds.SeriesInstanceUID = m["series_uid"]
+    ds.StudyID = m["accession"][-6:]
+    ds.SeriesNumber = 2
+    ds.AcquisitionNumber = 1
+    ds.InstanceNumber = (Z - i) if m["reverse_instance_numbers"] else (i + 1)
+    ds.ImagePositionPatient = [_ds(v, False) for v in ipp]
+    ds.ImageOrientationPatient = [_ds(v, False) for v in iop]
+    ds.FrameOfReferenceUID = m["frame_uid"]
+    ds.PositionReferenceIndicator = ""
+    ds.SliceLocation = _ds(loc, False)
+    ds.ImageComments = "Synthetic phantom, not a patient (models.phantom)"
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows, ds.Columns = study.hu.shape[1], study.hu.shape[2]
+    ps = _ds(m["pixel_spacing"], False)
+    ds.PixelSpacing = [ps, ps]
+    ds.BitsAllocated = 16
+    ds.BitsStored = st["bits_stored"]
+    ds.HighBit = st["bits_stored"] - 1
+    ds.PixelRepresentation = st["pixel_representation"]
+    if st["padding_raw"] is not None:
+        ds.add_new(0x00280120, "SS" if st["pixel_representation"] else "US", int(st["padding_raw"]))
+    zp = m["zero_padded_ds"]
+    if m["windows"]:
+        centres = [_ds(c, zp) for c, _w in m["windows"]]
+        widths = [_ds(w, zp) for _c, w in m["windows"]]
+        ds.WindowCenter = centres if len(centres) > 1 else centres[0]
+        ds.WindowWidth = widths if len(widths) > 1 else widths[0]
+    ds.RescaleIntercept = _ds(st["intercept"], False)
+    ds.RescaleSlope = _ds(st["slope"], False)
+    ds.RescaleType = "HU"
+    raw = study.raw[i]
+    ds.PixelData = raw.astype("<i2" if st["pixel_representation"] else "<u2").tobytes()
+    ds["PixelData"].VR = "OW"
+    return ds
+
+
+def write_study(study, out_dir: str | Path) -> list[Path]:
+    """Write every slice of ``study`` into ``out_dir`` as ``ID_<id>.dcm``; returns the paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    with warnings.catch_warnings():
+        # 'ID_<id>' is not a valid UI value; RSNA's files carry exactly that, on purpose here too
+        warnings.filterwarnings("ignore", message="Invalid value for VR UI")
+        for i in range(study.hu.shape[0]):
+            ds = build_dataset(study, i)
+            p = out / f"ID_{study.meta['ids'][i]}.dcm"
+            ds.save_as(str(p), write_like_original=False)
+            paths.append(p)
+    return paths

@@ -1,0 +1,250 @@
+"""One synthetic head-CT study: ``generate_study(seed, index)`` is a pure function of (seed, index).
+
+Why pure: training draws studies in any order, in parallel processes and on other machines (the GPU
+box, where no dataset can be carried), and must get the very same pixels and labels each time; the
+written DICOM files are byte-identical for the same (seed, index) with the same numpy/pydicom.
+Labels are derived from the drawn masks: a slice carries a subtype exactly when that subtype's blood
+covers at least ``MIN_LESION_PX`` pixels of it (smaller slivers are not drawn at all).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import ndimage
+
+from .anatomy import Head
+from .contract import DEFAULT_WINDOW, LABELS, SUBTYPES
+from .lesions import BALANCED_PREVALENCE, DEFAULT_PREVALENCE, sample_lesions
+from .scanner import Scanner, fov_mask
+from .shapes import F32, Grid
+
+GENERATOR_VERSION = "1"
+SIZE = 512
+MIN_LESION_PX = 12
+SUBTYPE_BIT = {s: 1 << i for i, s in enumerate(SUBTYPES)}
+
+#: Storage variants seen on real scanners: (name, PixelRepresentation, BitsStored, intercept,
+#: padding raw value or None). Padding goes outside the circular field of view.
+STORAGE_VARIANTS = [
+    ("signed16_icpt-1024_pad", 1, 16, -1024.0, -2000),   # GE-like: outside FOV -3024 HU
+    ("signed16_icpt0_pad", 1, 16, 0.0, -2000),           # outside FOV -2000 HU
+    ("unsigned12_icpt-1024", 0, 12, -1024.0, None),      # outside FOV raw 0 = -1024 HU
+    ("signed12_icpt0_pad", 1, 12, 0.0, -2000),           # outside FOV -2000 HU, bone clipped at 2047
+    ("unsigned16_icpt-1024_pad", 0, 16, -1024.0, 0),     # padding raw 0 (-1024 HU) declared
+]
+
+
+def _hash_int(*parts: Any, bits: int = 64) -> int:
+    h = hashlib.sha256(("|".join(str(p) for p in parts)).encode()).digest()
+    return int.from_bytes(h, "big") >> (256 - bits)
+
+
+def uid_from(*parts: Any) -> str:
+    """A valid DICOM UID under the UUID-derived root 2.25 (PS3.5 B.2), fixed by ``parts``."""
+    return "2.25." + str(_hash_int("uid", *parts, bits=127) | (1 << 126))
+
+
+def sop_id(seed: int, index: int, slice_index: int) -> str:
+    """The 9-hex-digit RSNA-style id of a slice: a keyed 36-bit Feistel permutation of the counter
+    (index, slice), so ids never collide within a dataset yet look random like RSNA's."""
+    if not (0 <= slice_index < 128 and 0 <= index < (1 << 29)):
+        raise ValueError("index or slice out of range for 36-bit ids")
+    v = (index << 7) | slice_index
+    left, right = v >> 18, v & 0x3FFFF
+    for rnd in range(4):
+        fk = _hash_int("feistel", seed, rnd, right, bits=18)
+        left, right = right, left ^ fk
+    return f"{(left << 18) | right:09x}"
+
+
+@dataclass
+class Study:
+    hu: np.ndarray                  # float32 [Z, 512, 512], HU as a reader gets them (padding included)
+    labels: np.ndarray              # uint8 [Z, 6] in LABELS order
+    window: np.ndarray              # float32 [Z, 2] default (centre, width) per slice
+    study_labels: np.ndarray        # uint8 [6]
+    lesion_bits: np.ndarray         # uint8 [Z, 512, 512], bit i = SUBTYPES[i] blood
+    raw: np.ndarray                 # stored pixel values [Z, 512, 512] (int16 or uint16)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def masks(self) -> dict[str, np.ndarray]:
+        """subtype -> bool [Z, 512, 512] (views computed from ``lesion_bits``)."""
+        return {s: (self.lesion_bits & SUBTYPE_BIT[s]) != 0 for s in SUBTYPES}
+
+    @property
+    def ids(self) -> list[str]:
+        return self.meta["ids"]
+
+    def __len__(self) -> int:
+        return self.hu.shape[0]
+
+
+def _meta_rng(seed: int, index: int, stream: str) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed & 0xFFFFFFFF, index, _hash_int(stream, GENERATOR_VERSION, bits=32)]))
+
+
+def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int | None = None,
+                   slices_min: int = 32, slices_max: int = 40, prevalence: dict | None = None,
+                   slice_thickness: float = 5.0, overrides: dict | None = None) -> Study:
+    """Generate study ``index`` of the dataset ``seed`` in memory (see module docstring).
+
+    ``overrides`` (tests, demos) pins acquisition variants: ``storage`` (a STORAGE_VARIANTS name),
+    ``windows`` ("none" | "single" | "multi"), ``transfer_syntax`` ("explicit" | "implicit"),
+    ``gantry_tilt`` (degrees). Anatomy and lesions do not change with them.
+    """
+    ov = overrides or {}
+    if n_slices is None:
+        n_slices = int(_meta_rng(seed, index, "nslices").integers(slices_min, slices_max + 1))
+    if not 4 <= n_slices <= 127:
+        raise ValueError("n_slices must be in 4..127")
+    prev = dict(prevalence or (BALANCED_PREVALENCE if balanced else DEFAULT_PREVALENCE))
+    rng = _meta_rng(seed, index, "geometry")
+    u = rng.uniform
+    # ---- acquisition geometry and storage --------------------------------------------------
+    fov = u(215.0, 250.0)
+    ps = round(fov / SIZE, 6)
+    tilt = float(round(u(4.0, 15.0), 1)) * (1 if rng.random() < 0.5 else -1) if rng.random() < 0.06 else 0.0
+    grid = Grid(SIZE, ps, ox=u(-10, 10), oy=u(-6, 14), angle=math.radians(u(-10, 10)))
+    storage = STORAGE_VARIANTS[int(rng.choice(len(STORAGE_VARIANTS), p=[0.4, 0.2, 0.2, 0.1, 0.1]))]
+    wv = rng.random()
+    if wv < 0.45:
+        windows = [tuple(float(v) for v in [(40, 80), (35, 80), (40, 100), (30, 90), (40, 120)][int(rng.integers(5))])]
+    elif wv < 0.8:
+        windows = [(40.0, 80.0), (float(rng.choice([300, 500, 600, 700])), float(rng.choice([1500, 2000, 2500, 4000])))]
+    else:
+        windows = []
+    ts = "implicit" if rng.random() < 0.15 else "explicit"
+    if "storage" in ov:
+        storage = next(v for v in STORAGE_VARIANTS if v[0] == ov["storage"])
+    if "windows" in ov:
+        windows = {"none": [], "single": [(40.0, 80.0)], "multi": [(40.0, 80.0), (600.0, 2800.0)]}[ov["windows"]]
+    ts = ov.get("transfer_syntax", ts)
+    tilt = float(ov.get("gantry_tilt", tilt))
+    reverse_numbering = bool(rng.random() < 0.4)
+    zero_padded_ds = bool(rng.random() < 0.3)   # GE writes window values like "00040"
+
+    head = Head(np.random.default_rng(rng.integers(1 << 62)), grid, slice_thickness)
+    scanner = Scanner(np.random.default_rng(rng.integers(1 << 62)), grid, head)
+    lesions = sample_lesions(np.random.default_rng(rng.integers(1 << 62)), head, prev)
+    noise_rng = np.random.default_rng(rng.integers(1 << 62))
+
+    # ---- slice positions (head frame z, ascending) -----------------------------------------
+    cos_t = math.cos(math.radians(tilt))
+    dz = slice_thickness * cos_t                    # along the image normal
+    top = head.top() - u(0.5, 7.0)
+    zs = [top - (n_slices - 1 - i) * dz for i in range(n_slices)]
+    # with a tilted gantry the table moves along z_patient, so the head slides along the columns
+    shift_per_slice = slice_thickness * math.sin(math.radians(tilt))
+
+    _name, pr, bits_stored, intercept, pad_raw = storage
+    if pr:
+        raw_min, raw_max = -(1 << (bits_stored - 1)), (1 << (bits_stored - 1)) - 1
+    else:
+        raw_min, raw_max = 0, (1 << bits_stored) - 1
+    hu_min = max(-1024.0, raw_min + intercept)
+    hu_max = raw_max + intercept
+    inside = fov_mask(SIZE)
+    outside_raw = pad_raw if pad_raw is not None else int(round(-1024 - intercept))
+    raw_dtype = np.int16 if pr else np.uint16
+
+    Z = n_slices
+    hu_out = np.empty((Z, SIZE, SIZE), F32)
+    raw_out = np.empty((Z, SIZE, SIZE), raw_dtype)
+    bits = np.zeros((Z, SIZE, SIZE), np.uint8)
+    labels = np.zeros((Z, len(LABELS)), np.uint8)
+    hard_by_slice = []
+    streak_slices = []
+    occiput = head.L + head.T0 + head.scalp0 + 4.0
+    for i, z in enumerate(zs):
+        shift, shift_side = 0.0, 0
+        for les in lesions:
+            s = les.shift_at(z)
+            if s > abs(shift):
+                shift, shift_side = -les.side * s, les.side
+        f = head.render(z, key=i, shift=shift, shift_side=shift_side)
+        img = f.hu
+        tex_c = head._tex(head.tex_coarse, i + 31)
+        drawn: dict[str, list] = {}
+        for les in lesions:
+            for layer in les.layers(head, f, z, tex_c):
+                drawn.setdefault(les.subtype if layer.blood else "_edema", []).append(layer)
+        # labels from masks; slivers below MIN_LESION_PX are dropped (neither drawn nor labelled)
+        for layer in drawn.pop("_edema", []):
+            region = img[layer.box] if layer.box is not None else img
+            region += layer.alpha * (layer.value - region)
+        for subtype in SUBTYPES:
+            layers = drawn.get(subtype, [])
+            if not layers:
+                continue
+            m = np.zeros((SIZE, SIZE), bool)
+            for layer in layers:
+                sub = m[layer.box] if layer.box is not None else m
+                sub |= layer.alpha >= 0.5
+            if int(m.sum()) < MIN_LESION_PX:
+                continue
+            for layer in layers:
+                region = img[layer.box] if layer.box is not None else img
+                region += layer.alpha * (layer.value - region)
+            bits[i][m] |= SUBTYPE_BIT[subtype]
+            labels[i, LABELS.index(subtype)] = 1
+        labels[i, LABELS.index("any")] = int(labels[i].max())
+        scanner.holder_layer(img, occiput)
+        if scanner.streaks(img, f.t, noise_rng):
+            streak_slices.append(i)
+        img = scanner.blur_and_noise(img, noise_rng)
+        if tilt:
+            off_px = (i - (Z - 1) / 2.0) * shift_per_slice / ps
+            img = ndimage.shift(img, (-off_px, 0.0), order=1, mode="nearest")
+            bits[i] = ndimage.shift(bits[i], (-off_px, 0.0), order=0, mode="constant", cval=0)
+        np.clip(img, hu_min, hu_max, out=img)
+        raw = np.rint(img - F32(intercept))
+        raw[~inside] = outside_raw
+        raw_out[i] = raw.astype(raw_dtype)
+        hu_out[i] = raw_out[i].astype(F32) + F32(intercept)
+        bits[i][~inside] = 0
+        hard_by_slice.append(sorted(f.hard_negatives))
+    # a tilt shift may push a sliver off the field of view: labels follow the final masks
+    for i in range(Z):
+        for subtype in SUBTYPES:
+            if labels[i, LABELS.index(subtype)] and not (bits[i] & SUBTYPE_BIT[subtype]).any():
+                labels[i, LABELS.index(subtype)] = 0
+        labels[i, 0] = int(labels[i, 1:].max())
+
+    window = np.array([windows[0] if windows else DEFAULT_WINDOW] * Z, F32)
+    # ---- identity (clearly fake), fixed from the seed ---------------------------------------
+    number = f"{index:04d}" if seed == 0 else f"{seed % 100000}-{index:04d}"
+    date = _dt.date(2019, 1, 1) + _dt.timedelta(days=int(_hash_int("date", seed, index) % 1800))
+    secs = int(_hash_int("time", seed, index) % 86400)
+    meta = dict(
+        generator=f"models.phantom v{GENERATOR_VERSION}",
+        seed=seed, index=index, n_slices=Z,
+        study_uid=uid_from("study", seed, index),
+        series_uid=uid_from("series", seed, index),
+        frame_uid=uid_from("frame", seed, index),
+        ids=[sop_id(seed, index, i) for i in range(Z)],
+        patient_name=f"PHANTOM^{number}", patient_id=f"PHANTOM-{number}",
+        accession=f"PH{_hash_int('acc', seed, index) % 10**10:010d}",
+        study_date=date.strftime("%Y%m%d"), study_time=f"{secs // 3600:02d}{secs // 60 % 60:02d}{secs % 60:02d}",
+        patient_sex="MF"[int(_hash_int("sex", seed, index) % 2)],
+        patient_age=f"{int(18 + head.age * 72):03d}Y",
+        pixel_spacing=ps, slice_thickness=slice_thickness, gantry_tilt=tilt,
+        z_head=[round(z, 3) for z in zs],
+        storage=dict(name=_name, pixel_representation=pr, bits_stored=bits_stored, intercept=intercept,
+                     slope=1.0, padding_raw=pad_raw, outside_fov_raw=outside_raw),
+        windows=windows, zero_padded_ds=zero_padded_ds, transfer_syntax=ts,
+        reverse_instance_numbers=reverse_numbering, table_z0=round(-u(100, 300), 2),
+        head=dict(W=round(head.W, 1), L=round(head.L, 1), H=round(head.H, 1), age=round(head.age, 2),
+                  atrophy=round(head.atrophy, 2), calcifications=[c[0] for c in head.calc]),
+        lesions=[les.describe() for les in lesions],
+        hard_negatives=hard_by_slice, streak_slices=streak_slices,
+        balanced=balanced,
+    )
+    study_labels = labels.max(axis=0).astype(np.uint8)
+    return Study(hu=hu_out, labels=labels, window=window, study_labels=study_labels,
+                 lesion_bits=bits, raw=raw_out, meta=meta)

@@ -1,0 +1,220 @@
+"""Tests of the phantom generator: DICOM files readable by pydicom and dcmtk with the same HU as in
+memory, labels that follow the drawn blood, determinism, hard negatives, RSNA CSV format.
+
+Run from the repo root: /usr/bin/python3 -m unittest discover -s models -t . -p 'test_*.py'
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pydicom
+
+from models.phantom import LABELS, generate_dataset, generate_study, write_study
+from models.phantom.contract import CONTRACT_PATH, DEFAULT_WINDOW, SUBTYPES
+from models.phantom.study import STORAGE_VARIANTS, sop_id
+
+# the RSNA-style SOP Instance UID 'ID_<id>' is deliberately not a valid UI value
+warnings.filterwarnings("ignore", message="Invalid value for VR UI")
+
+NO_BLEED = {"any": 0.0, **{s: 0.0 for s in SUBTYPES}}
+
+
+def _first_positive(seed: int, n_slices: int, balanced: bool = True, start: int = 0):
+    for index in range(start, start + 40):
+        st = generate_study(seed, index, balanced=balanced, n_slices=n_slices)
+        if st.labels[:, 0].any():
+            return st
+    raise AssertionError("no positive study found")
+
+
+def _read_hu(path: Path) -> np.ndarray:
+    ds = pydicom.dcmread(str(path))
+    return ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+
+
+class TestContract(unittest.TestCase):
+    def test_labels_come_from_contract(self):
+        contract = json.loads(CONTRACT_PATH.read_text())
+        self.assertEqual(list(LABELS), contract["labels"])
+        self.assertEqual(DEFAULT_WINDOW, (contract["defaultWindow"]["center"], contract["defaultWindow"]["width"]))
+
+    def test_ids_unique_and_rsna_shaped(self):
+        ids = {sop_id(3, i, k) for i in range(1500) for k in range(40)}
+        self.assertEqual(len(ids), 1500 * 40)
+        self.assertTrue(all(re.fullmatch(r"[0-9a-f]{9}", i) for i in list(ids)[:500]))
+
+
+class TestStudy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.st = _first_positive(11, 16)
+        cls.tmp = Path(tempfile.mkdtemp(prefix="phantom-test-"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_shapes_and_types(self):
+        st = self.st
+        Z = st.hu.shape[0]
+        self.assertEqual(st.hu.shape, (Z, 512, 512))
+        self.assertEqual(st.hu.dtype, np.float32)
+        self.assertEqual(st.labels.shape, (Z, 6))
+        self.assertEqual(st.window.shape, (Z, 2))
+        self.assertEqual(st.study_labels.tolist(), st.labels.max(0).tolist())
+        self.assertEqual(set(st.masks), set(SUBTYPES))
+
+    def test_labels_follow_masks(self):
+        st = self.st
+        masks = st.masks
+        for k, s in enumerate(LABELS):
+            if s == "any":
+                continue
+            has = masks[s].reshape(len(st), -1).any(1)
+            np.testing.assert_array_equal(st.labels[:, k].astype(bool), has, err_msg=s)
+            if has.any():   # the mask covers drawn blood, not air or bone
+                med = float(np.median(st.hu[masks[s]]))
+                self.assertTrue(35.0 <= med <= 100.0, f"{s}: median HU {med}")
+        np.testing.assert_array_equal(st.labels[:, 0], st.labels[:, 1:].max(1))
+
+    def test_pure_function_of_seed_and_index(self):
+        again = generate_study(self.st.meta["seed"], self.st.meta["index"], balanced=True, n_slices=16)
+        np.testing.assert_array_equal(again.hu, self.st.hu)
+        np.testing.assert_array_equal(again.labels, self.st.labels)
+        other = generate_study(self.st.meta["seed"] + 1, self.st.meta["index"], balanced=True, n_slices=16)
+        self.assertFalse(np.array_equal(other.hu, self.st.hu))
+
+    def test_pydicom_and_dcmdump_read_same_hu(self):
+        folder = self.tmp / "roundtrip"
+        paths = write_study(self.st, folder)
+        self.assertEqual(len(paths), len(self.st))
+        by_id = {("ID_" + i): k for k, i in enumerate(self.st.ids)}
+        for p in paths:
+            ds = pydicom.dcmread(str(p))
+            k = by_id[ds.SOPInstanceUID]
+            self.assertEqual(p.name, ds.SOPInstanceUID + ".dcm")
+            self.assertEqual(ds.Modality, "CT")
+            self.assertEqual(ds.SOPClassUID, "1.2.840.10008.5.1.4.1.1.2")
+            self.assertEqual(ds.PhotometricInterpretation, "MONOCHROME2")
+            self.assertTrue(str(ds.PatientName).startswith("PHANTOM^"))
+            np.testing.assert_array_equal(_read_hu(p), self.st.hu[k])
+        # dcmtk: parse the tags and dump the raw pixels of one slice
+        p = paths[len(paths) // 2]
+        k = by_id[p.stem]
+        rawdir = self.tmp / "raw"
+        rawdir.mkdir()
+        out = subprocess.run(["dcmdump", "+W", str(rawdir), str(p)], capture_output=True, text=True, check=True).stdout
+        tag = lambda t: re.search(rf"^\({t}\) \w\w \[?([^\]\s]+)", out, re.M).group(1)
+        self.assertEqual(int(tag("0028,0010")), 512)
+        slope, icpt = float(tag("0028,1053")), float(tag("0028,1052"))
+        pr = int(tag("0028,0103"))
+        raw_file = next(rawdir.glob("*.raw"))
+        raw = np.fromfile(raw_file, dtype="<i2" if pr else "<u2").reshape(512, 512)
+        np.testing.assert_array_equal(raw.astype(np.float32) * slope + icpt, self.st.hu[k])
+
+    def test_window_tags_match_study_window(self):
+        for mode in ("none", "single", "multi"):
+            st = generate_study(5, 2, n_slices=4, overrides={"windows": mode})
+            p = write_study(st, self.tmp / f"win-{mode}")[0]
+            ds = pydicom.dcmread(str(p))
+            k = st.ids.index(p.stem[3:])
+            if mode == "none":
+                self.assertNotIn("WindowCenter", ds)
+                self.assertEqual(tuple(st.window[k]), DEFAULT_WINDOW)
+            else:
+                wc, ww = ds.WindowCenter, ds.WindowWidth
+                first = (float(wc[0]), float(ww[0])) if mode == "multi" else (float(wc), float(ww))
+                self.assertEqual(tuple(float(v) for v in st.window[k]), first)
+
+
+class TestStorageVariants(unittest.TestCase):
+    def test_every_variant_round_trips(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, pr, bits, icpt, pad in STORAGE_VARIANTS:
+                for ts in ("explicit", "implicit"):
+                    st = generate_study(9, 0, n_slices=5, overrides={"storage": name, "transfer_syntax": ts})
+                    paths = write_study(st, Path(tmp) / f"{name}-{ts}")
+                    ds = pydicom.dcmread(str(paths[0]))
+                    self.assertEqual((ds.PixelRepresentation, ds.BitsStored, float(ds.RescaleIntercept)), (pr, bits, icpt))
+                    self.assertEqual(ds.file_meta.TransferSyntaxUID, "1.2.840.10008.1.2" if ts == "implicit" else "1.2.840.10008.1.2.1")
+                    if pad is not None:
+                        self.assertEqual(int(ds[0x00280120].value), pad)
+                        self.assertEqual(float(_read_hu(paths[0])[0, 0]), pad + icpt)   # corner: outside the FOV
+                    k = st.ids.index(paths[0].stem[3:])
+                    np.testing.assert_array_equal(_read_hu(paths[0]), st.hu[k])
+
+    def test_gantry_tilt_geometry(self):
+        st = generate_study(9, 1, n_slices=6, overrides={"gantry_tilt": 12.0})
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = write_study(st, tmp)
+            dss = sorted((pydicom.dcmread(str(p)) for p in paths), key=lambda d: float(d.ImagePositionPatient[2]))
+            self.assertAlmostEqual(float(dss[0].GantryDetectorTilt), 12.0)
+            iop = np.array([float(v) for v in dss[0].ImageOrientationPatient])
+            normal = np.cross(iop[:3], iop[3:])
+            pos = [float(np.dot(normal, [float(v) for v in d.ImagePositionPatient])) for d in dss]
+            np.testing.assert_allclose(np.diff(pos), 5.0 * np.cos(np.radians(12.0)), atol=1e-3)
+
+
+class TestNegativeStudy(unittest.TestCase):
+    def test_hard_negatives_present(self):
+        st = generate_study(21, 3, n_slices=36, prevalence=NO_BLEED)
+        self.assertEqual(int(st.labels.sum()), 0)
+        self.assertFalse(st.lesion_bits.any())
+        calc = [i for i, names in enumerate(st.meta["hard_negatives"]) if any(n.startswith(("pineal", "choroid")) for n in names)]
+        self.assertTrue(calc, "no calcification drawn")
+        # a calcification shows as 100..400 HU pixels well inside the skull (not bone)
+        found = False
+        for i in calc:
+            hu = st.hu[i]
+            c = hu.shape[0] // 2
+            centre = hu[c - 90:c + 90, c - 90:c + 90]
+            if ((centre > 90) & (centre < 450)).sum() >= 4:
+                found = True
+        self.assertTrue(found)
+        self.assertTrue(any("falx" in names for names in st.meta["hard_negatives"]))
+
+
+class TestDataset(unittest.TestCase):
+    def test_csv_format_and_determinism(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a, b = Path(tmp) / "a", Path(tmp) / "b"
+            generate_dataset(a, 2, seed=4, slices_min=6, slices_max=7, workers=1)
+            generate_dataset(b, 2, seed=4, slices_min=6, slices_max=7, workers=2)
+            files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+            files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+            self.assertEqual(files_a, files_b)
+            for rel in files_a:
+                self.assertEqual((a / rel).read_bytes(), (b / rel).read_bytes(), str(rel))
+            lines = (a / "stage_2_train.csv").read_text().splitlines()
+            self.assertEqual(lines[0], "ID,Label")
+            pat = re.compile(r"ID_([0-9a-f]{9})_(any|epidural|intraparenchymal|intraventricular|subarachnoid|subdural),([01])")
+            rows = [pat.fullmatch(x) for x in lines[1:]]
+            self.assertTrue(all(rows))
+            ids = [m.group(1) for m in rows]
+            self.assertEqual(len(ids) % 6, 0)
+            for k in range(0, len(rows), 6):
+                self.assertEqual([m.group(2) for m in rows[k:k + 6]], list(LABELS))
+                self.assertEqual(len(set(ids[k:k + 6])), 1)
+                vals = [int(m.group(3)) for m in rows[k:k + 6]]
+                self.assertEqual(vals[0], max(vals[1:]))
+            dcm = {p.stem for p in a.rglob("*.dcm")}
+            self.assertEqual({"ID_" + i for i in ids}, dcm)
+            with (a / "studies.csv").open() as f:
+                studies = list(csv.DictReader(f))
+            self.assertEqual(len(studies), 2)
+            self.assertEqual(sum(int(s["n_slices"]) for s in studies), len(dcm))
+            for s in studies:
+                self.assertTrue(set(LABELS) <= set(s))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,14 @@
+/**
+ * DICOM receiver (C-STORE SCP, PS3.4 Annex B; C-ECHO, Annex A), off by default.
+ *
+ * Input: associations from modalities/PACS on `host:port` (127.0.0.1 unless configured) whose
+ * calling AE title is allowed and whose called AE title is ours; CT Image Storage and Enhanced CT
+ * Image Storage in native or supported compressed transfer syntaxes, accepted as sent.
+ * Output: for each instance, a durable Part 10 file `<spoolDir>/<SOP Instance UID>.dcm` (written
+ * to a temp name, fsynced, renamed, directory fsynced), then `await onInstance(path, info)` — the
+ * same ingest as the import folder — and only then the C-STORE response: 0x0000 on success,
+ * 0xA700 if the file could not be written, 0xC000 if onInstance threw (the file stays), 0x0122 for
+ * a SOP class not accepted on the context.
+ */
+export { DicomReceiver } from './receiver.js';
+export type { ReceiverOptions, ReceiverStats } from './receiver.js';

@@ -1,0 +1,233 @@
+/**
+ * One association (one TCP connection), as a dcmjs-dimse Scp. Answers C-ECHO; answers C-STORE of
+ * CT after the instance is durable in the spool and `onInstance` has taken it.
+ *
+ * The data set is streamed straight to the spool file (createStoreWritableStream) in the
+ * negotiated transfer syntax, never parsed into dcmjs objects and written back: what lands on
+ * disk is byte for byte what the modality sent, after our file meta header.
+ */
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import dimse from 'dcmjs-dimse';
+import { isValidUid } from './part10.js';
+import { SpoolFile } from './spool.js';
+import { IMPLICIT_VR_LITTLE_ENDIAN, STORAGE_SOP_CLASSES, VERIFICATION_SOP_CLASS } from './syntaxes.js';
+
+const { Scp, Dataset } = dimse;
+const { CEchoResponse, CStoreResponse } = dimse.responses;
+const { PresentationContextResult, RejectResult, RejectSource, RejectReason, Status } = dimse.constants;
+
+type Association = InstanceType<typeof dimse.association.Association>;
+type PresentationContext = InstanceType<typeof dimse.association.PresentationContext>;
+type CStoreRequest = InstanceType<typeof dimse.requests.CStoreRequest>;
+type CEchoRequest = InstanceType<typeof dimse.requests.CEchoRequest>;
+type CStoreResponseT = InstanceType<typeof dimse.responses.CStoreResponse>;
+type CEchoResponseT = InstanceType<typeof dimse.responses.CEchoResponse>;
+type DatasetT = InstanceType<typeof dimse.Dataset>;
+
+/** C-STORE statuses (PS3.4 Table B.2-1). */
+export const STATUS = {
+  success: 0x0000,
+  refusedOutOfResources: 0xa700,
+  refusedSopClassNotSupported: 0x0122,
+  cannotUnderstand: 0xc000,
+} as const;
+
+export interface ScpContext {
+  aeTitle: string;
+  allowedCallingAeTitles: readonly string[];
+  spoolDir: string;
+  transferSyntaxes: ReadonlySet<string>;
+  onInstance: (filePath: string, info: { callingAeTitle: string; sopInstanceUid: string }) => Promise<void>;
+  log: (msg: string) => void;
+  counters: { associations: number; stored: number; rejected: number; failed: number };
+  /** Lets stop() wait for stores in flight. */
+  track: (p: Promise<unknown>) => void;
+}
+
+type Outcome = { path: string } | { status: number; reason: string };
+
+export class StoreScp extends Scp {
+  private callingAeTitle = '';
+  private current: SpoolFile | undefined;
+  private readonly spools = new WeakMap<Writable, { spool?: SpoolFile; request: CStoreRequest; refusal?: Outcome }>();
+  private readonly outcomes = new WeakMap<CStoreRequest, Promise<Outcome>>();
+
+  constructor(
+    private readonly peer: Socket,
+    opts: ConstructorParameters<typeof Scp>[1],
+    private readonly ctx: ScpContext,
+  ) {
+    super(peer, opts);
+    // A dropped peer (close, abort, timeout) must not leave a half-written temp file.
+    this.on('close', () => this.dropPartial('connection closed'));
+  }
+
+  override associationRequested(association: Association): void {
+    const calling = association.getCallingAeTitle().trim();
+    const called = association.getCalledAeTitle().trim();
+    this.callingAeTitle = calling;
+    const { allowedCallingAeTitles, aeTitle } = this.ctx;
+    // PS3.8 9.3.4: reject with source "service user", reason 3 (calling AE title not recognised)
+    // or 7 (called AE title not recognised); permanent, so the SCU does not retry blindly.
+    if (allowedCallingAeTitles.length > 0 && !allowedCallingAeTitles.includes(calling)) {
+      this.ctx.counters.rejected++;
+      this.ctx.log(`association from "${calling}" rejected: calling AE title not in the allow-list`);
+      this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized);
+      this.closeAfterReject();
+      return;
+    }
+    if (called !== aeTitle) {
+      this.ctx.counters.rejected++;
+      this.ctx.log(`association from "${calling}" rejected: called AE title "${called}" is not "${aeTitle}"`);
+      this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized);
+      this.closeAfterReject();
+      return;
+    }
+    for (const { context } of association.getPresentationContexts()) this.negotiate(context);
+    this.ctx.counters.associations++;
+    this.ctx.log(`association from "${calling}" accepted`);
+    this.sendAssociationAccept();
+  }
+
+  /**
+   * After an A-ASSOCIATE-RJ the requestor closes the connection (PS3.8 9.3.4); if it does not,
+   * close it ourselves once the ARTIM timer would have run out (PS3.8 9.1.5), so a rejected peer
+   * cannot hold a connection slot.
+   */
+  private closeAfterReject(): void {
+    const timer = setTimeout(() => this.peer.destroy(), 5_000);
+    timer.unref();
+    this.peer.once('close', () => clearTimeout(timer));
+  }
+
+  /**
+   * Take the first transfer syntax the SCU proposed that we accept (the SCU lists its preference
+   * first, usually the file's own syntax), so the instance arrives as the modality encoded it.
+   */
+  private negotiate(context: PresentationContext): void {
+    const abstract = context.getAbstractSyntaxUid();
+    const proposed = context.getTransferSyntaxUids();
+    if (abstract === VERIFICATION_SOP_CLASS) {
+      // Every SCU must offer Implicit VR Little Endian (PS3.5 §10.1).
+      const ts = proposed.find((t) => t === IMPLICIT_VR_LITTLE_ENDIAN || t === '1.2.840.10008.1.2.1');
+      if (ts) context.setResult(PresentationContextResult.Accept, ts);
+      else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+      return;
+    }
+    if (!STORAGE_SOP_CLASSES.has(abstract)) {
+      context.setResult(PresentationContextResult.RejectAbstractSyntaxNotSupported);
+      return;
+    }
+    const ts = proposed.find((t) => this.ctx.transferSyntaxes.has(t));
+    if (ts) context.setResult(PresentationContextResult.Accept, ts);
+    else context.setResult(PresentationContextResult.RejectTransferSyntaxesNotSupported);
+  }
+
+  override associationReleaseRequested(): void {
+    this.sendAssociationReleaseResponse();
+  }
+
+  override abort(source: number, reason: number): void {
+    this.ctx.log(`association from "${this.callingAeTitle}" aborted by the peer (source ${source}, reason ${reason})`);
+    this.dropPartial('peer aborted');
+  }
+
+  override cEchoRequest(request: CEchoRequest, callback: (response: CEchoResponseT) => void): void {
+    const response = CEchoResponse.fromRequest(request);
+    response.setStatus(Status.Success);
+    callback(response);
+  }
+
+  override createStoreWritableStream(context: PresentationContext, request: CStoreRequest): Writable {
+    const sopClassUid = request.getAffectedSopClassUid();
+    const sopInstanceUid = request.getAffectedSopInstanceUid();
+    const transferSyntaxUid = context.getAcceptedTransferSyntaxUid() ?? '';
+    let refusal: Outcome | undefined;
+    // PS3.7 9.1.1.1: the Affected SOP Class must be the context's abstract syntax.
+    if (sopClassUid !== context.getAbstractSyntaxUid() || !STORAGE_SOP_CLASSES.has(sopClassUid)) {
+      refusal = { status: STATUS.refusedSopClassNotSupported, reason: `SOP class ${sopClassUid} not accepted on this context` };
+    } else if (!isValidUid(sopInstanceUid)) {
+      refusal = { status: STATUS.cannotUnderstand, reason: 'Affected SOP Instance UID is not a valid UID' };
+    }
+    if (refusal) {
+      // Read and discard the data set; the C-STORE is answered with the refusal.
+      const sink = new Writable({ write: (_chunk, _encoding, cb) => cb() });
+      this.spools.set(sink, { request, refusal });
+      return sink;
+    }
+    this.dropPartial('a new C-STORE began before the previous one finished');
+    const spool = new SpoolFile(this.ctx.spoolDir, { sopClassUid, sopInstanceUid, transferSyntaxUid, sourceAeTitle: this.callingAeTitle });
+    this.current = spool;
+    this.spools.set(spool.writable, { spool, request });
+    return spool.writable;
+  }
+
+  override createDatasetFromStoreWritableStream(writable: Writable, context: PresentationContext, callback: (dataset: DatasetT) => void): void {
+    const entry = this.spools.get(writable);
+    const done = (outcome: Outcome): void => {
+      if (entry) this.outcomes.set(entry.request, Promise.resolve(outcome));
+      // The Scp needs a Dataset to hand to cStoreRequest; ours is empty, the bytes are on disk.
+      callback(new Dataset({}, context.getAcceptedTransferSyntaxUid()));
+    };
+    if (!entry) {
+      done({ status: STATUS.cannotUnderstand, reason: 'no spool for this data set' });
+      return;
+    }
+    if (entry.refusal || !entry.spool) {
+      writable.end();
+      done(entry.refusal ?? { status: STATUS.cannotUnderstand, reason: 'no spool for this data set' });
+      return;
+    }
+    const spool = entry.spool;
+    // Complete now: a connection that drops while it is being made durable keeps it.
+    if (this.current === spool) this.current = undefined;
+    const committing = spool.commit().then(
+      (path): Outcome => ({ path }),
+      (e: unknown): Outcome => ({
+        status: STATUS.refusedOutOfResources,
+        reason: `could not write the instance to the spool: ${e instanceof Error ? e.message : String(e)}`,
+      }),
+    );
+    this.ctx.track(committing);
+    void committing.then(done);
+  }
+
+  override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponseT) => void): void {
+    const work = this.store(request).then((status) => {
+      const response = CStoreResponse.fromRequest(request);
+      response.setStatus(status);
+      callback(response);
+    });
+    this.ctx.track(work);
+  }
+
+  private async store(request: CStoreRequest): Promise<number> {
+    const sopInstanceUid = request.getAffectedSopInstanceUid();
+    const outcome = (await this.outcomes.get(request)) ?? { status: STATUS.cannotUnderstand, reason: 'data set missing' };
+    if (!('path' in outcome)) {
+      this.ctx.counters.failed++;
+      this.ctx.log(`C-STORE ${sopInstanceUid} from "${this.callingAeTitle}" refused (0x${outcome.status.toString(16)}): ${outcome.reason}`);
+      return outcome.status;
+    }
+    try {
+      await this.ctx.onInstance(outcome.path, { callingAeTitle: this.callingAeTitle, sopInstanceUid });
+      this.ctx.counters.stored++;
+      return STATUS.success;
+    } catch (e) {
+      // The file stays in the spool (it is durable and may be swept in later); the SCU is told
+      // we could not process it so that it keeps its copy.
+      this.ctx.counters.failed++;
+      this.ctx.log(`C-STORE ${sopInstanceUid}: ingest failed: ${e instanceof Error ? e.message : String(e)}`);
+      return STATUS.cannotUnderstand;
+    }
+  }
+
+  private dropPartial(why: string): void {
+    const spool = this.current;
+    if (!spool) return;
+    this.current = undefined;
+    spool.abort();
+    this.ctx.log(`partial instance from "${this.callingAeTitle}" discarded: ${why}`);
+  }
+}
