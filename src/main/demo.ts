@@ -75,7 +75,8 @@ export async function runDemo(argv: string[]): Promise<number> {
   });
   core.watch(importDir);
   for (const s of studies) {
-    cpSync(join(phantoms, s), join(importDir, s), { recursive: true });
+    // Only the images arrive, as from a scanner's export; the generator's phantom.json stays behind.
+    cpSync(join(phantoms, s), join(importDir, s), { recursive: true, filter: (src) => !src.endsWith('.json') });
     say(`    arrived: ${s}`);
   }
   while (scored < studies.length) await new Promise((r) => setTimeout(r, 250));

@@ -45,3 +45,315 @@ export const QuarantineEntrySchema = z.object({
   createdAt: z.string(),
 });
 export type QuarantineEntry = z.infer<typeof QuarantineEntrySchema>;
+
+// ==== The renderer ↔ main API (issue 6) ========================================================
+//
+// One interface, TriageApi, one method per message; each message has a request and a response
+// schema in API_SCHEMAS. Two transports carry it — Electron IPC (src/preload + src/main/electron)
+// and the loopback HTTP server (src/main/server) — and both validate every payload against these
+// schemas on both sides. Channel names (`triage:<method>`) and HTTP paths (`/api/<method>`) are
+// derived from API_METHODS, so a method cannot exist on one transport and not the other.
+
+export const LabelSchema = z.enum(LABELS as [Label, ...Label[]]);
+export type Subtype = Exclude<Label, 'any'>;
+export const SubtypeSchema = z.enum(LABELS.filter((l) => l !== 'any') as [Subtype, ...Subtype[]]);
+
+/** The model family whose study score ranks the worklist (stored as setting `rankingModel`). */
+export const RankingModelSchema = z.enum(['convlstm', 'ensemble', 'mean']);
+export type RankingModel = z.infer<typeof RankingModelSchema>;
+
+/** Per-label flag thresholds: a study is flagged when any label's score reaches its threshold. */
+export const ThresholdsSchema = z.object(
+  Object.fromEntries(LABELS.map((l) => [l, z.number().min(0).max(1)])) as Record<Label, z.ZodNumber>,
+);
+export type Thresholds = z.infer<typeof ThresholdsSchema>;
+
+export const ReviewDecisionSchema = z.enum(['in_review', 'confirmed', 'dismissed', 'reopened']);
+export type ReviewDecision = z.infer<typeof ReviewDecisionSchema>;
+
+export const ReviewEntrySchema = z.object({
+  id: z.number().int(),
+  studyUid: z.string(),
+  reviewer: z.string(),
+  decision: ReviewDecisionSchema,
+  subtypes: z.array(SubtypeSchema),
+  comment: z.string(),
+  createdAt: z.string(),
+});
+export type ReviewEntry = z.infer<typeof ReviewEntrySchema>;
+
+/** A model run that produced predictions for a study, and where it ran. */
+export const ProducerSchema = z.object({ modelId: z.string(), modelVersion: z.string(), provider: z.string() });
+export type Producer = z.infer<typeof ProducerSchema>;
+
+/** The execution provider each loaded model runs on, and why (e.g. "CUDA not installed"). */
+export const ProviderInfoSchema = z.object({ modelId: z.string(), provider: z.string(), reason: z.string() });
+export type ProviderInfo = z.infer<typeof ProviderInfoSchema>;
+
+export const WorklistItemSchema = WorklistRowSchema.extend({
+  /** Some label's score reached its flag threshold. */
+  flagged: z.boolean(),
+  producedBy: z.array(ProducerSchema),
+  lastReview: ReviewEntrySchema.nullable(),
+});
+export type WorklistItem = z.infer<typeof WorklistItemSchema>;
+
+export const WorklistFilterSchema = z.strictObject({
+  /** unreviewed = new or in review; reviewed = confirmed or dismissed. */
+  status: z.enum(['all', 'unreviewed', 'reviewed']).default('all'),
+  flaggedOnly: z.boolean().default(false),
+  /** Arrival date range, inclusive, as YYYY-MM-DD in the workstation's local calendar. */
+  from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable().default(null),
+  to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable().default(null),
+  /** Minutes east of UTC of the client's time zone, so "today" means the reader's today. */
+  tzOffsetMinutes: z.number().int().min(-900).max(900).default(0),
+  sort: z.enum(['score', 'arrival']).default('score'),
+  limit: z.number().int().min(1).max(10_000).default(1000),
+});
+export type WorklistFilter = z.infer<typeof WorklistFilterSchema>;
+
+export const WorklistResponseSchema = z.object({
+  rows: z.array(WorklistItemSchema),
+  changeCounter: z.number().int(),
+  thresholds: ThresholdsSchema,
+  rankingModel: RankingModelSchema,
+});
+
+export const SliceInfoSchema = z.object({
+  instanceId: z.number().int(),
+  sopUid: z.string(),
+  sliceIndex: z.number().int(),
+  instanceNumber: z.number().int().nullable(),
+  slicePosition: z.number().nullable(),
+  /** The slice's own window (preset 1, "default"): from its DICOM tags, else the brain window. */
+  window: z.object({ center: z.number(), width: z.number().positive(), source: z.enum(['tags', 'default']) }),
+  resampled: z.boolean(),
+  originalRows: z.number().int(),
+  originalColumns: z.number().int(),
+});
+export type SliceInfo = z.infer<typeof SliceInfoSchema>;
+
+export const SeriesDetailSchema = z.object({
+  seriesUid: z.string(),
+  seriesNumber: z.number().int().nullable(),
+  description: z.string().nullable(),
+  state: StudyStateSchema,
+  stateReason: z.string().nullable(),
+  slices: z.array(SliceInfoSchema),
+});
+export type SeriesDetail = z.infer<typeof SeriesDetailSchema>;
+
+/** One model's per-slice probabilities for a study (slices of every series, by instance id). */
+export const ModelPredictionsSchema = z.object({
+  modelId: z.string(),
+  modelVersion: z.string(),
+  provider: z.string(),
+  slices: z.array(z.object({ instanceId: z.number().int(), p: LabelProbabilitiesSchema })),
+});
+export type ModelPredictions = z.infer<typeof ModelPredictionsSchema>;
+
+export const StudyScoreEntrySchema = z.object({
+  modelId: z.string(),
+  score: LabelProbabilitiesSchema,
+  /** Instance ids of the slices that drove the score. */
+  keySlices: z.array(z.number().int()),
+  computedAt: z.string(),
+});
+export type StudyScoreEntry = z.infer<typeof StudyScoreEntrySchema>;
+
+export const StudyDetailSchema = z.object({
+  study: WorklistItemSchema,
+  series: z.array(SeriesDetailSchema),
+  predictions: z.array(ModelPredictionsSchema),
+  scores: z.array(StudyScoreEntrySchema),
+  reviews: z.array(ReviewEntrySchema),
+  thresholds: ThresholdsSchema,
+  rankingModel: RankingModelSchema,
+});
+export type StudyDetail = z.infer<typeof StudyDetailSchema>;
+
+export const SliceResponseSchema = z.object({
+  instanceId: z.number().int(),
+  rows: z.number().int().positive(),
+  columns: z.number().int().positive(),
+  /** rows×columns little-endian int16 Hounsfield units, base64 (JSON-safe on both transports). */
+  huBase64: z.string(),
+});
+export type SliceResponse = z.infer<typeof SliceResponseSchema>;
+
+export const SettingsSchema = z.object({
+  dataDir: z.string(),
+  importFolder: z.string().nullable(),
+  /** Whether the import folder is being watched by this process right now. */
+  watching: z.boolean(),
+  thresholds: ThresholdsSchema,
+  rankingModel: RankingModelSchema,
+  /** Read-only: the models' state as the core describes it, and each model's provider. */
+  modelsDescription: z.string(),
+  providers: z.array(ProviderInfoSchema),
+});
+export type Settings = z.infer<typeof SettingsSchema>;
+
+export const StatusSchema = z.object({
+  dataDir: z.string(),
+  counts: z.record(z.string(), z.number()),
+  models: z.string(),
+  providers: z.array(ProviderInfoSchema),
+  changeCounter: z.number().int(),
+});
+export type Status = z.infer<typeof StatusSchema>;
+
+const Empty = z.strictObject({});
+const StudyRef = z.strictObject({ studyUid: z.string().min(1).max(128) });
+
+/** Each message: its request and response schema. The keys are the API's method names. */
+export const API_SCHEMAS = {
+  worklist: { request: WorklistFilterSchema, response: WorklistResponseSchema },
+  study: { request: StudyRef, response: StudyDetailSchema },
+  slice: { request: z.strictObject({ instanceId: z.number().int().positive() }), response: SliceResponseSchema },
+  review: {
+    request: z.strictObject({
+      studyUid: z.string().min(1).max(128),
+      reviewer: z.string().trim().min(1, 'reviewer name required').max(200),
+      decision: ReviewDecisionSchema,
+      subtypes: z.array(SubtypeSchema).max(5).default([]),
+      comment: z.string().max(4000).default(''),
+    }),
+    response: z.object({ reviewStatus: ReviewStatusSchema, review: ReviewEntrySchema }),
+  },
+  exportCsv: {
+    request: z.strictObject({ filter: WorklistFilterSchema.default(WorklistFilterSchema.parse({})), reviewedOnly: z.boolean().default(true) }),
+    response: z.object({ filename: z.string(), csv: z.string(), rowCount: z.number().int() }),
+  },
+  quarantine: { request: Empty, response: z.object({ entries: z.array(QuarantineEntrySchema) }) },
+  status: { request: Empty, response: StatusSchema },
+  getSettings: { request: Empty, response: SettingsSchema },
+  updateSettings: {
+    request: z.strictObject({
+      importFolder: z.string().min(1).max(4096).nullable().optional(),
+      thresholds: ThresholdsSchema.partial().optional(),
+      rankingModel: RankingModelSchema.optional(),
+    }),
+    response: SettingsSchema,
+  },
+  /** The change counter: a polling fallback for clients that cannot hold an event stream. */
+  changes: { request: Empty, response: z.object({ counter: z.number().int() }) },
+} as const;
+
+export type ApiMethod = keyof typeof API_SCHEMAS;
+/** What a caller passes (defaults may be omitted). */
+export type ApiRequest<M extends ApiMethod> = z.input<(typeof API_SCHEMAS)[M]['request']>;
+/** What a caller gets back. */
+export type ApiResponse<M extends ApiMethod> = z.output<(typeof API_SCHEMAS)[M]['response']>;
+/** What an implementation receives once a request is validated (defaults filled in). */
+export type ApiParsedRequest<M extends ApiMethod> = z.output<(typeof API_SCHEMAS)[M]['request']>;
+
+/** The API, one method per message; implemented in src/main/api, called by the renderer. */
+export interface TriageApi {
+  /** The ranked worklist under a filter. */
+  worklist(req: ApiRequest<'worklist'>): Promise<ApiResponse<'worklist'>>;
+  /** Everything the viewer needs about one study, except pixels. */
+  study(req: ApiRequest<'study'>): Promise<ApiResponse<'study'>>;
+  /** One slice's pixels in Hounsfield units. */
+  slice(req: ApiRequest<'slice'>): Promise<ApiResponse<'slice'>>;
+  /** Records a review decision (start, confirm, dismiss, re-open) with subtypes and a comment. */
+  review(req: ApiRequest<'review'>): Promise<ApiResponse<'review'>>;
+  /** The (reviewed) worklist as CSV. */
+  exportCsv(req: ApiRequest<'exportCsv'>): Promise<ApiResponse<'exportCsv'>>;
+  /** Files refused, each with its reason. */
+  quarantine(req: ApiRequest<'quarantine'>): Promise<ApiResponse<'quarantine'>>;
+  status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>>;
+  getSettings(req: ApiRequest<'getSettings'>): Promise<ApiResponse<'getSettings'>>;
+  updateSettings(req: ApiRequest<'updateSettings'>): Promise<ApiResponse<'updateSettings'>>;
+  changes(req: ApiRequest<'changes'>): Promise<ApiResponse<'changes'>>;
+}
+
+// Compile-time proof that TriageApi and API_SCHEMAS name the same methods.
+type _SameMethods = [keyof TriageApi] extends [ApiMethod] ? ([ApiMethod] extends [keyof TriageApi] ? true : never) : never;
+const _sameMethods: _SameMethods = true;
+void _sameMethods;
+
+export const API_METHODS = Object.freeze(Object.keys(API_SCHEMAS) as ApiMethod[]);
+
+export function isApiMethod(name: string): name is ApiMethod {
+  return Object.prototype.hasOwnProperty.call(API_SCHEMAS, name);
+}
+
+/** The IPC channel of a method (Electron). */
+export function ipcChannel(method: ApiMethod): string {
+  return `triage:${method}`;
+}
+/** The IPC channel main pushes events on. */
+export const EVENT_CHANNEL = 'triage:event';
+/** The HTTP path of a method (loopback server). */
+export function httpPath(method: ApiMethod): string {
+  return `/api/${method}`;
+}
+export const EVENTS_PATH = '/api/events';
+
+/** Events main pushes to the renderer (IPC event channel or server-sent events). */
+export const ApiEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('changed'),
+    counter: z.number().int(),
+    reason: z.enum(['ingest', 'series', 'scored', 'review', 'settings', 'external']),
+    studyUid: z.string().nullable(),
+  }),
+  z.object({
+    type: z.literal('flagged'),
+    studyUid: z.string(),
+    patientName: z.string().nullable(),
+    accession: z.string().nullable(),
+    score: LabelProbabilitiesSchema,
+  }),
+]);
+export type ApiEvent = z.infer<typeof ApiEventSchema>;
+
+/** A transport's error reply: the message only, never a stack. */
+export const ApiErrorSchema = z.object({ error: z.string(), method: z.string().optional() });
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly method?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+export function parseRequest<M extends ApiMethod>(method: M, raw: unknown): ApiParsedRequest<M> {
+  const r = API_SCHEMAS[method].request.safeParse(raw ?? {});
+  if (!r.success) throw new ApiError(`invalid ${method} request: ${describeIssues(r.error)}`, method);
+  return r.data as ApiParsedRequest<M>;
+}
+
+export function parseResponse<M extends ApiMethod>(method: M, raw: unknown): ApiResponse<M> {
+  const r = API_SCHEMAS[method].response.safeParse(raw);
+  if (!r.success) throw new ApiError(`invalid ${method} response: ${describeIssues(r.error)}`, method);
+  return r.data as ApiResponse<M>;
+}
+
+/**
+ * The server side of one message on any transport: validate the request, call the
+ * implementation, validate the response. Both the IPC handlers and the HTTP server use this.
+ */
+export async function dispatch(api: TriageApi, method: ApiMethod, raw: unknown): Promise<unknown> {
+  const request = parseRequest(method, raw);
+  const call = api[method] as (req: unknown) => Promise<unknown>;
+  const response = await call.call(api, request);
+  return parseResponse(method, response);
+}
+
+/** Wraps a raw transport (one function: method + payload → reply) as a validating TriageApi. */
+export function makeClient(send: (method: ApiMethod, request: unknown) => Promise<unknown>): TriageApi {
+  const client = {} as Record<ApiMethod, (req: unknown) => Promise<unknown>>;
+  for (const method of API_METHODS) {
+    client[method] = async (req: unknown) => parseResponse(method, await send(method, parseRequest(method, req)));
+  }
+  return client as unknown as TriageApi;
+}

@@ -16,6 +16,7 @@ import { evaluateStored, formatReport, parseLabelsCsv, reportHtml, rsnaId, submi
 import { loadManifest, type Manifest } from '../inference/index.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
 import { OnnxSeriesScorer } from '../inference/scorer.js';
+import { registerServeCommand } from '../server/cli.js';
 import { allPredictions } from '../store/index.js';
 import { rankingSlices } from '../triage/index.js';
 import type { IngestOutcome } from '../ingest/index.js';
@@ -270,6 +271,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       }
     });
 
+  registerServeCommand(program);
   return program;
 }
 

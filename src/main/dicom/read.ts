@@ -159,6 +159,14 @@ function readNativeStoredValues(ds: DataSet, h: DicomHeader, transferSyntaxUid: 
   if (available < bytesNeeded) {
     throw new QuarantineError(`truncated pixel data: ${bytesNeeded} bytes expected, ${Math.max(0, available)} present`);
   }
+  // More bytes than Rows × Columns × BitsAllocated/8 (beyond the one pad byte PS3.5 7.1.1 allows
+  // for odd lengths) means the header does not describe the pixels: reading them would show
+  // garbage HU, so the file is refused.
+  if (el.length > bytesNeeded + 1) {
+    throw new QuarantineError(
+      `pixel data is ${el.length} bytes but Rows × Columns × BitsAllocated/8 is ${bytesNeeded}: header and pixels disagree`,
+    );
+  }
   const view = new DataView(ds.byteArray.buffer, ds.byteArray.byteOffset + el.dataOffset, bytesNeeded);
   const littleEndian = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
   const out = new Int32Array(count);

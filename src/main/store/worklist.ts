@@ -10,6 +10,8 @@ export const RANKING_SCORE_ID = 'ranking';
 
 export interface WorklistQuery {
   limit?: number;
+  /** One study's row (the viewer), through the same query that defines every row. */
+  studyUid?: string;
   reviewStatus?: WorklistRow['reviewStatus'][];
   minScore?: number;
   arrivedAfter?: string;
@@ -27,6 +29,10 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
   if (q.reviewStatus?.length) {
     where.push(`s.review_status IN (${q.reviewStatus.map((_, i) => `@rs${i}`).join(', ')})`);
     q.reviewStatus.forEach((r, i) => (params[`rs${i}`] = r));
+  }
+  if (q.studyUid !== undefined) {
+    where.push('s.study_uid = @studyUid');
+    params.studyUid = q.studyUid;
   }
   if (q.minScore !== undefined) {
     where.push('sc.p_any >= @minScore');

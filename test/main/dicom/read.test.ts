@@ -134,6 +134,12 @@ describe('refusing bad files with a one-line reason', () => {
     expect(await refusal(headerOnly)).toMatch(/truncated|damaged|unreadable|missing/);
   });
 
+  it('pixel data longer than the header says', async () => {
+    expect(await refusal(variant('double-pixels.dcm', CT1_UNC, '--repeat-pixel-data', '2'))).toMatch(
+      /pixel data is 1048576 bytes but Rows × Columns × BitsAllocated\/8 is 524288/,
+    );
+  });
+
   it('no pixel data', async () => {
     expect(await refusal(variant('no-pixels.dcm', CT1_UNC, '--delete', 'PixelData'))).toMatch(/no pixel data/);
   });

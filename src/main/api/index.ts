@@ -1,0 +1,347 @@
+/**
+ * The API implementation (issue 6): TriageApi over a TriageCore. Both transports — Electron IPC
+ * (src/main/electron/ipc.ts) and the loopback HTTP server (src/main/server) — call this one
+ * class through `dispatch()` in src/shared/api.ts, which validates requests and responses.
+ *
+ * Inputs: the core (its database, slice store, events). Outputs: the messages of TriageApi and a
+ * stream of ApiEvents (`onEvent`) that tells clients when to refresh. The change counter moves on
+ * the core's own events and, through SQLite's `data_version`, on writes by any other process on
+ * the same data folder (e.g. `triage import` run beside `triage serve`).
+ */
+import { LABELS, SUBTYPES, type Label } from '../../shared/labels.js';
+import {
+  parseRequest,
+  type ApiEvent,
+  type ApiParsedRequest,
+  type ApiRequest,
+  type ApiResponse,
+  type ProviderInfo,
+  type RankingModel,
+  type Settings,
+  type Thresholds,
+  type TriageApi,
+  type WorklistFilter,
+  type WorklistItem,
+} from '../../shared/api.js';
+import type { CoreEvent, TriageCore } from '../core.js';
+import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
+import { MODEL_STATES_SETTING } from './models.js';
+import { readHuFile, type WorklistQuery } from '../store/index.js';
+import { latestReviews, recordReview, studyReviews } from '../store/reviews.js';
+import {
+  dataVersion,
+  instanceHuPath,
+  studyExists,
+  studyPredictions,
+  studyProducers,
+  studyScores,
+  studySeries,
+} from '../store/study.js';
+
+export const SETTING = {
+  thresholds: 'flagThresholds',
+  rankingModel: RANKING_SETTING,
+  importFolder: 'importFolder',
+} as const;
+
+/** Until a site sets its own (or the manifest's operating points are wired in), flag at 0.5. */
+export const DEFAULT_THRESHOLD = 0.5;
+
+export interface ApiOptions {
+  /** Each loaded model's execution provider and why; defaults to what the predictions record. */
+  providers?: () => ProviderInfo[];
+  /** Starts watching a folder (the server and the Electron shell pass core.watch). */
+  startWatch?: (folder: string) => void;
+  /** The folder being watched now, if any. */
+  watching?: () => string | null;
+  /** How often other processes' writes are looked for (ms); 0 turns it off. */
+  externalPollMs?: number;
+}
+
+export class NotFound extends Error {}
+
+export class TriageApiImpl implements TriageApi {
+  private counter = 0;
+  private readonly listeners = new Set<(e: ApiEvent) => void>();
+  private readonly unsubscribeCore: () => void;
+  private readonly poll: NodeJS.Timeout | undefined;
+  private lastDataVersion: number;
+  private readonly notifiedFlags = new Set<string>();
+
+  constructor(
+    readonly core: TriageCore,
+    private readonly opts: ApiOptions = {},
+  ) {
+    this.unsubscribeCore = core.on((e) => this.onCoreEvent(e));
+    this.lastDataVersion = dataVersion(core.db);
+    const every = opts.externalPollMs ?? 1000;
+    if (every > 0) {
+      this.poll = setInterval(() => this.checkExternal(), every);
+      this.poll.unref();
+    }
+  }
+
+  /** Subscribes to events; returns the unsubscribe function. */
+  onEvent(listener: (e: ApiEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): void {
+    if (this.poll) clearInterval(this.poll);
+    this.unsubscribeCore();
+    this.listeners.clear();
+  }
+
+  private emit(e: ApiEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        // A broken client (closed socket, destroyed window) must not stop the others.
+      }
+    }
+  }
+
+  private changed(reason: Extract<ApiEvent, { type: 'changed' }>['reason'], studyUid: string | null): void {
+    this.counter++;
+    this.emit({ type: 'changed', counter: this.counter, reason, studyUid });
+  }
+
+  private onCoreEvent(e: CoreEvent): void {
+    if (e.type === 'file') {
+      if (e.outcome.outcome === 'stored' || e.outcome.outcome === 'quarantined' || e.outcome.outcome === 'conflict') {
+        this.changed('ingest', e.outcome.studyUid ?? null);
+      }
+    } else if (e.type === 'series-ready') {
+      this.changed('series', this.core.store.series(e.seriesUid)?.study_uid ?? null);
+    } else {
+      const studyUid = this.core.store.series(e.seriesUid)?.study_uid ?? null;
+      this.changed('scored', studyUid);
+      if (studyUid) this.maybeNotifyFlag(studyUid);
+    }
+  }
+
+  private checkExternal(): void {
+    try {
+      const v = dataVersion(this.core.db);
+      if (v !== this.lastDataVersion) {
+        this.lastDataVersion = v;
+        this.changed('external', null);
+      }
+    } catch {
+      // The database was closed under us (shutdown); the next start has a new instance.
+    }
+  }
+
+  private maybeNotifyFlag(studyUid: string): void {
+    if (this.notifiedFlags.has(studyUid)) return;
+    const [item] = this.items(parseRequest('worklist', {}), studyUid);
+    if (item?.flagged && item.score) {
+      this.notifiedFlags.add(studyUid);
+      this.emit({ type: 'flagged', studyUid, patientName: item.patientName, accession: item.accession, score: item.score });
+    }
+  }
+
+  // ---- settings -----------------------------------------------------------------------
+
+  private thresholds(): Thresholds {
+    const stored = this.core.store.getSetting<Partial<Thresholds>>(SETTING.thresholds) ?? {};
+    const out = {} as Thresholds;
+    for (const l of LABELS) {
+      const v = stored[l];
+      out[l] = typeof v === 'number' && v >= 0 && v <= 1 ? v : DEFAULT_THRESHOLD;
+    }
+    return out;
+  }
+
+  private rankingModel(): RankingModel {
+    // The inference stage's reading of the setting is the one that ranks; show the same.
+    return rankingFamily(this.core.store);
+  }
+
+  private providers(): ProviderInfo[] {
+    if (this.opts.providers) return this.opts.providers();
+    // The model states the process that loaded the models recorded (api/models.ts, the CLI).
+    const states = this.core.store.getSetting<{ models?: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
+      MODEL_STATES_SETTING,
+    );
+    return (states?.models ?? [])
+      .filter((m) => m.status === 'loaded' && m.provider)
+      .map((m) => ({ modelId: m.modelId, provider: m.provider!, reason: m.reason }));
+  }
+
+  // ---- worklist -----------------------------------------------------------------------
+
+  private items(f: WorklistFilter, studyUid?: string): WorklistItem[] {
+    const q: WorklistQuery = { sort: f.sort, ...(studyUid !== undefined ? { studyUid } : {}) };
+    if (f.status === 'unreviewed') q.reviewStatus = ['new', 'in_review'];
+    if (f.status === 'reviewed') q.reviewStatus = ['confirmed', 'dismissed'];
+    const offsetMs = f.tzOffsetMinutes * 60_000;
+    if (f.from) q.arrivedAfter = new Date(Date.parse(`${f.from}T00:00:00.000Z`) - offsetMs).toISOString();
+    if (f.to) q.arrivedBefore = new Date(Date.parse(`${f.to}T00:00:00.000Z`) + 86_400_000 - 1 - offsetMs).toISOString();
+    if (!f.flaggedOnly) q.limit = f.limit;
+    const rows = this.core.worklist(q);
+    const thresholds = this.thresholds();
+    const uids = rows.map((r) => r.studyUid);
+    const producers = studyProducers(this.core.db, uids);
+    const reviews = latestReviews(this.core.db, uids);
+    const items = rows.map((r) => ({
+      ...r,
+      flagged: r.score !== null && LABELS.some((l: Label) => r.score![l] >= thresholds[l]),
+      producedBy: producers.get(r.studyUid) ?? [],
+      lastReview: reviews.get(r.studyUid) ?? null,
+    }));
+    return f.flaggedOnly ? items.filter((i) => i.flagged).slice(0, f.limit) : items;
+  }
+
+  async worklist(req: ApiRequest<'worklist'>): Promise<ApiResponse<'worklist'>> {
+    const f = parseRequest('worklist', req);
+    return { rows: this.items(f), changeCounter: this.counter, thresholds: this.thresholds(), rankingModel: this.rankingModel() };
+  }
+
+  // ---- viewer ---------------------------------------------------------------------------
+
+  async study(req: ApiRequest<'study'>): Promise<ApiResponse<'study'>> {
+    const { studyUid } = parseRequest('study', req);
+    if (!studyExists(this.core.db, studyUid)) throw new NotFound(`no study ${studyUid}`);
+    // The worklist query is the one definition of a study's row.
+    const [study] = this.items(parseRequest('worklist', {}), studyUid);
+    if (!study) throw new NotFound(`no study ${studyUid}`);
+    return {
+      study,
+      series: studySeries(this.core.db, studyUid),
+      predictions: studyPredictions(this.core.db, studyUid),
+      scores: studyScores(this.core.db, studyUid),
+      reviews: studyReviews(this.core.db, studyUid),
+      thresholds: this.thresholds(),
+      rankingModel: this.rankingModel(),
+    };
+  }
+
+  async slice(req: ApiRequest<'slice'>): Promise<ApiResponse<'slice'>> {
+    const { instanceId } = parseRequest('slice', req);
+    const rel = instanceHuPath(this.core.db, instanceId);
+    if (!rel) throw new NotFound(`no slice ${instanceId}`);
+    const hu = readHuFile(this.core.dataDir, rel);
+    const side = Math.round(Math.sqrt(hu.length));
+    if (side * side !== hu.length) throw new Error(`slice ${instanceId}: ${hu.length} values is not a square image`);
+    return {
+      instanceId,
+      rows: side,
+      columns: side,
+      huBase64: Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength).toString('base64'),
+    };
+  }
+
+  // ---- review -------------------------------------------------------------------------
+
+  async review(req: ApiRequest<'review'>): Promise<ApiResponse<'review'>> {
+    const r = parseRequest('review', req);
+    if (!studyExists(this.core.db, r.studyUid)) throw new NotFound(`no study ${r.studyUid}`);
+    const result = recordReview(this.core.store, r);
+    this.changed('review', r.studyUid);
+    return result;
+  }
+
+  async exportCsv(req: ApiRequest<'exportCsv'>): Promise<ApiResponse<'exportCsv'>> {
+    const { filter, reviewedOnly } = parseRequest('exportCsv', req);
+    let rows = this.items(filter);
+    if (reviewedOnly) rows = rows.filter((r) => r.reviewStatus === 'confirmed' || r.reviewStatus === 'dismissed');
+    const csv = worklistCsv(rows);
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
+    this.core.store.appendAudit('workstation', 'export.csv', null, { rows: rows.length, reviewedOnly, filter });
+    return { filename: `ich-worklist-${stamp}.csv`, csv, rowCount: rows.length };
+  }
+
+  // ---- the rest -------------------------------------------------------------------------
+
+  async quarantine(req: ApiRequest<'quarantine'>): Promise<ApiResponse<'quarantine'>> {
+    parseRequest('quarantine', req);
+    return { entries: this.core.quarantine() };
+  }
+
+  async status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>> {
+    parseRequest('status', req);
+    const s = this.core.status();
+    return { dataDir: s.dataDir, counts: s.counts, models: s.models, providers: this.providers(), changeCounter: this.counter };
+  }
+
+  private settings(): Settings {
+    return {
+      dataDir: this.core.dataDir,
+      importFolder: this.opts.watching?.() ?? this.core.store.getSetting<string>(SETTING.importFolder) ?? null,
+      watching: Boolean(this.opts.watching?.()),
+      thresholds: this.thresholds(),
+      rankingModel: this.rankingModel(),
+      modelsDescription: this.core.status().models,
+      providers: this.providers(),
+    };
+  }
+
+  async getSettings(req: ApiRequest<'getSettings'>): Promise<ApiResponse<'getSettings'>> {
+    parseRequest('getSettings', req);
+    return this.settings();
+  }
+
+  async updateSettings(req: ApiRequest<'updateSettings'>): Promise<ApiResponse<'updateSettings'>> {
+    const patch: ApiParsedRequest<'updateSettings'> = parseRequest('updateSettings', req);
+    const store = this.core.store;
+    if (patch.thresholds) {
+      const next = { ...this.thresholds(), ...patch.thresholds };
+      store.setSetting(SETTING.thresholds, next);
+      store.appendAudit('workstation', 'settings.thresholds', null, next);
+    }
+    if (patch.rankingModel) {
+      store.setSetting(SETTING.rankingModel, patch.rankingModel);
+      store.appendAudit('workstation', 'settings.rankingModel', null, { rankingModel: patch.rankingModel });
+    }
+    if (patch.importFolder !== undefined) {
+      store.setSetting(SETTING.importFolder, patch.importFolder);
+      store.appendAudit('workstation', 'settings.importFolder', null, { importFolder: patch.importFolder });
+      // A watcher already running keeps its folder until restart; a first one starts now.
+      if (patch.importFolder && this.opts.startWatch && !this.opts.watching?.()) this.opts.startWatch(patch.importFolder);
+    }
+    this.changed('settings', null);
+    return this.settings();
+  }
+
+  async changes(req: ApiRequest<'changes'>): Promise<ApiResponse<'changes'>> {
+    parseRequest('changes', req);
+    this.checkExternal();
+    return { counter: this.counter };
+  }
+}
+
+// ---- CSV ------------------------------------------------------------------------------
+
+/** RFC 4180 quoting; a cell a spreadsheet would run as a formula gets a leading apostrophe. */
+export function csvCell(v: string | number | null | undefined): string {
+  if (v === null || v === undefined) return '';
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function worklistCsv(rows: readonly WorklistItem[]): string {
+  const header = [
+    'study_uid', 'patient_name', 'patient_id', 'accession', 'description', 'first_arrival_at',
+    ...LABELS.map((l) => `score_${l}`), 'scored_by', 'flagged', 'review_status', 'reviewer', 'reviewed_at',
+    'review_subtypes', 'review_comment',
+  ];
+  const lines = [header.join(',')];
+  for (const r of rows) {
+    const rv = r.lastReview;
+    lines.push(
+      [
+        r.studyUid, r.patientName, r.patientId, r.accession, r.description, r.firstArrivalAt,
+        ...LABELS.map((l) => (r.score ? r.score[l].toFixed(4) : '')), r.scoredBy, r.flagged ? 'yes' : 'no',
+        r.reviewStatus, rv?.reviewer, rv?.createdAt, rv ? rv.subtypes.filter((s) => SUBTYPES.includes(s)).join(';') : '',
+        rv?.comment,
+      ]
+        .map(csvCell)
+        .join(','),
+    );
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,223 @@
+/**
+ * The loopback server (issue 6): the same TriageApi as Electron's IPC, for the browser preview
+ * and the tests. node:http only; bound to 127.0.0.1 and nothing else.
+ *
+ *   POST /api/<method>   JSON request → JSON response ({ error } with 4xx/5xx on failure)
+ *   GET  /api/events     server-sent events: ApiEvent JSON per message
+ *   GET  /*              the built renderer (dist/renderer), with a strict CSP
+ *
+ * Defences for a port any local process or web page could reach: the Host header must name the
+ * loopback address (DNS rebinding), a POST must come from our own origin (CSRF from another tab)
+ * and carry JSON, bodies are capped, and static paths cannot leave the renderer folder.
+ */
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { ApiError, dispatch, EVENTS_PATH, isApiMethod, type ApiEvent } from '../../shared/api.js';
+import { NotFound, type TriageApiImpl } from '../api/index.js';
+import { StudyNotFound } from '../store/reviews.js';
+
+export const LOOPBACK = '127.0.0.1';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** The renderer's Content-Security-Policy, also sent by the Electron shell. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "object-src 'none'",
+].join('; ');
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+};
+
+export interface ServerOptions {
+  api: TriageApiImpl;
+  /** The built renderer; see ensureRendererBuilt(). */
+  rendererDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function securityHeaders(res: ServerResponse): void {
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('X-Frame-Options', 'DENY');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    let size = 0;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new ApiError('request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const rendererDir = resolve(opts.rendererDir);
+  const sseClients = new Set<ServerResponse>();
+  let port = 0;
+  const allowedHosts = () => new Set([`${LOOPBACK}:${port}`, `localhost:${port}`]);
+
+  const unsubscribe = opts.api.onEvent((e: ApiEvent) => {
+    const frame = `data: ${JSON.stringify(e)}\n\n`;
+    for (const c of sseClients) c.write(frame);
+  });
+  const heartbeat = setInterval(() => {
+    for (const c of sseClients) c.write(': keep-alive\n\n');
+  }, 15_000);
+  heartbeat.unref();
+
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    securityHeaders(res);
+    if (!allowedHosts().has(req.headers.host ?? '')) {
+      sendJson(res, 421, { error: 'this server answers only to 127.0.0.1' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+
+    if (url.pathname === EVENTS_PATH && req.method === 'GET') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      sseClients.add(res);
+      req.on('close', () => sseClients.delete(res));
+      return;
+    }
+
+    if (url.pathname.startsWith('/api/')) {
+      const method = url.pathname.slice('/api/'.length);
+      if (req.method !== 'POST') {
+        res.setHeader('Allow', 'POST');
+        sendJson(res, 405, { error: 'use POST', method });
+        return;
+      }
+      const origin = req.headers.origin;
+      if (origin !== undefined && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) {
+        sendJson(res, 403, { error: 'cross-origin request refused', method });
+        return;
+      }
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        sendJson(res, 415, { error: 'send application/json', method });
+        return;
+      }
+      if (!isApiMethod(method)) {
+        sendJson(res, 404, { error: `no API method ${method}`, method });
+        return;
+      }
+      try {
+        const text = await readBody(req);
+        let body: unknown;
+        try {
+          body = text ? JSON.parse(text) : {};
+        } catch {
+          throw new ApiError('request body is not JSON', method);
+        }
+        sendJson(res, 200, await dispatch(opts.api, method, body));
+      } catch (err) {
+        const e = err as Error;
+        const status = e instanceof ApiError ? 400 : e instanceof NotFound || e instanceof StudyNotFound ? 404 : 500;
+        if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);
+        sendJson(res, status, { error: e.message, method });
+      }
+      return;
+    }
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendJson(res, 405, { error: 'method not allowed' });
+      return;
+    }
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname);
+    } catch {
+      sendJson(res, 400, { error: 'bad path' });
+      return;
+    }
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = normalize(join(rendererDir, rel));
+    if (!file.startsWith(rendererDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+      sendJson(res, 404, { error: 'not found' });
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+      // Hashed assets may be cached; index.html must not be (it names the current hashes).
+      'Cache-Control': rel.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-store',
+    });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
+  };
+
+  const server = createServer((req, res) => {
+    handler(req, res).catch((err: unknown) => {
+      opts.log?.(`server error: ${(err as Error).message}`);
+      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+      else res.end();
+    });
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(opts.port ?? 0, LOOPBACK, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const url = `http://${LOOPBACK}:${port}/`;
+  return {
+    url,
+    port,
+    server,
+    close: async () => {
+      unsubscribe();
+      clearInterval(heartbeat);
+      for (const c of sseClients) c.end();
+      sseClients.clear();
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}

@@ -1,0 +1,106 @@
+/**
+ * Reviews (issue 6): the radiologist's decisions on a study. Owns the SQL of table `reviews` and
+ * of `studies.review_status`; every decision is also written to the append-only audit log in the
+ * same transaction, so the two can never disagree.
+ *
+ * Decision → study status: in_review → in_review, confirmed → confirmed, dismissed → dismissed,
+ * reopened → in_review (a re-opened study is back in someone's hands, and unreviewed).
+ */
+import type { Db } from './db.js';
+import { nowIso } from './db.js';
+import type { Store } from './index.js';
+import type { ReviewDecision, ReviewEntry, Subtype } from '../../shared/api.js';
+
+export type ReviewStatus = 'new' | 'in_review' | 'confirmed' | 'dismissed';
+
+const STATUS_AFTER: Record<ReviewDecision, ReviewStatus> = {
+  in_review: 'in_review',
+  confirmed: 'confirmed',
+  dismissed: 'dismissed',
+  reopened: 'in_review',
+};
+
+export interface NewReview {
+  studyUid: string;
+  reviewer: string;
+  decision: ReviewDecision;
+  subtypes: Subtype[];
+  comment: string;
+}
+
+function toEntry(r: Record<string, unknown>): ReviewEntry {
+  let subtypes: Subtype[] = [];
+  try {
+    subtypes = JSON.parse(String(r.subtypes)) as Subtype[];
+  } catch {
+    subtypes = [];
+  }
+  return {
+    id: r.id as number,
+    studyUid: r.study_uid as string,
+    reviewer: r.reviewer as string,
+    decision: r.decision as ReviewDecision,
+    subtypes,
+    comment: r.comment as string,
+    createdAt: r.created_at as string,
+  };
+}
+
+export class StudyNotFound extends Error {
+  constructor(studyUid: string) {
+    super(`no study ${studyUid}`);
+    this.name = 'StudyNotFound';
+  }
+}
+
+/** Records a decision, updates the study's status and appends the audit entry, atomically. */
+export function recordReview(store: Store, r: NewReview): { reviewStatus: ReviewStatus; review: ReviewEntry } {
+  const db = store.db;
+  return db.transaction(() => {
+    const study = db.prepare('SELECT review_status FROM studies WHERE study_uid = ?').get(r.studyUid) as
+      | { review_status: ReviewStatus }
+      | undefined;
+    if (!study) throw new StudyNotFound(r.studyUid);
+    const at = nowIso();
+    const subtypes = [...new Set(r.subtypes)];
+    const id = Number(
+      db
+        .prepare('INSERT INTO reviews (study_uid, reviewer, decision, subtypes, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(r.studyUid, r.reviewer, r.decision, JSON.stringify(subtypes), r.comment, at).lastInsertRowid,
+    );
+    const status = STATUS_AFTER[r.decision];
+    db.prepare('UPDATE studies SET review_status = ? WHERE study_uid = ?').run(status, r.studyUid);
+    store.appendAudit(r.reviewer, `review.${r.decision}`, r.studyUid, {
+      reviewId: id,
+      from: study.review_status,
+      to: status,
+      subtypes,
+      comment: r.comment,
+    });
+    return {
+      reviewStatus: status,
+      review: { id, studyUid: r.studyUid, reviewer: r.reviewer, decision: r.decision, subtypes, comment: r.comment, createdAt: at },
+    };
+  })();
+}
+
+export function studyReviews(db: Db, studyUid: string): ReviewEntry[] {
+  return (
+    db.prepare('SELECT * FROM reviews WHERE study_uid = ? ORDER BY created_at, id').all(studyUid) as Record<string, unknown>[]
+  ).map(toEntry);
+}
+
+/** The latest decision per study, for the worklist and the CSV export. */
+export function latestReviews(db: Db, studyUids: readonly string[]): Map<string, ReviewEntry> {
+  const out = new Map<string, ReviewEntry>();
+  if (!studyUids.length) return out;
+  const rows = db
+    .prepare(
+      `SELECT r.* FROM reviews r
+       WHERE r.study_uid IN (SELECT value FROM json_each(?))
+         AND r.id = (SELECT r2.id FROM reviews r2 WHERE r2.study_uid = r.study_uid ORDER BY r2.created_at DESC, r2.id DESC LIMIT 1)`,
+    )
+    .all(JSON.stringify(studyUids)) as Record<string, unknown>[];
+  for (const r of rows) out.set(r.study_uid as string, toEntry(r));
+  return out;
+}

@@ -1,0 +1,122 @@
+/**
+ * Read queries for the study viewer (issue 6): a study's series and ordered slices, the models'
+ * per-slice predictions, the per-model study scores and which model runs produced them. Read
+ * only: the ingest and inference stages own the writes to these tables (store/index.ts).
+ */
+import type { Db } from './db.js';
+import { scoreFromRow } from './index.js';
+import { LABELS } from '../../shared/labels.js';
+import type { ModelPredictions, Producer, SeriesDetail, StudyScoreEntry } from '../../shared/api.js';
+
+const P_COLUMNS = LABELS.map((l) => `p.p_${l}`).join(', ');
+
+export function studyExists(db: Db, studyUid: string): boolean {
+  return db.prepare('SELECT 1 FROM studies WHERE study_uid = ?').get(studyUid) !== undefined;
+}
+
+export function studySeries(db: Db, studyUid: string): SeriesDetail[] {
+  const series = db
+    .prepare('SELECT * FROM series WHERE study_uid = ? ORDER BY series_number IS NULL, series_number, series_uid')
+    .all(studyUid) as Record<string, unknown>[];
+  const slices = db.prepare(
+    // Until a series settles its slices have no index yet: show them in arrival order.
+    `SELECT id, sop_uid, slice_index, instance_number, slice_position, window_center, window_width, window_source,
+            resampled, original_rows, original_columns
+     FROM instances WHERE series_uid = ? ORDER BY slice_index IS NULL, slice_index, instance_number, id`,
+  );
+  return series.map((s) => ({
+    seriesUid: s.series_uid as string,
+    seriesNumber: (s.series_number as number | null) ?? null,
+    description: (s.description as string | null) ?? null,
+    state: s.state as SeriesDetail['state'],
+    stateReason: (s.state_reason as string | null) ?? null,
+    slices: (slices.all(s.series_uid) as Record<string, unknown>[]).map((r, i) => ({
+      instanceId: r.id as number,
+      sopUid: r.sop_uid as string,
+      sliceIndex: (r.slice_index as number | null) ?? i,
+      instanceNumber: (r.instance_number as number | null) ?? null,
+      slicePosition: (r.slice_position as number | null) ?? null,
+      window: {
+        center: r.window_center as number,
+        width: r.window_width as number,
+        source: r.window_source as 'tags' | 'default',
+      },
+      resampled: r.resampled === 1,
+      originalRows: r.original_rows as number,
+      originalColumns: r.original_columns as number,
+    })),
+  }));
+}
+
+export function studyPredictions(db: Db, studyUid: string): ModelPredictions[] {
+  const rows = db
+    .prepare(
+      `SELECT p.instance_id, p.model_id, p.model_version, p.provider, ${P_COLUMNS}
+       FROM predictions p JOIN instances i ON i.id = p.instance_id
+       WHERE i.study_uid = ? ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`,
+    )
+    .all(studyUid) as Record<string, unknown>[];
+  const byModel = new Map<string, ModelPredictions>();
+  for (const r of rows) {
+    const id = r.model_id as string;
+    let m = byModel.get(id);
+    if (!m) {
+      m = { modelId: id, modelVersion: String(r.model_version), provider: r.provider as string, slices: [] };
+      byModel.set(id, m);
+    }
+    m.slices.push({ instanceId: r.instance_id as number, p: scoreFromRow(r) });
+  }
+  return [...byModel.values()];
+}
+
+export function studyScores(db: Db, studyUid: string): StudyScoreEntry[] {
+  const rows = db
+    .prepare(`SELECT * FROM study_scores WHERE study_uid = ? ORDER BY model_id`)
+    .all(studyUid) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    modelId: r.model_id as string,
+    score: scoreFromRow(r),
+    keySlices: parseIdList(r.key_slices),
+    computedAt: r.computed_at as string,
+  }));
+}
+
+function parseIdList(v: unknown): number[] {
+  try {
+    const parsed: unknown = JSON.parse(String(v ?? '[]'));
+    return Array.isArray(parsed) ? parsed.filter((x): x is number => Number.isInteger(x)) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Which model runs (id, version, execution provider) produced predictions, per study. */
+export function studyProducers(db: Db, studyUids: readonly string[]): Map<string, Producer[]> {
+  const out = new Map<string, Producer[]>();
+  if (!studyUids.length) return out;
+  const rows = db
+    .prepare(
+      `SELECT DISTINCT i.study_uid, p.model_id, p.model_version, p.provider
+       FROM predictions p JOIN instances i ON i.id = p.instance_id
+       WHERE i.study_uid IN (SELECT value FROM json_each(?)) ORDER BY p.model_id`,
+    )
+    .all(JSON.stringify(studyUids)) as Record<string, unknown>[];
+  for (const r of rows) {
+    const uid = r.study_uid as string;
+    const list = out.get(uid) ?? [];
+    list.push({ modelId: r.model_id as string, modelVersion: String(r.model_version), provider: r.provider as string });
+    out.set(uid, list);
+  }
+  return out;
+}
+
+/** Where a slice's HU file lives (relative to the data folder). */
+export function instanceHuPath(db: Db, instanceId: number): string | undefined {
+  const row = db.prepare('SELECT hu_path FROM instances WHERE id = ?').get(instanceId) as { hu_path: string } | undefined;
+  return row?.hu_path;
+}
+
+/** SQLite's commit counter for other connections: it changes when another process writes. */
+export function dataVersion(db: Db): number {
+  return db.pragma('data_version', { simple: true }) as number;
+}

@@ -1,0 +1,78 @@
+/**
+ * The radiologist's screen: worklist (home), study viewer with review, quarantine, settings.
+ * The disclaimer banner is part of the frame, so it is visible wherever a score is shown.
+ */
+import { useEffect, useState } from 'react';
+import { getClient } from './api.js';
+import { Worklist } from './Worklist.js';
+import { Viewer } from './Viewer.js';
+import { Quarantine } from './Quarantine.js';
+import { SettingsPage } from './Settings.js';
+import type { Status } from '../shared/api.js';
+
+type Page = { name: 'worklist' } | { name: 'study'; studyUid: string } | { name: 'quarantine' } | { name: 'settings' };
+
+export function App() {
+  const client = getClient();
+  const [page, setPage] = useState<Page>({ name: 'worklist' });
+  const [status, setStatus] = useState<Status | null>(null);
+  const [live, setLive] = useState(client.transport === 'ipc');
+  const [selected, setSelected] = useState<string | null>(null);
+
+  useEffect(() => client.onConnection(setLive), [client]);
+  useEffect(() => {
+    let alive = true;
+    const load = () => void client.api.status({}).then((s) => alive && setStatus(s)).catch(() => {});
+    load();
+    const off = client.onEvent(() => load());
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [client]);
+
+  const quarantined = status?.counts.quarantined ?? 0;
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">ICH triage</div>
+        <nav>
+          <button className={page.name === 'worklist' || page.name === 'study' ? 'tab active' : 'tab'} onClick={() => setPage({ name: 'worklist' })}>
+            Worklist
+          </button>
+          <button className={page.name === 'quarantine' ? 'tab active' : 'tab'} onClick={() => setPage({ name: 'quarantine' })} data-testid="tab-quarantine">
+            Quarantine{quarantined ? <span className="count">{quarantined}</span> : null}
+          </button>
+          <button className={page.name === 'settings' ? 'tab active' : 'tab'} onClick={() => setPage({ name: 'settings' })} data-testid="tab-settings">
+            Settings
+          </button>
+        </nav>
+        <div className="disclaimer" role="note" data-testid="disclaimer">
+          Research software: models trained on synthetic phantoms only, not clinically validated. Not for diagnosis.
+        </div>
+      </header>
+      <main>
+        {page.name === 'worklist' && (
+          <Worklist
+            selected={selected}
+            onSelect={setSelected}
+            onOpen={(studyUid) => {
+              setSelected(studyUid);
+              setPage({ name: 'study', studyUid });
+            }}
+          />
+        )}
+        {page.name === 'study' && <Viewer studyUid={page.studyUid} onClose={() => setPage({ name: 'worklist' })} />}
+        {page.name === 'quarantine' && <Quarantine />}
+        {page.name === 'settings' && <SettingsPage />}
+      </main>
+      <footer className="statusbar">
+        <span className={live ? 'live on' : 'live'} data-testid="live">
+          {live ? '● live' : '○ reconnecting'}
+        </span>
+        <span title="the models in use">{status ? status.models : '…'}</span>
+        <span className="muted">data: {status?.dataDir ?? '…'}</span>
+      </footer>
+    </div>
+  );
+}

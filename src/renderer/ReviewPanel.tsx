@@ -1,0 +1,112 @@
+/**
+ * Review: start, confirm, dismiss, re-open; the subtypes seen and a comment; stored with the
+ * reviewer's name and time (and in the audit log) by the main process.
+ */
+import { useEffect, useState } from 'react';
+import { getClient } from './api.js';
+import type { ReviewDecision, ReviewEntry, Subtype, WorklistItem } from '../shared/api.js';
+import { SUBTYPES } from '../shared/labels.js';
+import { LABEL_SHORT, localTime, STATUS_TEXT } from './format.js';
+
+const REVIEWER_KEY = 'triage.reviewer';
+
+export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]; onSaved(): void }) {
+  const client = getClient();
+  const last = props.reviews.at(-1);
+  const [reviewer, setReviewer] = useState(() => localStorage.getItem(REVIEWER_KEY) ?? '');
+  const [subtypes, setSubtypes] = useState<Subtype[]>(last?.subtypes ?? []);
+  const [comment, setComment] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => setSubtypes(last?.subtypes ?? []), [last?.id, last?.subtypes]);
+
+  const status = props.study.reviewStatus;
+  const closed = status === 'confirmed' || status === 'dismissed';
+
+  const submit = async (decision: ReviewDecision) => {
+    setBusy(true);
+    setError(null);
+    try {
+      localStorage.setItem(REVIEWER_KEY, reviewer.trim());
+      await client.api.review({
+        studyUid: props.study.studyUid,
+        reviewer: reviewer.trim(),
+        decision,
+        subtypes: decision === 'dismissed' ? [] : subtypes,
+        comment,
+      });
+      setComment('');
+      props.onSaved();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <div className="panel review" data-testid="review">
+      <h3>
+        Review <span className={`pill st-${status}`} data-testid="review-status">{STATUS_TEXT[status]}</span>
+      </h3>
+      <label className="field">
+        Reviewer
+        <input value={reviewer} onChange={(e) => setReviewer(e.target.value)} placeholder="your name" data-testid="reviewer" />
+      </label>
+      <fieldset className="subtypes" disabled={closed}>
+        <legend>Subtypes seen</legend>
+        {SUBTYPES.map((s) => (
+          <label key={s} className="check" title={s}>
+            <input
+              type="checkbox"
+              checked={subtypes.includes(s)}
+              onChange={(e) => setSubtypes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
+              data-testid={`subtype-${s}`}
+            />
+            {LABEL_SHORT[s]} <span className="muted">{s}</span>
+          </label>
+        ))}
+      </fieldset>
+      <label className="field">
+        Comment
+        <textarea value={comment} onChange={(e) => setComment(e.target.value)} rows={2} data-testid="comment" />
+      </label>
+      {error && <div className="error" role="alert">{error}</div>}
+      {!reviewer.trim() && <div className="muted small">Enter your name to record a decision.</div>}
+      <div className="actions">
+        {!closed && status === 'new' && (
+          <button disabled={busy || !reviewer.trim()} onClick={() => void submit('in_review')}>
+            Start review
+          </button>
+        )}
+        {!closed && (
+          <>
+            <button className="confirm" disabled={busy || !reviewer.trim()} onClick={() => void submit('confirmed')} data-testid="confirm">
+              Confirm bleed
+            </button>
+            <button className="dismiss" disabled={busy || !reviewer.trim()} onClick={() => void submit('dismissed')} data-testid="dismiss">
+              Dismiss
+            </button>
+          </>
+        )}
+        {closed && (
+          <button disabled={busy || !reviewer.trim()} onClick={() => void submit('reopened')} data-testid="reopen">
+            Re-open
+          </button>
+        )}
+      </div>
+      {props.reviews.length > 0 && (
+        <ol className="history" data-testid="review-history">
+          {[...props.reviews].reverse().map((r) => (
+            <li key={r.id}>
+              <span className="strong">{r.decision.replace('_', ' ')}</span> by {r.reviewer}, {localTime(r.createdAt)}
+              {r.subtypes.length > 0 && <> · {r.subtypes.map((s) => LABEL_SHORT[s]).join(', ')}</>}
+              {r.comment && <div className="comment">“{r.comment}”</div>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </div>
+  );
+}

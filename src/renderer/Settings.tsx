@@ -1,0 +1,96 @@
+/** Settings: folders, flag thresholds, the ranking model family, and (read-only) providers. */
+import { useEffect, useState } from 'react';
+import { getClient } from './api.js';
+import { LABELS, type Label } from '../shared/labels.js';
+import type { RankingModel, Settings, Thresholds } from '../shared/api.js';
+import { LABEL_SHORT } from './format.js';
+
+export function SettingsPage() {
+  const client = getClient();
+  const [s, setS] = useState<Settings | null>(null);
+  const [folder, setFolder] = useState('');
+  const [thresholds, setThresholds] = useState<Thresholds | null>(null);
+  const [ranking, setRanking] = useState<RankingModel>('ensemble');
+  const [msg, setMsg] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    client.api
+      .getSettings({})
+      .then((r) => {
+        setS(r);
+        setFolder(r.importFolder ?? '');
+        setThresholds(r.thresholds);
+        setRanking(r.rankingModel);
+      })
+      .catch((e: Error) => setError(e.message));
+  }, [client]);
+
+  if (!s || !thresholds) return <section className="page">{error ? <div className="error">{error}</div> : 'Loading…'}</section>;
+
+  const save = async () => {
+    setError(null);
+    try {
+      const r = await client.api.updateSettings({ importFolder: folder.trim() || null, thresholds, rankingModel: ranking });
+      setS(r);
+      setMsg(r.watching && r.importFolder !== folder.trim() && folder.trim() ? 'Saved. The new import folder is watched from the next start.' : 'Saved.');
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  return (
+    <section className="page settings" data-testid="settings">
+      <h2>Settings</h2>
+      <div className="form">
+        <label className="field">
+          Data folder (database and slice store)
+          <input value={s.dataDir} readOnly />
+        </label>
+        <label className="field">
+          Import folder {s.watching ? <span className="pill st-confirmed">watching</span> : <span className="muted">(not watched)</span>}
+          <input value={folder} onChange={(e) => setFolder(e.target.value)} placeholder="/path/to/incoming DICOM" />
+        </label>
+        <fieldset>
+          <legend>Flag thresholds (a study is flagged when any label reaches its threshold)</legend>
+          <div className="thresholds">
+            {LABELS.map((l: Label) => (
+              <label key={l} className="field small">
+                {LABEL_SHORT[l]} <span className="muted">{l}</span>
+                <input type="number" min={0} max={1} step={0.05} value={thresholds[l]} onChange={(e) => setThresholds({ ...thresholds, [l]: Math.max(0, Math.min(1, Number(e.target.value))) })} />
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <label className="field">
+          Model family that ranks the worklist
+          <select value={ranking} onChange={(e) => setRanking(e.target.value as RankingModel)} data-testid="ranking-model">
+            <option value="ensemble">ensemble (EfficientNet-B3 + Inception-ResNet-V2, mean)</option>
+            <option value="convlstm">Conv-LSTM with systematic windows</option>
+            <option value="mean">mean of both families</option>
+          </select>
+        </label>
+        <div className="actions">
+          <button className="confirm" onClick={() => void save()}>Save</button>
+          {msg && <span className="muted">{msg}</span>}
+        </div>
+        {error && <div className="error" role="alert">{error}</div>}
+      </div>
+      <h3>Models and execution providers (read-only)</h3>
+      <p>{s.modelsDescription}</p>
+      {s.providers.length ? (
+        <table className="rows small">
+          <thead><tr><th>Model</th><th>Provider</th><th>Why</th></tr></thead>
+          <tbody>
+            {s.providers.map((p) => (
+              <tr key={p.modelId}><td>{p.modelId}</td><td>{p.provider}</td><td>{p.reason}</td></tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <div className="empty small">No model loaded.</div>
+      )}
+      <p className="muted small">The models were trained on synthetic phantoms only and are not clinically validated.</p>
+    </section>
+  );
+}

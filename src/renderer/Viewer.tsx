@@ -1,0 +1,257 @@
+/**
+ * The study viewer: full-resolution slices, the ten systematic window presets on keys 1–0 (1 =
+ * the slice's own window), free window/level by drag, the per-slice probability strip, the key
+ * slices, the models side by side, and the review panel.
+ *
+ * Keys: ↑/↓ (or wheel, PgUp/PgDn ±10, Home/End) move through slices; 1–0 presets; r resets the
+ * window; Esc returns to the worklist.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { getClient } from './api.js';
+import { SliceCache, type HuSlice } from './slices.js';
+import { SliceCanvas } from './SliceCanvas.js';
+import { ProbabilityStrip } from './ProbabilityStrip.js';
+import { ModelCompare, modelColumns } from './ModelCompare.js';
+import { ReviewPanel } from './ReviewPanel.js';
+import { LABEL_SHORT, modelShort, pct, providerShort, topSubtypes } from './format.js';
+import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
+import { LABELS, type LabelProbabilities } from '../shared/labels.js';
+import type { StudyDetail } from '../shared/api.js';
+
+const PRESET_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
+}
+
+export function Viewer(props: { studyUid: string; onClose(): void }) {
+  const client = getClient();
+  const cache = useMemo(() => new SliceCache(client.api), [client]);
+  const [detail, setDetail] = useState<StudyDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [seriesIdx, setSeriesIdx] = useState(0);
+  const [index, setIndex] = useState(0);
+  const [preset, setPreset] = useState<number | null>(0); // null = free window from a drag
+  const [custom, setCustom] = useState<Window>({ center: 40, width: 80 });
+  const [pixels, setPixels] = useState<HuSlice | null>(null);
+  const [stripModel, setStripModel] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    client.api
+      .study({ studyUid: props.studyUid })
+      .then((d) => {
+        setDetail(d);
+        setError(null);
+      })
+      .catch((e: Error) => setError(e.message));
+  }, [client, props.studyUid]);
+
+  useEffect(load, [load]);
+  useEffect(
+    () =>
+      client.onEvent((e) => {
+        if (e.type === 'changed' && (e.studyUid === null || e.studyUid === props.studyUid)) load();
+      }),
+    [client, load, props.studyUid],
+  );
+
+  const series = detail?.series[seriesIdx] ?? detail?.series[0];
+  const slices = useMemo(() => series?.slices ?? [], [series]);
+  const slice = slices[Math.min(index, Math.max(0, slices.length - 1))];
+
+  // On opening: start at the first key slice, else the middle of the series.
+  const [positioned, setPositioned] = useState(false);
+  useEffect(() => {
+    if (!detail || positioned || !slices.length) return;
+    const ranking = detail.scores.find((s) => s.modelId === 'ranking') ?? detail.scores[0];
+    const key = ranking?.keySlices.map((id) => slices.findIndex((s) => s.instanceId === id)).find((i) => i >= 0);
+    setIndex(key ?? Math.floor(slices.length / 2));
+    setPositioned(true);
+  }, [detail, slices, positioned]);
+
+  useEffect(() => {
+    if (!slice) return;
+    let alive = true;
+    cache
+      .get(slice.instanceId)
+      .then((p) => alive && setPixels(p))
+      .catch((e: Error) => alive && setError(e.message));
+    // Neighbours next, so scrolling is smooth.
+    for (const d of [1, -1, 2, -2]) {
+      const n = slices[index + d];
+      if (n) void cache.get(n.instanceId).catch(() => {});
+    }
+    return () => {
+      alive = false;
+    };
+  }, [cache, slice, slices, index]);
+
+  const currentWindow: Window = useMemo(() => {
+    if (preset === null) return custom;
+    const w = SYSTEMATIC_WINDOWS[preset];
+    if (!w || w.center === null) return slice ? { center: slice.window.center, width: slice.window.width } : { center: 40, width: 80 };
+    return { center: w.center, width: w.width };
+  }, [preset, custom, slice]);
+  const windowName = preset === null ? 'free' : (SYSTEMATIC_WINDOWS[preset]?.name ?? '');
+
+  const step = useCallback((d: number) => setIndex((i) => Math.max(0, Math.min(slices.length - 1, i + d))), [slices.length]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey) return;
+      const p = PRESET_KEYS.indexOf(e.key);
+      if (p >= 0) setPreset(p);
+      else if (e.key === 'ArrowDown' || e.key === 'ArrowRight' || e.key === 'j') step(1);
+      else if (e.key === 'ArrowUp' || e.key === 'ArrowLeft' || e.key === 'k') step(-1);
+      else if (e.key === 'PageDown') step(10);
+      else if (e.key === 'PageUp') step(-10);
+      else if (e.key === 'Home') setIndex(0);
+      else if (e.key === 'End') setIndex(slices.length - 1);
+      else if (e.key === 'r') setPreset(0);
+      else if (e.key === 'Escape') props.onClose();
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [step, slices.length, props]);
+
+  const predictions = detail?.predictions ?? [];
+  const stripModelId = stripModel ?? predictions[0]?.modelId ?? null;
+  const stripValues = useMemo(() => {
+    const m = predictions.find((p) => p.modelId === stripModelId);
+    if (!m) return [];
+    const byId = new Map(m.slices.map((s) => [s.instanceId, s.p]));
+    return slices.map((s) => byId.get(s.instanceId) ?? null);
+  }, [predictions, stripModelId, slices]);
+  const currentP: LabelProbabilities | null = stripValues[index] ?? null;
+
+  if (error && !detail) {
+    return (
+      <section className="viewer">
+        <div className="error" role="alert">{error}</div>
+        <button onClick={props.onClose}>← Worklist</button>
+      </section>
+    );
+  }
+  if (!detail) return <section className="viewer"><div className="empty">Loading study…</div></section>;
+
+  const study = detail.study;
+  const ranking = detail.scores.find((s) => s.modelId === 'ranking') ?? detail.scores[0];
+  const keySlices = (ranking?.keySlices ?? [])
+    .map((id) => ({ id, i: slices.findIndex((s) => s.instanceId === id) }))
+    .filter((k) => k.i >= 0);
+  const columns = modelColumns(detail.scores, predictions);
+
+  return (
+    <section className="viewer" data-testid="viewer" data-slice-index={index} data-window={`${currentWindow.center}/${currentWindow.width}`}>
+      <div className="studybar">
+        <button onClick={props.onClose} title="Esc">← Worklist</button>
+        <div className="who">
+          <span className="strong">{study.patientName?.replace(/\^/g, ' ') || '(no name)'}</span>
+          <span className="muted"> {study.patientId ?? ''} · {study.accession ? `Acc ${study.accession}` : 'no accession'} · {study.description ?? ''}</span>
+        </div>
+        <div className="studyscore">
+          {study.score ? (
+            <>
+              <span className={study.flagged ? 'score big flagged' : 'score big'}>ICH {pct(study.score.any)}</span>
+              {topSubtypes(study.score).map((s) => (
+                <span key={s.label} className={`badge l-${s.label}`}>{LABEL_SHORT[s.label]} {pct(s.p)}</span>
+              ))}
+              <span className="muted small" title="the model family that ranks the worklist (Settings)"> ranked by {detail.rankingModel}</span>
+            </>
+          ) : (
+            <span className="noscore">awaiting model</span>
+          )}
+        </div>
+      </div>
+      <div className="viewer-body">
+        <div className="imagecol">
+          {detail.series.length > 1 && (
+            <select value={seriesIdx} onChange={(e) => { setSeriesIdx(Number(e.target.value)); setIndex(0); }}>
+              {detail.series.map((s, i) => (
+                <option key={s.seriesUid} value={i}>
+                  Series {s.seriesNumber ?? i + 1} {s.description ?? ''} ({s.slices.length} slices)
+                </option>
+              ))}
+            </select>
+          )}
+          <div className="imagerow">
+          <div className="presets" role="group" aria-label="window presets">
+            <div className="muted small">Window (keys 1–0, drag for free W/L, r resets)</div>
+            {SYSTEMATIC_WINDOWS.map((w, i) => (
+              <button key={w.name} className={preset === i ? 'on' : ''} onClick={() => setPreset(i)} title={w.center === null ? 'the slice’s own window (DICOM tags)' : `C ${w.center} W ${w.width}`} data-testid={`preset-${PRESET_KEYS[i]}`}>
+                <kbd>{PRESET_KEYS[i]}</kbd> {w.name}
+                <span className="muted small"> {w.center === null ? (slice ? `${slice.window.center}/${slice.window.width}` : '') : `${w.center}/${w.width}`}</span>
+              </button>
+            ))}
+          </div>
+          <div className="imagebox">
+            <SliceCanvas
+              slice={pixels}
+              window={currentWindow}
+              onWindowDrag={(w) => {
+                setCustom(w);
+                setPreset(null);
+              }}
+              onWheel={step}
+            />
+            <div className="overlay tl" data-testid="slice-label">
+              Slice {slices.length ? index + 1 : 0} / {slices.length}
+              {slice?.slicePosition !== null && slice?.slicePosition !== undefined ? ` · ${slice.slicePosition.toFixed(1)} mm` : ''}
+            </div>
+            <div className="overlay tr">
+              W {Math.round(currentWindow.width)} L {Math.round(currentWindow.center)} · {windowName}
+            </div>
+            <div className="overlay bl">
+              {currentP ? `${modelShort(stripModelId ?? '')}: ` + LABELS.map((l) => `${LABEL_SHORT[l]} ${pct(currentP[l])}`).join('  ') : ''}
+            </div>
+          </div>
+          </div>
+          <div className="panel stripwrap">
+            <div className="stripbar">
+              <h3>Per-slice probabilities</h3>
+              {predictions.length > 1 && (
+                <select value={stripModelId ?? ''} onChange={(e) => setStripModel(e.target.value)} data-testid="strip-model">
+                  {predictions.map((p) => (
+                    <option key={p.modelId} value={p.modelId}>{modelShort(p.modelId)} ({providerShort(p.provider)})</option>
+                  ))}
+                </select>
+              )}
+              {predictions.length === 1 && <span className="muted small">{stripModelId}</span>}
+              <span className="muted small">click to jump to a slice</span>
+            </div>
+            {stripValues.length ? (
+              <ProbabilityStrip values={stripValues} index={index} threshold={detail.thresholds.any} onPick={setIndex} />
+            ) : (
+              <div className="empty small" data-testid="strip-empty">No per-slice predictions for this series yet (awaiting model).</div>
+            )}
+          </div>
+        </div>
+        <aside className="sidecol">
+          <div className="panel" data-testid="key-slices">
+            <h3>Key slices</h3>
+            {keySlices.length ? (
+              <div className="keys">
+                {keySlices.map((k) => {
+                  const p = stripValues[k.i];
+                  return (
+                    <button key={k.id} className={k.i === index ? 'on' : ''} onClick={() => setIndex(k.i)} title={p ? `${stripModelId}: ICH ${pct(p.any)}` : ''}>
+                      slice {k.i + 1}
+                      {p ? <span className="muted small"> · ICH {pct(p.any)}</span> : null}
+                    </button>
+                  );
+                })}
+              </div>
+            ) : (
+              <div className="empty small">None yet: key slices come with a model’s study score.</div>
+            )}
+          </div>
+          <ModelCompare columns={columns} thresholds={detail.thresholds} />
+          <ReviewPanel study={study} reviews={detail.reviews} onSaved={load} />
+        </aside>
+      </div>
+    </section>
+  );
+}

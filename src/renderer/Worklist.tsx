@@ -1,0 +1,265 @@
+/**
+ * The ranked worklist: most likely bleed first, live, filterable, keyboard-driven
+ * (j/k or ↓/↑ move, Enter opens). A study without a score says "awaiting model", never a number.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { getClient } from './api.js';
+import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, topSubtypes, waiting } from './format.js';
+import type { ApiRequest, ApiResponse, WorklistItem } from '../shared/api.js';
+
+type Filter = { status: 'all' | 'unreviewed' | 'reviewed'; flaggedOnly: boolean; from: string; to: string; sort: 'score' | 'arrival' };
+
+const FILTER_KEY = 'triage.worklistFilter';
+
+function loadFilter(): Filter {
+  const fallback: Filter = { status: 'all', flaggedOnly: false, from: '', to: '', sort: 'score' };
+  try {
+    return { ...fallback, ...(JSON.parse(sessionStorage.getItem(FILTER_KEY) ?? '{}') as Partial<Filter>) };
+  } catch {
+    return fallback;
+  }
+}
+
+export function toRequest(f: Filter): ApiRequest<'worklist'> {
+  return {
+    status: f.status,
+    flaggedOnly: f.flaggedOnly,
+    from: f.from || null,
+    to: f.to || null,
+    sort: f.sort,
+    tzOffsetMinutes: -new Date().getTimezoneOffset(),
+  };
+}
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
+}
+
+export function Worklist(props: { selected: string | null; onSelect(uid: string): void; onOpen(uid: string): void }) {
+  const client = getClient();
+  const [filter, setFilter] = useState<Filter>(loadFilter);
+  const [data, setData] = useState<ApiResponse<'worklist'> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  const tableRef = useRef<HTMLTableSectionElement>(null);
+
+  const load = useCallback(() => {
+    client.api
+      .worklist(toRequest(filter))
+      .then((d) => {
+        setData(d);
+        setError(null);
+      })
+      .catch((e: Error) => setError(e.message));
+  }, [client, filter]);
+
+  useEffect(() => {
+    sessionStorage.setItem(FILTER_KEY, JSON.stringify(filter));
+    load();
+  }, [filter, load]);
+
+  // Live: refetch on any change event (debounced), and on reconnect.
+  useEffect(() => {
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const kick = () => {
+      clearTimeout(t);
+      t = setTimeout(load, 150);
+    };
+    const off1 = client.onEvent(kick);
+    const off2 = client.onConnection((c) => c && kick());
+    return () => {
+      clearTimeout(t);
+      off1();
+      off2();
+    };
+  }, [client, load]);
+
+  useEffect(() => {
+    const i = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(i);
+  }, []);
+
+  const rows = useMemo(() => data?.rows ?? [], [data]);
+  const index = rows.findIndex((r) => r.studyUid === props.selected);
+
+  useEffect(() => {
+    if (rows.length && index < 0) props.onSelect(rows[0]!.studyUid);
+  }, [rows, index, props]);
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey || !rows.length) return;
+      const i = Math.max(0, index);
+      if (e.key === 'j' || e.key === 'ArrowDown') props.onSelect(rows[Math.min(rows.length - 1, i + 1)]!.studyUid);
+      else if (e.key === 'k' || e.key === 'ArrowUp') props.onSelect(rows[Math.max(0, i - 1)]!.studyUid);
+      else if (e.key === 'Home') props.onSelect(rows[0]!.studyUid);
+      else if (e.key === 'End') props.onSelect(rows[rows.length - 1]!.studyUid);
+      else if (e.key === 'Enter' && props.selected) props.onOpen(props.selected);
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [rows, index, props]);
+
+  useEffect(() => {
+    tableRef.current?.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
+  }, [props.selected]);
+
+  const exportCsv = async () => {
+    try {
+      const r = await client.api.exportCsv({ filter: toRequest(filter), reviewedOnly: true });
+      const url = URL.createObjectURL(new Blob([r.csv], { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = r.filename;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+
+  const flaggedCount = rows.filter((r) => r.flagged && r.reviewStatus !== 'confirmed' && r.reviewStatus !== 'dismissed').length;
+  const set = (patch: Partial<Filter>) => setFilter((f) => ({ ...f, ...patch }));
+
+  return (
+    <section className="worklist">
+      <div className="toolbar">
+        <div className="seg" role="group" aria-label="review status">
+          {(['all', 'unreviewed', 'reviewed'] as const).map((s) => (
+            <button key={s} className={filter.status === s ? 'on' : ''} onClick={() => set({ status: s })} data-testid={`filter-${s}`}>
+              {s}
+            </button>
+          ))}
+        </div>
+        <label className="check">
+          <input type="checkbox" checked={filter.flaggedOnly} onChange={(e) => set({ flaggedOnly: e.target.checked })} data-testid="filter-flagged" />
+          flagged only
+        </label>
+        <label>
+          from <input type="date" value={filter.from} onChange={(e) => set({ from: e.target.value })} />
+        </label>
+        <label>
+          to <input type="date" value={filter.to} onChange={(e) => set({ to: e.target.value })} />
+        </label>
+        <label>
+          sort{' '}
+          <select value={filter.sort} onChange={(e) => set({ sort: e.target.value as Filter['sort'] })} data-testid="sort">
+            <option value="score">by score (likely bleed first)</option>
+            <option value="arrival">by arrival (newest first)</option>
+          </select>
+        </label>
+        <span className="spacer" />
+        {flaggedCount > 0 && (
+          <span className="flag-summary" data-testid="flag-summary">
+            {flaggedCount} flagged, unreviewed
+          </span>
+        )}
+        <button onClick={() => void exportCsv()} title="the reviewed studies under this filter, as CSV">
+          Export reviewed CSV
+        </button>
+      </div>
+      {error && <div className="error" role="alert">{error}</div>}
+      <div className="tablewrap">
+        <table className="rows" data-testid="worklist">
+          <thead>
+            <tr>
+              <th className="c-score">ICH score</th>
+              <th>Subtypes</th>
+              <th>Patient</th>
+              <th>Study</th>
+              <th>Arrived</th>
+              <th>Waiting</th>
+              <th>Status</th>
+              <th>Model · provider</th>
+            </tr>
+          </thead>
+          <tbody ref={tableRef}>
+            {rows.map((r) => (
+              <Row key={r.studyUid} r={r} now={now} selected={r.studyUid === props.selected} onClick={() => props.onSelect(r.studyUid)} onOpen={() => props.onOpen(r.studyUid)} rankingModel={data?.rankingModel ?? ''} />
+            ))}
+          </tbody>
+        </table>
+        {data && !rows.length && (
+          <div className="empty">
+            No studies{filter.status !== 'all' || filter.flaggedOnly || filter.from || filter.to ? ' match this filter' : ' yet: import a folder or send studies to this workstation'}.
+          </div>
+        )}
+      </div>
+      <div className="hint">j / k or ↓ / ↑ move · Enter opens · threshold: a study is flagged when any label reaches its threshold (Settings)</div>
+    </section>
+  );
+}
+
+function byProvider(producers: WorklistItem['producedBy']): [string, string[]][] {
+  const m = new Map<string, string[]>();
+  for (const p of producers) m.set(p.provider, [...(m.get(p.provider) ?? []), p.modelId]);
+  return [...m.entries()];
+}
+
+function ScoreCell({ r }: { r: WorklistItem }) {
+  if (r.score) {
+    return (
+      <td className="c-score">
+        <span className="score" data-testid="score">{pct(r.score.any)}</span>
+        <span className="bar"><span style={{ width: pct(r.score.any) }} /></span>
+      </td>
+    );
+  }
+  const text = r.state === 'receiving' ? 'receiving slices' : r.state === 'failed' ? 'inference failed' : 'awaiting model';
+  return (
+    <td className="c-score">
+      <span className="noscore" title={r.stateReason ?? ''} data-testid="score">{text}</span>
+    </td>
+  );
+}
+
+function Row(props: { r: WorklistItem; now: number; selected: boolean; rankingModel: string; onClick(): void; onOpen(): void }) {
+  const { r } = props;
+  const cls = ['row', props.selected ? 'selected' : '', r.flagged ? 'flagged' : '', `st-${r.reviewStatus}`].join(' ');
+  return (
+    <tr className={cls} onClick={props.onClick} onDoubleClick={props.onOpen} data-study={r.studyUid} data-flagged={r.flagged ? '1' : '0'} aria-selected={props.selected}>
+      <ScoreCell r={r} />
+      <td className="c-badges">
+        {r.flagged && <span className="flagtag">FLAG</span>}
+        {r.score && topSubtypes(r.score).map((s) => (
+          <span key={s.label} className={`badge l-${s.label}`} title={`${s.label} ${pct(s.p)}`}>
+            {LABEL_SHORT[s.label]} {pct(s.p)}
+          </span>
+        ))}
+      </td>
+      <td>
+        <div className="strong">{r.patientName?.replace(/\^/g, ' ') || '(no name)'}</div>
+        <div className="muted">{r.patientId ?? ''}</div>
+      </td>
+      <td>
+        <div>{r.description ?? '(no description)'}</div>
+        <div className="muted">
+          {r.accession ? `Acc ${r.accession}` : 'no accession'} · {r.seriesCount} series, {r.sliceCount} slices
+        </div>
+      </td>
+      <td className="nowrap">{localTime(r.firstArrivalAt)}</td>
+      <td className="nowrap">{waiting(r.firstArrivalAt, props.now)}</td>
+      <td>
+        <span className={`pill st-${r.reviewStatus}`} data-testid="status">{STATUS_TEXT[r.reviewStatus]}</span>
+        {r.lastReview && <div className="muted small">{r.lastReview.reviewer}</div>}
+      </td>
+      <td className="small">
+        {r.producedBy.length ? (
+          byProvider(r.producedBy).map(([provider, ids]) => (
+            <div key={provider} title={ids.join(', ')}>
+              {ids.map(modelShort).join(', ')} · <span className="strong">{providerShort(provider)}</span>
+            </div>
+          ))
+        ) : r.score ? (
+          <div>{r.scoredBy ?? props.rankingModel}</div>
+        ) : (
+          <div className="muted">—</div>
+        )}
+      </td>
+    </tr>
+  );
+}
+

@@ -1,0 +1,116 @@
+/**
+ * The renderer's one door to the main process. In Electron the preload script exposes
+ * `window.triage` (one function per API method, plus onEvent); in a browser preview or a test the
+ * same API is served over loopback HTTP. Both are wrapped by makeClient(), which validates every
+ * request and response against the schemas in src/shared/api.ts, so the rest of the renderer
+ * cannot tell which transport it has.
+ */
+import {
+  ApiError,
+  ApiEventSchema,
+  API_METHODS,
+  EVENTS_PATH,
+  httpPath,
+  makeClient,
+  type ApiEvent,
+  type ApiMethod,
+  type TriageApi,
+} from '../shared/api.js';
+
+/** What the preload script exposes (src/preload/index.ts); replies are envelopes. */
+export type TriageBridge = Record<ApiMethod, (request: unknown) => Promise<unknown>> & {
+  onEvent(listener: (event: unknown) => void): () => void;
+};
+
+declare global {
+  interface Window {
+    triage?: TriageBridge;
+  }
+}
+
+export interface TriageClient {
+  api: TriageApi;
+  onEvent(listener: (e: ApiEvent) => void): () => void;
+  /** Whether the event stream is connected (shown as "live" in the status bar). */
+  onConnection(listener: (connected: boolean) => void): () => void;
+  transport: 'ipc' | 'http';
+}
+
+type Envelope = { ok: true; value: unknown } | { ok: false; error: string };
+
+function unwrap(method: ApiMethod, reply: unknown): unknown {
+  const r = reply as Envelope | undefined;
+  if (!r || typeof r !== 'object' || !('ok' in r)) throw new ApiError(`malformed ${method} reply`, method);
+  if (!r.ok) throw new ApiError(r.error, method);
+  return r.value;
+}
+
+function ipcClient(bridge: TriageBridge): TriageClient {
+  const connection = new Set<(c: boolean) => void>();
+  return {
+    transport: 'ipc',
+    api: makeClient(async (method, request) => unwrap(method, await bridge[method](request))),
+    onEvent: (listener) =>
+      bridge.onEvent((raw) => {
+        const e = ApiEventSchema.safeParse(raw);
+        if (e.success) listener(e.data);
+      }),
+    onConnection: (l) => {
+      connection.add(l);
+      l(true);
+      return () => connection.delete(l);
+    },
+  };
+}
+
+function httpClient(): TriageClient {
+  const listeners = new Set<(e: ApiEvent) => void>();
+  const connection = new Set<(c: boolean) => void>();
+  let source: EventSource | undefined;
+  const ensureSource = () => {
+    if (source) return;
+    source = new EventSource(EVENTS_PATH);
+    source.onopen = () => connection.forEach((l) => l(true));
+    // EventSource reconnects by itself; the renderer refetches on reconnect via a synthetic event.
+    source.onerror = () => connection.forEach((l) => l(false));
+    source.onmessage = (m: MessageEvent<string>) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(m.data);
+      } catch {
+        return;
+      }
+      const e = ApiEventSchema.safeParse(parsed);
+      if (e.success) listeners.forEach((l) => l(e.data));
+    };
+  };
+  return {
+    transport: 'http',
+    api: makeClient(async (method, request) => {
+      const res = await fetch(httpPath(method), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(request),
+      });
+      const body = (await res.json().catch(() => ({}))) as { error?: string };
+      if (!res.ok) throw new ApiError(body.error ?? `${method}: HTTP ${res.status}`, method);
+      return body;
+    }),
+    onEvent: (listener) => {
+      listeners.add(listener);
+      ensureSource();
+      return () => listeners.delete(listener);
+    },
+    onConnection: (l) => {
+      connection.add(l);
+      return () => connection.delete(l);
+    },
+  };
+}
+
+let client: TriageClient | undefined;
+
+export function getClient(): TriageClient {
+  client ??= window.triage && API_METHODS.every((m) => typeof window.triage?.[m] === 'function') ? ipcClient(window.triage) : httpClient();
+  return client;
+}

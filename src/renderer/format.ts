@@ -1,0 +1,71 @@
+/** Display helpers: label abbreviations radiologists use, percentages, times. */
+import { LABELS, SUBTYPES, type Label } from '../shared/labels.js';
+import type { LabelProbabilities } from '../shared/labels.js';
+
+export const LABEL_SHORT: Record<Label, string> = {
+  any: 'ICH',
+  epidural: 'EDH',
+  intraparenchymal: 'IPH',
+  intraventricular: 'IVH',
+  subarachnoid: 'SAH',
+  subdural: 'SDH',
+};
+
+/** One colour per label, the same in badges, the strip and the model table. */
+export const LABEL_COLOUR: Record<Label, string> = {
+  any: '#f2f2f2',
+  epidural: '#ff6b6b',
+  intraparenchymal: '#ffa94d',
+  intraventricular: '#ffd43b',
+  subarachnoid: '#69db7c',
+  subdural: '#4dabf7',
+};
+
+export function pct(p: number): string {
+  return `${Math.round(p * 100)}%`;
+}
+
+/** Subtypes by descending probability, at most `n`, above `floor`. */
+export function topSubtypes(score: LabelProbabilities, n = 3, floor = 0.1): { label: Label; p: number }[] {
+  return SUBTYPES.map((label) => ({ label: label as Label, p: score[label] }))
+    .filter((x) => x.p >= floor)
+    .sort((a, b) => b.p - a.p)
+    .slice(0, n);
+}
+
+export function waiting(sinceIso: string, now: number): string {
+  const mins = Math.max(0, Math.floor((now - Date.parse(sinceIso)) / 60_000));
+  if (mins < 60) return `${mins} min`;
+  const h = Math.floor(mins / 60);
+  if (h < 48) return `${h} h ${mins % 60} min`;
+  return `${Math.floor(h / 24)} d`;
+}
+
+export function localTime(iso: string): string {
+  const d = new Date(iso);
+  const today = new Date();
+  const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+  return d.toDateString() === today.toDateString() ? hm : `${d.toLocaleDateString()} ${hm}`;
+}
+
+const MODEL_SHORT: Record<string, string> = {
+  convlstm: 'Conv-LSTM',
+  ensemble: 'Ensemble',
+  efficientnet_b3: 'EffNet-B3',
+  inception_resnet_v2: 'IncRes-v2',
+  ranking: 'Ranking',
+};
+
+/** A short column title for a model id (the full id stays in the tooltip). */
+export function modelShort(id: string): string {
+  return MODEL_SHORT[id] ?? id;
+}
+
+export const STATUS_TEXT = { new: 'new', in_review: 'in review', confirmed: 'confirmed', dismissed: 'dismissed' } as const;
+
+export function providerShort(p: string): string {
+  const short = p.replace(/ExecutionProvider$/i, '');
+  return /^(cpu|cuda|dml|coreml)$/i.test(short) ? short.toUpperCase() : short;
+}
+
+export { LABELS, SUBTYPES };

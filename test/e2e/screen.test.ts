@@ -1,0 +1,245 @@
+/**
+ * The radiologist's screen in a real browser (Debian's chromium via playwright-core), over
+ * http://127.0.0.1 against the real headless core and a real SQLite database: ranking, live
+ * arrival, quarantine, viewer presets, the probability strip, and a review that survives a
+ * server restart. Saves the screenshots in assets/docs/screenshots/.
+ */
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { compose } from '../../src/main/core.js';
+import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
+import { serve, type Serving } from '../../src/main/server/serve.js';
+import { bump, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from './fixtures.js';
+
+// Browser-side callbacks are typed structurally: the Node test tsconfig has no DOM lib, on purpose.
+type El = { dataset: Record<string, string | undefined> };
+type Canvas = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+type Doc = { querySelector(selector: string): El | null };
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = resolve('assets/docs/screenshots');
+
+const study = (n: string, name: string, slices: number, extra: Partial<FixtureStudy> = {}): FixtureStudy => ({
+  studyUid: `1.2.826.0.1.3680043.10.1.${n}`,
+  seriesUid: `1.2.826.0.1.3680043.10.1.${n}.2`,
+  patientName: name,
+  patientId: `PID-${n}`,
+  accession: `ACC${n}0`,
+  description: 'CT HEAD WITHOUT CONTRAST',
+  slices,
+  lesion: false,
+  window: [40, 120],
+  ...extra,
+});
+
+const A = study('1', 'HARTMANN^ELSA', 16, { lesion: true, window: [50, 350] });
+const B = study('2', 'OKAFOR^DANIEL', 8, { lesion: true });
+const C = study('3', 'LINDQVIST^MAJA', 8);
+const D = study('4', 'PEREIRA^TOMAS', 8);
+const E = study('5', 'NOWAK^ADAM', 6); // arrives while the page is open
+
+describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
+  let root: string;
+  let dataDir: string;
+  let watchDir: string;
+  let rendererDir: string;
+  let serving: Serving;
+  let browser: Browser;
+  let page: Page;
+  let keyA: number[] = [];
+  // Study A: a synthetic head CT from models/phantom when it runs here, else cloned corpus slices.
+  let a = { studyUid: A.studyUid, slices: A.slices, window: '50/350', peak: 10 };
+
+  const start = async () =>
+    serve({ dataDir, rendererDir, models: false, watch: watchDir, core: { settleMs: 400, stableMs: 150 } });
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'triage-screen-'));
+    dataDir = join(root, 'data');
+    watchDir = join(root, 'incoming');
+    mkdirSync(watchDir);
+    rendererDir = await ensureRendererBuilt(join(root, 'renderer'));
+    const phantom = phantomStudy(join(root, 'phantom'));
+    if (phantom) {
+      // Only the DICOM files: the generator's sidecar JSON would (rightly) be quarantined.
+      cpSync(phantom.dir, join(root, 'import', 'phantom'), { recursive: true, filter: (src) => !/\.(json|csv|npz)$/.test(src) });
+      makeSeries(join(root, 'import'), [B, C, D]);
+      a = { studyUid: phantom.studyUid, slices: phantom.slices, window: '40/100', peak: 0 };
+    } else {
+      makeSeries(join(root, 'import'), [A, B, C, D]);
+    }
+    makeSeries(join(root, 'later'), [E]);
+    makeTruncated(join(root, 'import', 'broken', 'half-copied.dcm'));
+
+    // Import once, then write model outputs as the inference stage would (test setup only).
+    const core = compose({ dataDir, settleMs: 0 });
+    await core.importFolder(join(root, 'import'));
+    const db = core.db;
+    if (phantom) {
+      // Centre the made-up curves on the slices the phantom's truth labels call bleeding.
+      const sops = (db.prepare('SELECT sop_uid FROM instances WHERE study_uid = ? ORDER BY slice_index').all(a.studyUid) as { sop_uid: string }[]).map((r) => r.sop_uid);
+      const hits = sops.map((s, i) => (phantom.bleeding.has(s) ? i : -1)).filter((i) => i >= 0);
+      a.peak = hits.length ? hits[Math.floor(hits.length / 2)]! : Math.floor(sops.length / 2);
+    } else {
+      a.peak = 10;
+    }
+    const pk = a.peak;
+    const idsA = putPredictions(db, a.studyUid, 'convlstm', 'CPUExecutionProvider', (i) =>
+      probs({ any: bump(i, pk, 0.95), subarachnoid: bump(i, pk, 0.9), subdural: bump(i, pk - 1, 0.35) }),
+    );
+    putPredictions(db, a.studyUid, 'efficientnet_b3', 'CPUExecutionProvider', (i) =>
+      probs({ any: bump(i, pk, 0.8), subarachnoid: bump(i, pk, 0.42), subdural: bump(i, pk - 1, 0.6) }),
+    );
+    putPredictions(db, a.studyUid, 'inception_resnet_v2', 'CPUExecutionProvider', (i) =>
+      probs({ any: bump(i, pk, 0.85), subarachnoid: bump(i, pk, 0.38), subdural: bump(i, pk - 1, 0.55) }),
+    );
+    keyA = [idsA[pk]!, idsA[pk - 1]!, idsA[pk + 1]!].filter((x) => x !== undefined);
+    putStudyScore(db, a.studyUid, 'convlstm', probs({ any: 0.95, subarachnoid: 0.9, subdural: 0.35 }), keyA);
+    putStudyScore(db, a.studyUid, 'ensemble', probs({ any: 0.83, subarachnoid: 0.4, subdural: 0.58 }), keyA);
+    putStudyScore(db, a.studyUid, 'ranking', probs({ any: 0.89, subarachnoid: 0.65, subdural: 0.47 }), keyA);
+    putPredictions(db, B.studyUid, 'convlstm', 'CPUExecutionProvider', (i) => probs({ any: bump(i, 4, 0.6), subarachnoid: bump(i, 4, 0.55) }));
+    putStudyScore(db, B.studyUid, 'ranking', probs({ any: 0.61, subarachnoid: 0.55, intraparenchymal: 0.2 }));
+    putPredictions(db, C.studyUid, 'convlstm', 'CPUExecutionProvider', () => probs({ any: 0.08 }));
+    putStudyScore(db, C.studyUid, 'ranking', probs({ any: 0.12 }));
+    await core.stop();
+
+    serving = await start();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+    mkdirSync(SHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await serving?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const rowOrder = () => page.$$eval('tr.row', (rows) => rows.map((r) => (r as unknown as El).dataset.study ?? ''));
+
+  const shot = async (name: string) => {
+    const path = join(SHOTS, name);
+    await page.screenshot({ path, type: 'png' });
+    expect(statSync(path).size).toBeLessThan(400 * 1024);
+  };
+
+  it('ranks the worklist by study score, unscored studies say "awaiting model"', async () => {
+    await page.goto(serving.url);
+    await page.waitForSelector('tr.row');
+    expect(await rowOrder()).toEqual([a.studyUid, B.studyUid, C.studyUid, D.studyUid]);
+    const scores = await page.$$eval('[data-testid="score"]', (els) => els.map((e) => e.textContent));
+    expect(scores).toEqual(['89%', '61%', '12%', 'awaiting model']);
+    const flagged = await page.$$eval('tr.row', (rows) => rows.map((r) => (r as unknown as El).dataset.flagged));
+    expect(flagged).toEqual(['1', '1', '0', '0']);
+    expect(await page.textContent('[data-testid="disclaimer"]')).toMatch(/synthetic phantoms only.*not clinically validated/);
+    await page.waitForSelector('[data-testid="live"].on');
+    await shot('worklist.png');
+  });
+
+  it('shows a quarantined file with its reason', async () => {
+    await page.click('[data-testid="tab-quarantine"]');
+    const table = await page.waitForSelector('[data-testid="quarantine"]');
+    const text = (await table.textContent()) ?? '';
+    expect(text).toContain('half-copied.dcm');
+    expect(text).toMatch(/truncated or damaged/);
+    await shot('quarantine.png');
+    await page.click('button.tab >> text=Worklist');
+    await page.waitForSelector('tr.row');
+  });
+
+  it('shows a newly imported study without a reload', async () => {
+    await page.evaluate(() => ((globalThis as unknown as { __noReload: boolean }).__noReload = true));
+    const src = join(root, 'later', E.seriesUid);
+    for (const f of readdirSync(src)) cpSync(join(src, f), join(watchDir, f));
+    await page.waitForSelector(`tr.row[data-study="${E.studyUid}"]`, { timeout: 30_000 });
+    expect(await page.evaluate(() => (globalThis as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
+    // No score yet: it is listed after the scored studies, waiting for a model.
+    expect((await rowOrder()).slice(0, 3)).toEqual([a.studyUid, B.studyUid, C.studyUid]);
+  });
+
+  const canvasSum = () =>
+    page.$eval('[data-testid="slice-canvas"]', (c) => {
+      const canvas = c as unknown as Canvas;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let sum = 0;
+      for (let i = 0; i < d.length; i += 4) sum += d[i]!;
+      return sum;
+    });
+
+  const waitDrawn = (window: string) =>
+    page.waitForFunction(
+      (w) => (globalThis as unknown as { document: Doc }).document.querySelector('[data-testid="slice-canvas"]')?.dataset.drawn?.endsWith(`:${w}`) ?? false,
+      window,
+    );
+
+  it('opens the top study with the keyboard; a window preset changes the pixels', async () => {
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="viewer"]');
+    // Opens at the first key slice.
+    await page.waitForSelector(`[data-testid="viewer"][data-slice-index="${a.peak}"]`);
+    await waitDrawn(a.window); // preset 1: the slice's own window from its DICOM tags
+    await page.keyboard.press('2');
+    await waitDrawn('40/80');
+    const brain = await canvasSum();
+    await page.keyboard.press('9');
+    await waitDrawn('600/2800');
+    const bone = await canvasSum();
+    expect(brain).toBeGreaterThan(0);
+    expect(bone).not.toBe(brain);
+    expect(await page.textContent('[data-testid="models"]')).toMatch(/models disagree/);
+    await page.keyboard.press('2');
+    await waitDrawn('40/80');
+    await shot('viewer.png');
+  });
+
+  it('moves to a slice when the probability strip is clicked', async () => {
+    const strip = await page.waitForSelector('[data-testid="prob-strip"][data-n]');
+    const { x0, x1, n } = await strip.evaluate((c) => {
+      const d = (c as unknown as El).dataset;
+      return { x0: Number(d.x0), x1: Number(d.x1), n: Number(d.n) };
+    });
+    expect(n).toBe(a.slices);
+    const box = (await strip.boundingBox())!;
+    const target = 3;
+    await page.mouse.click(box.x + x0 + ((x1 - x0) * target) / (n - 1), box.y + box.height / 2);
+    await page.waitForSelector(`[data-testid="viewer"][data-slice-index="${target}"]`);
+    await page.keyboard.press('ArrowDown');
+    await page.waitForSelector(`[data-testid="viewer"][data-slice-index="${target + 1}"]`);
+  });
+
+  it('stores a review that persists across a server restart', async () => {
+    await page.fill('[data-testid="reviewer"]', 'Dr Ada Test');
+    await page.check('[data-testid="subtype-subdural"]');
+    await page.fill('[data-testid="comment"]', 'acute left convexity SDH');
+    await page.click('[data-testid="confirm"]');
+    await page.waitForSelector('[data-testid="review-status"] >> text=confirmed');
+
+    await serving.stop();
+    serving = await start();
+    await page.goto(serving.url);
+    await page.waitForSelector(`tr.row[data-study="${a.studyUid}"] [data-testid="status"] >> text=confirmed`);
+    await page.dblclick(`tr.row[data-study="${a.studyUid}"]`);
+    const history = await page.waitForSelector('[data-testid="review-history"]');
+    const text = (await history.textContent()) ?? '';
+    expect(text).toContain('Dr Ada Test');
+    expect(text).toContain('acute left convexity SDH');
+    expect(text).toContain('SDH');
+    expect(await page.isChecked('[data-testid="subtype-subdural"]')).toBe(true);
+
+    const audit = serving.core.db
+      .prepare("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%'")
+      .all() as { actor: string; action: string; subject: string }[];
+    expect(audit).toEqual([{ actor: 'Dr Ada Test', action: 'review.confirmed', subject: a.studyUid }]);
+    const csv = await serving.api.exportCsv({});
+    expect(csv.rowCount).toBe(1);
+    expect(csv.csv).toContain('Dr Ada Test');
+  });
+});

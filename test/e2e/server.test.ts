@@ -1,0 +1,195 @@
+/**
+ * The loopback server and the API implementation without a browser: loopback-only binding and
+ * the request defences, reviews (status, history, audit log), CSV export, filters, settings,
+ * slices, and server-sent events. Real core, real SQLite, real DICOM (cloned corpus slices).
+ */
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compose } from '../../src/main/core.js';
+import { readHuFile } from '../../src/main/store/index.js';
+import { csvCell } from '../../src/main/api/index.js';
+import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
+import { serve, type Serving } from '../../src/main/server/serve.js';
+import { makeSeries, probs, putStudyScore, type FixtureStudy } from './fixtures.js';
+
+const S1: FixtureStudy = {
+  studyUid: '1.2.826.0.1.3680043.10.2.1',
+  seriesUid: '1.2.826.0.1.3680043.10.2.1.2',
+  patientName: 'SMITH^ANNA, JR',
+  patientId: '=cmd|calc',
+  accession: 'X1',
+  description: 'CT HEAD',
+  slices: 3,
+};
+const S2: FixtureStudy = { ...S1, studyUid: '1.2.826.0.1.3680043.10.2.2', seriesUid: '1.2.826.0.1.3680043.10.2.2.2', patientName: 'LEE^BO', patientId: 'P2', accession: 'X2' };
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function raw(port: number, opts: { method?: string; path: string; headers?: Record<string, string>; body?: string }): Promise<Reply> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => ok({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', fail);
+    req.end(opts.body);
+  });
+}
+
+describe('the loopback server and the API', () => {
+  let root: string;
+  let s: Serving;
+  let port: number;
+  const post = (method: string, body: unknown, headers: Record<string, string> = {}) =>
+    raw(port, { method: 'POST', path: `/api/${method}`, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'triage-server-'));
+    const dataDir = join(root, 'data');
+    makeSeries(join(root, 'in'), [S1, S2]);
+    const core = compose({ dataDir, settleMs: 0 });
+    await core.importFolder(join(root, 'in'));
+    putStudyScore(core.db, S1.studyUid, 'ranking', probs({ any: 0.7, subdural: 0.66 }));
+    putStudyScore(core.db, S2.studyUid, 'ranking', probs({ any: 0.2 }));
+    await core.stop();
+    const rendererDir = await ensureRendererBuilt(join(root, 'renderer'));
+    s = await serve({ dataDir, rendererDir, models: false });
+    port = s.server.port;
+  });
+
+  afterAll(async () => {
+    await s?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('listens on 127.0.0.1 only', () => {
+    expect((s.server.server.address() as AddressInfo).address).toBe('127.0.0.1');
+    expect(s.url).toBe(`http://127.0.0.1:${port}/`);
+  });
+
+  it('serves the renderer with a strict CSP and refuses paths outside it', async () => {
+    const index = await raw(port, { path: '/' });
+    expect(index.status).toBe(200);
+    expect(index.body).toContain('<div id="root">');
+    expect(String(index.headers['content-security-policy'])).toMatch(/default-src 'none'.*script-src 'self'/);
+    expect(index.headers['x-content-type-options']).toBe('nosniff');
+    expect((await raw(port, { path: '/%2e%2e/%2e%2e/package.json' })).status).toBe(404);
+    expect((await raw(port, { path: '/..%2f..%2fpackage.json' })).status).toBe(404);
+  });
+
+  it('refuses other Host names (DNS rebinding), other origins, GETs, non-JSON and unknown methods', async () => {
+    expect((await raw(port, { path: '/', headers: { Host: 'evil.example:80' } })).status).toBe(421);
+    expect((await post('status', {}, { Origin: 'http://evil.example' })).status).toBe(403);
+    expect((await post('status', {}, { Origin: `http://127.0.0.1:${port}` })).status).toBe(200);
+    expect((await raw(port, { path: '/api/status' })).status).toBe(405);
+    expect((await raw(port, { method: 'POST', path: '/api/status', headers: { 'Content-Type': 'text/plain' }, body: '{}' })).status).toBe(415);
+    expect((await post('dropTables', {})).status).toBe(404);
+    expect((await raw(port, { method: 'POST', path: '/api/status', headers: { 'Content-Type': 'application/json' }, body: '{' })).status).toBe(400);
+    const bad = await post('worklist', { sort: 'sideways' });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toMatchObject({ error: expect.stringMatching(/invalid worklist request/) });
+    expect((await post('study', { studyUid: '9.9' })).status).toBe(404);
+  });
+
+  it('serves slices as int16 HU, identical to the slice store', async () => {
+    const detail = await s.api.study({ studyUid: S1.studyUid });
+    const first = detail.series[0]!.slices[0]!;
+    const r = JSON.parse((await post('slice', { instanceId: first.instanceId })).body) as { rows: number; huBase64: string };
+    expect(r.rows).toBe(512);
+    const bytes = Buffer.from(r.huBase64, 'base64');
+    const rel = s.core.db.prepare('SELECT hu_path FROM instances WHERE id = ?').get(first.instanceId) as { hu_path: string };
+    expect(bytes.equals(Buffer.from(readHuFile(s.core.dataDir, rel.hu_path).buffer))).toBe(true);
+  });
+
+  it('records reviews with status, history and audit entries; re-opening works', async () => {
+    const events: string[] = [];
+    const off = s.api.onEvent((e) => events.push(e.type === 'changed' ? e.reason : e.type));
+    await s.api.review({ studyUid: S1.studyUid, reviewer: 'Dr A', decision: 'in_review' });
+    const confirmed = await s.api.review({ studyUid: S1.studyUid, reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural', 'subdural'], comment: '=HYPERLINK("x")' });
+    expect(confirmed.reviewStatus).toBe('confirmed');
+    expect(confirmed.review.subtypes).toEqual(['subdural']);
+    let rows = (await s.api.worklist({ status: 'reviewed' })).rows;
+    expect(rows.map((r) => r.studyUid)).toEqual([S1.studyUid]);
+    expect(rows[0]!.lastReview).toMatchObject({ reviewer: 'Dr A', decision: 'confirmed' });
+
+    const csv = await s.api.exportCsv({});
+    expect(csv.rowCount).toBe(1);
+    const line = csv.csv.split('\r\n')[1]!;
+    expect(line).toContain('"SMITH^ANNA, JR"');
+    expect(line).toContain("'=cmd|calc"); // formula injection defused
+    expect(line).toContain(`"'=HYPERLINK(""x"")"`);
+    expect(line).toContain(',subdural,');
+
+    const reopened = await s.api.review({ studyUid: S1.studyUid, reviewer: 'Dr B', decision: 'reopened', comment: 'second look' });
+    expect(reopened.reviewStatus).toBe('in_review');
+    rows = (await s.api.worklist({ status: 'unreviewed' })).rows;
+    expect(rows.map((r) => r.studyUid)).toEqual([S1.studyUid, S2.studyUid]);
+    const history = (await s.api.study({ studyUid: S1.studyUid })).reviews.map((r) => `${r.decision}:${r.reviewer}`);
+    expect(history).toEqual(['in_review:Dr A', 'confirmed:Dr A', 'reopened:Dr B']);
+    const audit = s.core.db.prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'review.%' ORDER BY id").all();
+    expect(audit).toEqual([
+      { action: 'review.in_review', actor: 'Dr A' },
+      { action: 'review.confirmed', actor: 'Dr A' },
+      { action: 'review.reopened', actor: 'Dr B' },
+    ]);
+    expect(() => s.core.db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    off();
+    expect(events.filter((e) => e === 'review')).toHaveLength(3);
+    await expect(s.api.review({ studyUid: '1.2.3.404', reviewer: 'Dr A', decision: 'confirmed' })).rejects.toThrow(/no study/);
+  });
+
+  it('filters by flag and arrival date; thresholds and ranking family are settings', async () => {
+    expect((await s.api.worklist({ flaggedOnly: true })).rows.map((r) => r.studyUid)).toEqual([S1.studyUid]);
+    const settings = await s.api.updateSettings({ thresholds: { any: 0.15 }, rankingModel: 'convlstm' });
+    expect(settings.thresholds.any).toBe(0.15);
+    expect(settings.thresholds.subdural).toBe(0.5);
+    expect(settings.rankingModel).toBe('convlstm');
+    expect(s.core.store.getSetting('rankingModel')).toBe('convlstm');
+    expect(settings.providers).toEqual([]); // no model loaded in this test
+    expect((await s.api.worklist({ flaggedOnly: true })).rows).toHaveLength(2);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await s.api.worklist({ from: tomorrow })).rows).toHaveLength(0);
+    expect((await s.api.worklist({ from: today, to: today })).rows).toHaveLength(2);
+    expect((await s.api.worklist({ sort: 'arrival' })).rows).toHaveLength(2);
+  });
+
+  it('pushes change events over server-sent events', async () => {
+    const got = new Promise<string>((ok, fail) => {
+      const req = request({ host: '127.0.0.1', port, path: '/api/events' }, (res) => {
+        expect(res.headers['content-type']).toBe('text/event-stream');
+        res.setEncoding('utf8');
+        let buf = '';
+        res.on('data', (c: string) => {
+          buf += c;
+          const m = /data: (.*)\n\n/.exec(buf);
+          if (m) {
+            ok(m[1]!);
+            req.destroy();
+          }
+        });
+      });
+      req.on('error', (e) => (e.message.includes('aborted') || e.message.includes('socket hang up') ? undefined : fail(e)));
+      req.end();
+      setTimeout(() => void s.api.review({ studyUid: S2.studyUid, reviewer: 'Dr C', decision: 'dismissed' }), 200);
+    });
+    expect(JSON.parse(await got)).toMatchObject({ type: 'changed', reason: 'review', studyUid: S2.studyUid });
+  });
+
+  it('csvCell quotes and defuses', () => {
+    expect(csvCell('a,b')).toBe('"a,b"');
+    expect(csvCell('+1')).toBe("'+1");
+    expect(csvCell(-0.5)).toBe('-0.5');
+    expect(csvCell(null)).toBe('');
+  });
+});

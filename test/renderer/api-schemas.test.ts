@@ -1,0 +1,100 @@
+/**
+ * The shared API contract (src/shared/api.ts): one method list, channel and path names derived
+ * from it, request defaults and refusals, and validation of both directions by the helpers both
+ * transports use.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  ApiError,
+  ApiEventSchema,
+  API_METHODS,
+  API_SCHEMAS,
+  dispatch,
+  httpPath,
+  ipcChannel,
+  isApiMethod,
+  LabelSchema,
+  makeClient,
+  parseRequest,
+  SubtypeSchema,
+  type TriageApi,
+} from '../../src/shared/api.js';
+import { LABELS, SUBTYPES } from '../../src/shared/labels.js';
+
+describe('the API contract', () => {
+  it('names each method once, with channels and paths derived from the names', () => {
+    expect(API_METHODS).toEqual(Object.keys(API_SCHEMAS));
+    expect(new Set(API_METHODS).size).toBe(API_METHODS.length);
+    expect(ipcChannel('worklist')).toBe('triage:worklist');
+    expect(httpPath('review')).toBe('/api/review');
+    expect(isApiMethod('worklist')).toBe(true);
+    expect(isApiMethod('toString')).toBe(false);
+    expect(isApiMethod('__proto__')).toBe(false);
+  });
+
+  it('uses the project label order', () => {
+    expect(LabelSchema.options).toEqual([...LABELS]);
+    expect(SubtypeSchema.options).toEqual([...SUBTYPES]);
+  });
+
+  it('fills worklist defaults and refuses unknown fields and bad values', () => {
+    expect(parseRequest('worklist', {})).toEqual({
+      status: 'all',
+      flaggedOnly: false,
+      from: null,
+      to: null,
+      tzOffsetMinutes: 0,
+      sort: 'score',
+      limit: 1000,
+    });
+    expect(parseRequest('worklist', undefined).sort).toBe('score');
+    expect(() => parseRequest('worklist', { sortBy: 'score' })).toThrow(ApiError);
+    expect(() => parseRequest('worklist', { from: '22/11/2026' })).toThrow(/from/);
+    expect(() => parseRequest('worklist', { limit: 0 })).toThrow(/limit/);
+  });
+
+  it('requires a reviewer name and real subtypes for a review', () => {
+    const ok = parseRequest('review', { studyUid: '1.2', reviewer: ' Dr A ', decision: 'confirmed', subtypes: ['subdural'] });
+    expect(ok).toEqual({ studyUid: '1.2', reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural'], comment: '' });
+    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: '  ', decision: 'confirmed' })).toThrow(/reviewer/);
+    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: 'A', decision: 'confirmed', subtypes: ['any'] })).toThrow(ApiError);
+    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: 'A', decision: 'approve' })).toThrow(/decision/);
+    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: 'A', decision: 'dismissed', comment: 'x'.repeat(4001) })).toThrow(/comment/);
+  });
+
+  it('validates settings patches', () => {
+    expect(parseRequest('updateSettings', { thresholds: { any: 0.3 } })).toEqual({ thresholds: { any: 0.3 } });
+    expect(() => parseRequest('updateSettings', { thresholds: { any: 1.5 } })).toThrow(ApiError);
+    expect(() => parseRequest('updateSettings', { rankingModel: 'resnet' })).toThrow(ApiError);
+    expect(parseRequest('updateSettings', { importFolder: null })).toEqual({ importFolder: null });
+  });
+
+  it('validates events', () => {
+    expect(ApiEventSchema.safeParse({ type: 'changed', counter: 3, reason: 'ingest', studyUid: null }).success).toBe(true);
+    expect(ApiEventSchema.safeParse({ type: 'changed', counter: 3, reason: 'gossip', studyUid: null }).success).toBe(false);
+  });
+
+  it('makeClient validates replies, so a malformed reply never reaches the screen', async () => {
+    const sent: unknown[] = [];
+    const client = makeClient(async (method, request) => {
+      sent.push([method, request]);
+      return method === 'changes' ? { counter: 'seven' } : { counter: 7 };
+    });
+    await expect(client.changes({})).rejects.toThrow(/invalid changes response/);
+    await expect(client.worklist({ sort: 'sideways' } as never)).rejects.toThrow(/invalid worklist request/);
+    expect(sent).toEqual([['changes', {}]]);
+  });
+
+  it('dispatch validates the request before, and the response after, the implementation', async () => {
+    const calls: unknown[] = [];
+    const api = {
+      changes: async (req: unknown) => {
+        calls.push(req);
+        return { counter: 1.5 };
+      },
+    } as unknown as TriageApi;
+    await expect(dispatch(api, 'changes', { x: 1 })).rejects.toThrow(/invalid changes request/);
+    expect(calls).toEqual([]);
+    await expect(dispatch(api, 'changes', {})).rejects.toThrow(/invalid changes response/);
+  });
+});
