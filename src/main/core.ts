@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { settleSeries, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
-import { AWAITING_MODEL_REASON, loadManifest, type SeriesScorer } from './inference/index.js';
+import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
 import { openDatabase, queryWorklist, Store, type Db, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
@@ -265,7 +265,7 @@ export class TriageCore {
     try {
       const manifest = loadManifest(this.opts.modelsDir);
       const last = this.store.getSetting<{ at: string; models: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
-        'modelStates',
+        MODEL_STATES_SETTING,
       );
       models = this.scorer
         ? this.scorer.describe()

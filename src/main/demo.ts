@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { compose } from './core.js';
 import { formatWorklist } from './cli/format.js';
-import { OnnxSeriesScorer } from './inference/scorer.js';
+import { attachModels } from './inference/attach.js';
 
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -60,12 +60,7 @@ export async function runDemo(argv: string[]): Promise<number> {
 
   say(`2/3 studies land in ${importDir}; the core watches it and runs the models (CPU, this takes a few minutes)`);
   const core = compose({ dataDir, settleMs: 2000, stableMs: 500, log: (m) => say(`    ${m}`) });
-  const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir, log: (m) => say(`    ${m}`) });
-  if (scorer) {
-    core.store.setSetting('modelStates', { at: new Date().toISOString(), models: scorer.modelStates() });
-    say(`    models: ${scorer.describe()}`);
-    core.attachScorer(scorer);
-  } else {
+  if (!(await attachModels(core, { log: (m) => say(`    ${m}`) }))) {
     say('    no model installed: studies will show "awaiting model"');
   }
   let scored = 0;

@@ -25,7 +25,7 @@ import {
 } from '../../shared/api.js';
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
-import { MODEL_STATES_SETTING } from './models.js';
+import { MODEL_STATES_SETTING } from '../inference/index.js';
 import { readHuFile, type WorklistQuery } from '../store/index.js';
 import { latestReviews, recordReview, studyReviews } from '../store/reviews.js';
 import {
@@ -162,7 +162,7 @@ export class TriageApiImpl implements TriageApi {
 
   private providers(): ProviderInfo[] {
     if (this.opts.providers) return this.opts.providers();
-    // The model states the process that loaded the models recorded (api/models.ts, the CLI).
+    // The model states the process that loaded the models recorded (inference/attach.ts).
     const states = this.core.store.getSetting<{ models?: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
       MODEL_STATES_SETTING,
     );

@@ -15,7 +15,7 @@ import { LABELS } from '../../shared/labels.js';
 import { evaluateStored, formatReport, parseLabelsCsv, reportHtml, rsnaId, submissionCsv } from '../evaluate/index.js';
 import { loadManifest, type Manifest } from '../inference/index.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
-import { OnnxSeriesScorer } from '../inference/scorer.js';
+import { attachModels } from '../inference/attach.js';
 import { registerServeCommand } from '../server/cli.js';
 import { allPredictions } from '../store/index.js';
 import { rankingSlices } from '../triage/index.js';
@@ -47,18 +47,7 @@ async function openScoringCore(
   const { modelsDir, cuda } = cmd.optsWithGlobals<GlobalOptions>();
   const core = openCore(cmd, extra, dataDirOverride);
   try {
-    const scorer = await OnnxSeriesScorer.create({
-      store: core.store,
-      dataDir: core.dataDir,
-      ...(modelsDir ? { modelsDir } : {}),
-      providers: cuda === false ? ['cpu'] : ['cuda', 'cpu'],
-      log,
-    });
-    if (scorer) {
-      core.store.setSetting('modelStates', { at: new Date().toISOString(), models: scorer.modelStates() });
-      log(`models: ${scorer.describe()}`);
-      core.attachScorer(scorer);
-    }
+    await attachModels(core, { modelsDir, ...(cuda === false ? { cuda: false } : {}), log });
   } catch (err) {
     await core.stop();
     throw err;

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, Menu, Notification, protocol, session, shell, type WebContents } from 'electron';
 import { compose, defaultDataDir, type TriageCore } from '../core.js';
 import { SETTING, TriageApiImpl } from '../api/index.js';
-import { attachModels } from '../api/models.js';
+import { attachModels } from '../inference/attach.js';
 import { CONTENT_SECURITY_POLICY } from '../server/index.js';
 import { EVENT_CHANNEL, type ApiEvent } from '../../shared/api.js';
 import { APP_ORIGIN, makeSenderCheck, registerIpcHandlers } from './ipc.js';

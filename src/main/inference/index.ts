@@ -15,3 +15,6 @@ export interface SeriesScorer {
 }
 
 export const AWAITING_MODEL_REASON = 'awaiting model: models/manifest.json lists no model';
+
+/** The setting where the last model load's states (provider and why, or refusal) are kept. */
+export const MODEL_STATES_SETTING = 'modelStates';

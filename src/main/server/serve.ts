@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { compose, type CoreOptions, type TriageCore } from '../core.js';
 import { SETTING, TriageApiImpl } from '../api/index.js';
-import { attachModels } from '../api/models.js';
+import { attachModels } from '../inference/attach.js';
 import { ensureRendererBuilt, RENDERER_DIST } from './renderer-build.js';
 import { startServer, type RunningServer } from './index.js';
 

@@ -1,13 +1,15 @@
 /**
- * Loads the manifest's models into a core, as `triage import/watch` do (src/main/cli), for the
- * two long-running screens (`triage serve`, the Electron app). Records each model's state in
- * the `modelStates` setting, which is where the API's `providers` field reads it from.
- * (The lead may fold this into the CLI's openScoringCore; the logic is the same.)
+ * Loads the manifest's models into a core — the one way every entry point does it (the CLI's
+ * import/watch/evaluate, `triage serve`, the Electron app, the demo). Records each model's state
+ * (provider and why, or why it was refused) in the `modelStates` setting, which `triage status`
+ * and the API's `providers` field read.
  */
 import type { TriageCore } from '../core.js';
-import { OnnxSeriesScorer } from '../inference/scorer.js';
+import { OnnxSeriesScorer } from './scorer.js';
 
-export const MODEL_STATES_SETTING = 'modelStates';
+import { MODEL_STATES_SETTING } from './index.js';
+
+export { MODEL_STATES_SETTING };
 
 export async function attachModels(
   core: TriageCore,
