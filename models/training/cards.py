@@ -1,0 +1,151 @@
+"""Model cards (models/<id>/CARD.md), written by onnx_export.py from the recorded figures.
+
+Plain words; every number comes from the checkpoint (training) or from evaluate.py's output
+(metrics), and the card names the command that produced it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from .contract import LABELS
+
+RSNA_RETRAIN = {
+    "convlstm": "--batch-size 8 --steps-per-epoch 1000 --epochs 500",
+    "efficientnet_b3": "--batch-size 16 --steps-per-epoch 1000 --epochs 100",
+    "inception_resnet_v2": "--batch-size 32 --steps-per-epoch 1000 --epochs 100",
+}
+
+
+def _f(x: Optional[float], digits: int = 3) -> str:
+    return "n/a" if x is None else f"{x:.{digits}f}"
+
+
+def _metrics_table(evaluation: Dict[str, Any]) -> str:
+    rows = ["| label | positives | ROC-AUC | threshold | sensitivity | specificity | precision | F1 | accuracy |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for label in LABELS:
+        m = evaluation["per_label"][label]
+        rows.append(f"| {label} | {int(m['positives'])} | {_f(m['auc'])} | {_f(m['threshold'])} | "
+                    f"{_f(m['sensitivity'])} | {_f(m['specificity'])} | {_f(m['precision'])} | {_f(m['f1'])} | "
+                    f"{_f(m['accuracy'])} |")
+    o = evaluation["overall"]
+    rows.append("")
+    rows.append(f"Mean ROC-AUC over labels {_f(o['mean_auc'])}; RSNA-weighted log loss {_f(o['weighted_log_loss'])}; "
+                f"all labels pooled at their thresholds: sensitivity {_f(o['micro_sensitivity'])}, specificity "
+                f"{_f(o['micro_specificity'])}, precision {_f(o['micro_precision'])}, accuracy {_f(o['micro_accuracy'])}.")
+    return "\n".join(rows)
+
+
+def _set_words(s: Dict[str, Any]) -> str:
+    if "seed" in s:
+        return (f"{s['studies']} {'balanced ' if s.get('balanced') else ''}phantom studies of seed {s['seed']}, "
+                f"{s.get('slices_per_study')} random slices each ({s['slices']} slices; positives per label: "
+                + ", ".join(f"{k} {v}" for k, v in s["positives"].items()) + ")")
+    return f"{s['source']} ({s['slices']} slices)"
+
+
+def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str, Any]],
+               ensemble: Optional[Dict[str, Any]] = None, output_std: Optional[Dict[str, float]] = None,
+               ensemble_note: Optional[str] = None) -> None:
+    t = entry["training"]
+    mid = entry["id"]
+    lines = [
+        f"# Model card: {mid} v{entry['version']}",
+        "",
+        "> **Warning — not a medical device.** These weights were trained **from scratch on synthetic phantoms only**",
+        "> (models/phantom), for a short time on a CPU. They are **NOT clinically validated**, say nothing about real",
+        "> patients, and **must be retrained on real data** (command below) before any clinical evaluation.",
+        "",
+        "## What it is",
+        "",
+        f"{entry['architecture']}. Source: {entry['paper']}. {entry['parameters']:,} parameters. "
+        f"File: `{entry['file']}`" + (f" with {len(entry['files']) - 1} external-data shard(s)" if len(entry['files']) > 1 else "")
+        + "; weights stored as float16, computed in float32 (ONNX opset 17).",
+        "",
+        "Input: one axial head-CT slice, `hu` float32 [N,1,512,512] in Hounsfield units, and `window` float32 [N,2] "
+        "(the slice's own default window centre/width; brain 40/80 when the DICOM has none). Output: "
+        "`probabilities` float32 [N,6], independent sigmoid probabilities in the order "
+        + ", ".join(LABELS) + ".",
+        "",
+        f"Preprocessing inside the graph: {entry['preprocessing']}.",
+        "",
+        "Interpretations of the paper (ours):",
+        "",
+        *[f"- {n}" for n in entry["interpretations"]],
+        "",
+        "## How it was trained",
+        "",
+    ]
+    if t.get("steps"):
+        lines += [
+            f"- Data: {t['data']}; training seed {t.get('phantomSeed')}, {t.get('phantomStudies')} studies "
+            f"available to the stream; validation (checkpoint choice) seed {t.get('validationSeed')}, "
+            f"{t.get('validationStudies')} studies.",
+            f"- {t['steps']} optimiser steps of batch {t['batchSize']} = {t['slicesSeen']} slices seen, "
+            f"{t['epochs']} short epochs of {t['stepsPerEpoch']} steps; Adam lr {t['learningRate']}, class-weighted BCE "
+            f"(positive weights " + ", ".join(f"{k} {v}" for k, v in t['classWeights'].items()) + ").",
+            f"- Hardware: {t['hardware']}. Wall time {t['wallSeconds'] / 60:.1f} min (training plus per-epoch validation; "
+            "the machine was shared with other jobs, so this overstates the compute).",
+            f"- Exported weights: epoch {t['exportedCheckpoint']['epoch']} (step {t['exportedCheckpoint']['step']}), "
+            f"the {t['exportedCheckpoint']['rule']}.",
+            f"- No pretrained (ImageNet) weights: none can be had offline; the network starts from random initialisation.",
+            f"- Command: `{t['command']}`",
+            "",
+            "This is far less training than the paper's (which used RSNA 2019 data"
+            + (" for 500 epochs" if mid == "convlstm" else ", ImageNet pretraining and 10-fold cross-validation")
+            + "); treat the weights as a working placeholder that exercises the pipeline.",
+        ]
+    else:
+        lines += ["Untrained: random initialisation, exported only to exercise the pipeline."]
+    lines += ["", "## Measured performance (synthetic, held out)", ""]
+    if output_std is not None and max(output_std.values()) < 1e-3:
+        lines += [
+            "> **Known problem: this network has not learned yet.** On the test set its probabilities are "
+            "practically the same for every slice (largest per-label standard deviation "
+            f"{max(output_std.values()):.1e}); its ROC-AUCs below are chance and its thresholds meaningless. "
+            "After so few steps from scratch with small batches, the network's outputs in training mode depend "
+            "on the batch statistics of BatchNorm, and in inference mode (running statistics) the per-slice "
+            "differences vanish. Longer training (the RSNA command below, on a GPU) is needed.",
+            "",
+        ]
+    if evaluation:
+        lines += [
+            f"Test set: {_set_words(evaluation['test_set'])} — a seed never used in training.",
+            f"Operating thresholds: {evaluation['threshold_rule']}; validation set: "
+            f"{_set_words(evaluation['validation_set'])}.",
+            "",
+            _metrics_table(evaluation),
+            "",
+            f"Measured with: `{evaluation['command']}` (weights: {evaluation['weights']}).",
+            "",
+            "Phantom figures say only whether the network learned the synthetic lesions; they are not an estimate "
+            "of performance on real scans.",
+        ]
+    else:
+        lines += ["Not measured yet: run `/usr/bin/python3 -m models.training.evaluate --model " + mid + "` then re-export."]
+    if ensemble:
+        lines += ["", "## In the ensemble", "",
+                  "The app averages this model's probabilities with the other member's (manifest id `ensemble`, "
+                  "rule `mean`). The ensemble on the same test set:", "", _metrics_table(ensemble), "",
+                  *([ensemble_note, ""] if ensemble_note else []),
+                  f"Measured with: `{ensemble['command']}`."]
+    lines += [
+        "", "## Retraining on the real RSNA 2019 data", "",
+        "Download the RSNA Intracranial Hemorrhage Detection data (stage_2_train/ with `ID_*.dcm` and "
+        "`stage_2_train.csv`), then, on a GPU machine (the same command runs on a CPU, slowly):", "",
+        "```sh",
+        f"/usr/bin/python3 -m models.training.train --model {mid} --data rsna --rsna-dir /data/rsna/stage_2_train "
+        f"--rsna-csv /data/rsna/stage_2_train.csv --fresh {RSNA_RETRAIN.get(mid, '')} --workers 8",
+        f"/usr/bin/python3 -m models.training.evaluate --model {mid} --data rsna --rsna-dir /data/rsna/stage_2_train "
+        f"--rsna-csv /data/rsna/stage_2_train.csv --max-slices 20000",
+        *([f"/usr/bin/python3 -m models.training.evaluate --model ensemble --data rsna --rsna-dir "
+           f"/data/rsna/stage_2_train --rsna-csv /data/rsna/stage_2_train.csv --max-slices 20000   "
+           f"# after both members"] if ensemble is not None or mid in ("efficientnet_b3", "inception_resnet_v2") else []),
+        f"/usr/bin/python3 -m models.training.onnx_export --model {mid}",
+        "```", "",
+        "The split is by StudyInstanceUID (10 % validation, 10 % test by default), never by slice.",
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))

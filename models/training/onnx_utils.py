@@ -1,0 +1,194 @@
+"""ONNX post-processing under the model contract, and reading weights back out of an ONNX file.
+
+* ``export_onnx``: torch.onnx.export (TorchScript exporter, opset 17, dynamic batch axis). Exported
+  with ``TrainingMode.PRESERVE`` on a model in eval mode so BatchNorm is *not* folded into the
+  convolutions (folding would make fused weights that fp16 cannot hold exactly), and without
+  constant folding so the LSTM weights keep their PyTorch names (ONNX Runtime folds at load).
+* ``to_fp16_storage``: float initializers stored as float16 with a Cast-to-float32 node each, so
+  the graph computes in fp32 while the file is half the size. Only tensors that fp16 holds
+  exactly are converted (the exported model was rounded through fp16 first), so nothing changes
+  numerically.
+* ``save_sharded``: external data in several files, each under a size cap (git keeps no file
+  over 50 MB); onnxruntime-node resolves them relative to the model path.
+* ``state_dict_from_onnx``: the PyTorch state dict back from the file (through the exporter's
+  Identity de-duplication and our Casts), so validation runs PyTorch on exactly the shipped
+  weights.
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import onnx
+import torch
+from onnx import TensorProto, helper, numpy_helper
+from torch import nn
+
+from .contract import INPUT_SIZE, NUM_LABELS
+
+OPSET = 17
+FP16_SUFFIX = "__fp16"
+
+
+def export_onnx(model: nn.Module, path: Path) -> onnx.ModelProto:
+    model = model.eval()
+    hu = torch.zeros(1, 1, INPUT_SIZE, INPUT_SIZE)
+    window = torch.tensor([[40.0, 80.0]])
+    kwargs = dict(
+        input_names=["hu", "window"], output_names=["probabilities"],
+        dynamic_axes={"hu": {0: "N"}, "window": {0: "N"}, "probabilities": {0: "N"}},
+        opset_version=OPSET, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
+    )
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False  # newer torch: keep the TorchScript exporter
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(model, (hu, window), str(path), **kwargs)
+    proto = onnx.load(str(path))
+    return ensure_contract_inputs(proto)
+
+
+def ensure_contract_inputs(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """The exporter drops unused inputs; the contract wants `hu` and `window` on every model."""
+    names = [i.name for i in proto.graph.input]
+    if "window" not in names:
+        proto.graph.input.append(helper.make_tensor_value_info("window", TensorProto.FLOAT, ["N", 2]))
+    if "hu" not in names:
+        proto.graph.input.insert(0, helper.make_tensor_value_info("hu", TensorProto.FLOAT, ["N", 1, INPUT_SIZE, INPUT_SIZE]))
+    order = {"hu": 0, "window": 1}
+    inputs = sorted(proto.graph.input, key=lambda i: order.get(i.name, 2))
+    del proto.graph.input[:]
+    proto.graph.input.extend(inputs)
+    return proto
+
+
+def to_fp16_storage(proto: onnx.ModelProto) -> Dict[str, int]:
+    """Store float initializers as float16 behind Cast nodes; returns counts for the record."""
+    g = proto.graph
+    casts: List[onnx.NodeProto] = []
+    kept: List[onnx.TensorProto] = []
+    converted = skipped = 0
+    for init in list(g.initializer):
+        if init.data_type != TensorProto.FLOAT:
+            kept.append(init)
+            continue
+        arr = numpy_helper.to_array(init)
+        half = arr.astype(np.float16)
+        if not np.array_equal(half.astype(np.float32), arr):
+            skipped += 1  # not exactly representable: keep fp32 (only small constants end up here)
+            kept.append(init)
+            continue
+        new = numpy_helper.from_array(half, init.name + FP16_SUFFIX)
+        kept.append(new)
+        casts.append(helper.make_node("Cast", [new.name], [init.name], to=TensorProto.FLOAT,
+                                      name=init.name + "__to_fp32"))
+        converted += 1
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    nodes = list(g.node)
+    del g.node[:]
+    g.node.extend(casts + nodes)
+    return {"fp16_initializers": converted, "fp32_initializers_kept": skipped}
+
+
+def save_sharded(proto: onnx.ModelProto, path: Path, shard_bytes: int = 40 * 1024 * 1024,
+                 inline_below: int = 40 * 1024 * 1024) -> List[Path]:
+    """Save ``proto`` at ``path``; when its tensors exceed ``inline_below`` bytes, move them into
+    external files ``<name>.data-000``, ``-001`` ... each at most ``shard_bytes``. Returns all files."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(path.name + ".data-*"):
+        old.unlink()
+    tensors = [t for t in proto.graph.initializer if t.HasField("raw_data")]
+    total = sum(len(t.raw_data) for t in tensors)
+    files = [path]
+    if total > inline_below:
+        shard, offset, handle = -1, shard_bytes, None
+        for t in sorted(tensors, key=lambda t: t.name):
+            n = len(t.raw_data)
+            if n < 1024:
+                continue  # tiny tensors stay inline
+            if n > shard_bytes:
+                raise ValueError(f"tensor {t.name} ({n} bytes) exceeds a shard")
+            if offset + n > shard_bytes:
+                if handle:
+                    handle.close()
+                shard += 1
+                offset = 0
+                shard_path = path.parent / f"{path.name}.data-{shard:03d}"
+                files.append(shard_path)
+                handle = open(shard_path, "wb")
+            pad = (-offset) % 64  # keep tensors 64-byte aligned
+            handle.write(b"\0" * pad)  # type: ignore[union-attr]
+            offset += pad
+            handle.write(t.raw_data)  # type: ignore[union-attr]
+            onnx.external_data_helper.set_external_data(t, location=files[-1].name, offset=offset, length=n)
+            t.data_location = TensorProto.EXTERNAL
+            t.ClearField("raw_data")
+            offset += n
+        if handle:
+            handle.close()
+    onnx.save_model(proto, str(path))
+    return files
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def state_dict_from_onnx(path: Path, model: nn.Module) -> Dict[str, torch.Tensor]:
+    """Float weights of ``model`` read back from the ONNX file at ``path`` (upcast to fp32)."""
+    proto = onnx.load(str(path), load_external_data=True)
+    inits = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+    alias: Dict[str, str] = {}
+    for node in proto.graph.node:  # Identity (exporter de-duplication) and our Cast-to-float32
+        if node.op_type in ("Identity", "Cast") and len(node.input) == 1:
+            alias[node.output[0]] = node.input[0]
+
+    def resolve(name: str) -> Optional[np.ndarray]:
+        seen = 0
+        while name not in inits and name in alias and seen < 8:
+            name, seen = alias[name], seen + 1
+        return inits.get(name)
+
+    out: Dict[str, torch.Tensor] = {}
+    missing: List[str] = []
+    for key, ref in model.state_dict().items():
+        if not ref.is_floating_point():
+            out[key] = ref.clone()  # e.g. BatchNorm's num_batches_tracked: not in the graph
+            continue
+        arr = resolve(key)
+        if arr is None:
+            missing.append(key)
+            continue
+        t = torch.from_numpy(np.array(arr, dtype=np.float32))
+        if tuple(t.shape) != tuple(ref.shape):
+            raise ValueError(f"{key}: shape {tuple(t.shape)} in ONNX, {tuple(ref.shape)} in PyTorch")
+        out[key] = t
+    if missing:
+        raise KeyError(f"{len(missing)} weights not found in {path}: {missing[:5]}")
+    return out
+
+
+def check_contract(proto: onnx.ModelProto) -> None:
+    ins = {i.name: i for i in proto.graph.input}
+    outs = {o.name: o for o in proto.graph.output}
+    for name in ("hu", "window"):
+        if name not in ins or ins[name].type.tensor_type.elem_type != TensorProto.FLOAT:
+            raise ValueError(f"input {name!r} missing or not float32")
+    if "probabilities" not in outs:
+        raise ValueError("output 'probabilities' missing")
+    dims = outs["probabilities"].type.tensor_type.shape.dim
+    if len(dims) != 2 or dims[1].dim_value != NUM_LABELS:
+        raise ValueError("output 'probabilities' must be [N, 6]")
+
+
+def file_sizes(files: List[Path]) -> List[Tuple[str, int]]:
+    return [(f.name, os.path.getsize(f)) for f in files]

@@ -1,0 +1,62 @@
+"""ONNX export under the contract: fp16 storage, sharding, contract inputs, weights read back."""
+import tempfile
+import unittest
+from pathlib import Path
+
+import onnx
+import torch
+from onnx import TensorProto
+
+from models.training.engine import round_to_fp16_
+from models.training.onnx_utils import (check_contract, ensure_contract_inputs, export_onnx, save_sharded,
+                                        state_dict_from_onnx, to_fp16_storage)
+from models.training.registry import create_model
+from models.training.tests import helpers  # noqa: F401 - sets torch threads
+
+
+class ExportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = tempfile.TemporaryDirectory()
+        torch.manual_seed(0)
+        cls.model = round_to_fp16_(create_model("convlstm").eval())
+        cls.proto = export_onnx(cls.model, Path(cls.tmp.name) / "raw.onnx")
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.tmp.cleanup()
+
+    def test_contract_io_and_dynamic_batch(self) -> None:
+        check_contract(self.proto)
+        self.assertEqual([i.name for i in self.proto.graph.input], ["hu", "window"])
+        self.assertEqual(self.proto.opset_import[0].version, 17)
+        dim0 = self.proto.graph.input[0].type.tensor_type.shape.dim[0]
+        self.assertTrue(dim0.dim_param, "batch axis must be dynamic")
+
+    def test_missing_window_input_is_restored(self) -> None:
+        p = onnx.ModelProto()
+        p.CopyFrom(self.proto)
+        del p.graph.input[1]
+        self.assertEqual([i.name for i in ensure_contract_inputs(p).graph.input], ["hu", "window"])
+
+    def test_fp16_storage_sharding_and_readback(self) -> None:
+        p = onnx.ModelProto()
+        p.CopyFrom(self.proto)
+        counts = to_fp16_storage(p)
+        self.assertEqual(counts["fp32_initializers_kept"], 0)
+        big = [t for t in p.graph.initializer if len(t.raw_data) > 1024]
+        self.assertTrue(all(t.data_type == TensorProto.FLOAT16 for t in big))
+        path = Path(self.tmp.name) / "m" / "m.onnx"
+        files = save_sharded(p, path, shard_bytes=2 << 20, inline_below=0)
+        self.assertGreater(len(files), 2)
+        for f in files[1:]:
+            self.assertLessEqual(f.stat().st_size, 2 << 20)
+        onnx.checker.check_model(str(path))
+        fresh = create_model("convlstm")
+        sd = state_dict_from_onnx(path, fresh)
+        for k, v in self.model.state_dict().items():
+            torch.testing.assert_close(sd[k], v, rtol=0, atol=0, msg=k)
+
+
+if __name__ == "__main__":
+    unittest.main()
