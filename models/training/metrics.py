@@ -66,7 +66,7 @@ def youden_threshold(y_true: np.ndarray, score: np.ndarray, default: float = 0.5
 
 
 def weighted_log_loss(y_true: np.ndarray, prob: np.ndarray, weights: Sequence[float] = (2, 1, 1, 1, 1, 1),
-                      eps: float = 1e-7) -> float:
+                      eps: float = 1e-15) -> float:
     """The RSNA 2019 challenge score: BCE per label, weight 2 for `any`, 1 per subtype."""
     y = np.asarray(y_true, dtype=np.float64)
     p = np.clip(np.asarray(prob, dtype=np.float64), eps, 1 - eps)
