@@ -16,7 +16,7 @@ import { app, BrowserWindow, ipcMain, Menu, Notification, protocol, session, she
 import { compose, defaultDataDir, type TriageCore } from '../core.js';
 import { SETTING, TriageApiImpl } from '../api/index.js';
 import { attachModels } from '../inference/attach.js';
-import { CONTENT_SECURITY_POLICY } from '../server/index.js';
+import { CONTENT_SECURITY_POLICY, MIME } from '../server/index.js';
 import { EVENT_CHANNEL, type ApiEvent } from '../../shared/api.js';
 import { APP_ORIGIN, makeSenderCheck, registerIpcHandlers } from './ipc.js';
 import { buildMenu } from './menu.js';
@@ -26,13 +26,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const RENDERER_DIR = resolve(here, '..', '..', 'renderer');
 const PRELOAD = resolve(here, '..', '..', 'preload', 'index.cjs');
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-};
 
 protocol.registerSchemesAsPrivileged([
   // standard + secure so 'self' in the CSP and ES module scripts work; corsEnabled because Chromium

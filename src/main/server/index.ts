@@ -35,7 +35,8 @@ export const CONTENT_SECURITY_POLICY = [
   "object-src 'none'",
 ].join('; ');
 
-const MIME: Record<string, string> = {
+/** Content types of the renderer's static files, for both the loopback server and the Electron app:// scheme. */
+export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
