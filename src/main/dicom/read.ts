@@ -167,9 +167,17 @@ function readNativeStoredValues(ds: DataSet, h: DicomHeader, transferSyntaxUid: 
       `pixel data is ${el.length} bytes but Rows × Columns × BitsAllocated/8 is ${bytesNeeded}: header and pixels disagree`,
     );
   }
-  const view = new DataView(ds.byteArray.buffer, ds.byteArray.byteOffset + el.dataOffset, bytesNeeded);
+  const offset = ds.byteArray.byteOffset + el.dataOffset;
   const littleEndian = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
   const out = new Int32Array(count);
+  if (desc.bitsAllocated === 16 && littleEndian && offset % 2 === 0) {
+    // The common case, read through a typed-array view (no per-pixel DataView call). A signed
+    // view sign-extends 16-bit values here; normaliseStoredValues handles BitsStored < 16.
+    const signed16 = desc.pixelRepresentation === 1 && desc.bitsStored === 16;
+    out.set(signed16 ? new Int16Array(ds.byteArray.buffer, offset, count) : new Uint16Array(ds.byteArray.buffer, offset, count));
+    return out;
+  }
+  const view = new DataView(ds.byteArray.buffer, offset, bytesNeeded);
   if (desc.bitsAllocated === 8) {
     for (let i = 0; i < count; i++) out[i] = view.getUint8(i);
   } else {
@@ -183,6 +191,11 @@ export function normaliseStoredValues(values: Int32Array, h: DicomHeader): Int32
   const desc = frameDescription(h);
   const highBit = h.highBit ?? desc.bitsStored - 1;
   const shift = Math.max(0, highBit + 1 - desc.bitsStored);
+  // Full-width values at their natural place need no masking; signed 16-bit ones were already
+  // sign-extended by the reader's Int16Array view (or by the codec).
+  if (desc.bitsStored === desc.bitsAllocated && shift === 0 && (desc.pixelRepresentation === 0 || desc.bitsStored === 16)) {
+    if (desc.pixelRepresentation === 0 || values.every((v) => v < 32768)) return values;
+  }
   const mask = desc.bitsStored >= 32 ? 0xffffffff : (1 << desc.bitsStored) - 1;
   const signBit = 1 << (desc.bitsStored - 1);
   for (let i = 0; i < values.length; i++) {
