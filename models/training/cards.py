@@ -100,15 +100,31 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
         lines += ["Untrained: random initialisation, exported only to exercise the pipeline."]
     lines += ["", "## Measured performance (synthetic, held out)", ""]
     if output_std is not None and max(output_std.values()) < 1e-3:
-        lines += [
-            "> **Known problem: this network has not learned yet.** On the test set its probabilities are "
-            "practically the same for every slice (largest per-label standard deviation "
-            f"{max(output_std.values()):.1e}); its ROC-AUCs below are chance and its thresholds meaningless. "
-            "After so few steps from scratch with small batches, the network's outputs in training mode depend "
-            "on the batch statistics of BatchNorm, and in inference mode (running statistics) the per-slice "
-            "differences vanish. Longer training (the RSNA command below, on a GPU) is needed.",
-            "",
-        ]
+        mean_auc = None
+        if evaluation:
+            aucs = [evaluation["per_label"][l].get("auc") for l in LABELS]
+            aucs = [a for a in aucs if a is not None]
+            mean_auc = sum(aucs) / len(aucs) if aucs else None
+        spread = f"largest per-label standard deviation {max(output_std.values()):.1e}"
+        if mean_auc is not None and mean_auc > 0.6:
+            lines += [
+                "> **Known problem: the probabilities barely vary.** On the test set they differ from slice to slice "
+                f"by very little ({spread}). Their order carries signal (the ROC-AUCs below), but the values are not "
+                "calibrated, the thresholds sit in a narrow band, and in the ensemble's per-label mean this network "
+                "hardly moves the ranking. After so few steps from scratch, BatchNorm's running statistics differ "
+                "from the batch statistics the network trained with. Longer training (the RSNA command below, on a "
+                "GPU) is needed.",
+                "",
+            ]
+        else:
+            lines += [
+                "> **Known problem: this network has not learned yet.** On the test set its probabilities are "
+                f"practically the same for every slice ({spread}); its ROC-AUCs below are chance and its thresholds "
+                "meaningless. After so few steps from scratch with small batches, the network's outputs in training "
+                "mode depend on the batch statistics of BatchNorm, and in inference mode (running statistics) the "
+                "per-slice differences vanish. Longer training (the RSNA command below, on a GPU) is needed.",
+                "",
+            ]
     if evaluation:
         lines += [
             f"Test set: {_set_words(evaluation['test_set'])} — a seed never used in training.",

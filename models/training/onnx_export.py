@@ -121,9 +121,10 @@ def ensemble_note() -> Optional[str]:
     collapsed = [m for m, std in stds.items() if std is not None and max(std.values()) < COLLAPSED_STD]
     if not collapsed:
         return None
-    return (f"Note: {', '.join(collapsed)} currently gives practically the same probabilities for every slice "
-            "(it has not learned yet), so the ensemble ranks slices exactly as the other member does; its "
-            "ROC-AUCs equal that member's and only its probabilities and thresholds are shifted.")
+    return (f"Note: {', '.join(collapsed)} currently gives probabilities that barely vary from slice to slice "
+            f"(per-label standard deviation below {COLLAPSED_STD:g}), so in the per-label mean it hardly moves the "
+            "ensemble's ranking: the ensemble ranks slices almost as the other member does, with its probabilities "
+            "and thresholds shifted.")
 
 
 def export_model(model_id: str, checkpoint: Optional[str], allow_untrained: bool) -> Dict[str, Any]:
@@ -131,7 +132,9 @@ def export_model(model_id: str, checkpoint: Optional[str], allow_untrained: bool
     d = run_dir(model_id)
     try:
         model, best = load_trained(model_id, checkpoint)
-        last = load_checkpoint(d / "last.pt") if (d / "last.pt").exists() else best
+        # The training record comes from the run that produced the chosen checkpoint.
+        run = Path(checkpoint).parent if checkpoint else d
+        last = load_checkpoint(run / "last.pt") if (run / "last.pt").exists() else best
     except FileNotFoundError:
         if not allow_untrained:
             raise SystemExit(f"no checkpoint in {d}; train first or pass --allow-untrained")
