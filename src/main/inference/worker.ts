@@ -16,20 +16,9 @@ import { dirname, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
+import { sessionOptions } from './session-options.js';
 
 const sessions = new Map<string, ort.InferenceSession>();
-
-function sessionOptions(provider: string, threads: number): ort.InferenceSession.SessionOptions {
-  return {
-    executionProviders: [provider],
-    enableCpuMemArena: false,
-    enableMemPattern: false,
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-  };
-}
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();

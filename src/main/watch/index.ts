@@ -13,6 +13,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
+/** How long a file's size and mtime must stay unchanged before it is read. */
+export const DEFAULT_STABLE_MS = 2000;
+
 export interface WatchOptions {
   /** How long a file's size must stay unchanged before it is taken (ms). */
   stableMs?: number;
@@ -77,7 +80,7 @@ export interface FolderWatcher {
 }
 
 export function watchFolder(folder: string, onFile: (path: string) => void, opts: WatchOptions = {}): FolderWatcher {
-  const gate = new StabilityGate(opts.stableMs ?? 2000, onFile);
+  const gate = new StabilityGate(opts.stableMs ?? DEFAULT_STABLE_MS, onFile);
   const watcher: FSWatcher = watch(folder, {
     ignoreInitial: false,
     persistent: true,

@@ -1,0 +1,124 @@
+/**
+ * End to end, in its own process: the real core (compose() + OnnxSeriesScorer + watch) and the
+ * time from the last slice of a study landing in the import folder to the study's worklist row
+ * in state 'scored'.
+ *
+ * Input (argv[2], JSON): the study's files, the work folder, the settle and stability waits.
+ * Output (stdout, one JSON line): the total and its parts — the stability wait plus reading the
+ * last files, the settle wait, inference of every model with storing, the worklist query — and
+ * this process's peak RSS (VmHWM) with all models loaded; the inference worker is a thread of
+ * this process, so its memory is in the figure.
+ */
+import { copyFile, mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { compose, type CoreEvent } from '../src/main/core.js';
+import { OnnxSeriesScorer } from '../src/main/inference/scorer.js';
+import { procStatusBytes } from './proc.js';
+
+export interface E2eInput {
+  files: string[];
+  workDir: string;
+  settleMs: number;
+  stableMs: number;
+  modelsDir?: string;
+  timeoutMs: number;
+}
+
+export interface E2eOutput {
+  slices: number;
+  modelsLoaded: string[];
+  modelLoadSeconds: number;
+  copySeconds: number;
+  /** Last file copied → last file read and stored (includes the stability wait). */
+  stabilityAndIngestSeconds: number;
+  /** Last file stored → series settled and queued (includes the settle wait). */
+  settleSeconds: number;
+  /** Series settled → 'series-scored': every model, the ensemble, predictions and study scores stored. */
+  inferenceSeconds: number;
+  /** 'series-scored' → the worklist row read back with state 'scored'. */
+  worklistSeconds: number;
+  totalSeconds: number;
+  rssAfterLoadBytes: number | null;
+  peakRssBytes: number | null;
+  memoryUsage: NodeJS.MemoryUsage;
+  studyUid: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(inp: E2eInput): Promise<E2eOutput> {
+  const importDir = join(inp.workDir, 'import');
+  await mkdir(importDir, { recursive: true });
+  const core = compose({ dataDir: join(inp.workDir, 'data'), settleMs: inp.settleMs, stableMs: inp.stableMs, log: () => {} });
+  const t0 = performance.now();
+  const scorer = await OnnxSeriesScorer.create({
+    store: core.store,
+    dataDir: core.dataDir,
+    ...(inp.modelsDir ? { modelsDir: inp.modelsDir } : {}),
+    providers: ['cpu'],
+    log: (m) => process.stderr.write(`${m}\n`),
+  });
+  if (!scorer) throw new Error('the manifest lists no model');
+  const modelLoadSeconds = (performance.now() - t0) / 1000;
+  const modelsLoaded = scorer.modelStates().filter((s) => s.status === 'loaded').map((s) => s.modelId);
+  core.attachScorer(scorer);
+  const rssAfterLoadBytes = procStatusBytes('self', 'VmHWM') ?? null;
+
+  let stored = 0;
+  let lastStoredAt = 0;
+  let readyAt = 0;
+  let scoredAt = 0;
+  let seriesUid: string | undefined;
+  core.on((e: CoreEvent) => {
+    const now = performance.now();
+    if (e.type === 'file') {
+      if (e.outcome.outcome === 'stored') stored++;
+      lastStoredAt = now;
+    } else if (e.type === 'series-ready') {
+      readyAt = now;
+      seriesUid = e.seriesUid;
+    } else if (e.type === 'series-scored') {
+      scoredAt = now;
+    }
+  });
+  core.watch(importDir);
+  await sleep(1000); // the watcher's initial scan of the empty folder
+
+  const copyStart = performance.now();
+  // As a PACS push or a copy tool delivers them: one after another, as fast as the disk takes them.
+  for (const f of inp.files) await copyFile(f, join(importDir, basename(f)));
+  const lastCopiedAt = performance.now();
+
+  const deadline = lastCopiedAt + inp.timeoutMs;
+  while (!scoredAt && performance.now() < deadline) await sleep(5);
+  if (!scoredAt) throw new Error(`no 'series-scored' within ${inp.timeoutMs / 1000} s (${stored} of ${inp.files.length} files stored)`);
+  let row = core.worklist().find((r) => r.state === 'scored');
+  while (!row && performance.now() < deadline) {
+    await sleep(5);
+    row = core.worklist().find((r) => r.state === 'scored');
+  }
+  const rowAt = performance.now();
+  if (!row) throw new Error('the series was scored but no worklist row shows it scored');
+
+  const out: E2eOutput = {
+    slices: stored,
+    modelsLoaded,
+    modelLoadSeconds,
+    copySeconds: (lastCopiedAt - copyStart) / 1000,
+    stabilityAndIngestSeconds: (lastStoredAt - lastCopiedAt) / 1000,
+    settleSeconds: (readyAt - lastStoredAt) / 1000,
+    inferenceSeconds: (scoredAt - readyAt) / 1000,
+    worklistSeconds: (rowAt - scoredAt) / 1000,
+    totalSeconds: (rowAt - lastCopiedAt) / 1000,
+    rssAfterLoadBytes,
+    peakRssBytes: procStatusBytes('self', 'VmHWM') ?? null,
+    memoryUsage: process.memoryUsage(),
+    studyUid: row.studyUid,
+  };
+  if (!seriesUid) throw new Error('no series-ready event');
+  await core.stop();
+  return out;
+}
+
+const input = JSON.parse(process.argv[2] ?? '{}') as E2eInput;
+process.stdout.write(`${JSON.stringify(await main(input))}\n`);

@@ -1,0 +1,102 @@
+/**
+ * The shape of the JSON `npm run bench` writes (schemaVersion 1). Times are seconds unless a name
+ * says ms; memory is bytes; ratios are plain numbers (ortTimeOverPytorchTime < 1: onnxruntime is
+ * faster; appOverPydicomSpeed > 1: the app's reader is faster; fractionOfPeak in 0..1).
+ */
+import type { MachineInfo } from './machine.js';
+import type { ProfileSummary } from './profile.js';
+import type { WorklistBench } from './worklist.js';
+
+export interface RuntimeFigures {
+  msPerSlice: number;
+  slicesPerSecond: number;
+  runs: number;
+  runSeconds: number[];
+  /** VmHWM of the process that ran only this configuration (runtime + model + one batch). */
+  peakRssBytes: number | null;
+  loadSeconds: number;
+  /** Other processes' share of the machine's CPU while this ran (bench/proc.ts). */
+  othersCpuShare: number | null;
+}
+
+export interface Skipped {
+  skipped: string;
+  /** What polling saw before the process was stopped, if anything. */
+  peakRssBytes: number | null;
+}
+
+export interface ModelBench {
+  id: string;
+  /** The ONNX file, relative to the repository root. */
+  path: string;
+  flopsPerSlice: number | null;
+  configurations: {
+    batch: number;
+    onnxruntime: RuntimeFigures | Skipped;
+    pytorch: RuntimeFigures | Skipped;
+    /** onnxruntime-node ms per slice ÷ PyTorch ms per slice, same weights, threads and batch. */
+    ortTimeOverPytorchTime: number | null;
+    /** onnxruntime's achieved FLOP/s ÷ the measured fp32 MatMul peak. */
+    fractionOfPeak: number | null;
+    pytorchFractionOfPeak?: number;
+  }[];
+  profile: (ProfileSummary & { batch: number }) | null;
+}
+
+export interface BenchResults {
+  schemaVersion: 1;
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  quick: boolean;
+  threads: number;
+  memLimitBytes: number;
+  machine: MachineInfo;
+  endToEnd: {
+    slices: number;
+    /** Last file copied → worklist row 'scored' (measured when slices is 40; else waits + compute × 40/slices). */
+    secondsPer40SliceStudy: number;
+    extrapolatedFromSlices: number | null;
+    measuredSeconds: number;
+    settleMs: number;
+    stableMs: number;
+    /** The configured stability and settle waits, part of measuredSeconds by design. */
+    waitsSeconds: number;
+    /** measuredSeconds − waitsSeconds: reading, storing, inference, scoring, the worklist query. */
+    computeSeconds: number;
+    breakdown: { stabilityAndIngestSeconds: number; settleSeconds: number; inferenceSeconds: number; worklistSeconds: number };
+    inferenceSecondsPerSlice: number;
+    modelsLoaded: string[];
+    modelLoadSeconds: number;
+    /** Other processes' share of the machine's CPU during the end-to-end run (bench/proc.ts). */
+    othersCpuShare: number | null;
+    appDefaultWaits: { settleMs: number; stableMs: number };
+    /** computeSeconds (scaled to 40 slices) + the app's default waits: derived, not measured. */
+    estimatedSecondsPer40SliceStudyAtAppDefaultWaits: number;
+  };
+  memory: {
+    peakRssBytes: number | null;
+    rssAfterModelLoadBytes: number | null;
+    memoryUsageAtEnd: NodeJS.MemoryUsage;
+    what: string;
+  };
+  /** Best GFLOP/s of square fp32 MatMuls, measured before and after the models (samples). */
+  peak: {
+    torchMatmulGflops: number;
+    onnxruntimeMatmulGflops: number;
+    matmulSizes: number[];
+    usedGflops: number;
+    samples: { n: number; when: string; torch: number; onnxruntime: number; othersCpuShare: number | null }[];
+  };
+  /** The PyTorch processes' OpenMP wait policy (see bench/proc.ts, PYTHON_ENV). */
+  pythonEnv: { OMP_WAIT_POLICY: string | null };
+  flops: Record<string, { total: number; conv: number; linear: number; lstm: number }>;
+  models: ModelBench[];
+  decode: {
+    slices: number;
+    app: { slicesPerSecond: number; passSeconds: number[] };
+    pydicom: { slicesPerSecond: number; passSeconds: number[]; version: string };
+    appOverPydicomSpeed: number;
+  };
+  worklist: WorklistBench;
+}
