@@ -44,7 +44,7 @@ export interface OnnxScorerOptions {
   modelsDir?: string;
   /** Providers to try in order; CUDA first by default (falls back to CPU with the reason). */
   providers?: string[];
-  /** Slices per model run; default 2 for 512×512 networks (the Conv-LSTM), 8 otherwise. */
+  /** Slices per model run; by default chosen per network (see batchSize()). */
   batchSize?: number;
   log?: (m: string) => void;
 }
