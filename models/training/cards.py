@@ -135,6 +135,11 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
             "",
             f"Measured with: `{evaluation['command']}` (weights: {evaluation['weights']}).",
             "",
+            "The app measures the shipped ONNX files end to end as well — normal ingest, onnxruntime-node, "
+            "slice- and study-level scores beside the paper's published figures — with `triage evaluate --data "
+            "<RSNA-format folder>`; its report on held-out phantoms (seed 9001) is "
+            "[models/evaluation/phantom-seed9001.md](../evaluation/phantom-seed9001.md), made by the command at its top.",
+            "",
             "Phantom figures say only whether the network learned the synthetic lesions; they are not an estimate "
             "of performance on real scans.",
         ]
