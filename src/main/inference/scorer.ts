@@ -19,7 +19,7 @@ import {
   RANKING_SCORE_ID,
   savePredictions,
   saveStudyScore,
-  studyPredictions,
+  scoredStudyPredictions,
   type Store,
 } from '../store/index.js';
 import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
@@ -238,7 +238,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
   /** Study scores from every scored series of the study: per model, the highest series score. */
   rescoreStudy(studyUid: string): void {
     const { store } = this.opts;
-    const byModel = studyPredictions(store.db, studyUid);
+    const byModel = scoredStudyPredictions(store.db, studyUid);
     store.db.transaction(() => {
       clearStudyScores(store.db, studyUid);
       for (const [modelId, rows] of byModel) {

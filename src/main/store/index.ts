@@ -450,5 +450,5 @@ export class SeriesStudyMismatch extends Error {
 export type { Label };
 export { queryWorklist, RANKING_SCORE_ID } from './worklist.js';
 export type { WorklistQuery } from './worklist.js';
-export { savePredictions, studyPredictions, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
+export { savePredictions, scoredStudyPredictions, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
 export type { SlicePrediction, StoredPrediction } from './predictions.js';

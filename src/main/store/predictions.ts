@@ -22,30 +22,16 @@ export function savePredictions(db: Db, modelId: string, version: string, provid
 }
 
 /** Every model's per-slice probabilities for a study's slices, in series then slice order. */
-export function studyPredictions(
-  db: Db,
-  studyUid: string,
-): Map<string, { seriesUid: string; instanceId: number; sliceIndex: number; provider: string; probabilities: number[] }[]> {
-  const rows = db
-    .prepare(
-      `SELECT p.*, i.series_uid, i.slice_index FROM predictions p JOIN instances i ON i.id = p.instance_id
-       JOIN series s ON s.series_uid = i.series_uid
-       WHERE i.study_uid = ? AND s.state = 'scored' ORDER BY i.series_uid, i.slice_index`,
-    )
-    .all(studyUid) as Record<string, unknown>[];
-  const out = new Map<string, { seriesUid: string; instanceId: number; sliceIndex: number; provider: string; probabilities: number[] }[]>();
-  for (const r of rows) {
-    const list = out.get(r.model_id as string) ?? [];
-    list.push({
-      seriesUid: r.series_uid as string,
-      instanceId: r.instance_id as number,
-      sliceIndex: r.slice_index as number,
-      provider: r.provider as string,
-      probabilities: P_COLUMNS.map((c) => r[c] as number),
-    });
-    out.set(r.model_id as string, list);
-  }
-  return out;
+/** Every model's per-slice probabilities for a study's scored series, in series then slice order. */
+export function scoredStudyPredictions(db: Db, studyUid: string): Map<string, StoredPrediction[]> {
+  return groupByModel(
+    db
+      .prepare(
+        `${SELECT_PREDICTIONS} JOIN series s ON s.series_uid = i.series_uid
+         WHERE i.study_uid = ? AND s.state = 'scored' ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`,
+      )
+      .all(studyUid) as Record<string, unknown>[],
+  );
 }
 
 export function saveStudyScore(db: Db, studyUid: string, modelId: string, probabilities: ArrayLike<number>, keySlices: number[]): void {
@@ -71,15 +57,10 @@ export interface StoredPrediction {
   probabilities: number[];
 }
 
-/** Every stored prediction, grouped by model, each list in study, series, slice order. */
-export function allPredictions(db: Db): Map<string, StoredPrediction[]> {
-  const rows = db
-    .prepare(
-      `SELECT p.*, i.sop_uid, i.source_path, i.study_uid, i.series_uid, i.slice_index
-       FROM predictions p JOIN instances i ON i.id = p.instance_id
-       ORDER BY p.model_id, i.study_uid, i.series_uid, i.slice_index, i.id`,
-    )
-    .all() as Record<string, unknown>[];
+const SELECT_PREDICTIONS = `SELECT p.*, i.sop_uid, i.source_path, i.study_uid, i.series_uid, i.slice_index
+  FROM predictions p JOIN instances i ON i.id = p.instance_id`;
+
+function groupByModel(rows: Record<string, unknown>[]): Map<string, StoredPrediction[]> {
   const out = new Map<string, StoredPrediction[]>();
   for (const r of rows) {
     const list = out.get(r.model_id as string) ?? [];
@@ -97,4 +78,14 @@ export function allPredictions(db: Db): Map<string, StoredPrediction[]> {
     out.set(r.model_id as string, list);
   }
   return out;
+}
+
+/** Every stored prediction, grouped by model, each list in study, series, slice order. */
+export function allPredictions(db: Db): Map<string, StoredPrediction[]> {
+  return groupByModel(
+    db.prepare(`${SELECT_PREDICTIONS} ORDER BY p.model_id, i.study_uid, i.series_uid, i.slice_index, i.id`).all() as Record<
+      string,
+      unknown
+    >[],
+  );
 }
