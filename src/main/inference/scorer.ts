@@ -19,7 +19,7 @@ import {
   RANKING_SCORE_ID,
   savePredictions,
   saveStudyScore,
-  scoredStudyPredictions,
+  studyPredictionRows,
   type Store,
 } from '../store/index.js';
 import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
@@ -189,6 +189,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
     const series = store.series(seriesUid);
     if (!series || !instances.length) return;
 
+    // Each slice's HU is read from disk once per series, not once per model.
+    const slices = instances.map((inst) => readHuFile(dataDir, inst.hu_path));
     const perModel = new Map<string, Float32Array[]>();
     for (const model of loaded) {
       const batch = this.batchSize(model.modelId);
@@ -198,7 +200,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
         const hu = new Float32Array(chunk.length * SLICE_PIXELS);
         const window = new Float32Array(chunk.length * 2);
         chunk.forEach((inst, k) => {
-          hu.set(readHuFile(dataDir, inst.hu_path), k * SLICE_PIXELS);
+          hu.set(slices[start + k]!, k * SLICE_PIXELS);
           window[k * 2] = inst.window_center;
           window[k * 2 + 1] = inst.window_width;
         });
@@ -238,7 +240,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
   /** Study scores from every scored series of the study: per model, the highest series score. */
   rescoreStudy(studyUid: string): void {
     const { store } = this.opts;
-    const byModel = scoredStudyPredictions(store.db, studyUid);
+    const byModel = studyPredictionRows(store.db, studyUid, { scoredSeriesOnly: true });
     store.db.transaction(() => {
       clearStudyScores(store.db, studyUid);
       for (const [modelId, rows] of byModel) {

@@ -6,7 +6,7 @@
  */
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import { LABELS, type Label, type LabelProbabilities } from '../../shared/labels.js';
+import { LABELS, type LabelProbabilities } from '../../shared/labels.js';
 
 export { openDatabase, schemaVersion, migrate, nowIso, DATABASE_FILE } from './db.js';
 export type { Db } from './db.js';
@@ -447,8 +447,7 @@ export class SeriesStudyMismatch extends Error {
   }
 }
 
-export type { Label };
 export { queryWorklist, RANKING_SCORE_ID } from './worklist.js';
 export type { WorklistQuery } from './worklist.js';
-export { savePredictions, scoredStudyPredictions, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
+export { savePredictions, studyPredictionRows, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
 export type { SlicePrediction, StoredPrediction } from './predictions.js';

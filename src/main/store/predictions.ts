@@ -22,14 +22,15 @@ export function savePredictions(db: Db, modelId: string, version: string, provid
 }
 
 /** Every model's per-slice probabilities for a study's slices, in series then slice order. */
-/** Every model's per-slice probabilities for a study's scored series, in series then slice order. */
-export function scoredStudyPredictions(db: Db, studyUid: string): Map<string, StoredPrediction[]> {
+/**
+ * Every model's per-slice probabilities for one study, in series then slice order: for the
+ * scorer, only series whose scoring finished; for the viewer, all of them.
+ */
+export function studyPredictionRows(db: Db, studyUid: string, opts: { scoredSeriesOnly: boolean }): Map<string, StoredPrediction[]> {
+  const scored = opts.scoredSeriesOnly ? "JOIN series s ON s.series_uid = i.series_uid AND s.state = 'scored'" : '';
   return groupByModel(
     db
-      .prepare(
-        `${SELECT_PREDICTIONS} JOIN series s ON s.series_uid = i.series_uid
-         WHERE i.study_uid = ? AND s.state = 'scored' ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`,
-      )
+      .prepare(`${SELECT_PREDICTIONS} ${scored} WHERE i.study_uid = ? ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`)
       .all(studyUid) as Record<string, unknown>[],
   );
 }
@@ -47,6 +48,7 @@ export function clearStudyScores(db: Db, studyUid: string): void {
 
 export interface StoredPrediction {
   modelId: string;
+  modelVersion: string;
   instanceId: number;
   sopUid: string;
   sourcePath: string;
@@ -66,6 +68,7 @@ function groupByModel(rows: Record<string, unknown>[]): Map<string, StoredPredic
     const list = out.get(r.model_id as string) ?? [];
     list.push({
       modelId: r.model_id as string,
+      modelVersion: String(r.model_version),
       instanceId: r.instance_id as number,
       sopUid: r.sop_uid as string,
       sourcePath: r.source_path as string,

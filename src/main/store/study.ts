@@ -5,10 +5,9 @@
  */
 import type { Db } from './db.js';
 import { scoreFromRow } from './index.js';
-import { LABELS } from '../../shared/labels.js';
+import { probabilitiesFromArray } from '../../shared/labels.js';
+import { studyPredictionRows } from './predictions.js';
 import type { ModelPredictions, Producer, SeriesDetail, StudyScoreEntry } from '../../shared/api.js';
-
-const P_COLUMNS = LABELS.map((l) => `p.p_${l}`).join(', ');
 
 export function studyExists(db: Db, studyUid: string): boolean {
   return db.prepare('SELECT 1 FROM studies WHERE study_uid = ?').get(studyUid) !== undefined;
@@ -49,24 +48,12 @@ export function studySeries(db: Db, studyUid: string): SeriesDetail[] {
 }
 
 export function studyPredictions(db: Db, studyUid: string): ModelPredictions[] {
-  const rows = db
-    .prepare(
-      `SELECT p.instance_id, p.model_id, p.model_version, p.provider, ${P_COLUMNS}
-       FROM predictions p JOIN instances i ON i.id = p.instance_id
-       WHERE i.study_uid = ? ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`,
-    )
-    .all(studyUid) as Record<string, unknown>[];
-  const byModel = new Map<string, ModelPredictions>();
-  for (const r of rows) {
-    const id = r.model_id as string;
-    let m = byModel.get(id);
-    if (!m) {
-      m = { modelId: id, modelVersion: String(r.model_version), provider: r.provider as string, slices: [] };
-      byModel.set(id, m);
-    }
-    m.slices.push({ instanceId: r.instance_id as number, p: scoreFromRow(r) });
-  }
-  return [...byModel.values()];
+  return [...studyPredictionRows(db, studyUid, { scoredSeriesOnly: false }).values()].map((rows) => ({
+    modelId: rows[0]!.modelId,
+    modelVersion: rows[0]!.modelVersion,
+    provider: rows[0]!.provider,
+    slices: rows.map((r) => ({ instanceId: r.instanceId, p: probabilitiesFromArray(r.probabilities) })),
+  }));
 }
 
 export function studyScores(db: Db, studyUid: string): StudyScoreEntry[] {
