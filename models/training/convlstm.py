@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .contract import NUM_LABELS
+from .calibration import LabelCalibration
 from .registry import ModelConfig, register_model
 from .windowing import SystematicWindows
 
@@ -128,6 +129,7 @@ class ConvLSTM(nn.Module):
         self.cnn = ViewCNN()
         self.lstm = nn.LSTM(self.cnn.out_features, lstm_hidden, num_layers=1, batch_first=True)
         self.head = nn.Linear(lstm_hidden, num_classes)
+        self.calibration = LabelCalibration(num_classes)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -157,7 +159,7 @@ class ConvLSTM(nn.Module):
         return self.head(out[:, -1])
 
     def forward(self, hu: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(hu, window))
+        return torch.sigmoid(self.calibration(self.logits(hu, window)))
 
 
 @register_model(DEFAULT_CFG)

@@ -20,6 +20,7 @@ from torch import nn
 from torchvision.models import efficientnet_b3 as tv_efficientnet_b3
 
 from .contract import NUM_LABELS
+from .calibration import LabelCalibration
 from .registry import ModelConfig, register_model
 from .windowing import StackWindows
 
@@ -50,6 +51,7 @@ class EfficientNetB3(nn.Module):
     def __init__(self, num_classes: int = NUM_LABELS) -> None:
         super().__init__()
         self.stack = StackWindows(INPUT_SIZE)
+        self.calibration = LabelCalibration()
         self.net = tv_efficientnet_b3(weights=None, num_classes=num_classes)
 
     def logits(self, hu: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
@@ -57,7 +59,7 @@ class EfficientNetB3(nn.Module):
         return self.net(self.stack(hu))
 
     def forward(self, hu: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(hu, window))
+        return torch.sigmoid(self.calibration(self.logits(hu, window)))
 
 
 @register_model(DEFAULT_CFG)

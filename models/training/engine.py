@@ -3,6 +3,7 @@ checkpoints, fp16 rounding. CUDA when present, else CPU; the same command either
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -43,13 +44,65 @@ class WeightedBCE(nn.Module):
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, hu: torch.Tensor,
-               window: torch.Tensor, labels: torch.Tensor) -> float:
+               window: torch.Tensor, labels: torch.Tensor, clip: Optional[float] = None,
+               bf16: bool = False) -> float:
+    """One optimiser step; ``clip`` bounds the gradient norm, ``bf16`` autocasts the forward pass (CUDA)."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    loss = loss_fn(model.logits(hu, window), labels)  # type: ignore[operator]
+    with torch.autocast(device_type=hu.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model.logits(hu, window)  # type: ignore[operator]
+    loss = loss_fn(logits.float(), labels)
     loss.backward()
+    if clip:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
     return float(loss.detach())
+
+
+class ModelEma:
+    """An exponential moving average of the weights (and BatchNorm statistics), used for evaluation.
+
+    Why: from-scratch training at the small batches a CPU affords is noisy step to step; the
+    average of the last few hundred steps ranks better than any single one (Polyak averaging, as
+    timm's ModelEmaV2). The decay ramps up as ``(1 + n) / (10 + n)`` so the early average is not
+    dominated by the random initialisation.
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.999) -> None:
+        import copy
+
+        self.module = copy.deepcopy(model).eval()
+        for p in self.module.parameters():
+            p.requires_grad_(False)
+        self.decay = decay
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        src = model.state_dict()
+        for k, v in self.module.state_dict().items():
+            if v.is_floating_point():
+                v.mul_(d).add_(src[k].detach(), alpha=1 - d)
+            else:
+                v.copy_(src[k])
+
+    def state_dict(self) -> Dict[str, Any]:
+        return {"module": self.module.state_dict(), "decay": self.decay, "updates": self.updates}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.module.load_state_dict(state["module"])
+        self.decay, self.updates = float(state["decay"]), int(state["updates"])
+
+
+def warmup_cosine(progress: float, step: int, warmup_steps: int, min_ratio: float = 0.02) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup_steps``, then cosine from 1 to ``min_ratio``
+    as ``progress`` (the share of the run's budget, in steps or minutes, already used) goes 0 -> 1."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    p = min(max(progress, 0.0), 1.0)
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * p))
 
 
 @torch.no_grad()
@@ -103,6 +156,18 @@ def load_trained(model_id: str, checkpoint: Optional[str] = None, out: Optional[
     ck = load_checkpoint(path)
     model.load_state_dict(ck["model"])
     ck["path"] = str(path)
+    cal_path = path.parent / "calibration.json"
+    ck["calibration"] = None
+    if cal_path.exists() and hasattr(model, "calibration"):
+        cal = json.loads(cal_path.read_text())
+        # a calibration belongs to the weights it was fitted on; a newer checkpoint needs a new fit
+        if int(cal.get("checkpoint", {}).get("step", -1)) == int(ck.get("state", {}).get("step", -2)):
+            with torch.no_grad():
+                model.calibration.scale.copy_(torch.tensor(cal["scale"], dtype=torch.float32))  # type: ignore[union-attr]
+                model.calibration.bias.copy_(torch.tensor(cal["bias"], dtype=torch.float32))  # type: ignore[union-attr]
+            ck["calibration"] = cal
+        else:
+            print(f"note: {cal_path} was fitted on another checkpoint; not applied", flush=True)
     return model, ck
 
 

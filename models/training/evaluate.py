@@ -25,6 +25,7 @@ import numpy as np
 from . import data as D
 from .contract import LABELS, MODELS_DIR, REPO_ROOT
 from .engine import load_trained, predict, round_to_fp16_, run_dir, select_device, set_threads, now_iso
+from .calibrate import expected_calibration_error
 from .metrics import per_label_report, roc_auc, threshold_metrics, weighted_log_loss, youden_threshold
 from .registry import create_model, list_models
 
@@ -45,22 +46,32 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--max-slices", type=int, default=None, help="RSNA: cap each split (random, seeded)")
     ap.add_argument("--seed", type=int, default=9001, help="phantom seed of the test studies")
     ap.add_argument("--studies", type=int, default=20)
-    ap.add_argument("--slices-per-study", type=int, default=8)
+    ap.add_argument("--slices-per-study", type=int, default=8, help="0: every slice")
     ap.add_argument("--val-seed", type=int, default=8001, help="phantom seed of the threshold-choosing studies")
     ap.add_argument("--val-studies", type=int, default=10)
+    ap.add_argument("--pool", help="read the test studies from this phantom pool (faster than generating them)")
+    ap.add_argument("--val-pool", help="read the threshold-choosing studies from this phantom pool")
     ap.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", default=None, help="run folder (default models/training/runs/<model>)")
-    return ap.parse_args(argv)
+    ap.add_argument("--runs-root", default=None, help="ensemble: the folder holding the members' run folders")
+    args = ap.parse_args(argv)
+    if args.slices_per_study == 0:
+        args.slices_per_study = None
+    return args
 
 
 def _sets(args: argparse.Namespace) -> Dict[str, Dict[str, np.ndarray]]:
     if args.data == "phantom":
+        from .train import pool_arrays
+
         return {
-            "val": D.phantom_arrays(args.val_seed, args.val_studies, args.balanced, args.slices_per_study),
-            "test": D.phantom_arrays(args.seed, args.studies, args.balanced, args.slices_per_study),
+            "val": pool_arrays(args.val_pool, args.val_studies, args.slices_per_study) if args.val_pool else
+            D.phantom_arrays(args.val_seed, args.val_studies, args.balanced, args.slices_per_study),
+            "test": pool_arrays(args.pool, args.studies, args.slices_per_study) if args.pool else
+            D.phantom_arrays(args.seed, args.studies, args.balanced, args.slices_per_study),
         }
     out = {}
     for split in ("val", "test"):
@@ -77,9 +88,11 @@ def describe(args: argparse.Namespace, split: str, s: Dict[str, np.ndarray]) -> 
     d: Dict[str, object] = {"slices": int(len(s["labels"])), "studies": int(len(np.unique(s["study"]))),
                             "positives": {l: int(s["labels"][:, j].sum()) for j, l in enumerate(LABELS)}}
     if args.data == "phantom":
+        pool = args.val_pool if split == "val" else args.pool
+        seed = json.loads((Path(pool) / "pool.json").read_text())["seed"] if pool else \
+            (args.val_seed if split == "val" else args.seed)
         d.update({"source": "synthetic phantoms (models/phantom)", "balanced": bool(args.balanced),
-                  "seed": args.val_seed if split == "val" else args.seed,
-                  "slices_per_study": args.slices_per_study})
+                  "seed": seed, "slices_per_study": args.slices_per_study})
     else:
         d.update({"source": f"RSNA folder {args.rsna_dir}, {split} split by StudyInstanceUID"})
     return d
@@ -88,6 +101,8 @@ def describe(args: argparse.Namespace, split: str, s: Dict[str, np.ndarray]) -> 
 def report(labels_val: np.ndarray, prob_val: np.ndarray, labels: np.ndarray, prob: np.ndarray) -> Dict[str, object]:
     thresholds = [youden_threshold(labels_val[:, j], prob_val[:, j]) for j in range(len(LABELS))]
     per = per_label_report(LABELS, labels, prob, thresholds)
+    for j, l in enumerate(LABELS):
+        per[l]["ece"] = expected_calibration_error(labels[:, j], prob[:, j])
     micro = threshold_metrics(
         (labels >= 1).ravel(), (prob >= np.asarray(thresholds)[None]).astype(np.float64).ravel(), 0.5)
     aucs = [v["auc"] for v in per.values() if v["auc"] is not None]
@@ -109,7 +124,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     out_dir = run_dir(args.model, args.out)
     t0 = time.time()
     if args.model == ENSEMBLE_ID:
-        preds = [np.load(run_dir(m) / "predictions.npz") for m in ENSEMBLE_MEMBERS]
+        member_dir = {m: (Path(args.runs_root) / m if args.runs_root else run_dir(m)) for m in ENSEMBLE_MEMBERS}
+        preds = [np.load(member_dir[m] / "predictions.npz") for m in ENSEMBLE_MEMBERS]
         for p in preds[1:]:
             for key in ("val_labels", "test_labels", "val_study", "test_study"):
                 if not np.array_equal(p[key], preds[0][key]):
@@ -117,7 +133,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         sets = {s: {"labels": preds[0][f"{s}_labels"], "study": preds[0][f"{s}_study"]} for s in ("val", "test")}
         prob = {s: np.mean([p[f"{s}_prob"] for p in preds], axis=0) for s in ("val", "test")}
         weights_desc = "mean of the members' evaluated probabilities (" + ", ".join(ENSEMBLE_MEMBERS) + ")"
-        member_cmds = [json.loads((run_dir(m) / "evaluation.json").read_text())["command"] for m in ENSEMBLE_MEMBERS]
+        member_cmds = [json.loads((member_dir[m] / "evaluation.json").read_text())["command"] for m in ENSEMBLE_MEMBERS]
     else:
         device = select_device(args.device)
         if args.weights == "onnx":
@@ -127,11 +143,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             model.load_state_dict(state_dict_from_onnx(MODELS_DIR / args.model / f"{args.model}.onnx", model))
             weights_desc = f"models/{args.model}/{args.model}.onnx"
         else:
-            model, ck = load_trained(args.model, args.checkpoint)
+            model, ck = load_trained(args.model, args.checkpoint, args.out)
             round_to_fp16_(model)
             shown = str(Path(ck["path"]).resolve()).replace(str(REPO_ROOT) + "/", "")
-            weights_desc = (f"{shown} rounded through fp16 (epoch {ck['state']['epoch']}, step "
-                            f"{ck['state']['step']})")
+            weights_desc = (f"{shown} rounded through fp16 (step {ck['state']['step']}"
+                            + (", with its calibration" if ck.get("calibration") else ", uncalibrated") + ")")
         model.to(device)
         sets = _sets(args)
         prob = {s: predict(model, sets[s]["hu"], sets[s]["window"], args.batch_size, device) for s in ("val", "test")}

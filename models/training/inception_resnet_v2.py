@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .contract import NUM_LABELS
+from .calibration import LabelCalibration
 from .registry import ModelConfig, register_model
 from .windowing import StackWindows
 
@@ -176,6 +177,7 @@ class InceptionResNetV2(nn.Module):
         super().__init__()
         n_a, n_b, n_c = blocks
         self.stack = StackWindows(INPUT_SIZE)
+        self.calibration = LabelCalibration()
         self.stem = Stem()
         self.blocks_a = nn.Sequential(*[BlockA(320) for _ in range(n_a)])
         self.reduction_a = ReductionA(320)
@@ -199,7 +201,7 @@ class InceptionResNetV2(nn.Module):
         return self.head(self.dropout(torch.flatten(self.pool(x), 1)))
 
     def forward(self, hu: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(hu, window))
+        return torch.sigmoid(self.calibration(self.logits(hu, window)))
 
 
 @register_model(DEFAULT_CFG)

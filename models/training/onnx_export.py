@@ -40,7 +40,8 @@ def read_manifest() -> Dict[str, Any]:
     return {}
 
 
-def write_manifest(models: List[Dict[str, Any]], ensembles: List[Dict[str, Any]]) -> None:
+def write_manifest(models: List[Dict[str, Any]], ensembles: List[Dict[str, Any]],
+                   ranking: Optional[Dict[str, Any]] = None) -> None:
     order = {m: i for i, m in enumerate(list_models())}
     doc = {
         "$comment": ("Written by models/training/onnx_export.py; do not edit by hand. Paths are relative to this "
@@ -50,44 +51,67 @@ def write_manifest(models: List[Dict[str, Any]], ensembles: List[Dict[str, Any]]
         "contract": {"inputs": INPUTS, "outputs": OUTPUTS},
         "models": sorted(models, key=lambda m: order.get(m["id"], 99)),
         "ensembles": ensembles,
+        **({"ranking": ranking} if ranking else {}),
     }
     MANIFEST.write_text(json.dumps(doc, indent=2) + "\n")
 
 
-def _hardware(run: Dict[str, Any]) -> str:
-    if str(run.get("device", "cpu")).startswith("cuda"):
-        return str(run.get("hardware"))
-    return f"{run.get('cpu_count', os.cpu_count())}-core CPU ({platform.machine()}), no GPU, {run.get('threads')} torch threads"
+def _legacy_run(last: Dict[str, Any]) -> Dict[str, Any]:
+    """A checkpoint written before runs were recorded one by one, as one run."""
+    run, args, st = last.get("run", {}), last.get("run", {}).get("args", {}), last["state"]
+    hw = str(run.get("hardware")) if str(run.get("device", "cpu")).startswith("cuda") else \
+        f"{run.get('cpu_count', os.cpu_count())}-core CPU ({platform.machine()}), {run.get('threads')} torch threads"
+    return {"hardware": hw, "minutes": round(float(st.get("wall_seconds", st.get("train_seconds", 0))) / 60, 1),
+            "slices": st.get("slices_seen"), "steps": st.get("step"), "command": run.get("command"),
+            "data": "synthetic phantoms generated on the fly", "batch_size": run.get("batch_size"),
+            "lr": args.get("lr"), "init": "from scratch"}
 
 
 def training_record(model_id: str, best: Dict[str, Any], last: Dict[str, Any]) -> Dict[str, Any]:
-    run, args = last.get("run", {}), last.get("run", {}).get("args", {})
-    st, bst = last["state"], best["state"]
+    """Every run that contributed to the weights (hardware, minutes, slices) and their total."""
+    st = last["state"]
+    if "runs" not in st:
+        runs = [_legacy_run(last)]
+    else:
+        runs = list(st["runs"])
+        cur = st.get("run")
+        if cur and not cur.get("finished") and cur.get("steps"):
+            runs.append({**{k: cur.get(k) for k in ("started", "command", "hardware", "data", "init", "batch_size", "lr",
+                                                    "steps", "slices")},
+                         "minutes": round(float(cur.get("seconds", 0)) / 60, 1), "note": "stopped before its budget"})
+    latest = runs[-1] if runs else {}
+    cur = st.get("run") or {}
+    total_minutes = round(sum(float(r.get("minutes") or 0) for r in runs), 1)
     rec: Dict[str, Any] = {
         "fromScratch": True,
-        "command": run.get("command"),
-        "data": ("synthetic phantoms (models/phantom), balanced mode" if args.get("balanced") else
-                 "synthetic phantoms (models/phantom)") if args.get("data") == "phantom" else
-        f"RSNA-format folder {args.get('rsna_dir')}",
-        "hardware": _hardware(run),
-        "epochs": st["epoch"], "steps": st["step"], "slicesSeen": st["slices_seen"],
-        "batchSize": run.get("batch_size"), "stepsPerEpoch": args.get("steps_per_epoch"),
-        "wallSeconds": round(float(st.get("wall_seconds", st["train_seconds"])), 1),
-        "optimizer": "Adam", "learningRate": args.get("lr") or get_config(model_id).lr,
+        "pretrained": None,
+        "command": latest.get("command"),
+        "data": latest.get("data"),
+        "hardware": latest.get("hardware"),
+        "runs": runs,
+        "total": {"runs": len(runs), "minutes": total_minutes,
+                  "slices": int(sum(int(r.get("slices") or 0) for r in runs)),
+                  "steps": int(sum(int(r.get("steps") or 0) for r in runs))},
+        "slicesSeen": int(sum(int(r.get("slices") or 0) for r in runs)),
+        "steps": int(sum(int(r.get("steps") or 0) for r in runs)),
+        "wallSeconds": round(total_minutes * 60, 1),
+        "batchSize": latest.get("batch_size"),
+        "optimizer": "AdamW" if "runs" in st else "Adam",
+        "learningRate": latest.get("lr"),
+        "recipe": {k: cur.get(k) for k in ("weight_decay", "warmup_steps", "train_size", "native_from", "bf16", "augment")}
+        if "runs" in st else None,
         "classWeights": dict(zip(LABELS, [round(float(x), 3) for x in last.get("pos_weight", [])])),
-        "exportedCheckpoint": {"epoch": bst["epoch"], "step": bst["step"],
-                               "rule": "best validation mean ROC-AUC over the epochs"},
+        "exportedCheckpoint": {"step": best["state"]["step"],
+                               "rule": "best validation mean ROC-AUC of the weights' moving average (EMA), "
+                                       "evaluated every few hundred steps"},
     }
-    if args.get("data") == "phantom":
-        rec.update({"phantomSeed": args.get("seed"), "phantomStudies": args.get("studies"),
-                    "validationSeed": args.get("val_seed"), "validationStudies": args.get("val_studies")})
     return rec
 
 
 def metrics_record(evaluation: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
     if evaluation is None:
         return None
-    keep = ("auc", "sensitivity", "specificity", "precision", "f1", "accuracy", "positives", "threshold")
+    keep = ("auc", "sensitivity", "specificity", "precision", "f1", "accuracy", "positives", "threshold", "ece")
     return {
         "command": evaluation["command"],
         "measuredAt": evaluation["time"],
@@ -96,6 +120,15 @@ def metrics_record(evaluation: Optional[Dict[str, Any]]) -> Optional[Dict[str, A
         "perLabel": {l: {k: evaluation["per_label"][l].get(k) for k in keep} for l in LABELS},
         "overall": evaluation["overall"],
     }
+
+
+def calibration_record(cal: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """What the graph's calibration layer holds and how it was fitted (None: identity)."""
+    if not cal:
+        return None
+    return {"method": cal["method"], "inGraph": True, "scale": dict(zip(LABELS, cal["scale"])),
+            "bias": dict(zip(LABELS, cal["bias"])), "set": cal["set"], "eceBins": cal["ece_bins"],
+            "eceBefore": cal["ece_before"], "eceAfter": cal["ece_after"], "command": cal["command"]}
 
 
 def _read_eval(model_id: str) -> Optional[Dict[str, Any]]:
@@ -174,6 +207,7 @@ def export_model(model_id: str, checkpoint: Optional[str], allow_untrained: bool
         "interpretations": cfg.notes,
         "training": training_record(model_id, best, last) if best else {"fromScratch": True, "steps": 0,
                                                                        "data": "untrained (random init)"},
+        "calibration": calibration_record(best.get("calibration") if best else None),
         "thresholds": (evaluation or {}).get("thresholds") or {l: 0.5 for l in LABELS},
         "thresholdRule": (evaluation or {}).get("threshold_rule", "0.5 (not yet measured)"),
         "metrics": metrics_record(evaluation),
@@ -181,6 +215,9 @@ def export_model(model_id: str, checkpoint: Optional[str], allow_untrained: bool
         "clinicalUse": WARNING,
         "export": fp16,
     }
+    sweep = run_dir(model_id) / "lr_sweep.json"
+    if sweep.exists():
+        entry["lrSweep"] = {k: v for k, v in json.loads(sweep.read_text()).items() if k != "rows"}
     output_std = _output_std(model_id) if evaluation else None
     if output_std is not None:
         entry["metrics"]["outputStdOnTestSet"] = output_std  # ~0 means input-independent (not learned)
@@ -207,22 +244,53 @@ def ensemble_entry() -> Dict[str, Any]:
     return entry
 
 
+def refresh_metrics(entry: Dict[str, Any]) -> Dict[str, Any]:
+    """Keep a model's files and training record; take thresholds, metrics and card from a new
+    evaluation of the shipped file (``evaluate.py --weights onnx``)."""
+    model_id = entry["id"]
+    evaluation = _read_eval(model_id)
+    if evaluation is None:
+        raise SystemExit(f"no runs/{model_id}/evaluation.json: evaluate the shipped file first")
+    entry = dict(entry, thresholds=evaluation["thresholds"], thresholdRule=evaluation["threshold_rule"],
+                 metrics=metrics_record(evaluation))
+    std = _output_std(model_id)
+    if std is not None:
+        entry["metrics"]["outputStdOnTestSet"] = std
+    write_card(MODELS_DIR / model_id / "CARD.md", entry, evaluation,
+               _read_eval(ENSEMBLE_ID) if model_id in ENSEMBLE_MEMBERS else None, std,
+               ensemble_note() if model_id in ENSEMBLE_MEMBERS else None)
+    return entry
+
+
 def main(argv: Optional[List[str]] = None) -> None:
+    from .ranking import ranking_record
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, choices=list_models() + [ENSEMBLE_ID, "all"])
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("--allow-untrained", action="store_true", help="export random weights when no checkpoint")
+    ap.add_argument("--metrics-only", action="store_true",
+                    help="keep the model's files; refresh its thresholds, metrics and card from evaluation.json")
     args = ap.parse_args(argv)
     doc = read_manifest()
     models = {m["id"]: m for m in doc.get("models", [])}
     ids = list_models() if args.model == "all" else ([] if args.model == ENSEMBLE_ID else [args.model])
     for model_id in ids:
+        if args.metrics_only:
+            models[model_id] = refresh_metrics(models[model_id])
+            print(f"refreshed the metrics of {model_id}")
+            continue
         models[model_id] = export_model(model_id, args.checkpoint, args.allow_untrained)
         print(f"exported {model_id}: " + ", ".join(f"{f['path']} ({f['bytes']} B)" for f in models[model_id]["files"]))
     ensembles = []
     if all(m in models for m in ENSEMBLE_MEMBERS):
         ensembles.append(ensemble_entry())
-    write_manifest(list(models.values()), ensembles)
+    try:
+        ranking = ranking_record()
+    except SystemExit as err:  # not every family evaluated on one set: keep the last measured choice
+        print(f"ranking family unchanged: {err}")
+        ranking = doc.get("ranking")
+    write_manifest(list(models.values()), ensembles, ranking)
     print(f"wrote {MANIFEST}")
 
 

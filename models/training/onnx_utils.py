@@ -165,6 +165,9 @@ def state_dict_from_onnx(path: Path, model: nn.Module) -> Dict[str, torch.Tensor
             out[key] = ref.clone()  # e.g. BatchNorm's num_batches_tracked: not in the graph
             continue
         arr = resolve(key)
+        if arr is None and key.startswith("calibration."):
+            out[key] = ref.clone()  # exported before calibration lived in the graph: identity
+            continue
         if arr is None:
             missing.append(key)
             continue

@@ -1,107 +1,170 @@
-"""Train one registered model on phantoms (default) or on an RSNA-format folder.
+"""Train one registered model on a phantom pool (default), phantoms made on the fly, or an RSNA folder.
 
-    /usr/bin/python3 -m models.training.train --model convlstm --studies 400 --seed 1 --max-minutes 15
+    /usr/bin/python3 -m models.training.pool build --seed 1 --studies 800 --out /data/pool-s1
+    /usr/bin/python3 -m models.training.pool build --seed 2 --studies 24 --out /data/pool-s2
+    /usr/bin/python3 -m models.training.train --model efficientnet_b3 --pool /data/pool-s1 --val-pool /data/pool-s2 \\
+        --init onnx --max-minutes 240
     /usr/bin/python3 -m models.training.train --model efficientnet_b3 --data rsna --rsna-dir /data/rsna/stage_2_train
 
-Resumes from ``runs/<model>/last.pt`` when it exists (``--fresh`` starts over); writes one JSON
-line per epoch to ``runs/<model>/log.jsonl``, keeps ``last.pt`` and ``best.pt`` (best validation
-mean ROC-AUC). Uses CUDA when present, else the CPU: the same command either way.
+The recipe: AdamW, linear warm-up then cosine decay over the run's budget (``--max-steps`` and/or
+``--max-minutes``, whichever is used up first), gradient-norm clipping, an exponential moving
+average of the weights (evaluated, checkpointed as the model, exported), augmentation of each batch
+on the device (``augment.py``), bf16 autocast and channels_last on CUDA. One DataLoader serves the
+whole run.
+
+Runs add up: ``--init onnx`` starts from the committed weights in models/<id>/ (or ``--init PATH``
+from a checkpoint), so training done on different days and machines accumulates; every checkpoint
+carries the history of runs (hardware, minutes, slices) that the card prints. An interrupted run
+resumes from ``runs/<model>/last.pt`` with its schedule where it stopped (``--fresh`` ignores it).
+Writes one JSON line per evaluation to ``runs/<model>/log.jsonl`` and keeps ``last.pt`` and
+``best.pt`` (best validation mean ROC-AUC).
 """
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import platform
 import shlex
 import sys
 import time
-from typing import Dict, Iterator, List, Optional
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from . import data as D
-from .contract import LABELS
-from .engine import (WeightedBCE, append_jsonl, load_checkpoint, now_iso, predict, run_dir, save_checkpoint,
-                     select_device, set_threads, train_step)
+from .augment import AugmentConfig, augment_batch, pool_loader
+from .contract import LABELS, MODELS_DIR
+from .engine import (ModelEma, WeightedBCE, append_jsonl, load_checkpoint, now_iso, predict, run_dir,
+                     save_checkpoint, select_device, set_threads, train_step, warmup_cosine)
 from .metrics import roc_auc, weighted_log_loss
+from .pool import PoolIndex
 from .registry import create_model, get_config, list_models
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, choices=list_models())
-    ap.add_argument("--data", choices=["phantom", "rsna"], default="phantom")
+    ap.add_argument("--data", choices=["pool", "phantom", "rsna"], default=None,
+                    help="default: pool when --pool is given, else phantoms made on the fly")
+    ap.add_argument("--pool", help="a phantom pool folder (models.training.pool build)")
     ap.add_argument("--rsna-dir", help="folder of ID_*.dcm with stage_2_train.csv (the RSNA download)")
     ap.add_argument("--rsna-csv", help="label CSV when not <rsna-dir>/stage_2_train.csv")
     ap.add_argument("--val-fraction", type=float, default=0.1, help="RSNA: share of studies for validation")
     ap.add_argument("--test-fraction", type=float, default=0.1, help="RSNA: share of studies kept for evaluate.py")
-    ap.add_argument("--val-max", type=int, default=2000, help="RSNA: validation slices per epoch, at most")
-    ap.add_argument("--seed", type=int, default=1, help="phantom seed of the training studies")
-    ap.add_argument("--studies", type=int, default=400, help="phantom training studies")
+    ap.add_argument("--val-max", type=int, default=2000, help="RSNA: validation slices, at most")
+    ap.add_argument("--seed", type=int, default=1, help="on-the-fly phantoms: seed of the training studies")
+    ap.add_argument("--studies", type=int, default=400, help="on-the-fly phantoms: training studies")
     ap.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True, help="phantom balanced mode")
-    ap.add_argument("--slices-per-study", type=int, default=None, help="phantom: slices drawn per study per pass")
-    ap.add_argument("--val-seed", type=int, default=2, help="phantom seed of the validation studies")
-    ap.add_argument("--val-studies", type=int, default=4)
-    ap.add_argument("--val-slices-per-study", type=int, default=8)
+    ap.add_argument("--slices-per-study", type=int, default=None, help="on-the-fly phantoms: slices per study per pass")
+    ap.add_argument("--val-pool", help="a pool of validation studies (another seed)")
+    ap.add_argument("--val-seed", type=int, default=2, help="on-the-fly validation: phantom seed")
+    ap.add_argument("--val-studies", type=int, default=16)
+    ap.add_argument("--val-slices-per-study", type=int, default=12)
+    ap.add_argument("--init", default="none", help="'none' (from scratch), 'onnx' (the committed models/<id>/ "
+                                                    "weights) or a checkpoint path")
     ap.add_argument("--batch-size", type=int, default=None, help="default: the model's config")
-    ap.add_argument("--lr", type=float, default=None)
-    ap.add_argument("--weight-decay", type=float, default=None)
-    ap.add_argument("--epochs", type=int, default=500, help="total epochs (resuming counts the done ones)")
-    ap.add_argument("--steps-per-epoch", type=int, default=50)
-    ap.add_argument("--max-minutes", type=float, default=None, help="stop this invocation after this wall time")
-    ap.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps in total")
+    ap.add_argument("--lr", type=float, default=None, help="peak learning rate (default: the model's config)")
+    ap.add_argument("--weight-decay", type=float, default=None, help="AdamW decoupled weight decay")
+    ap.add_argument("--warmup-steps", type=int, default=None, help="default: 5 %% of --max-steps, else 50")
+    ap.add_argument("--min-lr-ratio", type=float, default=0.02, help="the cosine ends at this share of the peak")
+    ap.add_argument("--clip", type=float, default=2.0, help="gradient-norm clip (0: off)")
+    ap.add_argument("--ema-decay", type=float, default=0.998)
+    ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
+    ap.add_argument("--train-size", type=int, default=None,
+                    help="ensemble members: the network's input size while training (progressive resizing); "
+                         "the native size is used from --native-from on, and always for evaluation")
+    ap.add_argument("--native-from", type=float, default=0.7, help="share of the run after which --train-size ends")
+    ap.add_argument("--eval-every", type=int, default=200, help="optimiser steps between evaluations")
+    ap.add_argument("--max-minutes", type=float, default=None, help="the run's wall-time budget")
+    ap.add_argument("--max-steps", type=int, default=None, help="the run's optimiser-step budget")
     ap.add_argument("--workers", type=int, default=1, help="data-loading processes")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--device", default=None, help="default: cuda when present, else cpu")
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="default: on with CUDA")
     ap.add_argument("--out", default=None, help="run folder (default models/training/runs/<model>)")
-    ap.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    ap.add_argument("--fresh", action="store_true", help="ignore an existing last.pt")
     ap.add_argument("--torch-seed", type=int, default=0)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.data is None:
+        args.data = "pool" if args.pool else "phantom"
+    if args.data == "pool" and not args.pool:
+        ap.error("--data pool needs --pool")
+    if args.data == "rsna" and not args.rsna_dir:
+        ap.error("--data rsna needs --rsna-dir")
+    if args.max_steps is None and args.max_minutes is None:
+        ap.error("give the run a budget: --max-steps and/or --max-minutes")
+    return args
 
 
-def _stream(args: argparse.Namespace, batch_size: int, epoch: int) -> Iterator[D.Sample]:
+# ----------------------------------------------------------------------------- data
+
+def _batches(args: argparse.Namespace, batch_size: int, seed: int, pin: bool) -> Iterator[D.Sample]:
+    """One endless stream of batches for the whole run."""
+    if args.data == "pool":
+        yield from pool_loader(args.pool, batch_size, args.workers, seed, pin=pin)
+        return
     if args.data == "phantom":
         ds = D.PhantomSlices(args.seed, args.studies, balanced=args.balanced, slices_per_study=args.slices_per_study,
-                             passes=None, shuffle_seed=epoch)
-        loader = DataLoader(ds, batch_size=batch_size, num_workers=args.workers, drop_last=True)
-    else:
-        ds = D.RsnaFolder(args.rsna_dir, split="train", val_fraction=args.val_fraction,
-                          test_fraction=args.test_fraction, csv_path=args.rsna_csv)
-        g = torch.Generator().manual_seed(args.torch_seed + epoch)
-        loader = DataLoader(ds, batch_size=batch_size, shuffle=True, generator=g, num_workers=args.workers,
-                            drop_last=True)
-    while True:  # RSNA: go round again if an "epoch" of steps outlasts the folder
-        yield from loader
-        if args.data == "phantom":
-            return
+                             passes=None, shuffle_seed=seed)
+        yield from DataLoader(ds, batch_size=batch_size, num_workers=args.workers, drop_last=True, pin_memory=pin)
+        return
+    ds = D.RsnaFolder(args.rsna_dir, split="train", val_fraction=args.val_fraction,
+                      test_fraction=args.test_fraction, csv_path=args.rsna_csv)
+    from .augment import EndlessSampler
+
+    keys = list(range(len(ds)))
+    yield from DataLoader(ds, batch_size=batch_size, sampler=EndlessSampler(lambda: keys, seed), num_workers=args.workers,
+                          drop_last=True, pin_memory=pin, persistent_workers=args.workers > 0)
+
+
+def pool_arrays(pool: str, studies: int, slices_per_study: Optional[int], sample_seed: int = 0) -> Dict[str, np.ndarray]:
+    """A fixed evaluation set from a pool: the first ``studies`` studies, ``slices_per_study`` random
+    slices each (all when None), as arrays like ``data.phantom_arrays``."""
+    idx = PoolIndex.open(pool)
+    rng = np.random.default_rng([sample_seed, idx.seed])
+    hus, wins, labs, st = [], [], [], []
+    for k in range(min(studies, len(idx.studies))):
+        sel = np.flatnonzero(idx.study_of == k)
+        z = np.arange(len(sel))
+        if slices_per_study is not None and slices_per_study < len(z):
+            z = np.sort(rng.choice(z, slices_per_study, replace=False))
+        m = idx.hu_map(k)
+        hus.append(np.asarray(m[z], np.float32)); wins.append(idx.window[sel][z]); labs.append(idx.labels[sel][z])
+        st.append(np.full(len(z), int(idx.studies[k])))
+    return {"hu": np.concatenate(hus)[:, None], "window": np.concatenate(wins), "labels": np.concatenate(labs),
+            "study": np.concatenate(st)}
 
 
 def _validation_set(args: argparse.Namespace) -> Dict[str, np.ndarray]:
-    if args.data == "phantom":
-        return D.phantom_arrays(args.val_seed, args.val_studies, balanced=args.balanced,
-                                slices_per_study=args.val_slices_per_study)
-    ds = D.RsnaFolder(args.rsna_dir, split="val", val_fraction=args.val_fraction,
-                       test_fraction=args.test_fraction, csv_path=args.rsna_csv)
-    idx = np.random.default_rng(0).permutation(len(ds))[: args.val_max]
-    hu, win, lab = D.stack_samples([ds[int(i)] for i in idx])
-    return {"hu": hu.numpy(), "window": win.numpy(), "labels": lab.numpy()}
-
-
-def _class_weights(args: argparse.Namespace) -> np.ndarray:
-    if args.data == "phantom":
-        labs = [D.phantom_study(args.seed, k, args.balanced)[2] for k in range(min(8, args.studies))]
-        return D.positive_weights(np.concatenate(labs))
-    ds = D.RsnaFolder(args.rsna_dir, split="train", val_fraction=args.val_fraction,
+    if args.val_pool:
+        return pool_arrays(args.val_pool, args.val_studies, args.val_slices_per_study)
+    if args.data == "rsna":
+        ds = D.RsnaFolder(args.rsna_dir, split="val", val_fraction=args.val_fraction,
                           test_fraction=args.test_fraction, csv_path=args.rsna_csv)
-    return D.positive_weights(ds.labels)
+        idx = np.random.default_rng(0).permutation(len(ds))[: args.val_max]
+        hu, win, lab = D.stack_samples([ds[int(i)] for i in idx])
+        return {"hu": hu.numpy(), "window": win.numpy(), "labels": lab.numpy()}
+    return D.phantom_arrays(args.val_seed, args.val_studies, balanced=args.balanced,
+                            slices_per_study=args.val_slices_per_study)
 
+
+def _training_labels(args: argparse.Namespace) -> np.ndarray:
+    if args.data == "pool":
+        return PoolIndex.open(args.pool).labels
+    if args.data == "phantom":
+        return np.concatenate([D.phantom_study(args.seed, k, args.balanced)[2] for k in range(min(8, args.studies))])
+    return D.RsnaFolder(args.rsna_dir, split="train", val_fraction=args.val_fraction,
+                        test_fraction=args.test_fraction, csv_path=args.rsna_csv).labels
+
+
+# ----------------------------------------------------------------------------- evaluation
 
 def evaluate_validation(model: torch.nn.Module, val: Dict[str, np.ndarray], loss_fn: torch.nn.Module,
-                        device: torch.device) -> Dict[str, object]:
-    prob = predict(model, val["hu"], val["window"], batch_size=4, device=device)
+                        device: torch.device, batch_size: int = 8) -> Dict[str, object]:
+    prob = predict(model, val["hu"], val["window"], batch_size=batch_size, device=device)
     y = val["labels"].astype(np.float32)
     p = np.clip(prob.astype(np.float64), 1e-7, 1 - 1e-7)
     logits = torch.from_numpy(np.log(p / (1 - p))).float().to(device)
@@ -109,84 +172,168 @@ def evaluate_validation(model: torch.nn.Module, val: Dict[str, np.ndarray], loss
     aucs = {label: roc_auc(y[:, j], prob[:, j]) for j, label in enumerate(LABELS)}
     defined = [a for a in aucs.values() if a is not None]
     return {"val_loss": loss, "val_weighted_log_loss": weighted_log_loss(y, prob), "val_auc": aucs,
-            "val_mean_auc": float(np.mean(defined)) if defined else None, "val_slices": int(len(y))}
+            "val_mean_auc": float(np.mean(defined)) if defined else None, "val_slices": int(len(y)),
+            "val_prob_std": float(prob.std(axis=0).mean())}
+
+
+# ----------------------------------------------------------------------------- runs
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} CPU ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads"
+
+
+def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[str, Any]:
+    """Load ``--init`` weights into ``model``; returns what was loaded and the history it carries."""
+    if args.init == "none":
+        return {"init": "from scratch", "history": []}
+    if args.init == "onnx":
+        from .onnx_utils import state_dict_from_onnx
+        from .onnx_export import read_manifest
+
+        path = MODELS_DIR / args.model / f"{args.model}.onnx"
+        model.load_state_dict(state_dict_from_onnx(path, model))
+        entry = next((m for m in read_manifest().get("models", []) if m["id"] == args.model), {})
+        history = list(entry.get("training", {}).get("runs", []))
+        if not history and entry.get("training"):
+            t = entry["training"]  # weights exported before runs were recorded one by one
+            history = [{"hardware": t.get("hardware"), "minutes": round(float(t.get("wallSeconds", 0)) / 60, 1),
+                        "slices": t.get("slicesSeen"), "steps": t.get("steps"), "command": t.get("command"),
+                        "data": t.get("data")}]
+        return {"init": f"models/{args.model}/{args.model}.onnx", "history": history}
+    ck = load_checkpoint(Path(args.init))
+    model.load_state_dict(ck["model"])
+    return {"init": str(args.init), "history": list(ck.get("state", {}).get("runs", []))}
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     args = parse_args(argv)
     set_threads(args.threads)
     torch.manual_seed(args.torch_seed)
-    if args.data == "rsna" and not args.rsna_dir:
-        raise SystemExit("--data rsna needs --rsna-dir")
     cfg = get_config(args.model)
     device = select_device(args.device)
+    cuda = device.type == "cuda"
+    bf16 = cuda if args.bf16 is None else bool(args.bf16)
     batch_size = args.batch_size or cfg.batch_size
+    lr = args.lr or cfg.lr
+    wd = cfg.weight_decay if args.weight_decay is None else args.weight_decay
+    warmup = args.warmup_steps if args.warmup_steps is not None else \
+        (max(1, int(0.05 * args.max_steps)) if args.max_steps else 50)
     out = run_dir(args.model, args.out)
-    model = create_model(args.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or cfg.lr,
-                                 weight_decay=cfg.weight_decay if args.weight_decay is None else args.weight_decay)
-    state = {"epoch": 0, "step": 0, "slices_seen": 0, "train_seconds": 0.0, "wall_seconds": 0.0,
-             "best_mean_auc": None, "invocations": 0}
-    pos_weight: Optional[np.ndarray] = None
-    if (out / "last.pt").exists() and not args.fresh:
+    model = create_model(args.model)
+    argv_used = sys.argv[1:] if argv is None else list(argv)
+    command = "/usr/bin/python3 -m models.training.train " + " ".join(shlex.quote(a) for a in argv_used)
+
+    resumed = (out / "last.pt").exists() and not args.fresh
+    if resumed:
         ck = load_checkpoint(out / "last.pt")
-        model.load_state_dict(ck["model"])
-        optimizer.load_state_dict(ck["optimizer"])
-        state.update(ck["state"])
+        model.load_state_dict(ck.get("train_model", ck["model"]))
+        state = ck["state"]
         pos_weight = np.asarray(ck["pos_weight"], np.float32)
-        print(f"resumed from {out / 'last.pt'} at epoch {state['epoch']}, step {state['step']}", flush=True)
-    if pos_weight is None:
-        pos_weight = _class_weights(args)
-    state["invocations"] = int(state.get("invocations", 0)) + 1
+    else:
+        ck = None
+        init = _initial_weights(args, model)
+        state = {"step": 0, "slices_seen": 0, "best_mean_auc": None, "evaluations": 0,
+                 "runs": init["history"], "init": init["init"]}
+        pos_weight = D.positive_weights(_training_labels(args))
+    if not resumed or state.get("run") is None or state["run"].get("finished"):
+        state["run"] = {"started": now_iso(), "command": command, "hardware": _hardware(device), "device": str(device),
+                        "data": (f"phantom pool {args.pool}" if args.data == "pool" else args.data),
+                        "init": state.get("init"), "batch_size": batch_size, "lr": lr, "weight_decay": wd,
+                        "warmup_steps": warmup, "bf16": bf16, "augment": bool(args.augment),
+                        "train_size": args.train_size, "native_from": args.native_from if args.train_size else None,
+                        "steps": 0, "slices": 0, "seconds": 0.0, "finished": False}
+    run = state["run"]
+    model.to(device)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
+    ema = ModelEma(model, args.ema_decay)
+    if ck is not None:
+        if ck.get("optimizer") and run["steps"] > 0:
+            optimizer.load_state_dict(ck["optimizer"])
+        if ck.get("ema"):
+            ema.load_state_dict(ck["ema"])
+        print(f"resumed from {out / 'last.pt'} at step {state['step']} (run step {run['steps']})", flush=True)
     loss_fn = WeightedBCE(torch.from_numpy(pos_weight)).to(device)
     val = _validation_set(args)
-    flip_gen = torch.Generator().manual_seed(args.torch_seed + int(state["step"]))
-    t_start = time.time()
-    hardware = f"{platform.machine()} CPU, {torch.get_num_threads()} threads" if device.type == "cpu" else \
-        torch.cuda.get_device_name(device)
-    argv_used = sys.argv[1:] if argv is None else list(argv)
-    run_info = {"command": "/usr/bin/python3 -m models.training.train " + " ".join(shlex.quote(a) for a in argv_used),
-                "cpu_count": os.cpu_count(), "threads": torch.get_num_threads(), "model": args.model, "args": vars(args), "pos_weight": pos_weight.tolist(), "device": str(device),
-                "hardware": hardware, "batch_size": batch_size}
+    aug_gen = torch.Generator().manual_seed(args.torch_seed * 1_000_003 + int(state["step"]))
+    aug_cfg = AugmentConfig(flip=0.5 if cfg.flips else 0.0)
+    batches = _batches(args, batch_size, seed=args.torch_seed + int(state["step"]), pin=cuda)
+    t_start, run_seconds0 = time.time(), float(run["seconds"])
 
-    def out_of_time() -> bool:
-        if args.max_minutes is not None and time.time() - t_start > args.max_minutes * 60:
-            return True
-        return args.max_steps is not None and state["step"] >= args.max_steps
+    def progress() -> float:
+        p = 0.0
+        if args.max_steps:
+            p = max(p, run["steps"] / args.max_steps)
+        if args.max_minutes:
+            p = max(p, (run_seconds0 + time.time() - t_start) / (60 * args.max_minutes))
+        return p
 
-    last: Dict[str, object] = {}
-    while state["epoch"] < args.epochs and not out_of_time():
-        t0 = time.time()
-        losses: List[float] = []
-        for hu, win, lab in itertools.islice(_stream(args, batch_size, int(state["epoch"])), args.steps_per_epoch):
-            if cfg.flips:
-                hu = D.flip_batch(hu, flip_gen)
-            losses.append(train_step(model, optimizer, loss_fn, hu.to(device), win.to(device), lab.to(device)))
-            state["step"] += 1
-            state["slices_seen"] += int(hu.shape[0])
-            if out_of_time():
-                break
-        state["epoch"] += 1
-        state["train_seconds"] += time.time() - t0
-        v = evaluate_validation(model, val, loss_fn, device)
-        state["wall_seconds"] += time.time() - t0
+    def checkpoint(improved: bool, last: Dict[str, object]) -> None:
+        run["seconds"] = round(run_seconds0 + time.time() - t_start, 1)
+        body = {"model": ema.module.state_dict(), "train_model": model.state_dict(), "ema": ema.state_dict(),
+                "optimizer": optimizer.state_dict(), "state": state, "pos_weight": pos_weight.tolist(),
+                "run": run, "last_epoch": last}
+        save_checkpoint(out / "last.pt", **body)
+        if improved or not (out / "best.pt").exists():
+            save_checkpoint(out / "best.pt", **body)
+
+    def evaluate_now(losses: List[float], t_eval: float) -> Dict[str, object]:
+        v = evaluate_validation(ema.module, val, loss_fn, device)
+        state["evaluations"] += 1
         improved = v["val_mean_auc"] is not None and (state["best_mean_auc"] is None or
                                                       v["val_mean_auc"] > state["best_mean_auc"])  # type: ignore[operator]
         if improved:
             state["best_mean_auc"] = v["val_mean_auc"]
-        last = {"time": now_iso(), "epoch": state["epoch"], "step": state["step"], "slices_seen": state["slices_seen"],
-                "train_loss": float(np.mean(losses)) if losses else None, "steps_this_epoch": len(losses),
-                "epoch_seconds": round(time.time() - t0, 2), "train_seconds": round(state["train_seconds"], 1),
-                "wall_seconds": round(state["wall_seconds"], 1),
-                "device": str(device), "best": bool(improved), **v}
+        last = {"time": now_iso(), "epoch": state["evaluations"], "step": state["step"], "run_step": run["steps"],
+                "slices_seen": state["slices_seen"], "train_loss": float(np.mean(losses)) if losses else None,
+                "lr": optimizer.param_groups[0]["lr"], "progress": round(progress(), 4),
+                "seconds_since_last": round(time.time() - t_eval, 1),
+                "wall_seconds": round(run_seconds0 + time.time() - t_start, 1), "device": str(device),
+                "best": bool(improved), **v}
         append_jsonl(out / "log.jsonl", last)
-        print(f"epoch {state['epoch']} step {state['step']} loss {last['train_loss']:.4f} "
-              f"val_loss {v['val_loss']:.4f} val_mean_auc {v['val_mean_auc']}", flush=True)
-        ck = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "state": dict(state),
-              "pos_weight": pos_weight.tolist(), "run": run_info, "last_epoch": last}
-        save_checkpoint(out / "last.pt", **ck)
-        if improved or not (out / "best.pt").exists():
-            save_checkpoint(out / "best.pt", **ck)
+        print(f"step {state['step']} (run {run['steps']}, {100 * progress():.0f} %) lr {last['lr']:.2e} "
+              f"loss {last['train_loss']} val_loss {v['val_loss']:.4f} val_mean_auc {v['val_mean_auc']}", flush=True)
+        checkpoint(improved, last)
+        return last
+
+    native_size = int(model.stack.size) if hasattr(model, "stack") else None
+    losses: List[float] = []
+    last: Dict[str, object] = {}
+    t_eval = time.time()
+    while progress() < 1.0:
+        hu, win, lab = next(batches)
+        hu, win, lab = hu.to(device, non_blocking=True), win.to(device), lab.to(device)
+        if args.augment:
+            hu = augment_batch(hu, aug_gen, aug_cfg)
+        if cuda:
+            hu = hu.contiguous(memory_format=torch.channels_last)
+        for g in optimizer.param_groups:
+            g["lr"] = lr * warmup_cosine(progress(), run["steps"], warmup, args.min_lr_ratio)
+        if args.train_size and hasattr(model, "stack"):
+            # Progressive resizing (Howard's "progressive resizing"; Touvron et al., FixRes, NeurIPS 2019):
+            # most steps at a smaller input cost (size ratio)^2 of the compute; the last share of
+            # the run at the native size lets the network settle to what it will see in the app.
+            model.stack.size = args.train_size if progress() < args.native_from else native_size
+        losses.append(train_step(model, optimizer, loss_fn, hu, win, lab, clip=args.clip or None, bf16=bf16))
+        ema.update(model)
+        state["step"] += 1
+        run["steps"] += 1
+        state["slices_seen"] += int(hu.shape[0])
+        run["slices"] += int(hu.shape[0])
+        if run["steps"] % args.eval_every == 0:
+            last = evaluate_now(losses, t_eval)
+            losses, t_eval = [], time.time()
+    run["finished"] = True
+    run["minutes"] = round((run_seconds0 + time.time() - t_start) / 60, 1)
+    state["runs"] = list(state.get("runs", [])) + [{k: run[k] for k in (
+        "started", "command", "hardware", "data", "init", "batch_size", "lr", "steps", "slices", "minutes")}]
+    if losses or not last:  # the run's final weights, unless the last step was just evaluated
+        last = evaluate_now(losses, t_eval)
+    else:
+        checkpoint(False, last)  # record the finished run
     return {"state": state, "last": last, "out": str(out)}
 
 

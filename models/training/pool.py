@@ -1,0 +1,240 @@
+"""A phantom pool: studies generated once and stored as memory-mappable int16 HU shards.
+
+    /usr/bin/python3 -m models.training.pool build --seed 1 --studies 1500 --out /data/pool-s1
+    /usr/bin/python3 -m models.training.pool info /data/pool-s1
+    /usr/bin/python3 -m models.training.pool speed /data/pool-s1        # loader slices/s against on-the-fly
+
+Why: generating a phantom study costs about a second of CPU per 40 slices, more than a training step
+of a small network on a GPU; generating on the fly starved the GPU (35–65 slices/s). A pool is
+generated once, on all cores, and then read for many epochs through memory maps, with the
+augmentation done on the fly (``augment.py``) so that epochs still differ.
+
+Layout of a pool folder (one shard per study, so a build can stop at any moment and resume):
+
+    pool.json                 what the pool is (seed, balanced, generator, label order, counts)
+    hu-NNNNN.npy              int16 [Z, 512, 512], HU exactly as a DICOM reader gets them
+                              (phantom HU are integers, so int16 loses nothing)
+    meta-NNNNN.npz            labels uint8 [Z, 6], window float32 [Z, 2], z (head frame, mm)
+    mask-NNNNN.npz            lesion bits uint8 [Z, 512, 512] (bit i = SUBTYPES[i]), compressed:
+                              what localisation trains and measures against
+
+A shard is complete when its ``meta`` file exists: it is written last, atomically (temporary file
+then rename), so a killed build leaves at most an orphan ``hu`` file that the next build rewrites.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .contract import LABELS, NUM_LABELS
+
+POOL_VERSION = 1
+#: Bytes per stored slice: int16 HU at 512 x 512 (masks compress to almost nothing).
+BYTES_PER_SLICE = 512 * 512 * 2
+MEAN_SLICES_PER_STUDY = 36
+
+
+def _name(kind: str, index: int, ext: str) -> str:
+    return f"{kind}-{index:05d}.{ext}"
+
+
+def _atomic_save(path: Path, writer) -> None:
+    # The suffix must stay what numpy expects, or np.save/np.savez add their own to the name.
+    tmp = path.with_name(path.stem + ".partial" + path.suffix)
+    writer(tmp)
+    os.replace(tmp, path)
+
+
+def _build_one(args) -> Dict[str, object]:
+    out, seed, index, balanced = args
+    from models.phantom import generate_study
+
+    c0 = time.process_time()
+    st = generate_study(seed, index, balanced=balanced)
+    out = Path(out)
+    hu = np.asarray(st.hu)
+    if hu.min() < -32768 or hu.max() > 32767 or not np.array_equal(hu, np.rint(hu)):
+        raise ValueError(f"study {index}: HU not representable as int16")
+    _atomic_save(out / _name("hu", index, "npy"), lambda p: np.save(p, hu.astype(np.int16)))
+    _atomic_save(out / _name("mask", index, "npz"), lambda p: np.savez_compressed(p, bits=st.lesion_bits))
+    z = np.asarray(st.meta["z_head"], np.float32)
+    _atomic_save(out / _name("meta", index, "npz"),
+                 lambda p: np.savez(p, labels=st.labels.astype(np.uint8), window=st.window.astype(np.float32), z=z))
+    return {"index": index, "slices": int(len(st)), "cpu": time.process_time() - c0}
+
+
+def complete_indices(out: Path) -> List[int]:
+    return sorted(int(p.stem.split("-")[1]) for p in out.glob("meta-*.npz"))
+
+
+def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, workers: Optional[int] = None,
+          progress: bool = True) -> Dict[str, object]:
+    """Generate studies ``0..studies-1`` of ``seed`` into ``out``; studies already there are kept."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    info_path = out / "pool.json"
+    if info_path.exists():
+        info = json.loads(info_path.read_text())
+        if info["seed"] != seed or info["balanced"] != balanced:
+            raise SystemExit(f"{out} holds seed {info['seed']} (balanced={info['balanced']}); "
+                             f"asked for seed {seed} (balanced={balanced}): use another folder")
+    done = set(complete_indices(out))
+    todo = [i for i in range(studies) if i not in done]
+    need = len(todo) * MEAN_SLICES_PER_STUDY * BYTES_PER_SLICE
+    free = shutil.disk_usage(out).free
+    print(f"pool {out}: {len(done)} of {studies} studies present, {len(todo)} to make; "
+          f"≈ {need / 1e9:.1f} GB more on disk ({free / 1e9:.0f} GB free)", file=sys.stderr, flush=True)
+    if need > free * 0.95:
+        raise SystemExit(f"not enough disk space in {out}: need ≈ {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
+    write_info(out, seed, balanced)  # the seed is on record from the start; a pool being built is readable
+    workers = max(1, workers or os.cpu_count() or 1)
+    t0 = time.perf_counter()
+    made: List[Dict[str, object]] = []
+
+    def tick() -> None:
+        if not progress:
+            return
+        el = time.perf_counter() - t0
+        rate = len(made) / el if el > 0 else 0.0
+        eta = (len(todo) - len(made)) / rate if rate > 0 else float("nan")
+        width = 30
+        fill = int(width * len(made) / max(len(todo), 1))
+        print(f"\r[{'#' * fill}{'.' * (width - fill)}] {len(made)}/{len(todo)} studies "
+              f"{rate * 60:.0f}/min, ETA {eta / 60:.1f} min", end="", file=sys.stderr, flush=True)
+
+    jobs = [(str(out), seed, i, balanced) for i in todo]
+    if workers == 1 or len(jobs) <= 1:
+        for j in jobs:
+            made.append(_build_one(j))
+            tick()
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            for fut in as_completed([ex.submit(_build_one, j) for j in jobs]):
+                made.append(fut.result())
+                tick()
+    if progress and jobs:
+        print(file=sys.stderr)
+    elapsed = time.perf_counter() - t0
+    info = write_info(out, seed, balanced)
+    made_slices = sum(int(m["slices"]) for m in made)
+    summary = {"pool": str(out), "studies": info["studies"], "slices": info["slices"], "made_studies": len(made),
+               "made_slices": made_slices, "seconds": round(elapsed, 1), "workers": workers,
+               "slices_per_second": round(made_slices / elapsed, 1) if made else None,
+               "cpu_ms_per_slice": round(1000 * sum(float(m["cpu"]) for m in made) / max(made_slices, 1), 1),
+               "bytes": info["bytes"]}
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+def write_info(out: Path, seed: int, balanced: bool) -> Dict[str, object]:
+    from models.phantom.study import GENERATOR_VERSION
+
+    idx = complete_indices(out)
+    labels = [np.load(out / _name("meta", i, "npz"))["labels"] for i in idx]
+    slices = [len(l) for l in labels]
+    allp = np.concatenate(labels) if labels else np.zeros((0, NUM_LABELS), np.uint8)
+    info = {"version": POOL_VERSION, "generator": f"models.phantom v{GENERATOR_VERSION}", "seed": seed,
+            "balanced": balanced, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
+            "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
+            "bytes": int(sum((out / _name("hu", i, "npy")).stat().st_size for i in idx))}
+    tmp = out / "pool.json.partial"
+    tmp.write_text(json.dumps(info, indent=1) + "\n")
+    os.replace(tmp, out / "pool.json")
+    return info
+
+
+@dataclass
+class PoolIndex:
+    """Every slice of a pool as (study, slice) with its labels; HU opened lazily as memory maps."""
+
+    root: Path
+    studies: np.ndarray        # int32 [S] study indices present
+    study_of: np.ndarray       # int32 [M] position in ``studies`` of each slice
+    slice_of: np.ndarray       # int32 [M] slice number within its study
+    labels: np.ndarray         # uint8 [M, 6]
+    window: np.ndarray         # float32 [M, 2]
+    seed: int
+
+    @classmethod
+    def open(cls, root: os.PathLike, studies: Optional[Sequence[int]] = None) -> "PoolIndex":
+        root = Path(root)
+        info = json.loads((root / "pool.json").read_text())
+        if tuple(info["labels"]) != LABELS:
+            raise ValueError(f"{root}: label order {info['labels']} differs from the contract {LABELS}")
+        present = complete_indices(root)
+        chosen = present if studies is None else [i for i in studies if i in set(present)]
+        if not chosen:
+            raise ValueError(f"{root}: no complete studies (build the pool first)")
+        so, sl, labs, wins = [], [], [], []
+        for k, i in enumerate(chosen):
+            m = np.load(root / _name("meta", i, "npz"))
+            z = len(m["labels"])
+            so.append(np.full(z, k, np.int32)); sl.append(np.arange(z, dtype=np.int32))
+            labs.append(m["labels"]); wins.append(m["window"])
+        return cls(root=root, studies=np.asarray(chosen, np.int32), study_of=np.concatenate(so),
+                   slice_of=np.concatenate(sl), labels=np.concatenate(labs), window=np.concatenate(wins),
+                   seed=int(info["seed"]))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def hu_map(self, k: int) -> np.ndarray:
+        """int16 [Z, 512, 512] of the k-th study, memory-mapped (nothing read until touched)."""
+        return np.load(self.root / _name("hu", int(self.studies[k]), "npy"), mmap_mode="r")
+
+    def masks(self, k: int) -> np.ndarray:
+        return np.load(self.root / _name("mask", int(self.studies[k]), "npz"))["bits"]
+
+    def study_arrays(self, k: int) -> Dict[str, np.ndarray]:
+        sel = self.study_of == k
+        return {"hu": np.asarray(self.hu_map(k), np.float32), "labels": self.labels[sel], "window": self.window[sel]}
+
+
+def _info(args: argparse.Namespace) -> None:
+    print((Path(args.pool) / "pool.json").read_text())
+
+
+def _speed(args: argparse.Namespace) -> None:
+    from .augment import measure_loader_speed
+
+    print(json.dumps(measure_loader_speed(args.pool, seconds=args.seconds, workers=args.workers,
+                                          batch_size=args.batch_size), indent=1))
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="generate (or complete) a pool")
+    b.add_argument("--seed", type=int, required=True)
+    b.add_argument("--studies", type=int, required=True)
+    b.add_argument("--out", required=True)
+    b.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True)
+    b.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    i = sub.add_parser("info", help="print pool.json")
+    i.add_argument("pool")
+    s = sub.add_parser("speed", help="loader slices/s from the pool against generating phantoms on the fly")
+    s.add_argument("pool")
+    s.add_argument("--seconds", type=float, default=30.0)
+    s.add_argument("--workers", type=int, default=None)
+    s.add_argument("--batch-size", type=int, default=16)
+    args = ap.parse_args(argv)
+    if args.cmd == "build":
+        build(args.out, args.seed, args.studies, args.balanced, args.workers)
+    elif args.cmd == "info":
+        _info(args)
+    else:
+        _speed(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""The phantom pool: exact int16 copies of generate_study, resumable builds, and the loader over it."""
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.training import pool
+from models.training.augment import EndlessSampler, PoolSlices, pool_keys, pool_loader
+from models.training.contract import LABELS
+from models.training.tests.helpers import phantom_available
+
+
+@unittest.skipUnless(phantom_available(), "models.phantom is needed to build a pool")
+class PoolTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.root = Path(cls.tmp.name) / "pool"
+        cls.summary = pool.build(cls.root, seed=5, studies=2, workers=1, progress=False)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.tmp.cleanup()
+
+    def test_shards_hold_the_generators_study_exactly(self) -> None:
+        from models.phantom import generate_study
+
+        st = generate_study(5, 1, balanced=True)
+        hu = np.load(self.root / "hu-00001.npy", mmap_mode="r")
+        self.assertEqual(hu.dtype, np.int16)
+        np.testing.assert_array_equal(np.asarray(hu, np.float32), st.hu)
+        with np.load(self.root / "meta-00001.npz") as m:
+            np.testing.assert_array_equal(m["labels"], st.labels)
+            np.testing.assert_array_equal(m["window"], st.window)
+        with np.load(self.root / "mask-00001.npz") as m:
+            np.testing.assert_array_equal(m["bits"], st.lesion_bits)
+        info = json.loads((self.root / "pool.json").read_text())
+        self.assertEqual((info["seed"], info["studies"], info["labels"]), (5, 2, list(LABELS)))
+        self.assertEqual(info["slices"], self.summary["slices"])
+
+    def test_a_build_resumes_and_refuses_another_seed(self) -> None:
+        (self.root / "meta-00000.npz").unlink()  # as if killed before study 0 was complete
+        again = pool.build(self.root, seed=5, studies=2, workers=1, progress=False)
+        self.assertEqual(again["made_studies"], 1)
+        self.assertEqual(pool.complete_indices(self.root), [0, 1])
+        with self.assertRaises(SystemExit):
+            pool.build(self.root, seed=6, studies=2, workers=1, progress=False)
+
+    def test_loader_yields_contract_samples_and_every_key_once_per_pass(self) -> None:
+        keys = pool_keys(self.root)
+        self.assertEqual(len(keys), self.summary["slices"])
+        ds = PoolSlices(self.root)
+        hu, win, lab = ds[keys[3]]
+        self.assertEqual((tuple(hu.shape), hu.dtype, tuple(win.shape), tuple(lab.shape)), ((1, 512, 512), torch.float32, (2,), (6,)))
+        it = iter(EndlessSampler(lambda: keys, seed=0))
+        first_pass = [next(it) for _ in keys]
+        self.assertEqual(sorted(first_pass), sorted(keys))
+        batch = next(iter(pool_loader(self.root, batch_size=4, workers=0, seed=0)))
+        self.assertEqual(tuple(batch[0].shape), (4, 1, 512, 512))
+
+    def test_pool_arrays_match_the_shards(self) -> None:
+        from models.training.train import pool_arrays
+
+        a = pool_arrays(str(self.root), studies=2, slices_per_study=None)
+        idx = pool.PoolIndex.open(self.root)
+        self.assertEqual(len(a["labels"]), len(idx))
+        np.testing.assert_array_equal(a["labels"], idx.labels)
+        self.assertEqual(set(a["study"].tolist()), {0, 1})
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,103 @@
+"""The training recipe's parts: schedule, weight averaging, on-device augmentation, calibration."""
+import math
+import unittest
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.training.augment import AugmentConfig, augment_batch
+from models.training.calibrate import expected_calibration_error, fit_platt
+from models.training.calibration import LabelCalibration
+from models.training.engine import ModelEma, warmup_cosine
+from models.training.registry import create_model, list_models
+from models.training.tests import helpers  # noqa: F401 - sets torch threads
+
+
+class ScheduleTest(unittest.TestCase):
+    def test_warmup_then_cosine_to_the_floor(self) -> None:
+        self.assertAlmostEqual(warmup_cosine(0.0, 0, 10), 0.1)
+        self.assertAlmostEqual(warmup_cosine(0.0, 9, 10), 1.0)
+        self.assertAlmostEqual(warmup_cosine(0.0, 10, 10), 1.0)
+        self.assertAlmostEqual(warmup_cosine(0.5, 100, 10, min_ratio=0.0), 0.5)
+        self.assertAlmostEqual(warmup_cosine(1.0, 100, 10, min_ratio=0.02), 0.02)
+        values = [warmup_cosine(p / 10, 100, 10) for p in range(11)]
+        self.assertTrue(all(a >= b for a, b in zip(values, values[1:])))
+
+
+class EmaTest(unittest.TestCase):
+    def test_average_follows_the_weights_and_copies_counters(self) -> None:
+        net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+        ema = ModelEma(net, decay=0.5)
+        with torch.no_grad():
+            net[0].weight.fill_(1.0)
+        net[1].num_batches_tracked.fill_(7)
+        for _ in range(50):
+            ema.update(net)
+        torch.testing.assert_close(ema.module[0].weight, torch.ones(2, 2))
+        self.assertEqual(int(ema.module[1].num_batches_tracked), 7)
+        self.assertFalse(any(p.requires_grad for p in ema.module.parameters()))
+        restored = ModelEma(net)
+        restored.load_state_dict(ema.state_dict())
+        self.assertEqual(restored.updates, 50)
+
+
+class AugmentTest(unittest.TestCase):
+    def test_deterministic_shape_preserving_and_close_to_the_input(self) -> None:
+        hu = torch.full((3, 1, 64, 64), -1000.0)
+        hu[:, :, 16:48, 16:48] = 40.0
+        a = augment_batch(hu, torch.Generator().manual_seed(1))
+        b = augment_batch(hu, torch.Generator().manual_seed(1))
+        torch.testing.assert_close(a, b)
+        self.assertEqual(a.shape, hu.shape)
+        self.assertFalse(torch.equal(a, hu))
+        # brain-like centre stays brain-like: small HU changes only
+        self.assertLess(float((a[:, :, 28:36, 28:36] - 40).abs().mean()), 12.0)
+
+    def test_identity_when_everything_is_off(self) -> None:
+        off = AugmentConfig(flip=0, rotate_deg=0, scale=0, shift=0, hu_scale=0, hu_offset=0, noise_p=0, blur_p=0)
+        hu = torch.randn(2, 1, 32, 32) * 50
+        torch.testing.assert_close(augment_batch(hu, torch.Generator().manual_seed(0), off), hu, atol=1e-3, rtol=0)
+
+    def test_flip_only_mirrors(self) -> None:
+        flip = AugmentConfig(flip=1.0, rotate_deg=0, scale=0, shift=0, hu_scale=0, hu_offset=0, noise_p=0, blur_p=0)
+        hu = torch.arange(16.0).view(1, 1, 4, 4)
+        torch.testing.assert_close(augment_batch(hu, torch.Generator().manual_seed(0), flip), hu.flip(-1).flip(-2),
+                                   atol=1e-4, rtol=0)
+
+
+class CalibrationTest(unittest.TestCase):
+    def test_platt_recovers_a_known_scale_and_bias(self) -> None:
+        rng = np.random.default_rng(0)
+        z = rng.normal(0, 3, 20000)
+        y = (rng.random(20000) < 1 / (1 + np.exp(-(0.5 * z - 1.0)))).astype(np.float64)
+        fit = fit_platt(z, y)
+        self.assertAlmostEqual(fit["scale"], 0.5, delta=0.05)
+        self.assertAlmostEqual(fit["bias"], -1.0, delta=0.1)
+        before = expected_calibration_error(y, 1 / (1 + np.exp(-z)))
+        after = expected_calibration_error(y, 1 / (1 + np.exp(-(fit["scale"] * z + fit["bias"]))))
+        self.assertLess(after, 0.02)
+        self.assertGreater(before, 0.1)
+
+    def test_single_class_keeps_identity_and_ece_of_perfect_bins_is_zero(self) -> None:
+        self.assertEqual(fit_platt(np.array([1.0, 2.0]), np.array([0.0, 0.0])), {"scale": 1.0, "bias": 0.0, "fitted": False})
+        self.assertEqual(expected_calibration_error(np.array([0, 1, 0, 1]), np.array([0.5, 0.5, 0.5, 0.5])), 0.0)
+
+    def test_every_model_applies_its_calibration_in_forward_not_in_logits(self) -> None:
+        hu, window, _ = helpers.tiny_batch(1)
+        for mid in list_models():
+            torch.manual_seed(0)
+            m = create_model(mid).eval()
+            self.assertIsInstance(m.calibration, LabelCalibration)
+            with torch.no_grad():
+                z = m.logits(hu, window)
+                m.calibration.scale.fill_(2.0)
+                m.calibration.bias.fill_(-1.0)
+                torch.testing.assert_close(m(hu, window), torch.sigmoid(2 * z - 1), msg=mid)
+                torch.testing.assert_close(m.logits(hu, window), z, msg=mid)
+            self.assertIn("calibration.scale", m.state_dict())
+            self.assertTrue(math.isfinite(float(m.calibration.bias[0])))
+
+
+if __name__ == "__main__":
+    unittest.main()
