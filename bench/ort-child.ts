@@ -6,6 +6,7 @@
  * onnxruntime sees it. Output (stdout, one JSON line): run times, this process's peak RSS (VmHWM)
  * after the timed runs and before any profiling, and the per-operator profile summary.
  */
+import '../src/main/inference/offline.js'; // before onnxruntime-node: telemetry off
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';

@@ -4,7 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   python3-numpy python3-scipy python3-torch python3-torchvision python3-onnx python3-pydicom python3-gdcm
-  dcmtk chromium
+  dcmtk chromium strace
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,6 +1,6 @@
 /** Shared test helpers: temp folders, the shared DICOM corpus, and the pydicom fixture maker. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,3 +33,40 @@ export function pydicomHu(file: string, scratchDir: string): Float32Array {
 
 export const CT_IMAGE = 'cornerstone-wado-image-loader/CTImage.dcm';
 export const CT1_UNC = 'dicom-parser/CT1_UNC.explicit_little_endian.dcm';
+
+/**
+ * A short-length element (group, element) of a little-endian data set, explicit or implicit VR:
+ * where its tag starts, where its value starts, and the value's length. For tests that rewrite
+ * one element's bytes as a broken writer would (no DICOM library would write them).
+ */
+export function findElement(buf: Uint8Array, group: number, element: number): { tagAt: number; explicit: boolean; valueAt: number; length: number } {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = 132; i + 8 < buf.length; i++) {
+    if (view.getUint16(i, true) !== group || view.getUint16(i + 2, true) !== element) continue;
+    const explicit = /^[A-Z]{2}$/.test(String.fromCharCode(buf[i + 4]!, buf[i + 5]!));
+    return explicit
+      ? { tagAt: i, explicit, valueAt: i + 8, length: view.getUint16(i + 6, true) }
+      : { tagAt: i, explicit, valueAt: i + 8, length: view.getUint32(i + 4, true) };
+  }
+  throw new Error(`(${group.toString(16)},${element.toString(16)}) not found`);
+}
+
+/** A copy of `buf` with a text element's value replaced by `text` (null: the element removed). */
+export function withElementText(buf: Uint8Array, group: number, element: number, text: string | null): Uint8Array {
+  const el = findElement(buf, group, element);
+  const end = el.valueAt + el.length;
+  if (text === null) return Buffer.concat([buf.subarray(0, el.tagAt), buf.subarray(end)]);
+  const value = Buffer.from(text.length % 2 ? `${text} ` : text, 'latin1');
+  const head = Buffer.from(buf.subarray(el.tagAt, el.valueAt));
+  if (el.explicit) head.writeUInt16LE(value.length, 6);
+  else head.writeUInt32LE(value.length, 4);
+  return Buffer.concat([buf.subarray(0, el.tagAt), head, value, buf.subarray(end)]);
+}
+
+/** Writes `count` phantom head-CT slices (one study) under `out`/study_00000 and returns their paths. */
+export function phantomSlices(out: string, seed: number, count = 4): string[] {
+  execFileSync(PYTHON, ['-m', 'models.phantom', 'generate', '--studies', '1', '--seed', String(seed), '--slices-min', String(count),
+    '--slices-max', String(count), '--out', out], { cwd: REPO_ROOT, stdio: 'pipe' });
+  const folder = join(out, 'study_00000');
+  return readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort().map((f) => join(folder, f));
+}

@@ -12,11 +12,11 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { settleSeries, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
-import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type SeriesScorer } from './inference/index.js';
+import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
-import { openDatabase, queryWorklist, Store, type Db, type WorklistQuery } from './store/index.js';
+import { openDatabase, queryWorklist, Store, sweepHuTemps, type Db, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
-import { DicomReceiver } from './receive/index.js';
+import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
 
 export interface CoreOptions {
@@ -60,6 +60,7 @@ export class TriageCore {
   private closed = false;
   private readonly listeners = new Set<(event: CoreEvent) => void>();
   private scorer: SeriesScorer | undefined;
+  private manifestCache: Manifest | undefined;
   private receiver: DicomReceiver | undefined;
   private ownDecoder: PooledFrameDecoder | undefined;
 
@@ -73,6 +74,9 @@ export class TriageCore {
     // Work a previous process was doing when it died is done again (handlers are idempotent).
     const requeued = this.store.requeueInterruptedJobs();
     if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
+    // HU copies half-written by a process killed mid-write (their rows were never written).
+    const swept = sweepHuTemps(this.dataDir);
+    if (swept) this.log(`removed ${swept} unfinished HU temp file(s)`);
     if (opts.scorer) this.attachScorer(opts.scorer);
   }
 
@@ -104,14 +108,21 @@ export class TriageCore {
     return outcome;
   }
 
+  /** An entry the folder rule refuses (a FIFO, a link out of the folder, ...): listed once in the quarantine. */
+  private refuseEntry(path: string, reason: string): IngestOutcome {
+    this.store.recordRefusalOnce(path, reason);
+    return { path, outcome: 'quarantined', reason };
+  }
+
   /** One pass over a folder: read every file, settle every series, run queued work; then return. */
   async importFolder(
     folder: string,
     progress?: (done: number, total: number, outcome: IngestOutcome) => void,
     include: (path: string) => boolean = () => true,
   ): Promise<IngestOutcome[]> {
-    const files = (await listFiles(resolve(folder))).filter(include);
-    const outcomes: IngestOutcome[] = [];
+    const listed = await listFiles(resolve(folder));
+    const files = listed.files.filter(include);
+    const outcomes: IngestOutcome[] = listed.refused.map(({ path, reason }) => this.refuseEntry(path, reason));
     const concurrency = this.opts.ingestConcurrency ?? 2;
     let next = 0;
     const worker = async () => {
@@ -133,6 +144,10 @@ export class TriageCore {
     this.watcher = watchFolder(resolve(folder), (path) => this.enqueueIngest(path), {
       ...(this.opts.stableMs !== undefined ? { stableMs: this.opts.stableMs } : {}),
       onError: (err) => this.log(`watch error: ${err.message}`),
+      onRefused: (path, reason) => {
+        const outcome = this.refuseEntry(path, reason);
+        this.emit({ type: 'file', outcome });
+      },
     });
     // Jobs left queued by an earlier run start at once, not at the next arrival.
     this.startSettling();
@@ -152,9 +167,19 @@ export class TriageCore {
       spoolDir: join(this.dataDir, 'received'),
       onInstance: async (path) => {
         const outcome = await this.ingestFile(path);
-        // A refused instance is kept and listed in the quarantine; only a file that vanished
-        // before it could be read is a failure the sender must hear about.
         if (outcome.outcome === 'vanished') throw new Error(`received file ${path} vanished before it was read`);
+        // A refused or conflicting instance is kept (quarantine, conflict list) but will not be
+        // scored: the sender hears a failure with the reason and keeps its copy.
+        if (outcome.outcome === 'quarantined') {
+          const notCtImage = /Modality|multi-frame|frames/i.test(outcome.reason ?? '');
+          throw new StoreRefusedError(
+            notCtImage ? STORE_STATUS.dataSetDoesNotMatchSopClass : STORE_STATUS.cannotUnderstand,
+            `refused: ${outcome.reason ?? 'unreadable'}`,
+          );
+        }
+        if (outcome.outcome === 'conflict') {
+          throw new StoreRefusedError(STORE_STATUS.cannotUnderstand, `conflict: ${outcome.reason ?? 'SOP Instance UID already stored with other pixels'}`);
+        }
       },
       log: (m) => this.log(`receiver: ${m}`),
     });
@@ -258,6 +283,21 @@ export class TriageCore {
       sha256: q.sha256,
       createdAt: q.created_at,
     }));
+  }
+
+  /**
+   * The model manifest of this core's models folder, read once (an unreadable one reads as empty:
+   * `status()` reports why). The triage policy (default ranking family, flag thresholds) comes from it.
+   */
+  manifest(): Manifest {
+    if (!this.manifestCache) {
+      try {
+        this.manifestCache = loadManifest(this.opts.modelsDir);
+      } catch {
+        this.manifestCache = { models: [], ensembles: [] };
+      }
+    }
+    return this.manifestCache;
   }
 
   status(): CoreStatus {

@@ -31,7 +31,12 @@ export function SettingsPage() {
   const save = async () => {
     setError(null);
     try {
-      const r = await client.api.updateSettings({ importFolder: folder.trim() || null, thresholds, rankingModel: ranking });
+      // Only labels that differ from the model's operating point become site overrides.
+      const patch = Object.fromEntries(
+        LABELS.map((l) => [l, Math.abs(thresholds[l] - s.modelThresholds[l]) < 1e-9 ? null : thresholds[l]]),
+      ) as Record<Label, number | null>;
+      const r = await client.api.updateSettings({ importFolder: folder.trim() || null, thresholds: patch, rankingModel: ranking });
+      setThresholds(r.thresholds);
       setS(r);
       setMsg(r.watching && r.importFolder !== folder.trim() && folder.trim() ? 'Saved. The new import folder is watched from the next start.' : 'Saved.');
     } catch (e) {
@@ -53,14 +58,28 @@ export function SettingsPage() {
         </label>
         <fieldset>
           <legend>Flag thresholds (a study is flagged when any label reaches its threshold)</legend>
+          <p className="muted small">
+            Defaults are the ranking family&apos;s operating thresholds from the model manifest (chosen on held-out
+            synthetic phantoms); <code>triage evaluate</code> reports these same numbers. A value you change here
+            overrides that label and is marked &ldquo;site&rdquo;.
+          </p>
           <div className="thresholds">
-            {LABELS.map((l: Label) => (
-              <label key={l} className="field small">
-                {LABEL_SHORT[l]} <span className="muted">{l}</span>
-                <input type="number" min={0} max={1} step={0.05} value={thresholds[l]} onChange={(e) => setThresholds({ ...thresholds, [l]: Math.max(0, Math.min(1, Number(e.target.value))) })} />
-              </label>
-            ))}
+            {LABELS.map((l: Label) => {
+              const changed = Math.abs(thresholds[l] - s.modelThresholds[l]) >= 1e-9;
+              return (
+                <label key={l} className="field small" data-testid={`threshold-${l}`}>
+                  {LABEL_SHORT[l]} <span className="muted">{l}</span>{' '}
+                  <span className={changed ? 'pill st-in_review' : 'muted'} title={`model: ${s.modelThresholds[l].toFixed(3)}`}>
+                    {changed ? 'site' : 'model'}
+                  </span>
+                  <input type="number" min={0} max={1} step={0.01} value={Number(thresholds[l].toFixed(3))} onChange={(e) => setThresholds({ ...thresholds, [l]: Math.max(0, Math.min(1, Number(e.target.value))) })} />
+                </label>
+              );
+            })}
           </div>
+          <button type="button" onClick={() => setThresholds({ ...s.modelThresholds })} data-testid="thresholds-reset">
+            Use the model&apos;s thresholds
+          </button>
         </fieldset>
         <label className="field">
           Model family that ranks the worklist
@@ -70,6 +89,9 @@ export function SettingsPage() {
             <option value="mean">mean of both families</option>
           </select>
         </label>
+        <p className="muted small" data-testid="ranking-reason">
+          Ranking now: <b>{s.rankingModel}</b> — {s.rankingReason}. Measured default: {s.rankingDefault}.
+        </p>
         <div className="actions">
           <button className="confirm" onClick={() => void save()}>Save</button>
           {msg && <span className="muted">{msg}</span>}

@@ -152,6 +152,11 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
           </select>
         </label>
         <span className="spacer" />
+        {data && (
+          <span className="muted small" data-testid="ranking-family" title={data.rankingReason}>
+            ranked by {data.rankingModel}
+          </span>
+        )}
         {flaggedCount > 0 && (
           <span className="flag-summary" data-testid="flag-summary">
             {flaggedCount} flagged, unreviewed

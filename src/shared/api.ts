@@ -117,6 +117,8 @@ export const WorklistResponseSchema = z.object({
   changeCounter: z.number().int(),
   thresholds: ThresholdsSchema,
   rankingModel: RankingModelSchema,
+  /** Why this family ranks: the site's choice, or the manifest's measurement in one sentence. */
+  rankingReason: z.string(),
 });
 
 export const SliceInfoSchema = z.object({
@@ -181,13 +183,24 @@ export const SliceResponseSchema = z.object({
 });
 export type SliceResponse = z.infer<typeof SliceResponseSchema>;
 
+/** Per label, whether its flag threshold is the site's override or the ranking family's operating point. */
+export const ThresholdSourcesSchema = z.object(
+  Object.fromEntries(LABELS.map((l) => [l, z.enum(['site', 'model'])])) as Record<Label, z.ZodEnum<{ site: 'site'; model: 'model' }>>,
+);
+
 export const SettingsSchema = z.object({
   dataDir: z.string(),
   importFolder: z.string().nullable(),
   /** Whether the import folder is being watched by this process right now. */
   watching: z.boolean(),
   thresholds: ThresholdsSchema,
+  thresholdSources: ThresholdSourcesSchema,
+  /** The ranking family's operating thresholds from the model manifest (what a reset returns to). */
+  modelThresholds: ThresholdsSchema,
   rankingModel: RankingModelSchema,
+  /** The family the manifest measured best, and the measurement in one sentence. */
+  rankingDefault: RankingModelSchema,
+  rankingReason: z.string(),
   /** Read-only: the models' state as the core describes it, and each model's provider. */
   modelsDescription: z.string(),
   providers: z.array(ProviderInfoSchema),
@@ -231,7 +244,8 @@ export const API_SCHEMAS = {
   updateSettings: {
     request: z.strictObject({
       importFolder: z.string().min(1).max(4096).nullable().optional(),
-      thresholds: ThresholdsSchema.partial().optional(),
+      /** Labels to override; a label set to null returns to the model's operating threshold. */
+      thresholds: z.partialRecord(LabelSchema, z.number().min(0).max(1).nullable()).optional(),
       rankingModel: RankingModelSchema.optional(),
     }),
     response: SettingsSchema,

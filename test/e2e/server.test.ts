@@ -5,13 +5,14 @@
  */
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose } from '../../src/main/core.js';
 import { readHuFile } from '../../src/main/store/index.js';
 import { csvCell } from '../../src/main/api/index.js';
+import { familyThresholds } from '../../src/main/triage/index.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
 import { makeSeries, probs, putStudyScore, type FixtureStudy } from './fixtures.js';
@@ -26,6 +27,19 @@ const S1: FixtureStudy = {
   slices: 3,
 };
 const S2: FixtureStudy = { ...S1, studyUid: '1.2.826.0.1.3680043.10.2.2', seriesUid: '1.2.826.0.1.3680043.10.2.2.2', patientName: 'LEE^BO', patientId: 'P2', accession: 'X2' };
+
+const POLICY_MANIFEST = {
+  models: [],
+  ensembles: [],
+  ranking: {
+    family: 'ensemble',
+    reason: 'ensemble measured best on the threshold set',
+    thresholds: {
+      ensemble: { any: 0.4, epidural: 0.3, intraparenchymal: 0.3, intraventricular: 0.3, subarachnoid: 0.3, subdural: 0.7 },
+      convlstm: { any: 0.6, epidural: 0.5, intraparenchymal: 0.5, intraventricular: 0.5, subarachnoid: 0.5, subdural: 0.5 },
+    },
+  },
+};
 
 interface Reply {
   status: number;
@@ -62,8 +76,12 @@ describe('the loopback server and the API', () => {
     putStudyScore(core.db, S1.studyUid, 'ranking', probs({ any: 0.7, subdural: 0.66 }));
     putStudyScore(core.db, S2.studyUid, 'ranking', probs({ any: 0.2 }));
     await core.stop();
+    // The triage policy this test flags by: a manifest with a measured ranking record and no models.
+    const modelsDir = join(root, 'models');
+    mkdirSync(modelsDir);
+    writeFileSync(join(modelsDir, 'manifest.json'), JSON.stringify(POLICY_MANIFEST));
     const rendererDir = await ensureRendererBuilt(join(root, 'renderer'));
-    s = await serve({ dataDir, rendererDir, models: false });
+    s = await serve({ dataDir, rendererDir, models: false, modelsDir });
     port = s.server.port;
   });
 
@@ -99,6 +117,27 @@ describe('the loopback server and the API', () => {
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ error: expect.stringMatching(/invalid worklist request/) });
     expect((await post('study', { studyUid: '9.9' })).status).toBe(404);
+  });
+
+  it('answers 413 to a body over the limit, declared or streamed, and keeps serving', async () => {
+    const big = JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) });
+    const declared = await post('status', JSON.parse(big) as unknown);
+    expect(declared.status).toBe(413);
+    expect(JSON.parse(declared.body)).toMatchObject({ error: expect.stringMatching(/over the \d+-byte limit/) });
+    const streamed = await new Promise<number>((ok, fail) => {
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/api/status', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } },
+        (res) => {
+          res.resume();
+          ok(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', fail);
+      for (let i = 0; i < 32; i++) req.write('x'.repeat(64 * 1024));
+      req.end();
+    });
+    expect(streamed).toBe(413);
+    expect((await post('status', {})).status).toBe(200);
   });
 
   it('serves slices as int16 HU, identical to the slice store', async () => {
@@ -148,15 +187,36 @@ describe('the loopback server and the API', () => {
     await expect(s.api.review({ studyUid: '1.2.3.404', reviewer: 'Dr A', decision: 'confirmed' })).rejects.toThrow(/no study/);
   });
 
+  it('flags by the manifest\'s operating thresholds of the measured family, the numbers evaluate uses', async () => {
+    const before = await s.api.getSettings({});
+    expect(before.rankingModel).toBe('ensemble');
+    expect(before.rankingDefault).toBe('ensemble');
+    expect(before.rankingReason).toContain('measured best');
+    expect(Object.values(before.thresholds)).toEqual(familyThresholds(POLICY_MANIFEST, 'ensemble'));
+    expect(Object.values(before.thresholdSources).every((v) => v === 'model')).toBe(true);
+    const wl = await s.api.worklist({});
+    expect(wl.rankingModel).toBe('ensemble');
+    expect(wl.thresholds.any).toBe(0.4);
+    // S1: any 0.7 ≥ 0.4 flags; S2: any 0.2 does not
+    expect(wl.rows.filter((r) => r.flagged).map((r) => r.studyUid)).toEqual([S1.studyUid]);
+  });
+
   it('filters by flag and arrival date; thresholds and ranking family are settings', async () => {
     expect((await s.api.worklist({ flaggedOnly: true })).rows.map((r) => r.studyUid)).toEqual([S1.studyUid]);
     const settings = await s.api.updateSettings({ thresholds: { any: 0.15 }, rankingModel: 'convlstm' });
     expect(settings.thresholds.any).toBe(0.15);
-    expect(settings.thresholds.subdural).toBe(0.5);
+    expect(settings.thresholdSources.any).toBe('site');
+    expect(settings.thresholds.subdural).toBe(0.5); // the Conv-LSTM's operating threshold from the manifest
+    expect(settings.thresholdSources.subdural).toBe('model');
     expect(settings.rankingModel).toBe('convlstm');
+    expect(settings.rankingReason).toContain('chosen in Settings');
     expect(s.core.store.getSetting('rankingModel')).toBe('convlstm');
     expect(settings.providers).toEqual([]); // no model loaded in this test
     expect((await s.api.worklist({ flaggedOnly: true })).rows).toHaveLength(2);
+    const reset = await s.api.updateSettings({ thresholds: { any: null } });
+    expect(reset.thresholds.any).toBe(0.6);
+    expect(reset.thresholdSources.any).toBe('model');
+    await s.api.updateSettings({ thresholds: { any: 0.15 } });
     const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
     const today = new Date().toISOString().slice(0, 10);
     expect((await s.api.worklist({ from: tomorrow })).rows).toHaveLength(0);

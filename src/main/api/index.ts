@@ -24,9 +24,10 @@ import {
   type WorklistItem,
 } from '../../shared/api.js';
 import type { CoreEvent, TriageCore } from '../core.js';
-import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
+import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/ranking-setting.js';
 import { MODEL_STATES_SETTING } from '../inference/index.js';
 import { readHuFile, type WorklistQuery } from '../store/index.js';
+import { defaultRankingFamily, familyThresholds, flagThresholds, isFlagged, rankingRecord } from '../triage/index.js';
 import { latestReviews, recordReview, studyReviews } from '../store/reviews.js';
 import {
   dataVersion,
@@ -43,9 +44,6 @@ export const SETTING = {
   rankingModel: RANKING_SETTING,
   importFolder: 'importFolder',
 } as const;
-
-/** Until a site sets its own (or the manifest's operating points are wired in), flag at 0.5. */
-export const DEFAULT_THRESHOLD = 0.5;
 
 export interface ApiOptions {
   /** Each loaded model's execution provider and why; defaults to what the predictions record. */
@@ -145,19 +143,29 @@ export class TriageApiImpl implements TriageApi {
 
   // ---- settings -----------------------------------------------------------------------
 
+  /** The site's per-label overrides (only the labels it set). */
+  private thresholdOverrides(): Partial<Record<Label, number>> {
+    return this.core.store.getSetting<Partial<Record<Label, number>>>(SETTING.thresholds) ?? {};
+  }
+
+  /** What the worklist flags by: triage/policy.ts, the same numbers `triage evaluate` reports. */
   private thresholds(): Thresholds {
-    const stored = this.core.store.getSetting<Partial<Thresholds>>(SETTING.thresholds) ?? {};
-    const out = {} as Thresholds;
-    for (const l of LABELS) {
-      const v = stored[l];
-      out[l] = typeof v === 'number' && v >= 0 && v <= 1 ? v : DEFAULT_THRESHOLD;
-    }
-    return out;
+    return flagThresholds(this.core.manifest(), this.rankingModel(), this.thresholdOverrides()).thresholds;
   }
 
   private rankingModel(): RankingModel {
     // The inference stage's reading of the setting is the one that ranks; show the same.
-    return rankingFamily(this.core.store);
+    return rankingFamily(this.core.store, this.core.manifest());
+  }
+
+  private rankingReason(): string {
+    const family = this.rankingModel();
+    const site = siteRankingFamily(this.core.store);
+    const measured = rankingRecord(this.core.manifest());
+    if (site) {
+      return `chosen in Settings` + (measured && measured.family !== site ? ` (the models' measured choice is ${measured.family})` : '');
+    }
+    return measured?.reason || `${family}: the default (the model manifest records no measured choice)`;
   }
 
   private providers(): ProviderInfo[] {
@@ -188,7 +196,7 @@ export class TriageApiImpl implements TriageApi {
     const reviews = latestReviews(this.core.db, uids);
     const items = rows.map((r) => ({
       ...r,
-      flagged: r.score !== null && LABELS.some((l: Label) => r.score![l] >= thresholds[l]),
+      flagged: isFlagged(r.score, thresholds),
       producedBy: producers.get(r.studyUid) ?? [],
       lastReview: reviews.get(r.studyUid) ?? null,
     }));
@@ -197,7 +205,13 @@ export class TriageApiImpl implements TriageApi {
 
   async worklist(req: ApiRequest<'worklist'>): Promise<ApiResponse<'worklist'>> {
     const f = parseRequest('worklist', req);
-    return { rows: this.items(f), changeCounter: this.counter, thresholds: this.thresholds(), rankingModel: this.rankingModel() };
+    return {
+      rows: this.items(f),
+      changeCounter: this.counter,
+      thresholds: this.thresholds(),
+      rankingModel: this.rankingModel(),
+      rankingReason: this.rankingReason(),
+    };
   }
 
   // ---- viewer ---------------------------------------------------------------------------
@@ -272,8 +286,20 @@ export class TriageApiImpl implements TriageApi {
       dataDir: this.core.dataDir,
       importFolder: this.opts.watching?.() ?? this.core.store.getSetting<string>(SETTING.importFolder) ?? null,
       watching: Boolean(this.opts.watching?.()),
-      thresholds: this.thresholds(),
+      ...(() => {
+        const manifest = this.core.manifest();
+        const family = this.rankingModel();
+        const flag = flagThresholds(manifest, family, this.thresholdOverrides());
+        const model = familyThresholds(manifest, family);
+        return {
+          thresholds: flag.thresholds,
+          thresholdSources: flag.source,
+          modelThresholds: Object.fromEntries(LABELS.map((l, i) => [l, model[i]!])) as Thresholds,
+        };
+      })(),
       rankingModel: this.rankingModel(),
+      rankingDefault: defaultRankingFamily(this.core.manifest()),
+      rankingReason: this.rankingReason(),
       modelsDescription: this.core.status().models,
       providers: this.providers(),
     };
@@ -288,9 +314,13 @@ export class TriageApiImpl implements TriageApi {
     const patch: ApiParsedRequest<'updateSettings'> = parseRequest('updateSettings', req);
     const store = this.core.store;
     if (patch.thresholds) {
-      const next = { ...this.thresholds(), ...patch.thresholds };
+      const next: Partial<Record<Label, number>> = { ...this.thresholdOverrides() };
+      for (const [label, v] of Object.entries(patch.thresholds) as [Label, number | null | undefined][]) {
+        if (v === null) delete next[label];
+        else if (v !== undefined) next[label] = v;
+      }
       store.setSetting(SETTING.thresholds, next);
-      store.appendAudit('workstation', 'settings.thresholds', null, next);
+      store.appendAudit('workstation', 'settings.thresholds', null, { overrides: next, effective: this.thresholds() });
     }
     if (patch.rankingModel) {
       store.setSetting(SETTING.rankingModel, patch.rankingModel);

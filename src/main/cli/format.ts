@@ -2,7 +2,22 @@
 import { SUBTYPES } from '../../shared/labels.js';
 import type { QuarantineEntry, WorklistRow } from '../../shared/api.js';
 
-export function table(headers: string[], rows: string[][]): string {
+/**
+ * A cell as one printable line: control characters (a newline in a file name, an escape sequence
+ * in a patient name) are shown escaped, so a hostile value cannot forge lines of the output or
+ * drive the terminal.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f\u0080-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+export function table(headers: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map((c) => printable(c ?? '')));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');

@@ -11,16 +11,15 @@ import { compose, defaultDataDir, type TriageCore } from '../core.js';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LABELS } from '../../shared/labels.js';
 import { evaluateStored, formatReport, parseLabelsCsv, reportHtml, rsnaId, submissionCsv } from '../evaluate/index.js';
-import { loadManifest, type Manifest } from '../inference/index.js';
+import { loadManifest } from '../inference/index.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
 import { attachModels } from '../inference/attach.js';
 import { registerServeCommand } from '../server/cli.js';
-import { allPredictions } from '../store/index.js';
-import { rankingSlices } from '../triage/index.js';
+import { allPredictions, RANKING_SCORE_ID } from '../store/index.js';
+import { familyThresholds, rankingSlices } from '../triage/index.js';
 import type { IngestOutcome } from '../ingest/index.js';
-import { formatQuarantine, formatWorklist, table } from './format.js';
+import { formatQuarantine, formatWorklist, printable, table } from './format.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3 } as const;
 
@@ -100,7 +99,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
             `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported, ` +
               `${counts.quarantined} quarantined, ${counts.conflict} conflict(s)\n`,
           );
-          for (const r of refused) out(`  refused ${r.path}: ${r.reason}\n`);
+          for (const r of refused) out(`  refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
         }
         process.exitCode = refused.length ? EXIT.refusedFiles : EXIT.ok;
       } finally {
@@ -223,13 +222,14 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         // The RSNA layout keeps label and metadata files beside the images: not slices, not refusals.
         const outcomes = await core.importFolder(opts.data, undefined, (p) => !/\.(csv|json|md|txt)$/i.test(p));
         const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
-        for (const r of refused) log(`refused ${r.path}: ${r.reason}`);
+        for (const r of refused) log(`refused ${printable(r.path)}: ${printable(r.reason ?? '')}`);
         const report = evaluateStored({
           db: core.db,
           labels,
           dataFolder: resolve(opts.data),
-          thresholdsFor: (id) => thresholdsFor(manifest, id, rankingFamily(core.store)),
-          rankingFamily: rankingFamily(core.store),
+          // The same policy the screen flags by (triage/policy.ts): one set of numbers.
+          thresholdsFor: (id) => familyThresholds(manifest, id === RANKING_SCORE_ID ? rankingFamily(core.store, manifest) : id),
+          rankingFamily: rankingFamily(core.store, manifest),
         });
         out(formatReport(report));
         if (opts.json) writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
@@ -249,7 +249,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const core = openCore(cmd);
       try {
         const byModel = allPredictions(core.db);
-        const rows = opts.model === 'ranking' ? rankingSlices(byModel, rankingFamily(core.store))?.rows : byModel.get(opts.model);
+        const rows = opts.model === 'ranking' ? rankingSlices(byModel, rankingFamily(core.store, core.manifest()))?.rows : byModel.get(opts.model);
         if (!rows?.length) {
           throw new Error(`no predictions for "${opts.model}" (stored: ${[...byModel.keys()].join(', ') || 'none'})`);
         }
@@ -262,20 +262,6 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
 
   registerServeCommand(program);
   return program;
-}
-
-/** Thresholds per label in label order: the manifest's, the mean of the two families' for 'ranking'. */
-function thresholdsFor(manifest: Manifest, id: string, family: string): number[] {
-  const entry = (x: string) =>
-    (manifest.models.find((m) => m.id === x)?.thresholds ?? manifest.ensembles.find((e) => e.id === x)?.thresholds) as
-      | Record<string, number>
-      | undefined;
-  const of = (x: string) => LABELS.map((l) => entry(x)?.[l] ?? 0.5);
-  if (id !== 'ranking') return of(id);
-  if (family === 'convlstm' || family === 'ensemble') return of(family);
-  const a = of('convlstm');
-  const b = of('ensemble');
-  return a.map((v, i) => (v + b[i]!) / 2);
 }
 
 /** Runs the CLI; resolves to the exit code. */

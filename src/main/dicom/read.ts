@@ -20,6 +20,7 @@ import { QuarantineError } from './errors.js';
 import { tiltFromAxialDegrees, MAX_AXIAL_TILT_DEGREES } from './geometry.js';
 import { resampleBilinear } from './resample.js';
 import { readHeader, TAG, type DicomHeader } from './tags.js';
+import { INSTANCE_UID_RULE, isAcceptableInstanceUid } from './uid.js';
 import type { FrameDescription } from './codecs/index.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
@@ -33,6 +34,17 @@ export type { FrameDescription };
 export const SLICE_SIZE: number = contract.inputSize;
 /** Larger images are not head CT slices; refusing them early bounds memory on hostile files. */
 const MAX_DIMENSION = 4096;
+/**
+ * Head CT is reconstructed at 512×512 (older scanners 256×256); a smaller matrix would be
+ * upsampled into detail it does not have and scored as if it were a head CT.
+ */
+const MIN_DIMENSION = 256;
+/**
+ * Field of view per axis (pixel spacing × matrix): an adult head is 140–200 mm wide and head
+ * protocols reconstruct 180–300 mm; below 100 mm no head fits, above 500 mm it is a body FOV.
+ */
+const MIN_FOV_MM = 100;
+const MAX_FOV_MM = 500;
 /** A deflated dataset may not inflate past this: a "zip bomb" costs one file, not the process. */
 const MAX_INFLATED_BYTES = 256 * 1024 * 1024;
 const CT_MODALITY = 'CT';
@@ -104,6 +116,9 @@ export function validateHeader(h: DicomHeader): void {
   if (!h.studyInstanceUid) throw new QuarantineError('missing StudyInstanceUID (0020,000D)');
   if (!h.seriesInstanceUid) throw new QuarantineError('missing SeriesInstanceUID (0020,000E)');
   if (!h.sopInstanceUid) throw new QuarantineError('missing SOPInstanceUID (0008,0018)');
+  if (!isAcceptableInstanceUid(h.sopInstanceUid)) {
+    throw new QuarantineError(`SOPInstanceUID (0008,0018) is not ${INSTANCE_UID_RULE}`);
+  }
   if (h.modality !== CT_MODALITY) {
     throw new QuarantineError(h.modality ? `Modality is ${h.modality}, not CT` : 'missing Modality (0008,0060): not CT');
   }
@@ -119,6 +134,21 @@ export function validateHeader(h: DicomHeader): void {
   if (h.rows > MAX_DIMENSION || h.columns > MAX_DIMENSION) {
     throw new QuarantineError(`image of ${h.rows}×${h.columns} is larger than ${MAX_DIMENSION}×${MAX_DIMENSION}`);
   }
+  if (h.rows < MIN_DIMENSION || h.columns < MIN_DIMENSION) {
+    throw new QuarantineError(
+      `image of ${h.rows}×${h.columns} is smaller than ${MIN_DIMENSION}×${MIN_DIMENSION}: too coarse to score (it would be upsampled to ${SLICE_SIZE}×${SLICE_SIZE})`,
+    );
+  }
+  if (h.pixelSpacing) {
+    const [dy, dx] = h.pixelSpacing;
+    const fovY = dy * h.rows;
+    const fovX = dx * h.columns;
+    if (!(dy > 0 && dx > 0) || !(fovY >= MIN_FOV_MM && fovY <= MAX_FOV_MM && fovX >= MIN_FOV_MM && fovX <= MAX_FOV_MM)) {
+      throw new QuarantineError(
+        `PixelSpacing ${dy}\\${dx} mm gives a field of view of ${Math.round(fovY)}×${Math.round(fovX)} mm, outside ${MIN_FOV_MM}–${MAX_FOV_MM} mm: not a head CT`,
+      );
+    }
+  }
   if (h.bitsAllocated !== 8 && h.bitsAllocated !== 16) {
     throw new QuarantineError(`BitsAllocated ${h.bitsAllocated ?? 'missing'} not supported (8 or 16)`);
   }
@@ -133,8 +163,13 @@ export function validateHeader(h: DicomHeader): void {
       `orientation is not axial: slice normal is ${Math.round(tilt)}° from the patient z axis (limit ${MAX_AXIAL_TILT_DEGREES}°)`,
     );
   }
-  if (!Number.isFinite(h.rescaleSlope) || h.rescaleSlope === 0 || !Number.isFinite(h.rescaleIntercept)) {
-    throw new QuarantineError(`unusable RescaleSlope/RescaleIntercept (${h.rescaleSlope}, ${h.rescaleIntercept})`);
+  // CT stores HU = stored × slope + intercept with a positive slope; a zero slope flattens the image
+  // and a negative one inverts it (brain read as −2000 HU), so neither is a CT image we can score.
+  if (!Number.isFinite(h.rescaleSlope) || h.rescaleSlope <= 0) {
+    throw new QuarantineError(`RescaleSlope (0028,1053) is ${h.rescaleSlope}: not a positive finite number, so HU cannot be computed`);
+  }
+  if (!Number.isFinite(h.rescaleIntercept)) {
+    throw new QuarantineError(`RescaleIntercept (0028,1052) is ${h.rescaleIntercept}: not a finite number, so HU cannot be computed`);
   }
 }
 

@@ -112,6 +112,20 @@ function readNumberString(ds: DataSet, tag: string, index = 0): number | undefin
   return Number.isFinite(value) ? value : undefined;
 }
 
+/**
+ * A rescale value (PS3.3 C.11.1.1.2): the first number of the element, or `fallback` when the
+ * element is absent or empty. A value that is present but not a number, or overflows (`1e309`),
+ * reads as NaN or ±Infinity so that validation refuses the slice with its reason; a silent
+ * default there would shift every Hounsfield unit of the image.
+ */
+function readRescale(ds: DataSet, tag: string, fallback: number): number {
+  const raw = readString(ds, tag);
+  if (raw === undefined) return fallback;
+  const part = raw.split('\\')[0]!.trim();
+  if (part === '') return fallback;
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(part) ? Number(part) : Number.NaN;
+}
+
 function readNumbers(ds: DataSet, tag: string, count: number): number[] | undefined {
   const raw = readString(ds, tag);
   if (raw === undefined) return undefined;
@@ -184,8 +198,8 @@ export function readHeader(ds: DataSet): DicomHeader {
     pixelPaddingValue: readPadding(ds, pixelRepresentation),
     windowCenter: readNumberString(ds, TAG.windowCenter),
     windowWidth: readNumberString(ds, TAG.windowWidth),
-    rescaleSlope: readNumberString(ds, TAG.rescaleSlope) ?? 1,
-    rescaleIntercept: readNumberString(ds, TAG.rescaleIntercept) ?? 0,
+    rescaleSlope: readRescale(ds, TAG.rescaleSlope, 1),
+    rescaleIntercept: readRescale(ds, TAG.rescaleIntercept, 0),
     hasPixelData: ds.elements[TAG.pixelData] !== undefined,
   };
 }

@@ -1,10 +1,15 @@
-/** The site's ranking-family setting, read from the store. */
+/** The site's ranking-family setting, read from the store; the manifest's measured choice when unset. */
 import type { Store } from '../store/index.js';
-import { DEFAULT_RANKING_FAMILY, RANKING_FAMILIES, type RankingFamily } from '../triage/index.js';
+import { defaultRankingFamily, RANKING_FAMILIES, type PolicySource, type RankingFamily } from '../triage/index.js';
 
 export const RANKING_SETTING = 'rankingModel';
 
-export function rankingFamily(store: Store): RankingFamily {
+/** The family a site chose, if it chose one. */
+export function siteRankingFamily(store: Store): RankingFamily | undefined {
   const v = store.getSetting<string>(RANKING_SETTING);
-  return RANKING_FAMILIES.includes(v as RankingFamily) ? (v as RankingFamily) : DEFAULT_RANKING_FAMILY;
+  return RANKING_FAMILIES.includes(v as RankingFamily) ? (v as RankingFamily) : undefined;
+}
+
+export function rankingFamily(store: Store, manifest: PolicySource): RankingFamily {
+  return siteRankingFamily(store) ?? defaultRankingFamily(manifest);
 }

@@ -7,6 +7,7 @@
  * is refused with its reason and the others go on; a crash of the worker fails this run (the job
  * is retried) and the next run starts a new worker.
  */
+import { disableOnnxRuntimeTelemetry } from './offline.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -130,6 +131,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
+    disableOnnxRuntimeTelemetry(); // in the real environment, before the worker loads onnxruntime
     const worker = startWorker(workerUrl(import.meta.url, './worker.ts'));
     worker.on('message', (r: WorkerResponse) => {
       const p = this.pending.get(r.id);
@@ -247,7 +249,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
         const { probabilities, keys } = studyLevel(rows);
         saveStudyScore(store.db, studyUid, modelId, probabilities, keys);
       }
-      const family = rankingFamily(store);
+      const family = rankingFamily(store, this.manifest);
       const ranking = rankingSlices(byModel, family);
       if (ranking) {
         const { probabilities, keys } = studyLevel(ranking.rows);

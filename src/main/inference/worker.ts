@@ -10,6 +10,7 @@
  * Conv-LSTM's ten 512×512 views a batch of 16 took over 15 GB. The arena is off and memory
  * patterns are off, so memory follows the current batch and is returned after it.
  */
+import './offline.js'; // before onnxruntime-node: telemetry off (offline.ts says why)
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -8,7 +8,8 @@
  * what makes a restart after kill -9 neither lose nor repeat a slice.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readSlice, QuarantineError, type FrameDecoder } from '../dicom/index.js';
 import { huToInt16, pixelSha256, writeHuFile, SeriesStudyMismatch, type FileOutcome, type Store } from '../store/index.js';
@@ -37,8 +38,24 @@ export class Ingest {
   async ingestFile(inputPath: string): Promise<IngestOutcome> {
     const path = resolve(inputPath);
     let bytes: Buffer;
+    let handle: FileHandle | undefined;
     try {
-      bytes = await readFile(path);
+      // O_NONBLOCK: opening a FIFO whose writer never comes must not hang the ingest (the folder
+      // rule refuses FIFOs before this; a path swapped for one in between still cannot block).
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const st = await handle.stat();
+      if (!st.isFile()) {
+        const reason = 'not a regular file: skipped without reading it';
+        this.store.recordRefusalOnce(path, reason);
+        return { path, outcome: 'quarantined', reason };
+      }
+      // The size is known before a byte is read: a 1 GB file never reaches memory.
+      if (st.size > MAX_FILE_BYTES) {
+        const reason = `file of ${st.size} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;
+        this.store.recordQuarantine(path, null, st.size, reason);
+        return { path, outcome: 'quarantined', reason };
+      }
+      bytes = await handle.readFile();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // Moved or deleted between being seen and being read: nothing to refuse, nothing lost.
@@ -46,9 +63,12 @@ export class Ingest {
       const reason = `could not read file: ${code ?? (err as Error).message}`;
       this.store.recordQuarantine(path, null, 0, reason);
       return { path, outcome: 'quarantined', reason };
+    } finally {
+      await handle?.close();
     }
     if (bytes.length > MAX_FILE_BYTES) {
-      const reason = `file of ${bytes.length} bytes is too large for one CT slice`;
+      // It grew between fstat and read.
+      const reason = `file of ${bytes.length} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;
       this.store.recordQuarantine(path, null, bytes.length, reason);
       return { path, outcome: 'quarantined', reason };
     }

@@ -10,11 +10,6 @@ export const IMPLEMENTATION_CLASS_UID = '2.25.1720344770069307552853039160003315
 /** Implementation Version Name (SH, ≤ 16 characters). */
 export const IMPLEMENTATION_VERSION_NAME = 'ICH_TRIAGE_1';
 
-/** A UID as PS3.5 §9.1 defines it: digits and dots, no leading zeros in a component, ≤ 64. */
-export function isValidUid(uid: string): boolean {
-  return uid.length > 0 && uid.length <= 64 && /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/.test(uid);
-}
-
 function element(group: number, elementNo: number, vr: string, value: Uint8Array): Buffer {
   // Explicit VR LE (PS3.5 §7.1.2): OB has a 2-byte reserved field and a 4-byte length; UI, SH,
   // AE and UL have a 2-byte length.

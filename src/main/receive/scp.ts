@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
-import { isValidUid } from './part10.js';
+import { INSTANCE_UID_RULE, isAcceptableInstanceUid } from '../dicom/uid.js';
 import { SpoolFile } from './spool.js';
 import { IMPLICIT_VR_LITTLE_ENDIAN, STORAGE_SOP_CLASSES, VERIFICATION_SOP_CLASS } from './syntaxes.js';
 
@@ -30,8 +30,30 @@ export const STATUS = {
   success: 0x0000,
   refusedOutOfResources: 0xa700,
   refusedSopClassNotSupported: 0x0122,
+  dataSetDoesNotMatchSopClass: 0xa900,
   cannotUnderstand: 0xc000,
 } as const;
+
+/**
+ * Thrown by `onInstance` when the instance was kept (quarantine or conflict list) but will not be
+ * used: the sender must hear a failure, with the reason in the response's Error Comment
+ * (0000,0902), so that it keeps its copy and its operator sees why (PS3.4 B.2.3: a success lets
+ * the sender delete its copy).
+ */
+export class StoreRefusedError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+/** Error Comment is LO: at most 64 characters, no backslash or control characters (PS3.5 6.2). */
+export function errorComment(reason: string): string {
+  const clean = reason.replace(/[\\\x00-\x1f\x7f]/g, ' ').trim();
+  return clean.length <= 64 ? clean : `${clean.slice(0, 61)}...`;
+}
 
 export interface ScpContext {
   aeTitle: string;
@@ -147,8 +169,8 @@ export class StoreScp extends Scp {
     // PS3.7 9.1.1.1: the Affected SOP Class must be the context's abstract syntax.
     if (sopClassUid !== context.getAbstractSyntaxUid() || !STORAGE_SOP_CLASSES.has(sopClassUid)) {
       refusal = { status: STATUS.refusedSopClassNotSupported, reason: `SOP class ${sopClassUid} not accepted on this context` };
-    } else if (!isValidUid(sopInstanceUid)) {
-      refusal = { status: STATUS.cannotUnderstand, reason: 'Affected SOP Instance UID is not a valid UID' };
+    } else if (!isAcceptableInstanceUid(sopInstanceUid)) {
+      refusal = { status: STATUS.cannotUnderstand, reason: `Affected SOP Instance UID is not ${INSTANCE_UID_RULE}` };
     }
     if (refusal) {
       // Read and discard the data set; the C-STORE is answered with the refusal.
@@ -194,32 +216,35 @@ export class StoreScp extends Scp {
   }
 
   override cStoreRequest(request: CStoreRequest, callback: (response: CStoreResponseT) => void): void {
-    const work = this.store(request).then((status) => {
+    const work = this.store(request).then(({ status, comment }) => {
       const response = CStoreResponse.fromRequest(request);
       response.setStatus(status);
+      if (comment) response.getCommandDataset().setElement('ErrorComment', errorComment(comment));
       callback(response);
     });
     this.ctx.track(work);
   }
 
-  private async store(request: CStoreRequest): Promise<number> {
+  private async store(request: CStoreRequest): Promise<{ status: number; comment?: string }> {
     const sopInstanceUid = request.getAffectedSopInstanceUid();
     const outcome = (await this.outcomes.get(request)) ?? { status: STATUS.cannotUnderstand, reason: 'data set missing' };
     if (!('path' in outcome)) {
       this.ctx.counters.failed++;
       this.ctx.log(`C-STORE ${sopInstanceUid} from "${this.callingAeTitle}" refused (0x${outcome.status.toString(16)}): ${outcome.reason}`);
-      return outcome.status;
+      return { status: outcome.status, comment: outcome.reason };
     }
     try {
       await this.ctx.onInstance(outcome.path, { callingAeTitle: this.callingAeTitle, sopInstanceUid });
       this.ctx.counters.stored++;
-      return STATUS.success;
+      return { status: STATUS.success };
     } catch (e) {
-      // The file stays in the spool (it is durable and may be swept in later); the SCU is told
-      // we could not process it so that it keeps its copy.
+      // The file stays (spool, quarantine or conflict list: nothing received is lost); the SCU
+      // is told we will not use it, so that it keeps its copy.
       this.ctx.counters.failed++;
-      this.ctx.log(`C-STORE ${sopInstanceUid}: ingest failed: ${e instanceof Error ? e.message : String(e)}`);
-      return STATUS.cannotUnderstand;
+      const refused = e instanceof StoreRefusedError;
+      const reason = e instanceof Error ? e.message : String(e);
+      this.ctx.log(`C-STORE ${sopInstanceUid} from "${this.callingAeTitle}": ${refused ? 'refused' : 'ingest failed'}: ${reason}`);
+      return { status: refused ? e.status : STATUS.cannotUnderstand, comment: reason };
     }
   }
 

@@ -2,6 +2,14 @@
  * One received instance on its way to disk. Input: the file meta fields, then the data set bytes
  * in order. Output: a durable Part 10 file at `<spoolDir>/<SOP Instance UID>.dcm`, or nothing.
  *
+ * The name comes from the Affected SOP Instance UID as dcmjs-dimse parses it, which drops every
+ * character but digits and dots: RSNA-style `ID_<hex>` identifiers arrive shortened and can
+ * collide. The ingest reads the real UID from the file; the name only has to be unique.
+ *
+ * Never overwrites: a second instance with the same SOP Instance UID and other bytes (a conflict
+ * the ingest records) keeps its own file, `<UID>.1.dcm`, `<UID>.2.dcm`, …, and the first stays
+ * what the database's hash says it is. The same bytes sent again are the same file.
+ *
  * Durability before the C-STORE success (PS3.4 B.2.3 lets the SCU delete its copy once we say
  * success): write to a temp name, fsync the file, rename, fsync the directory. A peer that drops
  * mid-transfer leaves no file behind: `abort()` removes the temp file. Writes are synchronous on
@@ -10,8 +18,8 @@
  * synchronous append keeps order by construction and costs microseconds per PDU.
  */
 import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { link, open, readFile, unlink } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileMetaHeader, type FileMetaFields } from './part10.js';
@@ -19,8 +27,10 @@ import { fileMetaHeader, type FileMetaFields } from './part10.js';
 export const TEMP_SUFFIX = '.part';
 
 export class SpoolFile {
-  readonly finalPath: string;
+  /** Where the instance lands unless that name holds other bytes already (then `<UID>.<n>.dcm`). */
+  readonly preferredPath: string;
   private readonly tempPath: string;
+  private readonly sopInstanceUid: string;
   private fd: number | undefined;
   private failure: Error | undefined;
   private state: 'writing' | 'committed' | 'aborted' = 'writing';
@@ -31,7 +41,8 @@ export class SpoolFile {
     meta: FileMetaFields,
   ) {
     // The SOP Instance UID was checked against PS3.5 §9.1 (digits and dots): safe as a file name.
-    this.finalPath = join(dir, `${meta.sopInstanceUid}.dcm`);
+    this.sopInstanceUid = meta.sopInstanceUid;
+    this.preferredPath = join(dir, `${meta.sopInstanceUid}.dcm`);
     this.tempPath = join(dir, `.${meta.sopInstanceUid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     try {
       this.fd = openSync(this.tempPath, 'wx', 0o600);
@@ -83,14 +94,39 @@ export class SpoolFile {
       fsyncSync(this.fd!);
       closeSync(this.fd!);
       this.fd = undefined;
-      await rename(this.tempPath, this.finalPath);
+      const finalPath = await this.placeWithoutOverwrite();
       await fsyncDir(this.dir);
       this.state = 'committed';
-      return this.finalPath;
+      return finalPath;
     } catch (e) {
       this.abort();
       throw e;
     }
+  }
+
+  /**
+   * Gives the temp file its final name with link(2), which fails rather than replace an existing
+   * name (rename would silently overwrite a received original). Identical bytes already there:
+   * that file is the instance, and the temp file goes.
+   */
+  private async placeWithoutOverwrite(): Promise<string> {
+    let mine: string | undefined;
+    for (let n = 0; n < 1000; n++) {
+      const candidate = n === 0 ? this.preferredPath : join(this.dir, `${this.sopInstanceUid}.${n}.dcm`);
+      try {
+        await link(this.tempPath, candidate);
+        await unlink(this.tempPath);
+        return candidate;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      mine ??= sha256(await readFile(this.tempPath));
+      if (sha256(await readFile(candidate)) === mine) {
+        await unlink(this.tempPath);
+        return candidate;
+      }
+    }
+    throw new Error(`1000 different instances with SOP Instance UID ${this.sopInstanceUid} in ${this.dir}`);
   }
 
   /** Drops a partial instance: closes and removes the temp file. Safe to call more than once. */
@@ -123,4 +159,8 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

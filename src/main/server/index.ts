@@ -79,15 +79,27 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+/** A request body over MAX_BODY_BYTES: answered 413 (HTTP's "Content Too Large"), not a reset. */
+class BodyTooLarge extends Error {}
+
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolveBody, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(new BodyTooLarge(`request body of ${declared} bytes is over the ${MAX_BODY_BYTES}-byte limit`));
+      req.resume(); // drain without keeping it, so the client reads the answer instead of a reset
+      return;
+    }
     let size = 0;
+    let over = false;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => {
       size += c.length;
+      if (over) return;
       if (size > MAX_BODY_BYTES) {
-        reject(new ApiError('request body too large'));
-        req.destroy();
+        over = true;
+        chunks.length = 0;
+        reject(new BodyTooLarge(`request body is over the ${MAX_BODY_BYTES}-byte limit`));
         return;
       }
       chunks.push(c);
@@ -159,7 +171,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         sendJson(res, 200, await dispatch(opts.api, method, body));
       } catch (err) {
         const e = err as Error;
-        const status = e instanceof ApiError ? 400 : e instanceof NotFound || e instanceof StudyNotFound ? 404 : 500;
+        if (e instanceof BodyTooLarge) res.setHeader('Connection', 'close');
+        const status =
+          e instanceof BodyTooLarge ? 413 : e instanceof ApiError ? 400 : e instanceof NotFound || e instanceof StudyNotFound ? 404 : 500;
         if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);
         sendJson(res, status, { error: e.message, method });
       }

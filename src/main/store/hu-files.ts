@@ -9,7 +9,7 @@
  * float32. Values are rounded to the nearest HU and clamped to the int16 range.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export function huToInt16(hu: Float32Array): Int16Array {
@@ -50,6 +50,34 @@ export function writeHuFile(dataDir: string, sha256: string, values: Int16Array)
   }
   renameSync(tmp, full);
   return rel;
+}
+
+/**
+ * Removes HU temp files that no writer will finish: `<sha>.i16.<pid>.tmp` left by a process killed
+ * between its write and its rename. Only files older than `olderThanMs` go, so a second process
+ * writing into the same data folder right now keeps its own. Returns how many were removed.
+ */
+export function sweepHuTemps(dataDir: string, olderThanMs = 60_000, now = Date.now()): number {
+  const root = join(dataDir, 'hu');
+  if (!existsSync(root)) return 0;
+  let removed = 0;
+  for (const sub of readdirSync(root, { withFileTypes: true })) {
+    if (!sub.isDirectory()) continue;
+    const folder = join(root, sub.name);
+    for (const name of readdirSync(folder)) {
+      if (!name.endsWith('.tmp')) continue;
+      const full = join(folder, name);
+      try {
+        if (now - statSync(full).mtimeMs >= olderThanMs) {
+          unlinkSync(full);
+          removed++;
+        }
+      } catch {
+        // Renamed or removed by its writer meanwhile: nothing to sweep.
+      }
+    }
+  }
+  return removed;
 }
 
 export function readHuFile(dataDir: string, rel: string): Int16Array {

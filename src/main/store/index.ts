@@ -10,7 +10,7 @@ import { LABELS, type LabelProbabilities } from '../../shared/labels.js';
 
 export { openDatabase, schemaVersion, migrate, nowIso, DATABASE_FILE } from './db.js';
 export type { Db } from './db.js';
-export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath } from './hu-files.js';
+export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 
 export type FileOutcome = 'stored' | 'duplicate' | 'quarantined' | 'conflict';
 export type SeriesState = 'receiving' | 'ready' | 'awaiting_model' | 'scored' | 'failed';
@@ -146,6 +146,17 @@ export class Store {
       this.appendAudit('ingest', 'quarantine', path, { reason, sha256 });
       return id;
     })();
+  }
+
+  /**
+   * A refusal of a path that was never read (no content hash): recorded once while unresolved,
+   * so a FIFO or a bad link seen on every scan is one quarantine entry, not one per scan.
+   */
+  recordRefusalOnce(path: string, reason: string): number {
+    const existing = this.db
+      .prepare('SELECT id FROM quarantine WHERE path = ? AND reason = ? AND sha256 IS NULL AND resolved_at IS NULL')
+      .get(path, reason) as { id: number } | undefined;
+    return existing ? existing.id : this.recordQuarantine(path, null, 0, reason);
   }
 
   quarantineList(includeResolved = false): QuarantineRow[] {

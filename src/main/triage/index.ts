@@ -4,3 +4,4 @@
  */
 export * from './aggregate.js';
 export * from './ranking.js';
+export * from './policy.js';

@@ -8,9 +8,15 @@
  * content from old by its hash.
  *
  * Also `listFiles`, the one-pass walk an explicit `import` uses.
+ *
+ * One rule for both doors (`classifyPath`): a regular file is a candidate; a symbolic link to a
+ * regular file inside the folder is followed; a link that loops, dangles, leaves the folder or
+ * points to a directory is refused with that reason (directory links are never descended, so no
+ * walk can loop); a named pipe, socket or device is refused without ever being opened (opening a
+ * FIFO for reading blocks until someone writes — one FIFO would stop all ingestion).
  */
-import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { join, relative, isAbsolute } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 /** How long a file's size and mtime must stay unchanged before it is read. */
@@ -55,7 +61,10 @@ export class StabilityGate {
       size = s.size;
       mtimeMs = s.mtimeMs;
     } catch {
-      this.waiting.delete(path); // gone before it settled: nothing to read
+      this.waiting.delete(path);
+      // Gone before it settled: nothing to read. Still there (a looping or dangling link):
+      // hand it on at once so that classifyPath says why it is refused.
+      if (await lstat(path).then(() => true, () => false)) this.onStable(path);
       return;
     }
     if (size === lastSize && mtimeMs === lastMtime) {
@@ -79,11 +88,67 @@ export interface FolderWatcher {
   ready: Promise<void>;
 }
 
-export function watchFolder(folder: string, onFile: (path: string) => void, opts: WatchOptions = {}): FolderWatcher {
-  const gate = new StabilityGate(opts.stableMs ?? DEFAULT_STABLE_MS, onFile);
+export type Candidate =
+  | { kind: 'file'; path: string }
+  | { kind: 'directory'; path: string }
+  | { kind: 'refused'; path: string; reason: string };
+
+function inside(root: string, target: string): boolean {
+  const rel = relative(root, target);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+function specialKind(s: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (s.isFIFO()) return 'a named pipe (FIFO)';
+  if (s.isSocket()) return 'a socket';
+  if (s.isCharacterDevice() || s.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/** What the folder rule makes of one path under `root` (see the module comment). Never opens it. */
+export async function classifyPath(root: string, path: string): Promise<Candidate> {
+  let l;
+  try {
+    l = await lstat(path);
+  } catch (err) {
+    return { kind: 'refused', path, reason: `cannot be examined: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  if (l.isFile()) return { kind: 'file', path };
+  if (l.isDirectory()) return { kind: 'directory', path };
+  if (!l.isSymbolicLink()) return { kind: 'refused', path, reason: `${specialKind(l)}: not a regular file, skipped without opening it` };
+  let target: string;
+  try {
+    target = await realpath(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { kind: 'refused', path, reason: 'symbolic link loop: not followed' };
+    if (code === 'ENOENT') return { kind: 'refused', path, reason: 'symbolic link to a missing file (dangling)' };
+    return { kind: 'refused', path, reason: `symbolic link cannot be resolved: ${code ?? String(err)}` };
+  }
+  const t = await stat(target);
+  if (t.isDirectory()) return { kind: 'refused', path, reason: 'symbolic link to a directory: not followed (links to files are)' };
+  const realRoot = await realpath(root).catch(() => root);
+  if (!inside(realRoot, target)) return { kind: 'refused', path, reason: `symbolic link to ${target}, outside the folder: not followed` };
+  if (!t.isFile()) return { kind: 'refused', path, reason: `symbolic link to ${specialKind(t)}: not a regular file, skipped without opening it` };
+  return { kind: 'file', path };
+}
+
+export function watchFolder(
+  folder: string,
+  onFile: (path: string) => void,
+  opts: WatchOptions & { onRefused?: (path: string, reason: string) => void } = {},
+): FolderWatcher {
+  const gate = new StabilityGate(opts.stableMs ?? DEFAULT_STABLE_MS, (path) => {
+    void classifyPath(folder, path).then((c) => {
+      if (c.kind === 'file') onFile(c.path);
+      else if (c.kind === 'refused') opts.onRefused?.(c.path, c.reason);
+    });
+  });
   const watcher: FSWatcher = watch(folder, {
     ignoreInitial: false,
     persistent: true,
+    // Links are classified by our rule (classifyPath); chokidar following them walked loops 40 deep.
+    followSymlinks: false,
     ignored: (path: string) => isIgnoredName(path.split(/[\\/]/).pop() ?? ''),
     usePolling: opts.usePolling ?? false,
     interval: 500,
@@ -92,7 +157,15 @@ export function watchFolder(folder: string, onFile: (path: string) => void, opts
   watcher.on('add', touch);
   watcher.on('change', touch);
   watcher.on('error', (err) => opts.onError?.(err instanceof Error ? err : new Error(String(err))));
-  const ready = new Promise<void>((resolveReady) => watcher.once('ready', () => resolveReady()));
+  // chokidar does not report a link that loops; one walk by the folder rule after its first scan does.
+  const ready = new Promise<void>((resolveReady) =>
+    watcher.once('ready', () => {
+      void listFiles(folder)
+        .then(({ refused }) => refused.forEach((r) => opts.onRefused?.(r.path, r.reason)))
+        .catch((err: unknown) => opts.onError?.(err instanceof Error ? err : new Error(String(err))))
+        .finally(resolveReady);
+    }),
+  );
   return {
     ready,
     close: async () => {
@@ -102,19 +175,24 @@ export function watchFolder(folder: string, onFile: (path: string) => void, opts
   };
 }
 
-/** Every regular file under `folder`, recursively, in a stable (sorted) order. */
-export async function listFiles(folder: string): Promise<string[]> {
-  const out: string[] = [];
+/**
+ * Every candidate file under `folder`, recursively, in a stable (sorted) order, and every entry
+ * the folder rule refuses with its reason (classifyPath).
+ */
+export async function listFiles(folder: string): Promise<{ files: string[]; refused: { path: string; reason: string }[] }> {
+  const files: string[] = [];
+  const refused: { path: string; reason: string }[] = [];
   const walk = async (dir: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (isIgnoredName(e.name)) continue;
-      const full = join(dir, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (e.isFile()) out.push(full);
+      const c = await classifyPath(folder, join(dir, e.name));
+      if (c.kind === 'directory') await walk(c.path);
+      else if (c.kind === 'file') files.push(c.path);
+      else refused.push({ path: c.path, reason: c.reason });
     }
   };
   await walk(folder);
-  return out;
+  return { files, refused };
 }

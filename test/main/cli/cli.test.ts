@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { corpus, CT1_UNC, CT_IMAGE, REPO_ROOT, tempDir } from '../../helpers.js';
@@ -66,5 +66,18 @@ describe('the triage CLI', () => {
     const missing = triage('--data-dir', dataDir, 'import', join(dir.path, 'no-such-folder'));
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no-such-folder/);
+  });
+  it('escapes control characters in file names: a newline cannot forge a line of output', () => {
+    const evil = join(dir.path, 'evil');
+    mkdirSync(evil);
+    const name = 'x.dcm\n2026-01-01 00:00:00  fake-path.dcm  stored fine';
+    writeFileSync(join(evil, name), 'not dicom');
+    const imp = triage('--data-dir', join(dir.path, 'evil-data'), 'import', evil);
+    expect(imp.stdout).toContain('x.dcm\\n2026-01-01');
+    const q = triage('--data-dir', join(dir.path, 'evil-data'), 'quarantine');
+    const lines = q.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3); // header, rule, one entry
+    expect(lines[2]).toContain('x.dcm\\n2026-01-01 00:00:00  fake-path.dcm  stored fine');
+    expect(JSON.parse(triage('--data-dir', join(dir.path, 'evil-data'), 'quarantine', '--json').stdout)[0].path).toContain('x.dcm\n');
   });
 });

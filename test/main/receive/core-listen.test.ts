@@ -29,11 +29,12 @@ it('instances received over C-STORE go through the normal ingest', async () => {
     expect(row!.sliceCount).toBe(5);
     expect(receiver.stats.stored).toBe(5);
 
-    // A refused instance (not CT) is kept in the quarantine with its reason; the sender is told success.
+    // A refused instance (not CT) is kept in the quarantine with its reason; the sender is told it
+    // failed (storescu exits non-zero), so that it keeps its copy (test/main/receive/refusals.test.ts).
     const mr = join(dir.path, 'mr');
     mkdirSync(mr);
     fixture('variant', '--base', corpus(CT1_UNC), '--out', join(mr, 'mr.dcm'), '--set', 'Modality=MR', '--set', 'SOPInstanceUID=1.2.3.4.5.6.7');
-    await run('storescu', ['-aet', 'CT_SCANNER', '-aec', 'ICH_TRIAGE', '127.0.0.1', String(receiver.port), join(mr, 'mr.dcm')]);
+    await expect(run('storescu', ['-aet', 'CT_SCANNER', '-aec', 'ICH_TRIAGE', '127.0.0.1', String(receiver.port), join(mr, 'mr.dcm')])).rejects.toThrow();
     await waitFor(() => core.quarantine().length === 1, 10_000);
     expect(core.quarantine()[0]!.reason).toBe('Modality is MR, not CT');
   } finally {

@@ -1,0 +1,101 @@
+/**
+ * Triage policy: which family ranks the worklist by default, and at which probability a study is
+ * flagged. One owner for both, so the screen, the CLI and `triage evaluate` flag by the same numbers.
+ *
+ * Input: the model manifest (its `ranking` record, written by models/training/onnx_export.py from a
+ * measurement on a phantom seed used neither for training nor for testing) and a site's overrides.
+ * Output: a family and six thresholds in label order.
+ *
+ * The operating thresholds are the manifest's (Youden's J per label on that seed), not 0.5: the
+ * networks' probabilities are calibrated, but a calibrated 30 % is still a study a radiologist
+ * wants to see first. A site may override any label in Settings; the override is recorded in the
+ * audit log and shown as such.
+ */
+import { LABELS, type Label } from '../../shared/labels.js';
+import { CONVLSTM_ID, DEFAULT_RANKING_FAMILY, ENSEMBLE_ID, RANKING_FAMILIES, type RankingFamily } from './ranking.js';
+
+/** Where a threshold comes from when neither the manifest nor the site gives one. */
+export const FALLBACK_THRESHOLD = 0.5;
+
+type Thresholds = Readonly<Record<string, number>>;
+
+/** The parts of models/manifest.json the policy reads (structural, so triage needs no inference import). */
+export interface PolicySource {
+  readonly models: readonly { readonly id: string; readonly thresholds?: Thresholds | undefined }[];
+  readonly ensembles: readonly { readonly id: string; readonly thresholds?: Thresholds | undefined }[];
+  readonly ranking?: unknown;
+}
+
+export interface RankingRecord {
+  /** The family measured best, the default until a site chooses another. */
+  readonly family: RankingFamily;
+  /** One sentence a radiologist can read: what was measured and how the families compared. */
+  readonly reason: string;
+  /** Operating thresholds of each family, chosen on the same measurement set. */
+  readonly thresholds: Readonly<Partial<Record<RankingFamily, Thresholds>>>;
+}
+
+function isThresholds(v: unknown): v is Thresholds {
+  return typeof v === 'object' && v !== null && Object.values(v).every((x) => typeof x === 'number' && x >= 0 && x <= 1);
+}
+
+/** The manifest's ranking record, or undefined when it has none (older manifests) or it is malformed. */
+export function rankingRecord(source: PolicySource): RankingRecord | undefined {
+  const r = source.ranking as { family?: unknown; reason?: unknown; thresholds?: unknown } | undefined;
+  if (!r || !RANKING_FAMILIES.includes(r.family as RankingFamily)) return undefined;
+  const thresholds: Partial<Record<RankingFamily, Thresholds>> = {};
+  if (typeof r.thresholds === 'object' && r.thresholds !== null) {
+    for (const f of RANKING_FAMILIES) {
+      const t = (r.thresholds as Record<string, unknown>)[f];
+      if (isThresholds(t)) thresholds[f] = t;
+    }
+  }
+  return { family: r.family as RankingFamily, reason: typeof r.reason === 'string' ? r.reason : '', thresholds };
+}
+
+/** The family that ranks when a site has not chosen one: the manifest's measured choice. */
+export function defaultRankingFamily(source: PolicySource): RankingFamily {
+  return rankingRecord(source)?.family ?? DEFAULT_RANKING_FAMILY;
+}
+
+/**
+ * A family's operating thresholds in label order: the ranking record's, else the family's own
+ * manifest entry (for 'mean', the mean of the two families'), else 0.5.
+ */
+export function familyThresholds(source: PolicySource, family: RankingFamily | string): number[] {
+  const recorded = rankingRecord(source)?.thresholds[family as RankingFamily];
+  if (recorded) return LABELS.map((l) => recorded[l] ?? FALLBACK_THRESHOLD);
+  const entry = (id: string): Thresholds | undefined =>
+    source.models.find((m) => m.id === id)?.thresholds ?? source.ensembles.find((e) => e.id === id)?.thresholds;
+  const of = (id: string) => LABELS.map((l) => entry(id)?.[l] ?? FALLBACK_THRESHOLD);
+  if (family !== 'mean') return of(family);
+  const a = of(CONVLSTM_ID);
+  const b = of(ENSEMBLE_ID);
+  return a.map((v, i) => (v + b[i]!) / 2);
+}
+
+/**
+ * The thresholds the worklist flags by: per label the site's override when it set one, else the
+ * ranking family's operating threshold. `source` says which, per label.
+ */
+export function flagThresholds(
+  source: PolicySource,
+  family: RankingFamily,
+  overrides: Readonly<Partial<Record<Label, unknown>>> = {},
+): { thresholds: Record<Label, number>; source: Record<Label, 'site' | 'model'> } {
+  const base = familyThresholds(source, family);
+  const thresholds = {} as Record<Label, number>;
+  const from = {} as Record<Label, 'site' | 'model'>;
+  LABELS.forEach((l, i) => {
+    const v = overrides[l];
+    const valid = typeof v === 'number' && v >= 0 && v <= 1;
+    thresholds[l] = valid ? v : base[i]!;
+    from[l] = valid ? 'site' : 'model';
+  });
+  return { thresholds, source: from };
+}
+
+/** A study is flagged when any label's score reaches its threshold. */
+export function isFlagged(score: Readonly<Record<Label, number>> | null, thresholds: Readonly<Record<Label, number>>): boolean {
+  return score !== null && LABELS.some((l) => score[l] >= thresholds[l]);
+}
