@@ -37,8 +37,16 @@ export interface ReceiverStats {
   failed: number;
 }
 
-/** Concurrent associations; more are refused at TCP accept. */
+/** Concurrent connections. When all are taken, the oldest that has not associated yet makes room. */
 const MAX_CONNECTIONS = 32;
+/**
+ * Connections one peer address may hold before it has associated: a modality opens one or two,
+ * so a peer holding more is stalling; its oldest idle connection is closed for the new one.
+ * Together with the eviction above, idle sockets (from one address or many) never lock a sender out.
+ */
+const MAX_UNASSOCIATED_PER_PEER = 4;
+/** PS3.8 9.1.5 ARTIM: how long a connection may stay without an A-ASSOCIATE-RQ. */
+const ASSOCIATION_REQUEST_TIMEOUT_MS = 10_000;
 /** How long stop() waits for stores in flight before closing connections. */
 const STOP_GRACE_MS = 10_000;
 
@@ -63,6 +71,8 @@ export class DicomReceiver {
   private readonly opts: Required<Omit<ReceiverOptions, 'log'>> & { log: (msg: string) => void };
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** Connections without an accepted association yet, oldest first (Map keeps insertion order). */
+  private readonly unassociated = new Map<Socket, { peer: string; at: number }>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly counters: ReceiverStats = { associations: 0, stored: 0, rejected: 0, failed: 0 };
 
@@ -117,9 +127,9 @@ export class DicomReceiver {
         this.inFlight.add(p);
         void p.finally(() => this.inFlight.delete(p));
       },
+      associated: (peer) => this.unassociated.delete(peer),
     };
     const server = createServer((socket) => this.accept(socket, ctx));
-    server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.opts.port, this.opts.host, () => {
@@ -132,12 +142,52 @@ export class DicomReceiver {
     this.opts.log(`DICOM receiver "${this.opts.aeTitle}" listening on ${this.opts.host}:${this.port}`);
   }
 
+  private evict(victim: Socket, why: string): void {
+    this.opts.log(`closing a connection from ${this.unassociated.get(victim)?.peer ?? '?'} that never associated: ${why}`);
+    this.unassociated.delete(victim);
+    this.sockets.delete(victim);
+    victim.destroy();
+  }
+
+  /**
+   * Whether a new connection from `peer` may be served, making room first: the newest connection
+   * wins over stalled ones (a sender that reconnects gets in; a flood only churns itself).
+   */
+  private admit(peer: string): boolean {
+    const fromPeer = [...this.unassociated].filter(([, u]) => u.peer === peer);
+    if (fromPeer.length >= MAX_UNASSOCIATED_PER_PEER) {
+      this.evict(fromPeer[0]![0], `${peer} holds ${fromPeer.length} connections without an association`);
+    }
+    if (this.sockets.size >= MAX_CONNECTIONS) {
+      const oldest = this.unassociated.keys().next();
+      if (oldest.done) {
+        this.opts.log(`connection from ${peer} refused: all ${MAX_CONNECTIONS} connections are in associations`);
+        return false;
+      }
+      this.evict(oldest.value, `all ${MAX_CONNECTIONS} connections taken, admitting ${peer}`);
+    }
+    return true;
+  }
+
   private accept(socket: Socket, ctx: ScpContext): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined); // reported through the Scp's networkError
+    const peer = socket.remoteAddress ?? '?';
+    if (!this.admit(peer)) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    this.unassociated.set(socket, { peer, at: Date.now() });
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.unassociated.delete(socket);
+    });
     try {
-      const scp = new StoreScp(socket, { associationTimeout: 30_000, pduTimeout: 120_000, connectTimeout: 180_000 }, ctx);
+      const scp = new StoreScp(
+        socket,
+        { associationTimeout: ASSOCIATION_REQUEST_TIMEOUT_MS, pduTimeout: 120_000, connectTimeout: 180_000 },
+        ctx,
+      );
       // The library's Server marks a server-side socket connected itself (no 'connect' event
       // fires for it); setting connectedTime as well arms the association timeout, which
       // otherwise never fires server-side and would let an idle connection hold a slot forever.

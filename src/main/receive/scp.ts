@@ -65,6 +65,8 @@ export interface ScpContext {
   counters: { associations: number; stored: number; rejected: number; failed: number };
   /** Lets stop() wait for stores in flight. */
   track: (p: Promise<unknown>) => void;
+  /** Called once a connection's association is accepted (it then holds a working slot). */
+  associated?: (peer: Socket) => void;
 }
 
 type Outcome = { path: string } | { status: number; reason: string };
@@ -109,6 +111,7 @@ export class StoreScp extends Scp {
     for (const { context } of association.getPresentationContexts()) this.negotiate(context);
     this.ctx.counters.associations++;
     this.ctx.log(`association from "${calling}" accepted`);
+    this.ctx.associated?.(this.peer);
     this.sendAssociationAccept();
   }
 
