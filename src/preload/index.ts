@@ -8,17 +8,21 @@
  * dist/preload/index.cjs (`npm run build:preload`, config src/preload/vite.config.mts).
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { API_METHODS, EVENT_CHANNEL, ipcChannel, type ApiMethod } from '../shared/api.js';
+import { API_METHODS, EVENT_CHANNEL, ipcChannel, TOKEN_CHANNEL, type ApiMethod } from '../shared/api.js';
 
 export type Bridge = Record<ApiMethod, (request: unknown) => Promise<unknown>> & {
   onEvent(listener: (event: unknown) => void): () => void;
 };
 
-export function buildBridge(ipc: Pick<typeof ipcRenderer, 'invoke' | 'on' | 'removeListener'>): Bridge {
+/**
+ * The bridge the page sees. `token` (main's per-launch secret, fetched by this preload) is added to
+ * every message here, in the isolated world: the page's scripts cannot read it.
+ */
+export function buildBridge(ipc: Pick<typeof ipcRenderer, 'invoke' | 'on' | 'removeListener'>, token: string): Bridge {
   const bridge = {} as Record<ApiMethod, (request: unknown) => Promise<unknown>>;
   for (const method of API_METHODS) {
     const channel = ipcChannel(method);
-    bridge[method] = (request: unknown) => ipc.invoke(channel, request);
+    bridge[method] = (request: unknown) => ipc.invoke(channel, { token, request });
   }
   return Object.freeze({
     ...bridge,
@@ -33,4 +37,4 @@ export function buildBridge(ipc: Pick<typeof ipcRenderer, 'invoke' | 'on' | 'rem
   });
 }
 
-contextBridge.exposeInMainWorld('triage', buildBridge(ipcRenderer));
+contextBridge.exposeInMainWorld('triage', buildBridge(ipcRenderer, String(ipcRenderer.sendSync(TOKEN_CHANNEL) ?? '')));

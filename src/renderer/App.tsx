@@ -8,13 +8,17 @@ import { Worklist } from './Worklist.js';
 import { Viewer } from './Viewer.js';
 import { Quarantine } from './Quarantine.js';
 import { SettingsPage } from './Settings.js';
+import { SessionContext, SignIn, useSessionState } from './SignIn.js';
 import type { Status } from '../shared/api.js';
 
-type Page = { name: 'worklist' } | { name: 'study'; studyUid: string } | { name: 'quarantine' } | { name: 'settings' };
+type Page = { name: 'signin' } | { name: 'worklist' } | { name: 'study'; studyUid: string } | { name: 'quarantine' } | { name: 'settings' };
 
 export function App() {
   const client = getClient();
-  const [page, setPage] = useState<Page>({ name: 'worklist' });
+  // The screen opens on "who is reading?"; the worklist is one click away (view only).
+  const [page, setPage] = useState<Page>({ name: 'signin' });
+  const sessionState = useSessionState();
+  const reviewer = sessionState.session?.reviewer ?? null;
   const [status, setStatus] = useState<Status | null>(null);
   const [live, setLive] = useState(client.transport === 'ipc');
   const [selected, setSelected] = useState<string | null>(null);
@@ -33,6 +37,7 @@ export function App() {
 
   const quarantined = status?.counts.quarantined ?? 0;
   return (
+    <SessionContext.Provider value={sessionState}>
     <div className="app">
       <header className="topbar">
         <div className="brand">ICH triage</div>
@@ -47,11 +52,26 @@ export function App() {
             Settings
           </button>
         </nav>
+        <div className="who" data-testid="who">
+          {reviewer ? (
+            <>
+              <span title="decisions and changes are recorded under this name">{reviewer}</span>{' '}
+              <button className="link" onClick={() => void client.api.signOut({}).then(() => setPage({ name: 'signin' }))} data-testid="signout">
+                sign out
+              </button>
+            </>
+          ) : (
+            <button className="link" onClick={() => setPage({ name: 'signin' })} data-testid="signin-open">
+              sign in
+            </button>
+          )}
+        </div>
         <div className="disclaimer" role="note" data-testid="disclaimer">
           Research software: models trained on synthetic phantoms only, not clinically validated. Not for diagnosis.
         </div>
       </header>
       <main>
+        {page.name === 'signin' && <SignIn onDone={() => setPage({ name: 'worklist' })} />}
         {page.name === 'worklist' && (
           <Worklist
             selected={selected}
@@ -74,5 +94,6 @@ export function App() {
         <span className="muted">data: {status?.dataDir ?? '…'}</span>
       </footer>
     </div>
+    </SessionContext.Provider>
   );
 }

@@ -1,19 +1,18 @@
 /**
- * Review: start, confirm, dismiss, re-open; the subtypes seen and a comment; stored with the
- * reviewer's name and time (and in the audit log) by the main process.
+ * Review: start, confirm, dismiss, re-open; the subtypes seen and a comment; stored under the
+ * signed-in reviewer with the time (and in the audit log) by the main process.
  */
 import { useEffect, useState } from 'react';
 import { getClient } from './api.js';
 import type { ReviewDecision, ReviewEntry, Subtype, WorklistItem } from '../shared/api.js';
 import { SUBTYPES } from '../shared/labels.js';
 import { LABEL_SHORT, localTime, STATUS_TEXT } from './format.js';
-
-const REVIEWER_KEY = 'triage.reviewer';
+import { useSession } from './SignIn.js';
 
 export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]; onSaved(): void }) {
   const client = getClient();
   const last = props.reviews.at(-1);
-  const [reviewer, setReviewer] = useState(() => localStorage.getItem(REVIEWER_KEY) ?? '');
+  const reviewer = useSession().session?.reviewer ?? '';
   const [subtypes, setSubtypes] = useState<Subtype[]>(last?.subtypes ?? []);
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -28,10 +27,8 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
     setBusy(true);
     setError(null);
     try {
-      localStorage.setItem(REVIEWER_KEY, reviewer.trim());
       await client.api.review({
         studyUid: props.study.studyUid,
-        reviewer: reviewer.trim(),
         decision,
         subtypes: decision === 'dismissed' ? [] : subtypes,
         comment,
@@ -50,10 +47,9 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
       <h3>
         Review <span className={`pill st-${status}`} data-testid="review-status">{STATUS_TEXT[status]}</span>
       </h3>
-      <label className="field">
-        Reviewer
-        <input value={reviewer} onChange={(e) => setReviewer(e.target.value)} placeholder="your name" data-testid="reviewer" />
-      </label>
+      <div className="field" data-testid="reviewer">
+        Reviewer: {reviewer ? <b>{reviewer}</b> : <span className="muted">nobody signed in</span>}
+      </div>
       <fieldset className="subtypes" disabled={closed}>
         <legend>Subtypes seen</legend>
         {SUBTYPES.map((s) => (
@@ -73,7 +69,7 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
         <textarea value={comment} onChange={(e) => setComment(e.target.value)} rows={2} data-testid="comment" />
       </label>
       {error && <div className="error" role="alert">{error}</div>}
-      {!reviewer.trim() && <div className="muted small">Enter your name to record a decision.</div>}
+      {!reviewer.trim() && <div className="muted small">Sign in (top right) to record a decision.</div>}
       <div className="actions">
         {!closed && status === 'new' && (
           <button disabled={busy || !reviewer.trim()} onClick={() => void submit('in_review')}>

@@ -35,7 +35,15 @@ export function SettingsPage() {
       const patch = Object.fromEntries(
         LABELS.map((l) => [l, Math.abs(thresholds[l] - s.modelThresholds[l]) < 1e-9 ? null : thresholds[l]]),
       ) as Record<Label, number | null>;
-      const r = await client.api.updateSettings({ importFolder: folder.trim() || null, thresholds: patch, rankingModel: ranking });
+      const nextFolder = folder.trim() || null;
+      const folderChanged = nextFolder !== (s.importFolder ?? null);
+      // Every file put in the import folder is read: a new one is taken only when confirmed.
+      if (folderChanged && nextFolder && !window.confirm(`Watch ${nextFolder} as the import folder? Every file put in it will be read.`)) return;
+      const r = await client.api.updateSettings({
+        ...(folderChanged ? { importFolder: nextFolder, confirmImportFolder: true } : {}),
+        thresholds: patch,
+        rankingModel: ranking,
+      });
       setThresholds(r.thresholds);
       setS(r);
       setMsg(r.watching && r.importFolder !== folder.trim() && folder.trim() ? 'Saved. The new import folder is watched from the next start.' : 'Saved.');

@@ -11,6 +11,7 @@ import {
   API_METHODS,
   EVENTS_PATH,
   httpPath,
+  TOKEN_HEADER,
   makeClient,
   type ApiEvent,
   type ApiMethod,
@@ -63,13 +64,33 @@ function ipcClient(bridge: TriageBridge): TriageClient {
   };
 }
 
+const TOKEN_KEY = 'triage.token';
+
+/**
+ * The loopback server's per-launch secret: from the address the server printed (`?token=`), kept
+ * for this tab only (sessionStorage, so a reload works and nothing outlives the tab) and taken out
+ * of the address bar.
+ */
+function serverToken(): string {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+  return fromUrl ?? sessionStorage.getItem(TOKEN_KEY) ?? '';
+}
+
 function httpClient(): TriageClient {
   const listeners = new Set<(e: ApiEvent) => void>();
   const connection = new Set<(c: boolean) => void>();
+  const token = serverToken();
   let source: EventSource | undefined;
   const ensureSource = () => {
     if (source) return;
-    source = new EventSource(EVENTS_PATH);
+    // EventSource cannot send headers: the secret travels as a query parameter on this one path.
+    source = new EventSource(`${EVENTS_PATH}?token=${encodeURIComponent(token)}`);
     source.onopen = () => connection.forEach((l) => l(true));
     // EventSource reconnects by itself; the renderer refetches on reconnect via a synthetic event.
     source.onerror = () => connection.forEach((l) => l(false));
@@ -89,7 +110,7 @@ function httpClient(): TriageClient {
     api: makeClient(async (method, request) => {
       const res = await fetch(httpPath(method), {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: token },
         body: JSON.stringify(request),
       });
       const body = (await res.json().catch(() => ({}))) as { error?: string };

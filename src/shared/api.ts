@@ -188,6 +188,20 @@ export const ThresholdSourcesSchema = z.object(
   Object.fromEntries(LABELS.map((l) => [l, z.enum(['site', 'model'])])) as Record<Label, z.ZodEnum<{ site: 'site'; model: 'model' }>>,
 );
 
+/** A reviewer's name as shown in the audit log: printable, no control characters. */
+export const ReviewerNameSchema = z
+  .string()
+  .trim()
+  .min(2, 'a reviewer name needs at least 2 characters')
+  .max(100)
+  .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'a reviewer name cannot hold control characters');
+
+export const SessionSchema = z.object({
+  reviewer: z.string().nullable(),
+  reviewers: z.array(z.string()),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
 export const SettingsSchema = z.object({
   dataDir: z.string(),
   importFolder: z.string().nullable(),
@@ -227,7 +241,6 @@ export const API_SCHEMAS = {
   review: {
     request: z.strictObject({
       studyUid: z.string().min(1).max(128),
-      reviewer: z.string().trim().min(1, 'reviewer name required').max(200),
       decision: ReviewDecisionSchema,
       subtypes: z.array(SubtypeSchema).max(5).default([]),
       comment: z.string().max(4000).default(''),
@@ -244,6 +257,8 @@ export const API_SCHEMAS = {
   updateSettings: {
     request: z.strictObject({
       importFolder: z.string().min(1).max(4096).nullable().optional(),
+      /** A new import folder is only taken when the user confirmed it (every file in it is read). */
+      confirmImportFolder: z.boolean().optional(),
       /** Labels to override; a label set to null returns to the model's operating threshold. */
       thresholds: z.partialRecord(LabelSchema, z.number().min(0).max(1).nullable()).optional(),
       rankingModel: RankingModelSchema.optional(),
@@ -252,6 +267,14 @@ export const API_SCHEMAS = {
   },
   /** The change counter: a polling fallback for clients that cannot hold an event stream. */
   changes: { request: Empty, response: z.object({ counter: z.number().int() }) },
+  /** Who is signed in on this workstation, and the local reviewers to choose from. */
+  session: { request: Empty, response: SessionSchema },
+  /** Signs in as a named local reviewer (`create` adds a new name); decisions and changes are theirs. */
+  signIn: {
+    request: z.strictObject({ name: ReviewerNameSchema, create: z.boolean().default(false) }),
+    response: SessionSchema,
+  },
+  signOut: { request: Empty, response: SessionSchema },
 } as const;
 
 export type ApiMethod = keyof typeof API_SCHEMAS;
@@ -280,6 +303,9 @@ export interface TriageApi {
   getSettings(req: ApiRequest<'getSettings'>): Promise<ApiResponse<'getSettings'>>;
   updateSettings(req: ApiRequest<'updateSettings'>): Promise<ApiResponse<'updateSettings'>>;
   changes(req: ApiRequest<'changes'>): Promise<ApiResponse<'changes'>>;
+  session(req: ApiRequest<'session'>): Promise<ApiResponse<'session'>>;
+  signIn(req: ApiRequest<'signIn'>): Promise<ApiResponse<'signIn'>>;
+  signOut(req: ApiRequest<'signOut'>): Promise<ApiResponse<'signOut'>>;
 }
 
 // Compile-time proof that TriageApi and API_SCHEMAS name the same methods.
@@ -299,18 +325,22 @@ export function ipcChannel(method: ApiMethod): string {
 }
 /** The IPC channel main pushes events on. */
 export const EVENT_CHANNEL = 'triage:event';
+/** The IPC channel on which the preload (and only code with ipcRenderer) fetches the per-launch secret. */
+export const TOKEN_CHANNEL = 'triage:token';
 /** The HTTP path of a method (loopback server). */
 export function httpPath(method: ApiMethod): string {
   return `/api/${method}`;
 }
 export const EVENTS_PATH = '/api/events';
+/** The header that carries the loopback server's per-launch secret (lower case, as Node reports it). */
+export const TOKEN_HEADER = 'x-triage-token';
 
 /** Events main pushes to the renderer (IPC event channel or server-sent events). */
 export const ApiEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('changed'),
     counter: z.number().int(),
-    reason: z.enum(['ingest', 'series', 'scored', 'review', 'settings', 'external']),
+    reason: z.enum(['ingest', 'series', 'scored', 'review', 'settings', 'session', 'external']),
     studyUid: z.string().nullable(),
   }),
   z.object({

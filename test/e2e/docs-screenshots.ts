@@ -40,6 +40,7 @@ try {
     try {
       const page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
       await page.goto(s.url);
+      await page.click('[data-testid="signin-skip"]');
       await page.waitForSelector('tr.row');
       await page.screenshot({ path: join(out, 'models-worklist.png') });
       await page.keyboard.press('Home');

@@ -4,12 +4,13 @@
  * arrival, quarantine, viewer presets, the probability strip, and a review that survives a
  * server restart. Saves the screenshots in assets/docs/screenshots/.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { compose } from '../../src/main/core.js';
+import { verifyAudit } from '../../src/main/store/index.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
 import { bump, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from './fixtures.js';
@@ -45,6 +46,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
   let root: string;
   let dataDir: string;
   let watchDir: string;
+  let policyDir: string;
   let rendererDir: string;
   let serving: Serving;
   let browser: Browser;
@@ -53,14 +55,22 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
   // Study A: a synthetic head CT from models/phantom when it runs here, else cloned corpus slices.
   let a = { studyUid: A.studyUid, slices: A.slices, window: '50/350', peak: 10 };
 
+  // The fixtures' scores are written for flag thresholds of 0.5: a policy manifest pins them.
   const start = async () =>
-    serve({ dataDir, rendererDir, models: false, watch: watchDir, core: { settleMs: 400, stableMs: 150 } });
+    serve({ dataDir, rendererDir, models: false, modelsDir: policyDir, watch: watchDir, core: { settleMs: 400, stableMs: 150 } });
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'triage-screen-'));
     dataDir = join(root, 'data');
     watchDir = join(root, 'incoming');
     mkdirSync(watchDir);
+    policyDir = join(root, 'models');
+    mkdirSync(policyDir);
+    const half = { any: 0.5, epidural: 0.5, intraparenchymal: 0.5, intraventricular: 0.5, subarachnoid: 0.5, subdural: 0.5 };
+    writeFileSync(
+      join(policyDir, 'manifest.json'),
+      JSON.stringify({ models: [], ensembles: [], ranking: { family: 'mean', reason: 'test policy', thresholds: { mean: half, convlstm: half, ensemble: half } } }),
+    );
     rendererDir = await ensureRendererBuilt(join(root, 'renderer'));
     const phantom = phantomStudy(join(root, 'phantom'));
     if (phantom) {
@@ -130,8 +140,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     expect(statSync(path).size).toBeLessThan(400 * 1024);
   };
 
-  it('ranks the worklist by study score, unscored studies say "awaiting model"', async () => {
+  it('opens on "who is reading?"; the per-launch token leaves the address bar', async () => {
+    expect(serving.url).toMatch(/\?token=[\w-]{20,}$/);
     await page.goto(serving.url);
+    await page.waitForSelector('[data-testid="signin"]');
+    expect(page.url()).not.toContain('token=');
+    await page.click('[data-testid="signin-skip"]');
+  });
+
+  it('ranks the worklist by study score, unscored studies say "awaiting model"', async () => {
     await page.waitForSelector('tr.row');
     expect(await rowOrder()).toEqual([a.studyUid, B.studyUid, C.studyUid, D.studyUid]);
     const scores = await page.$$eval('[data-testid="score"]', (els) => els.map((e) => e.textContent));
@@ -215,8 +232,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await page.waitForSelector(`[data-testid="viewer"][data-slice-index="${target + 1}"]`);
   });
 
-  it('stores a review that persists across a server restart', async () => {
-    await page.fill('[data-testid="reviewer"]', 'Dr Ada Test');
+  it('stores a review under the signed-in reviewer, and it persists across a server restart', async () => {
+    expect(await page.textContent('[data-testid="reviewer"]')).toMatch(/nobody signed in/);
+    expect(await page.isDisabled('[data-testid="confirm"]')).toBe(true);
+    await page.click('[data-testid="signin-open"]');
+    await page.fill('[data-testid="signin-name"]', 'Dr Ada Test');
+    await page.click('[data-testid="signin-add"]');
+    await page.waitForSelector('[data-testid="who"] >> text=Dr Ada Test');
+    await page.dblclick(`tr.row[data-study="${a.studyUid}"]`);
+    await page.waitForSelector('[data-testid="reviewer"] >> text=Dr Ada Test');
     await page.check('[data-testid="subtype-subdural"]');
     await page.fill('[data-testid="comment"]', 'acute left convexity SDH');
     await page.click('[data-testid="confirm"]');
@@ -225,6 +249,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await serving.stop();
     serving = await start();
     await page.goto(serving.url);
+    await page.waitForSelector('[data-testid="signin-Dr Ada Test"]'); // a named local reviewer now
+    await page.click('[data-testid="signin-skip"]');
     await page.waitForSelector(`tr.row[data-study="${a.studyUid}"] [data-testid="status"] >> text=confirmed`);
     await page.dblclick(`tr.row[data-study="${a.studyUid}"]`);
     const history = await page.waitForSelector('[data-testid="review-history"]');
@@ -238,6 +264,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
       .prepare("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%'")
       .all() as { actor: string; action: string; subject: string }[];
     expect(audit).toEqual([{ actor: 'Dr Ada Test', action: 'review.confirmed', subject: a.studyUid }]);
+    expect(verifyAudit(serving.core.db).ok).toBe(true);
     const csv = await serving.api.exportCsv({});
     expect(csv.rowCount).toBe(1);
     expect(csv.csv).toContain('Dr Ada Test');

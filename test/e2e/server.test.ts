@@ -65,7 +65,12 @@ describe('the loopback server and the API', () => {
   let s: Serving;
   let port: number;
   const post = (method: string, body: unknown, headers: Record<string, string> = {}) =>
-    raw(port, { method: 'POST', path: `/api/${method}`, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    raw(port, {
+      method: 'POST',
+      path: `/api/${method}`,
+      headers: { 'Content-Type': 'application/json', 'X-Triage-Token': s.token, ...headers },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'triage-server-'));
@@ -92,7 +97,7 @@ describe('the loopback server and the API', () => {
 
   it('listens on 127.0.0.1 only', () => {
     expect((s.server.server.address() as AddressInfo).address).toBe('127.0.0.1');
-    expect(s.url).toBe(`http://127.0.0.1:${port}/`);
+    expect(s.url.startsWith(`http://127.0.0.1:${port}/`)).toBe(true);
   });
 
   it('serves the renderer with a strict CSP and refuses paths outside it', async () => {
@@ -105,14 +110,50 @@ describe('the loopback server and the API', () => {
     expect((await raw(port, { path: '/..%2f..%2fpackage.json' })).status).toBe(404);
   });
 
+  it('answers the API only with the per-launch token; the page itself needs none', async () => {
+    expect(s.url).toBe(`http://127.0.0.1:${port}/?token=${s.token}`);
+    expect(s.token.length).toBeGreaterThanOrEqual(40);
+    expect((await post('status', {}, { 'X-Triage-Token': '' })).status).toBe(401);
+    expect((await post('status', {}, { 'X-Triage-Token': `${s.token.slice(0, -1)}x` })).status).toBe(401);
+    expect((await raw(port, { path: '/api/events' })).status).toBe(401);
+    expect((await post('status', {})).status).toBe(200);
+    expect((await raw(port, { path: '/' })).status).toBe(200);
+  });
+
+  it('records decisions and setting changes only for a signed-in reviewer, under their name', async () => {
+    const refused = await post('review', { studyUid: S1.studyUid, decision: 'confirmed' });
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body).error).toMatch(/sign in as a reviewer to record a decision/);
+    expect((await post('updateSettings', { rankingModel: 'convlstm' })).status).toBe(403);
+    expect((await post('signIn', { name: 'Dr Nobody' })).status).toBe(404); // not a local reviewer yet
+    expect((await post('signIn', { name: 'Dr\nForged' , create: true })).status).toBe(400);
+    const session = await s.api.signIn({ name: 'Dr A', create: true });
+    expect(session).toEqual({ reviewer: 'Dr A', reviewers: ['Dr A'] });
+    await s.api.updateSettings({ importFolder: null });
+    const last = s.core.db.prepare('SELECT actor, action FROM audit_log ORDER BY id DESC LIMIT 1').get();
+    expect(last).toEqual({ actor: 'Dr A', action: 'settings.importFolder' });
+  });
+
+  it('takes an import folder only when it is a real, non-system directory and the user confirmed it', async () => {
+    await expect(s.api.updateSettings({ importFolder: '/etc', confirmImportFolder: true })).rejects.toThrow(/system folder/);
+    await expect(s.api.updateSettings({ importFolder: join(root, 'in', '..', '..', '..', '..', '..', '..', 'etc'), confirmImportFolder: true })).rejects.toThrow(/system folder/);
+    await expect(s.api.updateSettings({ importFolder: join(root, 'nowhere'), confirmImportFolder: true })).rejects.toThrow(/does not exist/);
+    await expect(s.api.updateSettings({ importFolder: join(root, 'data'), confirmImportFolder: true })).rejects.toThrow(/inside the data folder/);
+    await expect(s.api.updateSettings({ importFolder: join(root, 'in') })).rejects.toThrow(/confirm the new import folder/);
+    expect((await s.api.getSettings({})).importFolder).toBeNull();
+    const ok = await s.api.updateSettings({ importFolder: join(root, 'in'), confirmImportFolder: true });
+    expect(ok.importFolder).toBe(join(root, 'in'));
+    await s.api.updateSettings({ importFolder: null });
+  });
+
   it('refuses other Host names (DNS rebinding), other origins, GETs, non-JSON and unknown methods', async () => {
     expect((await raw(port, { path: '/', headers: { Host: 'evil.example:80' } })).status).toBe(421);
     expect((await post('status', {}, { Origin: 'http://evil.example' })).status).toBe(403);
     expect((await post('status', {}, { Origin: `http://127.0.0.1:${port}` })).status).toBe(200);
-    expect((await raw(port, { path: '/api/status' })).status).toBe(405);
-    expect((await raw(port, { method: 'POST', path: '/api/status', headers: { 'Content-Type': 'text/plain' }, body: '{}' })).status).toBe(415);
+    expect((await raw(port, { path: '/api/status', headers: { 'X-Triage-Token': s.token } })).status).toBe(405);
+    expect((await raw(port, { method: 'POST', path: '/api/status', headers: { 'Content-Type': 'text/plain', 'X-Triage-Token': s.token }, body: '{}' })).status).toBe(415);
     expect((await post('dropTables', {})).status).toBe(404);
-    expect((await raw(port, { method: 'POST', path: '/api/status', headers: { 'Content-Type': 'application/json' }, body: '{' })).status).toBe(400);
+    expect((await raw(port, { method: 'POST', path: '/api/status', headers: { 'Content-Type': 'application/json', 'X-Triage-Token': s.token }, body: '{' })).status).toBe(400);
     const bad = await post('worklist', { sort: 'sideways' });
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body)).toMatchObject({ error: expect.stringMatching(/invalid worklist request/) });
@@ -126,7 +167,13 @@ describe('the loopback server and the API', () => {
     expect(JSON.parse(declared.body)).toMatchObject({ error: expect.stringMatching(/over the \d+-byte limit/) });
     const streamed = await new Promise<number>((ok, fail) => {
       const req = request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/api/status', headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/status',
+          headers: { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'X-Triage-Token': s.token },
+        },
         (res) => {
           res.resume();
           ok(res.statusCode ?? 0);
@@ -153,8 +200,9 @@ describe('the loopback server and the API', () => {
   it('records reviews with status, history and audit entries; re-opening works', async () => {
     const events: string[] = [];
     const off = s.api.onEvent((e) => events.push(e.type === 'changed' ? e.reason : e.type));
-    await s.api.review({ studyUid: S1.studyUid, reviewer: 'Dr A', decision: 'in_review' });
-    const confirmed = await s.api.review({ studyUid: S1.studyUid, reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural', 'subdural'], comment: '=HYPERLINK("x")' });
+    await s.api.signIn({ name: 'Dr A' });
+    await s.api.review({ studyUid: S1.studyUid, decision: 'in_review' });
+    const confirmed = await s.api.review({ studyUid: S1.studyUid, decision: 'confirmed', subtypes: ['subdural', 'subdural'], comment: '=HYPERLINK("x")' });
     expect(confirmed.reviewStatus).toBe('confirmed');
     expect(confirmed.review.subtypes).toEqual(['subdural']);
     let rows = (await s.api.worklist({ status: 'reviewed' })).rows;
@@ -169,7 +217,8 @@ describe('the loopback server and the API', () => {
     expect(line).toContain(`"'=HYPERLINK(""x"")"`);
     expect(line).toContain(',subdural,');
 
-    const reopened = await s.api.review({ studyUid: S1.studyUid, reviewer: 'Dr B', decision: 'reopened', comment: 'second look' });
+    await s.api.signIn({ name: 'Dr B', create: true });
+    const reopened = await s.api.review({ studyUid: S1.studyUid, decision: 'reopened', comment: 'second look' });
     expect(reopened.reviewStatus).toBe('in_review');
     rows = (await s.api.worklist({ status: 'unreviewed' })).rows;
     expect(rows.map((r) => r.studyUid)).toEqual([S1.studyUid, S2.studyUid]);
@@ -184,7 +233,7 @@ describe('the loopback server and the API', () => {
     expect(() => s.core.db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
     off();
     expect(events.filter((e) => e === 'review')).toHaveLength(3);
-    await expect(s.api.review({ studyUid: '1.2.3.404', reviewer: 'Dr A', decision: 'confirmed' })).rejects.toThrow(/no study/);
+    await expect(s.api.review({ studyUid: '1.2.3.404', decision: 'confirmed' })).rejects.toThrow(/no study/);
   });
 
   it('flags by the manifest\'s operating thresholds of the measured family, the numbers evaluate uses', async () => {
@@ -226,7 +275,7 @@ describe('the loopback server and the API', () => {
 
   it('pushes change events over server-sent events', async () => {
     const got = new Promise<string>((ok, fail) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/events' }, (res) => {
+      const req = request({ host: '127.0.0.1', port, path: `/api/events?token=${s.token}` }, (res) => {
         expect(res.headers['content-type']).toBe('text/event-stream');
         res.setEncoding('utf8');
         let buf = '';
@@ -241,7 +290,7 @@ describe('the loopback server and the API', () => {
       });
       req.on('error', (e) => (e.message.includes('aborted') || e.message.includes('socket hang up') ? undefined : fail(e)));
       req.end();
-      setTimeout(() => void s.api.review({ studyUid: S2.studyUid, reviewer: 'Dr C', decision: 'dismissed' }), 200);
+      setTimeout(() => void s.api.review({ studyUid: S2.studyUid, decision: 'dismissed' }), 200);
     });
     expect(JSON.parse(await got)).toMatchObject({ type: 'changed', reason: 'review', studyUid: S2.studyUid });
   });

@@ -53,13 +53,20 @@ describe('the API contract', () => {
     expect(() => parseRequest('worklist', { limit: 0 })).toThrow(/limit/);
   });
 
-  it('requires a reviewer name and real subtypes for a review', () => {
-    const ok = parseRequest('review', { studyUid: '1.2', reviewer: ' Dr A ', decision: 'confirmed', subtypes: ['subdural'] });
-    expect(ok).toEqual({ studyUid: '1.2', reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural'], comment: '' });
-    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: '  ', decision: 'confirmed' })).toThrow(/reviewer/);
-    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: 'A', decision: 'confirmed', subtypes: ['any'] })).toThrow(ApiError);
-    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: 'A', decision: 'approve' })).toThrow(/decision/);
-    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: 'A', decision: 'dismissed', comment: 'x'.repeat(4001) })).toThrow(/comment/);
+  it('takes the reviewer from the session, not the request; real subtypes only', () => {
+    const ok = parseRequest('review', { studyUid: '1.2', decision: 'confirmed', subtypes: ['subdural'] });
+    expect(ok).toEqual({ studyUid: '1.2', decision: 'confirmed', subtypes: ['subdural'], comment: '' });
+    expect(() => parseRequest('review', { studyUid: '1.2', reviewer: 'Dr Chief', decision: 'confirmed' })).toThrow(ApiError);
+    expect(() => parseRequest('review', { studyUid: '1.2', decision: 'confirmed', subtypes: ['any'] })).toThrow(ApiError);
+    expect(() => parseRequest('review', { studyUid: '1.2', decision: 'approve' })).toThrow(/decision/);
+    expect(() => parseRequest('review', { studyUid: '1.2', decision: 'dismissed', comment: 'x'.repeat(4001) })).toThrow(/comment/);
+  });
+
+  it('signs in by a printable reviewer name', () => {
+    expect(parseRequest('signIn', { name: ' Dr A ' })).toEqual({ name: 'Dr A', create: false });
+    expect(() => parseRequest('signIn', { name: 'A' })).toThrow(/at least 2/);
+    expect(() => parseRequest('signIn', { name: 'Dr A\nreview.confirmed' })).toThrow(/control characters/);
+    expect(() => parseRequest('signIn', { name: 'Dr\u202eA' })).toThrow(/control characters/);
   });
 
   it('validates settings patches', () => {

@@ -10,6 +10,7 @@
  */
 import { LABELS, SUBTYPES, type Label } from '../../shared/labels.js';
 import {
+  ApiError,
   parseRequest,
   type ApiEvent,
   type ApiParsedRequest,
@@ -17,6 +18,7 @@ import {
   type ApiResponse,
   type ProviderInfo,
   type RankingModel,
+  type Session,
   type Settings,
   type Thresholds,
   type TriageApi,
@@ -27,6 +29,8 @@ import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/ranking-setting.js';
 import { MODEL_STATES_SETTING } from '../inference/index.js';
 import { readHuFile, type WorklistQuery } from '../store/index.js';
+import { addReviewer, listReviewers, reviewerExists } from '../store/reviewers.js';
+import { validateImportFolder } from '../watch/index.js';
 import { defaultRankingFamily, familyThresholds, flagThresholds, isFlagged, rankingRecord } from '../triage/index.js';
 import { latestReviews, recordReview, studyReviews } from '../store/reviews.js';
 import {
@@ -59,6 +63,8 @@ export interface ApiOptions {
 export class NotFound extends Error {}
 
 export class TriageApiImpl implements TriageApi {
+  /** Who records decisions and changes through this instance (one per app or server launch). */
+  private reviewer: string | null = null;
   private counter = 0;
   private readonly listeners = new Set<(e: ApiEvent) => void>();
   private readonly unsubscribeCore: () => void;
@@ -252,8 +258,9 @@ export class TriageApiImpl implements TriageApi {
 
   async review(req: ApiRequest<'review'>): Promise<ApiResponse<'review'>> {
     const r = parseRequest('review', req);
+    const reviewer = this.signedIn('record a decision');
     if (!studyExists(this.core.db, r.studyUid)) throw new NotFound(`no study ${r.studyUid}`);
-    const result = recordReview(this.core.store, r);
+    const result = recordReview(this.core.store, { ...r, reviewer });
     this.changed('review', r.studyUid);
     return result;
   }
@@ -264,7 +271,7 @@ export class TriageApiImpl implements TriageApi {
     if (reviewedOnly) rows = rows.filter((r) => r.reviewStatus === 'confirmed' || r.reviewStatus === 'dismissed');
     const csv = worklistCsv(rows);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
-    this.core.store.appendAudit('workstation', 'export.csv', null, { rows: rows.length, reviewedOnly, filter });
+    this.core.store.appendAudit(this.reviewer ?? 'workstation (nobody signed in)', 'export.csv', null, { rows: rows.length, reviewedOnly, filter });
     return { filename: `ich-worklist-${stamp}.csv`, csv, rowCount: rows.length };
   }
 
@@ -312,7 +319,20 @@ export class TriageApiImpl implements TriageApi {
 
   async updateSettings(req: ApiRequest<'updateSettings'>): Promise<ApiResponse<'updateSettings'>> {
     const patch: ApiParsedRequest<'updateSettings'> = parseRequest('updateSettings', req);
+    const actor = this.signedIn('change settings');
     const store = this.core.store;
+    // Checked before anything is written, so a refused folder leaves every setting as it was.
+    let importFolder = patch.importFolder;
+    if (importFolder) {
+      try {
+        importFolder = validateImportFolder(importFolder, this.core.dataDir);
+      } catch (err) {
+        throw new ApiError((err as Error).message, 'updateSettings');
+      }
+      if (importFolder !== this.core.store.getSetting<string>(SETTING.importFolder) && patch.confirmImportFolder !== true) {
+        throw new ApiError(`confirm the new import folder ${importFolder}: every file put in it will be read`, 'updateSettings');
+      }
+    }
     if (patch.thresholds) {
       const next: Partial<Record<Label, number>> = { ...this.thresholdOverrides() };
       for (const [label, v] of Object.entries(patch.thresholds) as [Label, number | null | undefined][]) {
@@ -320,17 +340,17 @@ export class TriageApiImpl implements TriageApi {
         else if (v !== undefined) next[label] = v;
       }
       store.setSetting(SETTING.thresholds, next);
-      store.appendAudit('workstation', 'settings.thresholds', null, { overrides: next, effective: this.thresholds() });
+      store.appendAudit(actor, 'settings.thresholds', null, { overrides: next, effective: this.thresholds() });
     }
     if (patch.rankingModel) {
       store.setSetting(SETTING.rankingModel, patch.rankingModel);
-      store.appendAudit('workstation', 'settings.rankingModel', null, { rankingModel: patch.rankingModel });
+      store.appendAudit(actor, 'settings.rankingModel', null, { rankingModel: patch.rankingModel });
     }
-    if (patch.importFolder !== undefined) {
-      store.setSetting(SETTING.importFolder, patch.importFolder);
-      store.appendAudit('workstation', 'settings.importFolder', null, { importFolder: patch.importFolder });
+    if (importFolder !== undefined) {
+      store.setSetting(SETTING.importFolder, importFolder);
+      store.appendAudit(actor, 'settings.importFolder', null, { importFolder });
       // A watcher already running keeps its folder until restart; a first one starts now.
-      if (patch.importFolder && this.opts.startWatch && !this.opts.watching?.()) this.opts.startWatch(patch.importFolder);
+      if (importFolder && this.opts.startWatch && !this.opts.watching?.()) this.opts.startWatch(importFolder);
     }
     this.changed('settings', null);
     return this.settings();
@@ -341,7 +361,47 @@ export class TriageApiImpl implements TriageApi {
     this.checkExternal();
     return { counter: this.counter };
   }
+
+  // ---- who is at the workstation -----------------------------------------------------------
+
+  /** The signed-in reviewer, or a refusal naming what needed one. */
+  private signedIn(what: string): string {
+    if (!this.reviewer) throw new SignInRequired(`sign in as a reviewer to ${what}`);
+    return this.reviewer;
+  }
+
+  private sessionInfo(): Session {
+    return { reviewer: this.reviewer, reviewers: listReviewers(this.core.db) };
+  }
+
+  async session(req: ApiRequest<'session'>): Promise<ApiResponse<'session'>> {
+    parseRequest('session', req);
+    return this.sessionInfo();
+  }
+
+  async signIn(req: ApiRequest<'signIn'>): Promise<ApiResponse<'signIn'>> {
+    const { name, create } = parseRequest('signIn', req);
+    if (!reviewerExists(this.core.db, name)) {
+      if (!create) throw new NotFound(`no reviewer named "${name}" on this workstation: add them first`);
+      addReviewer(this.core.store, name, this.reviewer);
+    }
+    this.reviewer = name;
+    this.core.store.appendAudit(name, 'session.signIn', null, {});
+    this.changed('session', null);
+    return this.sessionInfo();
+  }
+
+  async signOut(req: ApiRequest<'signOut'>): Promise<ApiResponse<'signOut'>> {
+    parseRequest('signOut', req);
+    if (this.reviewer) this.core.store.appendAudit(this.reviewer, 'session.signOut', null, {});
+    this.reviewer = null;
+    this.changed('session', null);
+    return this.sessionInfo();
+  }
 }
+
+/** A decision or a change that needs a signed-in reviewer was asked for without one (HTTP 403). */
+export class SignInRequired extends Error {}
 
 // ---- CSV ------------------------------------------------------------------------------
 

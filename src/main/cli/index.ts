@@ -16,7 +16,7 @@ import { loadManifest } from '../inference/index.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
 import { attachModels } from '../inference/attach.js';
 import { registerServeCommand } from '../server/cli.js';
-import { allPredictions, RANKING_SCORE_ID } from '../store/index.js';
+import { allPredictions, RANKING_SCORE_ID, verifyAudit } from '../store/index.js';
 import { familyThresholds, rankingSlices } from '../triage/index.js';
 import type { IngestOutcome } from '../ingest/index.js';
 import { formatQuarantine, formatWorklist, printable, table } from './format.js';
@@ -195,6 +195,25 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
           out(`data folder: ${s.dataDir}\nmodels: ${s.models}\n`);
           out(`${table(['what', 'count'], Object.entries(s.counts).map(([k, v]) => [k, String(v)]))}\n`);
         }
+      } finally {
+        void core.stop();
+      }
+    });
+
+  program
+    .command('audit')
+    .description('the audit trail')
+    .command('verify')
+    .description('walk the hash-chained audit log and the reviews; report the first broken link (exit 1)')
+    .option('--json', 'print as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const core = openCore(cmd);
+      try {
+        const v = verifyAudit(core.db);
+        if (opts.json) out(`${JSON.stringify(v, null, 2)}\n`);
+        else if (v.ok) out(`audit log intact: ${v.rows} row(s), ${v.reviews} review(s) match it; head ${v.head}\n`);
+        else out(`audit log BROKEN at row ${v.firstBreak!.id}: ${v.firstBreak!.problem}\n`);
+        if (!v.ok) process.exitCode = EXIT.error;
       } finally {
         void core.stop();
       }

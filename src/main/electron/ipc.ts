@@ -5,25 +5,43 @@
  * app:// page), then validates the request and the response (dispatch in src/shared/api.ts).
  * Replies are envelopes so the renderer sees our error message, not Electron's wrapping of it.
  */
-import type { IpcMain, IpcMainInvokeEvent } from 'electron';
-import { API_METHODS, dispatch, ipcChannel, type TriageApi } from '../../shared/api.js';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent } from 'electron';
+import { API_METHODS, dispatch, ipcChannel, TOKEN_CHANNEL, type TriageApi } from '../../shared/api.js';
 
 export type Envelope = { ok: true; value: unknown } | { ok: false; error: string };
 
 /** Decides whether an IPC message comes from the app's own page in the app's own window. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
 
+/**
+ * Registers the handlers. Besides the sender check, every message must carry the per-launch secret
+ * (`token`), which main hands only to a trusted sender's preload over TOKEN_CHANNEL; the page's own
+ * scripts run in another world (context isolation) and never see it.
+ */
 export function registerIpcHandlers(
-  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,
+  ipcMain: Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>,
   api: TriageApi,
   isTrustedSender: SenderCheck,
   log: (m: string) => void = () => {},
+  token: string = randomBytes(32).toString('base64url'),
 ): () => void {
+  const expected = Buffer.from(token);
+  const handOut = (event: IpcMainEvent): void => {
+    event.returnValue = isTrustedSender(event as unknown as IpcMainInvokeEvent) ? token : '';
+  };
+  ipcMain.on(TOKEN_CHANNEL, handOut);
   for (const method of API_METHODS) {
-    ipcMain.handle(ipcChannel(method), async (event: IpcMainInvokeEvent, request: unknown): Promise<Envelope> => {
+    ipcMain.handle(ipcChannel(method), async (event: IpcMainInvokeEvent, message: unknown): Promise<Envelope> => {
       if (!isTrustedSender(event)) {
         log(`refused ${method} from an untrusted sender (${event.senderFrame?.url ?? 'unknown frame'})`);
         return { ok: false, error: 'refused: the message did not come from the triage window' };
+      }
+      const { token: given, request } = (message ?? {}) as { token?: unknown; request?: unknown };
+      const givenBytes = Buffer.from(typeof given === 'string' ? given : '');
+      if (givenBytes.length !== expected.length || !timingSafeEqual(givenBytes, expected)) {
+        log(`refused ${method}: missing or wrong IPC token`);
+        return { ok: false, error: 'refused: missing or wrong IPC token' };
       }
       try {
         return { ok: true, value: await dispatch(api, method, request) };
@@ -33,6 +51,7 @@ export function registerIpcHandlers(
     });
   }
   return () => {
+    ipcMain.removeListener(TOKEN_CHANNEL, handOut);
     for (const method of API_METHODS) ipcMain.removeHandler(ipcChannel(method));
   };
 }

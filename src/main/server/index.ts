@@ -10,12 +10,13 @@
  * loopback address (DNS rebinding), a POST must come from our own origin (CSRF from another tab)
  * and carry JSON, bodies are capped, and static paths cannot leave the renderer folder.
  */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
-import { ApiError, dispatch, EVENTS_PATH, isApiMethod, type ApiEvent } from '../../shared/api.js';
-import { NotFound, type TriageApiImpl } from '../api/index.js';
+import { ApiError, dispatch, EVENTS_PATH, isApiMethod, TOKEN_HEADER, type ApiEvent } from '../../shared/api.js';
+import { NotFound, SignInRequired, type TriageApiImpl } from '../api/index.js';
 import { StudyNotFound } from '../store/reviews.js';
 
 export const LOOPBACK = '127.0.0.1';
@@ -55,10 +56,15 @@ export interface ServerOptions {
   /** 0 picks a free port. */
   port?: number;
   log?: (message: string) => void;
+  /** The per-launch API secret (default: 32 random bytes); tests may pass their own. */
+  token?: string;
 }
 
 export interface RunningServer {
+  /** The address to open, with the per-launch token (Jupyter-style): only who sees it gets in. */
   url: string;
+  /** The per-launch secret every /api request carries (header X-Triage-Token, or ?token= for events). */
+  token: string;
   port: number;
   server: Server;
   close(): Promise<void>;
@@ -124,6 +130,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }, 15_000);
   heartbeat.unref();
 
+  // Any process on the PC can reach 127.0.0.1; only whoever was shown the URL (or, in Electron, the
+  // preload) holds this secret, so only they can read studies, record reviews or change settings.
+  const token = opts.token ?? randomBytes(32).toString('base64url');
+  const tokenBytes = Buffer.from(token);
+  const authorised = (req: IncomingMessage, url: URL): boolean => {
+    const given = Buffer.from(String(req.headers[TOKEN_HEADER] ?? url.searchParams.get('token') ?? ''));
+    return given.length === tokenBytes.length && timingSafeEqual(given, tokenBytes);
+  };
+
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     securityHeaders(res);
     if (!allowedHosts().has(req.headers.host ?? '')) {
@@ -131,6 +146,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return;
     }
     const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+    if (url.pathname.startsWith('/api/') && !authorised(req, url)) {
+      sendJson(res, 401, { error: 'missing or wrong API token: open the address the server printed at start' });
+      return;
+    }
 
     if (url.pathname === EVENTS_PATH && req.method === 'GET') {
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
@@ -173,7 +192,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         const e = err as Error;
         if (e instanceof BodyTooLarge) res.setHeader('Connection', 'close');
         const status =
-          e instanceof BodyTooLarge ? 413 : e instanceof ApiError ? 400 : e instanceof NotFound || e instanceof StudyNotFound ? 404 : 500;
+          e instanceof BodyTooLarge
+            ? 413
+            : e instanceof SignInRequired
+              ? 403
+              : e instanceof ApiError
+                ? 400
+                : e instanceof NotFound || e instanceof StudyNotFound
+                  ? 404
+                  : 500;
         if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);
         sendJson(res, status, { error: e.message, method });
       }
@@ -221,9 +248,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     });
   });
   port = (server.address() as AddressInfo).port;
-  const url = `http://${LOOPBACK}:${port}/`;
+  const url = `http://${LOOPBACK}:${port}/?token=${token}`;
   return {
     url,
+    token,
     port,
     server,
     close: async () => {

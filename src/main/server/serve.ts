@@ -26,7 +26,9 @@ export interface ServeOptions {
 }
 
 export interface Serving {
+  /** The address to open, carrying the per-launch API token. */
   url: string;
+  token: string;
   core: TriageCore;
   api: TriageApiImpl;
   server: RunningServer;
@@ -70,6 +72,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   }
   return {
     url: server.url,
+    token: server.token,
     core,
     api,
     server,

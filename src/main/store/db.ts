@@ -43,6 +43,8 @@ export function migrate(db: Db): void {
     if (m.version <= current) continue;
     db.transaction(() => {
       db.exec(m.up);
+      m.fill?.(db);
+      if (m.finish) db.exec(m.finish);
       db.pragma(`user_version = ${m.version}`);
     })();
   }

@@ -6,6 +6,7 @@
  */
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
+import { appendAuditRow } from './audit.js';
 import { LABELS, type LabelProbabilities } from '../../shared/labels.js';
 
 export { openDatabase, schemaVersion, migrate, nowIso, DATABASE_FILE } from './db.js';
@@ -413,10 +414,9 @@ export class Store {
 
   // ---- audit ----------------------------------------------------------------------------
 
+  /** Appends to the hash-chained audit log (store/audit.ts), atomically with the caller's transaction. */
   appendAudit(actor: string, action: string, subject: string | null, detail: object = {}): void {
-    this.db
-      .prepare('INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)')
-      .run(nowIso(), actor, action, subject, JSON.stringify(detail));
+    this.db.transaction(() => appendAuditRow(this.db, actor, action, subject, detail))();
   }
 
   // ---- settings -------------------------------------------------------------------------
@@ -462,3 +462,4 @@ export { queryWorklist, RANKING_SCORE_ID } from './worklist.js';
 export type { WorklistQuery } from './worklist.js';
 export { savePredictions, studyPredictionRows, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
 export type { SlicePrediction, StoredPrediction } from './predictions.js';
+export { verifyAudit, auditHead, type AuditVerdict } from './audit.js';

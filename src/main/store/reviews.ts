@@ -68,8 +68,8 @@ export function recordReview(store: Store, r: NewReview): { reviewStatus: Review
         .prepare('INSERT INTO reviews (study_uid, reviewer, decision, subtypes, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
         .run(r.studyUid, r.reviewer, r.decision, JSON.stringify(subtypes), r.comment, at).lastInsertRowid,
     );
+    // studies.review_status follows from the new row (trigger reviews_set_status, migration 0002).
     const status = STATUS_AFTER[r.decision];
-    db.prepare('UPDATE studies SET review_status = ? WHERE study_uid = ?').run(status, r.studyUid);
     store.appendAudit(r.reviewer, `review.${r.decision}`, r.studyUid, {
       reviewId: id,
       from: study.review_status,

@@ -15,8 +15,9 @@
  * walk can loop); a named pipe, socket or device is refused without ever being opened (opening a
  * FIFO for reading blocks until someone writes — one FIFO would stop all ingestion).
  */
+import { realpathSync, statSync } from 'node:fs';
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
-import { join, relative, isAbsolute } from 'node:path';
+import { join, relative, isAbsolute, resolve, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 /** How long a file's size and mtime must stay unchanged before it is read. */
@@ -195,4 +196,37 @@ export async function listFiles(folder: string): Promise<{ files: string[]; refu
   };
   await walk(folder);
   return { files, refused };
+}
+
+/** Folders whose files are the operating system's or the programs', never a scanner's export. */
+const SYSTEM_FOLDERS =
+  process.platform === 'win32'
+    ? ['C:\\Windows', 'C:\\Program Files', 'C:\\Program Files (x86)', 'C:\\ProgramData']
+    : ['/etc', '/proc', '/sys', '/dev', '/boot', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr', '/root', '/snap'];
+
+/**
+ * Checks a folder a user asks to watch: it exists, is a directory (links resolved, so `../..` and
+ * symlinks cannot hide where it is), is not the file system root, a system folder or inside one,
+ * and is not inside the data folder. Returns the real path, or throws with the reason.
+ */
+export function validateImportFolder(folder: string, dataDir: string): string {
+  let real: string;
+  try {
+    real = realpathSync(resolve(folder));
+  } catch {
+    throw new Error(`import folder ${folder} does not exist`);
+  }
+  if (!statSync(real).isDirectory()) throw new Error(`import folder ${real} is not a directory`);
+  const within = (root: string) => real.toLowerCase() === root.toLowerCase() || real.toLowerCase().startsWith(`${root.toLowerCase()}${sep}`);
+  if (resolve(real, '..') === real) throw new Error(`import folder ${real} is the root of a file system`);
+  const system = SYSTEM_FOLDERS.find(within);
+  if (system) throw new Error(`import folder ${real} is a system folder (${system}): choose the folder the scanner or PACS exports to`);
+  let data = resolve(dataDir);
+  try {
+    data = realpathSync(data);
+  } catch {
+    // not created yet
+  }
+  if (within(data)) throw new Error(`import folder ${real} is inside the data folder ${data}`);
+  return real;
 }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { API_METHODS, EVENT_CHANNEL, ipcChannel, type ApiMethod } from '../../../src/shared/api.js';
+import { API_METHODS, EVENT_CHANNEL, ipcChannel, TOKEN_CHANNEL, type ApiMethod } from '../../../src/shared/api.js';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<unknown>;
 type Listener = (event: unknown, payload: unknown) => void;
@@ -19,6 +19,7 @@ const fake = vi.hoisted(() => {
   const handlers = new Map<string, Handler>();
   const listeners = new Map<string, Set<Listener>>();
   const exposed: Record<string, unknown> = {};
+  const fakeSync = new Map<string, (event: { returnValue?: unknown; sender: { id: number }; senderFrame: unknown }) => void>();
   let sender = { id: 1, url: 'app://renderer/index.html', parent: null as unknown };
   return {
     handlers,
@@ -27,7 +28,14 @@ const fake = vi.hoisted(() => {
     setSender(s: typeof sender) {
       sender = s;
     },
+    syncListeners: fakeSync,
     ipcMain: {
+      on(channel: string, l: (event: { returnValue?: unknown; sender: { id: number }; senderFrame: unknown }) => void) {
+        fakeSync.set(channel, l);
+      },
+      removeListener(channel: string) {
+        fakeSync.delete(channel);
+      },
       handle(channel: string, h: Handler) {
         if (handlers.has(channel)) throw new Error(`second handler for ${channel}`);
         handlers.set(channel, h);
@@ -37,6 +45,14 @@ const fake = vi.hoisted(() => {
       },
     },
     ipcRenderer: {
+      sendSync(channel: string) {
+        const event: { returnValue?: unknown; sender: { id: number }; senderFrame: unknown } = {
+          sender: { id: sender.id },
+          senderFrame: { url: sender.url, parent: sender.parent },
+        };
+        fakeSync.get(channel)?.(event);
+        return event.returnValue;
+      },
       invoke(channel: string, ...args: unknown[]) {
         const h = handlers.get(channel);
         if (!h) return Promise.reject(new Error(`No handler registered for '${channel}'`));
@@ -115,6 +131,20 @@ describe('Electron IPC wiring', () => {
     expect(await bridge.worklist!({ sort: 'random' })).toMatchObject({ ok: false });
     expect(await bridge.worklist!({ extra: 1 })).toMatchObject({ ok: false });
     expect(await bridge.study!({ studyUid: '9.9.9' })).toMatchObject({ ok: false, error: 'no study 9.9.9' });
+  });
+
+  it('refuses a message without the per-launch token, and hands the token only to our own page', async () => {
+    expect(await fake.ipcRenderer.invoke(ipcChannel('status'), { request: {} })).toMatchObject({ ok: false, error: expect.stringMatching(/IPC token/) });
+    expect(await fake.ipcRenderer.invoke(ipcChannel('status'), { token: 'guess', request: {} })).toMatchObject({ ok: false });
+    const token = fake.ipcRenderer.sendSync(TOKEN_CHANNEL);
+    expect(String(token).length).toBeGreaterThanOrEqual(40);
+    expect(await fake.ipcRenderer.invoke(ipcChannel('status'), { token, request: {} })).toMatchObject({ ok: true });
+    try {
+      fake.setSender({ id: 1, url: 'https://evil.example/', parent: null });
+      expect(fake.ipcRenderer.sendSync(TOKEN_CHANNEL)).toBe('');
+    } finally {
+      fake.setSender({ id: 1, url: 'app://renderer/index.html', parent: null });
+    }
   });
 
   it('refuses messages from another page, a subframe or another window', async () => {
@@ -258,7 +288,7 @@ describe('the Electron shell lifecycle', () => {
 
   it('registers the IPC handlers with the core started', async () => {
     expect([...fake.handlers.keys()].sort()).toEqual(API_METHODS.map(ipcChannel).sort());
-    expect(await bridge2().status({})).toMatchObject({ ok: true, value: { dataDir: join(dir, 'data') } });
+    expect(await (await bridge2()).status({})).toMatchObject({ ok: true, value: { dataDir: join(dir, 'data') } });
   });
 
   it('serves only its own files, with the CSP, from app://renderer', async () => {
@@ -300,6 +330,8 @@ describe('the Electron shell lifecycle', () => {
   });
 });
 
-function bridge2(): Record<ApiMethod, (req: unknown) => Promise<unknown>> {
-  return fake.exposed.triage as Record<ApiMethod, (req: unknown) => Promise<unknown>>;
+/** A preload bridge for the shell's own registration (its own per-launch token), as a fresh page load makes. */
+async function bridge2(): Promise<Record<ApiMethod, (req: unknown) => Promise<unknown>>> {
+  const { buildBridge } = await import('../../../src/preload/index.js');
+  return buildBridge(fake.ipcRenderer as never, String(fake.ipcRenderer.sendSync(TOKEN_CHANNEL)));
 }

@@ -13,19 +13,19 @@ describe('schema migrations', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
   });
 
-  it('0001 creates the tables and sets user_version; opening again is a no-op', () => {
+  it('creates the tables and sets user_version to the latest migration; opening again is a no-op', () => {
     const db = openDatabase(join(dir.path, 'a'));
-    expect(schemaVersion(db)).toBe(1);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
       (t) => t.name,
     );
     expect(tables).toEqual(
-      expect.arrayContaining(['studies', 'series', 'instances', 'files', 'quarantine', 'conflicts', 'predictions', 'study_scores', 'reviews', 'audit_log', 'jobs', 'settings']),
+      expect.arrayContaining(['studies', 'series', 'instances', 'files', 'quarantine', 'conflicts', 'predictions', 'study_scores', 'reviews', 'audit_log', 'jobs', 'settings', 'reviewers']),
     );
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
     const again = openDatabase(join(dir.path, 'a'));
-    expect(schemaVersion(again)).toBe(1);
+    expect(schemaVersion(again)).toBe(MIGRATIONS.length);
     again.close();
   });
 

@@ -2,12 +2,22 @@
  * The schema's history, in order. Each entry is a numbered file that is never edited once it has
  * shipped (STYLE.md habit 7); PRAGMA user_version records how many have been applied.
  */
+import type { Db } from '../db.js';
 import * as m0001 from './0001-initial.js';
+import * as m0002 from './0002-audit-chain.js';
 
 export interface Migration {
   version: number;
   name: string;
+  /** SQL run first. */
   up: string;
+  /** Data the SQL cannot compute (e.g. hashes), run after `up` in the same transaction. */
+  fill?: (db: Db) => void;
+  /** SQL run last (e.g. triggers that would have refused `fill`). */
+  finish?: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '0001-initial', up: m0001.up }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: '0001-initial', up: m0001.up },
+  { version: 2, name: '0002-audit-chain', up: m0002.up, fill: m0002.fill, finish: m0002.finish },
+];

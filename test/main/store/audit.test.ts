@@ -1,0 +1,125 @@
+/**
+ * The audit trail as a hostile admin would test it: the database refuses changes, back-dated and
+ * unlinked inserts, review edits and a review status nobody recorded; with every trigger dropped
+ * (whoever holds the file can), `verifyAudit` and `triage audit verify` still find the first
+ * broken link. A database of schema 1 is chained when it is opened by this build.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { auditHash } from '../../../src/main/store/audit.js';
+import { MIGRATIONS } from '../../../src/main/store/migrations/index.js';
+import { openDatabase, Store, verifyAudit, type Db } from '../../../src/main/store/index.js';
+import { recordReview } from '../../../src/main/store/reviews.js';
+import { REPO_ROOT, tempDir } from '../../helpers.js';
+
+const dir = tempDir('triage-audit-');
+afterAll(() => dir.cleanup());
+
+let n = 0;
+function freshStore(): { db: Db; store: Store; path: string } {
+  const path = join(dir.path, `db${n++}`);
+  const db = openDatabase(path);
+  const store = new Store(db);
+  db.prepare("INSERT INTO studies (study_uid, patient_name, first_arrival_at, last_arrival_at) VALUES ('1.2.3', 'A^B', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')").run();
+  store.appendAudit('ingest', 'quarantine', '/x.dcm', { reason: 'not DICOM' });
+  recordReview(store, { studyUid: '1.2.3', reviewer: 'Dr A', decision: 'in_review', subtypes: [], comment: '' });
+  recordReview(store, { studyUid: '1.2.3', reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural'], comment: 'left SDH' });
+  store.appendAudit('Dr A', 'settings.thresholds', null, { any: 0.3 });
+  return { db, store, path };
+}
+
+function dropTriggers(db: Db): void {
+  for (const { name } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").all() as { name: string }[]) {
+    db.exec(`DROP TRIGGER "${name}"`);
+  }
+}
+
+describe('the audit trail', () => {
+  it('a normal history verifies, and the study status follows its latest review', () => {
+    const { db } = freshStore();
+    const v = verifyAudit(db);
+    expect(v).toMatchObject({ ok: true, rows: 4, reviews: 2 });
+    expect(db.prepare("SELECT review_status FROM studies WHERE study_uid = '1.2.3'").pluck().get()).toBe('confirmed');
+  });
+
+  it('the database refuses edits, deletes, unlinked or back-dated rows, review edits and invented statuses', () => {
+    const { db } = freshStore();
+    expect(() => db.prepare("UPDATE audit_log SET actor = 'Dr Chief'").run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    expect(() =>
+      db.prepare("INSERT INTO audit_log (at, actor, action, subject, detail, prev_hash, hash) VALUES ('2020-01-01T00:00:00Z', 'x', 'y', NULL, '{}', 'abc', 'def')").run(),
+    ).toThrow(/link to the head/);
+    const head = db.prepare('SELECT hash, at FROM audit_log ORDER BY id DESC LIMIT 1').get() as { hash: string; at: string };
+    expect(() =>
+      db.prepare("INSERT INTO audit_log (at, actor, action, subject, detail, prev_hash, hash) VALUES ('2020-01-01T00:00:00Z', 'x', 'y', NULL, '{}', ?, 'def')").run(head.hash),
+    ).toThrow(/not be dated before it/);
+    expect(() => db.prepare("UPDATE reviews SET reviewer = 'Dr Chief'").run()).toThrow(/append-only/);
+    expect(() => db.prepare('DELETE FROM reviews').run()).toThrow(/append-only/);
+    expect(() => db.prepare("UPDATE studies SET review_status = 'dismissed'").run()).toThrow(/derived from the reviews/);
+  });
+
+  it.each([
+    ['an edited row', (db: Db) => db.prepare("UPDATE audit_log SET actor = 'Dr Chief' WHERE id = 2").run(), /row 2: .*|content does not match/],
+    ['a deleted row', (db: Db) => db.prepare('DELETE FROM audit_log WHERE id = 2').run(), /row 2 is missing/],
+    [
+      'a back-dated row with a valid hash',
+      (db: Db) => {
+        const h = db.prepare('SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { id: number; hash: string };
+        const r = { id: h.id + 1, at: '2020-01-01T00:00:00.000Z', actor: 'Dr Chief', action: 'review.dismissed', subject: '1.2.3', detail: '{}' };
+        db.prepare('INSERT INTO audit_log (id, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(
+          r.id, r.at, r.actor, r.action, r.subject, r.detail, h.hash, auditHash(h.hash, r),
+        );
+      },
+      /back-dated/,
+    ],
+    ['a rewritten review', (db: Db) => db.prepare("UPDATE reviews SET reviewer = 'Dr Chief' WHERE id = 2").run(), /review 2 does not match/],
+    ['an invented study status', (db: Db) => db.prepare("UPDATE studies SET review_status = 'dismissed'").run(), /shows "dismissed"/],
+  ] as const)('with the triggers dropped, verify finds %s', (_what, tamper, problem) => {
+    const { db } = freshStore();
+    dropTriggers(db);
+    tamper(db);
+    const v = verifyAudit(db);
+    expect(v.ok).toBe(false);
+    expect(`row ${v.firstBreak!.id}: ${v.firstBreak!.problem}`).toMatch(problem);
+  });
+
+  it('triage audit verify exits 0 on an intact log and 1 with the first broken link', () => {
+    const { db, path } = freshStore();
+    db.close();
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', path, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, TRIAGE_MODELS_DIR: join(dir.path, 'no-models') },
+      });
+    const ok = cli('audit', 'verify');
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/audit log intact: 4 row\(s\), 2 review\(s\) match it; head [0-9a-f]{64}/);
+    const raw = new Database(join(path, 'triage.sqlite'));
+    dropTriggers(raw);
+    raw.prepare("UPDATE audit_log SET detail = '{}' WHERE id = 3").run();
+    raw.close();
+    const bad = cli('audit', 'verify');
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/audit log BROKEN at row 3: its content does not match its hash/);
+  });
+
+  it('chains the rows of a schema-1 database when this build opens it', () => {
+    // Build a schema-1 file by hand: only the first migration, then two rows the old way.
+    const v1 = new Database(join(dir.path, 'v1b.sqlite'));
+    v1.exec(MIGRATIONS[0]!.up);
+    v1.pragma('user_version = 1');
+    v1.prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ('2026-01-01T00:00:00Z', 'ingest', 'quarantine', '/a', '{}')").run();
+    v1.prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ('2026-01-02T00:00:00Z', 'Dr A', 'settings.thresholds', NULL, '{}')").run();
+    v1.close();
+    const folder = join(dir.path, 'upgraded');
+    spawnSync('mkdir', ['-p', folder]);
+    spawnSync('cp', [join(dir.path, 'v1b.sqlite'), join(folder, 'triage.sqlite')]);
+    const db = openDatabase(folder);
+    expect(verifyAudit(db)).toMatchObject({ ok: true, rows: 2 });
+    new Store(db).appendAudit('Dr B', 'export.csv', null, {});
+    expect(verifyAudit(db)).toMatchObject({ ok: true, rows: 3 });
+    db.close();
+  });
+});
