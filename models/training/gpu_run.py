@@ -181,8 +181,9 @@ def fetch(work: Path, part: int, out: Path) -> None:
     print(json.dumps({"part": part, "of": summary["parts"], "evaluation": summary["evaluation"]}, indent=1))
 
 
-def unpack(src: Path) -> None:
-    """Pieces -> runs/<id>/{best.pt,last.pt,calibration.json,evaluation.json,log.jsonl,predictions.npz}."""
+def unpack(src: Path, into: Optional[Path] = None) -> None:
+    """Pieces -> <into>/<id>/{best.pt,last.pt,calibration.json,evaluation.json,log.jsonl,predictions.npz}
+    (``into`` defaults to models/training/runs, where evaluate.py and onnx_export.py look)."""
     summary = json.loads((src / "pack.json").read_text())
     blob = b""
     for p in summary["pieces"]:
@@ -197,7 +198,7 @@ def unpack(src: Path) -> None:
     bundle = torch.load(tmp, map_location="cpu")
     tmp.unlink()
     for m, b in bundle.items():
-        d = run_dir(m)
+        d = (into / m) if into else run_dir(m)
         d.mkdir(parents=True, exist_ok=True)
         if "model" not in b:  # the ensemble: records only
             for name, text in b["records"].items():
@@ -233,13 +234,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     f.add_argument("--out", required=True)
     u = sub.add_parser("unpack")
     u.add_argument("--from", dest="src", required=True)
+    u.add_argument("--into", default=None, help="folder of run folders (default models/training/runs)")
     args = ap.parse_args(argv)
     if args.cmd == "train":
         train(args)
     elif args.cmd == "fetch":
         fetch(Path(args.work), args.part, Path(args.out))
     else:
-        unpack(Path(args.src))
+        unpack(Path(args.src), Path(args.into) if args.into else None)
 
 
 if __name__ == "__main__":
