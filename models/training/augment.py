@@ -32,7 +32,7 @@ from .pool import PoolIndex
 
 
 class PoolSlices(Dataset):
-    """Slices of a pool by (study, slice) key: ``(hu [1,512,512] float32, window [2], labels [6])``.
+    """Slices of a pool by (study, slice) key: ``(hu [1,512,512] int16, window [2], labels [6])``.
 
     Keyed by study number rather than by position, so the sampler (in the training process) can
     re-read the pool's index while loader processes keep their open memory maps: a pool that is
@@ -55,7 +55,9 @@ class PoolSlices(Dataset):
             with np.load(os.path.join(self.root, f"meta-{study:05d}.npz")) as f:
                 self._meta[study] = {"labels": f["labels"], "window": f["window"]}
         meta = self._meta[study]
-        hu = torch.from_numpy(np.asarray(m[z], np.float32))[None]
+        # int16 as stored: half the bytes through the loader's shared memory, and the conversion
+        # to float happens once per batch on the training device.
+        hu = torch.from_numpy(np.array(m[z]))[None]
         return hu, torch.from_numpy(meta["window"][z].copy()), torch.from_numpy(meta["labels"][z].astype(np.float32))
 
 
@@ -162,7 +164,7 @@ def measure_loader_speed(pool: os.PathLike, seconds: float = 30.0, workers: Opti
         n, t0 = 0, time.perf_counter()
         for hu, _w, _l in it:
             if aug:
-                augment_batch(hu, g)
+                augment_batch(hu.float(), g)
             n += hu.shape[0]
             if time.perf_counter() - t0 > seconds:
                 break

@@ -65,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         for g in opt.param_groups:
             g["lr"] = lr
         hu, win, lab = next(loader)
-        hu = augment_batch(hu.to(device), gen, AugmentConfig(flip=0.5 if cfg.flips else 0.0))
+        hu = augment_batch(hu.to(device).float(), gen, AugmentConfig(flip=0.5 if cfg.flips else 0.0))
         loss = train_step(model, opt, loss_fn, hu, win.to(device), lab.to(device), clip=2.0)
         smooth = loss if smooth is None else 0.9 * smooth + 0.1 * loss
         debiased = smooth / (1 - 0.9 ** (i + 1)) if smooth is not None else loss

@@ -204,7 +204,15 @@ def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[s
         return {"init": f"models/{args.model}/{args.model}.onnx", "history": history}
     ck = load_checkpoint(Path(args.init))
     model.load_state_dict(ck["model"])
-    return {"init": str(args.init), "history": list(ck.get("state", {}).get("runs", []))}
+    st = ck.get("state", {})
+    history = list(st.get("runs", []))
+    cur = st.get("run")
+    if cur and not cur.get("finished") and cur.get("steps"):
+        # A run stopped before its budget still trained these weights: it counts.
+        history.append({**{k: cur.get(k) for k in ("started", "command", "hardware", "data", "init", "batch_size", "lr",
+                                                   "steps", "slices")},
+                        "minutes": round(float(cur.get("seconds", 0)) / 60, 1), "note": "stopped before its budget"})
+    return {"init": str(args.init), "history": history}
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
@@ -305,7 +313,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     t_eval = time.time()
     while progress() < 1.0:
         hu, win, lab = next(batches)
-        hu, win, lab = hu.to(device, non_blocking=True), win.to(device), lab.to(device)
+        hu, win, lab = hu.to(device, non_blocking=True).float(), win.to(device), lab.to(device)
         if args.augment:
             hu = augment_batch(hu, aug_gen, aug_cfg)
         if cuda:
@@ -323,6 +331,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         run["steps"] += 1
         state["slices_seen"] += int(hu.shape[0])
         run["slices"] += int(hu.shape[0])
+        if run["steps"] % 25 == 0:
+            el = run_seconds0 + time.time() - t_start
+            print(f"  step {state['step']} (run {run['steps']}, {100 * progress():.0f} %), {run['slices'] / max(el, 1e-9):.2f} "
+                  f"slices/s, loss {np.mean(losses[-25:]):.4f}", flush=True)
         if run["steps"] % args.eval_every == 0:
             last = evaluate_now(losses, t_eval)
             losses, t_eval = [], time.time()

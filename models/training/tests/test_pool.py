@@ -54,7 +54,7 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(len(keys), self.summary["slices"])
         ds = PoolSlices(self.root)
         hu, win, lab = ds[keys[3]]
-        self.assertEqual((tuple(hu.shape), hu.dtype, tuple(win.shape), tuple(lab.shape)), ((1, 512, 512), torch.float32, (2,), (6,)))
+        self.assertEqual((tuple(hu.shape), hu.dtype, tuple(win.shape), tuple(lab.shape)), ((1, 512, 512), torch.int16, (2,), (6,)))
         it = iter(EndlessSampler(lambda: keys, seed=0))
         first_pass = [next(it) for _ in keys]
         self.assertEqual(sorted(first_pass), sorted(keys))
