@@ -95,7 +95,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.data == "rsna" and not args.rsna_dir:
         ap.error("--data rsna needs --rsna-dir")
     if args.max_steps is None and args.max_minutes is None:
-        ap.error("give the run a budget: --max-steps and/or --max-minutes")
+        ap.error("give the run a budget: --max-steps and/or --max-minutes (--max-steps 0: checkpoint the --init weights)")
     return args
 
 
@@ -193,6 +193,9 @@ def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[s
         from .onnx_export import read_manifest
 
         path = MODELS_DIR / args.model / f"{args.model}.onnx"
+        if not path.exists():  # e.g. left behind where the working tree must stay small (gpu_run.py)
+            print(f"warning: {path} (or its external data) is not here: training {args.model} from scratch", flush=True)
+            return {"init": f"from scratch ({path.name} absent)", "history": []}
         model.load_state_dict(state_dict_from_onnx(path, model))
         entry = next((m for m in read_manifest().get("models", []) if m["id"] == args.model), {})
         history = list(entry.get("training", {}).get("runs", []))
@@ -272,6 +275,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     t_start, run_seconds0 = time.time(), float(run["seconds"])
 
     def progress() -> float:
+        if args.max_steps == 0:
+            return 1.0  # no training: evaluate and checkpoint the initial weights (e.g. to calibrate them)
         p = 0.0
         if args.max_steps:
             p = max(p, run["steps"] / args.max_steps)
@@ -340,8 +345,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             losses, t_eval = [], time.time()
     run["finished"] = True
     run["minutes"] = round((run_seconds0 + time.time() - t_start) / 60, 1)
-    state["runs"] = list(state.get("runs", [])) + [{k: run[k] for k in (
-        "started", "command", "hardware", "data", "init", "batch_size", "lr", "steps", "slices", "minutes")}]
+    if run["steps"]:  # a checkpoint of the initial weights (--max-steps 0) trained nothing
+        state["runs"] = list(state.get("runs", [])) + [{k: run[k] for k in (
+            "started", "command", "hardware", "data", "init", "batch_size", "lr", "steps", "slices", "minutes")}]
     if losses or not last:  # the run's final weights, unless the last step was just evaluated
         last = evaluate_now(losses, t_eval)
     else:

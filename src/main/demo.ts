@@ -12,11 +12,12 @@
  * Everything lives under .demo/ in the repository (ignored by git) and is made afresh each run.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { compose } from './core.js';
+import { compose, type TriageCore } from './core.js';
+import { RANKING_SCORE_ID } from './store/index.js';
 import { formatWorklist } from './cli/format.js';
 import { attachModels } from './inference/attach.js';
 
@@ -78,7 +79,9 @@ export async function runDemo(argv: string[]): Promise<number> {
   await core.idle();
   say('\n3/3 the ranked worklist (most likely bleed first). Scores come from models trained from scratch on');
   say('    synthetic phantoms only: NOT clinically validated.\n');
-  say(formatWorklist(core.worklist()));
+  const rows = core.worklist();
+  say(formatWorklist(rows));
+  say(`\n    ${checkAgainstPhantomLabels(core, phantoms, rows.map((r) => r.studyUid))}`);
   await core.stop();
 
   if (!opts.screen) return 0;
@@ -92,3 +95,34 @@ export async function runDemo(argv: string[]): Promise<number> {
   await screen.stop();
   return 0;
 }
+
+/**
+ * The demo's phantoms carry their own truth (stage_2_train.csv, studies.csv): does the worklist put
+ * every bleeding study above every normal one, and does each bleeding study's first key slice hold
+ * a bleed? One line, so the demo says whether the models do their job on its own studies.
+ */
+function checkAgainstPhantomLabels(core: TriageCore, phantoms: string, order: string[]): string {
+  const sliceBleeds = new Map<string, boolean>();
+  for (const line of readFileSync(join(phantoms, 'stage_2_train.csv'), 'utf8').split(/\r?\n/)) {
+    const m = /^(ID_[0-9a-f]+)_any,([01])$/.exec(line.trim());
+    if (m) sliceBleeds.set(m[1]!, m[2] === '1');
+  }
+  const [header, ...lines] = readFileSync(join(phantoms, 'studies.csv'), 'utf8').trim().split(/\r?\n/);
+  const col = header!.split(',');
+  const studyBleeds = new Map(lines.map((l) => l.split(',')).map((c) => [c[col.indexOf('StudyInstanceUID')]!, c[col.indexOf('any')] === '1']));
+  const ranks = order.map((uid) => studyBleeds.get(uid));
+  const lastBleeding = ranks.lastIndexOf(true);
+  const firstNormal = ranks.indexOf(false);
+  const above = firstNormal === -1 || lastBleeding < firstNormal;
+  const bleeding = order.filter((uid) => studyBleeds.get(uid));
+  const keyHits = bleeding.filter((uid) => {
+    const key = core.store.studyScore(uid, RANKING_SCORE_ID)?.keySlices[0];
+    const sop = key === undefined ? undefined : (core.db.prepare('SELECT sop_uid FROM instances WHERE id = ?').pluck().get(key) as string | undefined);
+    return sop !== undefined && sliceBleeds.get(sop) === true;
+  }).length;
+  return (
+    `check against the phantoms' own labels: every bleeding study above every normal one: ${above ? 'yes' : 'NO'} ` +
+    `(${bleeding.length} bleeding, ${order.length - bleeding.length} normal); the first key slice holds a bleed in ${keyHits}/${bleeding.length}`
+  );
+}
+

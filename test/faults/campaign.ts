@@ -150,9 +150,10 @@ async function main(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
     for (let k = 0; k < KILLS; k++) {
       const child = spawn(process.execPath, cli, { stdio: 'ignore', env, cwd: REPO_ROOT });
+      const exited = new Promise((r) => child.once('exit', r)); // listened to before it can happen
       await new Promise((r) => setTimeout(r, 150 + rand() * Math.max(200, fullMs - 150)));
       child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
     }
     const last = spawnSync(process.execPath, [...cli, '--json'], { encoding: 'utf8', env, cwd: REPO_ROOT });
     if (last.status !== 0 && last.status !== 3) throw new Error(`the final import failed (${last.status}): ${last.stderr}`);
@@ -171,7 +172,8 @@ async function main(): Promise<void> {
       if (ref && pixelSha256(readHuFile(dataDir, r.hu_path)) !== ref) wrong++;
     }
     const integrity = db.pragma('integrity_check', { simple: true });
-    const quarantined = (db.prepare('SELECT COUNT(*) AS n FROM quarantine WHERE resolved_at IS NULL').get() as { n: number }).n;
+    const quarantined = (db.prepare('SELECT COUNT(DISTINCT path) AS n FROM quarantine WHERE resolved_at IS NULL').get() as { n: number }).n;
+    const quarantineRows = (db.prepare('SELECT COUNT(*) AS n FROM quarantine WHERE resolved_at IS NULL').get() as { n: number }).n;
     const audit = verifyAudit(db as never);
     db.close();
     const result = {
@@ -182,6 +184,7 @@ async function main(): Promise<void> {
       faultsTotal: MUTANTS + 6 + KILLS,
       mutantsRead: rows.length - (goods.length - lost),
       refused: quarantined,
+      quarantineEntriesPerRefusedFile: Number((quarantineRows / Math.max(quarantined, 1)).toFixed(3)),
       lost,
       duplicated,
       wrong,
@@ -194,7 +197,7 @@ async function main(): Promise<void> {
       [
         `files tried ${result.filesTried} (${goods.length} good slices, ${MUTANTS} mutants, 6 hostile entries)`,
         `faults injected ${result.faultsTotal}: ${Object.entries(result.faultsInjected).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-        `mutants read as slices ${result.mutantsRead}, refused with a reason ${result.refused}`,
+        `mutants read as slices ${result.mutantsRead}, files refused with a reason ${result.refused} (${quarantineRows} quarantine entries after ${KILLS + 1} runs)`,
         `lost ${lost}, duplicated ${duplicated}, wrong HU ${wrong}; SQLite integrity ${integrity}; audit chain ${result.auditChain}`,
       ].join('\n') + '\n',
     );

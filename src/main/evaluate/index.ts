@@ -15,6 +15,7 @@ import { LABELS, type Label } from '../../shared/labels.js';
 import {
   addConfusion,
   confusion,
+  expectedCalibrationError,
   rocAuc,
   rocCurve,
   thresholdMetrics,
@@ -31,6 +32,8 @@ export { formatReport, reportHtml } from './report.js';
 
 export interface LabelResult extends ThresholdMetrics {
   auc: number | null;
+  /** Expected calibration error (15 bins): how far the probabilities are from the observed rates. */
+  ece: number | null;
   threshold: number;
   positives: number;
   n: number;
@@ -51,6 +54,12 @@ export interface ModelResult {
   thresholds: number[];
   slice: LevelResult;
   study: Record<AggregationRule, LevelResult>;
+  /**
+   * What the worklist shows a radiologist, checked against the labels (the app's rule): whether
+   * every study with a bleed scores above every study without one (study AUC(any) = 1), and in how
+   * many bleeding studies the first key slice itself holds a bleed.
+   */
+  worklist: { bleedingStudies: number; normalStudies: number; bleedingAboveNormal: boolean; firstKeySliceBleeds: number };
 }
 
 export interface EvaluationReport {
@@ -85,7 +94,15 @@ export function scoreLevel(truth: number[][], scores: number[][], thresholds: nu
     pooled = addConfusion(pooled, c);
     const auc = rocAuc(t, s);
     if (auc !== null) aucs.push(auc);
-    perLabel[label] = { ...thresholdMetrics(c), auc, threshold: thresholds[l]!, positives: c.tp + c.fn, n: t.length, confusion: c };
+    perLabel[label] = {
+      ...thresholdMetrics(c),
+      auc,
+      ece: expectedCalibrationError(t, s),
+      threshold: thresholds[l]!,
+      positives: c.tp + c.fn,
+      n: t.length,
+      confusion: c,
+    };
     roc[label] = thin(rocCurve(t, s)).map(({ fpr, tpr }) => ({ fpr, tpr }));
   });
   return {
@@ -128,7 +145,19 @@ export function evaluateStored(input: EvaluateInput): EvaluationReport {
       const scores = [...byStudy.values()].map((list) => studyLevel(list, rule).probabilities);
       study[rule] = scoreLevel(studyTruth, scores, thresholds);
     }
-    models.push({ modelId, provider: [...new Set(rows.map((r) => r.provider))].join(', '), thresholds, slice, study });
+    const lists = [...byStudy.values()];
+    const studyRows = lists.map((list, k) => ({ bleeds: studyTruth[k]![0]! >= 0.5, level: studyLevel(list) }));
+    const bleeding = studyRows.filter((r) => r.bleeds);
+    const normal = studyRows.filter((r) => !r.bleeds);
+    const sliceBleeds = new Map(labelled.map((r) => [r.instanceId, input.labels.get(rsnaId(r.sopUid, r.sourcePath))![0]! >= 0.5]));
+    const worklist = {
+      bleedingStudies: bleeding.length,
+      normalStudies: normal.length,
+      bleedingAboveNormal:
+        Math.min(...bleeding.map((r) => r.level.probabilities[0]!)) > Math.max(...normal.map((r) => r.level.probabilities[0]!)),
+      firstKeySliceBleeds: bleeding.filter((r) => sliceBleeds.get(r.level.keys[0] ?? -1) === true).length,
+    };
+    models.push({ modelId, provider: [...new Set(rows.map((r) => r.provider))].join(', '), thresholds, slice, study, worklist });
     counts = {
       slicesScored: rows.length,
       slicesLabelled: labelled.length,

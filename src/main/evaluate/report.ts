@@ -16,21 +16,21 @@ function table(headers: string[], rows: string[][]): string {
 }
 
 function levelTable(level: LevelResult, published?: typeof RAJAGOPAL_2023): string {
-  const headers = ['label', 'n', 'pos', 'thr', 'sens %', 'spec %', 'prec %', 'acc %', 'F1 %', 'AUC %'];
+  const headers = ['label', 'n', 'pos', 'thr', 'sens %', 'spec %', 'prec %', 'acc %', 'F1 %', 'AUC %', 'ECE'];
   if (published) headers.push('paper F1 %', 'paper AUC %');
   const rows = LABELS.map((l) => {
     const r = level.perLabel[l];
-    const row = [l, String(r.n), String(r.positives), r.threshold.toFixed(2), pct(r.sensitivity), pct(r.specificity), pct(r.precision), pct(r.accuracy), pct(r.f1), pct(r.auc)];
+    const row = [l, String(r.n), String(r.positives), r.threshold.toFixed(2), pct(r.sensitivity), pct(r.specificity), pct(r.precision), pct(r.accuracy), pct(r.f1), pct(r.auc), num(r.ece)];
     if (published) row.push(pct(published.f1[l]), pct(published.auc[l]));
     return row;
   });
   const o = level.overall;
-  const overall = ['overall', String(level.n), '', '', pct(o.sensitivity), pct(o.specificity), pct(o.precision), pct(o.accuracy), pct(o.f1), pct(o.auc)];
+  const overall = ['overall', String(level.n), '', '', pct(o.sensitivity), pct(o.specificity), pct(o.precision), pct(o.accuracy), pct(o.f1), pct(o.auc), ''];
   if (published) overall.push('', '');
   rows.push(overall);
   if (published) {
     const p = published.overall;
-    rows.push(['paper overall', '', '', '', pct(p.sensitivity), pct(p.specificity), pct(p.precision), pct(p.accuracy), '', '', '', '']);
+    rows.push(['paper overall', '', '', '', pct(p.sensitivity), pct(p.specificity), pct(p.precision), pct(p.accuracy), '', '', '', '', '']);
   }
   return `${table(headers, rows)}\nRSNA weighted log loss: ${num(level.logLoss)}`;
 }
@@ -61,6 +61,12 @@ export function formatReport(r: EvaluationReport): string {
     out.push(levelTable(m.slice, m.modelId === 'convlstm' ? RAJAGOPAL_2023 : undefined));
     out.push(`\n## ${m.modelId} — study level, smoothed-max (the app's rule)`);
     out.push(levelTable(m.study['smoothed-max']));
+    const w = m.worklist;
+    out.push(
+      `Worklist check: every bleeding study above every normal one: ${w.bleedingAboveNormal ? 'yes' : 'NO'} ` +
+        `(${w.bleedingStudies} bleeding, ${w.normalStudies} normal); the first key slice holds a bleed in ` +
+        `${w.firstKeySliceBleeds}/${w.bleedingStudies} bleeding studies.`,
+    );
   }
   out.push('\n## Barin et al. 2021 table (slice level, overall = pooled over the six labels)');
   out.push(barinTable(r.models, (m) => m.slice));

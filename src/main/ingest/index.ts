@@ -52,7 +52,7 @@ export class Ingest {
       // The size is known before a byte is read: a 1 GB file never reaches memory.
       if (st.size > MAX_FILE_BYTES) {
         const reason = `file of ${st.size} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;
-        this.store.recordQuarantine(path, null, st.size, reason);
+        this.store.recordRefusalOnce(path, reason);
         return { path, outcome: 'quarantined', reason };
       }
       bytes = await handle.readFile();
@@ -61,7 +61,7 @@ export class Ingest {
       // Moved or deleted between being seen and being read: nothing to refuse, nothing lost.
       if (code === 'ENOENT') return { path, outcome: 'vanished' };
       const reason = `could not read file: ${code ?? (err as Error).message}`;
-      this.store.recordQuarantine(path, null, 0, reason);
+      this.store.recordRefusalOnce(path, reason);
       return { path, outcome: 'quarantined', reason };
     } finally {
       await handle?.close();
@@ -69,7 +69,7 @@ export class Ingest {
     if (bytes.length > MAX_FILE_BYTES) {
       // It grew between fstat and read.
       const reason = `file of ${bytes.length} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;
-      this.store.recordQuarantine(path, null, bytes.length, reason);
+      this.store.recordRefusalOnce(path, reason);
       return { path, outcome: 'quarantined', reason };
     }
     const fileSha = createHash('sha256').update(bytes).digest('hex');

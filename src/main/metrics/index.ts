@@ -126,3 +126,30 @@ export function weightedLogLoss(
   }
   return loss / weight;
 }
+
+/** Equal-width bins of the expected calibration error (Guo et al., ICML 2017; the same as models/training/calibrate.py). */
+export const ECE_BINS = 15;
+
+/**
+ * Expected calibration error: over equal-width probability bins, the share of samples in the bin
+ * times |mean label − mean probability| in it. 0 for a perfectly calibrated score; null without data.
+ */
+export function expectedCalibrationError(truth: ArrayLike<number>, scores: ArrayLike<number>, bins = ECE_BINS): number | null {
+  const n = truth.length;
+  if (!n) return null;
+  const count = new Float64Array(bins);
+  const sumT = new Float64Array(bins);
+  const sumP = new Float64Array(bins);
+  for (let i = 0; i < n; i++) {
+    const p = scores[i] as number;
+    // numpy.digitize against the inner edges: a score equal to an edge falls in the upper bin.
+    const b = Math.min(bins - 1, Math.max(0, Math.floor(p * bins + 1e-12)));
+    count[b]! += 1;
+    sumT[b]! += (truth[i] as number) >= 0.5 ? 1 : 0;
+    sumP[b]! += p;
+  }
+  let ece = 0;
+  for (let b = 0; b < bins; b++) if (count[b]) ece += (count[b]! / n) * Math.abs(sumT[b]! / count[b]! - sumP[b]! / count[b]!);
+  return ece;
+}
+

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { confusion, rocAuc, thresholdMetrics, weightedLogLoss } from '../../../src/main/metrics/index.js';
+import { confusion, expectedCalibrationError, rocAuc, thresholdMetrics, weightedLogLoss } from '../../../src/main/metrics/index.js';
 import { PYTHON, REPO_ROOT } from '../../helpers.js';
 
 function lcg(seed: number): () => number {
@@ -14,7 +14,7 @@ function lcg(seed: number): () => number {
 }
 
 describe('TypeScript and Python metrics agree', () => {
-  it('on ROC-AUC (with ties), threshold metrics and the weighted log loss', () => {
+  it('on ROC-AUC (with ties), threshold metrics, the weighted log loss and the calibration error', () => {
     const rand = lcg(42);
     const n = 300;
     // Scores rounded to 0.05 so that ties between positives and negatives are common.
@@ -28,20 +28,24 @@ describe('TypeScript and Python metrics agree', () => {
           `import json, sys
 import numpy as np
 from models.training.metrics import roc_auc, threshold_metrics, weighted_log_loss
+from models.training.calibrate import expected_calibration_error
 d = json.load(sys.stdin)
 y = np.array(d['truth']); p = np.array(d['scores'])
 out = {'auc': [roc_auc(y[:, l], p[:, l]) for l in range(6)],
        'tm': [threshold_metrics(y[:, l], p[:, l], 0.5) for l in range(6)],
-       'logloss': weighted_log_loss(y, p)}
+       'logloss': weighted_log_loss(y, p),
+       'ece': [expected_calibration_error(y[:, l], p[:, l]) for l in range(6)]}
 print(json.dumps(out))`,
         ],
         { cwd: REPO_ROOT, input: JSON.stringify({ truth, scores }), encoding: 'utf8' },
       ),
-    ) as { auc: (number | null)[]; tm: Record<string, number | null>[]; logloss: number };
+    ) as { auc: (number | null)[]; tm: Record<string, number | null>[]; logloss: number; ece: number[] };
     for (let l = 0; l < 6; l++) {
       const t = truth.map((r) => r[l]!);
       const s = scores.map((r) => r[l]!);
       expect(rocAuc(t, s)).toBeCloseTo(py.auc[l]!, 12);
+      // Scores on a 0.05 grid land on bin edges: both sides must put an edge in the same bin.
+      expect(expectedCalibrationError(t, s)).toBeCloseTo(py.ece[l]!, 12);
       const m = thresholdMetrics(confusion(t, s, 0.5));
       for (const k of ['sensitivity', 'specificity', 'precision', 'f1', 'accuracy'] as const) {
         expect(m[k]).toBeCloseTo(py.tm[l]![k]!, 12);
