@@ -20,7 +20,7 @@ export interface WorklistBench {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32), so every run fills the same database. */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import dicomParser from 'dicom-parser';
+import { rng } from '../../bench/worklist.js';
 import { readSlice, TAG } from '../../src/main/dicom/index.js';
 import { huToInt16, pixelSha256, readHuFile, verifyAudit } from '../../src/main/store/index.js';
 
@@ -36,17 +37,7 @@ const SLICES = arg('slices', 40);
 const SEED = arg('seed', 20261126);
 const JSON_OUT = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : undefined;
 
-/** mulberry32: a small seeded generator, so a campaign can be rerun exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded (mulberry32, the benchmark's), so a campaign can be rerun exactly.
 const rand = rng(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
