@@ -12,6 +12,7 @@ looked at here, so the choice does not flatter the test figures.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -24,17 +25,17 @@ FAMILIES = ("convlstm", "ensemble", "mean")
 ENSEMBLE_MEMBERS = ("efficientnet_b3", "inception_resnet_v2")
 
 
-def _load(model_id: str) -> Optional[Dict[str, np.ndarray]]:
-    p = run_dir(model_id) / "predictions.npz"
+def _load(model_id: str, runs_root: Optional[Path] = None) -> Optional[Dict[str, np.ndarray]]:
+    p = (runs_root / model_id if runs_root else run_dir(model_id)) / "predictions.npz"
     if not p.exists():
         return None
     with np.load(p) as f:
         return {k: f[k] for k in f.files}
 
 
-def family_probabilities(split: str = "val") -> Dict[str, Any]:
+def family_probabilities(split: str = "val", runs_root: Optional[Path] = None) -> Dict[str, Any]:
     """Per family, the probabilities on ``split`` (when all its networks were evaluated on it)."""
-    preds = {m: _load(m) for m in ("convlstm", *ENSEMBLE_MEMBERS)}
+    preds = {m: _load(m, runs_root) for m in ("convlstm", *ENSEMBLE_MEMBERS)}
     have = {m: p for m, p in preds.items() if p is not None}
     if not have:
         raise SystemExit("no evaluated network: run models.training.evaluate first")
@@ -58,14 +59,15 @@ def _mean_auc(y: np.ndarray, p: np.ndarray) -> Dict[str, Optional[float]]:
     return {"mean_auc": float(np.mean(defined)) if defined else None, **{f"auc_{l}": a for l, a in aucs.items()}}
 
 
-def ranking_record() -> Dict[str, Any]:
-    val = family_probabilities("val")
+def ranking_record(runs_root: Optional[Path] = None) -> Dict[str, Any]:
+    val = family_probabilities("val", runs_root)
     y = val["labels"]
     measured = {f: _mean_auc(y, p) for f, p in val["prob"].items()}
     thresholds = {f: {l: float(youden_threshold(y[:, j], p[:, j])) for j, l in enumerate(LABELS)}
                   for f, p in val["prob"].items()}
     best = max(measured, key=lambda f: (measured[f]["mean_auc"] or 0.0, f == "ensemble"))
-    evaluation = json.loads((run_dir(ENSEMBLE_MEMBERS[0]) / "evaluation.json").read_text())
+    member = runs_root / ENSEMBLE_MEMBERS[0] if runs_root else run_dir(ENSEMBLE_MEMBERS[0])
+    evaluation = json.loads((member / "evaluation.json").read_text())
     vs = evaluation["validation_set"]
     words = ", ".join(f"{f} {measured[f]['mean_auc']:.3f}" for f in sorted(measured, key=lambda f: -(measured[f]["mean_auc"] or 0)))
     reason = (f"{best} ranked best on held-out synthetic phantoms (seed {vs.get('seed')}, {vs['slices']} slices, "

@@ -58,5 +58,23 @@ class ExportTest(unittest.TestCase):
             torch.testing.assert_close(sd[k], v, rtol=0, atol=0, msg=k)
 
 
+class CalibrationExportTest(unittest.TestCase):
+    def test_the_calibration_travels_in_the_graph(self) -> None:
+        torch.manual_seed(1)
+        model = create_model("efficientnet_b3").eval()
+        with torch.no_grad():
+            model.calibration.scale.copy_(torch.tensor([0.5, 1.5, 2.0, 0.75, 1.25, 0.9]))
+            model.calibration.bias.copy_(torch.tensor([-1.0, 0.5, 0.0, -0.25, 2.0, -3.0]))
+        round_to_fp16_(model)
+        with tempfile.TemporaryDirectory() as tmp:
+            proto = export_onnx(model, Path(tmp) / "m.onnx")
+            to_fp16_storage(proto)
+            path = Path(tmp) / "out" / "m.onnx"
+            save_sharded(proto, path)
+            sd = state_dict_from_onnx(path, create_model("efficientnet_b3"))
+        torch.testing.assert_close(sd["calibration.scale"], model.calibration.scale, rtol=0, atol=0)
+        torch.testing.assert_close(sd["calibration.bias"], model.calibration.bias, rtol=0, atol=0)
+
+
 if __name__ == "__main__":
     unittest.main()
