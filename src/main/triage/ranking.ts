@@ -2,10 +2,12 @@
  * Which per-slice probabilities rank the worklist: the Conv-LSTM's, the ensemble's, or the mean
  * of both families (a site setting). Both families' answers are always stored; this only picks.
  */
+import { RankingModelSchema, type RankingModel } from '../../shared/api.js';
 import { meanOf } from './aggregate.js';
 
-export type RankingFamily = 'convlstm' | 'ensemble' | 'mean';
-export const RANKING_FAMILIES: readonly RankingFamily[] = ['convlstm', 'ensemble', 'mean'];
+/** The families, declared once (the API's schema); the screen and the store use the same names. */
+export type RankingFamily = RankingModel;
+export const RANKING_FAMILIES: readonly RankingFamily[] = RankingModelSchema.options;
 export const DEFAULT_RANKING_FAMILY: RankingFamily = 'mean';
 /** The model ids of the two families in models/manifest.json. */
 export const CONVLSTM_ID = 'convlstm';
