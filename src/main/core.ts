@@ -15,6 +15,7 @@ import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
 import { openDatabase, queryWorklist, Store, sweepHuTemps, type Db, type WorklistQuery } from './store/index.js';
+import { acquireDataLock } from './store/lock.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
@@ -32,6 +33,11 @@ export interface CoreOptions {
   /** How many files are read at once. */
   ingestConcurrency?: number;
   log?: (message: string) => void;
+  /**
+   * A reader (status, worklist, quarantine, audit): takes no writer lock and leaves the queue and
+   * the slice store as they are, so it never disturbs the process that is working on them.
+   */
+  readOnly?: boolean;
 }
 
 export const INFER_JOB = 'infer-series';
@@ -61,22 +67,33 @@ export class TriageCore {
   private readonly listeners = new Set<(event: CoreEvent) => void>();
   private scorer: SeriesScorer | undefined;
   private manifestCache: Manifest | undefined;
+  private readonly releaseLock: () => void;
   private receiver: DicomReceiver | undefined;
   private ownDecoder: PooledFrameDecoder | undefined;
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
-    this.db = openDatabase(this.dataDir);
+    // The writer lock first: a second writer is refused before it touches anything.
+    this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
+    try {
+      this.db = openDatabase(this.dataDir);
+    } catch (err) {
+      this.releaseLock();
+      throw err;
+    }
     this.store = new Store(this.db);
     if (!opts.decoder) this.ownDecoder = new PooledFrameDecoder();
     this.ingest = new Ingest(this.store, this.dataDir, opts.decoder ?? this.ownDecoder);
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
-    // Work a previous process was doing when it died is done again (handlers are idempotent).
-    const requeued = this.store.requeueInterruptedJobs();
-    if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
-    // HU copies half-written by a process killed mid-write (their rows were never written).
-    const swept = sweepHuTemps(this.dataDir);
-    if (swept) this.log(`removed ${swept} unfinished HU temp file(s)`);
+    if (!opts.readOnly) {
+      // Work a previous writer was doing when it died is done again (handlers are idempotent);
+      // the lock says no other writer is alive, so nothing running is taken from anyone.
+      const requeued = this.store.requeueInterruptedJobs();
+      if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
+      // HU copies half-written by a process killed mid-write (their rows were never written).
+      const swept = sweepHuTemps(this.dataDir);
+      if (swept) this.log(`removed ${swept} unfinished HU temp file(s)`);
+    }
     if (opts.scorer) this.attachScorer(opts.scorer);
   }
 
@@ -332,6 +349,7 @@ export class TriageCore {
     await this.scorer?.close();
     await this.ownDecoder?.close();
     this.db.close();
+    this.releaseLock();
   }
 }
 

@@ -31,10 +31,16 @@ interface GlobalOptions {
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
-/** A core for queries: no model is loaded. */
+/** A core that works on the data folder (the writer: it holds the folder's lock); no model loaded. */
 function openCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}, dataDirOverride?: string): TriageCore {
   const { dataDir, modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
   return compose({ dataDir: dataDirOverride ?? dataDir ?? defaultDataDir(), ...(modelsDir ? { modelsDir } : {}), ...extra, log });
+}
+
+/** A core that only reads (status, worklist, quarantine, audit): no lock, nothing requeued or swept. */
+function openReader(cmd: Command): TriageCore {
+  const { dataDir, modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
+  return compose({ dataDir: dataDir ?? defaultDataDir(), ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
 }
 
 /** A core that runs the manifest's models on ready series (none installed: series await one). */
@@ -159,7 +165,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print rows as JSON')
     .option('--limit <n>', 'at most n rows')
     .action((opts: { json?: boolean; limit?: string }, cmd: Command) => {
-      const core = openCore(cmd);
+      const core = openReader(cmd);
       try {
         const rows = core.worklist(opts.limit ? { limit: Number(opts.limit) } : {});
         out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatWorklist(rows)}\n`);
@@ -173,7 +179,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('files refused, each with its path and reason')
     .option('--json', 'print rows as JSON')
     .action((opts: { json?: boolean }, cmd: Command) => {
-      const core = openCore(cmd);
+      const core = openReader(cmd);
       try {
         const rows = core.quarantine();
         out(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : `${formatQuarantine(rows)}\n`);
@@ -187,7 +193,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('counts, pipeline state and the models in use')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }, cmd: Command) => {
-      const core = openCore(cmd);
+      const core = openReader(cmd);
       try {
         const s = core.status();
         if (opts.json) out(`${JSON.stringify(s, null, 2)}\n`);
@@ -207,7 +213,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('walk the hash-chained audit log and the reviews; report the first broken link (exit 1)')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }, cmd: Command) => {
-      const core = openCore(cmd);
+      const core = openReader(cmd);
       try {
         const v = verifyAudit(core.db);
         if (opts.json) out(`${JSON.stringify(v, null, 2)}\n`);
@@ -265,7 +271,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .requiredOption('--out <file.csv>', 'where to write')
     .option('--model <id>', 'a model id, an ensemble id, or "ranking" (the site\'s ranking family)', 'ranking')
     .action((opts: { out: string; model: string }, cmd: Command) => {
-      const core = openCore(cmd);
+      const core = openReader(cmd);
       try {
         const byModel = allPredictions(core.db);
         const rows = opts.model === 'ranking' ? rankingSlices(byModel, rankingFamily(core.store, core.manifest()))?.rows : byModel.get(opts.model);
