@@ -1,12 +1,17 @@
 /** Shared test helpers: temp folders, the shared DICOM corpus, and the pydicom fixture maker. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CORPUS = resolve(REPO_ROOT, '..', 'shared', 'dicom-corpus');
+/**
+ * The shared corpus of real public DICOM files sits beside a developer's checkout, not in a fresh
+ * clone: tests that need it run only when it is there (the rest use phantom files made at test time).
+ */
+export const HAVE_CORPUS = existsSync(CORPUS);
 export const PYTHON = '/usr/bin/python3';
 
 export function corpus(rel: string): string {

@@ -4,7 +4,8 @@
  * (the inference stage writes these rows in the app; the tests need known scores to rank).
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LABELS, probabilitiesToArray, type LabelProbabilities } from '../../src/shared/labels.js';
@@ -12,8 +13,7 @@ import type { Db } from '../../src/main/store/index.js';
 import { savePredictions, saveStudyScore } from '../../src/main/store/predictions.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const CT_SLICE = '/work/shared/dicom-corpus/dicom-parser/CT1_UNC.explicit_little_endian.dcm';
-const CORPUS_FALLBACK = join(here, '..', '..', '..', 'shared', 'dicom-corpus', 'dicom-parser', 'CT1_UNC.explicit_little_endian.dcm');
+export const CT_SLICE = join(here, '..', '..', '..', 'shared', 'dicom-corpus', 'dicom-parser', 'CT1_UNC.explicit_little_endian.dcm');
 
 export interface FixtureStudy {
   studyUid: string;
@@ -28,7 +28,7 @@ export interface FixtureStudy {
 }
 
 export function ctSource(): string {
-  for (const p of [process.env.TRIAGE_CT_SLICE, CT_SLICE, CORPUS_FALLBACK]) {
+  for (const p of [process.env.TRIAGE_CT_SLICE, CT_SLICE]) {
     if (p) {
       try {
         readFileSync(p, { flag: 'r' }).subarray(0, 1);
@@ -38,7 +38,13 @@ export function ctSource(): string {
       }
     }
   }
-  throw new Error('no CT slice to build fixtures from (set TRIAGE_CT_SLICE)');
+  // A fresh clone has no shared corpus: one phantom head-CT slice is the source instead.
+  const out = join(mkdtempSync(join(tmpdir(), 'triage-ctsource-')), 'ph');
+  const repo = join(here, '..', '..');
+  execFileSync(process.env.TRIAGE_PYTHON ?? '/usr/bin/python3', ['-m', 'models.phantom', 'generate', '--studies', '1', '--seed', '5',
+    '--slices-min', '4', '--slices-max', '4', '--workers', '1', '--out', out], { cwd: repo, stdio: 'pipe' });
+  const folder = join(out, 'study_00000');
+  return join(folder, readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort()[2]!);
 }
 
 export function makeSeries(out: string, studies: FixtureStudy[]): void {

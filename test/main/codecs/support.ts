@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import type { DataSet } from 'dicom-parser';
 import { expect } from 'vitest';
-import { CORPUS } from '../../helpers.js';
+import { CORPUS, HAVE_CORPUS } from '../../helpers.js';
+
+export { HAVE_CORPUS };
 import { encapsulatedFrameBytes, type DecoderPool, type FrameDescription } from '../../../src/main/dicom/codecs/index.js';
 
 export const corpusPath = (rel: string): string => join(CORPUS, rel);

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSlice, QuarantineError, SLICE_SIZE, type HuSlice } from '../../../src/main/dicom/index.js';
-import { corpus, CT1_UNC, CT_IMAGE, fixture, pydicomHu, tempDir } from '../../helpers.js';
+import { corpus, CT1_UNC, CT_IMAGE, fixture, HAVE_CORPUS, pydicomHu, tempDir } from '../../helpers.js';
 
 const scratch = tempDir();
 afterAll(() => scratch.cleanup());
@@ -37,7 +37,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-describe('reading real CT files', () => {
+describe.skipIf(!HAVE_CORPUS)('reading real CT files', () => {
   it('gives the same HU as pydicom for several real files', async () => {
     for (const rel of [
       CT_IMAGE,
@@ -117,7 +117,7 @@ describe('reading real CT files', () => {
   });
 });
 
-describe('refusing bad files with a one-line reason', () => {
+describe.skipIf(!HAVE_CORPUS)('refusing bad files with a one-line reason', () => {
   it('not DICOM', async () => {
     const path = join(scratch.path, 'notes.txt');
     writeFileSync(path, 'this is a text file, not an image\n'.repeat(20));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compose, type TriageCore } from '../../../src/main/core.js';
 import { readHuFile } from '../../../src/main/store/index.js';
-import { corpus, CT1_UNC, CT_IMAGE, fixture, tempDir } from '../../helpers.js';
+import { corpus, CT1_UNC, CT_IMAGE, fixture, HAVE_CORPUS, tempDir } from '../../helpers.js';
 
 let dir: ReturnType<typeof tempDir>;
 let core: TriageCore;
@@ -22,7 +22,7 @@ afterEach(async () => {
 
 const count = (sql: string) => (core.db.prepare(sql).get() as { n: number }).n;
 
-describe('ingest', () => {
+describe.skipIf(!HAVE_CORPUS)('ingest', () => {
   it('stores good slices, quarantines bad ones with a reason, and goes on', async () => {
     copyFileSync(corpus(CT1_UNC), join(inbox, 'good.dcm'));
     copyFileSync(corpus('pydicom-data/MR2_UNCR.dcm'), join(inbox, 'mr.dcm'));

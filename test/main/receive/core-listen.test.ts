@@ -8,13 +8,13 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
-import { corpus, CT1_UNC, fixture, tempDir } from '../../helpers.js';
+import { corpus, CT1_UNC, fixture, HAVE_CORPUS, tempDir } from '../../helpers.js';
 
 const run = promisify(execFile);
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
-it('instances received over C-STORE go through the normal ingest', async () => {
+it.skipIf(!HAVE_CORPUS)('instances received over C-STORE go through the normal ingest', async () => {
   const send = join(dir.path, 'send');
   mkdirSync(send);
   fixture('series', '--base', corpus(CT1_UNC), '--out', send, '--count', '5');

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import dicomParser from 'dicom-parser';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DicomReceiver, type ReceiverOptions } from '../../../src/main/receive/index.js';
-import { CORPUS } from '../../helpers.js';
+import { CORPUS, HAVE_CORPUS } from '../../helpers.js';
 
 const HAVE_DCMTK = ['storescu', 'echoscu', 'dcmscale', 'dcmcjpls', 'dcmconv'].every((t) => existsSync(`/usr/bin/${t}`));
 const CT1 = join(CORPUS, 'dicom-parser/CT1_UNC.explicit_little_endian.dcm');
@@ -70,7 +70,7 @@ async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-describe.skipIf(!HAVE_DCMTK)('DicomReceiver with dcmtk peers', () => {
+describe.skipIf(!HAVE_DCMTK || !HAVE_CORPUS)('DicomReceiver with dcmtk peers', () => {
   let work = '';
   let small = '';
   let jpegLs = '';
