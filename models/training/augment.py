@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator
 
 import numpy as np
 import torch
@@ -149,36 +148,3 @@ def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConf
     sd = torch.where(coin(cfg.noise_p), u(0.0, cfg.noise_sd), torch.zeros(n, device=dev, dtype=dt))
     noise = torch.randn(hu.shape, generator=generator).to(dev, dt)
     return out + noise * sd.view(n, 1, 1, 1)
-
-
-def measure_loader_speed(pool: os.PathLike, seconds: float = 30.0, workers: Optional[int] = None,
-                         batch_size: int = 16) -> Dict[str, object]:
-    """Slices/s: the pool loader, the pool loader + augmentation on this CPU, and on-the-fly phantoms,
-    each for ``seconds`` with the same number of loader processes."""
-    from . import data as D
-
-    workers = workers or os.cpu_count() or 1
-
-    def rate(it, aug: bool) -> float:
-        g = torch.Generator().manual_seed(0)
-        n, t0 = 0, time.perf_counter()
-        for hu, _w, _l in it:
-            if aug:
-                augment_batch(hu.float(), g)
-            n += hu.shape[0]
-            if time.perf_counter() - t0 > seconds:
-                break
-        return n / (time.perf_counter() - t0)
-
-    loader = pool_loader(pool, batch_size, workers, seed=0)
-    next(iter(loader))  # start the workers before timing
-    pool_rate = rate(iter(loader), False)
-    pool_aug_rate = rate(iter(loader), True)
-    del loader
-    fly = DataLoader(D.PhantomSlices(seed=77, n_studies=10_000, balanced=True, passes=None), batch_size=batch_size,
-                     num_workers=workers, drop_last=True)
-    fly_rate = rate(iter(fly), False)
-    return {"workers": workers, "batch_size": batch_size, "seconds_each": seconds, "cpu_count": os.cpu_count(),
-            "pool_slices_per_s": round(pool_rate, 1), "pool_with_cpu_augmentation_slices_per_s": round(pool_aug_rate, 1),
-            "on_the_fly_slices_per_s": round(fly_rate, 1), "speedup": round(pool_rate / max(fly_rate, 1e-9), 1),
-            "note": "the first pass reads from disk; later passes from the OS page cache"}

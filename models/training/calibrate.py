@@ -25,24 +25,10 @@ import numpy as np
 import torch
 
 from .contract import LABELS
+from .metrics import ECE_BINS, expected_calibration_error
 from .engine import load_checkpoint, now_iso, round_to_fp16_, run_dir, select_device, set_threads
+from .pool import pool_arrays
 from .registry import create_model, list_models
-
-ECE_BINS = 15
-
-
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
-    """Sum over equal-width probability bins of (share of samples) x |mean label - mean probability|."""
-    y, p = np.asarray(y, np.float64), np.asarray(p, np.float64)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        sel = which == b
-        if sel.any():
-            ece += sel.mean() * abs(y[sel].mean() - p[sel].mean())
-    return float(ece)
-
 
 def fit_platt(logit: np.ndarray, y: np.ndarray, max_scale: float = 10.0) -> Dict[str, float]:
     """Scale and bias minimising the binary cross-entropy of ``sigmoid(scale * logit + bias)``.
@@ -88,8 +74,6 @@ def read_calibration(model_id: str, out: Optional[str] = None) -> Optional[Dict[
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
-    from .train import pool_arrays
-
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, choices=list_models())
     ap.add_argument("--pool", required=True, help="a pool of a seed used for nothing else (7001)")

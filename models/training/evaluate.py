@@ -25,8 +25,8 @@ import numpy as np
 from . import data as D
 from .contract import LABELS, MODELS_DIR, REPO_ROOT
 from .engine import load_trained, predict, round_to_fp16_, run_dir, select_device, set_threads, now_iso
-from .calibrate import expected_calibration_error
-from .metrics import per_label_report, roc_auc, threshold_metrics, weighted_log_loss, youden_threshold
+from .metrics import expected_calibration_error, per_label_report, roc_auc, threshold_metrics, weighted_log_loss, youden_threshold
+from .pool import pool_arrays
 from .registry import create_model, list_models
 
 ENSEMBLE_ID = "ensemble"
@@ -65,8 +65,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def _sets(args: argparse.Namespace) -> Dict[str, Dict[str, np.ndarray]]:
     if args.data == "phantom":
-        from .train import pool_arrays
-
         return {
             "val": pool_arrays(args.val_pool, args.val_studies, args.slices_per_study) if args.val_pool else
             D.phantom_arrays(args.val_seed, args.val_studies, args.balanced, args.slices_per_study),

@@ -84,3 +84,19 @@ def per_label_report(labels: Sequence[str], y_true: np.ndarray, prob: np.ndarray
         out[label] = {"auc": roc_auc(y, s), "positives": float(np.sum(y)), "prevalence": float(np.mean(y)),
                       "threshold": float(thresholds[j]), **threshold_metrics(y, s, thresholds[j])}
     return out
+
+
+ECE_BINS = 15
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Sum over equal-width probability bins of (share of samples) x |mean label - mean probability|."""
+    y, p = np.asarray(y, np.float64), np.asarray(p, np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        sel = which == b
+        if sel.any():
+            ece += sel.mean() * abs(y[sel].mean() - p[sel].mean())
+    return float(ece)

@@ -25,19 +25,12 @@ from .cards import write_card
 from .contract import INPUTS, LABELS, MODELS_DIR, OUTPUTS, REPO_ROOT
 from .engine import load_checkpoint, load_trained, round_to_fp16_, run_dir
 from .evaluate import ENSEMBLE_ID, ENSEMBLE_MEMBERS
-from .onnx_utils import OPSET, check_contract, export_onnx, save_sharded, sha256, to_fp16_storage
+from .onnx_utils import MANIFEST, OPSET, read_manifest, check_contract, export_onnx, save_sharded, sha256, to_fp16_storage
 from .registry import count_parameters, create_model, get_config, list_models
 
-MANIFEST = MODELS_DIR / "manifest.json"
 SCHEMA_VERSION = 1
 WARNING = ("Trained from scratch on synthetic phantoms only; NOT clinically validated. Retrain on real data "
            "(see the card) before any use on patients.")
-
-
-def read_manifest() -> Dict[str, Any]:
-    if MANIFEST.exists():
-        return json.loads(MANIFEST.read_text())
-    return {}
 
 
 def write_manifest(models: List[Dict[str, Any]], ensembles: List[Dict[str, Any]],

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import onnx
@@ -28,7 +29,7 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
-from .contract import INPUT_SIZE, NUM_LABELS
+from .contract import INPUT_SIZE, MODELS_DIR, NUM_LABELS
 
 OPSET = 17
 FP16_SUFFIX = "__fp16"
@@ -195,3 +196,13 @@ def check_contract(proto: onnx.ModelProto) -> None:
 
 def file_sizes(files: List[Path]) -> List[Tuple[str, int]]:
     return [(f.name, os.path.getsize(f)) for f in files]
+
+
+#: models/manifest.json, which onnx_export.py writes and training reads (--init onnx: the history).
+MANIFEST = MODELS_DIR / "manifest.json"
+
+
+def read_manifest() -> Dict[str, Any]:
+    if MANIFEST.exists():
+        return json.loads(MANIFEST.read_text())
+    return {}

@@ -2,7 +2,7 @@
 
     /usr/bin/python3 -m models.training.pool build --seed 1 --studies 1500 --out /data/pool-s1
     /usr/bin/python3 -m models.training.pool info /data/pool-s1
-    /usr/bin/python3 -m models.training.pool speed /data/pool-s1        # loader slices/s against on-the-fly
+    /usr/bin/python3 -m models.training.loader_speed /data/pool-s1      # loader slices/s against on-the-fly
 
 Why: generating a phantom study costs about a second of CPU per 40 slices, more than a training step
 of a small network on a GPU; generating on the fly starved the GPU (35–65 slices/s). A pool is
@@ -200,15 +200,26 @@ class PoolIndex:
         return {"hu": np.asarray(self.hu_map(k), np.float32), "labels": self.labels[sel], "window": self.window[sel]}
 
 
+def pool_arrays(pool: str, studies: int, slices_per_study: Optional[int], sample_seed: int = 0) -> Dict[str, np.ndarray]:
+    """A fixed evaluation set from a pool: the first ``studies`` studies, ``slices_per_study`` random
+    slices each (all when None), as arrays like ``data.phantom_arrays``."""
+    idx = PoolIndex.open(pool)
+    rng = np.random.default_rng([sample_seed, idx.seed])
+    hus, wins, labs, st = [], [], [], []
+    for k in range(min(studies, len(idx.studies))):
+        sel = np.flatnonzero(idx.study_of == k)
+        z = np.arange(len(sel))
+        if slices_per_study is not None and slices_per_study < len(z):
+            z = np.sort(rng.choice(z, slices_per_study, replace=False))
+        m = idx.hu_map(k)
+        hus.append(np.asarray(m[z], np.float32)); wins.append(idx.window[sel][z]); labs.append(idx.labels[sel][z])
+        st.append(np.full(len(z), int(idx.studies[k])))
+    return {"hu": np.concatenate(hus)[:, None], "window": np.concatenate(wins), "labels": np.concatenate(labs),
+            "study": np.concatenate(st)}
+
+
 def _info(args: argparse.Namespace) -> None:
     print((Path(args.pool) / "pool.json").read_text())
-
-
-def _speed(args: argparse.Namespace) -> None:
-    from .augment import measure_loader_speed
-
-    print(json.dumps(measure_loader_speed(args.pool, seconds=args.seconds, workers=args.workers,
-                                          batch_size=args.batch_size), indent=1))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -222,18 +233,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     b.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     i = sub.add_parser("info", help="print pool.json")
     i.add_argument("pool")
-    s = sub.add_parser("speed", help="loader slices/s from the pool against generating phantoms on the fly")
-    s.add_argument("pool")
-    s.add_argument("--seconds", type=float, default=30.0)
-    s.add_argument("--workers", type=int, default=None)
-    s.add_argument("--batch-size", type=int, default=16)
     args = ap.parse_args(argv)
     if args.cmd == "build":
         build(args.out, args.seed, args.studies, args.balanced, args.workers)
-    elif args.cmd == "info":
-        _info(args)
     else:
-        _speed(args)
+        _info(args)
 
 
 if __name__ == "__main__":

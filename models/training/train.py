@@ -40,7 +40,7 @@ from .contract import LABELS, MODELS_DIR
 from .engine import (ModelEma, WeightedBCE, append_jsonl, load_checkpoint, now_iso, predict, run_dir,
                      save_checkpoint, select_device, set_threads, train_step, warmup_cosine)
 from .metrics import roc_auc, weighted_log_loss
-from .pool import PoolIndex
+from .pool import PoolIndex, pool_arrays
 from .registry import create_model, get_config, list_models
 
 
@@ -120,24 +120,6 @@ def _batches(args: argparse.Namespace, batch_size: int, seed: int, pin: bool) ->
                           drop_last=True, pin_memory=pin, persistent_workers=args.workers > 0)
 
 
-def pool_arrays(pool: str, studies: int, slices_per_study: Optional[int], sample_seed: int = 0) -> Dict[str, np.ndarray]:
-    """A fixed evaluation set from a pool: the first ``studies`` studies, ``slices_per_study`` random
-    slices each (all when None), as arrays like ``data.phantom_arrays``."""
-    idx = PoolIndex.open(pool)
-    rng = np.random.default_rng([sample_seed, idx.seed])
-    hus, wins, labs, st = [], [], [], []
-    for k in range(min(studies, len(idx.studies))):
-        sel = np.flatnonzero(idx.study_of == k)
-        z = np.arange(len(sel))
-        if slices_per_study is not None and slices_per_study < len(z):
-            z = np.sort(rng.choice(z, slices_per_study, replace=False))
-        m = idx.hu_map(k)
-        hus.append(np.asarray(m[z], np.float32)); wins.append(idx.window[sel][z]); labs.append(idx.labels[sel][z])
-        st.append(np.full(len(z), int(idx.studies[k])))
-    return {"hu": np.concatenate(hus)[:, None], "window": np.concatenate(wins), "labels": np.concatenate(labs),
-            "study": np.concatenate(st)}
-
-
 def _validation_set(args: argparse.Namespace) -> Dict[str, np.ndarray]:
     if args.val_pool:
         return pool_arrays(args.val_pool, args.val_studies, args.val_slices_per_study)
@@ -189,8 +171,7 @@ def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[s
     if args.init == "none":
         return {"init": "from scratch", "history": []}
     if args.init == "onnx":
-        from .onnx_utils import state_dict_from_onnx
-        from .onnx_export import read_manifest
+        from .onnx_utils import read_manifest, state_dict_from_onnx
 
         path = MODELS_DIR / args.model / f"{args.model}.onnx"
         if not path.exists():  # e.g. left behind where the working tree must stay small (gpu_run.py)

@@ -62,7 +62,7 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(tuple(batch[0].shape), (4, 1, 512, 512))
 
     def test_pool_arrays_match_the_shards(self) -> None:
-        from models.training.train import pool_arrays
+        from models.training.pool import pool_arrays
 
         a = pool_arrays(str(self.root), studies=2, slices_per_study=None)
         idx = pool.PoolIndex.open(self.root)

@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from models.training.augment import AugmentConfig, augment_batch
-from models.training.calibrate import expected_calibration_error, fit_platt
+from models.training.calibrate import fit_platt
+from models.training.metrics import expected_calibration_error
 from models.training.calibration import LabelCalibration
 from models.training.engine import ModelEma, warmup_cosine
 from models.training.registry import create_model, list_models

@@ -28,7 +28,7 @@ describe('TypeScript and Python metrics agree', () => {
           `import json, sys
 import numpy as np
 from models.training.metrics import roc_auc, threshold_metrics, weighted_log_loss
-from models.training.calibrate import expected_calibration_error
+from models.training.metrics import expected_calibration_error
 d = json.load(sys.stdin)
 y = np.array(d['truth']); p = np.array(d['scores'])
 out = {'auc': [roc_auc(y[:, l], p[:, l]) for l in range(6)],
