@@ -187,7 +187,8 @@ export class TriageCore {
         if (outcome.outcome === 'vanished') throw new Error(`received file ${path} vanished before it was read`);
         // A refused or conflicting instance is kept (quarantine, conflict list) but will not be
         // scored: the sender hears a failure with the reason and keeps its copy.
-        if (outcome.outcome === 'quarantined') {
+        // The same refused file sent again is refused again, for the same reason.
+        if (outcome.outcome === 'quarantined' || outcome.outcome === 'skipped' || (outcome.outcome === 'unchanged' && outcome.reason !== undefined)) {
           const notCtImage = /Modality|multi-frame|frames/i.test(outcome.reason ?? '');
           throw new StoreRefusedError(
             notCtImage ? STORE_STATUS.dataSetDoesNotMatchSopClass : STORE_STATUS.cannotUnderstand,

@@ -62,7 +62,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   say(`2/3 studies land in ${importDir}; the core watches it and runs the models (CPU, this takes a few minutes)`);
   const core = compose({ dataDir, settleMs: 2000, stableMs: 500, log: (m) => say(`    ${m}`) });
   if (!(await attachModels(core, { log: (m) => say(`    ${m}`) }))) {
-    say('    no model installed: studies will show "awaiting model"');
+    say('    NO MODEL LOADED: studies will show "awaiting model" (see the lines above for why)');
   }
   let scored = 0;
   const studies = readdirSync(phantoms).filter((d) => d.startsWith('study_')).sort();

@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 
     // ---- kill -9 at random moments, then run to the end
     const env = { ...process.env, TRIAGE_MODELS_DIR: join(work, 'no-models') };
-    const cli = [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', dataDir, 'import', inbox];
+    const cli = [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', dataDir, '--init', 'import', '--no-models', inbox];
     const t0 = Date.now();
     const full = spawnSync(process.execPath, [...cli, '--json'], { encoding: 'utf8', env, cwd: REPO_ROOT });
     const fullMs = Date.now() - t0;

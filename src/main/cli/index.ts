@@ -3,7 +3,9 @@
  *   0  done; every file was stored (or had been already)
  *   1  error (bad data folder, unreadable manifest, …)
  *   2  usage error (unknown command or option)
- *   3  done, but some files were quarantined or conflicted (`triage quarantine` lists them)
+ *   3  done, but some files were quarantined or conflicted (`triage quarantine` lists them),
+ *      now or at an earlier import of the same unchanged file
+ *   4  import: no model is loaded, so nothing was scored (`--no-models` to import anyway)
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
@@ -21,26 +23,55 @@ import { familyThresholds, rankingSlices } from '../triage/index.js';
 import type { IngestOutcome } from '../ingest/index.js';
 import { formatQuarantine, formatWorklist, printable, table } from './format.js';
 
-export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3 } as const;
+export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3, noModel: 4 } as const;
 
 interface GlobalOptions {
   dataDir?: string;
   modelsDir?: string;
   cuda?: boolean;
+  init?: boolean;
 }
+
+/**
+ * The data folder a command works on. A folder named on the command line (or by TRIAGE_DATA_DIR)
+ * that does not exist is an error unless `--init` asks for it, or the command is a long-running
+ * one (`watch`, `serve`) whose first start makes it: a mistyped path must not silently become a
+ * new, empty database. The default folder is ours and is made when needed.
+ */
+function dataDirOf(cmd: Command, opts: { create: 'always' | 'with-init' | 'never' }): string {
+  const { dataDir, init } = cmd.optsWithGlobals<GlobalOptions>();
+  const dir = resolve(dataDir ?? defaultDataDir());
+  if (existsSync(dir)) return dir;
+  if (dataDir === undefined && opts.create !== 'never') return dir;
+  if (opts.create === 'always' || (opts.create === 'with-init' && init)) return dir;
+  throw new CliError(
+    opts.create === 'never'
+      ? `data folder ${dir} does not exist (nothing has been imported there; check the path)`
+      : `data folder ${dir} does not exist: check the path, or pass --init to create it`,
+  );
+}
+
+/** A failure the user can fix, said in one line without a stack. */
+export class CliError extends Error {}
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 /** A core that works on the data folder (the writer: it holds the folder's lock); no model loaded. */
-function openCore(cmd: Command, extra: { settleMs?: number; stableMs?: number } = {}, dataDirOverride?: string): TriageCore {
-  const { dataDir, modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
-  return compose({ dataDir: dataDirOverride ?? dataDir ?? defaultDataDir(), ...(modelsDir ? { modelsDir } : {}), ...extra, log });
+function openCore(
+  cmd: Command,
+  extra: { settleMs?: number; stableMs?: number } = {},
+  dataDirOverride?: string,
+  create: 'always' | 'with-init' = 'with-init',
+): TriageCore {
+  const { modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
+  const dataDir = dataDirOverride ?? dataDirOf(cmd, { create });
+  return compose({ dataDir, ...(modelsDir ? { modelsDir } : {}), ...extra, log });
 }
 
 /** A core that only reads (status, worklist, quarantine, audit): no lock, nothing requeued or swept. */
 function openReader(cmd: Command): TriageCore {
-  const { dataDir, modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
-  return compose({ dataDir: dataDir ?? defaultDataDir(), ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
+  const { modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
+  return compose({ dataDir: dataDirOf(cmd, { create: 'never' }), ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
 }
 
 /** A core that runs the manifest's models on ready series (none installed: series await one). */
@@ -48,20 +79,21 @@ async function openScoringCore(
   cmd: Command,
   extra: { settleMs?: number; stableMs?: number } = {},
   dataDirOverride?: string,
-): Promise<TriageCore> {
+  create: 'always' | 'with-init' = 'with-init',
+): Promise<{ core: TriageCore; modelsLoaded: number }> {
   const { modelsDir, cuda } = cmd.optsWithGlobals<GlobalOptions>();
-  const core = openCore(cmd, extra, dataDirOverride);
+  const core = openCore(cmd, extra, dataDirOverride, create);
   try {
-    await attachModels(core, { modelsDir, ...(cuda === false ? { cuda: false } : {}), log });
+    const modelsLoaded = await attachModels(core, { modelsDir, ...(cuda === false ? { cuda: false } : {}), log });
+    return { core, modelsLoaded };
   } catch (err) {
     await core.stop();
     throw err;
   }
-  return core;
 }
 
 function summarise(outcomes: IngestOutcome[]): Record<string, number> {
-  const counts: Record<string, number> = { stored: 0, duplicate: 0, unchanged: 0, quarantined: 0, conflict: 0, vanished: 0 };
+  const counts: Record<string, number> = { stored: 0, duplicate: 0, unchanged: 0, quarantined: 0, conflict: 0, vanished: 0, skipped: 0 };
   for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
   return counts;
 }
@@ -72,6 +104,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .addOption(new Option('--data-dir <dir>', 'where the database and slice store live').env('TRIAGE_DATA_DIR'))
     .addOption(new Option('--models-dir <dir>', 'folder with manifest.json and the ONNX models').env('TRIAGE_MODELS_DIR'))
     .option('--no-cuda', 'do not try the CUDA execution provider; run models on the CPU')
+    .option('--init', 'create the data folder named by --data-dir if it does not exist')
     .showHelpAfterError()
     .exitOverride();
 
@@ -80,8 +113,9 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .description('read every file under <folder> once, settle its series, then exit')
     .argument('<folder>', 'folder of DICOM files (searched recursively)')
     .option('--json', 'print the summary as JSON')
-    .action(async (folder: string, opts: { json?: boolean }, cmd: Command) => {
-      const core = await openScoringCore(cmd);
+    .option('--no-models', 'import without scoring: do not fail when no model is installed')
+    .action(async (folder: string, opts: { json?: boolean; models?: boolean }, cmd: Command) => {
+      const { core, modelsLoaded } = await openScoringCore(cmd);
       const bar =
         process.stderr.isTTY && !opts.json
           ? new cliProgress.SingleBar({ format: 'import [{bar}] {value}/{total} files  {outcome}', stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -98,16 +132,27 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         bar?.stop();
         const counts = summarise(outcomes);
         const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
+        // Unchanged files that an earlier import refused are still refused: say so every time.
+        const stillRefused = outcomes.filter((o) => o.outcome === 'unchanged' && o.reason !== undefined);
+        const skipped = outcomes.filter((o) => o.outcome === 'skipped');
+        const noModel = modelsLoaded === 0 && opts.models !== false;
         if (opts.json) {
-          out(`${JSON.stringify({ files: outcomes.length, ...counts, refused }, null, 2)}\n`);
+          out(`${JSON.stringify({ files: outcomes.length, ...counts, stillRefused: stillRefused.length, modelsLoaded, refused, stillRefusedFiles: stillRefused, skippedFiles: skipped }, null, 2)}\n`);
         } else {
           out(
-            `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported, ` +
-              `${counts.quarantined} quarantined, ${counts.conflict} conflict(s)\n`,
+            `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported` +
+              `${stillRefused.length ? ` (${stillRefused.length} of them still refused)` : ''}, ` +
+              `${counts.quarantined} quarantined, ${counts.conflict} conflict(s), ${counts.skipped} skipped (not DICOM)\n`,
           );
           for (const r of refused) out(`  refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
+          for (const r of stillRefused) out(`  still refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
+          for (const r of skipped) out(`  skipped ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
+          if (noModel) {
+            out('NO MODEL LOADED: nothing was scored; the series wait as "awaiting model" (see `triage status`).\n');
+            out('  Install models (models/manifest.json) or pass --no-models to import without scoring.\n');
+          }
         }
-        process.exitCode = refused.length ? EXIT.refusedFiles : EXIT.ok;
+        process.exitCode = refused.length || stillRefused.length ? EXIT.refusedFiles : noModel ? EXIT.noModel : EXIT.ok;
       } finally {
         bar?.stop();
         await core.stop();
@@ -130,7 +175,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       cmd: Command,
     ) => {
       if (!folder && !opts.listen) throw new InvalidArgumentError('give a folder to watch, --listen <port>, or both');
-      const core = await openScoringCore(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 });
+      // A watch is a station's first start: it makes its data folder.
+      const { core } = await openScoringCore(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 }, undefined, 'always');
       core.on((e) => {
         if (e.type === 'file' && e.outcome.outcome !== 'unchanged') {
           process.stderr.write(`${e.outcome.outcome}: ${e.outcome.path}${e.outcome.reason ? ` (${e.outcome.reason})` : ''}\n`);
@@ -238,8 +284,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const labels = parseLabelsCsv(readFileSync(labelsPath, 'utf8'), labelsPath);
       const { dataDir } = cmd.optsWithGlobals<GlobalOptions>();
       // A temporary database by default, so an evaluation never mixes into the site's worklist.
-      const evalDir = dataDir ?? mkdtempSync(join(tmpdir(), 'triage-evaluate-'));
-      const core = await openScoringCore(cmd, {}, evalDir);
+      const evalDir = dataDir === undefined ? mkdtempSync(join(tmpdir(), 'triage-evaluate-')) : dataDirOf(cmd, { create: 'with-init' });
+      const { core } = await openScoringCore(cmd, {}, evalDir);
       try {
         const manifest = loadManifest(cmd.optsWithGlobals<GlobalOptions>().modelsDir);
         if (!manifest.models.length) throw new Error('no model installed: models/manifest.json lists none');
@@ -298,6 +344,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof CliError) {
+      process.stderr.write(`triage: ${err.message}\n`);
+      return EXIT.usage;
     }
     process.stderr.write(`triage: ${(err as Error).message}\n`);
     return EXIT.error;

@@ -2,7 +2,8 @@
  * Loads the manifest's models into a core — the one way every entry point does it (the CLI's
  * import/watch/evaluate, `triage serve`, the Electron app, the demo). Records each model's state
  * (provider and why, or why it was refused) in the `modelStates` setting, which `triage status`
- * and the API's `providers` field read.
+ * and the API's `providers` field read. Returns how many models loaded: 0 means nothing will be
+ * scored (no manifest, or every model refused), which the callers say out loud.
  */
 import type { TriageCore } from '../core.js';
 import { OnnxSeriesScorer } from './scorer.js';
@@ -14,7 +15,7 @@ export { MODEL_STATES_SETTING };
 export async function attachModels(
   core: TriageCore,
   opts: { modelsDir?: string | undefined; cuda?: boolean; log?: (m: string) => void } = {},
-): Promise<boolean> {
+): Promise<number> {
   const scorer = await OnnxSeriesScorer.create({
     store: core.store,
     dataDir: core.dataDir,
@@ -22,9 +23,9 @@ export async function attachModels(
     providers: opts.cuda === false ? ['cpu'] : ['cuda', 'cpu'],
     ...(opts.log ? { log: opts.log } : {}),
   });
-  if (!scorer) return false;
+  if (!scorer) return 0;
   core.store.setSetting(MODEL_STATES_SETTING, { at: new Date().toISOString(), models: scorer.modelStates() });
   opts.log?.(`models: ${scorer.describe()}`);
   core.attachScorer(scorer);
-  return true;
+  return scorer.modelStates().filter((s) => s.status === 'loaded').length;
 }

@@ -14,7 +14,12 @@ import { resolve } from 'node:path';
 import { readSlice, QuarantineError, type FrameDecoder } from '../dicom/index.js';
 import { huToInt16, pixelSha256, writeHuFile, SeriesStudyMismatch, type FileOutcome, type Store } from '../store/index.js';
 
-export type IngestOutcomeKind = FileOutcome | 'unchanged' | 'vanished';
+/**
+ * `unchanged`: this exact file was read before (its `reason` says why, when it was refused then);
+ * `skipped`: a side file that is plainly not DICOM (a CSV, JSON, text or image file beside the
+ * slices), listed but neither read as a slice nor quarantined.
+ */
+export type IngestOutcomeKind = FileOutcome | 'unchanged' | 'vanished' | 'skipped';
 
 export interface IngestOutcome {
   path: string;
@@ -23,6 +28,19 @@ export interface IngestOutcome {
   sopUid?: string;
   seriesUid?: string;
   studyUid?: string;
+}
+
+/**
+ * Extensions of the side files that travel with exported studies and the phantom generator's
+ * output. A file with one of these and no DICOM preamble is skipped, not refused as damaged.
+ */
+const SIDE_FILE_EXTENSIONS = new Set(['csv', 'json', 'txt', 'md', 'xml', 'html', 'htm', 'log', 'pdf', 'png', 'jpg', 'jpeg', 'gif', 'bmp', 'tsv', 'yaml', 'yml', 'ini']);
+
+function sideFileKind(path: string, bytes: Uint8Array): string | undefined {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
+  if (!ext || !SIDE_FILE_EXTENSIONS.has(ext)) return undefined;
+  const dicm = bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+  return dicm ? undefined : ext;
 }
 
 /** Files larger than this are not single CT slices; refusing them bounds memory. */
@@ -73,7 +91,13 @@ export class Ingest {
       return { path, outcome: 'quarantined', reason };
     }
     const fileSha = createHash('sha256').update(bytes).digest('hex');
-    if (this.store.fileSeen(path, fileSha)) return { path, outcome: 'unchanged' };
+    const seen = this.store.fileSeen(path, fileSha);
+    if (seen) {
+      const reason = seen.outcome === 'quarantined' || seen.outcome === 'conflict' ? this.store.refusalReason(path, fileSha) : undefined;
+      return { path, outcome: 'unchanged', ...(reason !== undefined ? { reason } : {}) };
+    }
+    const side = sideFileKind(path, bytes);
+    if (side) return { path, outcome: 'skipped', reason: `not DICOM: a .${side} file beside the slices` };
 
     let slice;
     try {

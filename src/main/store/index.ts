@@ -128,6 +128,18 @@ export class Store {
       | undefined;
   }
 
+  /** Why this exact file (path and content) was last refused, if it was. */
+  refusalReason(path: string, sha256: string): string | undefined {
+    const row = this.db
+      .prepare('SELECT reason FROM quarantine WHERE path = ? AND sha256 = ? ORDER BY id DESC LIMIT 1')
+      .get(path, sha256) as { reason: string } | undefined;
+    if (row) return row.reason;
+    const conflict = this.db.prepare('SELECT sop_uid FROM conflicts WHERE path = ? AND file_sha256 = ? LIMIT 1').get(path, sha256) as
+      | { sop_uid: string }
+      | undefined;
+    return conflict ? `conflict: SOPInstanceUID ${conflict.sop_uid} is stored with other pixel data` : undefined;
+  }
+
   recordQuarantine(path: string, sha256: string | null, size: number, reason: string): number {
     const at = nowIso();
     return this.db.transaction(() => {

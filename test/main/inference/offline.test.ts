@@ -40,7 +40,7 @@ describe('offline by construction', () => {
     const home = join(dir.path, 'home');
     const tracePath = join(dir.path, 'trace.txt');
     const r = spawnSync('strace', ['-f', '-e', 'trace=connect,sendto,sendmsg', '-o', tracePath, process.execPath,
-      join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', join(dir.path, 'data'), 'import', join(input, 'study_00000')], {
+      join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', join(dir.path, 'data'), '--init', 'import', join(input, 'study_00000')], {
       encoding: 'utf8',
       env: { ...process.env, HOME: home, ORT_DISABLE_TELEMETRY: '' },
       timeout: 240_000,

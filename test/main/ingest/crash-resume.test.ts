@@ -38,7 +38,7 @@ it.skipIf(!HAVE_CORPUS)('resumes after kill -9 with no slice lost and none store
     fixture('series', '--base', corpus(CT1_UNC), '--out', out, '--count', String(PER_SERIES), '--seed', String(s));
   }
   const dataDir = join(dir.path, 'data');
-  const cli = [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', dataDir, 'import', inbox];
+  const cli = [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', dataDir, '--init', 'import', '--no-models', inbox];
 
   // Models are not what this test is about: without any, ready series await one.
   const env = { ...process.env, TRIAGE_MODELS_DIR: join(dir.path, 'no-models') };

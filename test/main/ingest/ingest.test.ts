@@ -26,14 +26,15 @@ describe.skipIf(!HAVE_CORPUS)('ingest', () => {
   it('stores good slices, quarantines bad ones with a reason, and goes on', async () => {
     copyFileSync(corpus(CT1_UNC), join(inbox, 'good.dcm'));
     copyFileSync(corpus('pydicom-data/MR2_UNCR.dcm'), join(inbox, 'mr.dcm'));
-    writeFileSync(join(inbox, 'readme.txt'), 'not an image');
+    writeFileSync(join(inbox, 'readme.txt'), 'not an image'); // a side file: skipped, not refused
+    writeFileSync(join(inbox, 'slice-7.dcm'), 'not an image either'); // says it is a slice: refused
     copyFileSync(corpus(CT_IMAGE), join(inbox, 'good2.dcm'));
     const outcomes = await core.importFolder(inbox);
-    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['quarantined', 'quarantined', 'stored', 'stored']);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['quarantined', 'quarantined', 'skipped', 'stored', 'stored']);
     const q = core.quarantine();
     expect(q.map((e) => [e.path.split('/').pop(), e.reason]).sort()).toEqual([
       ['mr.dcm', 'Modality is MR, not CT'],
-      ['readme.txt', 'not a DICOM Part 10 file (no DICM prefix at byte 128)'],
+      ['slice-7.dcm', 'not a DICOM Part 10 file (no DICM prefix at byte 128)'],
     ]);
     expect(count('SELECT COUNT(*) AS n FROM instances')).toBe(2);
     // The core keeps its own HU copy: the source may be moved away.
