@@ -70,6 +70,12 @@ export function App() {
           Research software: models trained on synthetic phantoms only, not clinically validated. Not for diagnosis.
         </div>
       </header>
+      {status && status.providers.length === 0 && (
+        <div className="banner-nomodel" role="alert" data-testid="no-model-banner">
+          <strong>No model loaded: nothing is being scored.</strong> New studies wait as &ldquo;awaiting model&rdquo;
+          and are not ranked by bleed. {status.models}
+        </div>
+      )}
       <main>
         {page.name === 'signin' && <SignIn onDone={() => setPage({ name: 'worklist' })} />}
         {page.name === 'worklist' && (

@@ -23,7 +23,12 @@ export async function attachModels(
     providers: opts.cuda === false ? ['cpu'] : ['cuda', 'cpu'],
     ...(opts.log ? { log: opts.log } : {}),
   });
-  if (!scorer) return 0;
+  if (!scorer) {
+    // Recorded too, so that no screen shows the providers of an earlier run as if they were loaded.
+    core.store.setSetting(MODEL_STATES_SETTING, { at: new Date().toISOString(), models: [] });
+    opts.log?.('models: none installed (models/manifest.json lists no model)');
+    return 0;
+  }
   core.store.setSetting(MODEL_STATES_SETTING, { at: new Date().toISOString(), models: scorer.modelStates() });
   opts.log?.(`models: ${scorer.describe()}`);
   core.attachScorer(scorer);
