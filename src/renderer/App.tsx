@@ -2,14 +2,34 @@
  * The radiologist's screen: worklist (home), study viewer with review, quarantine, settings.
  * The disclaimer banner is part of the frame, so it is visible wherever a score is shown.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { getClient } from './api.js';
-import { Worklist } from './Worklist.js';
+import { loadFilter, toRequest, Worklist } from './Worklist.js';
 import { Viewer } from './Viewer.js';
 import { Quarantine } from './Quarantine.js';
 import { SettingsPage } from './Settings.js';
 import { SessionContext, SignIn, useSessionState } from './SignIn.js';
 import type { Status } from '../shared/api.js';
+
+const SOUND_KEY = 'triage.alertSound';
+
+/** A short two-note tone (Web Audio: no file to ship, nothing fetched). */
+function playTone(): void {
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.setValueAtTime(880, ctx.currentTime);
+    osc.frequency.setValueAtTime(660, ctx.currentTime + 0.15);
+    gain.gain.setValueAtTime(0.15, ctx.currentTime);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.3);
+    osc.onended = () => void ctx.close();
+  } catch {
+    // no audio device: the title still says it
+  }
+}
 
 type Page = { name: 'signin' } | { name: 'worklist' } | { name: 'study'; studyUid: string } | { name: 'quarantine' } | { name: 'settings' };
 
@@ -24,6 +44,29 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
 
   useEffect(() => client.onConnection(setLive), [client]);
+  const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
+  const flaggedSeen = useRef<number | null>(null);
+  // A new flagged study is announced where the reader is: the tab title, and a tone if asked for.
+  useEffect(() => {
+    let alive = true;
+    const check = () =>
+      void client.api
+        .worklist({ ...toRequest(loadFilter()), status: 'unreviewed', flaggedOnly: true, from: null, to: null })
+        .then(({ rows }) => {
+          if (!alive) return;
+          const n = rows.length;
+          document.title = n ? `(${n} flagged) ICH triage` : 'ICH triage';
+          if (flaggedSeen.current !== null && n > flaggedSeen.current && localStorage.getItem(SOUND_KEY) === 'on') playTone();
+          flaggedSeen.current = n;
+        })
+        .catch(() => {});
+    check();
+    const off = client.onEvent(() => check());
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [client]);
   useEffect(() => {
     let alive = true;
     const load = () => void client.api.status({}).then((s) => alive && setStatus(s)).catch(() => {});
@@ -34,6 +77,36 @@ export function App() {
       off();
     };
   }, [client]);
+
+  const [notice, setNotice] = useState<string | null>(null);
+  /** The study after (or before) `from` in the radiologist's worklist order; unreviewed ones only if asked. */
+  const neighbour = async (from: string, direction: 1 | -1, unreviewedOnly: boolean): Promise<string | null> => {
+    const { rows } = await client.api.worklist(toRequest(loadFilter()));
+    const i = rows.findIndex((r) => r.studyUid === from);
+    for (let k = i + direction; k >= 0 && k < rows.length; k += direction) {
+      const r = rows[k]!;
+      if (!unreviewedOnly || r.reviewStatus === 'new' || r.reviewStatus === 'in_review') return r.studyUid;
+    }
+    if (unreviewedOnly) {
+      // Wrap once: an unreviewed study above this one is still work to do.
+      const first = rows.find((r) => r.studyUid !== from && (r.reviewStatus === 'new' || r.reviewStatus === 'in_review'));
+      return first?.studyUid ?? null;
+    }
+    return null;
+  };
+  const openStudy = (studyUid: string) => {
+    setSelected(studyUid);
+    setPage({ name: 'study', studyUid });
+  };
+  const step = (from: string, direction: 1 | -1, unreviewedOnly: boolean) =>
+    void neighbour(from, direction, unreviewedOnly).then((uid) => {
+      if (uid) {
+        setNotice(null);
+        openStudy(uid);
+      } else {
+        setNotice(unreviewedOnly ? 'Every study on the worklist is reviewed.' : direction === 1 ? 'This is the last study.' : 'This is the first study.');
+      }
+    });
 
   const quarantined = status?.counts.quarantined ?? 0;
   return (
@@ -88,7 +161,23 @@ export function App() {
             }}
           />
         )}
-        {page.name === 'study' && <Viewer studyUid={page.studyUid} onClose={() => setPage({ name: 'worklist' })} />}
+        {notice && (
+          <div className="notice" role="status" data-testid="notice">
+            {notice}{' '}
+            <button className="link" onClick={() => setNotice(null)}>
+              ok
+            </button>
+          </div>
+        )}
+        {page.name === 'study' && (
+          <Viewer
+            key={page.studyUid}
+            studyUid={page.studyUid}
+            onClose={() => setPage({ name: 'worklist' })}
+            onStep={(d) => step(page.studyUid, d, false)}
+            onDecided={() => step(page.studyUid, 1, true)}
+          />
+        )}
         {page.name === 'quarantine' && <Quarantine />}
         {page.name === 'settings' && <SettingsPage />}
       </main>
@@ -98,6 +187,17 @@ export function App() {
         </span>
         <span title="the models in use">{status ? status.models : '…'}</span>
         <span className="muted">data: {status?.dataDir ?? '…'}</span>
+        <button
+          className="link"
+          data-testid="sound-toggle"
+          title="a tone when a new flagged study arrives"
+          onClick={() => {
+            localStorage.setItem(SOUND_KEY, soundOn ? 'off' : 'on');
+            setSoundOn(!soundOn);
+          }}
+        >
+          alert tone: {soundOn ? 'on' : 'off'}
+        </button>
       </footer>
     </div>
     </SessionContext.Provider>

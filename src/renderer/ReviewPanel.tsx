@@ -1,15 +1,32 @@
 /**
  * Review: start, confirm, dismiss, re-open; the subtypes seen and a comment; stored under the
  * signed-in reviewer with the time (and in the audit log) by the main process.
+ *
+ * Keyboard-first: c confirms, d dismisses, o re-opens, e/i/v/a/s toggle EDH/IPH/IVH/SAH/SDH.
+ * After a confirm or dismiss the screen moves to the next unreviewed study by rank (onDecided).
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { getClient } from './api.js';
 import type { ReviewDecision, ReviewEntry, Subtype, WorklistItem } from '../shared/api.js';
 import { SUBTYPES } from '../shared/labels.js';
 import { LABEL_SHORT, localTime, STATUS_TEXT } from './format.js';
 import { useSession } from './SignIn.js';
 
-export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]; onSaved(): void }) {
+/** Review keys; digits and j/k/r belong to the viewer's windows and slices. */
+export const SUBTYPE_KEYS: Readonly<Record<string, Subtype>> = {
+  e: 'epidural',
+  i: 'intraparenchymal',
+  v: 'intraventricular',
+  a: 'subarachnoid',
+  s: 'subdural',
+};
+
+function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
+}
+
+export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]; onSaved(): void; onDecided?(decision: ReviewDecision): void }) {
   const client = getClient();
   const last = props.reviews.at(-1);
   const reviewer = useSession().session?.reviewer ?? '';
@@ -35,12 +52,33 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
       });
       setComment('');
       props.onSaved();
+      if (decision === 'confirmed' || decision === 'dismissed') props.onDecided?.(decision);
     } catch (e) {
       setError((e as Error).message);
     } finally {
       setBusy(false);
     }
   };
+
+  // The latest submit and state for the key handler, without re-binding it on every render.
+  const keys = useRef({ submit, closed, busy, reviewer });
+  keys.current = { submit, closed, busy, reviewer };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey || e.shiftKey) return;
+      const k = keys.current;
+      if (k.busy || !k.reviewer.trim()) return;
+      const subtype = SUBTYPE_KEYS[e.key];
+      if (subtype && !k.closed) setSubtypes((cur) => (cur.includes(subtype) ? cur.filter((x) => x !== subtype) : [...cur, subtype]));
+      else if (e.key === 'c' && !k.closed) void k.submit('confirmed');
+      else if (e.key === 'd' && !k.closed) void k.submit('dismissed');
+      else if (e.key === 'o' && k.closed) void k.submit('reopened');
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   return (
     <div className="panel review" data-testid="review">
@@ -60,7 +98,8 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
               onChange={(e) => setSubtypes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
               data-testid={`subtype-${s}`}
             />
-            {LABEL_SHORT[s]} <span className="muted">{s}</span>
+            {LABEL_SHORT[s]} <span className="muted">{s}</span>{' '}
+            <kbd className="muted">{Object.keys(SUBTYPE_KEYS).find((k) => SUBTYPE_KEYS[k] === s)}</kbd>
           </label>
         ))}
       </fieldset>
@@ -79,16 +118,16 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
         {!closed && (
           <>
             <button className="confirm" disabled={busy || !reviewer.trim()} onClick={() => void submit('confirmed')} data-testid="confirm">
-              Confirm bleed
+              Confirm bleed <kbd>c</kbd>
             </button>
             <button className="dismiss" disabled={busy || !reviewer.trim()} onClick={() => void submit('dismissed')} data-testid="dismiss">
-              Dismiss
+              Dismiss <kbd>d</kbd>
             </button>
           </>
         )}
         {closed && (
           <button disabled={busy || !reviewer.trim()} onClick={() => void submit('reopened')} data-testid="reopen">
-            Re-open
+            Re-open <kbd>o</kbd>
           </button>
         )}
       </div>

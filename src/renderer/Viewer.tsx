@@ -25,7 +25,14 @@ function isTyping(target: EventTarget | null): boolean {
   return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
 }
 
-export function Viewer(props: { studyUid: string; onClose(): void }) {
+export function Viewer(props: {
+  studyUid: string;
+  onClose(): void;
+  /** Next (+1) or previous (−1) study in the worklist's order (keys n and p). */
+  onStep?(direction: 1 | -1): void;
+  /** A confirm or dismiss was stored: the app moves on to the next unreviewed study. */
+  onDecided?(): void;
+}) {
   const client = getClient();
   const cache = useMemo(() => new SliceCache(client.api), [client]);
   const [detail, setDetail] = useState<StudyDetail | null>(null);
@@ -110,6 +117,8 @@ export function Viewer(props: { studyUid: string; onClose(): void }) {
       else if (e.key === 'End') setIndex(slices.length - 1);
       else if (e.key === 'r') setPreset(0);
       else if (e.key === 'Escape') props.onClose();
+      else if (e.key === 'n' && props.onStep) props.onStep(1);
+      else if (e.key === 'p' && props.onStep) props.onStep(-1);
       else return;
       e.preventDefault();
     };
@@ -145,7 +154,7 @@ export function Viewer(props: { studyUid: string; onClose(): void }) {
   const columns = modelColumns(detail.scores, predictions);
 
   return (
-    <section className="viewer" data-testid="viewer" data-slice-index={index} data-window={`${currentWindow.center}/${currentWindow.width}`}>
+    <section className="viewer" data-testid="viewer" data-study={props.studyUid} data-slice-index={index} data-window={`${currentWindow.center}/${currentWindow.width}`}>
       <div className="studybar">
         <button onClick={props.onClose} title="Esc">← Worklist</button>
         <div className="who">
@@ -249,7 +258,7 @@ export function Viewer(props: { studyUid: string; onClose(): void }) {
             )}
           </div>
           <ModelCompare columns={columns} thresholds={detail.thresholds} />
-          <ReviewPanel study={study} reviews={detail.reviews} onSaved={load} />
+          <ReviewPanel study={study} reviews={detail.reviews} onSaved={load} {...(props.onDecided ? { onDecided: props.onDecided } : {})} />
         </aside>
       </div>
     </section>

@@ -11,7 +11,8 @@ type Filter = { status: 'all' | 'unreviewed' | 'reviewed'; flaggedOnly: boolean;
 
 const FILTER_KEY = 'triage.worklistFilter';
 
-function loadFilter(): Filter {
+/** The radiologist's worklist filter and order: what next/previous study follow in the viewer too. */
+export function loadFilter(): Filter {
   const fallback: Filter = { status: 'all', flaggedOnly: false, from: '', to: '', sort: 'score' };
   try {
     return { ...fallback, ...(JSON.parse(sessionStorage.getItem(FILTER_KEY) ?? '{}') as Partial<Filter>) };

@@ -245,8 +245,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await page.waitForSelector('[data-testid="reviewer"] >> text=Dr Ada Test');
     await page.check('[data-testid="subtype-subdural"]');
     await page.fill('[data-testid="comment"]', 'acute left convexity SDH');
+    expect(await page.title()).toBe('(2 flagged) ICH triage'); // the tab says what waits
     await page.click('[data-testid="confirm"]');
-    await page.waitForSelector('[data-testid="review-status"] >> text=confirmed');
+    // A decision moves on to the next unreviewed study by rank.
+    await page.waitForSelector(`[data-testid="viewer"][data-study="${B.studyUid}"]`);
+    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === '(1 flagged) ICH triage');
 
     await serving.stop();
     serving = await start();
@@ -270,5 +273,32 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     const csv = await serving.api.exportCsv({});
     expect(csv.rowCount).toBe(1);
     expect(csv.csv).toContain('Dr Ada Test');
+  });
+
+  it('reviews from the keyboard: subtype keys, c to confirm, then the next unreviewed study; n/p step through the list', async () => {
+    await page.keyboard.press('Escape'); // back to the worklist
+    await page.click('[data-testid="signin-open"]');
+    await page.click('[data-testid="signin-Dr Ada Test"]');
+    await page.waitForSelector('[data-testid="who"] >> text=Dr Ada Test');
+    await page.waitForSelector('tr.row');
+    await page.dblclick(`tr.row[data-study="${B.studyUid}"]`);
+    await page.waitForSelector(`[data-testid="viewer"][data-study="${B.studyUid}"] [data-testid="review-status"] >> text=new`);
+    await page.keyboard.press('a');
+    expect(await page.isChecked('[data-testid="subtype-subarachnoid"]')).toBe(true);
+    await page.keyboard.press('i');
+    await page.keyboard.press('i'); // toggled off again
+    expect(await page.isChecked('[data-testid="subtype-intraparenchymal"]')).toBe(false);
+    await page.keyboard.press('c');
+    await page.waitForSelector(`[data-testid="viewer"][data-study="${C.studyUid}"]`);
+    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title === 'ICH triage');
+    await page.keyboard.press('p');
+    await page.waitForSelector(`[data-testid="viewer"][data-study="${B.studyUid}"] [data-testid="review-status"] >> text=confirmed`);
+    expect(await page.isChecked('[data-testid="subtype-subarachnoid"]')).toBe(true);
+    await page.keyboard.press('n');
+    await page.waitForSelector(`[data-testid="viewer"][data-study="${C.studyUid}"]`);
+    const reviews = serving.core.db
+      .prepare("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%' ORDER BY id")
+      .all() as { actor: string; action: string; subject: string }[];
+    expect(reviews.at(-1)).toEqual({ actor: 'Dr Ada Test', action: 'review.confirmed', subject: B.studyUid });
   });
 });
