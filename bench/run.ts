@@ -23,7 +23,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SETTLE_MS } from '../src/main/assemble/index.js';
 import { DEFAULT_STABLE_MS } from '../src/main/watch/index.js';
-import { loadManifest, DEFAULT_MODELS_DIR } from '../src/main/inference/index.js';
+import { loadManifest, graphFor, DEFAULT_MODELS_DIR } from '../src/main/inference/index.js';
 import { benchDecode } from './decode.js';
 import type { E2eInput, E2eOutput } from './e2e-child.js';
 import { machineInfo } from './machine.js';
@@ -116,6 +116,7 @@ async function benchModel(
   s: Settings,
   modelId: string,
   path: string,
+  floatPath: string | null,
   flops: number | null,
   io: { huFile: string; windowFile: string; profileDir: string },
 ): Promise<ModelBench> {
@@ -164,11 +165,13 @@ async function benchModel(
         } else {
           row.onnxruntime = { skipped: r.reason ?? 'failed', peakRssBytes: r.polledPeakRssBytes || null };
         }
+      } else if (!floatPath) {
+        row.pytorch = { skipped: 'no float file shipped (the int8 file is the only one)', peakRssBytes: null };
       } else {
         const r = await runPython<{ runSeconds: number[]; peakRssBytes: number | null; loadSeconds: number }>(
           'bench/torch_bench.py',
           [
-            'model', '--model', modelId, '--onnx', path, '--batch', String(batch), '--threads', String(s.threads),
+            'model', '--model', modelId, '--onnx', floatPath, '--batch', String(batch), '--threads', String(s.threads),
             '--hu', io.huFile, '--window', io.windowFile, '--warmup', String(warmup), '--min-reps', String(minReps),
             '--max-reps', String(s.maxReps), '--target-seconds', String(s.targetSeconds),
           ],
@@ -307,9 +310,12 @@ export async function runBench(argv: string[]): Promise<number> {
       // A sample before each model too: the more moments the peak is taken at, the less one
       // stretch of contention from other processes can deflate it.
       if (!s.quick) await measurePeak(`before ${m.id}`, [s.matmulSizes[0]!]);
-      const onnx = m.files.find((f) => f.path.endsWith('.onnx')) ?? m.files[0]!;
-      const path = resolve(DEFAULT_MODELS_DIR, onnx.path);
-      models.push(await benchModel(s, m.id, path, flops[m.id]?.total ?? null, io));
+      // onnxruntime runs the file the app runs on the CPU (int8 where adopted); PyTorch reads its
+      // weights back from a float file, so it runs only where one is shipped.
+      const cpuGraph = graphFor(m, 'cpu') ?? m.files[0]!;
+      const floatGraph = m.files.find((f) => (f.role ?? 'model') === 'model' && f.path.endsWith('.onnx') && f.precision !== 'int8');
+      const path = resolve(DEFAULT_MODELS_DIR, cpuGraph.path);
+      models.push(await benchModel(s, m.id, path, floatGraph ? resolve(DEFAULT_MODELS_DIR, floatGraph.path) : null, flops[m.id]?.total ?? null, io));
     }
     await measurePeak('after');
     const torchBest = Math.max(...peakSamples.map((p) => p.torch));

@@ -6,7 +6,7 @@ Plain words; every number comes from the checkpoint (training) or from evaluate.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from .contract import LABELS
 
@@ -46,6 +46,25 @@ def _set_words(s: Dict[str, Any]) -> str:
     return f"{s['source']} ({s['slices']} slices)"
 
 
+def _int8_section(entry: Dict[str, Any]) -> List[str]:
+    q = entry.get("int8")
+    if not q:
+        return []
+    held, thr = q["heldOut"], q["thresholdSet"]
+    where = "the only file shipped: onnxruntime runs it on the CPU and on CUDA" if not q["floatShipped"] else \
+        "the CPU file; CUDA runs the float file"
+    return [
+        f"**int8 file** `{q['file']}` ({where}). {q['scheme']}; activation ranges from {q['calibration']} slices "
+        f"of phantom seed {q['calibrationSeed']}. Measured through onnxruntime on the same {held['slices']} held-out "
+        f"slices ({held['studies']} studies, phantom seed {held['seed']}; thresholds on seed {thr['seed']}): mean "
+        f"ROC-AUC {_f(q['meanAucFloat'])} float → {_f(q['meanAucInt8'])} int8 (cost {q['meanAucCost']:+.4f}), "
+        f"\"any\" {_f(q['aucAnyFloat'])} → {_f(q['aucAnyInt8'])}; {q['msPerSliceFloat']:.0f} → "
+        f"{q['msPerSliceInt8']:.0f} ms a slice ({q['speedup']:.2f}× faster; {q['threads']} threads, batch "
+        f"{q['batchSize']}, {q.get('measuredOn') or 'this machine'}). Command: `{q['command']}`.",
+        "",
+    ]
+
+
 def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str, Any]],
                ensemble: Optional[Dict[str, Any]] = None, output_std: Optional[Dict[str, float]] = None,
                ensemble_note: Optional[str] = None) -> None:
@@ -62,8 +81,9 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
         "",
         f"{entry['architecture']}. Source: {entry['paper']}. {entry['parameters']:,} parameters. "
         f"File: `{entry['file']}`" + (f" with {len(entry['files']) - 1} external-data shard(s)" if len(entry['files']) > 1 else "")
-        + "; weights stored as float16, computed in float32 (ONNX opset 17).",
+        + f"; weights: {entry.get('weightsOnDisk', 'float16, computed in float32')} (ONNX opset 17).",
         "",
+        *_int8_section(entry),
         "Input: one axial head-CT slice, `hu` float32 [N,1,512,512] in Hounsfield units, and `window` float32 [N,2] "
         "(the slice's own default window centre/width; brain 40/80 when the DICOM has none). Output: "
         "`probabilities` float32 [N,6], independent sigmoid probabilities in the order "

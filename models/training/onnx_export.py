@@ -2,11 +2,18 @@
 
     /usr/bin/python3 -m models.training.onnx_export --model convlstm
     /usr/bin/python3 -m models.training.onnx_export --model ensemble     # the ensemble entry only
+    /usr/bin/python3 -m models.training.onnx_export --model inception_resnet_v2 --adopt-int8 [--drop-float]
 
 Reads the weights from ``runs/<model>/best.pt`` (``--checkpoint`` to choose), rounds them through
 fp16, exports (opset 17, dynamic batch), stores the initializers as fp16 behind Cast nodes, shards
 external data for large models, and records files with sha256, training figures (from the
 checkpoint) and measured metrics (from ``runs/<model>/evaluation.json``, written by evaluate.py).
+
+``--adopt-int8`` records the int8 file that ``quantize.py`` wrote and measured
+(``runs/<model>/quantization.json``) as the model's CPU file, only when it costs at most
+``INT8_MAX_AUC_COST`` mean ROC-AUC on the held-out slices and runs faster than the float file on this
+CPU; the float file stays the CUDA file. ``--drop-float`` ships the int8 file alone (for every
+provider) and deletes the float files: for a network whose float file is too big to keep beside it.
 """
 from __future__ import annotations
 
@@ -29,6 +36,10 @@ from .onnx_utils import MANIFEST, OPSET, read_manifest, check_contract, export_o
 from .registry import count_parameters, create_model, get_config, list_models
 
 SCHEMA_VERSION = 1
+#: The most mean held-out ROC-AUC an int8 file may cost against its float file to be shipped.
+INT8_MAX_AUC_COST = 0.005
+FLOAT_PRECISION = "float16 initializers, Cast to float32 in the graph (computes in fp32)"
+INT8_PRECISION = "int8 QDQ: weights int8 per channel, activations uint8 (Conv/Gemm/MatMul); the rest float32"
 WARNING = ("Trained from scratch on synthetic phantoms only; NOT clinically validated. Retrain on real data "
            "(see the card) before any use on patients.")
 
@@ -187,11 +198,10 @@ def export_model(model_id: str, checkpoint: Optional[str], allow_untrained: bool
         "architecture": cfg.architecture,
         "paper": cfg.paper,
         "file": f"{model_id}/{path.name}",
-        "files": [{"path": f"{model_id}/{f.name}", "sha256": sha256(f), "bytes": f.stat().st_size,
-                   "role": "model" if f == path else "external-data"} for f in files],
+        "files": file_entries(model_id, files, path, "float16", ["cuda", "cpu"]),
         "parameters": count_parameters(model),
         "opset": OPSET,
-        "weightsOnDisk": "float16 initializers, Cast to float32 in the graph (computes in fp32)",
+        "weightsOnDisk": FLOAT_PRECISION,
         "inputs": INPUTS,
         "outputs": OUTPUTS,
         "labels": list(LABELS),
@@ -216,6 +226,60 @@ def export_model(model_id: str, checkpoint: Optional[str], allow_untrained: bool
         entry["metrics"]["outputStdOnTestSet"] = output_std  # ~0 means input-independent (not learned)
     write_card(out_dir / "CARD.md", entry, evaluation, _read_eval(ENSEMBLE_ID) if model_id in ENSEMBLE_MEMBERS else None,
                output_std, ensemble_note() if model_id in ENSEMBLE_MEMBERS else None)
+    return entry
+
+
+def file_entries(model_id: str, files: List[Path], graph: Path, precision: str,
+                 providers: List[str]) -> List[Dict[str, Any]]:
+    """Manifest rows for one ONNX graph and its external-data shards: the app loads the graph row
+    whose ``providers`` holds the execution provider it runs (and checks every row's sha256)."""
+    return [{"path": f"{model_id}/{f.name}", "sha256": sha256(f), "bytes": f.stat().st_size,
+             "role": "model" if f == graph else "external-data", "precision": precision,
+             "providers": providers} for f in files]
+
+
+def adopt_int8(entry: Dict[str, Any], drop_float: bool) -> Dict[str, Any]:
+    """The model's entry with its measured int8 file as the CPU file (and, with ``drop_float``, the
+    only file)."""
+    model_id = entry["id"]
+    qpath = run_dir(model_id) / "quantization.json"
+    if not qpath.exists():
+        raise SystemExit(f"no {qpath}: run models.training.quantize --model {model_id} first")
+    q = json.loads(qpath.read_text())
+    graph = MODELS_DIR / model_id / f"{model_id}.int8.onnx"
+    int8_files = sorted(graph.parent.glob(graph.name + "*"), key=lambda f: (f != graph, f.name))
+    if not int8_files or not graph.exists():
+        raise SystemExit(f"no {graph}: run models.training.quantize --model {model_id} first")
+    if q["results"]["int8"].get("sha256") not in (None, sha256(graph)):
+        raise SystemExit(f"{graph} is not the file {qpath} measured: quantise and measure again")
+    if q["mean_auc_cost"] > INT8_MAX_AUC_COST:
+        raise SystemExit(f"{model_id}: int8 costs {q['mean_auc_cost']:.4f} mean ROC-AUC (> {INT8_MAX_AUC_COST}): not adopted")
+    if q["speedup"] <= 1.0:
+        raise SystemExit(f"{model_id}: int8 is not faster on this CPU ({q['speedup']:.2f}x): not adopted")
+    floats = [f for f in entry["files"] if f.get("precision", "float16") != "int8"]
+    if drop_float:
+        for f in floats:
+            (MODELS_DIR / f["path"]).unlink(missing_ok=True)
+        floats = []
+    else:
+        floats = [dict(f, providers=["cuda"]) for f in floats]
+    rows = file_entries(model_id, int8_files, graph, "int8", ["cpu"] if floats else ["cpu", "cuda"])
+    f, i = q["results"]["float"], q["results"]["int8"]
+    entry = dict(entry, files=floats + rows, file=(floats[0]["path"] if floats else rows[0]["path"]),
+                 weightsOnDisk=(FLOAT_PRECISION + "; CPU: " if floats else "") + INT8_PRECISION)
+    entry["int8"] = {
+        "file": rows[0]["path"], "providers": rows[0]["providers"], "scheme": q["scheme"],
+        "calibration": q.get("quantization", {}).get("calibration_slices"),
+        "calibrationSeed": q.get("quantization", {}).get("calibration_pool_seed"),
+        "heldOut": q["test"], "thresholdSet": q["val"],
+        "meanAucFloat": f["mean_auc"], "meanAucInt8": i["mean_auc"], "meanAucCost": q["mean_auc_cost"],
+        "aucAnyFloat": f["auc"]["any"], "aucAnyInt8": i["auc"]["any"],
+        "msPerSliceFloat": f["ms_per_slice"], "msPerSliceInt8": i["ms_per_slice"], "speedup": q["speedup"],
+        "measuredOn": q.get("machine"), "threads": q["threads"], "batchSize": q["batch_size"],
+        "command": q["command"], "floatShipped": bool(floats),
+        # onnxruntime's probabilities on models/training/reference_input.py, for the parity test
+        "reference": q["reference"],
+    }
     return entry
 
 
@@ -249,10 +313,15 @@ def refresh_metrics(entry: Dict[str, Any]) -> Dict[str, Any]:
     std = _output_std(model_id)
     if std is not None:
         entry["metrics"]["outputStdOnTestSet"] = std
-    write_card(MODELS_DIR / model_id / "CARD.md", entry, evaluation,
-               _read_eval(ENSEMBLE_ID) if model_id in ENSEMBLE_MEMBERS else None, std,
-               ensemble_note() if model_id in ENSEMBLE_MEMBERS else None)
+    refresh_card(entry)
     return entry
+
+
+def refresh_card(entry: Dict[str, Any]) -> None:
+    model_id = entry["id"]
+    write_card(MODELS_DIR / model_id / "CARD.md", entry, _read_eval(model_id),
+               _read_eval(ENSEMBLE_ID) if model_id in ENSEMBLE_MEMBERS else None, _output_std(model_id),
+               ensemble_note() if model_id in ENSEMBLE_MEMBERS else None)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -264,11 +333,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     ap.add_argument("--allow-untrained", action="store_true", help="export random weights when no checkpoint")
     ap.add_argument("--metrics-only", action="store_true",
                     help="keep the model's files; refresh its thresholds, metrics and card from evaluation.json")
+    ap.add_argument("--adopt-int8", action="store_true",
+                    help="ship the int8 file quantize.py measured as the CPU file (see the module's text)")
+    ap.add_argument("--drop-float", action="store_true", help="with --adopt-int8: ship the int8 file alone")
     args = ap.parse_args(argv)
     doc = read_manifest()
     models = {m["id"]: m for m in doc.get("models", [])}
     ids = list_models() if args.model == "all" else ([] if args.model == ENSEMBLE_ID else [args.model])
     for model_id in ids:
+        if args.adopt_int8:
+            models[model_id] = adopt_int8(models[model_id], args.drop_float)
+            refresh_card(models[model_id])
+            print(f"adopted {models[model_id]['int8']['file']} for {', '.join(models[model_id]['int8']['providers'])}")
+            continue
         if args.metrics_only:
             models[model_id] = refresh_metrics(models[model_id])
             print(f"refreshed the metrics of {model_id}")

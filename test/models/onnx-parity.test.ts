@@ -18,12 +18,21 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { phantomSlices } from '../helpers.js';
+import { REFERENCE_INPUT_NAME, referenceInput } from './reference-input.js';
 
 interface ManifestFile {
   readonly path: string;
   readonly sha256: string;
   readonly bytes: number;
   readonly role: 'model' | 'external-data';
+  readonly precision?: string;
+  readonly providers?: readonly string[];
+}
+
+/** What quantize.py recorded: onnxruntime's probabilities on the fixed synthetic head. */
+interface Int8Record {
+  readonly file: string;
+  readonly reference: { readonly input: string; readonly float: number[][]; readonly int8: number[][] };
 }
 
 interface ManifestModel {
@@ -32,6 +41,7 @@ interface ManifestModel {
   readonly files: readonly ManifestFile[];
   readonly labels: readonly string[];
   readonly thresholds: Readonly<Record<string, number>>;
+  readonly int8?: Int8Record;
 }
 
 interface Manifest {
@@ -55,6 +65,15 @@ let SLICES = [
 ];
 const SIZE = 512;
 const TOLERANCE = 1e-4;
+/** onnxruntime-node against onnxruntime (Python) on the same int8 file: same library version,
+ * but integer kernels may differ between CPUs (VNNI or not). */
+const INT8_RUNTIME_TOLERANCE = 2e-3;
+/** The int8 file against its float file on the synthetic head: the quantisation error itself. */
+const INT8_FLOAT_TOLERANCE = 0.05;
+
+function floatGraph(model: ManifestModel): ManifestFile | undefined {
+  return model.files.find((f) => f.role === 'model' && f.precision !== 'int8');
+}
 
 function runPython(args: readonly string[]): string {
   const r = spawnSync(python, args, { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -107,6 +126,15 @@ describe('models/manifest.json', () => {
   });
 });
 
+describe('the synthetic head the int8 references were recorded on', () => {
+  it('is the same bytes in TypeScript as in models/training/reference_input.py', () => {
+    const file = path.join(work, 'reference-hu.f32');
+    runPython(['-c', `from models.training.reference_input import reference_input; reference_input()[0].astype('<f4').tofile(${JSON.stringify(file)})`]);
+    const ref = referenceInput();
+    expect(Buffer.compare(readFileSync(file), Buffer.from(ref.hu.buffer))).toBe(0);
+  });
+});
+
 describe.each(manifest.models.map((m) => [m.id, m] as const))('model %s', (_id, model) => {
   it('has files whose sha256 match the manifest, none over 50 MB', () => {
     expect(model.files.some((f) => f.path === model.file && f.role === 'model')).toBe(true);
@@ -118,12 +146,14 @@ describe.each(manifest.models.map((m) => [m.id, m] as const))('model %s', (_id, 
     }
   });
 
-  it(
+  const floatFile = floatGraph(model);
+  it.runIf(floatFile !== undefined)(
     'gives the same probabilities in onnxruntime-node as in PyTorch on two CT slices',
     async () => {
+      const file = floatFile!.path;
       const n = SLICES.length;
       expect(hu.length).toBe(n * SIZE * SIZE);
-      const session = await ort.InferenceSession.create(path.join(modelsDir, model.file), {
+      const session = await ort.InferenceSession.create(path.join(modelsDir, file), {
         executionProviders: ['cpu'],
       });
       expect([...session.inputNames].sort()).toEqual(['hu', 'window']);
@@ -139,7 +169,7 @@ describe.each(manifest.models.map((m) => [m.id, m] as const))('model %s', (_id, 
       const torchFile = path.join(work, `${model.id}.torch.f32`);
       runPython([
         '-m', 'models.training.onnx_validate', '--model', model.id,
-        '--onnx', path.join(modelsDir, model.file),
+        '--onnx', path.join(modelsDir, file),
         '--hu', path.join(work, 'hu.f32'), '--window', path.join(work, 'window.f32'), '--out', torchFile,
       ]);
       const torchOut = readFloat32(torchFile);
@@ -156,5 +186,35 @@ describe.each(manifest.models.map((m) => [m.id, m] as const))('model %s', (_id, 
       await session.release();
     },
     600_000,
+  );
+
+  it.runIf(model.int8 !== undefined)(
+    'runs its int8 file in onnxruntime-node as onnxruntime did at quantisation, close to the float network',
+    async () => {
+      const q = model.int8!;
+      expect(q.reference.input).toBe(REFERENCE_INPUT_NAME);
+      expect(model.files.find((f) => f.path === q.file)?.precision).toBe('int8');
+      const ref = referenceInput();
+      const session = await ort.InferenceSession.create(path.join(modelsDir, q.file), { executionProviders: ['cpu'] });
+      const result = await session.run({
+        hu: new ort.Tensor('float32', ref.hu, [ref.count, 1, SIZE, SIZE]),
+        window: new ort.Tensor('float32', ref.window, [ref.count, 2]),
+      });
+      const out = result.probabilities?.data as Float32Array;
+      expect(out.length).toBe(ref.count * 6);
+      let runtime = 0;
+      let quantisation = 0;
+      for (let k = 0; k < ref.count; k++) {
+        for (let j = 0; j < 6; j++) {
+          const a = out[k * 6 + j] as number;
+          runtime = Math.max(runtime, Math.abs(a - q.reference.int8[k]![j]!));
+          quantisation = Math.max(quantisation, Math.abs(a - q.reference.float[k]![j]!));
+        }
+      }
+      expect(runtime).toBeLessThanOrEqual(INT8_RUNTIME_TOLERANCE);
+      expect(quantisation).toBeLessThanOrEqual(INT8_FLOAT_TOLERANCE);
+      await session.release();
+    },
+    300_000,
   );
 });

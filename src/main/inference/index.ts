@@ -3,7 +3,7 @@
  * per-model probabilities and study scores — or, while no model is installed, the series marked
  * "awaiting model": never a made-up score.
  */
-export { loadManifest, DEFAULT_MODELS_DIR } from './manifest.js';
+export { loadManifest, graphFor, DEFAULT_MODELS_DIR } from './manifest.js';
 export type { Manifest, ModelEntry } from './manifest.js';
 
 /** What the core needs from whatever runs models on a series. */

@@ -8,7 +8,17 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-const FileEntry = z.object({ path: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+const FileEntry = z.object({
+  path: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** 'model' for an ONNX graph, 'external-data' for a weight shard beside it. */
+  role: z.enum(['model', 'external-data']).optional(),
+  /** 'float16' (stored float16, computed float32) or 'int8' (quantised). */
+  precision: z.string().optional(),
+  /** Execution providers this graph is for; absent: every provider. */
+  providers: z.array(z.string()).optional(),
+});
+export type ManifestFile = z.infer<typeof FileEntry>;
 
 export const ModelEntrySchema = z
   .object({
@@ -45,6 +55,15 @@ export type ModelEntry = z.infer<typeof ModelEntrySchema>;
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository's (or the packaged app's) models folder. */
 export const DEFAULT_MODELS_DIR = resolve(here, '..', '..', '..', 'models');
+
+/**
+ * The ONNX graph each execution provider loads: the model row listing that provider (an int8 file
+ * for the CPU, a float file for CUDA), else a model row that names no providers.
+ */
+export function graphFor(model: ModelEntry, provider: string): ManifestFile | undefined {
+  const graphs = model.files.filter((f) => (f.role ?? (f.path.endsWith('.onnx') ? 'model' : 'external-data')) === 'model');
+  return graphs.find((f) => f.providers?.includes(provider)) ?? graphs.find((f) => !f.providers);
+}
 
 export function loadManifest(modelsDir: string = DEFAULT_MODELS_DIR): Manifest {
   const path = resolve(modelsDir, 'manifest.json');

@@ -4,8 +4,13 @@
  */
 export interface ModelToLoad {
   id: string;
-  /** Absolute path of the .onnx file; external-data files sit beside it. */
-  path: string;
+  /**
+   * Absolute path of the .onnx graph for each execution provider (e.g. int8 on the CPU, float on
+   * CUDA); external-data files sit beside it.
+   */
+  paths: Readonly<Record<string, string>>;
+  /** What each provider's file is, for the load reason ("int8", "float16"). */
+  precisions: Readonly<Record<string, string>>;
   /** Providers to try in order, e.g. ['cuda', 'cpu']. */
   providers: string[];
   intraOpThreads: number;

@@ -25,7 +25,7 @@ import {
 } from '../store/index.js';
 import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
 import { rankingFamily } from './ranking-setting.js';
-import { loadManifest, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
+import { loadManifest, graphFor, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
 import type { SeriesScorer } from './index.js';
 
@@ -120,11 +120,20 @@ export class OnnxSeriesScorer implements SeriesScorer {
 
   private modelToLoad(modelId: string): ModelToLoad {
     const m = this.manifest.models.find((x) => x.id === modelId)!;
-    const onnx = m.files.find((f) => f.path.endsWith('.onnx')) ?? m.files[0]!;
+    const providers = this.opts.providers ?? ['cuda', 'cpu'];
+    const paths: Record<string, string> = {};
+    const precisions: Record<string, string> = {};
+    for (const p of providers) {
+      const graph = graphFor(m, p);
+      if (!graph) continue;
+      paths[p] = resolve(this.modelsDir, graph.path);
+      if (graph.precision) precisions[p] = graph.precision;
+    }
     return {
       id: m.id,
-      path: resolve(this.modelsDir, onnx.path),
-      providers: this.opts.providers ?? ['cuda', 'cpu'],
+      paths,
+      precisions,
+      providers,
       intraOpThreads: availableParallelism(),
     };
   }

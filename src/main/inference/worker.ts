@@ -55,10 +55,17 @@ async function load(model: ModelToLoad): Promise<{ provider: string; reason: str
       skipped.push('CUDA provider not installed (see README, "GPU sites")');
       continue;
     }
+    const path = model.paths[provider];
+    if (!path) {
+      skipped.push(`no ${provider} file in the manifest`);
+      if (provider === model.providers.at(-1)) throw new Error(`${model.id}: ${skipped.join('; ')}`);
+      continue;
+    }
     try {
-      const session = await ort.InferenceSession.create(model.path, sessionOptions(provider, model.intraOpThreads));
+      const session = await ort.InferenceSession.create(path, sessionOptions(provider, model.intraOpThreads));
       sessions.set(model.id, session);
-      const reason = skipped.length ? skipped.join('; ') : `${provider} requested first`;
+      const precision = model.precisions[provider];
+      const reason = (skipped.length ? skipped.join('; ') : `${provider} requested first`) + (precision ? `; ${precision} file` : '');
       return { provider, reason };
     } catch (err) {
       const message = firstLine(err);
