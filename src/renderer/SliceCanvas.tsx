@@ -1,20 +1,57 @@
 /**
  * One slice at full resolution on a canvas, windowed with windowToGrey (src/shared/windows.ts,
- * the one windowing implementation). Drag: left/right changes width, up/down changes level.
+ * the one windowing implementation), with the tools a reader expects of a PACS viewer:
+ * - drag: left/right changes the window width, up/down the level (the window tool);
+ * - with the ruler tool (key m), drag measures a distance in mm (PixelSpacing of the stored grid);
+ * - shift-drag or the middle button pans; zoom and pan come from the viewer (keys + − f u);
+ * - the HU value under the cursor is reported as the pointer moves.
+ * The zoom is a CSS transform of the canvas: the pixels stay the stored 512×512 HU copy.
  */
 import { useEffect, useRef } from 'react';
 import { windowToGrey, type Window } from '../shared/windows.js';
 import type { HuSlice } from './slices.js';
 
+export interface View {
+  /** 1 = the image fits the box; 2 = twice that. */
+  scale: number;
+  /** Pan in screen pixels from the centred position. */
+  x: number;
+  y: number;
+}
+export type Tool = 'window' | 'ruler';
+export interface Point {
+  x: number;
+  y: number;
+}
+export interface Probe {
+  x: number;
+  y: number;
+  hu: number;
+}
+
 export function SliceCanvas(props: {
   slice: HuSlice | null;
   window: Window;
+  view: View;
+  tool: Tool;
+  ruler: { a: Point; b: Point } | null;
   onWindowDrag(w: Window): void;
   onWheel(delta: number): void;
+  onView(v: View): void;
+  onRuler(r: { a: Point; b: Point } | null): void;
+  onProbe(p: Probe | null): void;
+  /** Screen pixels of the box the image fits at scale 1 (for 1:1). */
+  onFitSize?(px: number): void;
 }) {
   const ref = useRef<HTMLCanvasElement>(null);
+  const box = useRef<HTMLDivElement>(null);
   const grey = useRef<Uint8ClampedArray | null>(null);
-  const drag = useRef<{ x: number; y: number; start: Window } | null>(null);
+  const drag = useRef<
+    | { kind: 'window'; x: number; y: number; start: Window }
+    | { kind: 'pan'; x: number; y: number; start: View }
+    | { kind: 'ruler'; a: Point }
+    | null
+  >(null);
 
   useEffect(() => {
     const canvas = ref.current;
@@ -57,26 +94,77 @@ export function SliceCanvas(props: {
     return () => canvas.removeEventListener('wheel', h);
   }, []);
 
+  const onFitSize = useRef(props.onFitSize);
+  onFitSize.current = props.onFitSize;
+  useEffect(() => {
+    const el = box.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const ro = new ResizeObserver(() => onFitSize.current?.(el.clientWidth));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  /** The stored-grid pixel under a pointer event (the canvas's box includes the zoom transform). */
+  const pixelAt = (e: { clientX: number; clientY: number }): Point | null => {
+    const canvas = ref.current;
+    const s = props.slice;
+    if (!canvas || !s) return null;
+    const r = canvas.getBoundingClientRect();
+    const x = Math.floor(((e.clientX - r.left) / r.width) * s.columns);
+    const y = Math.floor(((e.clientY - r.top) / r.height) * s.rows);
+    return x >= 0 && y >= 0 && x < s.columns && y < s.rows ? { x, y } : null;
+  };
+
+  const { scale, x, y } = props.view;
+  const transform = `translate(${x}px, ${y}px) scale(${scale})`;
+  const cols = props.slice?.columns ?? 512;
+  const rows = props.slice?.rows ?? 512;
   return (
-    <canvas
-      ref={ref}
-      className="slice"
-      data-testid="slice-canvas"
-      width={512}
-      height={512}
-      onPointerDown={(e) => {
-        (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
-        drag.current = { x: e.clientX, y: e.clientY, start: props.window };
-      }}
-      onPointerMove={(e) => {
-        const d = drag.current;
-        if (!d) return;
-        const width = Math.max(1, Math.round(d.start.width + (e.clientX - d.x) * 2));
-        const center = Math.round(d.start.center + (e.clientY - d.y));
-        props.onWindowDrag({ center, width });
-      }}
-      onPointerUp={() => (drag.current = null)}
-      onPointerCancel={() => (drag.current = null)}
-    />
+    <div className="slicebox" ref={box} data-testid="slicebox">
+      <canvas
+        ref={ref}
+        className={props.tool === 'ruler' ? 'slice ruler' : 'slice'}
+        data-testid="slice-canvas"
+        data-scale={scale}
+        width={512}
+        height={512}
+        style={{ transform }}
+        onPointerDown={(e) => {
+          (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
+          if (e.shiftKey || e.button === 1) drag.current = { kind: 'pan', x: e.clientX, y: e.clientY, start: props.view };
+          else if (props.tool === 'ruler') {
+            const a = pixelAt(e);
+            drag.current = a ? { kind: 'ruler', a } : null;
+            if (a) props.onRuler({ a, b: a });
+          } else drag.current = { kind: 'window', x: e.clientX, y: e.clientY, start: props.window };
+        }}
+        onPointerMove={(e) => {
+          const p = pixelAt(e);
+          const s = props.slice;
+          props.onProbe(p && s ? { ...p, hu: s.hu[p.y * s.columns + p.x]! } : null);
+          const d = drag.current;
+          if (!d) return;
+          if (d.kind === 'window') {
+            const width = Math.max(1, Math.round(d.start.width + (e.clientX - d.x) * 2));
+            const center = Math.round(d.start.center + (e.clientY - d.y));
+            props.onWindowDrag({ center, width });
+          } else if (d.kind === 'pan') {
+            props.onView({ ...d.start, x: d.start.x + e.clientX - d.x, y: d.start.y + e.clientY - d.y });
+          } else if (p) {
+            props.onRuler({ a: d.a, b: p });
+          }
+        }}
+        onPointerLeave={() => props.onProbe(null)}
+        onPointerUp={() => (drag.current = null)}
+        onPointerCancel={() => (drag.current = null)}
+      />
+      {props.ruler && (
+        <svg className="rulerlayer" viewBox={`0 0 ${cols} ${rows}`} style={{ transform }} data-testid="ruler-line">
+          <line vectorEffect="non-scaling-stroke" x1={props.ruler.a.x + 0.5} y1={props.ruler.a.y + 0.5} x2={props.ruler.b.x + 0.5} y2={props.ruler.b.y + 0.5} />
+          <circle cx={props.ruler.a.x + 0.5} cy={props.ruler.a.y + 0.5} r={2.5 / scale} />
+          <circle cx={props.ruler.b.x + 0.5} cy={props.ruler.b.y + 0.5} r={2.5 / scale} />
+        </svg>
+      )}
+    </div>
   );
 }

@@ -4,12 +4,16 @@
  * slices, the models side by side, and the review panel.
  *
  * Keys: ↑/↓ (or wheel, PgUp/PgDn ±10, Home/End) move through slices; 1–0 presets; r resets the
- * window; Esc returns to the worklist.
+ * window; + and − zoom, f fits, u shows 1:1 (one stored pixel per screen pixel), shift-drag pans;
+ * m switches between the window tool and the ruler; n/p next/previous study; Esc returns to the
+ * worklist. Edge letters (R/L, A/P, H/F) come from the slice's ImageOrientationPatient; the
+ * overlay reports the HU under the cursor and the ruler's length in mm.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { getClient } from './api.js';
 import { SliceCache, type HuSlice } from './slices.js';
-import { SliceCanvas } from './SliceCanvas.js';
+import { SliceCanvas, type Point, type Probe, type Tool, type View } from './SliceCanvas.js';
+import { distanceMm, edgeMarkers, gridSpacing } from './geometry.js';
 import { ProbabilityStrip } from './ProbabilityStrip.js';
 import { ModelCompare, modelColumns } from './ModelCompare.js';
 import { ReviewPanel } from './ReviewPanel.js';
@@ -43,6 +47,11 @@ export function Viewer(props: {
   const [custom, setCustom] = useState<Window>({ center: 40, width: 80 });
   const [pixels, setPixels] = useState<HuSlice | null>(null);
   const [stripModel, setStripModel] = useState<string | null>(null);
+  const [view, setView] = useState<View>({ scale: 1, x: 0, y: 0 });
+  const [tool, setTool] = useState<Tool>('window');
+  const [ruler, setRuler] = useState<{ a: Point; b: Point } | null>(null);
+  const [probe, setProbe] = useState<Probe | null>(null);
+  const [fitPx, setFitPx] = useState(512);
 
   const load = useCallback(() => {
     client.api
@@ -117,14 +126,21 @@ export function Viewer(props: {
       else if (e.key === 'End') setIndex(slices.length - 1);
       else if (e.key === 'r') setPreset(0);
       else if (e.key === 'Escape') props.onClose();
-      else if (e.key === 'n' && props.onStep) props.onStep(1);
+      else if (e.key === '+' || e.key === '=') setView((v) => ({ ...v, scale: Math.min(8, v.scale * 1.25) }));
+      else if (e.key === '-') setView((v) => ({ ...v, scale: Math.max(0.5, v.scale / 1.25) }));
+      else if (e.key === 'f') setView({ scale: 1, x: 0, y: 0 });
+      else if (e.key === 'u') setView({ scale: (pixels?.columns ?? 512) / (fitPx * (window.devicePixelRatio || 1)), x: 0, y: 0 });
+      else if (e.key === 'm') {
+        setTool((t) => (t === 'window' ? 'ruler' : 'window'));
+        setRuler(null);
+      } else if (e.key === 'n' && props.onStep) props.onStep(1);
       else if (e.key === 'p' && props.onStep) props.onStep(-1);
       else return;
       e.preventDefault();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [step, slices.length, props]);
+  }, [step, slices.length, props, pixels, fitPx]);
 
   const predictions = detail?.predictions ?? [];
   const stripModelId = stripModel ?? predictions[0]?.modelId ?? null;
@@ -152,6 +168,9 @@ export function Viewer(props: {
     .map((id) => ({ id, i: slices.findIndex((s) => s.instanceId === id) }))
     .filter((k) => k.i >= 0);
   const columns = modelColumns(detail.scores, predictions);
+  const markers = edgeMarkers(slice?.orientation ?? null);
+  const spacing = slice && pixels ? gridSpacing(slice.pixelSpacing, { rows: slice.originalRows, columns: slice.originalColumns }, pixels) : null;
+  const rulerMm = ruler && spacing ? distanceMm(ruler.a, ruler.b, spacing) : null;
 
   return (
     <section className="viewer" data-testid="viewer" data-study={props.studyUid} data-slice-index={index} data-window={`${currentWindow.center}/${currentWindow.width}`}>
@@ -205,7 +224,27 @@ export function Viewer(props: {
                 setPreset(null);
               }}
               onWheel={step}
+              view={view}
+              tool={tool}
+              ruler={ruler}
+              onView={setView}
+              onRuler={setRuler}
+              onProbe={setProbe}
+              onFitSize={setFitPx}
             />
+            {markers && (
+              <>
+                <div className="overlay mk mk-left" data-testid="marker-left">{markers.left}</div>
+                <div className="overlay mk mk-right" data-testid="marker-right">{markers.right}</div>
+                <div className="overlay mk mk-top" data-testid="marker-top">{markers.top}</div>
+                <div className="overlay mk mk-bottom" data-testid="marker-bottom">{markers.bottom}</div>
+              </>
+            )}
+            <div className="overlay br" data-testid="probe">
+              {probe ? `HU ${probe.hu} at ${probe.x},${probe.y}` : ''}
+              {ruler ? `\n${rulerMm === null ? 'no pixel spacing: no ruler' : `${rulerMm.toFixed(1)} mm`}` : ''}
+              {`\n${view.scale === 1 ? 'fit' : `zoom ${Math.round(view.scale * 100)} %`}${tool === 'ruler' ? ' · ruler (m)' : ''}`}
+            </div>
             <div className="overlay tl" data-testid="slice-label">
               Slice {slices.length ? index + 1 : 0} / {slices.length}
               {slice?.slicePosition !== null && slice?.slicePosition !== undefined ? ` · ${slice.slicePosition.toFixed(1)} mm` : ''}

@@ -132,6 +132,10 @@ export const SliceInfoSchema = z.object({
   resampled: z.boolean(),
   originalRows: z.number().int(),
   originalColumns: z.number().int(),
+  /** ImageOrientationPatient (row then column direction cosines, LPS): the viewer's edge letters. */
+  orientation: z.array(z.number()).length(6).nullable().default(null),
+  /** PixelSpacing [row, column] in mm for originalRows × originalColumns: the viewer's ruler. */
+  pixelSpacing: z.array(z.number()).length(2).nullable().default(null),
 });
 export type SliceInfo = z.infer<typeof SliceInfoSchema>;
 

@@ -234,6 +234,41 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await page.waitForSelector(`[data-testid="viewer"][data-slice-index="${target + 1}"]`);
   });
 
+  it('viewer tools at 1280×720: orientation letters, HU under the cursor, zoom, 1:1, a ruler in mm', async () => {
+    await page.setViewportSize({ width: 1280, height: 720 });
+    expect(await page.textContent('[data-testid="marker-left"]')).toBe('R');
+    expect(await page.textContent('[data-testid="marker-right"]')).toBe('L');
+    expect(await page.textContent('[data-testid="marker-top"]')).toBe('A');
+    expect(await page.textContent('[data-testid="marker-bottom"]')).toBe('P');
+    const canvas = (await page.$('[data-testid="slice-canvas"]'))!;
+    const box = (await canvas.boundingBox())!;
+    expect(box.width).toBeGreaterThanOrEqual(512); // the stored 512² slice at full resolution
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    expect(await page.textContent('[data-testid="probe"]')).toMatch(/HU -?\d+ at 25\d,25\d/);
+    const scale = () => canvas.evaluate((c) => Number((c as unknown as El).dataset.scale));
+    await page.keyboard.press('+');
+    expect(await scale()).toBeCloseTo(1.25, 6);
+    await page.keyboard.press('u');
+    const fit = await page.$eval('[data-testid="slicebox"]', (b) => (b as unknown as { clientWidth: number }).clientWidth);
+    expect(await scale()).toBeCloseTo(512 / fit, 6);
+    await page.keyboard.press('f');
+    expect(await scale()).toBe(1);
+    await page.keyboard.press('m'); // the ruler: 200 stored pixels across
+    const px = box.width / 512;
+    await page.mouse.move(box.x + 100 * px + 1, box.y + 256 * px);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 300 * px + 1, box.y + 256 * px, { steps: 4 });
+    await page.mouse.up();
+    const mm = Number(/([\d.]+) mm/.exec((await page.textContent('[data-testid="probe"]')) ?? '')?.[1]);
+    const first = (await serving.api.study({ studyUid: a.studyUid })).series[0]!.slices[0]!;
+    expect(first.pixelSpacing).not.toBeNull();
+    const perPixel = (first.pixelSpacing![1]! * first.originalColumns) / 512;
+    expect(Math.abs(mm - 200 * perPixel)).toBeLessThanOrEqual(2 * perPixel);
+    await shot('viewer-1280x720.png');
+    await page.keyboard.press('m');
+    await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
   it('stores a review under the signed-in reviewer, and it persists across a server restart', async () => {
     expect(await page.textContent('[data-testid="reviewer"]')).toMatch(/nobody signed in/);
     expect(await page.isDisabled('[data-testid="confirm"]')).toBe(true);

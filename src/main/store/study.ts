@@ -20,7 +20,7 @@ export function studySeries(db: Db, studyUid: string): SeriesDetail[] {
   const slices = db.prepare(
     // Until a series settles its slices have no index yet: show them in arrival order.
     `SELECT id, sop_uid, slice_index, instance_number, slice_position, window_center, window_width, window_source,
-            resampled, original_rows, original_columns
+            resampled, original_rows, original_columns, orientation, pixel_spacing
      FROM instances WHERE series_uid = ? ORDER BY slice_index IS NULL, slice_index, instance_number, id`,
   );
   return series.map((s) => ({
@@ -43,8 +43,21 @@ export function studySeries(db: Db, studyUid: string): SeriesDetail[] {
       resampled: r.resampled === 1,
       originalRows: r.original_rows as number,
       originalColumns: r.original_columns as number,
+      orientation: numbers(r.orientation, 6),
+      pixelSpacing: numbers(r.pixel_spacing, 2),
     })),
   }));
+}
+
+/** A JSON array of `n` finite numbers from a TEXT column, else null (absent or unreadable). */
+function numbers(text: unknown, n: number): number[] | null {
+  if (typeof text !== 'string') return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? (v as number[]) : null;
+  } catch {
+    return null;
+  }
 }
 
 export function studyPredictions(db: Db, studyUid: string): ModelPredictions[] {
