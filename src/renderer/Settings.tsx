@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import { getClient } from './api.js';
 import { LABELS, type Label } from '../shared/labels.js';
-import type { RankingModel, Settings, Thresholds } from '../shared/api.js';
+import type { ApiResponse, RankingModel, Settings, Thresholds } from '../shared/api.js';
 import { LABEL_SHORT } from './format.js';
 
 export function SettingsPage() {
@@ -13,6 +13,7 @@ export function SettingsPage() {
   const [ranking, setRanking] = useState<RankingModel>('ensemble');
   const [msg, setMsg] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [proposal, setProposal] = useState<ApiResponse<'proposeThresholds'> | null>(null);
 
   useEffect(() => {
     client.api
@@ -87,7 +88,58 @@ export function SettingsPage() {
           </div>
           <button type="button" onClick={() => setThresholds({ ...s.modelThresholds })} data-testid="thresholds-reset">
             Use the model&apos;s thresholds
+          </button>{' '}
+          <button
+            type="button"
+            data-testid="thresholds-propose"
+            title="Youden's J per label on the ranking family's scores of the studies reviewed here"
+            onClick={() => void client.api.proposeThresholds({}).then(setProposal).catch((e: Error) => setError(e.message))}
+          >
+            Propose from reviewed studies
           </button>
+          {proposal && (
+            <div className="proposal" data-testid="thresholds-proposal">
+              <p className="muted small">
+                From {proposal.reviewed} reviewed studies scored by {proposal.rankingModel}: nothing changes until you use them and save.
+              </p>
+              <table className="compact">
+                <thead>
+                  <tr>
+                    <th>label</th>
+                    <th>now</th>
+                    <th>proposed</th>
+                    <th>sens / spec</th>
+                    <th>with / without</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {proposal.labels.map((p) => (
+                    <tr key={p.label} data-testid={`proposal-${p.label}`}>
+                      <td>{LABEL_SHORT[p.label]}</td>
+                      <td>{p.current.toFixed(3)}</td>
+                      <td title={p.reason}>{p.threshold === null ? <span className="muted">— {p.reason}</span> : p.threshold.toFixed(3)}</td>
+                      <td>{p.sensitivity === null ? '' : `${Math.round(p.sensitivity * 100)} % / ${Math.round((p.specificity ?? 0) * 100)} %`}</td>
+                      <td>
+                        {p.positives} / {p.negatives}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+              <button
+                type="button"
+                data-testid="thresholds-use-proposal"
+                disabled={proposal.labels.every((p) => p.threshold === null)}
+                onClick={() => {
+                  const next = { ...thresholds };
+                  for (const p of proposal.labels) if (p.threshold !== null) next[p.label] = p.threshold;
+                  setThresholds(next);
+                }}
+              >
+                Use the proposed thresholds
+              </button>
+            </div>
+          )}
         </fieldset>
         <label className="field">
           Model family that ranks the worklist

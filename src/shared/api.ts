@@ -269,6 +269,29 @@ export const API_SCHEMAS = {
     }),
     response: SettingsSchema,
   },
+  /**
+   * Flag thresholds proposed from this site's reviewed studies (Youden's J per label on the ranking
+   * family's study scores); nothing changes until the user applies them with updateSettings.
+   */
+  proposeThresholds: {
+    request: Empty,
+    response: z.object({
+      rankingModel: RankingModelSchema,
+      reviewed: z.number().int(),
+      labels: z.array(
+        z.object({
+          label: LabelSchema,
+          threshold: z.number().min(0).max(1).nullable(),
+          current: z.number().min(0).max(1),
+          positives: z.number().int(),
+          negatives: z.number().int(),
+          sensitivity: z.number().nullable(),
+          specificity: z.number().nullable(),
+          reason: z.string(),
+        }),
+      ),
+    }),
+  },
   /** The change counter: a polling fallback for clients that cannot hold an event stream. */
   changes: { request: Empty, response: z.object({ counter: z.number().int() }) },
   /** Who is signed in on this workstation, and the local reviewers to choose from. */
@@ -306,6 +329,7 @@ export interface TriageApi {
   status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>>;
   getSettings(req: ApiRequest<'getSettings'>): Promise<ApiResponse<'getSettings'>>;
   updateSettings(req: ApiRequest<'updateSettings'>): Promise<ApiResponse<'updateSettings'>>;
+  proposeThresholds(req: ApiRequest<'proposeThresholds'>): Promise<ApiResponse<'proposeThresholds'>>;
   changes(req: ApiRequest<'changes'>): Promise<ApiResponse<'changes'>>;
   session(req: ApiRequest<'session'>): Promise<ApiResponse<'session'>>;
   signIn(req: ApiRequest<'signIn'>): Promise<ApiResponse<'signIn'>>;

@@ -336,4 +336,14 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
       .all() as { actor: string; action: string; subject: string }[];
     expect(reviews.at(-1)).toEqual({ actor: 'Dr Ada Test', action: 'review.confirmed', subject: B.studyUid });
   });
+
+  it('proposes flag thresholds from the reviewed studies, and says when there are too few', async () => {
+    await page.click('[data-testid="tab-settings"]');
+    await page.click('[data-testid="thresholds-propose"]');
+    const any = (await page.textContent('[data-testid="proposal-any"]')) ?? '';
+    // Two confirmed studies, none dismissed: no proposal yet, and the row says why.
+    expect(any).toMatch(/needs at least 5 reviewed studies with and 5 without \(has 2 and 0\)/);
+    expect(await page.textContent('[data-testid="thresholds-proposal"]')).toMatch(/From 2 reviewed studies scored by/);
+    expect(await page.isDisabled('[data-testid="thresholds-use-proposal"]')).toBe(true);
+  });
 });

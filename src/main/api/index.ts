@@ -12,6 +12,7 @@ import { LABELS, SUBTYPES, type Label } from '../../shared/labels.js';
 import {
   ApiError,
   parseRequest,
+  WorklistFilterSchema,
   type ApiEvent,
   type ApiParsedRequest,
   type ApiRequest,
@@ -31,7 +32,15 @@ import { MODEL_STATES_SETTING } from '../inference/index.js';
 import { readHuFile, type WorklistQuery } from '../store/index.js';
 import { addReviewer, listReviewers, reviewerExists } from '../store/reviewers.js';
 import { validateImportFolder } from '../watch/index.js';
-import { defaultRankingFamily, familyThresholds, flagThresholds, isFlagged, rankingRecord } from '../triage/index.js';
+import {
+  defaultRankingFamily,
+  familyThresholds,
+  flagThresholds,
+  isFlagged,
+  rankingRecord,
+  thresholdsFromReviews,
+  type ReviewedStudy,
+} from '../triage/index.js';
 import { latestReviews, recordReview, studyReviews } from '../store/reviews.js';
 import {
   dataVersion,
@@ -354,6 +363,22 @@ export class TriageApiImpl implements TriageApi {
     }
     this.changed('settings', null);
     return this.settings();
+  }
+
+  async proposeThresholds(req: ApiRequest<'proposeThresholds'>): Promise<ApiResponse<'proposeThresholds'>> {
+    parseRequest('proposeThresholds', req);
+    const rows = this.items(WorklistFilterSchema.parse({ status: 'reviewed', limit: 10_000 }));
+    const studies: ReviewedStudy[] = [];
+    for (const r of rows) {
+      if (!r.score || (r.reviewStatus !== 'confirmed' && r.reviewStatus !== 'dismissed')) continue;
+      studies.push({ score: r.score, decision: r.reviewStatus, subtypes: r.reviewStatus === 'confirmed' ? (r.lastReview?.subtypes ?? []) : [] });
+    }
+    const current = this.thresholds();
+    return {
+      rankingModel: this.rankingModel(),
+      reviewed: studies.length,
+      labels: thresholdsFromReviews(studies).map((t) => ({ ...t, current: current[t.label] })),
+    };
   }
 
   async changes(req: ApiRequest<'changes'>): Promise<ApiResponse<'changes'>> {

@@ -99,3 +99,69 @@ export function flagThresholds(
 export function isFlagged(score: Readonly<Record<Label, number>> | null, thresholds: Readonly<Record<Label, number>>): boolean {
   return score !== null && LABELS.some((l) => score[l] >= thresholds[l]);
 }
+
+/** A reviewed study as the local-data thresholds see it: its ranking score and the reader's decision. */
+export interface ReviewedStudy {
+  readonly score: Readonly<Record<Label, number>>;
+  readonly decision: 'confirmed' | 'dismissed';
+  /** The subtypes the reader confirmed (empty when dismissed). */
+  readonly subtypes: readonly Label[];
+}
+
+export interface LocalThreshold {
+  readonly label: Label;
+  /** The proposed threshold, or null when the reviewed studies cannot support one. */
+  readonly threshold: number | null;
+  readonly positives: number;
+  readonly negatives: number;
+  /** Sensitivity and specificity on the reviewed studies at the proposed threshold. */
+  readonly sensitivity: number | null;
+  readonly specificity: number | null;
+  readonly reason: string;
+}
+
+/** Fewest reviewed positives and negatives per label before a local threshold is proposed. */
+export const MIN_LOCAL_CASES = 5;
+
+/**
+ * Flag thresholds from this site's own reviewed studies: per label, the threshold on the ranking
+ * score that maximises Youden's J (sensitivity + specificity − 1) over the confirmed and dismissed
+ * studies, ties going to the lower (more sensitive) threshold. "any" is positive for every
+ * confirmed study; a subtype for the confirmed studies that name it, and negative for the rest.
+ * A label with fewer than MIN_LOCAL_CASES positives or negatives gets no proposal, with the reason:
+ * a threshold from three studies would be noise presented as policy.
+ */
+export function thresholdsFromReviews(studies: readonly ReviewedStudy[], minEach = MIN_LOCAL_CASES): LocalThreshold[] {
+  return LABELS.map((label) => {
+    const pos: number[] = [];
+    const neg: number[] = [];
+    for (const s of studies) {
+      const positive = s.decision === 'confirmed' && (label === 'any' || s.subtypes.includes(label));
+      (positive ? pos : neg).push(s.score[label]);
+    }
+    const base = { label, positives: pos.length, negatives: neg.length };
+    if (pos.length < minEach || neg.length < minEach) {
+      return {
+        ...base,
+        threshold: null,
+        sensitivity: null,
+        specificity: null,
+        reason: `needs at least ${minEach} reviewed studies with and ${minEach} without (has ${pos.length} and ${neg.length})`,
+      };
+    }
+    const candidates = [...new Set(pos)].sort((a, b) => a - b);
+    let best = { t: candidates[0]!, j: -Infinity, sens: 0, spec: 0 };
+    for (const t of candidates) {
+      const sens = pos.filter((p) => p >= t).length / pos.length;
+      const spec = neg.filter((n) => n < t).length / neg.length;
+      if (sens + spec - 1 > best.j) best = { t, j: sens + spec - 1, sens, spec };
+    }
+    return {
+      ...base,
+      threshold: best.t,
+      sensitivity: best.sens,
+      specificity: best.spec,
+      reason: `Youden's J on ${pos.length} positive and ${neg.length} negative reviewed studies`,
+    };
+  });
+}
