@@ -17,5 +17,17 @@ fi
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 echo "installing: ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Another apt (an unattended upgrade, a second terminal) may hold the package locks: wait for it,
+# saying so, instead of failing at once.
+WAIT=(-o DPkg::Lock::Timeout=900)
+for lock in /var/lib/dpkg/lock-frontend /var/lib/apt/lists/lock; do
+  if [ -e "$lock" ] && command -v fuser >/dev/null && $SUDO fuser "$lock" >/dev/null 2>&1; then
+    echo "waiting for another package manager to release $lock (up to 15 minutes)…"
+  fi
+done
+echo "apt-get update…"
+$SUDO apt-get "${WAIT[@]}" update -qq
+echo "apt-get install (one line per package)…"
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${WAIT[@]}" install -y -q --no-install-recommends "${missing[@]}" \
+  | grep --line-buffered -E '^(Setting up|Unpacking) ' || true
+echo "system packages: installed"
