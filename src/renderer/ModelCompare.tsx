@@ -4,7 +4,7 @@
  * study has (study scores, else the maximum of the model's per-slice predictions).
  */
 import { LABELS, type Label, type LabelProbabilities } from '../shared/labels.js';
-import type { ModelPredictions, StudyScoreEntry, Thresholds } from '../shared/api.js';
+import { RANKING_SCORE_ID, type ModelPredictions, type StudyScoreEntry, type Thresholds } from '../shared/api.js';
 import { LABEL_SHORT, modelShort, pct } from './format.js';
 
 export interface ModelColumn {
@@ -14,7 +14,7 @@ export interface ModelColumn {
 }
 
 export function modelColumns(scores: StudyScoreEntry[], predictions: ModelPredictions[]): ModelColumn[] {
-  const cols: ModelColumn[] = scores.filter((s) => s.modelId !== 'ranking').map((s) => ({ modelId: s.modelId, score: s.score, source: 'study score' }));
+  const cols: ModelColumn[] = scores.filter((s) => s.modelId !== RANKING_SCORE_ID).map((s) => ({ modelId: s.modelId, score: s.score, source: 'study score' }));
   for (const m of predictions) {
     if (cols.some((c) => c.modelId === m.modelId) || !m.slices.length) continue;
     const score = {} as LabelProbabilities;

@@ -20,7 +20,7 @@ import { ReviewPanel } from './ReviewPanel.js';
 import { LABEL_SHORT, modelShort, pct, providerShort, topSubtypes } from './format.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
 import { LABELS, type LabelProbabilities } from '../shared/labels.js';
-import type { StudyDetail } from '../shared/api.js';
+import { RANKING_SCORE_ID, type StudyDetail } from '../shared/api.js';
 
 const PRESET_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
 
@@ -80,7 +80,7 @@ export function Viewer(props: {
   const [positioned, setPositioned] = useState(false);
   useEffect(() => {
     if (!detail || positioned || !slices.length) return;
-    const ranking = detail.scores.find((s) => s.modelId === 'ranking') ?? detail.scores[0];
+    const ranking = detail.scores.find((s) => s.modelId === RANKING_SCORE_ID) ?? detail.scores[0];
     const key = ranking?.keySlices.map((id) => slices.findIndex((s) => s.instanceId === id)).find((i) => i >= 0);
     setIndex(key ?? Math.floor(slices.length / 2));
     setPositioned(true);
@@ -163,7 +163,7 @@ export function Viewer(props: {
   if (!detail) return <section className="viewer"><div className="empty">Loading study…</div></section>;
 
   const study = detail.study;
-  const ranking = detail.scores.find((s) => s.modelId === 'ranking') ?? detail.scores[0];
+  const ranking = detail.scores.find((s) => s.modelId === RANKING_SCORE_ID) ?? detail.scores[0];
   const keySlices = (ranking?.keySlices ?? [])
     .map((id) => ({ id, i: slices.findIndex((s) => s.instanceId === id) }))
     .filter((k) => k.i >= 0);

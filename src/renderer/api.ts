@@ -15,6 +15,7 @@ import {
   makeClient,
   type ApiEvent,
   type ApiMethod,
+  type Envelope,
   type TriageApi,
 } from '../shared/api.js';
 
@@ -37,7 +38,6 @@ export interface TriageClient {
   transport: 'ipc' | 'http';
 }
 
-type Envelope = { ok: true; value: unknown } | { ok: false; error: string };
 
 function unwrap(method: ApiMethod, reply: unknown): unknown {
   const r = reply as Envelope | undefined;

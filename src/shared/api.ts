@@ -347,6 +347,15 @@ export function isApiMethod(name: string): name is ApiMethod {
   return Object.prototype.hasOwnProperty.call(API_SCHEMAS, name);
 }
 
+/** What an IPC call answers: the method's value, or the error message (Electron). */
+export type Envelope = { ok: true; value: unknown } | { ok: false; error: string };
+
+/**
+ * The score id under which a study's ranking score is stored and served: the site's chosen
+ * family's score, what the worklist sorts by and the viewer opens at.
+ */
+export const RANKING_SCORE_ID = 'ranking';
+
 /** The IPC channel of a method (Electron). */
 export function ipcChannel(method: ApiMethod): string {
   return `triage:${method}`;

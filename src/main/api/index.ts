@@ -41,7 +41,7 @@ import {
   thresholdsFromReviews,
   type ReviewedStudy,
 } from '../triage/index.js';
-import { latestReviews, recordReview, studyReviews } from '../store/reviews.js';
+import { latestReviews, NotFound, recordReview, studyReviews } from '../store/reviews.js';
 import {
   dataVersion,
   instanceHuPath,
@@ -69,7 +69,7 @@ export interface ApiOptions {
   externalPollMs?: number;
 }
 
-export class NotFound extends Error {}
+export { NotFound };
 
 export class TriageApiImpl implements TriageApi {
   /** Who records decisions and changes through this instance (one per app or server launch). */

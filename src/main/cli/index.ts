@@ -320,7 +320,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const core = openReader(cmd);
       try {
         const byModel = allPredictions(core.db);
-        const rows = opts.model === 'ranking' ? rankingSlices(byModel, rankingFamily(core.store, core.manifest()))?.rows : byModel.get(opts.model);
+        const rows = opts.model === RANKING_SCORE_ID ? rankingSlices(byModel, rankingFamily(core.store, core.manifest()))?.rows : byModel.get(opts.model);
         if (!rows?.length) {
           throw new Error(`no predictions for "${opts.model}" (stored: ${[...byModel.keys()].join(', ') || 'none'})`);
         }

@@ -7,9 +7,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent } from 'electron';
-import { API_METHODS, dispatch, ipcChannel, TOKEN_CHANNEL, type TriageApi } from '../../shared/api.js';
+import { API_METHODS, dispatch, ipcChannel, TOKEN_CHANNEL, type Envelope, type TriageApi } from '../../shared/api.js';
 
-export type Envelope = { ok: true; value: unknown } | { ok: false; error: string };
 
 /** Decides whether an IPC message comes from the app's own page in the app's own window. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;

@@ -23,7 +23,7 @@ import {
   type Confusion,
   type ThresholdMetrics,
 } from '../metrics/index.js';
-import { allPredictions, type Db, type StoredPrediction } from '../store/index.js';
+import { allPredictions, RANKING_SCORE_ID, type Db, type StoredPrediction } from '../store/index.js';
 import { rankingSlices, studyLevel, type AggregationRule, type RankingFamily } from '../triage/index.js';
 import { rsnaId } from './rsna.js';
 
@@ -127,7 +127,7 @@ export function evaluateStored(input: EvaluateInput): EvaluationReport {
   const models: ModelResult[] = [];
   const ranking = rankingSlices(byModel, input.rankingFamily);
   const entries: [string, StoredPrediction[]][] = [...byModel];
-  if (ranking) entries.push(['ranking', ranking.rows.map((r) => ({ ...r, modelId: 'ranking' }))]);
+  if (ranking) entries.push([RANKING_SCORE_ID, ranking.rows.map((r) => ({ ...r, modelId: RANKING_SCORE_ID }))]);
   let counts = { slicesScored: 0, slicesLabelled: 0, slicesWithoutLabel: 0, studies: 0 };
   for (const [modelId, rows] of entries) {
     const labelled = rows.filter((r) => input.labels.has(rsnaId(r.sopUid, r.sourcePath)));

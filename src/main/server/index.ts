@@ -17,7 +17,6 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { ApiError, dispatch, EVENTS_PATH, isApiMethod, TOKEN_HEADER, type ApiEvent } from '../../shared/api.js';
 import { NotFound, SignInRequired, type TriageApiImpl } from '../api/index.js';
-import { StudyNotFound } from '../store/reviews.js';
 
 export const LOOPBACK = '127.0.0.1';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -198,7 +197,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               ? 403
               : e instanceof ApiError
                 ? 400
-                : e instanceof NotFound || e instanceof StudyNotFound
+                : e instanceof NotFound
                   ? 404
                   : 500;
         if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);

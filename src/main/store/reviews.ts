@@ -46,7 +46,10 @@ function toEntry(r: Record<string, unknown>): ReviewEntry {
   };
 }
 
-export class StudyNotFound extends Error {
+/** Something asked for by id does not exist (the server answers 404). */
+export class NotFound extends Error {}
+
+export class StudyNotFound extends NotFound {
   constructor(studyUid: string) {
     super(`no study ${studyUid}`);
     this.name = 'StudyNotFound';

@@ -3,10 +3,10 @@
  * first); studies not yet scored follow, oldest arrival first so nothing waits unseen.
  */
 import type { Db } from './db.js';
-import type { WorklistRow } from '../../shared/api.js';
+import { RANKING_SCORE_ID, type WorklistRow } from '../../shared/api.js';
 import { scoreFromRow } from './index.js';
 
-export const RANKING_SCORE_ID = 'ranking';
+export { RANKING_SCORE_ID };
 
 export interface WorklistQuery {
   limit?: number;
