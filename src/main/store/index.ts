@@ -4,10 +4,11 @@
  * quarantine list and status. Each multi-row change is one transaction, so a process killed at
  * any moment leaves either all of a change or none of it.
  */
+import { SCORE_COLUMNS, scoreFromRow } from './score-columns.js';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import { appendAuditRow } from './audit.js';
-import { LABELS, type LabelProbabilities } from '../../shared/labels.js';
+import type { LabelProbabilities } from '../../shared/labels.js';
 
 export { openDatabase, schemaVersion, migrate, nowIso, DATABASE_FILE } from './db.js';
 export type { Db } from './db.js';
@@ -109,13 +110,9 @@ export interface StudyScore extends LabelProbabilities {
   computedAt: string;
 }
 
-const P_COLUMNS = LABELS.map((l) => `p_${l}`).join(', ');
+const P_COLUMNS = SCORE_COLUMNS.join(', ');
 
-export function scoreFromRow(row: Record<string, unknown>, prefix = 'p_'): LabelProbabilities {
-  const out = {} as LabelProbabilities;
-  for (const l of LABELS) out[l] = row[`${prefix}${l}`] as number;
-  return out;
-}
+export { scoreFromRow };
 
 export class Store {
   constructor(readonly db: Db) {}

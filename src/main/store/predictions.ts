@@ -1,9 +1,9 @@
 /** SQL for the predictions and study_scores tables (per instance and model; per study and model). */
-import { LABELS } from '../../shared/labels.js';
+import { SCORE_COLUMNS } from './score-columns.js';
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
 
-const P_COLUMNS = LABELS.map((l) => `p_${l}`);
+const P_COLUMNS = SCORE_COLUMNS;
 
 export interface SlicePrediction {
   instanceId: number;

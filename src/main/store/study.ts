@@ -4,7 +4,7 @@
  * only: the ingest and inference stages own the writes to these tables (store/index.ts).
  */
 import type { Db } from './db.js';
-import { scoreFromRow } from './index.js';
+import { scoreFromRow } from './score-columns.js';
 import { probabilitiesFromArray } from '../../shared/labels.js';
 import { studyPredictionRows } from './predictions.js';
 import type { ModelPredictions, Producer, SeriesDetail, StudyScoreEntry } from '../../shared/api.js';

@@ -4,7 +4,7 @@
  */
 import type { Db } from './db.js';
 import { RANKING_SCORE_ID, type WorklistRow } from '../../shared/api.js';
-import { scoreFromRow } from './index.js';
+import { scoreFromRow } from './score-columns.js';
 
 export { RANKING_SCORE_ID };
 

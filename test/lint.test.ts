@@ -1,0 +1,35 @@
+/**
+ * The lint rules that hold the house's shape fail on what they forbid: an import cycle planted in
+ * src (two files importing each other), and the layer rule (main importing the renderer).
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ESLint } from 'eslint';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './helpers.js';
+
+const planted: string[] = [];
+function plant(rel: string, text: string): string {
+  const path = join(REPO_ROOT, rel);
+  writeFileSync(path, text);
+  planted.push(path);
+  return path;
+}
+afterAll(() => {
+  for (const p of planted) rmSync(p, { force: true });
+});
+
+describe('lint', () => {
+  it('fails on an import cycle', async () => {
+    const a = plant('src/main/zz-planted-cycle-a.ts', "import { b } from './zz-planted-cycle-b.js';\nexport const a = (): number => b() + 1;\n");
+    plant('src/main/zz-planted-cycle-b.ts', "import { a } from './zz-planted-cycle-a.js';\nexport const b = (): number => (a ? 1 : 0);\n");
+    const [result] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([a]);
+    expect(result!.messages.map((m) => m.ruleId)).toContain('import-x/no-cycle');
+  }, 60_000);
+
+  it('fails when main imports the renderer', async () => {
+    const f = plant('src/main/zz-planted-layer.ts', "import { App } from '../renderer/App.js';\nexport const x = App;\n");
+    const [result] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([f]);
+    expect(result!.messages.some((m) => m.ruleId === 'no-restricted-imports' && /main never imports the renderer/.test(m.message))).toBe(true);
+  }, 60_000);
+});
