@@ -50,13 +50,13 @@ def _int8_section(entry: Dict[str, Any]) -> List[str]:
     q = entry.get("int8")
     if not q:
         return []
-    held, thr = q["heldOut"], q["thresholdSet"]
+    held = q["heldOut"]
     where = "the only file shipped: onnxruntime runs it on the CPU and on CUDA" if not q["floatShipped"] else \
         "the CPU file; CUDA runs the float file"
     return [
         f"**int8 file** `{q['file']}` ({where}). {q['scheme']}; activation ranges from {q['calibration']} slices "
         f"of phantom seed {q['calibrationSeed']}. Measured through onnxruntime on the same {held['slices']} held-out "
-        f"slices ({held['studies']} studies, phantom seed {held['seed']}; thresholds on seed {thr['seed']}): mean "
+        f"slices ({held['studies']} studies, phantom seed {held['seed']}): mean "
         f"ROC-AUC {_f(q['meanAucFloat'])} float → {_f(q['meanAucInt8'])} int8 (cost {q['meanAucCost']:+.4f}), "
         f"\"any\" {_f(q['aucAnyFloat'])} → {_f(q['aucAnyInt8'])}; {q['msPerSliceFloat']:.0f} → "
         f"{q['msPerSliceInt8']:.0f} ms a slice ({q['speedup']:.2f}× faster; {q['threads']} threads, batch "

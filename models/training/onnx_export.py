@@ -271,7 +271,7 @@ def adopt_int8(entry: Dict[str, Any], drop_float: bool) -> Dict[str, Any]:
         "file": rows[0]["path"], "providers": rows[0]["providers"], "scheme": q["scheme"],
         "calibration": q.get("quantization", {}).get("calibration_slices"),
         "calibrationSeed": q.get("quantization", {}).get("calibration_pool_seed"),
-        "heldOut": q["test"], "thresholdSet": q["val"],
+        "heldOut": q["test"],
         "meanAucFloat": f["mean_auc"], "meanAucInt8": i["mean_auc"], "meanAucCost": q["mean_auc_cost"],
         "aucAnyFloat": f["auc"]["any"], "aucAnyInt8": i["auc"]["any"],
         "msPerSliceFloat": f["ms_per_slice"], "msPerSliceInt8": i["ms_per_slice"], "speedup": q["speedup"],

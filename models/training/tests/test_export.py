@@ -78,3 +78,41 @@ class CalibrationExportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Int8PreparationTest(unittest.TestCase):
+    """What quantize.py feeds onnxruntime's quantiser: the shipped float16 storage folded back into
+    float32 constants, value for value (the quantisation itself needs onnxruntime, never in CI)."""
+
+    def test_fp16_casts_fold_back_to_the_same_float32_weights(self) -> None:
+        from models.training.quantize import fold_fp16_casts
+
+        torch.manual_seed(0)
+        model = round_to_fp16_(create_model("convlstm").eval())
+        with tempfile.TemporaryDirectory() as tmp:
+            proto = export_onnx(model, Path(tmp) / "raw.onnx")
+            before = {t.name: onnx.numpy_helper.to_array(t) for t in proto.graph.initializer
+                      if t.data_type == TensorProto.FLOAT}
+            stored = onnx.ModelProto()
+            stored.CopyFrom(proto)
+            counts = to_fp16_storage(stored)
+            folded = fold_fp16_casts(stored)
+            self.assertEqual(folded, counts["fp16_initializers"])
+            self.assertFalse([n for n in stored.graph.node if n.op_type == "Cast" and n.name.endswith("__to_fp32")])
+            after = {t.name: onnx.numpy_helper.to_array(t) for t in stored.graph.initializer}
+            for name, arr in before.items():
+                self.assertIn(name, after)
+                self.assertEqual(after[name].dtype, arr.dtype)
+                self.assertTrue((after[name] == arr).all(), name)
+            onnx.checker.check_model(stored)
+
+    def test_the_reference_head_is_fixed(self) -> None:
+        from models.training.reference_input import reference_input
+
+        hu, window = reference_input()
+        self.assertEqual(hu.shape, (2, 1, 512, 512))
+        self.assertEqual(float(hu[0, 0, 256, 256]), 27.0)   # white matter at the centre
+        self.assertEqual(float(hu[1, 0, 220, 330]), 70.0)   # the blob, second slice only
+        self.assertEqual(float(hu[0, 0, 220, 330]), 38.0)
+        self.assertEqual(float(hu[0, 0, 0, 0]), -1000.0)
+        self.assertEqual(window.tolist(), [[40.0, 80.0], [40.0, 80.0]])

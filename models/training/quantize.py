@@ -1,0 +1,319 @@
+"""int8 networks for the CPU: static post-training quantisation of a shipped float ONNX file.
+
+    /work/venv-ort/bin/python -m models.training.quantize --model efficientnet_b3 \\
+        --calibration-pool POOL_S7001 --pool POOL_S9001 --studies 16 --val-pool POOL_S8001 --val-studies 10
+
+Runs in a virtual environment that has onnxruntime's Python quantisation tools (they install offline
+here; see models/training/README.md): never in CI, which only runs the committed files.
+
+What it does, and why:
+- reads ``models/<id>/<id>.onnx`` (float16 initializers behind Cast nodes) and folds the Casts back
+  into float32 initializers, so the quantiser sees each convolution's weights as constants;
+- QDQ format, weights int8 per output channel, activations uint8 per tensor, ranges from the
+  calibration pool's slices (MinMax); only Conv, Gemm and MatMul are quantised: the in-graph
+  windowing, resizing, LSTM gates and the label calibration stay in float32, where they are cheap and
+  where int8 would cost accuracy;
+- measures the float file and the int8 file through the same onnxruntime on the same held-out
+  slices (thresholds chosen on the threshold set, as ``evaluate.py`` does) and writes
+  ``runs/<id>/quantization.json``; ``onnx_export.py --int8`` records it in the manifest and the card.
+The output is ``models/<id>/<id>.int8.onnx``: the app runs it on the CPU provider and the float file
+on CUDA.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+
+from .contract import LABELS, MODELS_DIR
+from .metrics import expected_calibration_error, roc_auc
+from .onnx_utils import save_sharded, sha256
+from .pool import pool_arrays
+from .reference_input import NAME as REFERENCE_NAME, reference_input
+
+#: Operators whose int8 kernels pay off on the CPU; everything else stays float32.
+QUANTISED_OPS = ["Conv", "Gemm", "MatMul"]
+CALIBRATION_SLICES = 96
+
+
+def int8_path(model_id: str) -> Path:
+    return MODELS_DIR / model_id / f"{model_id}.int8.onnx"
+
+
+def float_path(model_id: str) -> Path:
+    return MODELS_DIR / model_id / f"{model_id}.onnx"
+
+
+def fold_fp16_casts(proto: onnx.ModelProto) -> int:
+    """Replace every ``Cast(fp16 initializer) -> float`` with a float32 initializer of the Cast's
+    output name (the inverse of ``onnx_utils.to_fp16_storage``). Returns the number folded."""
+    g = proto.graph
+    inits = {i.name: i for i in g.initializer}
+    keep_nodes: List[onnx.NodeProto] = []
+    new_inits: List[onnx.TensorProto] = []
+    folded = set()
+    for node in g.node:
+        src = inits.get(node.input[0]) if node.op_type == "Cast" and node.input else None
+        to = next((a.i for a in node.attribute if a.name == "to"), None)
+        if src is not None and src.data_type == TensorProto.FLOAT16 and to == TensorProto.FLOAT:
+            arr = numpy_helper.to_array(src).astype(np.float32)
+            new_inits.append(numpy_helper.from_array(arr, node.output[0]))
+            folded.add(src.name)
+            continue
+        keep_nodes.append(node)
+    kept = [i for i in g.initializer if i.name not in folded]
+    del g.initializer[:]
+    g.initializer.extend(kept + new_inits)
+    del g.node[:]
+    g.node.extend(keep_nodes)
+    return len(new_inits)
+
+
+def calibration_slices(pool: str, count: int = CALIBRATION_SLICES) -> Dict[str, np.ndarray]:
+    """``count`` slices spread over every study of the calibration pool, bleeding and normal alike."""
+    s = pool_arrays(pool, 10_000, None)
+    rng = np.random.default_rng(7)
+    pos = np.flatnonzero(s["labels"][:, 0] == 1)
+    neg = np.flatnonzero(s["labels"][:, 0] == 0)
+    half = min(count // 2, len(pos))
+    idx = np.sort(np.concatenate([rng.choice(pos, half, replace=False),
+                                  rng.choice(neg, min(count - half, len(neg)), replace=False)]))
+    return {"hu": s["hu"][idx], "window": s["window"][idx]}
+
+
+def _flush_every(n: int, target: int = 4) -> int:
+    """How many slices' intermediate outputs the calibrator holds before reducing them to ranges
+    (memory). onnxruntime refuses a final flush that finds nothing, so avoid divisors of ``n``."""
+    k = target
+    while n % k == 0 and k < n:
+        k += 1
+    return k
+
+
+class _Reader:
+    """onnxruntime's CalibrationDataReader protocol: one slice per call."""
+
+    def __init__(self, data: Dict[str, np.ndarray]) -> None:
+        self.data, self.i = data, 0
+
+    def get_next(self) -> Optional[Dict[str, np.ndarray]]:
+        if self.i >= len(self.data["hu"]):
+            return None
+        i = self.i
+        self.i += 1
+        return {"hu": self.data["hu"][i:i + 1], "window": self.data["window"][i:i + 1]}
+
+    def rewind(self) -> None:
+        self.i = 0
+
+
+def _ends(model: onnx.ModelProto, keep: List[str]) -> List[str]:
+    """Names of the first convolution and/or the last Gemm/MatMul (the classifier), to keep float."""
+    names: List[str] = []
+    if "first" in keep:
+        names += [n.name for n in model.graph.node if n.op_type == "Conv"][:1]
+    if "last" in keep:
+        names += [n.name for n in model.graph.node if n.op_type in ("Gemm", "MatMul")][-1:]
+    return names
+
+
+def quantise(model_id: str, calibration_pool: str, out: Path, method: str = "minmax",
+             slices: int = CALIBRATION_SLICES, keep_float: Optional[List[str]] = None) -> Dict[str, object]:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    proto = onnx.load(str(float_path(model_id)))  # external-data shards beside it load too
+    folded = fold_fp16_casts(proto)
+    with tempfile.TemporaryDirectory() as tmp:
+        f32 = Path(tmp) / "float32.onnx"
+        pre = Path(tmp) / "float32-pre.onnx"
+        onnx.save_model(proto, str(f32), save_as_external_data=True, location="float32.onnx.data")
+        del proto
+        # Shape inference and graph fusions first, as onnxruntime's quantisation guide asks.
+        quant_pre_process(str(f32), str(pre), skip_symbolic_shape=False, save_as_external_data=True,
+                          external_data_location="float32-pre.onnx.data")
+        data = calibration_slices(calibration_pool, slices)
+        excluded = _ends(onnx.load(str(pre), load_external_data=False), keep_float or [])
+        methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+                   "entropy": CalibrationMethod.Entropy}
+        quantize_static(str(pre), str(out), _Reader(data), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
+                        op_types_to_quantize=QUANTISED_OPS, calibrate_method=methods[method],
+                        nodes_to_exclude=excluded,
+                        use_external_data_format=False,
+                        extra_options={"CalibMaxIntermediateOutputs": _flush_every(len(data["hu"]))})
+    q = onnx.load(str(out))
+    counts: Dict[str, int] = {}
+    for n in q.graph.node:
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    meta = {p.key: p.value for p in onnx.load(str(float_path(model_id)), load_external_data=False).metadata_props}
+    meta["quantization"] = "static int8 QDQ (models/training/quantize.py)"
+    del q.metadata_props[:]
+    for k, v in meta.items():
+        q.metadata_props.add(key=k, value=v)
+    q.producer_name = "models/training/quantize.py"
+    save_sharded(q, out)  # shards above 40 MB, as the float files
+    return {"fp16_casts_folded": folded, "calibration_slices": int(len(data["hu"])), "method": method,
+            "kept_float": excluded,
+            "calibration_pool_seed": json.loads((Path(calibration_pool) / "pool.json").read_text())["seed"],
+            "qdq_nodes": counts,
+            "bytes": sum(f.stat().st_size for f in out.parent.glob(out.name + "*"))}
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                  if l.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return f"{os.cpu_count()}-core {model}, load {load:.1f} at the start"
+
+
+def run_session(path: Path, s: Dict[str, np.ndarray], threads: int, batch: int) -> "tuple[np.ndarray, float]":
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.enable_cpu_mem_arena = False
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    out: List[np.ndarray] = []
+    t0 = time.perf_counter()
+    for i in range(0, len(s["hu"]), batch):
+        out.append(sess.run(["probabilities"], {"hu": s["hu"][i:i + batch], "window": s["window"][i:i + batch]})[0])
+    return np.concatenate(out), (time.perf_counter() - t0) * 1000 / len(s["hu"])
+
+
+def measure(model_id: str, name: str, path: Path, test: Dict[str, np.ndarray], threads: int, batch: int) -> Dict[str, object]:
+    """One file on the held-out slices: per-label ROC-AUC (no threshold needed) and ms per slice."""
+    prob, ms = run_session(path, test, threads, batch)
+    labels = test["labels"]
+    aucs = {l: roc_auc(labels[:, j], prob[:, j]) for j, l in enumerate(LABELS)}
+    out = {"file": str(path.relative_to(MODELS_DIR.parent)), "sha256": sha256(path), "ms_per_slice": ms, "auc": aucs,
+           "mean_auc": float(np.mean([a for a in aucs.values() if a is not None])),
+           "ece_any": expected_calibration_error(labels[:, 0], prob[:, 0])}
+    print(f"{model_id} {name}: mean AUC {out['mean_auc']:.4f}, any {aucs['any']:.4f}, {ms:.0f} ms/slice", flush=True)
+    return out
+
+
+def scheme(q: Dict[str, object]) -> str:
+    """The quantisation in words, from what ``quantise`` recorded."""
+    kept = list(q.get("kept_float") or [])  # type: ignore[call-overload]
+    return (f"QDQ; weights int8 per channel, activations uint8 per tensor ({q.get('method', 'minmax')} ranges); "
+            + ", ".join(QUANTISED_OPS) + " quantised"
+            + (f"; kept float (the layers int8 hurt most): {', '.join(map(str, kept))}" if kept else ""))
+
+
+def speed(files: Dict[str, Path], test: Dict[str, np.ndarray], threads: int, batch: int,
+          slices: int = 32, rounds: int = 3) -> Dict[str, float]:
+    """Median ms per slice of each file over ``rounds`` turns, the files alternating on the same
+    ``slices`` held-out slices (a warm-up run first), so that both see the same machine load."""
+    import onnxruntime as ort
+
+    sub = {k: v[:slices] for k, v in test.items()}
+    sessions = {}
+    for name, path in files.items():
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads, opts.enable_cpu_mem_arena = threads, 1, False
+        sessions[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    times: Dict[str, List[float]] = {name: [] for name in files}
+    for r in range(rounds + 1):
+        for name, sess in sessions.items():
+            t0 = time.perf_counter()
+            for i in range(0, len(sub["hu"]), batch):
+                sess.run(["probabilities"], {"hu": sub["hu"][i:i + batch], "window": sub["window"][i:i + batch]})
+            if r:  # round 0 warms up
+                times[name].append((time.perf_counter() - t0) * 1000 / len(sub["hu"]))
+    out = {name: float(np.median(t)) for name, t in times.items()}
+    print("speed, alternating: " + ", ".join(f"{k} {v:.0f} ms/slice" for k, v in out.items()), flush=True)
+    return out
+
+
+def measure_float(model_id: str, test: Dict[str, np.ndarray], test_key: str, threads: int, batch: int) -> Dict[str, object]:
+    """The float file's figures, measured once per file and held-out set (cached beside the record)."""
+    cache = Path(__file__).resolve().parent / "runs" / model_id / "quantization-float.json"
+    sha = sha256(float_path(model_id))
+    if cache.exists():
+        c = json.loads(cache.read_text())
+        if c.get("sha256") == sha and c.get("test_key") == test_key:
+            print(f"{model_id} float: cached ({c['mean_auc']:.4f} mean AUC)", flush=True)
+            return c
+    out = measure(model_id, "float", float_path(model_id), test, threads, batch)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({**out, "test_key": test_key}, indent=2) + "\n")
+    return out
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--calibration-pool", required=True, help="pool whose slices set the activation ranges")
+    ap.add_argument("--pool", required=True, help="held-out test pool (an untrained seed)")
+    ap.add_argument("--studies", type=int, default=16)
+    ap.add_argument("--method", choices=["minmax", "percentile", "entropy"], default="minmax",
+                    help="how activation ranges are set from the calibration slices")
+    ap.add_argument("--calibration-slices", type=int, default=CALIBRATION_SLICES)
+    ap.add_argument("--keep-float", default="",
+                    help="comma-separated: 'first' (the first convolution) and/or 'last' (the classifier) stay float")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--measure-only", action="store_true", help="keep the int8 file; measure again")
+    args = ap.parse_args(argv)
+    argv_used = sys.argv[1:] if argv is None else argv
+    out = int8_path(args.model)
+    record: Dict[str, object] = {"model": args.model,
+                                 "command": "python -m models.training.quantize " + " ".join(shlex.quote(a) for a in argv_used)}
+    t0 = time.time()
+    host = machine()
+    dest = Path(__file__).resolve().parent / "runs" / args.model / "quantization.json"
+    if args.measure_only and dest.exists():  # how the file was made is still the record's
+        record["quantization"] = json.loads(dest.read_text()).get("quantization")
+        record["command"] = json.loads(dest.read_text()).get("command", record["command"]) + "   # measured again: " + record["command"]
+    if not args.measure_only:
+        record["quantization"] = quantise(args.model, args.calibration_pool, out, args.method, args.calibration_slices,
+                                          [k for k in args.keep_float.split(",") if k])
+        print(f"wrote {out} ({record['quantization']['bytes']} B) in {time.time() - t0:.0f} s", flush=True)
+    test = pool_arrays(args.pool, args.studies, None)
+    test_key = f"{json.loads((Path(args.pool) / 'pool.json').read_text())['seed']}:{args.studies}:{len(test['hu'])}"
+    m = {"float": measure_float(args.model, test, test_key, args.threads, args.batch_size),
+         "int8": measure(args.model, "int8", out, test, args.threads, args.batch_size)}
+    # The passes above ran minutes apart, under whatever else the machine did then: the speed is
+    # measured again with the two files taking turns on the same slices.
+    timing = speed({"float": float_path(args.model), "int8": out}, test, args.threads, args.batch_size)
+    for name, ms in timing.items():
+        m[name] = dict(m[name], ms_per_slice=ms)
+    hu, window = reference_input()
+    ref = {"hu": hu, "window": window}
+    record["reference"] = {"input": REFERENCE_NAME, **{
+        name: run_session(path, ref, args.threads, len(hu))[0].round(6).tolist()
+        for name, path in (("float", float_path(args.model)), ("int8", out))}}
+    record.update({
+        "scheme": scheme(record.get("quantization") or {}),
+        "test": {"slices": int(len(test["hu"])), "studies": int(len(np.unique(test["study"]))),
+                 "seed": json.loads((Path(args.pool) / "pool.json").read_text())["seed"]},
+        "results": m,
+        "mean_auc_cost": m["float"]["mean_auc"] - m["int8"]["mean_auc"],  # type: ignore[index]
+        "speedup": m["float"]["ms_per_slice"] / m["int8"]["ms_per_slice"],  # type: ignore[index]
+        "threads": args.threads, "batch_size": args.batch_size, "machine": host,
+        "speed_rule": "median of 3 alternating turns of the float and int8 files over the same 32 held-out slices",
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{args.model}: int8 costs {record['mean_auc_cost']:+.4f} mean AUC, {record['speedup']:.2f}x faster; wrote {dest}")
+    return record
+
+
+if __name__ == "__main__":
+    main()
