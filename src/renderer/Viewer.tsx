@@ -17,7 +17,7 @@ import { distanceMm, edgeMarkers, gridSpacing } from './geometry.js';
 import { ProbabilityStrip } from './ProbabilityStrip.js';
 import { ModelCompare, modelColumns } from './ModelCompare.js';
 import { ReviewPanel } from './ReviewPanel.js';
-import { LABEL_SHORT, modelShort, pct, providerShort, topSubtypes } from './format.js';
+import { LABEL_SHORT, modelShort, pct, providerShort, subtypeTitle, topSubtypes } from './format.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
 import { LABELS, type LabelProbabilities } from '../shared/labels.js';
 import { RANKING_SCORE_ID, type StudyDetail } from '../shared/api.js';
@@ -185,7 +185,10 @@ export function Viewer(props: {
             <>
               <span className={study.flagged ? 'score big flagged' : 'score big'}>ICH {pct(study.score.any)}</span>
               {topSubtypes(study.score).map((s) => (
-                <span key={s.label} className={`badge l-${s.label}`}>{LABEL_SHORT[s.label]} {pct(s.p)}</span>
+                <span key={s.label} className={`badge l-${s.label}`} title={subtypeTitle(s.label, s.p, study.score!.any)}>
+                  {LABEL_SHORT[s.label]} {pct(s.p)}
+                  {s.p > study.score!.any ? <sup className="above">*</sup> : null}
+                </span>
               ))}
               <span className="muted small" title="the model family that ranks the worklist (Settings)"> ranked by {detail.rankingModel}</span>
             </>

@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { getClient } from './api.js';
-import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, topSubtypes, waiting } from './format.js';
+import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, waiting } from './format.js';
 import type { ApiRequest, ApiResponse, WorklistItem } from '../shared/api.js';
 
 type Filter = { status: 'all' | 'unreviewed' | 'reviewed'; flaggedOnly: boolean; from: string; to: string; sort: 'score' | 'arrival' };
@@ -194,7 +194,7 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
           </div>
         )}
       </div>
-      <div className="hint">j / k or ↓ / ↑ move · Enter opens · threshold: a study is flagged when any label reaches its threshold (Settings)</div>
+      <div className="hint">j / k or ↓ / ↑ move · Enter opens · threshold: a study is flagged when any label reaches its threshold (Settings) · <sup>*</sup> a subtype above ICH: each label is a separate output (hover for why)</div>
     </section>
   );
 }
@@ -231,8 +231,9 @@ function Row(props: { r: WorklistItem; now: number; selected: boolean; rankingMo
       <td className="c-badges">
         {r.flagged && <span className="flagtag">FLAG</span>}
         {r.score && topSubtypes(r.score).map((s) => (
-          <span key={s.label} className={`badge l-${s.label}`} title={`${s.label} ${pct(s.p)}`}>
+          <span key={s.label} className={`badge l-${s.label}`} title={subtypeTitle(s.label, s.p, r.score!.any)} data-above-any={s.p > r.score!.any ? '1' : undefined}>
             {LABEL_SHORT[s.label]} {pct(s.p)}
+            {s.p > r.score!.any ? <sup className="above">*</sup> : null}
           </span>
         ))}
       </td>

@@ -33,6 +33,17 @@ export function topSubtypes(score: LabelProbabilities, n = 3, floor = 0.1): { la
     .slice(0, n);
 }
 
+/**
+ * Why a subtype may read higher than ICH ("any"): each label is its own output of the networks,
+ * calibrated on its own, not a share of "any". Shown wherever a subtype exceeds it.
+ */
+export const SUBTYPE_ABOVE_ANY =
+  'above ICH: each label is a separate, separately calibrated output of the networks (not a share of ICH); the study is flagged when any label reaches its own threshold';
+
+export function subtypeTitle(label: Label, p: number, any: number): string {
+  return `${label} ${pct(p)}` + (p > any ? ` — ${SUBTYPE_ABOVE_ANY}` : '');
+}
+
 export function waiting(sinceIso: string, now: number): string {
   const mins = Math.max(0, Math.floor((now - Date.parse(sinceIso)) / 60_000));
   if (mins < 60) return `${mins} min`;
