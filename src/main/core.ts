@@ -12,7 +12,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { settleSeries, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
-import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type SeriesScorer } from './inference/index.js';
+import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
 import { openDatabase, queryWorklist, Store, sweepHuTemps, type Db, type WorklistQuery } from './store/index.js';
 import { acquireDataLock } from './store/lock.js';
@@ -65,6 +65,7 @@ export class TriageCore {
   private jobsRunning = false;
   private closed = false;
   private readonly listeners = new Set<(event: CoreEvent) => void>();
+  private readonly scoring = new Map<string, ScoringProgress>();
   private scorer: SeriesScorer | undefined;
   private manifestCache: Manifest | undefined;
   private readonly releaseLock: () => void;
@@ -111,6 +112,11 @@ export class TriageCore {
   on(listener: (event: CoreEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Series being scored right now, and how far (in memory: it describes this process's work). */
+  scoringProgress(): ReadonlyMap<string, ScoringProgress> {
+    return this.scoring;
   }
 
   private emit(event: CoreEvent): void {
@@ -268,13 +274,18 @@ export class TriageCore {
             continue;
           }
           if (this.scorer) {
-            await this.scorer.scoreSeries(seriesUid);
+            await this.scorer.scoreSeries(seriesUid, (progress) => {
+              this.scoring.set(seriesUid, progress);
+              this.emit({ type: 'series-scoring', seriesUid, progress });
+            });
           } else {
             this.store.setSeriesState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
           }
           this.store.completeJob(job.id);
+          this.scoring.delete(seriesUid);
           this.emit({ type: 'series-scored', seriesUid });
         } catch (err) {
+          this.scoring.delete(seriesUid);
           // A failed model run costs this series a retry, never the app.
           const reason = (err as Error).message.split('\n')[0]!;
           this.store.setSeriesState(seriesUid, 'failed', `inference failed (will retry): ${reason}`);
@@ -357,7 +368,8 @@ export class TriageCore {
 export type CoreEvent =
   | { type: 'file'; outcome: IngestOutcome }
   | { type: 'series-ready'; seriesUid: string }
-  | { type: 'series-scored'; seriesUid: string };
+  | { type: 'series-scored'; seriesUid: string }
+  | { type: 'series-scoring'; seriesUid: string; progress: ScoringProgress };
 
 export interface CoreStatus {
   dataDir: string;

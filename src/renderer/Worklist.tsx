@@ -214,7 +214,15 @@ function ScoreCell({ r }: { r: WorklistItem }) {
       </td>
     );
   }
-  const text = r.state === 'receiving' ? 'receiving slices' : r.state === 'failed' ? 'inference failed' : 'awaiting model';
+  const text = r.scoring
+    ? `scoring ${Math.round((100 * r.scoring.done) / Math.max(1, r.scoring.total))} % (${modelShort(r.scoring.modelId)})`
+    : r.state === 'receiving'
+      ? 'receiving slices'
+      : r.state === 'failed'
+        ? 'inference failed'
+        : r.state === 'ready'
+          ? 'queued for scoring'
+          : 'awaiting model';
   return (
     <td className="c-score">
       <span className="noscore" title={r.stateReason ?? ''} data-testid="score">{text}</span>

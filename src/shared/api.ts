@@ -95,6 +95,8 @@ export const WorklistItemSchema = WorklistRowSchema.extend({
   flagged: z.boolean(),
   producedBy: z.array(ProducerSchema),
   lastReview: ReviewEntrySchema.nullable(),
+  /** While the models run on this study: slice runs done of slices × models, and the model running. */
+  scoring: z.object({ done: z.number().int(), total: z.number().int(), modelId: z.string() }).nullable().default(null),
 });
 export type WorklistItem = z.infer<typeof WorklistItemSchema>;
 
@@ -377,7 +379,7 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('changed'),
     counter: z.number().int(),
-    reason: z.enum(['ingest', 'series', 'scored', 'review', 'settings', 'session', 'external']),
+    reason: z.enum(['ingest', 'series', 'scoring', 'scored', 'review', 'settings', 'session', 'external']),
     studyUid: z.string().nullable(),
   }),
   z.object({

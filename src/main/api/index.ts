@@ -128,6 +128,8 @@ export class TriageApiImpl implements TriageApi {
       }
     } else if (e.type === 'series-ready') {
       this.changed('series', this.core.store.series(e.seriesUid)?.study_uid ?? null);
+    } else if (e.type === 'series-scoring') {
+      this.changed('scoring', this.core.store.series(e.seriesUid)?.study_uid ?? null);
     } else {
       const studyUid = this.core.store.series(e.seriesUid)?.study_uid ?? null;
       this.changed('scored', studyUid);
@@ -209,13 +211,27 @@ export class TriageApiImpl implements TriageApi {
     const uids = rows.map((r) => r.studyUid);
     const producers = studyProducers(this.core.db, uids);
     const reviews = latestReviews(this.core.db, uids);
+    const scoring = this.scoringByStudy();
     const items = rows.map((r) => ({
       ...r,
       flagged: isFlagged(r.score, thresholds),
       producedBy: producers.get(r.studyUid) ?? [],
       lastReview: reviews.get(r.studyUid) ?? null,
+      scoring: scoring.get(r.studyUid) ?? null,
     }));
     return f.flaggedOnly ? items.filter((i) => i.flagged).slice(0, f.limit) : items;
+  }
+
+  /** The series being scored now, summed per study. */
+  private scoringByStudy(): Map<string, { done: number; total: number; modelId: string }> {
+    const out = new Map<string, { done: number; total: number; modelId: string }>();
+    for (const [seriesUid, p] of this.core.scoringProgress()) {
+      const studyUid = this.core.store.series(seriesUid)?.study_uid;
+      if (!studyUid) continue;
+      const cur = out.get(studyUid);
+      out.set(studyUid, cur ? { done: cur.done + p.done, total: cur.total + p.total, modelId: p.modelId } : { ...p });
+    }
+    return out;
   }
 
   async worklist(req: ApiRequest<'worklist'>): Promise<ApiResponse<'worklist'>> {

@@ -120,6 +120,17 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         process.stderr.isTTY && !opts.json
           ? new cliProgress.SingleBar({ format: 'import [{bar}] {value}/{total} files  {outcome}', stream: process.stderr }, cliProgress.Presets.shades_classic)
           : undefined;
+      // Inference runs after the files are read; say where it is, so minutes of scoring are not silence.
+      const quarter = new Map<string, number>();
+      const offScoring = core.on((e) => {
+        if (e.type === 'series-scored') log(`scored series ${e.seriesUid}`);
+        if (e.type !== 'series-scoring') return;
+        const { done, total, modelId } = e.progress;
+        const q = Math.floor((4 * done) / total);
+        if (q === (quarter.get(e.seriesUid) ?? -1)) return;
+        quarter.set(e.seriesUid, q);
+        log(`scoring series ${e.seriesUid}: ${done}/${total} slice runs (${modelId})`);
+      });
       try {
         let started = false;
         const outcomes = await core.importFolder(folder, (done, total, o) => {
@@ -154,6 +165,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         }
         process.exitCode = refused.length || stillRefused.length ? EXIT.refusedFiles : noModel ? EXIT.noModel : EXIT.ok;
       } finally {
+        offScoring();
         bar?.stop();
         await core.stop();
       }

@@ -7,10 +7,18 @@ export { loadManifest, graphFor, DEFAULT_MODELS_DIR } from './manifest.js';
 export type { Manifest, ModelEntry } from './manifest.js';
 
 /** What the core needs from whatever runs models on a series. */
+/** How far the models are through one series: slice runs done of slices × models, and which model runs. */
+export interface ScoringProgress {
+  done: number;
+  total: number;
+  modelId: string;
+}
+
 export interface SeriesScorer {
   /** Human-readable state, e.g. "2 models on CPU (CUDA provider not installed)". */
   describe(): string;
-  scoreSeries(seriesUid: string): Promise<void>;
+  /** Scores a series; `onProgress` hears after each batch how many of its slice runs are done. */
+  scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void): Promise<void>;
   close(): Promise<void>;
 }
 

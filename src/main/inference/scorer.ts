@@ -27,7 +27,7 @@ import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
 import { rankingFamily } from './ranking-setting.js';
 import { loadManifest, graphFor, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
-import type { SeriesScorer } from './index.js';
+import type { ScoringProgress, SeriesScorer } from './index.js';
 
 const SLICE_PIXELS = 512 * 512;
 
@@ -191,7 +191,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
     return size === 512 ? 2 : size === 300 ? 1 : 8;
   }
 
-  async scoreSeries(seriesUid: string): Promise<void> {
+  async scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void): Promise<void> {
     const { store, dataDir } = this.opts;
     const loaded = this.loaded();
     if (!loaded.length) throw new Error(`no model could be loaded: ${this.describe()}`);
@@ -203,6 +203,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
     // Each slice's HU is read from disk once per series, not once per model.
     const slices = instances.map((inst) => readHuFile(dataDir, inst.hu_path));
     const perModel = new Map<string, Float32Array[]>();
+    const total = instances.length * loaded.length;
+    let done = 0;
     for (const model of loaded) {
       const batch = this.batchSize(model.modelId);
       const results: Float32Array[] = [];
@@ -221,6 +223,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
         );
         if (r.type !== 'result') throw new Error('unexpected worker reply');
         for (let k = 0; k < chunk.length; k++) results.push(r.probabilities.slice(k * 6, k * 6 + 6));
+        done += chunk.length;
+        onProgress?.({ done, total, modelId: model.modelId });
       }
       perModel.set(model.modelId, results);
       savePredictions(

@@ -47,6 +47,9 @@ describe('offline by construction', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/4 stored/);
+    // Scoring is not silent: progress by quarter, then the series scored.
+    expect(r.stderr).toMatch(/scoring series [\d.]+: \d+\/\d+ slice runs \(\w+\)/);
+    expect(r.stderr).toMatch(/scored series /);
     const trace = readFileSync(tracePath, 'utf8');
     expect(outboundCalls(trace)).toEqual([]);
     expect(existsSync(join(home, '.cache', 'Microsoft'))).toBe(false);

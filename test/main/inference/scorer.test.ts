@@ -56,7 +56,15 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
       expect.objectContaining({ modelId: 'convlstm', status: 'loaded', provider: 'cpu', reason: expect.stringMatching(/CUDA provider not installed/) }),
     ]);
     core.attachScorer(scorer!);
+    const progress: { done: number; total: number; inFlight: number }[] = [];
+    core.on((e) => {
+      if (e.type === 'series-scoring') progress.push({ ...e.progress, inFlight: core.scoringProgress().size });
+    });
     await core.importFolder(inbox);
+    // One event per batch while the series is in flight, ending at every slice run done.
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ done: 3, total: 3, inFlight: 1 });
+    expect(core.scoringProgress().size).toBe(0);
     const [row] = core.worklist();
     expect(row!.state).toBe('scored');
     expect(row!.score).not.toBeNull();
