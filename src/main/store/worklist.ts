@@ -53,17 +53,20 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
   const limit = q.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(q.limit))}` : '';
   const rows = db
     .prepare(
-      `SELECT s.*, sc.p_any, sc.p_epidural, sc.p_intraparenchymal, sc.p_intraventricular, sc.p_subarachnoid,
-              sc.p_subdural, sc.computed_at AS scored_at,
-              (SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid) AS series_count,
+      // The page of studies is chosen first (sort and limit over studies and their score only);
+      // the per-series figures are then computed for that page alone, not for every study.
+      `SELECT s.*, (SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid) AS series_count,
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se WHERE se.study_uid = s.study_uid) AS slice_count,
               (SELECT GROUP_CONCAT(se.state || '|' || COALESCE(se.state_reason, ''), char(10)) FROM series se
                  WHERE se.study_uid = s.study_uid) AS series_states,
               (SELECT value FROM settings WHERE key = 'rankingModelInUse') AS ranking_model
-       FROM studies s
-       LEFT JOIN study_scores sc ON sc.study_uid = s.study_uid AND sc.model_id = @ranking
-       ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY ${order} ${limit}`,
+       FROM (SELECT s.*, sc.p_any, sc.p_epidural, sc.p_intraparenchymal, sc.p_intraventricular, sc.p_subarachnoid,
+                    sc.p_subdural, sc.computed_at AS scored_at
+             FROM studies s
+             LEFT JOIN study_scores sc ON sc.study_uid = s.study_uid AND sc.model_id = @ranking
+             ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+             ORDER BY ${order} ${limit}) s
+       ORDER BY ${order.replaceAll('sc.', 's.')}`,
     )
     .all(params) as Record<string, unknown>[];
   return rows.map((r) => {
