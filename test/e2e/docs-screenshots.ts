@@ -52,7 +52,11 @@ try {
       await page.keyboard.press('2');
       await page.waitForTimeout(200);
       await page.screenshot({ path: join(out, 'models-viewer.png') });
-      process.stdout.write(`wrote ${join(out, 'models-worklist.png')} and ${join(out, 'models-viewer.png')}\n`);
+      // The smallest reading-room screen the layout is made for: the slice still at full resolution.
+      await page.setViewportSize({ width: 1280, height: 720 });
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(out, 'models-viewer-1280x720.png') });
+      process.stdout.write(`wrote models-worklist.png, models-viewer.png and models-viewer-1280x720.png in ${out}\n`);
     } finally {
       await browser.close();
     }
