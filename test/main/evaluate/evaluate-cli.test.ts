@@ -35,7 +35,7 @@ it('evaluates a model on RSNA-format data and exports its predictions', () => {
     });
   const json = join(dir.path, 'report.json');
   const html = join(dir.path, 'roc.html');
-  const r = run('evaluate', '--data', data, '--json', json, '--html', html);
+  const r = run('--init', 'evaluate', '--data', data, '--json', json, '--html', html);
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/convlstm — slice level/);
   expect(r.stdout).toMatch(/paper AUC %/);
