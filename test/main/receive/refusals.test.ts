@@ -66,6 +66,10 @@ describe.skipIf(!HAVE_DCMTK)('C-STORE answers', () => {
     expect(log).toMatch(/DataSetDoesNotMatchSOPClass|0xa900/i);
     expect(log).toMatch(/Modality is MR, not CT/);
     expect(core.quarantine().some((q) => q.reason === 'Modality is MR, not CT')).toBe(true);
+    // Sent again, the same file is refused again for the same reason: never a late Success.
+    const again = await send(join(dir.path, 'mr.dcm'));
+    expect(again.ok).toBe(false);
+    expect(again.log).toMatch(/Modality is MR, not CT/);
   });
 
   it('refuses an unusable RescaleSlope with 0xC000 and the reason', async () => {
