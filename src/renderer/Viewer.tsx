@@ -17,7 +17,7 @@ import { distanceMm, edgeMarkers, gridSpacing } from './geometry.js';
 import { ProbabilityStrip } from './ProbabilityStrip.js';
 import { ModelCompare, modelColumns } from './ModelCompare.js';
 import { ReviewPanel } from './ReviewPanel.js';
-import { LABEL_SHORT, modelShort, pct, providerShort, subtypeTitle, topSubtypes } from './format.js';
+import { ageText, LABEL_SHORT, modelShort, pct, providerShort, studyWhen, subtypeTitle, topSubtypes } from './format.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
 import { LABELS, type LabelProbabilities } from '../shared/labels.js';
 import { RANKING_SCORE_ID, type StudyDetail } from '../shared/api.js';
@@ -178,7 +178,19 @@ export function Viewer(props: {
         <button onClick={props.onClose} title="Esc">← Worklist</button>
         <div className="who">
           <span className="strong">{study.patientName?.replace(/\^/g, ' ') || '(no name)'}</span>
-          <span className="muted"> {study.patientId ?? ''} · {study.accession ? `Acc ${study.accession}` : 'no accession'} · {study.description ?? ''}</span>
+          <span className="muted" data-testid="patient-line">
+            {' '}
+            {[
+              study.patientSex?.trim() || 'sex not given',
+              ageText(study.patientAge) ?? 'age not given',
+              study.patientId ?? '',
+              study.accession ? `Acc ${study.accession}` : 'no accession',
+              studyWhen(study.studyDate, study.studyTime) ?? 'no study date',
+              study.description ?? '',
+            ]
+              .filter(Boolean)
+              .join(' · ')}
+          </span>
         </div>
         <div className="studyscore">
           {study.score ? (
@@ -251,6 +263,7 @@ export function Viewer(props: {
             <div className="overlay tl" data-testid="slice-label">
               Slice {slices.length ? index + 1 : 0} / {slices.length}
               {slice?.slicePosition !== null && slice?.slicePosition !== undefined ? ` · ${slice.slicePosition.toFixed(1)} mm` : ''}
+              {series ? `\nSeries ${series.seriesNumber ?? '?'}${series.description ? ` ${series.description}` : ''}` : ''}
             </div>
             <div className="overlay tr">
               W {Math.round(currentWindow.width)} L {Math.round(currentWindow.center)} · {windowName}

@@ -44,6 +44,20 @@ export function subtypeTitle(label: Label, p: number, any: number): string {
   return `${label} ${pct(p)}` + (p > any ? ` — ${SUBTYPE_ABOVE_ANY}` : '');
 }
 
+/** DICOM age string ('067Y', '018M', '003W', '005D') in words a reader scans: '67 y', '18 mo'. */
+export function ageText(age: string | null): string | null {
+  const m = age ? /^(\d{1,3})([DWMY])$/.exec(age.trim().toUpperCase()) : null;
+  if (!m) return age?.trim() || null;
+  return `${Number(m[1])} ${{ D: 'd', W: 'wk', M: 'mo', Y: 'y' }[m[2] as 'D' | 'W' | 'M' | 'Y']}`;
+}
+
+/** StudyDate (YYYYMMDD) and StudyTime (HHMM…) as 'YYYY-MM-DD HH:MM'; what is missing is left out. */
+export function studyWhen(date: string | null, time: string | null): string | null {
+  const d = date && /^\d{8}$/.test(date.trim()) ? `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}` : null;
+  const t = time && /^\d{4}/.test(time.trim()) ? `${time.slice(0, 2)}:${time.slice(2, 4)}` : null;
+  return d ? (t ? `${d} ${t}` : d) : null;
+}
+
 export function waiting(sinceIso: string, now: number): string {
   const mins = Math.max(0, Math.floor((now - Date.parse(sinceIso)) / 60_000));
   if (mins < 60) return `${mins} min`;

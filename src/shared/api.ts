@@ -21,9 +21,14 @@ export const WorklistRowSchema = z.object({
   studyUid: z.string(),
   patientName: z.string().nullable(),
   patientId: z.string().nullable(),
+  /** PatientSex and PatientAge as the DICOM gives them ('M', '067Y'); null when absent. */
+  patientSex: z.string().nullable().default(null),
+  patientAge: z.string().nullable().default(null),
   accession: z.string().nullable(),
   description: z.string().nullable(),
   studyDate: z.string().nullable(),
+  /** StudyTime as written (HHMMSS…). */
+  studyTime: z.string().nullable().default(null),
   firstArrivalAt: z.string(),
   lastArrivalAt: z.string(),
   reviewStatus: ReviewStatusSchema,

@@ -214,6 +214,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     expect(brain).toBeGreaterThan(0);
     expect(bone).not.toBe(brain);
     expect(await page.textContent('[data-testid="models"]')).toMatch(/models disagree/);
+    // Who and when, as the DICOM says: sex, age, ID, accession, study date and time.
+    expect(await page.textContent('[data-testid="patient-line"]')).toMatch(
+      /^ ?(M|F|O|sex not given) · (\d+ (y|mo|wk|d)|age not given) · .* · Acc \S+ · (\d{4}-\d{2}-\d{2}( \d{2}:\d{2})?|no study date)/,
+    );
     await page.keyboard.press('2');
     await waitDrawn('40/80');
     await shot('viewer.png');

@@ -7,3 +7,23 @@ describe('a subtype above ICH', () => {
     expect(subtypeTitle('subdural', 0.47, 0.89)).toBe('subdural 47%');
   });
 });
+
+describe('patient and study in the viewer header', () => {
+  it('reads DICOM age strings as a reader would say them', async () => {
+    const { ageText } = await import('../../src/renderer/format.js');
+    expect(ageText('067Y')).toBe('67 y');
+    expect(ageText('018M')).toBe('18 mo');
+    expect(ageText('003W')).toBe('3 wk');
+    expect(ageText('005D')).toBe('5 d');
+    expect(ageText('about 60')).toBe('about 60'); // not a DICOM age string: shown as written
+    expect(ageText(null)).toBeNull();
+  });
+
+  it('writes StudyDate and StudyTime as one local reading', async () => {
+    const { studyWhen } = await import('../../src/renderer/format.js');
+    expect(studyWhen('20261126', '140215.123')).toBe('2026-11-26 14:02');
+    expect(studyWhen('20261126', null)).toBe('2026-11-26');
+    expect(studyWhen(null, '1402')).toBeNull();
+    expect(studyWhen('2026-11-26', null)).toBeNull();
+  });
+});

@@ -21,6 +21,8 @@ export const TAG = {
   seriesDescription: 'x0008103e',
   patientName: 'x00100010',
   patientId: 'x00100020',
+  patientSex: 'x00100040',
+  patientAge: 'x00101010',
   sliceThickness: 'x00180050',
   gantryTilt: 'x00181120',
   studyInstanceUid: 'x0020000d',
@@ -57,6 +59,10 @@ export interface DicomHeader {
   modality: string | undefined;
   patientName: string | undefined;
   patientId: string | undefined;
+  /** PatientSex (M, F, O) as written; the viewer shows it beside the name. */
+  patientSex: string | undefined;
+  /** PatientAge as written, e.g. '067Y' (the DICOM age string). */
+  patientAge: string | undefined;
   accessionNumber: string | undefined;
   studyDescription: string | undefined;
   seriesDescription: string | undefined;
@@ -173,6 +179,8 @@ export function readHeader(ds: DataSet): DicomHeader {
     modality: readString(ds, TAG.modality),
     patientName: readString(ds, TAG.patientName),
     patientId: readString(ds, TAG.patientId),
+    patientSex: readString(ds, TAG.patientSex),
+    patientAge: readString(ds, TAG.patientAge),
     accessionNumber: readString(ds, TAG.accessionNumber),
     studyDescription: readString(ds, TAG.studyDescription),
     seriesDescription: readString(ds, TAG.seriesDescription),

@@ -122,6 +122,8 @@ export class Ingest {
         study: {
           patientName: h.patientName,
           patientId: h.patientId,
+          patientSex: h.patientSex,
+          patientAge: h.patientAge,
           accession: h.accessionNumber,
           description: h.studyDescription,
           studyDate: h.studyDate,

@@ -25,6 +25,8 @@ export interface NewInstance {
   study: {
     patientName?: string | undefined;
     patientId?: string | undefined;
+    patientSex?: string | undefined;
+    patientAge?: string | undefined;
     accession?: string | undefined;
     description?: string | undefined;
     studyDate?: string | undefined;
@@ -209,17 +211,21 @@ export class Store {
       }
       this.db
         .prepare(
-          `INSERT INTO studies (study_uid, patient_name, patient_id, accession, description, study_date, study_time,
-                                first_arrival_at, last_arrival_at)
-           VALUES (@studyUid, @patientName, @patientId, @accession, @description, @studyDate, @studyTime, @at, @at)
+          `INSERT INTO studies (study_uid, patient_name, patient_id, patient_sex, patient_age, accession, description,
+                                study_date, study_time, first_arrival_at, last_arrival_at)
+           VALUES (@studyUid, @patientName, @patientId, @patientSex, @patientAge, @accession, @description, @studyDate,
+                   @studyTime, @at, @at)
            ON CONFLICT(study_uid) DO UPDATE SET last_arrival_at = @at,
              patient_name = COALESCE(patient_name, @patientName), patient_id = COALESCE(patient_id, @patientId),
+             patient_sex = COALESCE(patient_sex, @patientSex), patient_age = COALESCE(patient_age, @patientAge),
              accession = COALESCE(accession, @accession), description = COALESCE(description, @description)`,
         )
         .run({
           studyUid: i.studyUid,
           patientName: i.study.patientName ?? null,
           patientId: i.study.patientId ?? null,
+          patientSex: i.study.patientSex ?? null,
+          patientAge: i.study.patientAge ?? null,
           accession: i.study.accession ?? null,
           description: i.study.description ?? null,
           studyDate: i.study.studyDate ?? null,

@@ -5,6 +5,7 @@
 import type { Db } from '../db.js';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-audit-chain.js';
+import * as m0003 from './0003-patient-sex-age.js';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '0001-initial', up: m0001.up },
   { version: 2, name: '0002-audit-chain', up: m0002.up, fill: m0002.fill, finish: m0002.finish },
+  { version: 3, name: '0003-patient-sex-age', up: m0003.up },
 ];
