@@ -143,7 +143,14 @@ export function Viewer(props: {
   }, [step, slices.length, props, pixels, fitPx]);
 
   const predictions = detail?.predictions ?? [];
-  const stripModelId = stripModel ?? predictions[0]?.modelId ?? null;
+  // The strip and overlay open on the family that ranks the worklist (what the header's score is),
+  // else the ensemble, else the first model: the reader sees the numbers behind the rank first.
+  const stripModelId =
+    stripModel ??
+    predictions.find((p) => p.modelId === detail?.rankingModel)?.modelId ??
+    predictions.find((p) => p.modelId === 'ensemble')?.modelId ??
+    predictions[0]?.modelId ??
+    null;
   const stripValues = useMemo(() => {
     const m = predictions.find((p) => p.modelId === stripModelId);
     if (!m) return [];
