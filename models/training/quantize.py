@@ -180,19 +180,26 @@ def machine() -> str:
     return f"{os.cpu_count()}-core {model}, load {load:.1f} at the start"
 
 
-def run_session(path: Path, s: Dict[str, np.ndarray], threads: int, batch: int) -> "tuple[np.ndarray, float]":
+def cpu_session(path: Path, threads: int):
+    """An onnxruntime CPU session with the app's choices (src/main/inference/session-options.ts):
+    no memory arena, one inter-op thread."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.enable_cpu_mem_arena = False
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    out: List[np.ndarray] = []
+    opts.intra_op_num_threads, opts.inter_op_num_threads, opts.enable_cpu_mem_arena = threads, 1, False
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def run_batches(sess, s: Dict[str, np.ndarray], batch: int) -> np.ndarray:
+    return np.concatenate([sess.run(["probabilities"], {"hu": s["hu"][i:i + batch], "window": s["window"][i:i + batch]})[0]
+                           for i in range(0, len(s["hu"]), batch)])
+
+
+def run_session(path: Path, s: Dict[str, np.ndarray], threads: int, batch: int) -> "tuple[np.ndarray, float]":
+    sess = cpu_session(path, threads)
     t0 = time.perf_counter()
-    for i in range(0, len(s["hu"]), batch):
-        out.append(sess.run(["probabilities"], {"hu": s["hu"][i:i + batch], "window": s["window"][i:i + batch]})[0])
-    return np.concatenate(out), (time.perf_counter() - t0) * 1000 / len(s["hu"])
+    out = run_batches(sess, s, batch)
+    return out, (time.perf_counter() - t0) * 1000 / len(s["hu"])
 
 
 def measure(model_id: str, name: str, path: Path, test: Dict[str, np.ndarray], threads: int, batch: int) -> Dict[str, object]:
@@ -219,20 +226,13 @@ def speed(files: Dict[str, Path], test: Dict[str, np.ndarray], threads: int, bat
           slices: int = 32, rounds: int = 3) -> Dict[str, float]:
     """Median ms per slice of each file over ``rounds`` turns, the files alternating on the same
     ``slices`` held-out slices (a warm-up run first), so that both see the same machine load."""
-    import onnxruntime as ort
-
     sub = {k: v[:slices] for k, v in test.items()}
-    sessions = {}
-    for name, path in files.items():
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads, opts.inter_op_num_threads, opts.enable_cpu_mem_arena = threads, 1, False
-        sessions[name] = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    sessions = {name: cpu_session(path, threads) for name, path in files.items()}
     times: Dict[str, List[float]] = {name: [] for name in files}
     for r in range(rounds + 1):
         for name, sess in sessions.items():
             t0 = time.perf_counter()
-            for i in range(0, len(sub["hu"]), batch):
-                sess.run(["probabilities"], {"hu": sub["hu"][i:i + batch], "window": sub["window"][i:i + batch]})
+            run_batches(sess, sub, batch)
             if r:  # round 0 warms up
                 times[name].append((time.perf_counter() - t0) * 1000 / len(sub["hu"]))
     out = {name: float(np.median(t)) for name, t in times.items()}

@@ -46,10 +46,12 @@ export function App() {
   useEffect(() => client.onConnection(setLive), [client]);
   const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
   const flaggedSeen = useRef<number | null>(null);
-  // A new flagged study is announced where the reader is: the tab title, and a tone if asked for.
+  // On every change: the status (footer, no-model banner) and the flagged count. A new flagged study
+  // is announced where the reader is: the tab title, and a tone if asked for.
   useEffect(() => {
     let alive = true;
-    const check = () =>
+    const refresh = () => {
+      void client.api.status({}).then((st) => alive && setStatus(st)).catch(() => {});
       void client.api
         .worklist({ ...toRequest(loadFilter()), status: 'unreviewed', flaggedOnly: true, from: null, to: null })
         .then(({ rows }) => {
@@ -60,18 +62,9 @@ export function App() {
           flaggedSeen.current = n;
         })
         .catch(() => {});
-    check();
-    const off = client.onEvent(() => check());
-    return () => {
-      alive = false;
-      off();
     };
-  }, [client]);
-  useEffect(() => {
-    let alive = true;
-    const load = () => void client.api.status({}).then((s) => alive && setStatus(s)).catch(() => {});
-    load();
-    const off = client.onEvent(() => load());
+    refresh();
+    const off = client.onEvent(() => refresh());
     return () => {
       alive = false;
       off();

@@ -6,6 +6,7 @@
  * After a confirm or dismiss the screen moves to the next unreviewed study by rank (onDecided).
  */
 import { useEffect, useRef, useState } from 'react';
+import { isTyping } from './keys.js';
 import { getClient } from './api.js';
 import type { ReviewDecision, ReviewEntry, Subtype, WorklistItem } from '../shared/api.js';
 import { SUBTYPES } from '../shared/labels.js';
@@ -20,11 +21,6 @@ export const SUBTYPE_KEYS: Readonly<Record<string, Subtype>> = {
   a: 'subarachnoid',
   s: 'subdural',
 };
-
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
-}
 
 export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]; onSaved(): void; onDecided?(decision: ReviewDecision): void }) {
   const client = getClient();

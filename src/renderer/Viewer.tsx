@@ -10,6 +10,7 @@
  * overlay reports the HU under the cursor and the ruler's length in mm.
  */
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { isTyping } from './keys.js';
 import { getClient } from './api.js';
 import { SliceCache, type HuSlice } from './slices.js';
 import { SliceCanvas, type Point, type Probe, type Tool, type View } from './SliceCanvas.js';
@@ -23,11 +24,6 @@ import { LABELS, type LabelProbabilities } from '../shared/labels.js';
 import { RANKING_SCORE_ID, type StudyDetail } from '../shared/api.js';
 
 const PRESET_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '0'];
-
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
-}
 
 export function Viewer(props: {
   studyUid: string;

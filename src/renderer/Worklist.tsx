@@ -3,6 +3,7 @@
  * (j/k or ↓/↑ move, Enter opens). A study without a score says "awaiting model", never a number.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { isTyping } from './keys.js';
 import { getClient } from './api.js';
 import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, waiting } from './format.js';
 import type { ApiRequest, ApiResponse, WorklistItem } from '../shared/api.js';
@@ -30,11 +31,6 @@ export function toRequest(f: Filter): ApiRequest<'worklist'> {
     sort: f.sort,
     tzOffsetMinutes: -new Date().getTimezoneOffset(),
   };
-}
-
-function isTyping(target: EventTarget | null): boolean {
-  const el = target as HTMLElement | null;
-  return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
 }
 
 export function Worklist(props: { selected: string | null; onSelect(uid: string): void; onOpen(uid: string): void }) {

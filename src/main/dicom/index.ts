@@ -2,7 +2,7 @@
  * DICOM stage. Input: a Part 10 file's bytes. Output: a validated `HuSlice` or a
  * `QuarantineError` with a one-line reason. This folder is the only reader of DICOM tags.
  */
-export { readSlice, parseDataSet, validateHeader, sliceWindow, SLICE_SIZE } from './read.js';
+export { readSlice, parseDataSet, hasPart10Prefix, validateHeader, sliceWindow, SLICE_SIZE } from './read.js';
 export type { HuSlice, SliceWindow, FrameDecoder, FrameDescription } from './read.js';
 export { readHeader, readString, TAG } from './tags.js';
 export type { DicomHeader } from './tags.js';

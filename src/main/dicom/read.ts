@@ -88,8 +88,13 @@ function describe(err: unknown): string {
   return text.replace(/^dicomParser[.:]\w+:\s*/, '').split('\n')[0]!.slice(0, 200);
 }
 
+/** Whether the bytes begin as a DICOM Part 10 file: a 128-byte preamble, then "DICM". */
+export function hasPart10Prefix(bytes: Uint8Array): boolean {
+  return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
+}
+
 export function parseDataSet(bytes: Uint8Array): DataSet {
-  if (bytes.length < 132 || String.fromCharCode(...bytes.subarray(128, 132)) !== 'DICM') {
+  if (!hasPart10Prefix(bytes)) {
     throw new QuarantineError('not a DICOM Part 10 file (no DICM prefix at byte 128)');
   }
   try {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { readSlice, QuarantineError, type FrameDecoder } from '../dicom/index.js';
+import { hasPart10Prefix, readSlice, QuarantineError, type FrameDecoder } from '../dicom/index.js';
 import { huToInt16, pixelSha256, writeHuFile, SeriesStudyMismatch, type FileOutcome, type Store } from '../store/index.js';
 
 /**
@@ -39,8 +39,7 @@ const SIDE_FILE_EXTENSIONS = new Set(['csv', 'json', 'txt', 'md', 'xml', 'html',
 function sideFileKind(path: string, bytes: Uint8Array): string | undefined {
   const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();
   if (!ext || !SIDE_FILE_EXTENSIONS.has(ext)) return undefined;
-  const dicm = bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
-  return dicm ? undefined : ext;
+  return hasPart10Prefix(bytes) ? undefined : ext;
 }
 
 /** Files larger than this are not single CT slices; refusing them bounds memory. */
