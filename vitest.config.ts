@@ -11,5 +11,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    // Says whether the shared corpus is present, so a fresh clone's skipped tests are explained.
+    globalSetup: ['test/corpus-notice.ts'],
   },
 });
