@@ -1,4 +1,4 @@
-"""Command line: ``python3 -m models.phantom {generate,montage,realism}`` (see README.md)."""
+"""Command line: ``python3 -m models.phantom {generate,inserted,montage,gallery,realism}`` (see README.md)."""
 from __future__ import annotations
 
 import argparse
@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--out", required=True)
     m.add_argument("--columns", type=int, default=4)
     m.add_argument("--step", type=int, default=2, help="downsampling step (1 = full 512 px tiles)")
+    m.add_argument("--slices", default=None, help="comma-separated slice numbers (default: all)")
     gl = sub.add_parser("gallery", help="one montage PNG per subtype (docs: assets/docs/phantom)")
     gl.add_argument("--out", required=True)
     gl.add_argument("--seed", type=int, default=0)
@@ -31,6 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--studies", type=int, default=6)
+    r.add_argument("--levels", action="store_true",
+                   help="level by level against the real non-contrast series in ../shared/real-head-ct")
+    ins = sub.add_parser("inserted", help="real head CT with synthetic bleeds drawn in, as DICOM studies + labels")
+    ins.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
+    ins.add_argument("--seed", type=int, default=3)
+    ins.add_argument("--variants", type=int, default=12, help="studies to write (warped variants of the series)")
+    ins.add_argument("--part", choices=["held-out", "train"], default="held-out",
+                     help="the held-out slices (every fifth) or the training ones")
+    ins.add_argument("--out", required=True)
     a = ap.parse_args(argv)
 
     if a.cmd == "generate":
@@ -43,16 +53,28 @@ def main(argv: list[str] | None = None) -> int:
         s["extrapolated_20000_slices_minutes_2_idle_cores"] = round(20000 * s["cpu_ms_per_slice"] / 1000 / 2 / 60, 1)
         print(json.dumps(s))
         return 0
+    if a.cmd == "inserted":
+        from .insert import write_inserted_dataset
+
+        print(json.dumps(write_inserted_dataset(a.out, a.series, a.seed, a.variants, a.part)))
+        return 0
     if a.cmd == "montage":
         from .montage import montage_folder
 
-        print(montage_folder(a.study_dir, a.out, columns=a.columns, step=a.step))
+        slices = [int(v) for v in a.slices.split(",")] if a.slices else None
+        print(montage_folder(a.study_dir, a.out, columns=a.columns, step=a.step, slices=slices))
         return 0
     if a.cmd == "gallery":
         from .montage import gallery
 
         for p in gallery(a.out, seed=a.seed):
             print(p, p.stat().st_size, "bytes")
+        return 0
+    if a.cmd == "realism" and a.levels:
+        from .realism import compare_levels
+
+        compare_levels(a.out, seed=a.seed, n_studies=a.studies)
+        print((Path(a.out) / "levels.md").read_text())
         return 0
     if a.cmd == "realism":
         from .realism import compare

@@ -72,9 +72,10 @@ class Head:
         self.scalp0 = u(4.0, 7.0)
         self.age = u(0.0, 1.0)             # 0 young, 1 old (atrophy, calcification)
         self.atrophy = float(np.clip(self.age * u(0.4, 1.1) + u(-0.1, 0.15), 0.0, 1.0))
-        # tissue densities
+        # tissue densities: white 26–32 and grey 9–15 HU above it (published 20–30 / 35–45; the
+        # real series in ../shared measures ≈ 24 / 35, where the first generator had too little contrast)
         self.wm = u(26.0, 32.0)
-        self.gm = min(45.0, self.wm + u(7.0, 12.0))
+        self.gm = min(46.0, self.wm + u(9.0, 15.0))
         self.csf = u(2.0, 12.0)
         self.cortical = u(1150.0, 1650.0)
         self.diploe = u(450.0, 850.0)

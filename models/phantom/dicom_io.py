@@ -77,8 +77,8 @@ def build_dataset(study, i: int) -> FileDataset:
     ds.InstitutionName = "SYNTHETIC"
     ds.ReferringPhysicianName = ""
     ds.StationName = "PHANTOM"
-    ds.StudyDescription = "CT HEAD WO CONTRAST (synthetic phantom)"
-    ds.SeriesDescription = "AXIAL 5mm (synthetic phantom)"
+    ds.StudyDescription = m.get("description", "CT HEAD WO CONTRAST (synthetic phantom)")
+    ds.SeriesDescription = "AXIAL (real anatomy, synthetic hemorrhage)" if "description" in m else "AXIAL 5mm (synthetic phantom)"
     ds.ManufacturerModelName = "models.phantom"
     ds.PatientName = m["patient_name"]
     ds.PatientID = m["patient_id"]
@@ -106,7 +106,7 @@ def build_dataset(study, i: int) -> FileDataset:
     ds.FrameOfReferenceUID = m["frame_uid"]
     ds.PositionReferenceIndicator = ""
     ds.SliceLocation = _ds(loc, False)
-    ds.ImageComments = "Synthetic phantom, not a patient (models.phantom)"
+    ds.ImageComments = m.get("comment", "Synthetic phantom, not a patient (models.phantom)")
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = study.hu.shape[1], study.hu.shape[2]

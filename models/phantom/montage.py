@@ -89,7 +89,8 @@ def _labels_for(folder: Path, sops: list[str]) -> np.ndarray | None:
     return None
 
 
-def montage_folder(folder: str | Path, out: str | Path, columns: int = 4, step: int = 2) -> Path:
+def montage_folder(folder: str | Path, out: str | Path, columns: int = 4, step: int = 2,
+                   slices: list[int] | None = None) -> Path:
     folder = Path(folder)
     hu, sops = read_series(folder)
     labels = _labels_for(folder, sops)
@@ -100,7 +101,7 @@ def montage_folder(folder: str | Path, out: str | Path, columns: int = 4, step: 
             order = {s: k for k, s in enumerate(z["ids"].tolist())}
             bits = z["bits"][[order[s] for s in sops]]
         masks = {s: (bits & (1 << k)) != 0 for k, s in enumerate(SUBTYPES)}
-    return write_png(out, montage_arrays(hu, masks, labels, columns, step))
+    return write_png(out, montage_arrays(hu, masks, labels, columns, step, slices))
 
 
 def gallery(out_dir: str | Path, seed: int = 0, step: int = 2) -> list[Path]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Dict, Iterator
+from typing import Dict, Iterator, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -31,29 +31,30 @@ from .pool import PoolIndex
 
 
 class PoolSlices(Dataset):
-    """Slices of a pool by (study, slice) key: ``(hu [1,512,512] int16, window [2], labels [6])``.
+    """Slices of one or more pools by (pool, study, slice) key: ``(hu [1,512,512] int16, window [2], labels [6])``.
 
     Keyed by study number rather than by position, so the sampler (in the training process) can
-    re-read the pool's index while loader processes keep their open memory maps: a pool that is
+    re-read the pools' indices while loader processes keep their open memory maps: a pool that is
     still being built is trained on as it grows.
     """
 
-    def __init__(self, root: os.PathLike) -> None:
-        self.root = root
-        self._maps: Dict[int, np.ndarray] = {}
-        self._meta: Dict[int, Dict[str, np.ndarray]] = {}
+    def __init__(self, roots: Sequence[os.PathLike]) -> None:
+        self.roots = list(roots)
+        self._maps: Dict[Tuple[int, int], np.ndarray] = {}
+        self._meta: Dict[Tuple[int, int], Dict[str, np.ndarray]] = {}
 
     def __len__(self) -> int:
-        return len(PoolIndex.open(self.root))
+        return sum(len(PoolIndex.open(r)) for r in self.roots)
 
     def __getitem__(self, key):
-        study, z = int(key[0]), int(key[1])
-        m = self._maps.get(study)
+        pool, study, z = int(key[0]), int(key[1]), int(key[2])
+        m = self._maps.get((pool, study))
         if m is None:  # opened once per loader process; the OS page cache does the rest
-            m = self._maps[study] = np.load(os.path.join(self.root, f"hu-{study:05d}.npy"), mmap_mode="r")
-            with np.load(os.path.join(self.root, f"meta-{study:05d}.npz")) as f:
-                self._meta[study] = {"labels": f["labels"], "window": f["window"]}
-        meta = self._meta[study]
+            root = self.roots[pool]
+            m = self._maps[(pool, study)] = np.load(os.path.join(root, f"hu-{study:05d}.npy"), mmap_mode="r")
+            with np.load(os.path.join(root, f"meta-{study:05d}.npz")) as f:
+                self._meta[(pool, study)] = {"labels": f["labels"], "window": f["window"]}
+        meta = self._meta[(pool, study)]
         # int16 as stored: half the bytes through the loader's shared memory, and the conversion
         # to float happens once per batch on the training device.
         hu = torch.from_numpy(np.array(m[z]))[None]
@@ -80,15 +81,62 @@ class EndlessSampler(Sampler):
         return 2 ** 31
 
 
+class MixtureSampler(Sampler):
+    """Keys forever from several pools, each drawn with its share of the slices whatever its size.
+
+    Why shares and not sizes: a small pool of real slices with drawn bleeds must weigh in a
+    training run beside a large phantom pool without being copied. Each pool walks its own
+    permutations (re-read when a pass ends, so growing pools are followed)."""
+
+    def __init__(self, pools: Sequence[os.PathLike], shares: Sequence[float], seed: int) -> None:
+        total = float(sum(shares))
+        if total <= 0 or any(s < 0 for s in shares):
+            raise ValueError(f"pool shares must be non-negative and not all zero: {list(shares)}")
+        self.pools, self.p, self.seed = list(pools), np.asarray(shares, np.float64) / total, seed
+
+    def __iter__(self) -> Iterator:
+        rng = np.random.default_rng([self.seed, 0x5A3])
+        walks = [self._walk(i) for i in range(len(self.pools))]
+        while True:
+            yield next(walks[int(rng.choice(len(walks), p=self.p))])
+
+    def _walk(self, i: int) -> Iterator:
+        p = 0
+        while True:
+            keys = [(i, s, z) for s, z in pool_keys(self.pools[i])]
+            for k in np.random.default_rng([self.seed, i, p]).permutation(len(keys)).tolist():
+                yield keys[k]
+            p += 1
+
+    def __len__(self) -> int:
+        return 2 ** 31
+
+
 def pool_keys(root: os.PathLike):
     """(study number, slice) of every slice of the pool's complete studies, read now."""
     idx = PoolIndex.open(root)
     return list(zip(idx.studies[idx.study_of].tolist(), idx.slice_of.tolist()))
 
 
-def pool_loader(pool: os.PathLike, batch_size: int, workers: int, seed: int, pin: bool = False) -> DataLoader:
+def parse_pool(spec: str) -> Tuple[str, float]:
+    """``PATH`` or ``PATH:SHARE`` (the share of training slices drawn from that pool; default 1)."""
+    head, sep, tail = spec.rpartition(":")
+    if sep:
+        try:
+            return head, float(tail)
+        except ValueError:
+            pass
+    return spec, 1.0
+
+
+def pool_loader(pools: Sequence[str], batch_size: int, workers: int, seed: int, pin: bool = False) -> DataLoader:
+    """One endless DataLoader over ``pools`` (each ``PATH`` or ``PATH:SHARE``; one path alone is fine)."""
+    if isinstance(pools, (str, os.PathLike)):
+        pools = [str(pools)]
+    parsed = [parse_pool(p) for p in pools]
     extra = {"persistent_workers": True, "prefetch_factor": 4} if workers > 0 else {}
-    return DataLoader(PoolSlices(pool), batch_size=batch_size, sampler=EndlessSampler(lambda: pool_keys(pool), seed),
+    return DataLoader(PoolSlices([p for p, _ in parsed]), batch_size=batch_size,
+                      sampler=MixtureSampler([p for p, _ in parsed], [s for _, s in parsed], seed),
                       num_workers=workers, drop_last=True, pin_memory=pin, **extra)
 
 

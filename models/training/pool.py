@@ -1,6 +1,8 @@
 """A phantom pool: studies generated once and stored as memory-mappable int16 HU shards.
 
     /usr/bin/python3 -m models.training.pool build --seed 1 --studies 1500 --out /data/pool-s1
+    /usr/bin/python3 -m models.training.pool build-inserted --series ../shared/real-head-ct/ge-hispeed-dual \
+        --seed 1 --variants 60 --out /data/inserted-s1     # real slices with synthetic bleeds drawn in
     /usr/bin/python3 -m models.training.pool info /data/pool-s1
     /usr/bin/python3 -m models.training.loader_speed /data/pool-s1      # loader slices/s against on-the-fly
 
@@ -85,7 +87,7 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
     info_path = out / "pool.json"
     if info_path.exists():
         info = json.loads(info_path.read_text())
-        if info["seed"] != seed or info["balanced"] != balanced:
+        if info["seed"] != seed or info["balanced"] != balanced or info.get("source"):
             raise SystemExit(f"{out} holds seed {info['seed']} (balanced={info['balanced']}); "
                              f"asked for seed {seed} (balanced={balanced}): use another folder")
     done = set(complete_indices(out))
@@ -136,7 +138,7 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
     return summary
 
 
-def write_info(out: Path, seed: int, balanced: bool) -> Dict[str, object]:
+def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, object]] = None) -> Dict[str, object]:
     from models.phantom.study import GENERATOR_VERSION
 
     idx = complete_indices(out)
@@ -147,6 +149,9 @@ def write_info(out: Path, seed: int, balanced: bool) -> Dict[str, object]:
             "balanced": balanced, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
             "bytes": int(sum((out / _name("hu", i, "npy")).stat().st_size for i in idx))}
+    if source is not None:  # real slices with drawn bleeds, not phantoms
+        info["generator"] = "models.phantom.insert"
+        info["source"] = source
     tmp = out / "pool.json.partial"
     tmp.write_text(json.dumps(info, indent=1) + "\n")
     os.replace(tmp, out / "pool.json")
@@ -218,6 +223,73 @@ def pool_arrays(pool: str, studies: int, slices_per_study: Optional[int], sample
             "study": np.concatenate(st)}
 
 
+_SERIES_CACHE: Dict[str, object] = {}
+
+
+def _build_inserted_one(args) -> Dict[str, object]:
+    out, series_dir, seed, index, slices = args
+    from models.phantom.insert import load_series, variant
+
+    c0 = time.process_time()
+    series = _SERIES_CACHE.get(series_dir)
+    if series is None:  # read once per worker process
+        series = _SERIES_CACHE[series_dir] = load_series(series_dir)
+    v = variant(series, seed, index, slices)
+    out = Path(out)
+    _atomic_save(out / _name("hu", index, "npy"), lambda p: np.save(p, v["hu"].astype(np.int16)))
+    _atomic_save(out / _name("mask", index, "npz"), lambda p: np.savez_compressed(p, bits=v["bits"]))
+    _atomic_save(out / _name("meta", index, "npz"),
+                 lambda p: np.savez(p, labels=v["labels"], window=v["window"], z=v["source"].astype(np.float32)))
+    return {"index": index, "slices": int(len(v["hu"])), "cpu": time.process_time() - c0}
+
+
+def build_inserted(out: os.PathLike, series_dir: os.PathLike, seed: int, variants: int, part: str = "train",
+                   workers: Optional[int] = None, progress: bool = True) -> Dict[str, object]:
+    """Variants ``0..variants-1`` of a real series with synthetic bleeds drawn in
+    (``models.phantom.insert``), as a pool with the phantom pool's layout. ``part`` picks the
+    training slices or the held-out ones (every fifth slice), so a model can be measured on real
+    slices it never saw."""
+    from models.phantom.insert import load_series, split_slices
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    series_dir = str(Path(series_dir).resolve())
+    train, held = split_slices(len(load_series(series_dir).hu))
+    slices = train if part == "train" else held
+    source = {"series": series_dir, "part": part, "slices": slices}
+    info_path = out / "pool.json"
+    if info_path.exists():
+        info = json.loads(info_path.read_text())
+        if info["seed"] != seed or info.get("source") != source:
+            raise SystemExit(f"{out} holds another pool (seed {info['seed']}, {info.get('source')}): use another folder")
+    done = set(complete_indices(out))
+    todo = [i for i in range(variants) if i not in done]
+    print(f"pool {out}: {len(done)} of {variants} variants of {len(slices)} real slices present, {len(todo)} to make; "
+          f"≈ {len(todo) * len(slices) * BYTES_PER_SLICE / 1e9:.1f} GB more on disk", file=sys.stderr, flush=True)
+    write_info(out, seed, True, source)
+    workers = max(1, workers or os.cpu_count() or 1)
+    t0 = time.perf_counter()
+    jobs = [(str(out), series_dir, seed, i, slices) for i in todo]
+    made: List[Dict[str, object]] = []
+    if workers == 1 or len(jobs) <= 1:
+        made = [_build_inserted_one(j) for j in jobs]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as ex:
+            for fut in as_completed([ex.submit(_build_inserted_one, j) for j in jobs]):
+                made.append(fut.result())
+                if progress:
+                    print(f"\r{len(made)}/{len(jobs)} variants", end="", file=sys.stderr, flush=True)
+    if progress and jobs:
+        print(file=sys.stderr)
+    info = write_info(out, seed, True, source)
+    made_slices = sum(int(m["slices"]) for m in made)
+    summary = {"pool": str(out), "studies": info["studies"], "slices": info["slices"], "made_slices": made_slices,
+               "seconds": round(time.perf_counter() - t0, 1), "positive_slices": info["positive_slices"],
+               "cpu_ms_per_slice": round(1000 * sum(float(m["cpu"]) for m in made) / max(made_slices, 1), 1)}
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
 def _info(args: argparse.Namespace) -> None:
     print((Path(args.pool) / "pool.json").read_text())
 
@@ -231,11 +303,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     b.add_argument("--out", required=True)
     b.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True)
     b.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    r = sub.add_parser("build-inserted", help="real slices with synthetic bleeds drawn in (models.phantom.insert)")
+    r.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
+    r.add_argument("--seed", type=int, required=True)
+    r.add_argument("--variants", type=int, required=True, help="warped variants of the series, each a pool 'study'")
+    r.add_argument("--part", choices=["train", "held-out"], default="train",
+                   help="the training slices or the held-out ones (every fifth slice)")
+    r.add_argument("--out", required=True)
+    r.add_argument("--workers", type=int, default=None)
     i = sub.add_parser("info", help="print pool.json")
     i.add_argument("pool")
     args = ap.parse_args(argv)
     if args.cmd == "build":
         build(args.out, args.seed, args.studies, args.balanced, args.workers)
+    elif args.cmd == "build-inserted":
+        build_inserted(args.out, args.series, args.seed, args.variants, args.part, args.workers)
     else:
         _info(args)
 

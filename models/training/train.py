@@ -35,7 +35,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from . import data as D
-from .augment import AugmentConfig, augment_batch, pool_loader
+from .augment import AugmentConfig, augment_batch, parse_pool, pool_loader
 from .contract import LABELS, MODELS_DIR
 from .engine import (ModelEma, WeightedBCE, append_jsonl, load_checkpoint, now_iso, predict, run_dir,
                      save_checkpoint, select_device, set_threads, train_step, warmup_cosine)
@@ -49,7 +49,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--model", required=True, choices=list_models())
     ap.add_argument("--data", choices=["pool", "phantom", "rsna"], default=None,
                     help="default: pool when --pool is given, else phantoms made on the fly")
-    ap.add_argument("--pool", help="a phantom pool folder (models.training.pool build)")
+    ap.add_argument("--pool", action="append", default=None, metavar="PATH[:SHARE]",
+                    help="a pool folder (models.training.pool build or build-inserted); repeat to mix pools, "
+                         "each drawn with its SHARE of the slices (default 1)")
     ap.add_argument("--rsna-dir", help="folder of ID_*.dcm with stage_2_train.csv (the RSNA download)")
     ap.add_argument("--rsna-csv", help="label CSV when not <rsna-dir>/stage_2_train.csv")
     ap.add_argument("--val-fraction", type=float, default=0.1, help="RSNA: share of studies for validation")
@@ -59,7 +61,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--studies", type=int, default=400, help="on-the-fly phantoms: training studies")
     ap.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True, help="phantom balanced mode")
     ap.add_argument("--slices-per-study", type=int, default=None, help="on-the-fly phantoms: slices per study per pass")
-    ap.add_argument("--val-pool", help="a pool of validation studies (another seed)")
+    ap.add_argument("--val-pool", action="append", default=None,
+                    help="a pool of validation studies (another seed); repeat to validate on several, "
+                         "--val-studies and --val-slices-per-study from each")
     ap.add_argument("--val-seed", type=int, default=2, help="on-the-fly validation: phantom seed")
     ap.add_argument("--val-studies", type=int, default=16)
     ap.add_argument("--val-slices-per-study", type=int, default=12)
@@ -122,7 +126,8 @@ def _batches(args: argparse.Namespace, batch_size: int, seed: int, pin: bool) ->
 
 def _validation_set(args: argparse.Namespace) -> Dict[str, np.ndarray]:
     if args.val_pool:
-        return pool_arrays(args.val_pool, args.val_studies, args.val_slices_per_study)
+        parts = [pool_arrays(p, args.val_studies, args.val_slices_per_study) for p in args.val_pool]
+        return {k: np.concatenate([p[k] for p in parts]) for k in ("hu", "window", "labels")}
     if args.data == "rsna":
         ds = D.RsnaFolder(args.rsna_dir, split="val", val_fraction=args.val_fraction,
                           test_fraction=args.test_fraction, csv_path=args.rsna_csv)
@@ -135,7 +140,13 @@ def _validation_set(args: argparse.Namespace) -> Dict[str, np.ndarray]:
 
 def _training_labels(args: argparse.Namespace) -> np.ndarray:
     if args.data == "pool":
-        return PoolIndex.open(args.pool).labels
+        # weighted by share, as the loader draws them
+        parsed = [parse_pool(p) for p in args.pool]
+        labels = [PoolIndex.open(p).labels for p, _ in parsed]
+        total = sum(sh for _, sh in parsed)
+        n = max(len(l) for l in labels)
+        return np.concatenate([l[np.random.default_rng(0).integers(len(l), size=max(1, int(n * sh / total)))]
+                               for l, (_, sh) in zip(labels, parsed) if sh > 0])
     if args.data == "phantom":
         return np.concatenate([D.phantom_study(args.seed, k, args.balanced)[2] for k in range(min(8, args.studies))])
     return D.RsnaFolder(args.rsna_dir, split="train", val_fraction=args.val_fraction,
@@ -231,7 +242,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         pos_weight = D.positive_weights(_training_labels(args))
     if not resumed or state.get("run") is None or state["run"].get("finished"):
         state["run"] = {"started": now_iso(), "command": command, "hardware": _hardware(device), "device": str(device),
-                        "data": (f"phantom pool {args.pool}" if args.data == "pool" else args.data),
+                        "data": (f"pool {', '.join(args.pool)}" if args.data == "pool" else args.data),
                         "init": state.get("init"), "batch_size": batch_size, "lr": lr, "weight_decay": wd,
                         "warmup_steps": warmup, "bf16": bf16, "augment": bool(args.augment),
                         "train_size": args.train_size, "native_from": args.native_from if args.train_size else None,

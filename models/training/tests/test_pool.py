@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from models.training import pool
-from models.training.augment import EndlessSampler, PoolSlices, pool_keys, pool_loader
+from models.training.augment import EndlessSampler, MixtureSampler, PoolSlices, parse_pool, pool_keys, pool_loader
 from models.training.contract import LABELS
 from models.training.tests.helpers import phantom_available
 
@@ -52,13 +52,30 @@ class PoolTest(unittest.TestCase):
     def test_loader_yields_contract_samples_and_every_key_once_per_pass(self) -> None:
         keys = pool_keys(self.root)
         self.assertEqual(len(keys), self.summary["slices"])
-        ds = PoolSlices(self.root)
-        hu, win, lab = ds[keys[3]]
+        ds = PoolSlices([self.root])
+        hu, win, lab = ds[(0, *keys[3])]
         self.assertEqual((tuple(hu.shape), hu.dtype, tuple(win.shape), tuple(lab.shape)), ((1, 512, 512), torch.int16, (2,), (6,)))
         it = iter(EndlessSampler(lambda: keys, seed=0))
         first_pass = [next(it) for _ in keys]
         self.assertEqual(sorted(first_pass), sorted(keys))
         batch = next(iter(pool_loader(self.root, batch_size=4, workers=0, seed=0)))
+        self.assertEqual(tuple(batch[0].shape), (4, 1, 512, 512))
+
+    def test_a_mixture_draws_each_pool_by_its_share_not_its_size(self) -> None:
+        small = Path(self.tmp.name) / "small"
+        pool.build(small, seed=7, studies=1, workers=1, progress=False)
+        n_small = len(pool_keys(small))
+        it = iter(MixtureSampler([self.root, small], [0.0, 1.0], seed=0))
+        drawn = [next(it) for _ in range(3 * n_small)]
+        self.assertTrue(all(k[0] == 1 for k in drawn))
+        # every key of the small pool once per pass of it, although it is drawn three times over
+        self.assertEqual(sorted(drawn[:n_small]), sorted((1, s, z) for s, z in pool_keys(small)))
+        it = iter(MixtureSampler([self.root, small], [3.0, 1.0], seed=1))
+        share = np.mean([next(it)[0] == 1 for _ in range(2000)])
+        self.assertAlmostEqual(share, 0.25, delta=0.04)
+        self.assertEqual(parse_pool("/data/pool-s1:0.3"), ("/data/pool-s1", 0.3))
+        self.assertEqual(parse_pool("/data/pool-s1"), ("/data/pool-s1", 1.0))
+        batch = next(iter(pool_loader([str(self.root), f"{small}:2"], batch_size=4, workers=0, seed=0)))
         self.assertEqual(tuple(batch[0].shape), (4, 1, 512, 512))
 
     def test_pool_arrays_match_the_shards(self) -> None:
