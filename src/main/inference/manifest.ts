@@ -3,6 +3,7 @@
  * habit 5). Python writes it at export; this module reads and validates it. A missing manifest
  * or one with no models is not an error: ready series then wait as "awaiting model".
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,20 @@ export const DEFAULT_MODELS_DIR = resolve(here, '..', '..', '..', 'models');
 export function graphFor(model: ModelEntry, provider: string): ManifestFile | undefined {
   const graphs = model.files.filter((f) => (f.role ?? (f.path.endsWith('.onnx') ? 'model' : 'external-data')) === 'model');
   return graphs.find((f) => f.providers?.includes(provider)) ?? graphs.find((f) => !f.providers);
+}
+
+/**
+ * What makes a model's answers on a provider: the graph it runs there and every non-graph file
+ * (external weights), as one sha256. Stored with each prediction so that a slice is run again only
+ * when that changes.
+ */
+export function modelFingerprint(model: ModelEntry, provider: string): string | null {
+  const graph = graphFor(model, provider);
+  if (!graph) return null;
+  const others = model.files.filter((f) => f !== graph && (f.role ?? (f.path.endsWith('.onnx') ? 'model' : 'external-data')) !== 'model');
+  const hash = createHash('sha256');
+  for (const f of [graph, ...others]) hash.update(`${f.path}:${f.sha256}\n`);
+  return hash.digest('hex');
 }
 
 export function loadManifest(modelsDir: string = DEFAULT_MODELS_DIR): Manifest {

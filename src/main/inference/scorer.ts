@@ -16,6 +16,7 @@ import type { Worker } from 'node:worker_threads';
 import { workerUrl, startWorker } from '../workers/spawn.js';
 import {
   clearStudyScores,
+  predictionsByFile,
   readHuFile,
   RANKING_SCORE_ID,
   savePredictions,
@@ -25,7 +26,7 @@ import {
 } from '../store/index.js';
 import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
 import { rankingFamily } from './ranking-setting.js';
-import { loadManifest, graphFor, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
+import { loadManifest, graphFor, modelFingerprint, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
 import type { ScoringProgress, SeriesScorer } from './index.js';
 
@@ -200,20 +201,35 @@ export class OnnxSeriesScorer implements SeriesScorer {
     const series = store.series(seriesUid);
     if (!series || !instances.length) return;
 
-    // Each slice's HU is read from disk once per series, not once per model.
-    const slices = instances.map((inst) => readHuFile(dataDir, inst.hu_path));
+    // A slice this model file has already scored (the series grew after it was scored, or is scored
+    // again) keeps its answer; only the others run. Each slice's HU is read from disk at most once.
+    const fingerprints = new Map(loaded.map((m) => [m.modelId, this.fingerprint(m)]));
+    const cached = new Map(
+      loaded.map((m) => {
+        const fp = fingerprints.get(m.modelId);
+        return [m.modelId, fp ? predictionsByFile(store.db, m.modelId, fp, instances.map((i) => i.id)) : new Map<number, Float32Array>()];
+      }),
+    );
+    const huCache = new Map<number, ReturnType<typeof readHuFile>>();
+    const huOf = (i: number) => {
+      let hu = huCache.get(i);
+      if (!hu) huCache.set(i, (hu = readHuFile(dataDir, instances[i]!.hu_path)));
+      return hu;
+    };
     const perModel = new Map<string, Float32Array[]>();
-    const total = instances.length * loaded.length;
+    const total = loaded.reduce((n, m) => n + instances.filter((inst) => !cached.get(m.modelId)!.has(inst.id)).length, 0);
     let done = 0;
     for (const model of loaded) {
       const batch = this.batchSize(model.modelId);
-      const results: Float32Array[] = [];
-      for (let start = 0; start < instances.length; start += batch) {
-        const chunk = instances.slice(start, start + batch);
+      const known = cached.get(model.modelId)!;
+      const todo = instances.map((inst, i) => ({ inst, i })).filter(({ inst }) => !known.has(inst.id));
+      const results: Float32Array[] = instances.map((inst) => known.get(inst.id) ?? new Float32Array(6));
+      for (let start = 0; start < todo.length; start += batch) {
+        const chunk = todo.slice(start, start + batch);
         const hu = new Float32Array(chunk.length * SLICE_PIXELS);
         const window = new Float32Array(chunk.length * 2);
-        chunk.forEach((inst, k) => {
-          hu.set(slices[start + k]!, k * SLICE_PIXELS);
+        chunk.forEach(({ inst, i }, k) => {
+          hu.set(huOf(i), k * SLICE_PIXELS);
           window[k * 2] = inst.window_center;
           window[k * 2 + 1] = inst.window_width;
         });
@@ -222,7 +238,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
           [hu.buffer, window.buffer],
         );
         if (r.type !== 'result') throw new Error('unexpected worker reply');
-        for (let k = 0; k < chunk.length; k++) results.push(r.probabilities.slice(k * 6, k * 6 + 6));
+        chunk.forEach(({ i }, k) => (results[i] = r.probabilities.slice(k * 6, k * 6 + 6)));
         done += chunk.length;
         onProgress?.({ done, total, modelId: model.modelId });
       }
@@ -232,7 +248,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
         model.modelId,
         model.version,
         model.provider ?? 'unknown',
-        instances.map((inst, i) => ({ instanceId: inst.id, probabilities: results[i]! })),
+        todo.map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
+        fingerprints.get(model.modelId) ?? null,
       );
     }
     for (const e of this.manifest.ensembles) {
@@ -250,6 +267,11 @@ export class OnnxSeriesScorer implements SeriesScorer {
     }
     store.setSeriesState(seriesUid, 'scored', null);
     this.rescoreStudy(series.study_uid);
+  }
+
+  private fingerprint(state: ModelState): string | null {
+    const m = this.manifest.models.find((x) => x.id === state.modelId);
+    return m && state.provider ? modelFingerprint(m, state.provider) : null;
   }
 
   /** Study scores from every scored series of the study: per model, the highest series score. */

@@ -475,6 +475,6 @@ export class SeriesStudyMismatch extends Error {
 
 export { queryWorklist, RANKING_SCORE_ID } from './worklist.js';
 export type { WorklistQuery } from './worklist.js';
-export { savePredictions, studyPredictionRows, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
+export { savePredictions, predictionsByFile, studyPredictionRows, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
 export type { SlicePrediction, StoredPrediction } from './predictions.js';
 export { verifyAudit, auditHead, type AuditVerdict } from './audit.js';

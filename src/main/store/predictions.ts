@@ -10,15 +10,42 @@ export interface SlicePrediction {
   probabilities: ArrayLike<number>;
 }
 
-export function savePredictions(db: Db, modelId: string, version: string, provider: string, rows: SlicePrediction[]): void {
+/**
+ * `modelSha256`: the file that made them (null for an ensemble, which is recomputed from its
+ * members every time).
+ */
+export function savePredictions(
+  db: Db,
+  modelId: string,
+  version: string,
+  provider: string,
+  rows: SlicePrediction[],
+  modelSha256: string | null = null,
+): void {
   const at = nowIso();
   const stmt = db.prepare(
-    `INSERT OR REPLACE INTO predictions (instance_id, model_id, model_version, provider, ${P_COLUMNS.join(', ')}, created_at)
-     VALUES (?, ?, ?, ?, ${P_COLUMNS.map(() => '?').join(', ')}, ?)`,
+    `INSERT OR REPLACE INTO predictions (instance_id, model_id, model_version, provider, ${P_COLUMNS.join(', ')}, created_at, model_sha256)
+     VALUES (?, ?, ?, ?, ${P_COLUMNS.map(() => '?').join(', ')}, ?, ?)`,
   );
   db.transaction(() => {
-    for (const r of rows) stmt.run(r.instanceId, modelId, version, provider, ...Array.from(r.probabilities), at);
+    for (const r of rows) stmt.run(r.instanceId, modelId, version, provider, ...Array.from(r.probabilities), at, modelSha256);
   })();
+}
+
+/**
+ * The stored probabilities of these slices made by exactly this model file: a slice's pixels never
+ * change once stored (a conflicting resend is kept as another instance), so they need no rerun.
+ */
+export function predictionsByFile(db: Db, modelId: string, modelSha256: string, instanceIds: readonly number[]): Map<number, Float32Array> {
+  const out = new Map<number, Float32Array>();
+  const stmt = db.prepare(
+    `SELECT instance_id, ${P_COLUMNS.join(', ')} FROM predictions WHERE model_id = ? AND model_sha256 = ? AND instance_id = ?`,
+  );
+  for (const id of instanceIds) {
+    const r = stmt.get(modelId, modelSha256, id) as Record<string, number> | undefined;
+    if (r) out.set(id, Float32Array.from(P_COLUMNS.map((c) => r[c]!)));
+  }
+  return out;
 }
 
 /** Every model's per-slice probabilities for a study's slices, in series then slice order. */

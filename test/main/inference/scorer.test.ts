@@ -78,6 +78,48 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     await core.stop();
   });
 
+  it('a series that grows after it was scored runs only its new slices; a changed model file runs them all again', async () => {
+    const uids = ['--study-uid', '1.2.826.0.1.3680043.8.498.901', '--series-uid', '1.2.826.0.1.3680043.8.498.902', '--uid-prefix', '1.2.826.0.1.3680043.8.498.903.'];
+    const first = join(dir.path, 'grow-3');
+    const grown = join(dir.path, 'grow-5');
+    mkdirSync(first);
+    mkdirSync(grown);
+    fixture('series', '--base', corpus(CT1_UNC), '--out', first, '--count', '3', ...uids);
+    fixture('series', '--base', corpus(CT1_UNC), '--out', grown, '--count', '5', ...uids); // the same 3, then 2 more
+    const core = compose({ dataDir: join(dir.path, 'data-grow'), settleMs: 0 });
+    const models = modelsDir('grow', [convlstm]);
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: models });
+    core.attachScorer(scorer!);
+    const totals: number[] = [];
+    core.on((e) => {
+      if (e.type === 'series-scoring' && e.progress.done === e.progress.total) totals.push(e.progress.total);
+    });
+    await core.importFolder(first);
+    const before = core.db.prepare('SELECT instance_id, p_any, created_at FROM predictions ORDER BY instance_id').all();
+    await core.importFolder(grown);
+    expect(totals).toEqual([3, 2]);
+    const after = core.db.prepare('SELECT instance_id, p_any, created_at FROM predictions ORDER BY instance_id').all();
+    expect(after).toHaveLength(5);
+    expect(after.slice(0, 3)).toEqual(before); // the first three kept, not run again
+    expect(core.worklist()[0]!.state).toBe('scored');
+    await core.stop();
+
+    // Another file for the model (here the same weights under another name, which is enough to
+    // change what made the answers): every slice runs again.
+    const changed = join(dir.path, 'grow-changed');
+    mkdirSync(join(changed, 'convlstm'), { recursive: true });
+    copyFileSync(join(models, convlstm.files[0]!.path), join(changed, 'convlstm', 'convlstm-copy.onnx'));
+    const renamed = { ...convlstm, files: [{ ...convlstm.files[0]!, path: 'convlstm/convlstm-copy.onnx' }] };
+    writeFileSync(join(changed, 'manifest.json'), JSON.stringify({ models: [renamed], ensembles: [] }));
+    const again = compose({ dataDir: join(dir.path, 'data-grow'), settleMs: 0 });
+    const rescorer = await OnnxSeriesScorer.create({ store: again.store, dataDir: again.dataDir, modelsDir: changed });
+    const rerun: number[] = [];
+    await rescorer!.scoreSeries('1.2.826.0.1.3680043.8.498.902', (p) => rerun.push(p.total));
+    expect(rerun.at(-1)).toBe(5);
+    await rescorer!.close();
+    await again.stop();
+  });
+
   it('refuses a model whose file does not match its sha256, and says why', async () => {
     const tampered = modelsDir('tampered', [convlstm]);
     appendFileSync(join(tampered, convlstm.files[0]!.path), Buffer.from([0]));
