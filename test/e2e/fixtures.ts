@@ -101,6 +101,8 @@ export interface PhantomStudy {
   slices: number;
   /** SOPInstanceUIDs (RSNA `ID_…`) of slices whose truth label `any` is 1. */
   bleeding: Set<string>;
+  /** The first WindowCenter/WindowWidth of its files as "C/W" (brain 40/80 when they carry none). */
+  window: string;
 }
 
 /**
@@ -123,7 +125,9 @@ export function phantomStudy(out: string, seed = 7, slices = 16): PhantomStudy |
       const m = /^(ID_[0-9a-f]+)_any,1$/.exec(line.trim());
       if (m) bleeding.add(m[1]!);
     }
-    return { dir: join(out, 'study_00000'), studyUid: cells[0]!, slices: Number(cells[3]), bleeding };
+    const meta = JSON.parse(readFileSync(join(out, 'study_00000', 'phantom.json'), 'utf8')) as { windows: [number, number][] };
+    const [c, w] = meta.windows[0] ?? [40, 80];
+    return { dir: join(out, 'study_00000'), studyUid: cells[0]!, slices: Number(cells[3]), bleeding, window: `${c}/${w}` };
   } catch {
     return null;
   }

@@ -79,7 +79,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
       // Only the DICOM files: the generator's sidecar JSON would (rightly) be quarantined.
       cpSync(phantom.dir, join(root, 'import', 'phantom'), { recursive: true, filter: (src) => !/\.(json|csv|npz)$/.test(src) });
       makeSeries(join(root, 'import'), [B, C, D]);
-      a = { studyUid: phantom.studyUid, slices: phantom.slices, window: '40/100', peak: 0 };
+      a = { studyUid: phantom.studyUid, slices: phantom.slices, window: phantom.window, peak: 0 };
     } else {
       makeSeries(join(root, 'import'), [A, B, C, D]);
     }

@@ -65,9 +65,12 @@ let SLICES = [
 ];
 const SIZE = 512;
 const TOLERANCE = 1e-4;
-/** onnxruntime-node against onnxruntime (Python) on the same int8 file: same library version,
- * but integer kernels may differ between CPUs (VNNI or not). */
-const INT8_RUNTIME_TOLERANCE = 2e-3;
+/** onnxruntime-node against onnxruntime (Python) on the same int8 file: integer kernels differ
+ * between CPUs, and the differences grow through a deep network. The reference was recorded on an
+ * AMD EPYC (Zen 4); on an Intel Xeon with AVX512-VNNI the int8 Inception-ResNet-V2 differs from
+ * it by up to 0.012 on the reference head. The file's sha256 (manifest test) pins what runs; this
+ * bound catches a runtime that computes something else. */
+const INT8_RUNTIME_TOLERANCE = 0.025;
 /**
  * The int8 file against its float file on the synthetic head: the quantisation error itself. The
  * head is far from the phantom slices the activation ranges were calibrated on, so probabilities
