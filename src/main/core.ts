@@ -34,6 +34,11 @@ export interface CoreOptions {
   ingestConcurrency?: number;
   log?: (message: string) => void;
   /**
+   * Score series while they arrive (watch and receive; default true): slices are run as they are
+   * stored, whenever no settled series waits, and the study shows a provisional score.
+   */
+  provisionalScores?: boolean;
+  /**
    * A reader (status, worklist, quarantine, audit): takes no writer lock and leaves the queue and
    * the slice store as they are, so it never disturbs the process that is working on them.
    */
@@ -66,6 +71,8 @@ export class TriageCore {
   private closed = false;
   private readonly listeners = new Set<(event: CoreEvent) => void>();
   private readonly scoring = new Map<string, ScoringProgress>();
+  /** Slices of each arriving series that its last provisional run covered. */
+  private readonly provisionalCovered = new Map<string, number>();
   private scorer: SeriesScorer | undefined;
   private manifestCache: Manifest | undefined;
   private readonly releaseLock: () => void;
@@ -218,6 +225,7 @@ export class TriageCore {
     const tick = Math.max(100, Math.min(1000, this.settleMs / 4));
     this.settleTimer = setInterval(() => {
       if (this.settle(false).length) this.track(this.runJobs());
+      else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
     }, tick);
     this.track(this.runJobs());
   }
@@ -261,6 +269,45 @@ export class TriageCore {
 
   // ---- jobs ---------------------------------------------------------------------------
 
+  /**
+   * Runs the slices stored so far of every series still arriving (each slice once: the final run
+   * after settling finds them done), so a study has a provisional score seconds after its first
+   * slices instead of after its last one and the settle wait. Settled series always go first: this
+   * runs only when no final scoring is in progress, and stops when one is queued.
+   */
+  async runProvisional(): Promise<void> {
+    if (this.jobsRunning || !this.scorer || this.closed) return;
+    this.jobsRunning = true;
+    try {
+      for (const s of this.store.receivingSeries()) {
+        if (this.closed || this.store.queuedJobs(INFER_JOB) > 0) break;
+        if ((this.provisionalCovered.get(s.series_uid) ?? 0) >= s.slice_count) continue;
+        try {
+          await this.scorer.scoreSeries(
+            s.series_uid,
+            (progress) => {
+              this.scoring.set(s.series_uid, progress);
+              this.emit({ type: 'series-scoring', seriesUid: s.series_uid, progress });
+            },
+            { provisional: true },
+          );
+          this.provisionalCovered.set(s.series_uid, s.slice_count);
+          this.emit({ type: 'series-provisional', seriesUid: s.series_uid });
+        } catch (err) {
+          // The final run after settling retries with the usual bookkeeping; nothing is lost here.
+          this.log(`provisional scoring of series ${s.series_uid} failed: ${(err as Error).message.split('\n')[0]}`);
+          this.provisionalCovered.set(s.series_uid, s.slice_count);
+        } finally {
+          this.scoring.delete(s.series_uid);
+        }
+      }
+    } finally {
+      this.jobsRunning = false;
+    }
+    // A series may have settled while this ran: its final run should not wait for the next tick.
+    if (this.store.queuedJobs(INFER_JOB) > 0) this.track(this.runJobs());
+  }
+
   /** Runs queued inference jobs one at a time until none is left. */
   async runJobs(): Promise<void> {
     if (this.jobsRunning) return;
@@ -283,6 +330,7 @@ export class TriageCore {
           }
           this.store.completeJob(job.id);
           this.scoring.delete(seriesUid);
+          this.provisionalCovered.delete(seriesUid);
           this.emit({ type: 'series-scored', seriesUid });
         } catch (err) {
           this.scoring.delete(seriesUid);
@@ -369,6 +417,8 @@ export type CoreEvent =
   | { type: 'file'; outcome: IngestOutcome }
   | { type: 'series-ready'; seriesUid: string }
   | { type: 'series-scored'; seriesUid: string }
+  /** A series still arriving was scored so far: its study's score is provisional. */
+  | { type: 'series-provisional'; seriesUid: string }
   | { type: 'series-scoring'; seriesUid: string; progress: ScoringProgress };
 
 export interface CoreStatus {

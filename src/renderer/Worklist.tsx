@@ -207,6 +207,15 @@ function ScoreCell({ r }: { r: WorklistItem }) {
       <td className="c-score">
         <span className="score" data-testid="score">{pct(r.score.any)}</span>
         <span className="bar"><span style={{ width: pct(r.score.any) }} /></span>
+        {r.provisionalSlices !== null && (
+          <div
+            className="muted small"
+            data-testid="provisional"
+            title="Scored while the series is still arriving; final when it settles"
+          >
+            provisional · {r.provisionalSlices} of {r.sliceCount} slices
+          </div>
+        )}
       </td>
     );
   }

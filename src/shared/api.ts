@@ -39,6 +39,11 @@ export const WorklistRowSchema = z.object({
   /** The study score of the site's ranking model family; null until a model has scored it. */
   score: LabelProbabilitiesSchema.nullable(),
   scoredBy: z.string().nullable(),
+  /**
+   * Set while the score is provisional: made while a series was still arriving, from this many
+   * slices; null once final (or unscored).
+   */
+  provisionalSlices: z.number().int().nullable().default(null),
 });
 export type WorklistRow = z.infer<typeof WorklistRowSchema>;
 

@@ -58,7 +58,7 @@ export function formatWorklist(rows: WorklistRow[]): string {
       r.description ?? '',
       waitingSince(r.firstArrivalAt),
       `${r.sliceCount}`,
-      STATE_TEXT[r.state],
+      r.provisionalSlices !== null ? `${STATE_TEXT[r.state]} (provisional, ${r.provisionalSlices} slices)` : STATE_TEXT[r.state],
       r.reviewStatus,
     ];
   });

@@ -17,8 +17,11 @@ export interface ScoringProgress {
 export interface SeriesScorer {
   /** Human-readable state, e.g. "2 models on CPU (CUDA provider not installed)". */
   describe(): string;
-  /** Scores a series; `onProgress` hears after each batch how many of its slice runs are done. */
-  scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void): Promise<void>;
+  /**
+   * Scores a series; `onProgress` hears after each batch how many of its slice runs are done.
+   * `provisional`: the series is still arriving (a provisional study score; the state stays).
+   */
+  scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void, opts?: { provisional?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 

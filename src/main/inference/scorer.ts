@@ -25,6 +25,7 @@ import {
   type Store,
 } from '../store/index.js';
 import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
+import { orderSlices } from '../assemble/index.js';
 import { rankingFamily } from './ranking-setting.js';
 import { loadManifest, graphFor, modelFingerprint, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
@@ -192,11 +193,17 @@ export class OnnxSeriesScorer implements SeriesScorer {
     return size === 512 ? 2 : size === 300 ? 1 : 8;
   }
 
-  async scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void): Promise<void> {
+  /**
+   * Scores a series. `provisional`: the series is still arriving — its slices so far are put in
+   * order and run, the study gets a provisional score, and the series stays 'receiving'; when it
+   * settles, the final run finds those slices done and runs only the rest.
+   */
+  async scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void, opts: { provisional?: boolean } = {}): Promise<void> {
     const { store, dataDir } = this.opts;
     const loaded = this.loaded();
     if (!loaded.length) throw new Error(`no model could be loaded: ${this.describe()}`);
     await this.reloadIfNeeded();
+    if (opts.provisional) store.writeInterimOrder(orderSlices(store.seriesInstances(seriesUid)));
     const instances = store.seriesInstances(seriesUid);
     const series = store.series(seriesUid);
     if (!series || !instances.length) return;
@@ -265,6 +272,10 @@ export class OnnxSeriesScorer implements SeriesScorer {
         instances.map((inst, i) => ({ instanceId: inst.id, probabilities: combined[i]! })),
       );
     }
+    if (opts.provisional) {
+      this.rescoreStudy(series.study_uid, { provisional: true });
+      return;
+    }
     store.setSeriesState(seriesUid, 'scored', null);
     this.rescoreStudy(series.study_uid);
   }
@@ -274,21 +285,25 @@ export class OnnxSeriesScorer implements SeriesScorer {
     return m && state.provider ? modelFingerprint(m, state.provider) : null;
   }
 
-  /** Study scores from every scored series of the study: per model, the highest series score. */
-  rescoreStudy(studyUid: string): void {
+  /**
+   * Study scores from every scored series of the study: per model, the highest series score.
+   * `provisional`: series still arriving count too, and the scores say they are provisional.
+   */
+  rescoreStudy(studyUid: string, opts: { provisional?: boolean } = {}): void {
     const { store } = this.opts;
-    const byModel = studyPredictionRows(store.db, studyUid, { scoredSeriesOnly: true });
+    const byModel = studyPredictionRows(store.db, studyUid, { scoredSeriesOnly: true, withReceiving: opts.provisional ?? false });
+    const mark = (rows: readonly unknown[]) => (opts.provisional ? { slicesScored: rows.length } : null);
     store.db.transaction(() => {
       clearStudyScores(store.db, studyUid);
       for (const [modelId, rows] of byModel) {
         const { probabilities, keys } = studyLevel(rows);
-        saveStudyScore(store.db, studyUid, modelId, probabilities, keys);
+        saveStudyScore(store.db, studyUid, modelId, probabilities, keys, mark(rows));
       }
       const family = rankingFamily(store, this.manifest);
       const ranking = rankingSlices(byModel, family);
       if (ranking) {
         const { probabilities, keys } = studyLevel(ranking.rows);
-        saveStudyScore(store.db, studyUid, RANKING_SCORE_ID, probabilities, keys);
+        saveStudyScore(store.db, studyUid, RANKING_SCORE_ID, probabilities, keys, mark(ranking.rows));
         store.setSetting('rankingModelInUse', ranking.family);
       }
     })();

@@ -335,6 +335,27 @@ export class Store {
     })();
   }
 
+  /**
+   * The slice order of a series still arriving, written without settling it, so that a provisional
+   * score smooths along the slices in their place; settling writes the final order.
+   */
+  writeInterimOrder(order: { id: number; sliceIndex: number; slicePosition: number | null }[]): void {
+    const setOrder = this.db.prepare('UPDATE instances SET slice_index = ?, slice_position = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const o of order) setOrder.run(o.sliceIndex, o.slicePosition, o.id);
+    })();
+  }
+
+  /** Series still arriving, with how many slices each holds now, the longest-waiting first. */
+  receivingSeries(): { series_uid: string; slice_count: number }[] {
+    return this.db
+      .prepare(
+        `SELECT se.series_uid, COUNT(i.id) AS slice_count FROM series se JOIN instances i ON i.series_uid = se.series_uid
+         WHERE se.state = 'receiving' GROUP BY se.series_uid ORDER BY MIN(i.id)`,
+      )
+      .all() as { series_uid: string; slice_count: number }[];
+  }
+
   setSeriesState(seriesUid: string, state: SeriesState, reason: string | null): void {
     this.db.prepare('UPDATE series SET state = ?, state_reason = ? WHERE series_uid = ?').run(state, reason, seriesUid);
   }
@@ -365,6 +386,15 @@ export class Store {
          WHERE jobs.state IN ('done', 'failed')`,
       )
       .run(kind, key, JSON.stringify(payload), at, at);
+  }
+
+  /** How many jobs of a kind wait to run now. */
+  queuedJobs(kind: string): number {
+    return (
+      this.db
+        .prepare("SELECT COUNT(*) AS n FROM jobs WHERE kind = ? AND state = 'queued' AND (not_before IS NULL OR not_before <= ?)")
+        .get(kind, nowIso()) as { n: number }
+    ).n;
   }
 
   /** Takes the oldest queued job of a kind; it stays 'running' until completed or failed. */

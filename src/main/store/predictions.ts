@@ -53,8 +53,14 @@ export function predictionsByFile(db: Db, modelId: string, modelSha256: string, 
  * Every model's per-slice probabilities for one study, in series then slice order: for the
  * scorer, only series whose scoring finished; for the viewer, all of them.
  */
-export function studyPredictionRows(db: Db, studyUid: string, opts: { scoredSeriesOnly: boolean }): Map<string, StoredPrediction[]> {
-  const scored = opts.scoredSeriesOnly ? "JOIN series s ON s.series_uid = i.series_uid AND s.state = 'scored'" : '';
+export function studyPredictionRows(
+  db: Db,
+  studyUid: string,
+  opts: { scoredSeriesOnly: boolean; withReceiving?: boolean },
+): Map<string, StoredPrediction[]> {
+  // withReceiving: series still arriving count too (a provisional score), in their interim order
+  const states = opts.withReceiving ? "('scored', 'receiving')" : "('scored')";
+  const scored = opts.scoredSeriesOnly ? `JOIN series s ON s.series_uid = i.series_uid AND s.state IN ${states}` : '';
   return groupByModel(
     db
       .prepare(`${SELECT_PREDICTIONS} ${scored} WHERE i.study_uid = ? ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`)
@@ -62,11 +68,27 @@ export function studyPredictionRows(db: Db, studyUid: string, opts: { scoredSeri
   );
 }
 
-export function saveStudyScore(db: Db, studyUid: string, modelId: string, probabilities: ArrayLike<number>, keySlices: number[]): void {
+/** `provisional`: made while a series of the study was still arriving, from `slicesScored` slices. */
+export function saveStudyScore(
+  db: Db,
+  studyUid: string,
+  modelId: string,
+  probabilities: ArrayLike<number>,
+  keySlices: number[],
+  provisional: { slicesScored: number } | null = null,
+): void {
   db.prepare(
-    `INSERT OR REPLACE INTO study_scores (study_uid, model_id, ${P_COLUMNS.join(', ')}, key_slices, computed_at)
-     VALUES (?, ?, ${P_COLUMNS.map(() => '?').join(', ')}, ?, ?)`,
-  ).run(studyUid, modelId, ...Array.from(probabilities), JSON.stringify(keySlices), nowIso());
+    `INSERT OR REPLACE INTO study_scores (study_uid, model_id, ${P_COLUMNS.join(', ')}, key_slices, computed_at, provisional, slices_scored)
+     VALUES (?, ?, ${P_COLUMNS.map(() => '?').join(', ')}, ?, ?, ?, ?)`,
+  ).run(
+    studyUid,
+    modelId,
+    ...Array.from(probabilities),
+    JSON.stringify(keySlices),
+    nowIso(),
+    provisional ? 1 : 0,
+    provisional?.slicesScored ?? null,
+  );
 }
 
 export function clearStudyScores(db: Db, studyUid: string): void {

@@ -61,7 +61,7 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
                  WHERE se.study_uid = s.study_uid) AS series_states,
               (SELECT value FROM settings WHERE key = 'rankingModelInUse') AS ranking_model
        FROM (SELECT s.*, sc.p_any, sc.p_epidural, sc.p_intraparenchymal, sc.p_intraventricular, sc.p_subarachnoid,
-                    sc.p_subdural, sc.computed_at AS scored_at
+                    sc.p_subdural, sc.computed_at AS scored_at, sc.provisional, sc.slices_scored
              FROM studies s
              LEFT JOIN study_scores sc ON sc.study_uid = s.study_uid AND sc.model_id = @ranking
              ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -103,6 +103,7 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
           : r.ranking_model
             ? (JSON.parse(r.ranking_model as string) as string)
             : RANKING_SCORE_ID,
+      provisionalSlices: r.provisional ? ((r.slices_scored as number | null) ?? 0) : null,
     };
   });
 }

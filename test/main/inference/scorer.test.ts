@@ -3,7 +3,7 @@
  * tampered copy, and a model that breaks the contract.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
@@ -117,6 +117,55 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     await rescorer!.scoreSeries('1.2.826.0.1.3680043.8.498.902', (p) => rerun.push(p.total));
     expect(rerun.at(-1)).toBe(5);
     await rescorer!.close();
+    await again.stop();
+  });
+
+  it('scores a series while it arrives: a provisional study score from the slices so far, then a final one that runs only the rest', async () => {
+    const uids = ['--study-uid', '1.2.826.0.1.3680043.8.498.911', '--series-uid', '1.2.826.0.1.3680043.8.498.912', '--uid-prefix', '1.2.826.0.1.3680043.8.498.913.'];
+    const part = join(dir.path, 'stream-3');
+    const whole = join(dir.path, 'stream-5');
+    const watched = join(dir.path, 'stream-watched');
+    for (const d of [part, whole, watched]) mkdirSync(d);
+    fixture('series', '--base', corpus(CT1_UNC), '--out', part, '--count', '3', ...uids);
+    fixture('series', '--base', corpus(CT1_UNC), '--out', whole, '--count', '5', ...uids);
+    // A settle wait no test reaches: the series stays 'receiving' until settled by hand below.
+    const core = compose({ dataDir: join(dir.path, 'data-stream'), settleMs: 3_600_000, stableMs: 200 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: modelsDir('stream', [convlstm]) });
+    core.attachScorer(scorer!);
+    const totals: number[] = [];
+    const events: string[] = [];
+    core.on((e) => {
+      if (e.type === 'series-scoring' && e.progress.done === e.progress.total) totals.push(e.progress.total);
+      if (e.type === 'series-provisional' || e.type === 'series-scored') events.push(e.type);
+    });
+    core.watch(watched);
+    for (const f of readdirSync(part)) copyFileSync(join(part, f), join(watched, f));
+    const deadline = Date.now() + 60_000;
+    // Slices are read as they become stable, so a first provisional pass may cover fewer than three.
+    while (core.worklist()[0]?.provisionalSlices !== 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(events).toContain('series-provisional');
+    expect(events).not.toContain('series-scored');
+    let [row] = core.worklist();
+    expect(row!.state).toBe('receiving');
+    expect(row!.score).not.toBeNull();
+    expect(row!.provisionalSlices).toBe(3);
+    // Two more slices arrive (the first three again are duplicates); then the series settles.
+    await core.stop();
+    const again = compose({ dataDir: join(dir.path, 'data-stream'), settleMs: 3_600_000 });
+    const rescorer = await OnnxSeriesScorer.create({ store: again.store, dataDir: again.dataDir, modelsDir: join(dir.path, 'stream') });
+    again.attachScorer(rescorer!);
+    again.on((e) => {
+      if (e.type === 'series-scoring' && e.progress.done === e.progress.total) totals.push(e.progress.total);
+    });
+    for (const f of readdirSync(whole)) await again.ingestFile(join(whole, f));
+    again.settle(true);
+    await again.runJobs();
+    [row] = again.worklist();
+    expect(row!.state).toBe('scored');
+    expect(row!.provisionalSlices).toBeNull();
+    expect(row!.sliceCount).toBe(5);
+    expect(totals.reduce((a, b) => a + b, 0)).toBe(5); // each slice ran once, the last two after settling
+    expect(totals.at(-1)).toBe(2);
     await again.stop();
   });
 

@@ -7,6 +7,7 @@ import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-audit-chain.js';
 import * as m0003 from './0003-patient-sex-age.js';
 import * as m0004 from './0004-prediction-model-file.js';
+import * as m0005 from './0005-provisional-scores.js';
 
 export interface Migration {
   version: number;
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: '0002-audit-chain', up: m0002.up, fill: m0002.fill, finish: m0002.finish },
   { version: 3, name: '0003-patient-sex-age', up: m0003.up },
   { version: 4, name: '0004-prediction-model-file', up: m0004.up },
+  { version: 5, name: '0005-provisional-scores', up: m0005.up },
 ];
