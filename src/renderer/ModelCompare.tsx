@@ -47,7 +47,7 @@ export function ModelCompare(props: { columns: ModelColumn[]; thresholds: Thresh
   return (
     <div className="panel" data-testid="models">
       <h3>
-        Models side by side {anyDisagreement && <span className="disagree-tag">models disagree</span>}
+        Study score by model {anyDisagreement && <span className="disagree-tag">models disagree</span>}
       </h3>
       <table className="models">
         <thead>

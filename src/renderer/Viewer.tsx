@@ -198,14 +198,22 @@ export function Viewer(props: {
         <div className="studyscore">
           {study.score ? (
             <>
-              <span className={study.flagged ? 'score big flagged' : 'score big'}>ICH {pct(study.score.any)}</span>
+              <span
+                className={study.flagged ? 'score big flagged' : 'score big'}
+                data-testid="study-score"
+                title="Study score: per label, the highest over the slices after smoothing each with its neighbours ([¼, ½, ¼]), so a lone spike counts less than a run of slices"
+              >
+                ICH {pct(study.score.any)}
+              </span>
               {topSubtypes(study.score).map((s) => (
                 <span key={s.label} className={`badge l-${s.label}`} title={subtypeTitle(s.label, s.p, study.score!.any)}>
                   {LABEL_SHORT[s.label]} {pct(s.p)}
                   {s.p > study.score!.any ? <sup className="above">*</sup> : null}
                 </span>
               ))}
-              <span className="muted small" title="the model family that ranks the worklist (Settings)"> ranked by {detail.rankingModel}</span>
+              <span className="muted small" title="the model family that ranks the worklist (Settings)">
+                {' '}study score{study.provisionalSlices !== null ? ` (provisional, ${study.provisionalSlices} slices)` : ''}, {detail.rankingModel}
+              </span>
             </>
           ) : (
             <span className="noscore">awaiting model</span>
@@ -272,7 +280,7 @@ export function Viewer(props: {
               W {Math.round(currentWindow.width)} L {Math.round(currentWindow.center)} · {windowName}
             </div>
             <div className="overlay bl">
-              {currentP ? `${modelShort(stripModelId ?? '')}: ` + LABELS.map((l) => `${LABEL_SHORT[l]} ${pct(currentP[l])}`).join('  ') : ''}
+              {currentP ? `this slice, ${modelShort(stripModelId ?? '')}: ` + LABELS.map((l) => `${LABEL_SHORT[l]} ${pct(currentP[l])}`).join('  ') : ''}
             </div>
           </div>
           </div>
@@ -304,7 +312,7 @@ export function Viewer(props: {
                 {keySlices.map((k) => {
                   const p = stripValues[k.i];
                   return (
-                    <button key={k.id} className={k.i === index ? 'on' : ''} onClick={() => setIndex(k.i)} title={p ? `${stripModelId}: ICH ${pct(p.any)}` : ''}>
+                    <button key={k.id} className={k.i === index ? 'on' : ''} onClick={() => setIndex(k.i)} title={p ? `this slice's ICH by ${stripModelId}: ${pct(p.any)}` : ''}>
                       slice {k.i + 1}
                       {p ? <span className="muted small"> · ICH {pct(p.any)}</span> : null}
                     </button>
