@@ -169,6 +169,7 @@ export function App() {
             onClose={() => setPage({ name: 'worklist' })}
             onStep={(d) => step(page.studyUid, d, false)}
             onDecided={() => step(page.studyUid, 1, true)}
+            onOpenStudy={openStudy}
           />
         )}
         {page.name === 'quarantine' && <Quarantine />}

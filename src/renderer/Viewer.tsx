@@ -32,6 +32,8 @@ export function Viewer(props: {
   onStep?(direction: 1 | -1): void;
   /** A confirm or dismiss was stored: the app moves on to the next unreviewed study. */
   onDecided?(): void;
+  /** Opens another study (a prior of the same patient). */
+  onOpenStudy?(studyUid: string): void;
 }) {
   const client = getClient();
   const cache = useMemo(() => new SliceCache(client.api), [client]);
@@ -194,6 +196,24 @@ export function Viewer(props: {
               .filter(Boolean)
               .join(' · ')}
           </span>
+          {detail.priors.length > 0 && (
+            <div className="priors small" data-testid="priors">
+              <span className="muted">Priors (same patient ID): </span>
+              {detail.priors.map((p) => (
+                <button
+                  key={p.studyUid}
+                  className="link"
+                  data-testid="prior"
+                  disabled={!props.onOpenStudy}
+                  onClick={() => props.onOpenStudy?.(p.studyUid)}
+                  title={`${p.description ?? 'study'} · ${p.reviewStatus}`}
+                >
+                  {studyWhen(p.studyDate, p.studyTime) ?? `arrived ${p.firstArrivalAt.slice(0, 10)}`}
+                  {p.scoreAny !== null ? ` · ICH ${pct(p.scoreAny)}` : ' · not scored'}
+                </button>
+              ))}
+            </div>
+          )}
         </div>
         <div className="studyscore">
           {study.score ? (

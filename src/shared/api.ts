@@ -179,6 +179,19 @@ export const StudyScoreEntrySchema = z.object({
 });
 export type StudyScoreEntry = z.infer<typeof StudyScoreEntrySchema>;
 
+/** Another study of the same patient (same PatientID), for comparison. */
+export const PriorStudySchema = z.object({
+  studyUid: z.string(),
+  studyDate: z.string().nullable(),
+  studyTime: z.string().nullable(),
+  description: z.string().nullable(),
+  firstArrivalAt: z.string(),
+  reviewStatus: ReviewStatusSchema,
+  /** Its ranking study score for "any"; null when not scored. */
+  scoreAny: z.number().nullable(),
+});
+export type PriorStudy = z.infer<typeof PriorStudySchema>;
+
 export const StudyDetailSchema = z.object({
   study: WorklistItemSchema,
   series: z.array(SeriesDetailSchema),
@@ -187,6 +200,8 @@ export const StudyDetailSchema = z.object({
   reviews: z.array(ReviewEntrySchema),
   thresholds: ThresholdsSchema,
   rankingModel: RankingModelSchema,
+  /** The same patient's other studies, newest first. */
+  priors: z.array(PriorStudySchema).default([]),
 });
 export type StudyDetail = z.infer<typeof StudyDetailSchema>;
 

@@ -46,6 +46,7 @@ import {
   dataVersion,
   instanceHuPath,
   studyExists,
+  patientPriors,
   studyPredictions,
   studyProducers,
   studyScores,
@@ -261,6 +262,7 @@ export class TriageApiImpl implements TriageApi {
       reviews: studyReviews(this.core.db, studyUid),
       thresholds: this.thresholds(),
       rankingModel: this.rankingModel(),
+      priors: patientPriors(this.core.db, studyUid),
     };
   }
 

@@ -7,7 +7,8 @@ import type { Db } from './db.js';
 import { scoreFromRow } from './score-columns.js';
 import { probabilitiesFromArray } from '../../shared/labels.js';
 import { studyPredictionRows } from './predictions.js';
-import type { ModelPredictions, Producer, SeriesDetail, StudyScoreEntry } from '../../shared/api.js';
+import type { ModelPredictions, PriorStudy, Producer, SeriesDetail, StudyScoreEntry } from '../../shared/api.js';
+import { RANKING_SCORE_ID } from '../../shared/api.js';
 
 export function studyExists(db: Db, studyUid: string): boolean {
   return db.prepare('SELECT 1 FROM studies WHERE study_uid = ?').get(studyUid) !== undefined;
@@ -108,6 +109,32 @@ export function studyProducers(db: Db, studyUids: readonly string[]): Map<string
     out.set(uid, list);
   }
   return out;
+}
+
+/**
+ * The patient's other studies in this store (same PatientID; none when the study has no PatientID),
+ * newest first: what a reader compares a new head CT with. Matched on PatientID alone, which holds
+ * where one issuer assigns the IDs (one hospital's PACS).
+ */
+export function patientPriors(db: Db, studyUid: string, limit = 10): PriorStudy[] {
+  const rows = db
+    .prepare(
+      `SELECT o.study_uid, o.study_date, o.study_time, o.description, o.first_arrival_at, o.review_status, sc.p_any
+       FROM studies me JOIN studies o ON o.patient_id = me.patient_id AND o.study_uid <> me.study_uid
+       LEFT JOIN study_scores sc ON sc.study_uid = o.study_uid AND sc.model_id = ?
+       WHERE me.study_uid = ? AND me.patient_id IS NOT NULL AND TRIM(me.patient_id) <> ''
+       ORDER BY COALESCE(o.study_date, '') DESC, COALESCE(o.study_time, '') DESC, o.first_arrival_at DESC LIMIT ?`,
+    )
+    .all(RANKING_SCORE_ID, studyUid, limit) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    studyUid: r.study_uid as string,
+    studyDate: (r.study_date as string | null) ?? null,
+    studyTime: (r.study_time as string | null) ?? null,
+    description: (r.description as string | null) ?? null,
+    firstArrivalAt: r.first_arrival_at as string,
+    reviewStatus: r.review_status as PriorStudy['reviewStatus'],
+    scoreAny: (r.p_any as number | null) ?? null,
+  }));
 }
 
 /** Where a slice's HU file lives (relative to the data folder). */
