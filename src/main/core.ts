@@ -10,7 +10,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { settleSeries, DEFAULT_SETTLE_MS } from './assemble/index.js';
+import { settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
@@ -282,6 +282,7 @@ export class TriageCore {
       for (const s of this.store.receivingSeries()) {
         if (this.closed || this.store.queuedJobs(INFER_JOB) > 0) break;
         if ((this.provisionalCovered.get(s.series_uid) ?? 0) >= s.slice_count) continue;
+        if (!wouldBeRead(this.store, s.study_uid, s.series_uid)) continue; // e.g. its bone-kernel twin
         try {
           await this.scorer.scoreSeries(
             s.series_uid,
@@ -316,8 +317,15 @@ export class TriageCore {
       for (let job = this.store.claimJob(INFER_JOB); job && !this.closed; job = this.store.claimJob(INFER_JOB)) {
         const { seriesUid } = JSON.parse(job.payload) as { seriesUid: string };
         try {
-          if (!this.store.series(seriesUid)) {
+          const series = this.store.series(seriesUid);
+          if (!series) {
             this.store.completeJob(job.id);
+            continue;
+          }
+          if (series.skipped_reason) {
+            // Another series of the study is the one the networks read (assemble/select.ts).
+            this.store.completeJob(job.id);
+            this.emit({ type: 'series-skipped', seriesUid, reason: series.skipped_reason });
             continue;
           }
           if (this.scorer) {
@@ -417,6 +425,8 @@ export type CoreEvent =
   | { type: 'file'; outcome: IngestOutcome }
   | { type: 'series-ready'; seriesUid: string }
   | { type: 'series-scored'; seriesUid: string }
+  /** A settled series the networks do not read: another series of its study is read. */
+  | { type: 'series-skipped'; seriesUid: string; reason: string }
   /** A series still arriving was scored so far: its study's score is provisional. */
   | { type: 'series-provisional'; seriesUid: string }
   | { type: 'series-scoring'; seriesUid: string; progress: ScoringProgress };

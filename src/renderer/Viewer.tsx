@@ -39,7 +39,8 @@ export function Viewer(props: {
   const cache = useMemo(() => new SliceCache(client.api), [client]);
   const [detail, setDetail] = useState<StudyDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [seriesIdx, setSeriesIdx] = useState(0);
+  /** null: the series the networks read. */
+  const [seriesIdx, setSeriesIdx] = useState<number | null>(null);
   const [index, setIndex] = useState(0);
   const [preset, setPreset] = useState<number | null>(0); // null = free window from a drag
   const [custom, setCustom] = useState<Window>({ center: 40, width: 80 });
@@ -70,7 +71,9 @@ export function Viewer(props: {
     [client, load, props.studyUid],
   );
 
-  const series = detail?.series[seriesIdx] ?? detail?.series[0];
+  // Open on the series the networks read (the others say why they are not read).
+  const readIdx = detail ? Math.max(0, detail.series.findIndex((s) => !s.skippedReason)) : 0;
+  const series = detail?.series[seriesIdx ?? readIdx] ?? detail?.series[0];
   const slices = useMemo(() => series?.slices ?? [], [series]);
   const slice = slices[Math.min(index, Math.max(0, slices.length - 1))];
 
@@ -243,13 +246,18 @@ export function Viewer(props: {
       <div className="viewer-body">
         <div className="imagecol">
           {detail.series.length > 1 && (
-            <select value={seriesIdx} onChange={(e) => { setSeriesIdx(Number(e.target.value)); setIndex(0); }}>
+            <select value={seriesIdx ?? readIdx} onChange={(e) => { setSeriesIdx(Number(e.target.value)); setIndex(0); }}>
               {detail.series.map((s, i) => (
                 <option key={s.seriesUid} value={i}>
-                  Series {s.seriesNumber ?? i + 1} {s.description ?? ''} ({s.slices.length} slices)
+                  Series {s.seriesNumber ?? i + 1} {s.description ?? ''} ({s.slices.length} slices){s.skippedReason ? ' — not read by the networks' : ''}
                 </option>
               ))}
             </select>
+          )}
+          {series?.skippedReason && (
+            <div className="muted small" data-testid="series-skipped">
+              Not read by the networks: {series.skippedReason}
+            </div>
           )}
           <div className="imagerow">
           <div className="presets" role="group" aria-label="window presets">

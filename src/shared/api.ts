@@ -157,6 +157,8 @@ export const SeriesDetailSchema = z.object({
   description: z.string().nullable(),
   state: StudyStateSchema,
   stateReason: z.string().nullable(),
+  /** Why the networks do not read this series (another series of the study is read); null when read. */
+  skippedReason: z.string().nullable().default(null),
   slices: z.array(SliceInfoSchema),
 });
 export type SeriesDetail = z.infer<typeof SeriesDetailSchema>;

@@ -10,6 +10,7 @@
  */
 import { positionAlongNormal, sliceNormal, type Orientation, type Vec3 } from '../dicom/index.js';
 import type { InstanceRow, Store } from '../store/index.js';
+import { chooseSeries } from './select.js';
 
 export const DEFAULT_SETTLE_MS = 10_000;
 
@@ -44,9 +45,21 @@ export function settleSeries(store: Store, opts: { settleMs: number; force?: boo
   const now = opts.now ?? new Date();
   const cutoff = opts.force ? null : new Date(now.getTime() - opts.settleMs).toISOString();
   const settled: string[] = [];
+  const studies = new Set<string>();
   for (const series of store.seriesToSettle(cutoff)) {
     store.markSeriesReady(series.series_uid, orderSlices(store.seriesInstances(series.series_uid)));
     settled.push(series.series_uid);
+    studies.add(series.study_uid);
   }
+  // Which series each study's networks read, among its settled series (assemble/select.ts).
+  for (const studyUid of studies) store.setSeriesChoice(chooseSeries(store.seriesFacts(studyUid, { settledOnly: true })));
   return settled;
+}
+
+/**
+ * Whether a series still arriving would be the one its study reads, were it settled now: only
+ * such a series is scored provisionally.
+ */
+export function wouldBeRead(store: Store, studyUid: string, seriesUid: string): boolean {
+  return chooseSeries(store.seriesFacts(studyUid, { settledOnly: false })).read === seriesUid;
 }

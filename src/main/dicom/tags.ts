@@ -11,6 +11,7 @@ import type { DataSet } from 'dicom-parser';
 
 export const TAG = {
   transferSyntaxUid: 'x00020010',
+  imageType: 'x00080008',
   sopClassUid: 'x00080016',
   sopInstanceUid: 'x00080018',
   studyDate: 'x00080020',
@@ -24,6 +25,7 @@ export const TAG = {
   patientSex: 'x00100040',
   patientAge: 'x00101010',
   sliceThickness: 'x00180050',
+  convolutionKernel: 'x00181210',
   gantryTilt: 'x00181120',
   studyInstanceUid: 'x0020000d',
   seriesInstanceUid: 'x0020000e',
@@ -66,6 +68,10 @@ export interface DicomHeader {
   accessionNumber: string | undefined;
   studyDescription: string | undefined;
   seriesDescription: string | undefined;
+  /** ImageType as written (values separated by backslashes), e.g. ORIGINAL\PRIMARY\AXIAL. */
+  imageType: string | undefined;
+  /** ConvolutionKernel as written (several values separated by backslashes). */
+  convolutionKernel: string | undefined;
   studyDate: string | undefined;
   studyTime: string | undefined;
   seriesNumber: number | undefined;
@@ -184,6 +190,8 @@ export function readHeader(ds: DataSet): DicomHeader {
     accessionNumber: readString(ds, TAG.accessionNumber),
     studyDescription: readString(ds, TAG.studyDescription),
     seriesDescription: readString(ds, TAG.seriesDescription),
+    imageType: readString(ds, TAG.imageType),
+    convolutionKernel: readString(ds, TAG.convolutionKernel),
     studyDate: readString(ds, TAG.studyDate),
     studyTime: readString(ds, TAG.studyTime),
     seriesNumber: readNumberString(ds, TAG.seriesNumber),

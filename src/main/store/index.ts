@@ -15,6 +15,8 @@ export type { Db } from './db.js';
 export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 
 export type FileOutcome = 'stored' | 'duplicate' | 'quarantined' | 'conflict';
+import type { SeriesFacts } from '../assemble/select.js';
+
 export type SeriesState = 'receiving' | 'ready' | 'awaiting_model' | 'scored' | 'failed';
 export type ReviewStatus = 'new' | 'in_review' | 'confirmed' | 'dismissed';
 
@@ -34,6 +36,10 @@ export interface NewInstance {
   };
   seriesNumber?: number | undefined;
   seriesDescription?: string | undefined;
+  /** ImageType, ConvolutionKernel and SliceThickness: what the series choice reads (assemble/select.ts). */
+  imageType?: string | undefined;
+  kernel?: string | undefined;
+  sliceThickness?: number | undefined;
   instanceNumber?: number | undefined;
   position?: readonly [number, number, number] | undefined;
   orientation?: readonly number[] | undefined;
@@ -94,6 +100,12 @@ export interface SeriesRow {
   last_arrival_at: string;
   ready_at: string | null;
   slice_count: number;
+  description: string | null;
+  image_type: string | null;
+  kernel: string | null;
+  slice_thickness: number | null;
+  /** Why the networks do not read this series (another of its study is read); null when read. */
+  skipped_reason: string | null;
 }
 
 export interface JobRow {
@@ -242,12 +254,24 @@ export class Store {
       // it will be re-ordered and re-scored, never left with a score that ignores the new slice.
       this.db
         .prepare(
-          `INSERT INTO series (series_uid, study_uid, series_number, description, state, last_arrival_at, slice_count)
-           VALUES (?, ?, ?, ?, 'receiving', ?, 1)
+          `INSERT INTO series (series_uid, study_uid, series_number, description, state, last_arrival_at, slice_count,
+                               image_type, kernel, slice_thickness)
+           VALUES (?, ?, ?, ?, 'receiving', ?, 1, ?, ?, ?)
            ON CONFLICT(series_uid) DO UPDATE SET state = 'receiving', state_reason = NULL,
-             last_arrival_at = excluded.last_arrival_at, slice_count = slice_count + 1`,
+             last_arrival_at = excluded.last_arrival_at, slice_count = slice_count + 1,
+             image_type = COALESCE(image_type, excluded.image_type), kernel = COALESCE(kernel, excluded.kernel),
+             slice_thickness = COALESCE(slice_thickness, excluded.slice_thickness)`,
         )
-        .run(i.seriesUid, i.studyUid, i.seriesNumber ?? null, i.seriesDescription ?? null, at);
+        .run(
+          i.seriesUid,
+          i.studyUid,
+          i.seriesNumber ?? null,
+          i.seriesDescription ?? null,
+          at,
+          i.imageType ?? null,
+          i.kernel ?? null,
+          i.sliceThickness ?? null,
+        );
       const id = Number(
         this.db
           .prepare(
@@ -346,14 +370,41 @@ export class Store {
     })();
   }
 
+  /** What the series choice reads about a study's series: settled ones only, or all. */
+  seriesFacts(studyUid: string, opts: { settledOnly: boolean }): SeriesFacts[] {
+    const rows = this.db
+      .prepare(
+        `SELECT se.*, (SELECT COUNT(*) FROM instances i WHERE i.series_uid = se.series_uid) AS n FROM series se
+         WHERE se.study_uid = ? ${opts.settledOnly ? "AND se.state <> 'receiving'" : ''}`,
+      )
+      .all(studyUid) as (SeriesRow & { n: number })[];
+    return rows.map((r) => ({
+      seriesUid: r.series_uid,
+      description: r.description,
+      imageType: r.image_type,
+      kernel: r.kernel,
+      sliceThickness: r.slice_thickness,
+      sliceCount: r.n,
+    }));
+  }
+
+  /** Records which series of a study the networks read (reason null) and why the others are not. */
+  setSeriesChoice(choice: { read: string | null; skipped: ReadonlyMap<string, string> }): void {
+    const set = this.db.prepare('UPDATE series SET skipped_reason = ? WHERE series_uid = ?');
+    this.db.transaction(() => {
+      if (choice.read) set.run(null, choice.read);
+      for (const [uid, reason] of choice.skipped) set.run(reason, uid);
+    })();
+  }
+
   /** Series still arriving, with how many slices each holds now, the longest-waiting first. */
-  receivingSeries(): { series_uid: string; slice_count: number }[] {
+  receivingSeries(): { series_uid: string; study_uid: string; slice_count: number }[] {
     return this.db
       .prepare(
-        `SELECT se.series_uid, COUNT(i.id) AS slice_count FROM series se JOIN instances i ON i.series_uid = se.series_uid
+        `SELECT se.series_uid, se.study_uid, COUNT(i.id) AS slice_count FROM series se JOIN instances i ON i.series_uid = se.series_uid
          WHERE se.state = 'receiving' GROUP BY se.series_uid ORDER BY MIN(i.id)`,
       )
-      .all() as { series_uid: string; slice_count: number }[];
+      .all() as { series_uid: string; study_uid: string; slice_count: number }[];
   }
 
   setSeriesState(seriesUid: string, state: SeriesState, reason: string | null): void {

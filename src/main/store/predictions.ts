@@ -60,7 +60,9 @@ export function studyPredictionRows(
 ): Map<string, StoredPrediction[]> {
   // withReceiving: series still arriving count too (a provisional score), in their interim order
   const states = opts.withReceiving ? "('scored', 'receiving')" : "('scored')";
-  const scored = opts.scoredSeriesOnly ? `JOIN series s ON s.series_uid = i.series_uid AND s.state IN ${states}` : '';
+  const scored = opts.scoredSeriesOnly
+    ? `JOIN series s ON s.series_uid = i.series_uid AND s.state IN ${states} AND s.skipped_reason IS NULL`
+    : '';
   return groupByModel(
     db
       .prepare(`${SELECT_PREDICTIONS} ${scored} WHERE i.study_uid = ? ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`)

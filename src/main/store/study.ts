@@ -30,6 +30,7 @@ export function studySeries(db: Db, studyUid: string): SeriesDetail[] {
     description: (s.description as string | null) ?? null,
     state: s.state as SeriesDetail['state'],
     stateReason: (s.state_reason as string | null) ?? null,
+    skippedReason: (s.skipped_reason as string | null) ?? null,
     slices: (slices.all(s.series_uid) as Record<string, unknown>[]).map((r, i) => ({
       instanceId: r.id as number,
       sopUid: r.sop_uid as string,

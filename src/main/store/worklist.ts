@@ -58,7 +58,7 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
       `SELECT s.*, (SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid) AS series_count,
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se WHERE se.study_uid = s.study_uid) AS slice_count,
               (SELECT GROUP_CONCAT(se.state || '|' || COALESCE(se.state_reason, ''), char(10)) FROM series se
-                 WHERE se.study_uid = s.study_uid) AS series_states,
+                 WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS series_states,
               (SELECT value FROM settings WHERE key = 'rankingModelInUse') AS ranking_model
        FROM (SELECT s.*, sc.p_any, sc.p_epidural, sc.p_intraparenchymal, sc.p_intraventricular, sc.p_subarachnoid,
                     sc.p_subdural, sc.computed_at AS scored_at, sc.provisional, sc.slices_scored

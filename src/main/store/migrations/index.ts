@@ -8,6 +8,7 @@ import * as m0002 from './0002-audit-chain.js';
 import * as m0003 from './0003-patient-sex-age.js';
 import * as m0004 from './0004-prediction-model-file.js';
 import * as m0005 from './0005-provisional-scores.js';
+import * as m0006 from './0006-series-choice.js';
 
 export interface Migration {
   version: number;
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: '0003-patient-sex-age', up: m0003.up },
   { version: 4, name: '0004-prediction-model-file', up: m0004.up },
   { version: 5, name: '0005-provisional-scores', up: m0005.up },
+  { version: 6, name: '0006-series-choice', up: m0006.up },
 ];

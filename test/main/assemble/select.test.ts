@@ -1,0 +1,92 @@
+/**
+ * Which series of a study the networks read: the rule on its own, then a mixed study (soft 5 mm,
+ * the same in a bone kernel, a thin 0.625 mm reconstruction) through ingest, settling and a real
+ * model: only the soft 5 mm series is run, the others say why, and the study is not left waiting.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chooseSeries, type SeriesFacts } from '../../../src/main/assemble/select.js';
+import { compose } from '../../../src/main/core.js';
+import { OnnxSeriesScorer } from '../../../src/main/inference/scorer.js';
+import { corpus, CT1_UNC, fixture, HAVE_CORPUS, REPO_ROOT, tempDir } from '../../helpers.js';
+
+const facts = (uid: string, f: Partial<SeriesFacts>): SeriesFacts => ({
+  seriesUid: uid,
+  description: null,
+  imageType: 'ORIGINAL\\PRIMARY\\AXIAL',
+  kernel: 'STANDARD',
+  sliceThickness: 5,
+  sliceCount: 30,
+  ...f,
+});
+
+describe('the series choice', () => {
+  it('reads the soft-kernel 5 mm axial series and says why each other is not read', () => {
+    const choice = chooseSeries([
+      facts('thin', { sliceThickness: 0.625, sliceCount: 240, description: 'HEAD 0.625' }),
+      facts('bone', { kernel: 'BONE', description: 'HEAD BONE' }),
+      facts('scout', { imageType: 'ORIGINAL\\PRIMARY\\LOCALIZER', sliceCount: 2, description: 'Scout' }),
+      facts('soft', { description: 'HEAD 5mm' }),
+      facts('siemens-sharp', { kernel: 'H70h', description: 'Kopf 5.0 H70h' }),
+    ]);
+    expect(choice.read).toBe('soft');
+    expect(choice.skipped.get('thin')).toMatch(/^0\.625 mm slices \(the networks were trained on 5 mm\): the networks read "HEAD 5mm"/);
+    expect(choice.skipped.get('bone')).toMatch(/^bone or sharp kernel \(BONE\)/);
+    expect(choice.skipped.get('siemens-sharp')).toMatch(/^bone or sharp kernel \(H70h\)/);
+    expect(choice.skipped.get('scout')).toMatch(/^a localizer/);
+  });
+
+  it('a study with only a thin or only a bone series still has one read; one series is always read', () => {
+    expect(chooseSeries([facts('thin', { sliceThickness: 0.6 })]).read).toBe('thin');
+    expect(chooseSeries([facts('bone', { kernel: 'BONEPLUS' }), facts('thin-bone', { kernel: 'BONE', sliceThickness: 1 })]).read).toBe('bone');
+    expect(chooseSeries([]).read).toBeNull();
+    // Soft kernels of several vendors are not taken for sharp ones.
+    for (const k of ['STANDARD', 'SOFT', 'STD+', 'H30s', 'J30s', 'Hr38', 'FC26', 'UB', 'I31s']) {
+      expect(chooseSeries([facts('a', { kernel: k }), facts('b', { kernel: 'BONE' })]).read, k).toBe('a');
+    }
+  });
+});
+
+const dir = tempDir('triage-select-');
+afterAll(() => dir.cleanup());
+
+describe.skipIf(!HAVE_CORPUS)('a mixed study through the core', () => {
+  it('runs only the series the networks read; the others are kept, listed and not waited for', async () => {
+    const inbox = join(dir.path, 'inbox');
+    const study = ['--study-uid', '1.2.826.0.1.3680043.8.498.800'];
+    const make = (name: string, series: string, count: number, ...set: string[]) => {
+      const out = join(inbox, name);
+      mkdirSync(out, { recursive: true });
+      fixture('series', '--base', corpus(CT1_UNC), '--out', out, '--count', String(count), ...study, '--series-uid', series, ...set.flatMap((s) => ['--set-text', s]));
+    };
+    make('soft', '1.2.826.0.1.3680043.8.498.801', 3, 'ConvolutionKernel=STANDARD', 'SliceThickness=5', 'SeriesDescription=HEAD 5mm');
+    make('bone', '1.2.826.0.1.3680043.8.498.802', 3, 'ConvolutionKernel=BONE', 'SliceThickness=5', 'SeriesDescription=HEAD BONE');
+    make('thin', '1.2.826.0.1.3680043.8.498.803', 4, 'ConvolutionKernel=STANDARD', 'SliceThickness=0.625', 'SeriesDescription=HEAD THIN');
+    const core = compose({ dataDir: join(dir.path, 'data'), settleMs: 0 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: join(REPO_ROOT, 'models') });
+    core.attachScorer(scorer!);
+    const skipped: string[] = [];
+    core.on((e) => {
+      if (e.type === 'series-skipped') skipped.push(e.seriesUid.slice(-3));
+    });
+    await core.importFolder(inbox);
+    expect(skipped.sort()).toEqual(['802', '803']);
+    const ran = core.db
+      .prepare("SELECT DISTINCT i.series_uid FROM predictions p JOIN instances i ON i.id = p.instance_id")
+      .all() as { series_uid: string }[];
+    expect(ran.map((r) => r.series_uid.slice(-3))).toEqual(['801']);
+    const [row] = core.worklist();
+    expect(row!.state).toBe('scored');
+    expect(row!.score).not.toBeNull();
+    expect(row!.seriesCount).toBe(3);
+    const reasons = core.db.prepare('SELECT series_uid, skipped_reason FROM series ORDER BY series_uid').all() as {
+      series_uid: string;
+      skipped_reason: string | null;
+    }[];
+    expect(reasons[0]!.skipped_reason).toBeNull();
+    expect(reasons[1]!.skipped_reason).toMatch(/bone or sharp kernel \(BONE\): the networks read "HEAD 5mm"/);
+    expect(reasons[2]!.skipped_reason).toMatch(/0\.625 mm slices/);
+    await core.stop();
+  }, 600_000);
+});
