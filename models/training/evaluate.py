@@ -36,7 +36,9 @@ ENSEMBLE_MEMBERS = ("efficientnet_b3", "inception_resnet_v2")
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, choices=list_models() + [ENSEMBLE_ID])
-    ap.add_argument("--weights", choices=["checkpoint", "onnx"], default="checkpoint")
+    ap.add_argument("--weights", choices=["checkpoint", "onnx", "runtime"], default="checkpoint",
+                    help="runtime: the manifest's CPU file run by onnxruntime (an int8 file too; needs the "
+                         "quantisation venv, see README)")
     ap.add_argument("--checkpoint", default=None, help="default runs/<model>/best.pt")
     ap.add_argument("--data", choices=["phantom", "rsna"], default="phantom")
     ap.add_argument("--rsna-dir")
@@ -132,6 +134,21 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         prob = {s: np.mean([p[f"{s}_prob"] for p in preds], axis=0) for s in ("val", "test")}
         weights_desc = "mean of the members' evaluated probabilities (" + ", ".join(ENSEMBLE_MEMBERS) + ")"
         member_cmds = [json.loads((member_dir[m] / "evaluation.json").read_text())["command"] for m in ENSEMBLE_MEMBERS]
+    elif args.weights == "runtime":
+        # The file the app runs on a CPU, run by onnxruntime: the only way to evaluate a network
+        # shipped in int8 alone, whose float weights are not kept.
+        from .onnx_utils import read_manifest
+        from .quantize import cpu_session, run_batches
+
+        entry = next(m for m in read_manifest()["models"] if m["id"] == args.model)
+        graphs = [f for f in entry["files"] if f.get("role", "model") == "model" and f["path"].endswith(".onnx")]
+        cpu = next((f for f in graphs if "cpu" in (f.get("providers") or ["cpu"])), graphs[0])
+        sess = cpu_session(MODELS_DIR / cpu["path"], threads=args.threads or 1)
+        sets = _sets(args)
+        prob = {s: run_batches(sess, {"hu": sets[s]["hu"].astype(np.float32), "window": sets[s]["window"].astype(np.float32)},
+                               args.batch_size) for s in ("val", "test")}
+        weights_desc = f"models/{cpu['path']} run by onnxruntime ({cpu.get('precision', 'float')})"
+        member_cmds = []
     else:
         device = select_device(args.device)
         if args.weights == "onnx":

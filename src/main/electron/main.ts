@@ -13,9 +13,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, ipcMain, Menu, Notification, protocol, session, shell, type WebContents } from 'electron';
-import { compose, defaultDataDir, type TriageCore } from '../core.js';
-import { SETTING, TriageApiImpl } from '../api/index.js';
-import { attachModels } from '../inference/attach.js';
+import { defaultDataDir } from '../core.js';
+import { startWorkstation, type Workstation } from '../workstation.js';
 import { CONTENT_SECURITY_POLICY, MIME } from '../server/index.js';
 import { EVENT_CHANNEL, type ApiEvent } from '../../shared/api.js';
 import { APP_ORIGIN, makeSenderCheck, registerIpcHandlers } from './ipc.js';
@@ -34,8 +33,7 @@ protocol.registerSchemesAsPrivileged([
 ]);
 
 let mainWindow: BrowserWindow | null = null;
-let core: TriageCore | null = null;
-let api: TriageApiImpl | null = null;
+let workstation: Workstation | null = null;
 let unregisterIpc: (() => void) | null = null;
 let stopping: Promise<void> | null = null;
 
@@ -146,23 +144,16 @@ async function start(): Promise<void> {
   const dataDir = process.env.TRIAGE_DATA_DIR ? resolve(process.env.TRIAGE_DATA_DIR) : defaultDataDir();
   // Packaged: models are an extra resource beside app.asar (electron-builder.yml).
   const modelsDir = process.env.TRIAGE_MODELS_DIR ?? (app.isPackaged ? join(process.resourcesPath, 'models') : undefined);
-  core = compose({ dataDir, ...(modelsDir ? { modelsDir } : {}), log });
-  try {
-    await attachModels(core, { modelsDir, log });
-  } catch (err) {
-    // A broken manifest must not keep the worklist from opening: series wait for a model.
-    log(`models not loaded: ${(err as Error).message}`);
-  }
-  let watching: string | null = null;
-  const startWatch = (folder: string) => {
-    if (watching || !core) return;
-    watching = resolve(folder);
-    core.watch(watching);
-    log(`watching ${watching}`);
-  };
-  api = new TriageApiImpl(core, { startWatch, watching: () => watching });
-  const importDir = process.env.TRIAGE_IMPORT_DIR ?? core.store.getSetting<string>(SETTING.importFolder);
-  if (importDir) startWatch(importDir);
+  // A broken manifest must not keep the worklist from opening: series wait for a model.
+  workstation = await startWorkstation({
+    dataDir,
+    modelsDir,
+    onModelError: 'continue',
+    watch: process.env.TRIAGE_IMPORT_DIR,
+    watchStored: true,
+    log,
+  });
+  const api = workstation.api;
 
   const ours = (id: number) => mainWindow !== null && !mainWindow.isDestroyed() && mainWindow.webContents.id === id;
   unregisterIpc = registerIpcHandlers(ipcMain, api, makeSenderCheck(ours), log);
@@ -182,9 +173,8 @@ async function start(): Promise<void> {
 function shutdown(): Promise<void> {
   stopping ??= (async () => {
     unregisterIpc?.();
-    api?.close();
-    await core?.stop();
-    core = null;
+    await workstation?.stop();
+    workstation = null;
   })();
   return stopping;
 }

@@ -3,10 +3,9 @@
  * loopback server, wired together; stop() shuts them down in the reverse order (the core's stop
  * finishes or safely requeues work).
  */
-import { resolve } from 'node:path';
-import { compose, type CoreOptions, type TriageCore } from '../core.js';
-import { SETTING, TriageApiImpl } from '../api/index.js';
-import { attachModels } from '../inference/attach.js';
+import type { CoreOptions, TriageCore } from '../core.js';
+import type { TriageApiImpl } from '../api/index.js';
+import { startWorkstation } from '../workstation.js';
 import { ensureRendererBuilt, RENDERER_DIST } from './renderer-build.js';
 import { startServer, type RunningServer } from './index.js';
 
@@ -40,48 +39,34 @@ export interface Serving {
 export async function serve(opts: ServeOptions): Promise<Serving> {
   const log = opts.log ?? (() => {});
   const rendererDir = await ensureRendererBuilt(opts.rendererDir ?? RENDERER_DIST, log);
-  const core = compose({ log, ...opts.core, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}), dataDir: opts.dataDir });
-  if (opts.models !== false) {
-    try {
-      await attachModels(core, { modelsDir: opts.modelsDir, ...(opts.cuda !== undefined ? { cuda: opts.cuda } : {}), log });
-    } catch (err) {
-      await core.stop();
-      throw err;
-    }
-  }
-  let watching: string | null = null;
-  const startWatch = (folder: string) => {
-    if (watching) return;
-    watching = resolve(folder);
-    core.watch(watching);
-    log(`watching ${watching}`);
-  };
-  const api = new TriageApiImpl(core, { startWatch, watching: () => watching });
-  const folder = opts.watch ?? (opts.watchStored ? core.store.getSetting<string>(SETTING.importFolder) : undefined);
-  if (folder) startWatch(folder);
-  // Without a watcher nothing else starts the queue: series that awaited a model (requeued when
-  // the models attached) or were left queued by an earlier run are scored now.
-  const jobs = folder ? Promise.resolve() : core.runJobs().catch((err: unknown) => log(`jobs: ${(err as Error).message}`));
+  const ws = await startWorkstation({
+    dataDir: opts.dataDir,
+    modelsDir: opts.modelsDir,
+    ...(opts.cuda !== undefined ? { cuda: opts.cuda } : {}),
+    ...(opts.models !== undefined ? { models: opts.models } : {}),
+    onModelError: 'throw',
+    watch: opts.watch,
+    ...(opts.watchStored !== undefined ? { watchStored: opts.watchStored } : {}),
+    ...(opts.core ? { core: opts.core } : {}),
+    log,
+  });
   let server: RunningServer;
   try {
-    server = await startServer({ api, rendererDir, port: opts.port ?? 0, log });
+    server = await startServer({ api: ws.api, rendererDir, port: opts.port ?? 0, log });
   } catch (err) {
-    api.close();
-    await core.stop();
+    await ws.stop();
     throw err;
   }
   return {
     url: server.url,
     token: server.token,
-    core,
-    api,
+    core: ws.core,
+    api: ws.api,
     server,
-    startWatch,
+    startWatch: ws.startWatch,
     stop: async () => {
       await server.close();
-      api.close();
-      await core.stop();
-      await jobs;
+      await ws.stop();
     },
   };
 }
