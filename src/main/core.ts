@@ -325,6 +325,7 @@ export class TriageCore {
           if (series.skipped_reason) {
             // Another series of the study is the one the networks read (assemble/select.ts).
             this.store.completeJob(job.id);
+            this.provisionalCovered.delete(seriesUid);
             this.emit({ type: 'series-skipped', seriesUid, reason: series.skipped_reason });
             continue;
           }
