@@ -41,7 +41,8 @@ INT8_MAX_AUC_COST = 0.005
 FLOAT_PRECISION = "float16 initializers, Cast to float32 in the graph (computes in fp32)"
 INT8_PRECISION = ("int8 QDQ: weights int8 per channel, activations uint8 (Conv/Gemm/MatMul but the layers the "
                   "int8 record keeps float); the rest float32")
-WARNING = ("Trained from scratch on synthetic phantoms only; NOT clinically validated. Retrain on real data "
+WARNING = ("Trained from scratch on synthetic data only (phantoms, and synthetic bleeds drawn into one real head "
+           "CT); NOT clinically validated. Retrain on real data "
            "(see the card) before any use on patients.")
 
 

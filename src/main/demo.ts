@@ -78,7 +78,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   while (scored < studies.length) await new Promise((r) => setTimeout(r, 250));
   await core.idle();
   say('\n3/3 the ranked worklist (most likely bleed first). Scores come from models trained from scratch on');
-  say('    synthetic phantoms only: NOT clinically validated.\n');
+  say('    synthetic data only (phantoms; synthetic bleeds in one real head CT): NOT clinically validated.\n');
   const rows = core.worklist();
   say(formatWorklist(rows));
   say(`\n    ${checkAgainstPhantomLabels(core, phantoms, rows.map((r) => r.studyUid))}`);

@@ -172,7 +172,7 @@ export function SettingsPage() {
       ) : (
         <div className="empty small">No model loaded.</div>
       )}
-      <p className="muted small">The models were trained on synthetic phantoms only and are not clinically validated.</p>
+      <p className="muted small">The models were trained on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT) and are not clinically validated.</p>
     </section>
   );
 }

@@ -157,7 +157,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     expect(scores).toEqual(['89%', '61%', '12%', 'awaiting model']);
     const flagged = await page.$$eval('tr.row', (rows) => rows.map((r) => (r as unknown as El).dataset.flagged));
     expect(flagged).toEqual(['1', '1', '0', '0']);
-    expect(await page.textContent('[data-testid="disclaimer"]')).toMatch(/synthetic phantoms only.*not clinically validated/);
+    expect(await page.textContent('[data-testid="disclaimer"]')).toMatch(/synthetic data only.*not clinically validated/);
     // This server loads no model (the scores are fixtures): the screen says so, not just the footer.
     expect(await page.textContent('[data-testid="no-model-banner"]')).toMatch(/No model loaded: nothing is being scored/);
     await page.waitForSelector('[data-testid="live"].on');

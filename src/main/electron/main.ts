@@ -131,7 +131,7 @@ function notifyFlag(e: Extract<ApiEvent, { type: 'flagged' }>): void {
   const who = [e.patientName?.replace(/\^/g, ' '), e.accession ? `Acc ${e.accession}` : null].filter(Boolean).join(' · ');
   const n = new Notification({
     title: `Possible hemorrhage: ICH ${Math.round(e.score.any * 100)}%`,
-    body: `${who || e.studyUid}\n(model trained on synthetic phantoms only; not clinically validated)`,
+    body: `${who || e.studyUid}\n(model trained on synthetic data only; not clinically validated)`,
     urgency: 'critical',
   });
   n.on('click', () => mainWindow?.focus());

@@ -27,7 +27,7 @@ export function buildMenu(opts: { isPackaged: boolean; openDataFolder(): void })
           enabled: false,
           sublabel: 'Worklist: j/k ↑/↓ move, Enter open · Viewer: ↑/↓ or wheel slices, 1–0 windows, drag W/L, r reset, Esc back',
         },
-        { label: 'Models: trained on synthetic phantoms only, not clinically validated', enabled: false },
+        { label: 'Models: trained on synthetic data only, not clinically validated', enabled: false },
       ],
     },
   ];

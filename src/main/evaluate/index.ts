@@ -72,7 +72,7 @@ export interface EvaluationReport {
 }
 
 export const SYNTHETIC_NOTE =
-  'Models trained from scratch on synthetic phantoms only; figures on phantom data say nothing about real patients. Not clinically validated.';
+  'Models trained from scratch on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT); figures on synthetic data say nothing about real patients. Not clinically validated.';
 
 const ROC_POINTS = 200;
 

@@ -39,7 +39,7 @@ it('evaluates a model on RSNA-format data and exports its predictions', () => {
   expect(r.status, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/convlstm — slice level/);
   expect(r.stdout).toMatch(/paper AUC %/);
-  expect(r.stdout).toMatch(/synthetic phantoms only/);
+  expect(r.stdout).toMatch(/synthetic data only/);
 
   const report = JSON.parse(readFileSync(json, 'utf8')) as {
     counts: { slicesLabelled: number; studies: number };
