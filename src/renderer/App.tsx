@@ -133,7 +133,7 @@ export function App() {
           )}
         </div>
         <div className="disclaimer" role="note" data-testid="disclaimer">
-          Research software: models trained on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT), not clinically validated. Not for diagnosis.
+          Research software: models trained on synthetic data only, not clinically validated. Not for diagnosis.
         </div>
       </header>
       {status && status.providers.length === 0 && (
