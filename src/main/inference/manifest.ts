@@ -57,12 +57,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** The repository's (or the packaged app's) models folder. */
 export const DEFAULT_MODELS_DIR = resolve(here, '..', '..', '..', 'models');
 
+/** A file's role; manifests written before roles were recorded: an .onnx file is a graph. */
+function roleOf(f: ManifestFile): 'model' | 'external-data' {
+  return f.role ?? (f.path.endsWith('.onnx') ? 'model' : 'external-data');
+}
+
 /**
  * The ONNX graph each execution provider loads: the model row listing that provider (an int8 file
  * for the CPU, a float file for CUDA), else a model row that names no providers.
  */
 export function graphFor(model: ModelEntry, provider: string): ManifestFile | undefined {
-  const graphs = model.files.filter((f) => (f.role ?? (f.path.endsWith('.onnx') ? 'model' : 'external-data')) === 'model');
+  const graphs = model.files.filter((f) => roleOf(f) === 'model');
   return graphs.find((f) => f.providers?.includes(provider)) ?? graphs.find((f) => !f.providers);
 }
 
@@ -74,9 +79,9 @@ export function graphFor(model: ModelEntry, provider: string): ManifestFile | un
 export function modelFingerprint(model: ModelEntry, provider: string): string | null {
   const graph = graphFor(model, provider);
   if (!graph) return null;
-  const others = model.files.filter((f) => f !== graph && (f.role ?? (f.path.endsWith('.onnx') ? 'model' : 'external-data')) !== 'model');
+  const weights = model.files.filter((f) => roleOf(f) === 'external-data');
   const hash = createHash('sha256');
-  for (const f of [graph, ...others]) hash.update(`${f.path}:${f.sha256}\n`);
+  for (const f of [graph, ...weights]) hash.update(`${f.path}:${f.sha256}\n`);
   return hash.digest('hex');
 }
 

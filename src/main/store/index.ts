@@ -9,14 +9,13 @@ import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import { appendAuditRow } from './audit.js';
 import type { LabelProbabilities } from '../../shared/labels.js';
+import type { SeriesFacts } from '../assemble/select.js';
 
 export { openDatabase, schemaVersion, migrate, nowIso, DATABASE_FILE } from './db.js';
 export type { Db } from './db.js';
 export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 
 export type FileOutcome = 'stored' | 'duplicate' | 'quarantined' | 'conflict';
-import type { SeriesFacts } from '../assemble/select.js';
-
 export type SeriesState = 'receiving' | 'ready' | 'awaiting_model' | 'scored' | 'failed';
 export type ReviewStatus = 'new' | 'in_review' | 'confirmed' | 'dismissed';
 
@@ -349,8 +348,7 @@ export class Store {
   markSeriesReady(seriesUid: string, order: { id: number; sliceIndex: number; slicePosition: number | null }[]): void {
     const at = nowIso();
     this.db.transaction(() => {
-      const setOrder = this.db.prepare('UPDATE instances SET slice_index = ?, slice_position = ? WHERE id = ?');
-      for (const o of order) setOrder.run(o.sliceIndex, o.slicePosition, o.id);
+      this.writeInterimOrder(order);
       this.db
         .prepare("UPDATE series SET state = 'ready', state_reason = NULL, ready_at = ?, slice_count = ? WHERE series_uid = ?")
         .run(at, order.length, seriesUid);
@@ -360,8 +358,9 @@ export class Store {
   }
 
   /**
-   * The slice order of a series still arriving, written without settling it, so that a provisional
-   * score smooths along the slices in their place; settling writes the final order.
+   * A series' slice order. Alone: the interim order of a series still arriving, written without
+   * settling it, so that a provisional score smooths along the slices in their place; settling
+   * (markSeriesReady) writes the final order through it.
    */
   writeInterimOrder(order: { id: number; sliceIndex: number; slicePosition: number | null }[]): void {
     const setOrder = this.db.prepare('UPDATE instances SET slice_index = ?, slice_position = ? WHERE id = ?');

@@ -38,17 +38,16 @@ export function savePredictions(
  */
 export function predictionsByFile(db: Db, modelId: string, modelSha256: string, instanceIds: readonly number[]): Map<number, Float32Array> {
   const out = new Map<number, Float32Array>();
-  const stmt = db.prepare(
-    `SELECT instance_id, ${P_COLUMNS.join(', ')} FROM predictions WHERE model_id = ? AND model_sha256 = ? AND instance_id = ?`,
-  );
-  for (const id of instanceIds) {
-    const r = stmt.get(modelId, modelSha256, id) as Record<string, number> | undefined;
-    if (r) out.set(id, Float32Array.from(P_COLUMNS.map((c) => r[c]!)));
-  }
+  const rows = db
+    .prepare(
+      `SELECT instance_id, ${P_COLUMNS.join(', ')} FROM predictions
+       WHERE model_id = ? AND model_sha256 = ? AND instance_id IN (SELECT value FROM json_each(?))`,
+    )
+    .all(modelId, modelSha256, JSON.stringify(instanceIds)) as Record<string, number>[];
+  for (const r of rows) out.set(r.instance_id!, Float32Array.from(P_COLUMNS.map((c) => r[c]!)));
   return out;
 }
 
-/** Every model's per-slice probabilities for a study's slices, in series then slice order. */
 /**
  * Every model's per-slice probabilities for one study, in series then slice order: for the
  * scorer, only series whose scoring finished; for the viewer, all of them.
