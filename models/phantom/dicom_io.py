@@ -1,4 +1,5 @@
-"""Write a ``Study`` as CT Image Storage DICOM files (one per slice, named ``ID_<id>.dcm``).
+"""Write a ``Study`` as CT Image Storage DICOM files (one per slice, named ``ID_<id>.dcm``), and
+read a folder of one series back (``read_series``: the montage and the drawing into real CT).
 
 Every tag the app and ordinary viewers need, with the variety real scanners show: signed or unsigned
 pixels, intercept -1024 or 0, BitsStored 12 or 16, PixelPaddingValue outside the field of view,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -147,3 +149,58 @@ def write_study(study, out_dir: str | Path) -> list[Path]:
             ds.save_as(str(p), write_like_original=False)
             paths.append(p)
     return paths
+
+
+@dataclass
+class DicomSeries:
+    """One series read back, slices in order along the slice normal (inferior to superior for an
+    axial head CT), HU as a DICOM reader gets them."""
+
+    hu: np.ndarray            # float32 [Z, rows, columns]
+    sops: list[str]           # SOPInstanceUID per slice
+    window: np.ndarray        # float32 [Z, 2]: the first WindowCenter/WindowWidth, else the default
+    pixel_mm: np.ndarray      # float32 [Z]: row spacing
+    position: np.ndarray      # float32 [Z]: ImagePositionPatient on the slice normal (InstanceNumber when absent)
+    files: list[str]
+
+
+def _first(value) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value[0] if isinstance(value, (list, tuple, pydicom.multival.MultiValue)) else value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def read_series(folder: str | Path) -> DicomSeries:
+    """Every ``*.dcm`` of ``folder`` as one series, ordered by position along the slice normal (right
+    for a tilted gantry too), by InstanceNumber when a slice lacks its geometry."""
+    from .contract import DEFAULT_WINDOW
+
+    items = []
+    for p in sorted(Path(folder).glob("*.dcm")):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Invalid value for VR UI")   # RSNA-style 'ID_<id>' UIDs
+            ds = pydicom.dcmread(str(p))
+            sop = str(ds.SOPInstanceUID)
+        hu = ds.pixel_array.astype(np.float32) * float(getattr(ds, "RescaleSlope", 1) or 1) \
+            + float(getattr(ds, "RescaleIntercept", 0) or 0)
+        iop, ipp = ds.get("ImageOrientationPatient"), ds.get("ImagePositionPatient")
+        if iop is not None and ipp is not None:
+            normal = np.cross([float(v) for v in iop[:3]], [float(v) for v in iop[3:]])
+            pos = float(np.dot(normal, [float(v) for v in ipp]))
+        else:
+            pos = float(ds.get("InstanceNumber", len(items)))
+        c, w = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+        window = (c, w) if c is not None and w is not None and w > 0 else DEFAULT_WINDOW
+        spacing = ds.get("PixelSpacing")
+        items.append((pos, sop, hu.astype(np.float32), window,
+                      float(spacing[0]) if spacing else float("nan"), str(p)))
+    if not items:
+        raise FileNotFoundError(f"{folder}: no *.dcm files")
+    items.sort(key=lambda t: t[0])
+    return DicomSeries(hu=np.stack([t[2] for t in items]), sops=[t[1] for t in items],
+                       window=np.asarray([t[3] for t in items], np.float32),
+                       pixel_mm=np.asarray([t[4] for t in items], np.float32),
+                       position=np.asarray([t[0] for t in items], np.float32), files=[t[5] for t in items])

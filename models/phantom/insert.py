@@ -22,15 +22,14 @@ it lives:
 * subarachnoid: blood replacing (partly) the CSF of the sulci in an arc near the surface, or of the
   deep CSF spaces (cisterns, fissures) outside the ventricles.
 
-Blood density: acute 50–85 HU, some subacute 38–50, heterogeneous, sometimes a hypodense swirl; the
-slice's own noise texture is kept inside the blood (blood is blended over the high-pass of the
+Blood density and texture are the phantom's (``lesions.sample_blood`` and ``blood_texture``: acute
+55–85 HU, 15 % subacute 38–52, 2–6 HU heterogeneity, sometimes a hypodense swirl); the slice's own
+noise texture is kept inside the blood (blood is blended over the high-pass of the
 original), and edges are partial-volume blurred. A subtype is labelled on a slice when its blood
 covers at least ``MIN_LESION_PX`` pixels, the phantom's rule.
 """
 from __future__ import annotations
 
-import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -38,7 +37,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy import ndimage
 
-from .contract import DEFAULT_WINDOW, SUBTYPES
+from .contract import SUBTYPES
+from .lesions import blood_texture, sample_blood
+from .shapes import smooth_noise
 from .study import MIN_LESION_PX
 
 F32 = np.float32
@@ -59,35 +60,17 @@ class RealSeries:
 
 
 def load_series(folder: str | Path) -> RealSeries:
-    """Every CT slice of ``folder`` (``*.dcm``), 512 × 512 after resampling, sorted by position."""
-    import pydicom
+    """Every CT slice of ``folder`` (``*.dcm``, read by ``dicom_io.read_series``), 512 × 512 after
+    resampling, in order from inferior to superior."""
+    from .dicom_io import read_series
 
-    rows = []
-    for path in sorted(Path(folder).glob("*.dcm")):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            ds = pydicom.dcmread(str(path))
-        raw = ds.pixel_array.astype(F32)
-        hu = raw * F32(float(getattr(ds, "RescaleSlope", 1) or 1)) + F32(float(getattr(ds, "RescaleIntercept", 0) or 0))
-        if hu.shape != (512, 512):
-            zoom = (512 / hu.shape[0], 512 / hu.shape[1])
-            hu = ndimage.zoom(hu, zoom, order=1).astype(F32)
-        ps = float(ds.PixelSpacing[0]) * (raw.shape[0] / 512)
-        pos = ds.get("ImagePositionPatient")
-        z = float(pos[2]) if pos is not None else float(ds.get("InstanceNumber", len(rows)))
-        wc, ww = ds.get("WindowCenter"), ds.get("WindowWidth")
-        try:
-            win = (float(wc[0] if isinstance(wc, Sequence) and not isinstance(wc, str) else wc),
-                   float(ww[0] if isinstance(ww, Sequence) and not isinstance(ww, str) else ww))
-        except (TypeError, ValueError):
-            win = DEFAULT_WINDOW
-        rows.append((z, hu, win, ps, str(path)))
-    if not rows:
-        raise FileNotFoundError(f"{folder}: no *.dcm files")
-    rows.sort(key=lambda r: r[0])
-    return RealSeries(hu=np.stack([r[1] for r in rows]), window=np.asarray([r[2] for r in rows], F32),
-                      pixel_mm=float(np.median([r[3] for r in rows])), z_mm=np.asarray([r[0] for r in rows], F32),
-                      files=[r[4] for r in rows])
+    s = read_series(folder)
+    hu, scale = s.hu, 1.0
+    if hu.shape[1:] != (512, 512):
+        scale = hu.shape[1] / 512
+        hu = ndimage.zoom(hu, (1, 512 / hu.shape[1], 512 / hu.shape[2]), order=1).astype(F32)
+    return RealSeries(hu=hu, window=s.window, pixel_mm=float(np.nanmedian(s.pixel_mm)) * scale, z_mm=s.position,
+                      files=s.files)
 
 
 # --------------------------------------------------------------------------- anatomy by HU rules
@@ -139,13 +122,6 @@ def segment(hu: np.ndarray, pixel_mm: float) -> Optional[SliceAnatomy]:
 
 
 # --------------------------------------------------------------------------- drawing
-
-def _blood(rng: np.random.Generator) -> Dict[str, float]:
-    if rng.random() < 0.85:
-        return {"hu": float(rng.uniform(50, 85)), "hetero": float(rng.uniform(1.5, 5)),
-                "swirl": float(rng.uniform(12, 25)) if rng.random() < 0.12 else 0.0}
-    return {"hu": float(rng.uniform(38, 50)), "hetero": float(rng.uniform(2, 6)), "swirl": 0.0}
-
 
 def _angles(shape: Tuple[int, int], center: Tuple[float, float]) -> np.ndarray:
     yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
@@ -243,7 +219,7 @@ def draw_subarachnoid(rng, anat: SliceAnatomy, theta: np.ndarray) -> np.ndarray:
     deep = anat.csf & ~anat.ventricles & (anat.depth_mm > 15)
     if rng.random() < 0.35 and deep.sum() >= 3 * MIN_LESION_PX:  # cisterns and fissures
         share = rng.uniform(0.4, 1.0)
-        noise = ndimage.gaussian_filter(rng.standard_normal(deep.shape).astype(F32), 6)
+        noise = smooth_noise(rng, deep.shape, 6)
         return deep & (noise > np.quantile(noise[deep], 1 - share))
     a = _arc(theta, _edge_angle(rng, anat, theta), float(rng.uniform(0.3, 1.6)) / 2)
     sulci = anat.csf & ~anat.ventricles & (anat.depth_mm < rng.uniform(10, 30)) & (np.abs(a) <= 1)
@@ -270,10 +246,7 @@ def _paint(rng, hu: np.ndarray, mask: np.ndarray, highpass: np.ndarray, blood: D
         return np.zeros(hu.shape, F32)
     alpha = ndimage.gaussian_filter(mask.astype(F32), float(rng.uniform(0.5, 0.9))) * F32(mix)
     alpha = np.clip(alpha, 0, 1)
-    tex = blood["hu"] + blood["hetero"] * ndimage.gaussian_filter(rng.standard_normal(hu.shape).astype(F32), 2.5) * 2.5
-    if blood["swirl"]:
-        swirl = ndimage.gaussian_filter(rng.standard_normal(hu.shape).astype(F32), 4) > 0.15
-        tex = tex - blood["swirl"] * swirl
+    tex = blood_texture(blood, smooth_noise(rng, hu.shape, 2.5))   # the phantom's blood, on real anatomy
     hu += alpha * (tex + highpass - hu)
     return alpha
 
@@ -286,7 +259,7 @@ def insert(rng: np.random.Generator, hu: np.ndarray, anat: SliceAnatomy, subtype
     bits = np.zeros(hu.shape, np.uint8)
     theta = _angles(hu.shape, anat.center)
     for s in subtypes:
-        blood = _blood(rng)
+        blood = sample_blood(rng, acute_p=0.85)
         mix = 1.0
         if s == "epidural":
             m = draw_epidural(rng, anat, theta)

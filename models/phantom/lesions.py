@@ -77,12 +77,7 @@ class Lesion:
         return getattr(self, f"_draw_{self.kind}")(head, f, z, tex_c)
 
     def _blood_value(self, tex_c, box=None) -> np.ndarray | float:
-        p = self.params
-        t = tex_c if box is None else tex_c[box]
-        val = F32(p["hu"]) + F32(p.get("hetero", 3.0)) * t
-        if p.get("swirl", 0.0) > 0:   # hyperacute/mixed: low-density swirls inside the clot
-            val = val - F32(p["swirl"]) * frac(t - F32(0.6), 0.5)
-        return val
+        return blood_texture(self.params, tex_c if box is None else tex_c[box])
 
     def _extra_axial(self, head, f, z, tex_c, lens: bool) -> list[Layer]:
         p = self.params
@@ -195,7 +190,17 @@ def sample_lesions(rng: np.random.Generator, head, prevalence: dict) -> list[Les
     return out
 
 
-def _blood_hu(rng, acute_p=0.88):
+def blood_texture(p: dict, t: np.ndarray) -> np.ndarray:
+    """Blood HU over a unit-SD smooth texture ``t``: the density, its heterogeneity and, in a
+    hyperacute or mixed clot, low-density swirls (``p`` from ``sample_blood``)."""
+    val = F32(p["hu"]) + F32(p.get("hetero", 3.0)) * t
+    if p.get("swirl", 0.0) > 0:
+        val = val - F32(p["swirl"]) * frac(t - F32(0.6), 0.5)
+    return val
+
+
+def sample_blood(rng, acute_p=0.88):
+    """Density of one bleed: acute 55–85 HU (probability ``acute_p``), else subacute 38–52 HU."""
     if rng.random() < acute_p:
         return dict(hu=rng.uniform(55, 85), hetero=rng.uniform(2, 5), swirl=rng.uniform(15, 30) if rng.random() < 0.15 else 0.0)
     return dict(hu=rng.uniform(38, 52), hetero=rng.uniform(3, 6), swirl=0.0)   # subacute / mixed
@@ -228,7 +233,7 @@ def _sample_epidural(rng, head):
     dz = min(rng.uniform(10.0, 28.0), 0.3 * H) * (0.6 + 0.4 * T / 30)
     shift = max(0.0, (T - 10.0) * 0.5)
     return Lesion("epidural", "epidural", zc - dz, zc + dz, side=side, shift=shift,
-                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, bone=str(bone), **_blood_hu(rng, 0.95)))
+                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, bone=str(bone), **sample_blood(rng, 0.95)))
 
 
 def _sample_subdural(rng, head):
@@ -238,7 +243,7 @@ def _sample_subdural(rng, head):
         T = rng.uniform(2.0, 6.0)
         zc, dz = rng.uniform(0.45, 0.8) * H, rng.uniform(10, 30)
         return Lesion("subdural", "interhemispheric", zc - dz, zc + dz, side=side,
-                      params=dict(T=T, zc=zc, dz=dz, yc=rng.uniform(-0.2, 0.5) * head.L, dy=rng.uniform(20, 50), **_blood_hu(rng)))
+                      params=dict(T=T, zc=zc, dz=dz, yc=rng.uniform(-0.2, 0.5) * head.L, dy=rng.uniform(20, 50), **sample_blood(rng)))
     mid = rng.normal(0.0, 0.45) if side > 0 else math.pi + rng.normal(0.0, 0.45)
     half = rng.uniform(0.5, 1.3)
     T = _size(rng, 2.0, 24.0, 2.2)
@@ -246,7 +251,7 @@ def _sample_subdural(rng, head):
     dz = rng.uniform(18.0, 50.0)
     shift = max(0.0, (T - 7.0) * 0.6)
     return Lesion("subdural", "subdural", zc - dz, zc + dz, side=side, shift=min(shift, 14.0),
-                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, **_blood_hu(rng, 0.85)))
+                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, **sample_blood(rng, 0.85)))
 
 
 def _sample_parenchymal(rng, head):
@@ -289,7 +294,7 @@ def _sample_parenchymal(rng, head):
     shift = max(0.0, (rmax - 14.0) * 0.45) if kind in ("deep", "lobar") else 0.0
     return Lesion("intraparenchymal", "parenchymal", z_lo, z_hi, side=side, shift=min(shift, 10.0),
                   params=dict(site=str(kind), blobs=blobs, rim=rim, irregular=u(0.05, 0.35),
-                              edema_hu=head.wm - u(6, 12), radius=rmax, **_blood_hu(rng, 0.92)))
+                              edema_hu=head.wm - u(6, 12), radius=rmax, **sample_blood(rng, 0.92)))
 
 
 def _sample_ventricular(rng, head):
@@ -312,7 +317,7 @@ def _sample_ventricular(rng, head):
         z_lo, z_hi = (0.07 * H, 0.6 * H)
     return Lesion("intraventricular", "ventricular", z_lo, z_hi, side=0,
                   params=dict(parts=parts, layering=layering, levels=levels, fill=rng.uniform(0.8, 1.0),
-                              mode="layering" if layering else "cast", **_blood_hu(rng, 0.9)))
+                              mode="layering" if layering else "cast", **sample_blood(rng, 0.9)))
 
 
 def u_(rng, a, b):
@@ -338,7 +343,7 @@ def _sample_subarachnoid(rng, head):
     side = 0 if abs(cx) < 5 else (1 if cx > 0 else -1)
     return Lesion("subarachnoid", "subarachnoid", cz - R, cz + R, side=side,
                   params=dict(site=str(kind), cx=cx, cy=cy, cz=cz, R=R, w=w, cisterns=cist, sulci=sulci,
-                              surface=surface, fill=rng.uniform(0.85, 1.0), **_blood_hu(rng, 0.95)))
+                              surface=surface, fill=rng.uniform(0.85, 1.0), **sample_blood(rng, 0.95)))
 
 
 SAMPLERS = {

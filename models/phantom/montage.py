@@ -58,25 +58,6 @@ def montage_study(study, out: str | Path, columns: int = 4, step: int = 2, slice
     return write_png(out, montage_arrays(study.hu, study.masks, study.labels, columns, step, slices))
 
 
-def read_series(folder: str | Path):
-    """HU volume (sorted by position along the slice normal), SOP ids and window of a DICOM folder."""
-    import warnings
-
-    import pydicom
-
-    warnings.filterwarnings("ignore", message="Invalid value for VR UI")   # RSNA-style 'ID_<id>' UIDs
-    items = []
-    for p in sorted(Path(folder).glob("*.dcm")):
-        ds = pydicom.dcmread(str(p))
-        iop = [float(v) for v in ds.ImageOrientationPatient]
-        normal = np.cross(iop[:3], iop[3:])
-        pos = float(np.dot(normal, [float(v) for v in ds.ImagePositionPatient]))
-        hu = ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
-        items.append((pos, str(ds.SOPInstanceUID), hu))
-    items.sort(key=lambda t: t[0])
-    return np.stack([t[2] for t in items]), [t[1] for t in items]
-
-
 def _labels_for(folder: Path, sops: list[str]) -> np.ndarray | None:
     for cand in (folder / "stage_2_train.csv", folder.parent / "stage_2_train.csv"):
         if cand.exists():
@@ -92,7 +73,10 @@ def _labels_for(folder: Path, sops: list[str]) -> np.ndarray | None:
 def montage_folder(folder: str | Path, out: str | Path, columns: int = 4, step: int = 2,
                    slices: list[int] | None = None) -> Path:
     folder = Path(folder)
-    hu, sops = read_series(folder)
+    from .dicom_io import read_series
+
+    series = read_series(folder)
+    hu, sops = series.hu, series.sops
     labels = _labels_for(folder, sops)
     masks = None
     mask_file = folder / "masks.npz"

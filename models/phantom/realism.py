@@ -52,15 +52,6 @@ def segment(hu: np.ndarray) -> dict[str, np.ndarray]:
     return {"head": head, "skull": bone, "intracranial": intracranial, "cavity": inner}
 
 
-def _noise(hu: np.ndarray, region: np.ndarray) -> float:
-    """Robust noise estimate: MAD of (pixel - 5x5 median) in soft tissue 10..60 HU, in HU (sigma)."""
-    sel = region & (hu > 10) & (hu < 60)
-    if sel.sum() < 100:
-        return float("nan")
-    diff = (hu - ndimage.median_filter(hu, size=5))[sel]
-    return float(1.4826 * np.median(np.abs(diff - np.median(diff))))
-
-
 def _hist(v: np.ndarray, lo: float, hi: float, step: float) -> np.ndarray:
     h, _ = np.histogram(v, bins=np.arange(lo, hi + step, step))
     return h / max(h.sum(), 1)
@@ -94,7 +85,7 @@ def describe(hu: np.ndarray, ps: float) -> dict:
             ">=100": round(float(np.mean(ic >= 100)), 4)},
         "skull_quantiles": {f"p{q}": round(float(v), 1) for q, v in zip(QUANTILES, np.percentile(sk, QUANTILES))},
         "skull_mean_thickness_mm": round(float(m["skull"].sum()) * ps * ps / max(perim, 1e-6), 2),
-        "noise_sigma_hu": round(_noise(hu, m["intracranial"]), 2),
+        "noise_sigma_hu": round(_noise_sd(hu, m["intracranial"]), 2),
         "_ic": ic, "_sk": sk,
     }
 
@@ -207,7 +198,7 @@ def level_slices(volume: np.ndarray) -> dict[str, int]:
 
 def _noise_sd(hu: np.ndarray, region: np.ndarray) -> float:
     """Noise σ in brain (10–60 HU): the standard deviation of (pixel − 5×5 median), trimmed to the
-    central 98 %. Unlike the MAD of ``_noise`` it is not quantised by integer HU."""
+    central 98 % (a median absolute deviation would be quantised by integer HU)."""
     sel = region & (hu > 10) & (hu < 60)
     if sel.sum() < 100:
         return float("nan")

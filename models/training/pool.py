@@ -99,6 +99,14 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
     if need > free * 0.95:
         raise SystemExit(f"not enough disk space in {out}: need ≈ {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
     write_info(out, seed, balanced)  # the seed is on record from the start; a pool being built is readable
+    jobs = [(str(out), seed, i, balanced) for i in todo]
+    return _make_shards(out, _build_one, jobs, workers, progress, "studies", lambda: write_info(out, seed, balanced))
+
+
+def _make_shards(out: Path, fn, jobs: list, workers: Optional[int], progress: bool, what: str,
+                 finish) -> Dict[str, object]:
+    """Runs ``fn`` over ``jobs`` (one shard each) on ``workers`` processes with a progress bar, then
+    ``finish()`` (the pool.json write) and prints and returns the summary: the one loop of both builds."""
     workers = max(1, workers or os.cpu_count() or 1)
     t0 = time.perf_counter()
     made: List[Dict[str, object]] = []
@@ -108,32 +116,31 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
             return
         el = time.perf_counter() - t0
         rate = len(made) / el if el > 0 else 0.0
-        eta = (len(todo) - len(made)) / rate if rate > 0 else float("nan")
+        eta = (len(jobs) - len(made)) / rate if rate > 0 else float("nan")
         width = 30
-        fill = int(width * len(made) / max(len(todo), 1))
-        print(f"\r[{'#' * fill}{'.' * (width - fill)}] {len(made)}/{len(todo)} studies "
+        fill = int(width * len(made) / max(len(jobs), 1))
+        print(f"\r[{'#' * fill}{'.' * (width - fill)}] {len(made)}/{len(jobs)} {what} "
               f"{rate * 60:.0f}/min, ETA {eta / 60:.1f} min", end="", file=sys.stderr, flush=True)
 
-    jobs = [(str(out), seed, i, balanced) for i in todo]
     if workers == 1 or len(jobs) <= 1:
         for j in jobs:
-            made.append(_build_one(j))
+            made.append(fn(j))
             tick()
     else:
         with ProcessPoolExecutor(max_workers=workers) as ex:
-            for fut in as_completed([ex.submit(_build_one, j) for j in jobs]):
+            for fut in as_completed([ex.submit(fn, j) for j in jobs]):
                 made.append(fut.result())
                 tick()
     if progress and jobs:
         print(file=sys.stderr)
     elapsed = time.perf_counter() - t0
-    info = write_info(out, seed, balanced)
+    info = finish()
     made_slices = sum(int(m["slices"]) for m in made)
     summary = {"pool": str(out), "studies": info["studies"], "slices": info["slices"], "made_studies": len(made),
                "made_slices": made_slices, "seconds": round(elapsed, 1), "workers": workers,
                "slices_per_second": round(made_slices / elapsed, 1) if made else None,
                "cpu_ms_per_slice": round(1000 * sum(float(m["cpu"]) for m in made) / max(made_slices, 1), 1),
-               "bytes": info["bytes"]}
+               "bytes": info["bytes"], "positive_slices": info["positive_slices"]}
     print(json.dumps(summary), flush=True)
     return summary
 
@@ -267,27 +274,9 @@ def build_inserted(out: os.PathLike, series_dir: os.PathLike, seed: int, variant
     print(f"pool {out}: {len(done)} of {variants} variants of {len(slices)} real slices present, {len(todo)} to make; "
           f"≈ {len(todo) * len(slices) * BYTES_PER_SLICE / 1e9:.1f} GB more on disk", file=sys.stderr, flush=True)
     write_info(out, seed, True, source)
-    workers = max(1, workers or os.cpu_count() or 1)
-    t0 = time.perf_counter()
     jobs = [(str(out), series_dir, seed, i, slices) for i in todo]
-    made: List[Dict[str, object]] = []
-    if workers == 1 or len(jobs) <= 1:
-        made = [_build_inserted_one(j) for j in jobs]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            for fut in as_completed([ex.submit(_build_inserted_one, j) for j in jobs]):
-                made.append(fut.result())
-                if progress:
-                    print(f"\r{len(made)}/{len(jobs)} variants", end="", file=sys.stderr, flush=True)
-    if progress and jobs:
-        print(file=sys.stderr)
-    info = write_info(out, seed, True, source)
-    made_slices = sum(int(m["slices"]) for m in made)
-    summary = {"pool": str(out), "studies": info["studies"], "slices": info["slices"], "made_slices": made_slices,
-               "seconds": round(time.perf_counter() - t0, 1), "positive_slices": info["positive_slices"],
-               "cpu_ms_per_slice": round(1000 * sum(float(m["cpu"]) for m in made) / max(made_slices, 1), 1)}
-    print(json.dumps(summary), flush=True)
-    return summary
+    return _make_shards(out, _build_inserted_one, jobs, workers, progress, "variants",
+                        lambda: write_info(out, seed, True, source))
 
 
 def _info(args: argparse.Namespace) -> None:
