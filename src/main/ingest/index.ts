@@ -34,7 +34,7 @@ export interface IngestOutcome {
  * Extensions of the side files that travel with exported studies and the phantom generator's
  * output. A file with one of these and no DICOM preamble is skipped, not refused as damaged.
  */
-const SIDE_FILE_EXTENSIONS = new Set(['csv', 'json', 'txt', 'md', 'xml', 'html', 'htm', 'log', 'pdf', 'png', 'jpg', 'jpeg', 'gif', 'bmp', 'tsv', 'yaml', 'yml', 'ini']);
+const SIDE_FILE_EXTENSIONS = new Set(['csv', 'json', 'txt', 'md', 'xml', 'html', 'htm', 'log', 'pdf', 'png', 'jpg', 'jpeg', 'gif', 'bmp', 'tsv', 'yaml', 'yml', 'ini', 'npz', 'npy']);
 
 function sideFileKind(path: string, bytes: Uint8Array): string | undefined {
   const ext = /\.([A-Za-z0-9]+)$/.exec(path)?.[1]?.toLowerCase();

@@ -92,10 +92,11 @@ describe.skipIf(!HAVE_CORPUS)('the triage CLI', () => {
     copyFileSync(corpus(CT1_UNC), join(side, 'slice.dcm'));
     writeFileSync(join(side, 'studies.csv'), 'study,any\n1,0\n');
     writeFileSync(join(side, 'phantom.json'), '{"seed": 1}');
+    writeFileSync(join(side, 'masks.npz'), 'PK\u0003\u0004 the lesion masks `generate --masks` and `inserted` write');
     writeFileSync(join(side, 'notes.dcm'), 'not dicom, but it says it is');
     const s = triage('--data-dir', join(dir.path, 'side-data'), '--init', 'import', '--no-models', side);
     expect(s.code).toBe(3); // the .dcm that is not DICOM is still a refusal
-    expect(s.stdout).toMatch(/1 quarantined, 0 conflict\(s\), 2 skipped \(not DICOM\)/);
+    expect(s.stdout).toMatch(/1 quarantined, 0 conflict\(s\), 3 skipped \(not DICOM\)/);
     expect(s.stdout).toMatch(/skipped .*studies\.csv: not DICOM: a \.csv file/);
     const q = JSON.parse(triage('--data-dir', join(dir.path, 'side-data'), 'quarantine', '--json').stdout) as { path: string }[];
     expect(q.map((x) => x.path)).toEqual([join(side, 'notes.dcm')]);
