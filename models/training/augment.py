@@ -6,14 +6,24 @@ slice, which is again what starved the GPU. On the device it is a few batched te
 and the loader only copies int16 slices out of memory maps.
 
 Every augmentation acts on Hounsfield units, the model contract's input, so it is the same for
-every network and happens before the in-graph windowing:
+every network and happens before the in-graph windowing. Why so much of it: the networks learn from
+phantoms and one real series, and must read scans from any scanner (domain randomisation: they
+never see one fixed acquisition):
 
 * flips, horizontal and vertical, each p = 1/2 (Barin et al. 2021);
-* a small affine warp: rotation ±12°, isotropic scale 0.9–1.1, shift ±5 % (head position and size
-  vary between patients and scanners);
+* an affine warp: in-plane rotation ±20° (head position in the holder), isotropic zoom 0.75–1.3,
+  log-uniform (with the phantoms' own 0.42–0.49 mm pixels this spans pixel spacings of about
+  0.35–0.6 mm, and head sizes), shift ±8 %;
+* truncation on 8 % of the slices: the reconstruction circle cuts the head (a small field of view),
+  outside it the scanner's padding value, -1024 HU;
+* motion streaks on 5 %: two to five faint straight bright or dark bands, 1–4 px wide, across the
+  slice, ±10–35 HU (a patient who moved during the rotation; kept faint so that a thin bright line
+  along the skull, which may be a subdural, is not taught away);
 * HU calibration: scale 1 ± 3 % and offset ±4 HU (scanners differ by a few HU on water);
-* noise: Gaussian, σ up to 5 HU on half the slices (dose and reconstruction kernel);
-* blur: Gaussian, σ 0.3–1.0 px on a quarter of the slices (softer kernels, partial volume).
+* blur: Gaussian, σ 0.3–1.0 px on a quarter of the slices (softer kernels, partial volume);
+* noise on half the slices, σ up to 6 HU, with the texture of a reconstruction kernel: white noise
+  low-passed by a Gaussian of σ 0–1.2 px (sharp to soft kernels give fine or blotchy grain), then
+  scaled back to the drawn σ.
 """
 from __future__ import annotations
 
@@ -143,15 +153,23 @@ def pool_loader(pools: Sequence[str], batch_size: int, workers: int, seed: int, 
 @dataclass(frozen=True)
 class AugmentConfig:
     flip: float = 0.5
-    rotate_deg: float = 12.0
-    scale: float = 0.10
-    shift: float = 0.05
+    rotate_deg: float = 20.0
+    scale: Tuple[float, float] = (0.75, 1.3)   # zoom factor, drawn log-uniformly
+    shift: float = 0.08
+    truncate_p: float = 0.08
+    truncate_radius: Tuple[float, float] = (0.62, 0.9)  # of the half-width, circle centre within ±10 %
+    motion_p: float = 0.05
+    motion_hu: Tuple[float, float] = (10.0, 35.0)
     hu_scale: float = 0.03
     hu_offset: float = 4.0
     noise_p: float = 0.5
-    noise_sd: float = 5.0
+    noise_sd: float = 6.0
+    noise_grain: Tuple[float, float] = (0.0, 1.2)  # low-pass sigma of the noise, px (sharp .. soft kernel)
     blur_p: float = 0.25
-    blur_sigma: tuple = (0.3, 1.0)
+    blur_sigma: Tuple[float, float] = (0.3, 1.0)
+
+
+PADDING_HU = -1024.0  # what scanners write outside the reconstruction circle
 
 
 def _gaussian_kernels(sigma: torch.Tensor, radius: int = 3) -> torch.Tensor:
@@ -160,21 +178,40 @@ def _gaussian_kernels(sigma: torch.Tensor, radius: int = 3) -> torch.Tensor:
     return k / k.sum(dim=1, keepdim=True)
 
 
+def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Separable Gaussian blur of [N, 1, H, W] with one sigma per slice (sigma ~0 leaves it as it is)."""
+    n = x.shape[0]
+    k = _gaussian_kernels(sigma)
+    r = k.shape[1] // 2
+    y = x.transpose(0, 1)  # [1, N, H, W]: one group per slice
+    y = F.conv2d(F.pad(y, (r, r, 0, 0), mode="replicate"), k.view(n, 1, 1, -1), groups=n)
+    y = F.conv2d(F.pad(y, (0, 0, r, r), mode="replicate"), k.view(n, 1, -1, 1), groups=n)
+    return y.transpose(0, 1)
+
+
+def _plane(n: int, h: int, w: int, dev, dt) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Normalised pixel coordinates in [-1, 1], broadcastable to [N, 1, H, W]."""
+    ys = torch.linspace(-1, 1, h, device=dev, dtype=dt).view(1, 1, h, 1)
+    xs = torch.linspace(-1, 1, w, device=dev, dtype=dt).view(1, 1, 1, w)
+    return ys, xs
+
+
 @torch.no_grad()
 def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConfig = AugmentConfig()) -> torch.Tensor:
     """Augment HU slices [N, 1, H, W] on their device; random numbers from ``generator`` (on the CPU)."""
-    n = hu.shape[0]
+    n, _, h, w = hu.shape
     dev, dt = hu.device, hu.dtype
 
-    def u(lo: float, hi: float) -> torch.Tensor:
-        return (lo + (hi - lo) * torch.rand(n, generator=generator)).to(dev, dt)
+    def u(lo: float, hi: float, size=None) -> torch.Tensor:
+        return (lo + (hi - lo) * torch.rand(size or n, generator=generator)).to(dev, dt)
 
     def coin(p: float) -> torch.Tensor:
         return (torch.rand(n, generator=generator) < p).to(dev)
 
     # affine warp with the flips folded in: output pixel -> input pixel, in normalised coordinates
     ang = u(-cfg.rotate_deg, cfg.rotate_deg) * (math.pi / 180.0)
-    s = 1.0 / u(1.0 - cfg.scale, 1.0 + cfg.scale)
+    lo, hi = cfg.scale
+    s = torch.exp(-u(math.log(lo), math.log(hi)))
     fx = torch.where(coin(cfg.flip), -1.0, 1.0).to(dt)
     fy = torch.where(coin(cfg.flip), -1.0, 1.0).to(dt)
     cos, sin = torch.cos(ang) * s, torch.sin(ang) * s
@@ -182,17 +219,30 @@ def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConf
                          torch.stack([sin * fx, cos * fy, u(-cfg.shift, cfg.shift) * 2], 1)], 1)
     grid = F.affine_grid(theta, list(hu.shape), align_corners=False)
     out = F.grid_sample(hu, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    ys, xs = _plane(n, h, w, dev, dt)
+    # motion: thin bands along random lines near the centre, each with its own sign and strength
+    moving = coin(cfg.motion_p)
+    if bool(moving.any()):
+        for _ in range(int(torch.randint(2, 6, (1,), generator=generator))):
+            a = u(0.0, math.pi).view(n, 1, 1, 1)
+            d = (xs - u(-0.3, 0.3).view(n, 1, 1, 1)) * torch.sin(a) - (ys - u(-0.3, 0.3).view(n, 1, 1, 1)) * torch.cos(a)
+            width = u(0.5, 2.0).view(n, 1, 1, 1) * (2.0 / w)  # sigma in px, as a normalised length
+            amp = u(*cfg.motion_hu).view(n, 1, 1, 1) * torch.where(coin(0.5), -1.0, 1.0).to(dt).view(n, 1, 1, 1)
+            out = out + moving.view(n, 1, 1, 1) * amp * torch.exp(-0.5 * (d / width) ** 2)
     # HU calibration
     out = out * u(1 - cfg.hu_scale, 1 + cfg.hu_scale).view(n, 1, 1, 1) + u(-cfg.hu_offset, cfg.hu_offset).view(n, 1, 1, 1)
-    # blur (separable, per-slice sigma; sigma ~0 leaves a slice as it is)
-    sig = torch.where(coin(cfg.blur_p), u(*cfg.blur_sigma), torch.full((n,), 1e-3, device=dev, dtype=dt))
-    k = _gaussian_kernels(sig)
-    r = k.shape[1] // 2
-    x = out.transpose(0, 1)  # [1, N, H, W]: one group per slice
-    x = F.conv2d(F.pad(x, (r, r, 0, 0), mode="replicate"), k.view(n, 1, 1, -1), groups=n)
-    x = F.conv2d(F.pad(x, (0, 0, r, r), mode="replicate"), k.view(n, 1, -1, 1), groups=n)
-    out = x.transpose(0, 1)
-    # noise
+    # blur
+    out = _blur(out, torch.where(coin(cfg.blur_p), u(*cfg.blur_sigma), torch.full((n,), 1e-3, device=dev, dtype=dt)))
+    # noise with a kernel's grain, scaled back to the drawn standard deviation
     sd = torch.where(coin(cfg.noise_p), u(0.0, cfg.noise_sd), torch.zeros(n, device=dev, dtype=dt))
-    noise = torch.randn(hu.shape, generator=generator).to(dev, dt)
-    return out + noise * sd.view(n, 1, 1, 1)
+    if bool((sd > 0).any()):
+        noise = _blur(torch.randn(hu.shape, generator=generator).to(dev, dt), u(*cfg.noise_grain).clamp(min=1e-3))
+        noise = noise / noise.std(dim=(1, 2, 3), keepdim=True).clamp(min=1e-6)
+        out = out + noise * sd.view(n, 1, 1, 1)
+    # truncation last: the padding outside the reconstruction circle carries no noise and no blur
+    cut = coin(cfg.truncate_p)
+    if bool(cut.any()):
+        r = u(*cfg.truncate_radius).view(n, 1, 1, 1)
+        outside = (xs - u(-0.1, 0.1).view(n, 1, 1, 1)) ** 2 + (ys - u(-0.1, 0.1).view(n, 1, 1, 1)) ** 2 > r ** 2
+        out = torch.where(outside & cut.view(n, 1, 1, 1), torch.full_like(out, PADDING_HU), out)
+    return out

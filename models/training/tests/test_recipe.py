@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.training.augment import AugmentConfig, augment_batch
+from models.training.augment import PADDING_HU, AugmentConfig, augment_batch
 from models.training.calibrate import fit_platt
 from models.training.metrics import expected_calibration_error
 from models.training.calibration import LabelCalibration
@@ -56,16 +56,50 @@ class AugmentTest(unittest.TestCase):
         self.assertLess(float((a[:, :, 28:36, 28:36] - 40).abs().mean()), 12.0)
 
     def test_identity_when_everything_is_off(self) -> None:
-        off = AugmentConfig(flip=0, rotate_deg=0, scale=0, shift=0, hu_scale=0, hu_offset=0, noise_p=0, blur_p=0)
+        off = AugmentConfig(flip=0, rotate_deg=0, scale=(1, 1), shift=0, hu_scale=0, hu_offset=0, noise_p=0,
+                            blur_p=0, truncate_p=0, motion_p=0)
         hu = torch.randn(2, 1, 32, 32) * 50
         torch.testing.assert_close(augment_batch(hu, torch.Generator().manual_seed(0), off), hu, atol=1e-3, rtol=0)
 
     def test_flip_only_mirrors(self) -> None:
-        flip = AugmentConfig(flip=1.0, rotate_deg=0, scale=0, shift=0, hu_scale=0, hu_offset=0, noise_p=0, blur_p=0)
+        flip = AugmentConfig(flip=1.0, rotate_deg=0, scale=(1, 1), shift=0, hu_scale=0, hu_offset=0, noise_p=0,
+                            blur_p=0, truncate_p=0, motion_p=0)
         hu = torch.arange(16.0).view(1, 1, 4, 4)
         torch.testing.assert_close(augment_batch(hu, torch.Generator().manual_seed(0), flip), hu.flip(-1).flip(-2),
                                    atol=1e-4, rtol=0)
 
+
+    @staticmethod
+    def _only(**on) -> AugmentConfig:
+        off = dict(flip=0, rotate_deg=0, scale=(1, 1), shift=0, hu_scale=0, hu_offset=0, noise_p=0, blur_p=0,
+                   truncate_p=0, motion_p=0)
+        return AugmentConfig(**{**off, **on})
+
+    def test_truncation_pads_outside_a_circle_and_keeps_the_centre(self) -> None:
+        hu = torch.full((4, 1, 64, 64), 30.0)
+        a = augment_batch(hu, torch.Generator().manual_seed(0), self._only(truncate_p=1.0))
+        self.assertTrue(bool((a[:, :, 0, 0] == PADDING_HU).all()))  # corners lie outside every circle
+        torch.testing.assert_close(a[:, :, 28:36, 28:36], hu[:, :, 28:36, 28:36])
+
+    def test_motion_draws_thin_bands_not_a_shift_of_the_whole_slice(self) -> None:
+        hu = torch.full((4, 1, 128, 128), 30.0)
+        a = augment_batch(hu, torch.Generator().manual_seed(0), self._only(motion_p=1.0))
+        dev = (a - hu).abs()
+        for i in range(4):
+            self.assertGreater(float(dev[i].max()), 10.0)
+            self.assertLess(float((dev[i] > 5).float().mean()), 0.35)  # most of the slice untouched
+
+    def test_noise_grain_follows_the_kernel(self) -> None:
+        hu = torch.zeros(8, 1, 96, 96)
+
+        def lag1(grain: float) -> float:
+            cfg = self._only(noise_p=1.0, noise_sd=6.0, noise_grain=(grain, grain))
+            a = augment_batch(hu, torch.Generator().manual_seed(3), cfg)
+            x = a - a.mean(dim=(2, 3), keepdim=True)
+            return float((x[..., 1:] * x[..., :-1]).mean() / (x * x).mean())
+
+        self.assertLess(abs(lag1(0.0)), 0.1)   # sharp kernel: white grain
+        self.assertGreater(lag1(1.2), 0.6)     # soft kernel: neighbouring pixels move together
 
 class CalibrationTest(unittest.TestCase):
     def test_platt_recovers_a_known_scale_and_bias(self) -> None:
