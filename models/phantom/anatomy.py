@@ -24,6 +24,7 @@ import numpy as np
 from .shapes import F32, Ellipsoid, Grid, capsule, composite, frac, smooth_noise, smoothstep
 
 AIR = -1000.0
+CONTRAST_SHARE = 0.12   # studies done with intravenous contrast (hard negatives); real ICH work-ups see some
 
 
 def _dome(t: float, tc: float, p: float) -> float:
@@ -215,6 +216,39 @@ class Head:
         self.airway = Ellipsoid(0.0, -0.12 * L, -0.30 * H, 12.0, 7.0, 0.24 * H)
         # dural sinuses: superior sagittal (triangle at the posterior/anterior midline), transverse
         self.sinus_hu = u(38.0, 62.0)
+        # Vessels: flowing blood is as dense as a fresh clot (40-55 HU, higher with a high
+        # haematocrit), so arteries in the basal cisterns and the sylvian fissures mimic subarachnoid
+        # blood. A contrast-enhanced study makes them and the sinuses bright (130-280 HU: white in
+        # every brain window, as blood is) and enhances the choroid plexus, the dura and, a little,
+        # the grey matter: the classic hard negative of a triage network that never saw contrast.
+        self.contrast = bool(rng.random() < CONTRAST_SHARE)
+        self.artery_r = u(1.2, 1.7)
+        if self.contrast:
+            self.vessel_hu = u(130.0, 280.0)
+            self.sinus_hu = self.vessel_hu * u(0.75, 1.0)
+            self.choroid_hu = u(60.0, 110.0)
+            self.dura_boost = u(30.0, 70.0)
+            self.gm += u(2.0, 5.0)
+        else:
+            self.vessel_hu = u(38.0, 55.0)
+            self.choroid_hu = None
+            self.dura_boost = 0.0
+        self.arteries = []   # straight vessels: (name, (x0, y0, z0), (x1, y1, z1)) in the head frame
+        for s in (-1, 1):
+            side = "left" if s > 0 else "right"
+            ica = (s * 0.20 * W, -0.17 * L)
+            self.arteries += [
+                (f"carotid_{side}", (*ica, 0.17 * H), (*ica, 0.245 * H)),
+                (f"mca_m1_{side}", (*ica, 0.245 * H), (s * 0.50 * W, -0.11 * L, 0.26 * H)),
+                (f"mca_m2_{side}", (s * 0.50 * W, -0.11 * L, 0.26 * H), (s * 0.52 * W, -0.02 * L, 0.36 * H)),
+                (f"aca_a1_{side}", (*ica, 0.245 * H), (s * 1.5, -0.24 * L, 0.25 * H)),
+                (f"aca_a2_{side}", (s * 1.5, -0.24 * L, 0.25 * H), (s * 1.5, -0.36 * L, 0.45 * H)),
+                # the posterior cerebral artery wraps round the midbrain in the ambient cistern
+                (f"pca_p1_{side}", (0.0, -0.06 * L, 0.245 * H), (s * 0.13 * W, -0.07 * L, 0.25 * H)),
+                (f"pca_p2_{side}", (s * 0.13 * W, -0.07 * L, 0.25 * H), (s * 0.21 * W, 0.05 * L, 0.26 * H)),
+                (f"pca_p3_{side}", (s * 0.21 * W, 0.05 * L, 0.26 * H), (s * 0.15 * W, 0.22 * L, 0.27 * H)),
+            ]
+        self.arteries.append(("basilar", (0.0, -0.07 * L, 0.05 * H), (0.0, -0.05 * L, 0.245 * H)))
         # calcifications (the hard negatives); age makes them likelier
         self.calc = []
         if rng.random() < 0.45 + 0.4 * self.age:
@@ -513,15 +547,15 @@ class Head:
             for ell in self.choroid:
                 sec = ell.section(g, z, hs, dx=shift * 0.8)
                 if sec is not None:
-                    composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], gm - 4.0)
+                    composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], gm - 4.0 if self.choroid_hu is None else self.choroid_hu)
             # falx (a dense line in the fissure) and tentorium (dense rim of the posterior fossa)
             if t > 0.25:
                 falx = frac(F32(0.45) - np.abs(xw), ps * 0.8) * frac(F32(fis_depth + 4.0) - depth_b, 3.0) * cav_alpha
-                composite(cavity_val, None, falx * F32(0.9), F32(self.falx_hu))
+                composite(cavity_val, None, falx * F32(0.9), F32(self.falx_hu + self.dura_boost))
                 hard.add("falx")
             if pf_depth is not None and 0.18 < t < 0.34 and depth_main is not None:
                 tent = frac(F32(0.6) - np.abs(pf_depth), ps) * frac(depth_main, 2.0) * frac(y - F32(0.15 * L), 8.0)
-                composite(cavity_val, None, tent * F32(0.35), F32(self.falx_hu))
+                composite(cavity_val, None, tent * F32(0.35), F32(self.falx_hu + self.dura_boost))
             # venous sinuses: superior sagittal along the inner table at the midline
             if t > 0.3:
                 for sgn in (1, -1) if t > 0.6 else (1,):
@@ -530,6 +564,35 @@ class Head:
                     sec = sinus.section(g, z, hs, dx=0.0)
                     if sec is not None:
                         composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], self.sinus_hu)
+            # transverse sinuses (from the torcula round the occiput, sloping down to the sigmoid
+            # sinuses) and the straight sinus (vein of Galen to the torcula), then the arteries
+            if 0.17 < t < 0.33:
+                for s_ in (-1, 1):
+                    for k in range(12):
+                        a0, a1 = k * 5.0, (k + 1) * 5.0   # degrees from the posterior midline
+                        zc = (0.285 - 0.09 * (a0 + a1) / 120.0) * H
+                        w_z = self._slab_overlap(z, hs, zc, 3.0)
+                        if w_z > 0:
+                            Sl = max(Si, 0.3)
+                            p0, p1 = self._inner_point(s_, a0, 3.0 / Sl), self._inner_point(s_, a1, 3.0 / Sl)
+                            cap = capsule(g, (p0[0] * Sl, p0[1] * Sl), (p1[0] * Sl, p1[1] * Sl), 3.0, ps)
+                            if cap is not None:
+                                composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), self.sinus_hu)
+                                hard.add("venous_sinus")
+            St = max(self.S_inner(0.285 * H), 0.3)
+            galen, torcula = (0.0, 0.32 * L, 0.37 * H), (0.0, self._inner_point(1, 0.0, 3.0 / St)[1] * St, 0.285 * H)
+            for name, p0, p1, radius, val in ([("straight_sinus", galen, torcula, 2.2, self.sinus_hu)] +
+                                              [(n, a, b, self.artery_r * (1.3 if n == "basilar" or n.startswith("carotid") else 1.0),
+                                                self.vessel_hu) for n, a, b in self.arteries]):
+                seg = self._vessel_section(z, hs, p0, p1, radius)
+                if seg is not None:
+                    (q0, q1), w_z = seg
+                    cap = capsule(g, (q0[0] + shift * 0.5, q0[1]), (q1[0] + shift * 0.5, q1[1]), radius, ps)
+                    if cap is not None:
+                        composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), F32(val))
+                        hard.add("vessels")
+            if self.contrast:
+                hard.add("contrast")
             # calcifications (hard negatives)
             for name, ell, val in self.calc:
                 sec = ell.section(g, z, hs, dx=shift * 0.8)
@@ -547,6 +610,47 @@ class Head:
                            sulcus_dist=sulcus_dist, sulcus_depth=self.sulcus_depth, cistern=cistern,
                            theta=self.theta, radius=r, ventricles=ventricles, t=t,
                            supratentorial=supratentorial, midline_shift=shift, hard_negatives=hard)
+
+    @staticmethod
+    def _slab_overlap(z: float, hs: float, zc: float, radius: float) -> float:
+        """Share of a slab (centre z, half-thickness hs) filled by a horizontal tube at height zc: partial volume."""
+        lo, hi = max(z - hs, zc - radius), min(z + hs, zc + radius)
+        return max(0.0, hi - lo) / (2.0 * hs) if hi > lo else 0.0
+
+    def _vessel_section(self, z: float, hs: float, p0, p1, radius: float):
+        """Where a straight vessel p0-p1 (head frame, mm) crosses the slab: its in-plane segment and weight.
+
+        A steep vessel crosses as a disc of full density; a vessel lying in the slab as a line of
+        partial density (its diameter over the slab thickness)."""
+        z0, z1 = p0[2], p1[2]
+        lo, hi = min(z0, z1) - radius, max(z0, z1) + radius
+        if z + hs < lo or z - hs > hi:
+            return None
+        dz = z1 - z0
+        if abs(dz) < 1e-6:
+            return ((p0[:2], p1[:2]), self._slab_overlap(z, hs, z0, radius))
+        ta = float(np.clip((z - hs - z0) / dz, 0.0, 1.0))
+        tb = float(np.clip((z + hs - z0) / dz, 0.0, 1.0))
+        ta, tb = min(ta, tb), max(ta, tb)
+        q = lambda tt: (p0[0] + tt * (p1[0] - p0[0]), p0[1] + tt * (p1[1] - p0[1]))
+        # the length of vessel inside the slab against the slab's thickness: a steep vessel fills
+        # it, a shallow one fills only its own diameter of it
+        seg_len = math.dist(p0, p1) * (tb - ta)
+        horiz = math.hypot(*(np.subtract(q(tb), q(ta))))
+        w = 1.0 if horiz < 1e-6 else min(1.0, (2.0 * radius) / max(2.0 * hs * horiz / max(seg_len, 1e-6), 1e-6))
+        return (q(ta), q(tb)), w
+
+    def _inner_point(self, sgn: int, deg: float, inset: float) -> tuple[float, float]:
+        """Head-frame point ``inset`` mm inside the inner table at the widest level, ``deg`` degrees from the
+        posterior midline (sgn=+1 towards the left). For a level whose inner table is scaled by S, pass
+        ``inset / S`` and multiply the point by S."""
+        th = math.radians(90.0 - sgn * deg)   # 90 deg is posterior (+y); +x is the left
+        row, col = self.grid.to_pixel(self.W * math.cos(th), self.L * math.sin(th))
+        ri = int(min(max(round(row), 0), self.grid.size - 1))
+        ci = int(min(max(round(col), 0), self.grid.size - 1))
+        scale = float(self.A_i[ri, ci]) / max(float(self.r[ri, ci]), 1e-3)   # inner table, as a share of the probe
+        rho = scale - inset / max(math.hypot(self.W * math.cos(th), self.L * math.sin(th)), 1e-3)
+        return (rho * self.W * math.cos(th), rho * self.L * math.sin(th))
 
     def A_i_at(self, sgn: int) -> float:
         """Inner-table radius (mm, widest level) at the posterior (+1) or anterior (-1) midline."""

@@ -23,7 +23,7 @@ from .lesions import BALANCED_PREVALENCE, DEFAULT_PREVALENCE, sample_lesions
 from .scanner import Scanner, fov_mask
 from .shapes import F32, Grid
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 SIZE = 512
 MIN_LESION_PX = 12
 SUBTYPE_BIT = {s: 1 << i for i, s in enumerate(SUBTYPES)}
@@ -240,7 +240,8 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
         windows=windows, zero_padded_ds=zero_padded_ds, transfer_syntax=ts,
         reverse_instance_numbers=reverse_numbering, table_z0=round(-u(100, 300), 2),
         head=dict(W=round(head.W, 1), L=round(head.L, 1), H=round(head.H, 1), age=round(head.age, 2),
-                  atrophy=round(head.atrophy, 2), calcifications=[c[0] for c in head.calc]),
+                  atrophy=round(head.atrophy, 2), calcifications=[c[0] for c in head.calc],
+                  contrast=head.contrast),
         lesions=[les.describe() for les in lesions],
         hard_negatives=hard_by_slice, streak_slices=streak_slices,
         balanced=balanced,

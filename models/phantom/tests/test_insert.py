@@ -30,7 +30,8 @@ class TestInsertIntoASeries(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.study = generate_study(21, 1, n_slices=14, prevalence=NO_BLEED,
+        # an older head: its sulci are wide enough for the HU segmentation to find CSF in them
+        cls.study = generate_study(21, 3, n_slices=14, prevalence=NO_BLEED,
                                    overrides={"gantry_tilt": 0.0, "storage": "signed16_icpt-1024_pad"})
         write_study(cls.study, cls.tmp.name)
         cls.series = load_series(cls.tmp.name)

@@ -181,6 +181,19 @@ class TestNegativeStudy(unittest.TestCase):
                 found = True
         self.assertTrue(found)
         self.assertTrue(any("falx" in names for names in st.meta["hard_negatives"]))
+        self.assertTrue(any("vessels" in names for names in st.meta["hard_negatives"]))
+
+    def test_contrast_studies_have_bright_vessels_and_no_label(self):
+        st = next(s for s in (generate_study(22, i, n_slices=36, prevalence=NO_BLEED) for i in range(60))
+                  if s.meta["head"]["contrast"])
+        self.assertEqual(int(st.labels.sum()), 0)
+        H = st.meta["head"]["H"]
+        willis = int(np.argmin(np.abs(np.asarray(st.meta["z_head"]) / H - 0.25)))   # the circle of Willis
+        self.assertIn("contrast", st.meta["hard_negatives"][willis])
+        c = st.hu.shape[1] // 2
+        centre = st.hu[willis, c - 60:c + 60, c - 60:c + 60]   # the basal cisterns, away from the skull base
+        # enhanced arteries: white in a brain window as blood is, far below bone
+        self.assertGreaterEqual(int(((centre > 120) & (centre < 400)).sum()), 20)
 
 
 class TestDataset(unittest.TestCase):
