@@ -73,6 +73,10 @@ class Head:
         self.scalp0 = u(4.0, 7.0)
         self.age = u(0.0, 1.0)             # 0 young, 1 old (atrophy, calcification)
         self.atrophy = float(np.clip(self.age * u(0.4, 1.1) + u(-0.1, 0.15), 0.0, 1.0))
+        # small-vessel disease: periventricular white matter a few HU darker, patchy, with age
+        self.wm_disease = float(np.clip(self.age * u(0.0, 1.4) - 0.35, 0.0, 1.0))
+        self.wm_disease_hu = u(4.0, 9.0)
+        self.wm_disease_reach = u(5.0, 12.0)   # mm beyond the ventricle wall
         # tissue densities: white 26–32 and grey 9–15 HU above it (published 20–30 / 35–45; the
         # real series in ../shared measures ≈ 24 / 35, where the first generator had too little contrast)
         self.wm = u(26.0, 32.0)
@@ -531,6 +535,17 @@ class Head:
                 fis = frac(F32(0.6 + 1.6 * self.atrophy) - np.abs(xw), ps) * frac(F32(fis_depth) - depth_b, 3.0) * cav_alpha
                 np.maximum(cistern, fis, out=cistern)
             cavity_val += cistern * (csf - cavity_val)
+            # periventricular white-matter hypodensity (before the ventricles: they overwrite it)
+            if self.wm_disease > 0 and 0.34 < t < 0.64:
+                halo = np.zeros_like(cavity_val)   # the union of the halos: overlapping parts darken once
+                for name, ell in self.vent:
+                    if name.startswith(("frontal", "body", "atrium", "occipital")):
+                        sec = ell.section(g, z, hs, dx=shift * 0.8, grow=self.wm_disease_reach)
+                        if sec is not None:
+                            np.maximum(halo[sec[0]], sec[1], out=halo[sec[0]])
+                patch = np.clip(F32(0.5) + tex_vl, 0.0, 1.0) * F32(self.wm_disease * self.wm_disease_hu)
+                cavity_val -= halo * brain * patch
+                hard.add("white_matter_disease")
             # ventricles with choroid plexus
             for name, ell in self.vent:
                 side = 1 if name.endswith("left") else (-1 if name.endswith("right") else 0)

@@ -8,6 +8,11 @@
 - intraventricular: blood layering in the dependent (posterior) horns or casting whole ventricles;
 - subarachnoid: blood in sulci, sylvian/interhemispheric fissures and basal cisterns.
 
+Density (``sample_blood``): mostly acute (55–85 HU, heterogeneous, sometimes with hyperacute
+swirls), some anaemic (45–56), subacute (38–52); subdurals may be chronic (10–26 HU, darker than
+brain) or acute on chronic with a fluid level, and a few haematomas of anticoagulated patients carry
+a level too: a network must not learn "bright = blood" alone.
+
 Why: the labels of a slice must follow from what is drawn on it (``study.py`` labels a slice with a
 subtype exactly when the subtype's mask has pixels there), and every shape is a 3-D object so that its
 run of positive slices and its size along z are plausible.
@@ -76,8 +81,9 @@ class Lesion:
             return []
         return getattr(self, f"_draw_{self.kind}")(head, f, z, tex_c)
 
-    def _blood_value(self, tex_c, box=None) -> np.ndarray | float:
-        return blood_texture(self.params, tex_c if box is None else tex_c[box])
+    def _blood_value(self, head, tex_c, box=None) -> np.ndarray | float:
+        y = head.grid.y if box is None else head.grid.y[box]
+        return blood_texture(self.params, tex_c if box is None else tex_c[box], y)
 
     def _extra_axial(self, head, f, z, tex_c, lens: bool) -> list[Layer]:
         p = self.params
@@ -91,7 +97,7 @@ class Lesion:
         else:      # crescent: nearly uniform thickness, tapering ends
             h = F32(p["T"]) * np.power(np.clip(F32(1.0) - a2, 0.0, 1.0), F32(0.35))
         alpha = frac(h - f.depth_cav, 0.8) * frac(f.depth_cav + F32(0.3), f_ps(head)) * (a2 < F32(1.0))
-        return [Layer(None, alpha, self._blood_value(tex_c))]
+        return [Layer(None, alpha, self._blood_value(head, tex_c))]
 
     def _draw_epidural(self, head, f, z, tex_c):
         return self._extra_axial(head, f, z, tex_c, lens=True)
@@ -109,7 +115,7 @@ class Lesion:
         h = F32(p["T"]) * np.sqrt(np.clip(F32(1.0) - a2, 0.0, 1.0))
         xs = g.x * F32(self.side) - F32(0.7)       # distance from the falx on the bleeding side
         alpha = frac(h - xs, 0.6) * frac(xs, 0.6) * frac(f.depth_cav - F32(1.0), 1.0)
-        return [Layer(None, alpha, self._blood_value(tex_c))]
+        return [Layer(None, alpha, self._blood_value(head, tex_c))]
 
     def _draw_parenchymal(self, head, f, z, tex_c):
         p = self.params
@@ -126,7 +132,7 @@ class Lesion:
             core = ell.section(g, z, head.slab / 2, jitter=tex_c, jitter_mm=jit)
             if core is not None:
                 cb = core[0]
-                out_core.append(Layer(cb, core[1] * f.brain[cb], self._blood_value(tex_c, cb)))
+                out_core.append(Layer(cb, core[1] * f.brain[cb], self._blood_value(head, tex_c, cb)))
         return out_edema + out_core
 
     def _draw_ventricular(self, head, f, z, tex_c):
@@ -141,7 +147,7 @@ class Lesion:
                 a = va * frac(head.grid.y[box] - F32(ylevel), 0.8)
             else:
                 a = va * F32(p["fill"])
-            out.append(Layer(box, a, self._blood_value(tex_c, box)))
+            out.append(Layer(box, a, self._blood_value(head, tex_c, box)))
         return out
 
     def _draw_subarachnoid(self, head, f, z, tex_c):
@@ -161,7 +167,7 @@ class Lesion:
         cist = f.cistern[box] * F32(p["cisterns"])
         a = np.maximum(np.maximum(sulci * F32(p["sulci"]), cist), surface * F32(p["sulci"])) * ball
         a *= frac(f.depth_cav[box], 0.6)
-        return [Layer(box, a * F32(p["fill"]), self._blood_value(tex_c, box))]
+        return [Layer(box, a * F32(p["fill"]), self._blood_value(head, tex_c, box))]
 
 
 def f_ps(head) -> float:
@@ -190,20 +196,38 @@ def sample_lesions(rng: np.random.Generator, head, prevalence: dict) -> list[Les
     return out
 
 
-def blood_texture(p: dict, t: np.ndarray) -> np.ndarray:
+def blood_texture(p: dict, t: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
     """Blood HU over a unit-SD smooth texture ``t``: the density, its heterogeneity and, in a
-    hyperacute or mixed clot, low-density swirls (``p`` from ``sample_blood``)."""
+    hyperacute or mixed clot, low-density swirls (``p`` from ``sample_blood``). With ``y`` (head-frame
+    mm, posterior = dependent in a supine patient) a clot with a fluid level is dense below
+    ``level_y`` and at ``hu_top`` above it (serum, or the chronic part of an acute-on-chronic bleed)."""
     val = F32(p["hu"]) + F32(p.get("hetero", 3.0)) * t
     if p.get("swirl", 0.0) > 0:
         val = val - F32(p["swirl"]) * frac(t - F32(0.6), 0.5)
+    if "level_y" in p and y is not None:
+        top = F32(p["hu_top"]) + F32(0.5 * p.get("hetero", 3.0)) * t
+        val = top + frac(y - F32(p["level_y"]), 0.8) * (val - top)
     return val
 
 
-def sample_blood(rng, acute_p=0.88):
-    """Density of one bleed: acute 55–85 HU (probability ``acute_p``), else subacute 38–52 HU."""
+def sample_blood(rng, acute_p=0.88, chronic_p=0.0, level_p=0.0, anaemia_p=0.0):
+    """Density of one bleed.
+
+    Acute 55–85 HU (probability ``acute_p``; with ``anaemia_p`` 45–56 HU, a low haematocrit), else
+    subacute 38–52 HU. Before that, with ``chronic_p``, a chronic collection (10–26 HU: darker than
+    brain, brighter than CSF) and with ``level_p`` a clot with a fluid level (dense dependent part
+    50–75 HU under a 20–36 HU top: anticoagulated, or acute on chronic); the lesion's sampler places
+    the level (``level_y``). The defaults draw only the first two kinds, with the draws of old."""
+    if chronic_p and rng.random() < chronic_p:
+        return dict(hu=rng.uniform(10, 26), hetero=rng.uniform(1.5, 3.0), swirl=0.0, stage="chronic")
+    if level_p and rng.random() < level_p:
+        return dict(hu=rng.uniform(50, 75), hu_top=rng.uniform(20, 36), hetero=rng.uniform(2, 4), swirl=0.0,
+                    stage="fluid_level")
     if rng.random() < acute_p:
-        return dict(hu=rng.uniform(55, 85), hetero=rng.uniform(2, 5), swirl=rng.uniform(15, 30) if rng.random() < 0.15 else 0.0)
-    return dict(hu=rng.uniform(38, 52), hetero=rng.uniform(3, 6), swirl=0.0)   # subacute / mixed
+        low = bool(anaemia_p) and rng.random() < anaemia_p
+        return dict(hu=rng.uniform(45, 56) if low else rng.uniform(55, 85), hetero=rng.uniform(2, 5),
+                    swirl=rng.uniform(15, 30) if rng.random() < 0.15 else 0.0, stage="acute_anaemic" if low else "acute")
+    return dict(hu=rng.uniform(38, 52), hetero=rng.uniform(3, 6), swirl=0.0, stage="subacute")   # subacute / mixed
 
 
 # inner-table angle of the sutures (theta: 0 = patient's left, +pi/2 = posterior, -pi/2 = anterior)
@@ -233,7 +257,7 @@ def _sample_epidural(rng, head):
     dz = min(rng.uniform(10.0, 28.0), 0.3 * H) * (0.6 + 0.4 * T / 30)
     shift = max(0.0, (T - 10.0) * 0.5)
     return Lesion("epidural", "epidural", zc - dz, zc + dz, side=side, shift=shift,
-                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, bone=str(bone), **sample_blood(rng, 0.95)))
+                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, bone=str(bone), **sample_blood(rng, 0.95, anaemia_p=0.1)))
 
 
 def _sample_subdural(rng, head):
@@ -250,8 +274,13 @@ def _sample_subdural(rng, head):
     zc = rng.uniform(0.38, 0.72) * H
     dz = rng.uniform(18.0, 50.0)
     shift = max(0.0, (T - 7.0) * 0.6)
+    # chronic collections (older patients, hypodense) and acute-on-chronic ones with a level
+    blood = sample_blood(rng, 0.85, chronic_p=0.18, level_p=0.1, anaemia_p=0.1)
+    if "hu_top" in blood:
+        ys = head.L * np.sin(mid + np.linspace(-half, half, 9))
+        blood["level_y"] = float(ys.min() + rng.uniform(0.3, 0.7) * (ys.max() - ys.min()))
     return Lesion("subdural", "subdural", zc - dz, zc + dz, side=side, shift=min(shift, 14.0),
-                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, **sample_blood(rng, 0.85)))
+                  params=dict(mid=mid, half=half, T=T, zc=zc, dz=dz, **blood))
 
 
 def _sample_parenchymal(rng, head):
@@ -292,9 +321,12 @@ def _sample_parenchymal(rng, head):
     z_lo = min(b[2] - b[5] - rim for b in blobs)
     z_hi = max(b[2] + b[5] + rim for b in blobs)
     shift = max(0.0, (rmax - 14.0) * 0.45) if kind in ("deep", "lobar") else 0.0
+    blood = sample_blood(rng, 0.92, level_p=0.06 if kind != "contusion" else 0.0, anaemia_p=0.1)
+    if "hu_top" in blood:   # an anticoagulated patient's haematoma: a level across the first clot
+        blood["level_y"] = float(blobs[0][1] + u(-0.3, 0.3) * blobs[0][4])
     return Lesion("intraparenchymal", "parenchymal", z_lo, z_hi, side=side, shift=min(shift, 10.0),
                   params=dict(site=str(kind), blobs=blobs, rim=rim, irregular=u(0.05, 0.35),
-                              edema_hu=head.wm - u(6, 12), radius=rmax, **sample_blood(rng, 0.92)))
+                              edema_hu=head.wm - u(6, 12), radius=rmax, **blood))
 
 
 def _sample_ventricular(rng, head):
@@ -317,7 +349,7 @@ def _sample_ventricular(rng, head):
         z_lo, z_hi = (0.07 * H, 0.6 * H)
     return Lesion("intraventricular", "ventricular", z_lo, z_hi, side=0,
                   params=dict(parts=parts, layering=layering, levels=levels, fill=rng.uniform(0.8, 1.0),
-                              mode="layering" if layering else "cast", **sample_blood(rng, 0.9)))
+                              mode="layering" if layering else "cast", **sample_blood(rng, 0.9, anaemia_p=0.1)))
 
 
 def u_(rng, a, b):
@@ -343,7 +375,7 @@ def _sample_subarachnoid(rng, head):
     side = 0 if abs(cx) < 5 else (1 if cx > 0 else -1)
     return Lesion("subarachnoid", "subarachnoid", cz - R, cz + R, side=side,
                   params=dict(site=str(kind), cx=cx, cy=cy, cz=cz, R=R, w=w, cisterns=cist, sulci=sulci,
-                              surface=surface, fill=rng.uniform(0.85, 1.0), **sample_blood(rng, 0.95)))
+                              surface=surface, fill=rng.uniform(0.85, 1.0), **sample_blood(rng, 0.95, anaemia_p=0.1)))
 
 
 SAMPLERS = {

@@ -20,6 +20,7 @@ import pydicom
 
 from models.phantom import LABELS, generate_dataset, generate_study, write_study
 from models.phantom.contract import CONTRACT_PATH, DEFAULT_WINDOW, SUBTYPES
+from models.phantom.lesions import blood_texture, sample_blood
 from models.phantom.study import STORAGE_VARIANTS, sop_id
 
 # the RSNA-style SOP Instance UID 'ID_<id>' is deliberately not a valid UI value
@@ -194,6 +195,35 @@ class TestNegativeStudy(unittest.TestCase):
         centre = st.hu[willis, c - 60:c + 60, c - 60:c + 60]   # the basal cisterns, away from the skull base
         # enhanced arteries: white in a brain window as blood is, far below bone
         self.assertGreaterEqual(int(((centre > 120) & (centre < 400)).sum()), 20)
+
+
+class TestBloodDensity(unittest.TestCase):
+    def test_the_stages_span_chronic_to_acute(self):
+        rng = np.random.default_rng(0)
+        chronic = [sample_blood(rng, chronic_p=1.0)["hu"] for _ in range(200)]
+        self.assertTrue(10 <= min(chronic) and max(chronic) <= 26)   # darker than brain, brighter than CSF
+        anaemic = [sample_blood(rng, acute_p=1.0, anaemia_p=1.0)["hu"] for _ in range(200)]
+        self.assertTrue(45 <= min(anaemic) and max(anaemic) <= 56)
+        stages = {sample_blood(rng, 0.85, chronic_p=0.18, level_p=0.1, anaemia_p=0.1)["stage"] for _ in range(400)}
+        self.assertEqual(stages, {"chronic", "fluid_level", "acute", "acute_anaemic", "subacute"})
+
+    def test_a_fluid_level_is_dense_below_and_light_above(self):
+        p = sample_blood(np.random.default_rng(1), level_p=1.0)
+        p["level_y"] = 0.0
+        y = np.linspace(-20, 20, 41, dtype=np.float32)[:, None] * np.ones((1, 8), np.float32)
+        val = blood_texture(p, np.zeros_like(y), y)
+        np.testing.assert_allclose(val[:10], p["hu_top"], atol=1e-3)    # anterior: serum / chronic part
+        np.testing.assert_allclose(val[-10:], p["hu"], atol=1e-3)       # posterior, dependent: the cells
+        # without positions (drawing into a real series) the clot is homogeneous at its dense value
+        np.testing.assert_allclose(blood_texture(p, np.zeros((4, 4), np.float32)), p["hu"], atol=1e-3)
+
+    def test_default_draws_are_unchanged_for_the_real_series_inserts(self):
+        # insert.py draws with the defaults: the held-out real-anatomy sets must stay reproducible
+        a = sample_blood(np.random.default_rng(7), acute_p=0.85)
+        rng = np.random.default_rng(7)
+        acute = rng.random() < 0.85
+        self.assertTrue(acute)
+        self.assertAlmostEqual(a["hu"], rng.uniform(55, 85))
 
 
 class TestDataset(unittest.TestCase):
