@@ -189,8 +189,15 @@ export function frameDescription(h: DicomHeader): FrameDescription {
   };
 }
 
-/** Native (uncompressed) pixel data → stored values as signed/unsigned integers. */
-function readNativeStoredValues(ds: DataSet, h: DicomHeader, transferSyntaxUid: string): Int32Array {
+/** Stored pixel values as the file or a codec gives them, at their natural width. */
+type StoredValues = Int16Array | Uint16Array | Int8Array | Uint8Array;
+
+/**
+ * Native (uncompressed) pixel data → stored values: a typed-array view on the file's bytes where
+ * the byte order and alignment allow (no copy), else a copy. Signedness follows
+ * PixelRepresentation; masking to BitsStored is left to `storedToHu`.
+ */
+function readNativeStoredValues(ds: DataSet, h: DicomHeader, transferSyntaxUid: string): StoredValues {
   const el = ds.elements[TAG.pixelData]!;
   const desc = frameDescription(h);
   const count = desc.rows * desc.columns;
@@ -207,50 +214,73 @@ function readNativeStoredValues(ds: DataSet, h: DicomHeader, transferSyntaxUid: 
       `pixel data is ${el.length} bytes but Rows × Columns × BitsAllocated/8 is ${bytesNeeded}: header and pixels disagree`,
     );
   }
+  const signed = desc.pixelRepresentation === 1;
   const offset = ds.byteArray.byteOffset + el.dataOffset;
-  const littleEndian = transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN;
-  const out = new Int32Array(count);
-  if (desc.bitsAllocated === 16 && littleEndian && offset % 2 === 0) {
-    // The common case, read through a typed-array view (no per-pixel DataView call). A signed
-    // view sign-extends 16-bit values here; normaliseStoredValues handles BitsStored < 16.
-    const signed16 = desc.pixelRepresentation === 1 && desc.bitsStored === 16;
-    out.set(signed16 ? new Int16Array(ds.byteArray.buffer, offset, count) : new Uint16Array(ds.byteArray.buffer, offset, count));
-    return out;
+  if (desc.bitsAllocated === 8) {
+    return signed ? new Int8Array(ds.byteArray.buffer, offset, count) : new Uint8Array(ds.byteArray.buffer, offset, count);
+  }
+  if (transferSyntaxUid !== EXPLICIT_VR_BIG_ENDIAN) {
+    // A 16-bit view needs an even byte offset; an odd one (possible after odd-length elements)
+    // gets an aligned copy of the bytes.
+    const aligned = offset % 2 === 0;
+    const buffer = aligned ? ds.byteArray.buffer : ds.byteArray.slice(el.dataOffset, el.dataOffset + bytesNeeded).buffer;
+    const start = aligned ? offset : 0;
+    return signed ? new Int16Array(buffer, start, count) : new Uint16Array(buffer, start, count);
   }
   const view = new DataView(ds.byteArray.buffer, offset, bytesNeeded);
-  if (desc.bitsAllocated === 8) {
-    for (let i = 0; i < count; i++) out[i] = view.getUint8(i);
-  } else {
-    for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, littleEndian);
-  }
+  const out = signed ? new Int16Array(count) : new Uint16Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getUint16(i * 2, false);
   return out;
 }
 
-/** Mask to BitsStored at HighBit and sign-extend (PS3.5 8.1.1); in place. */
-export function normaliseStoredValues(values: Int32Array, h: DicomHeader): Int32Array {
-  const desc = frameDescription(h);
-  const highBit = h.highBit ?? desc.bitsStored - 1;
-  const shift = Math.max(0, highBit + 1 - desc.bitsStored);
-  // Full-width values at their natural place need no masking; signed 16-bit ones were already
-  // sign-extended by the reader's Int16Array view (or by the codec).
-  if (desc.bitsStored === desc.bitsAllocated && shift === 0 && (desc.pixelRepresentation === 0 || desc.bitsStored === 16)) {
-    if (desc.pixelRepresentation === 0 || values.every((v) => v < 32768)) return values;
-  }
-  const mask = desc.bitsStored >= 32 ? 0xffffffff : (1 << desc.bitsStored) - 1;
-  const signBit = 1 << (desc.bitsStored - 1);
-  for (let i = 0; i < values.length; i++) {
-    let v = (values[i]! >>> shift) & mask;
-    if (desc.pixelRepresentation === 1 && v & signBit) v -= 1 << desc.bitsStored;
-    values[i] = v;
-  }
-  return values;
+function isSignedArray(values: StoredValues): boolean {
+  return values instanceof Int16Array || values instanceof Int8Array;
 }
 
-function toHu(values: Int32Array, h: DicomHeader): Float32Array {
+/**
+ * HU = stored × slope + intercept where the values need no masking. The integer → float32
+ * conversion is the engine's own typed-array copy, so the loop only ever reads float32 (one
+ * element kind: the JIT keeps it tight whatever array the values came in).
+ */
+function scaleToHu(values: StoredValues, slope: number, intercept: number): Float32Array {
   const hu = new Float32Array(values.length);
+  hu.set(values);
+  if (slope === 1) {
+    for (let i = 0; i < hu.length; i++) hu[i] = hu[i]! + intercept;
+  } else {
+    for (let i = 0; i < hu.length; i++) hu[i] = hu[i]! * slope + intercept;
+  }
+  return hu;
+}
+
+/**
+ * Stored values → HU, masking to BitsStored at HighBit and sign-extending (PS3.5 8.1.1) where the
+ * values are not already the stored integers at their full width. One pass over the pixels in
+ * either case: the common 16-bit file is read straight from its bytes into float32 HU.
+ */
+export function storedToHu(values: StoredValues, h: DicomHeader): Float32Array {
+  const desc = frameDescription(h);
   const slope = h.rescaleSlope;
   const intercept = h.rescaleIntercept;
-  for (let i = 0; i < values.length; i++) hu[i] = values[i]! * slope + intercept;
+  const highBit = h.highBit ?? desc.bitsStored - 1;
+  const shift = Math.max(0, highBit + 1 - desc.bitsStored);
+  const signed = desc.pixelRepresentation === 1;
+  // Full-width values at their natural place whose array signedness matches PixelRepresentation
+  // are the stored integers already (a signed view sign-extends; a codec gives natural widths).
+  const fullWidth = desc.bitsStored === desc.bitsAllocated && shift === 0;
+  if (fullWidth && signed === isSignedArray(values)) return scaleToHu(values, slope, intercept);
+  const bits = desc.bitsStored;
+  const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+  const signBit = 1 << (bits - 1);
+  const wrap = 1 << bits;
+  const unsignedWidth = values instanceof Int8Array ? 0xff : 0xffff;
+  const hu = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    // the raw bits as an unsigned integer, whatever the array's signedness
+    let v = ((values[i]! & unsignedWidth) >>> shift) & mask;
+    if (signed && v & signBit) v -= wrap;
+    hu[i] = v * slope + intercept;
+  }
   return hu;
 }
 
@@ -271,7 +301,7 @@ export async function readSlice(bytes: Uint8Array, decoder?: FrameDecoder): Prom
   validateHeader(header);
   const transferSyntaxUid = header.transferSyntaxUid ?? '1.2.840.10008.1.2';
 
-  let stored: Int32Array;
+  let stored: StoredValues;
   if (isNativeTransferSyntax(transferSyntaxUid)) {
     stored = readNativeStoredValues(ds, header, transferSyntaxUid);
   } else if (isCompressedTransferSyntax(transferSyntaxUid)) {
@@ -283,16 +313,14 @@ export async function readSlice(bytes: Uint8Array, decoder?: FrameDecoder): Prom
     if (decoded.length < desc.rows * desc.columns) {
       throw new QuarantineError(`decoded pixel data too short: ${decoded.length} of ${desc.rows * desc.columns} samples`);
     }
-    stored = Int32Array.from(decoded.subarray(0, desc.rows * desc.columns));
+    stored = decoded.subarray(0, desc.rows * desc.columns);
   } else {
     const name = transferSyntaxName(transferSyntaxUid);
     throw new QuarantineError(name.startsWith('unknown') ? name : `transfer syntax ${name} not supported`);
   }
   // Codecs hand back values at their natural width (possibly already sign-extended); masking to
-  // BitsStored and sign-extending again gives the same stored values for both paths.
-  normaliseStoredValues(stored, header);
-
-  let hu = toHu(stored, header);
+  // BitsStored and sign-extending gives the same stored values for both paths.
+  let hu = storedToHu(stored, header);
   const rows = header.rows!;
   const columns = header.columns!;
   const resampled = rows !== SLICE_SIZE || columns !== SLICE_SIZE;
