@@ -290,7 +290,7 @@ export class TriageCore {
               this.scoring.set(s.series_uid, progress);
               this.emit({ type: 'series-scoring', seriesUid: s.series_uid, progress });
             },
-            { provisional: true },
+            { provisional: true, onRanked: () => this.emit({ type: 'series-ranked', seriesUid: s.series_uid }) },
           );
           this.provisionalCovered.set(s.series_uid, s.slice_count);
           this.emit({ type: 'series-provisional', seriesUid: s.series_uid });
@@ -330,10 +330,14 @@ export class TriageCore {
             continue;
           }
           if (this.scorer) {
-            await this.scorer.scoreSeries(seriesUid, (progress) => {
-              this.scoring.set(seriesUid, progress);
-              this.emit({ type: 'series-scoring', seriesUid, progress });
-            });
+            await this.scorer.scoreSeries(
+              seriesUid,
+              (progress) => {
+                this.scoring.set(seriesUid, progress);
+                this.emit({ type: 'series-scoring', seriesUid, progress });
+              },
+              { onRanked: () => this.emit({ type: 'series-ranked', seriesUid }) },
+            );
           } else {
             this.store.setSeriesState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
           }
@@ -430,6 +434,8 @@ export type CoreEvent =
   | { type: 'series-skipped'; seriesUid: string; reason: string }
   /** A series still arriving was scored so far: its study's score is provisional. */
   | { type: 'series-provisional'; seriesUid: string }
+  /** The ranking family's networks are done on a series (its study is ranked); slower ones still run. */
+  | { type: 'series-ranked'; seriesUid: string }
   | { type: 'series-scoring'; seriesUid: string; progress: ScoringProgress };
 
 export interface CoreStatus {

@@ -216,6 +216,15 @@ function ScoreCell({ r }: { r: WorklistItem }) {
             provisional · {r.provisionalSlices} of {r.sliceCount} slices
           </div>
         )}
+        {r.scoring && (
+          <div
+            className="muted small"
+            data-testid="still-scoring"
+            title="The ranking networks are done and ranked this study; a slower network is still running"
+          >
+            ranked by {r.scoredBy} · {modelShort(r.scoring.modelId)} running
+          </div>
+        )}
       </td>
     );
   }

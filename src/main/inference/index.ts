@@ -20,8 +20,14 @@ export interface SeriesScorer {
   /**
    * Scores a series; `onProgress` hears after each batch how many of its slice runs are done.
    * `provisional`: the series is still arriving (a provisional study score; the state stays).
+   * `onRanked`: the ranking family's networks are done and the study has its ranking score while
+   * other networks still run.
    */
-  scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void, opts?: { provisional?: boolean }): Promise<void>;
+  scoreSeries(
+    seriesUid: string,
+    onProgress?: (p: ScoringProgress) => void,
+    opts?: { provisional?: boolean; onRanked?: () => void },
+  ): Promise<void>;
   close(): Promise<void>;
 }
 

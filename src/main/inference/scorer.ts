@@ -24,7 +24,7 @@ import {
   studyPredictionRows,
   type Store,
 } from '../store/index.js';
-import { meanOf, rankingSlices, studyLevel } from '../triage/index.js';
+import { familyNetworks, meanOf, rankingSlices, studyLevel } from '../triage/index.js';
 import { orderSlices } from '../assemble/index.js';
 import { rankingFamily } from './ranking-setting.js';
 import { loadManifest, graphFor, modelFingerprint, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
@@ -197,8 +197,17 @@ export class OnnxSeriesScorer implements SeriesScorer {
    * Scores a series. `provisional`: the series is still arriving — its slices so far are put in
    * order and run, the study gets a provisional score, and the series stays 'receiving'; when it
    * settles, the final run finds those slices done and runs only the rest.
+   *
+   * The networks of the site's ranking family run first (B3 and Inception-ResNet-V2 take a fifth
+   * of the Conv-LSTM's time on a CPU): once they are done and others are still to run, the study
+   * gets its ranking score, and `onRanked` is told, so a bleed is ranked and flagged before the
+   * slowest network has finished.
    */
-  async scoreSeries(seriesUid: string, onProgress?: (p: ScoringProgress) => void, opts: { provisional?: boolean } = {}): Promise<void> {
+  async scoreSeries(
+    seriesUid: string,
+    onProgress?: (p: ScoringProgress) => void,
+    opts: { provisional?: boolean; onRanked?: () => void } = {},
+  ): Promise<void> {
     const { store, dataDir } = this.opts;
     const loaded = this.loaded();
     if (!loaded.length) throw new Error(`no model could be loaded: ${this.describe()}`);
@@ -223,10 +232,28 @@ export class OnnxSeriesScorer implements SeriesScorer {
       if (!hu) huCache.set(i, (hu = readHuFile(dataDir, instances[i]!.hu_path)));
       return hu;
     };
-    const perModel = new Map<string, Float32Array[]>();
+    const perModel = new Map<string, ArrayLike<number>[]>(); // per network and ensemble, in slice order
     const total = loaded.reduce((n, m) => n + instances.filter((inst) => !cached.get(m.modelId)!.has(inst.id)).length, 0);
     let done = 0;
-    for (const model of loaded) {
+    const first = new Set(familyNetworks(rankingFamily(store, this.manifest), this.manifest.ensembles));
+    const ordered = [...loaded.filter((m) => first.has(m.modelId)), ...loaded.filter((m) => !first.has(m.modelId))];
+    const saveEnsembles = () => {
+      for (const e of this.manifest.ensembles) {
+        const members = e.members.map((id) => perModel.get(id));
+        if (members.some((m) => !m) || perModel.has(e.id)) continue; // never half of one, and once
+        const combined = instances.map((_, i) => meanOf(members.map((m) => m![i]!), e.weights));
+        perModel.set(e.id, combined);
+        const providers = [...new Set(e.members.map((id) => this.states.find((st) => st.modelId === id)?.provider))].join('+');
+        savePredictions(
+          store.db,
+          e.id,
+          this.manifest.models.find((m) => m.id === e.members[0])?.version ?? '0',
+          providers,
+          instances.map((inst, i) => ({ instanceId: inst.id, probabilities: combined[i]! })),
+        );
+      }
+    };
+    for (const [n, model] of ordered.entries()) {
       const batch = this.batchSize(model.modelId);
       const known = cached.get(model.modelId)!;
       const todo = instances.map((inst, i) => ({ inst, i })).filter(({ inst }) => !known.has(inst.id));
@@ -258,20 +285,18 @@ export class OnnxSeriesScorer implements SeriesScorer {
         todo.map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
         fingerprints.get(model.modelId) ?? null,
       );
+      const rest = ordered.slice(n + 1);
+      if (rest.length && first.has(model.modelId) && !rest.some((m) => first.has(m.modelId))) {
+        saveEnsembles();
+        this.rescoreStudy(series.study_uid, {
+          provisional: opts.provisional,
+          includingSeries: seriesUid,
+          models: new Set(perModel.keys()),
+        });
+        opts.onRanked?.();
+      }
     }
-    for (const e of this.manifest.ensembles) {
-      const members = e.members.map((id) => perModel.get(id));
-      if (members.some((m) => !m)) continue; // a member was refused: no ensemble, never half of one
-      const combined = instances.map((_, i) => meanOf(members.map((m) => m![i]!), e.weights));
-      const providers = [...new Set(e.members.map((id) => this.states.find((s) => s.modelId === id)?.provider))].join('+');
-      savePredictions(
-        store.db,
-        e.id,
-        this.manifest.models.find((m) => m.id === e.members[0])?.version ?? '0',
-        providers,
-        instances.map((inst, i) => ({ instanceId: inst.id, probabilities: combined[i]! })),
-      );
-    }
+    saveEnsembles();
     if (opts.provisional) {
       this.rescoreStudy(series.study_uid, { provisional: true });
       return;
@@ -288,10 +313,20 @@ export class OnnxSeriesScorer implements SeriesScorer {
   /**
    * Study scores from every scored series of the study: per model, the highest series score.
    * `provisional`: series still arriving count too, and the scores say they are provisional.
+   * `includingSeries` and `models`: while a series is being scored, it counts too, for the models
+   * (and ensembles) whose run on it is complete; the others keep no study score until it is done.
    */
-  rescoreStudy(studyUid: string, opts: { provisional?: boolean } = {}): void {
+  rescoreStudy(
+    studyUid: string,
+    opts: { provisional?: boolean; includingSeries?: string; models?: ReadonlySet<string> } = {},
+  ): void {
     const { store } = this.opts;
-    const byModel = studyPredictionRows(store.db, studyUid, { scoredSeriesOnly: true, withReceiving: opts.provisional ?? false });
+    const byModel = studyPredictionRows(store.db, studyUid, {
+      scoredSeriesOnly: true,
+      withReceiving: opts.provisional ?? false,
+      includingSeries: opts.includingSeries,
+    });
+    if (opts.models) for (const id of [...byModel.keys()]) if (!opts.models.has(id)) byModel.delete(id);
     const mark = (rows: readonly unknown[]) => (opts.provisional ? { slicesScored: rows.length } : null);
     store.db.transaction(() => {
       clearStudyScores(store.db, studyUid);

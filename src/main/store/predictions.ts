@@ -55,17 +55,21 @@ export function predictionsByFile(db: Db, modelId: string, modelSha256: string, 
 export function studyPredictionRows(
   db: Db,
   studyUid: string,
-  opts: { scoredSeriesOnly: boolean; withReceiving?: boolean },
+  opts: { scoredSeriesOnly: boolean; withReceiving?: boolean; includingSeries?: string },
 ): Map<string, StoredPrediction[]> {
-  // withReceiving: series still arriving count too (a provisional score), in their interim order
+  // withReceiving: series still arriving count too (a provisional score), in their interim order;
+  // includingSeries: the series being scored now counts too (its ranking networks are done)
   const states = opts.withReceiving ? "('scored', 'receiving')" : "('scored')";
   const scored = opts.scoredSeriesOnly
-    ? `JOIN series s ON s.series_uid = i.series_uid AND s.state IN ${states} AND s.skipped_reason IS NULL`
+    ? `JOIN series s ON s.series_uid = i.series_uid AND (s.state IN ${states} OR s.series_uid = @including) AND s.skipped_reason IS NULL`
     : '';
   return groupByModel(
     db
-      .prepare(`${SELECT_PREDICTIONS} ${scored} WHERE i.study_uid = ? ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`)
-      .all(studyUid) as Record<string, unknown>[],
+      .prepare(`${SELECT_PREDICTIONS} ${scored} WHERE i.study_uid = @study ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`)
+      .all(opts.scoredSeriesOnly ? { study: studyUid, including: opts.includingSeries ?? null } : { study: studyUid }) as Record<
+      string,
+      unknown
+    >[],
   );
 }
 

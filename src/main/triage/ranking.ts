@@ -13,6 +13,19 @@ export const DEFAULT_RANKING_FAMILY: RankingFamily = 'mean';
 export const CONVLSTM_ID = 'convlstm';
 export const ENSEMBLE_ID = 'ensemble';
 
+/**
+ * The networks a family's ranking score needs (an ensemble's members, not the ensemble id): the
+ * scorer runs them first, so that the ranking score, and any flag, comes before the others finish.
+ */
+export function familyNetworks(
+  family: RankingFamily,
+  ensembles: readonly { readonly id: string; readonly members: readonly string[] }[],
+): string[] {
+  const expand = (id: string) => ensembles.find((e) => e.id === id)?.members ?? [id];
+  if (family === 'mean') return [...new Set([...expand(CONVLSTM_ID), ...expand(ENSEMBLE_ID)])];
+  return [...expand(family)];
+}
+
 export type SliceRow = { seriesUid: string; instanceId: number; probabilities: number[] };
 
 /**

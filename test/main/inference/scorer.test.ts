@@ -169,6 +169,35 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     await again.stop();
   });
 
+  it("runs the ranking family's networks first: the study is ranked before the slowest network has run", async () => {
+    // The shipped manifest: the Conv-LSTM is listed first, the ensemble (B3 + Inception-ResNet-V2) ranks.
+    const core = compose({ dataDir: join(dir.path, 'data-ranked'), settleMs: 0 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: join(REPO_ROOT, 'models') });
+    core.attachScorer(scorer!);
+    const order: string[] = [];
+    let atRanked: { ranking: boolean; convlstm: boolean; modelsRun: string[] } | undefined;
+    core.on((e) => {
+      if (e.type === 'series-scoring' && order.at(-1) !== e.progress.modelId) order.push(e.progress.modelId);
+      if (e.type === 'series-ranked') {
+        const studyUid = core.store.series(e.seriesUid)!.study_uid;
+        atRanked = {
+          ranking: core.store.studyScore(studyUid, 'ranking') !== undefined,
+          convlstm: core.store.studyScore(studyUid, 'convlstm') !== undefined,
+          modelsRun: [...order],
+        };
+      }
+    });
+    await core.importFolder(inbox);
+    expect(order).toEqual(['efficientnet_b3', 'inception_resnet_v2', 'convlstm']);
+    // when ranked: the ensemble's score is in, the Conv-LSTM has not run yet
+    expect(atRanked).toEqual({ ranking: true, convlstm: false, modelsRun: ['efficientnet_b3', 'inception_resnet_v2'] });
+    const [row] = core.worklist();
+    expect(row!.state).toBe('scored');
+    expect(row!.scoredBy).toBe('ensemble');
+    expect(core.store.studyScore(row!.studyUid, 'convlstm')).toBeDefined();
+    await core.stop();
+  });
+
   it('refuses a model whose file does not match its sha256, and says why', async () => {
     const tampered = modelsDir('tampered', [convlstm]);
     appendFileSync(join(tampered, convlstm.files[0]!.path), Buffer.from([0]));
