@@ -37,6 +37,13 @@ export interface E2eOutput {
   inferenceSeconds: number;
   /** 'series-scored' → the worklist row read back with state 'scored'. */
   worklistSeconds: number;
+  /**
+   * Last file copied → the study ranked by its final run (the ranking family's networks done,
+   * 'series-ranked'); null when no network was left to run after them.
+   */
+  rankedSeconds: number | null;
+  /** First file copied → the first provisional score (slices still arriving); null if none came. */
+  firstProvisionalSeconds: number | null;
   totalSeconds: number;
   rssAfterLoadBytes: number | null;
   peakRssBytes: number | null;
@@ -68,6 +75,8 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
   let lastStoredAt = 0;
   let readyAt = 0;
   let scoredAt = 0;
+  let rankedAt = 0;
+  let firstProvisionalAt = 0;
   let seriesUid: string | undefined;
   core.on((e: CoreEvent) => {
     const now = performance.now();
@@ -79,6 +88,10 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
       seriesUid = e.seriesUid;
     } else if (e.type === 'series-scored') {
       scoredAt = now;
+    } else if (e.type === 'series-ranked' && readyAt && !rankedAt) {
+      rankedAt = now;
+    } else if ((e.type === 'series-provisional' || e.type === 'series-ranked') && !readyAt && !firstProvisionalAt) {
+      firstProvisionalAt = now;
     }
   });
   core.watch(importDir);
@@ -110,6 +123,8 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
     inferenceSeconds: (scoredAt - readyAt) / 1000,
     worklistSeconds: (rowAt - scoredAt) / 1000,
     totalSeconds: (rowAt - lastCopiedAt) / 1000,
+    rankedSeconds: rankedAt ? (rankedAt - lastCopiedAt) / 1000 : null,
+    firstProvisionalSeconds: firstProvisionalAt ? (firstProvisionalAt - copyStart) / 1000 : null,
     rssAfterLoadBytes,
     peakRssBytes: procStatusBytes('self', 'VmHWM') ?? null,
     memoryUsage: process.memoryUsage(),

@@ -39,6 +39,12 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(
     `| end to end, 40-slice study | **${f(e.secondsPer40SliceStudy, 1)} s**${e.extrapolatedFromSlices ? ` (extrapolated from ${e.extrapolatedFromSlices} slices)` : ''} | last file copied into the watched folder → worklist row 'scored', all of ${e.modelsLoaded.join(', ')} on CPU |`,
   );
+  if (e.rankedSeconds !== null && e.rankedSeconds !== undefined) {
+    lines.push(`| … ranked and flagged | **${f(e.rankedSeconds, 1)} s** | last file copied → the study's ranking score from the ranking family's networks, while the slower ones still run (same run) |`);
+  }
+  if (e.firstProvisionalSeconds !== null && e.firstProvisionalSeconds !== undefined) {
+    lines.push(`| first provisional score | ${f(e.firstProvisionalSeconds, 1)} s | first file copied → a provisional study score from the slices stored so far |`);
+  }
   if (e.othersCpuShare !== undefined && e.othersCpuShare !== null) {
     lines.push(`| … other processes' CPU meanwhile | ${pct(e.othersCpuShare, 0)} | share of the machine's CPU time that other processes (and hypervisor steal) took during the end-to-end run |`);
   }

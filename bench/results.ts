@@ -66,6 +66,10 @@ export interface BenchResults {
     computeSeconds: number;
     breakdown: { stabilityAndIngestSeconds: number; settleSeconds: number; inferenceSeconds: number; worklistSeconds: number };
     inferenceSecondsPerSlice: number;
+    /** Last file copied → the study ranked (its ranking networks done, slower ones still running); measured. */
+    rankedSeconds: number | null;
+    /** First file copied → the first provisional score while slices still arrive; measured. */
+    firstProvisionalSeconds: number | null;
     modelsLoaded: string[];
     modelLoadSeconds: number;
     /** Other processes' share of the machine's CPU during the end-to-end run (bench/proc.ts). */

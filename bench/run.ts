@@ -373,6 +373,8 @@ export async function runBench(argv: string[]): Promise<number> {
           worklistSeconds: e2e.worklistSeconds,
         },
         inferenceSecondsPerSlice: e2e.inferenceSeconds / e2e.slices,
+        rankedSeconds: e2e.rankedSeconds,
+        firstProvisionalSeconds: e2e.firstProvisionalSeconds,
         modelsLoaded: e2e.modelsLoaded,
         modelLoadSeconds: e2e.modelLoadSeconds,
         othersCpuShare: e2eRun.othersCpuShare,
