@@ -1,7 +1,7 @@
 /**
- * End to end, in its own process: the real core (compose() + OnnxSeriesScorer + watch) and the
- * time from the last slice of a study landing in the import folder to the study's worklist row
- * in state 'scored'.
+ * End to end, in its own process: the workstation as the app composes it (startWorkstation: core,
+ * models, watcher, API) and the time from the last slice of a study landing in the import folder
+ * to the study's worklist row in state 'scored'.
  *
  * Input (argv[2], JSON): the study's files, the work folder, the settle and stability waits.
  * Output (stdout, one JSON line): the total and its parts — the stability wait plus reading the
@@ -11,8 +11,10 @@
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { compose, type CoreEvent } from '../src/main/core.js';
-import { OnnxSeriesScorer } from '../src/main/inference/scorer.js';
+import type { CoreEvent } from '../src/main/core.js';
+import { MODEL_STATES_SETTING } from '../src/main/inference/index.js';
+import type { ModelState } from '../src/main/inference/scorer.js';
+import { startWorkstation } from '../src/main/workstation.js';
 import { procStatusBytes } from './proc.js';
 
 export interface E2eInput {
@@ -56,19 +58,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function main(inp: E2eInput): Promise<E2eOutput> {
   const importDir = join(inp.workDir, 'import');
   await mkdir(importDir, { recursive: true });
-  const core = compose({ dataDir: join(inp.workDir, 'data'), settleMs: inp.settleMs, stableMs: inp.stableMs, log: () => {} });
   const t0 = performance.now();
-  const scorer = await OnnxSeriesScorer.create({
-    store: core.store,
-    dataDir: core.dataDir,
-    ...(inp.modelsDir ? { modelsDir: inp.modelsDir } : {}),
-    providers: ['cpu'],
+  // The workstation as the app composes it (core, models, watcher, API), on the CPU provider.
+  const ws = await startWorkstation({
+    dataDir: join(inp.workDir, 'data'),
+    modelsDir: inp.modelsDir,
+    cuda: false,
+    core: { settleMs: inp.settleMs, stableMs: inp.stableMs },
     log: (m) => process.stderr.write(`${m}\n`),
   });
-  if (!scorer) throw new Error('the manifest lists no model');
+  const core = ws.core;
+  if (!ws.modelsLoaded) throw new Error('no model loaded');
   const modelLoadSeconds = (performance.now() - t0) / 1000;
-  const modelsLoaded = scorer.modelStates().filter((s) => s.status === 'loaded').map((s) => s.modelId);
-  core.attachScorer(scorer);
+  const states = core.store.getSetting<{ models: ModelState[] }>(MODEL_STATES_SETTING)?.models ?? [];
+  const modelsLoaded = states.filter((s) => s.status === 'loaded').map((s) => s.modelId);
   const rssAfterLoadBytes = procStatusBytes('self', 'VmHWM') ?? null;
 
   let stored = 0;
@@ -94,7 +97,7 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
       firstProvisionalAt = now;
     }
   });
-  core.watch(importDir);
+  ws.startWatch(importDir);
   await sleep(1000); // the watcher's initial scan of the empty folder
 
   const copyStart = performance.now();
@@ -131,7 +134,7 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
     studyUid: row.studyUid,
   };
   if (!seriesUid) throw new Error('no series-ready event');
-  await core.stop();
+  await ws.stop();
   return out;
 }
 

@@ -16,10 +16,10 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { compose, type TriageCore } from './core.js';
+import type { TriageCore } from './core.js';
 import { RANKING_SCORE_ID } from './store/index.js';
 import { formatWorklist } from './cli/format.js';
-import { attachModels } from './inference/attach.js';
+import { startWorkstation } from './workstation.js';
 
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
 const PYTHON = '/usr/bin/python3';
@@ -60,16 +60,20 @@ export async function runDemo(argv: string[]): Promise<number> {
   );
 
   say(`2/3 studies land in ${importDir}; the core watches it and runs the models (CPU, this takes a few minutes)`);
-  const core = compose({ dataDir, settleMs: 2000, stableMs: 500, log: (m) => say(`    ${m}`) });
-  if (!(await attachModels(core, { log: (m) => say(`    ${m}`) }))) {
-    say('    NO MODEL LOADED: studies will show "awaiting model" (see the lines above for why)');
-  }
+  const ws = await startWorkstation({
+    dataDir,
+    core: { settleMs: 2000, stableMs: 500 },
+    onModelError: 'continue',
+    log: (m) => say(`    ${m}`),
+  });
+  const core = ws.core;
+  if (!ws.modelsLoaded) say('    NO MODEL LOADED: studies will show "awaiting model" (see the lines above for why)');
   let scored = 0;
   const studies = readdirSync(phantoms).filter((d) => d.startsWith('study_')).sort();
   core.on((e) => {
     if (e.type === 'series-scored') say(`    scored ${++scored}/${studies.length} studies`);
   });
-  core.watch(importDir);
+  ws.startWatch(importDir);
   for (const s of studies) {
     // Only the images arrive, as from a scanner's export; the generator's phantom.json stays behind.
     cpSync(join(phantoms, s), join(importDir, s), { recursive: true, filter: (src) => !src.endsWith('.json') });
@@ -82,7 +86,7 @@ export async function runDemo(argv: string[]): Promise<number> {
   const rows = core.worklist();
   say(formatWorklist(rows));
   say(`\n    ${checkAgainstPhantomLabels(core, phantoms, rows.map((r) => r.studyUid))}`);
-  await core.stop();
+  await ws.stop();
 
   if (!opts.screen) return 0;
   const { startDemoScreen } = await import('./server/demo.js');

@@ -4,8 +4,9 @@
  * loopback server (`triage serve`, server/serve.ts) and the Electron app (electron/main.ts). Each
  * adds only its transport. stop() takes them down in reverse order.
  *
- * The command-line commands (import, watch, receive) and the demo need no API and compose the core
- * and models directly (core.ts compose(), inference/attach.ts).
+ * The command-line commands that score (import, watch), the demo and the bench start it too and use
+ * the core it holds; only the read-only commands (status, worklist, quarantine, audit) open a bare
+ * reader core.
  */
 import { resolve } from 'node:path';
 import { compose, type CoreOptions, type TriageCore } from './core.js';
@@ -33,6 +34,8 @@ export interface WorkstationOptions {
 export interface Workstation {
   core: TriageCore;
   api: TriageApiImpl;
+  /** Models loaded and scoring (0: nothing will be scored; the series wait for a model). */
+  modelsLoaded: number;
   /** Starts watching a folder (no-op when one is watched already). */
   startWatch(folder: string): void;
   watching(): string | null;
@@ -42,9 +45,10 @@ export interface Workstation {
 export async function startWorkstation(opts: WorkstationOptions): Promise<Workstation> {
   const log = opts.log ?? (() => {});
   const core = compose({ ...opts.core, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}), dataDir: opts.dataDir, log });
+  let modelsLoaded = 0;
   if (opts.models !== false) {
     try {
-      await attachModels(core, { modelsDir: opts.modelsDir, ...(opts.cuda !== undefined ? { cuda: opts.cuda } : {}), log });
+      modelsLoaded = await attachModels(core, { modelsDir: opts.modelsDir, ...(opts.cuda !== undefined ? { cuda: opts.cuda } : {}), log });
     } catch (err) {
       if (opts.onModelError !== 'continue') {
         await core.stop();
@@ -69,6 +73,7 @@ export async function startWorkstation(opts: WorkstationOptions): Promise<Workst
   return {
     core,
     api,
+    modelsLoaded,
     startWatch,
     watching: () => watching,
     stop: async () => {

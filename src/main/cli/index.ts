@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { evaluateStored, formatReport, parseLabelsCsv, reportHtml, rsnaId, submissionCsv } from '../evaluate/index.js';
 import { loadManifest } from '../inference/index.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
-import { attachModels } from '../inference/attach.js';
+import { startWorkstation, type Workstation } from '../workstation.js';
 import { registerServeCommand } from '../server/cli.js';
 import { allPredictions, RANKING_SCORE_ID, verifyAudit } from '../store/index.js';
 import { familyThresholds, rankingSlices } from '../triage/index.js';
@@ -56,40 +56,32 @@ export class CliError extends Error {}
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
-/** A core that works on the data folder (the writer: it holds the folder's lock); no model loaded. */
-function openCore(
-  cmd: Command,
-  extra: { settleMs?: number; stableMs?: number } = {},
-  dataDirOverride?: string,
-  create: 'always' | 'with-init' = 'with-init',
-): TriageCore {
-  const { modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
-  const dataDir = dataDirOverride ?? dataDirOf(cmd, { create });
-  return compose({ dataDir, ...(modelsDir ? { modelsDir } : {}), ...extra, log });
-}
-
 /** A core that only reads (status, worklist, quarantine, audit): no lock, nothing requeued or swept. */
 function openReader(cmd: Command): TriageCore {
   const { modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
   return compose({ dataDir: dataDirOf(cmd, { create: 'never' }), ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
 }
 
-/** A core that runs the manifest's models on ready series (none installed: series await one). */
-async function openScoringCore(
+/**
+ * The workstation as every entry point composes it (workstation.ts): the core, the manifest's
+ * models on ready series (none installed: series await one), the API; the command adds its own
+ * output. A broken manifest stops the command with its reason.
+ */
+async function openWorkstation(
   cmd: Command,
   extra: { settleMs?: number; stableMs?: number } = {},
   dataDirOverride?: string,
   create: 'always' | 'with-init' = 'with-init',
-): Promise<{ core: TriageCore; modelsLoaded: number }> {
+): Promise<Workstation> {
   const { modelsDir, cuda } = cmd.optsWithGlobals<GlobalOptions>();
-  const core = openCore(cmd, extra, dataDirOverride, create);
-  try {
-    const modelsLoaded = await attachModels(core, { modelsDir, ...(cuda === false ? { cuda: false } : {}), log });
-    return { core, modelsLoaded };
-  } catch (err) {
-    await core.stop();
-    throw err;
-  }
+  return startWorkstation({
+    dataDir: dataDirOverride ?? dataDirOf(cmd, { create }),
+    modelsDir,
+    ...(cuda === false ? { cuda: false } : {}),
+    onModelError: 'throw',
+    core: extra,
+    log,
+  });
 }
 
 function summarise(outcomes: IngestOutcome[]): Record<string, number> {
@@ -115,7 +107,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     .option('--json', 'print the summary as JSON')
     .option('--no-models', 'import without scoring: do not fail when no model is installed')
     .action(async (folder: string, opts: { json?: boolean; models?: boolean }, cmd: Command) => {
-      const { core, modelsLoaded } = await openScoringCore(cmd);
+      const ws = await openWorkstation(cmd);
+      const { core, modelsLoaded } = ws;
       const bar =
         process.stderr.isTTY && !opts.json
           ? new cliProgress.SingleBar({ format: 'import [{bar}] {value}/{total} files  {outcome}', stream: process.stderr }, cliProgress.Presets.shades_classic)
@@ -167,7 +160,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       } finally {
         offScoring();
         bar?.stop();
-        await core.stop();
+        await ws.stop();
       }
     });
 
@@ -188,7 +181,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
     ) => {
       if (!folder && !opts.listen) throw new InvalidArgumentError('give a folder to watch, --listen <port>, or both');
       // A watch is a station's first start: it makes its data folder.
-      const { core } = await openScoringCore(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 }, undefined, 'always');
+      const ws = await openWorkstation(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 }, undefined, 'always');
+      const { core } = ws;
       core.on((e) => {
         if (e.type === 'file' && e.outcome.outcome !== 'unchanged') {
           process.stderr.write(`${e.outcome.outcome}: ${e.outcome.path}${e.outcome.reason ? ` (${e.outcome.reason})` : ''}\n`);
@@ -196,7 +190,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         if (e.type === 'series-ready') process.stderr.write(`series ready: ${e.seriesUid}\n`);
       });
       if (folder) {
-        core.watch(folder);
+        ws.startWatch(folder);
         process.stderr.write(`watching ${folder} (data folder ${core.dataDir})\n`);
       }
       if (opts.listen) {
@@ -214,7 +208,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      await core.stop();
+      await ws.stop();
     });
 
   program
@@ -297,7 +291,8 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       const { dataDir } = cmd.optsWithGlobals<GlobalOptions>();
       // A temporary database by default, so an evaluation never mixes into the site's worklist.
       const evalDir = dataDir === undefined ? mkdtempSync(join(tmpdir(), 'triage-evaluate-')) : dataDirOf(cmd, { create: 'with-init' });
-      const { core } = await openScoringCore(cmd, {}, evalDir);
+      const ws = await openWorkstation(cmd, {}, evalDir);
+      const { core } = ws;
       try {
         const manifest = loadManifest(cmd.optsWithGlobals<GlobalOptions>().modelsDir);
         if (!manifest.models.length) throw new Error('no model installed: models/manifest.json lists none');
@@ -319,7 +314,7 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         if (opts.html) writeFileSync(opts.html, reportHtml(report));
         log(`database: ${evalDir}`);
       } finally {
-        await core.stop();
+        await ws.stop();
       }
     });
 

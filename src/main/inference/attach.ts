@@ -5,15 +5,13 @@
  * and the API's `providers` field read. Returns how many models loaded: 0 means nothing will be
  * scored (no manifest, or every model refused), which the callers say out loud.
  */
-import type { TriageCore } from '../core.js';
 import { OnnxSeriesScorer } from './scorer.js';
-
-import { MODEL_STATES_SETTING } from './index.js';
+import { MODEL_STATES_SETTING, type ScorerHost } from './index.js';
 
 export { MODEL_STATES_SETTING };
 
 export async function attachModels(
-  core: TriageCore,
+  core: ScorerHost,
   opts: { modelsDir?: string | undefined; cuda?: boolean; log?: (m: string) => void } = {},
 ): Promise<number> {
   const scorer = await OnnxSeriesScorer.create({

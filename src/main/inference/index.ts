@@ -5,8 +5,8 @@
  */
 export { loadManifest, graphFor, DEFAULT_MODELS_DIR } from './manifest.js';
 export type { Manifest, ModelEntry } from './manifest.js';
+import type { Store } from '../store/index.js';
 
-/** What the core needs from whatever runs models on a series. */
 /** How far the models are through one series: slice runs done of slices × models, and which model runs. */
 export interface ScoringProgress {
   done: number;
@@ -14,6 +14,7 @@ export interface ScoringProgress {
   modelId: string;
 }
 
+/** What the core needs from whatever runs models on a series. */
 export interface SeriesScorer {
   /** Human-readable state, e.g. "2 models on CPU (CUDA provider not installed)". */
   describe(): string;
@@ -29,6 +30,16 @@ export interface SeriesScorer {
     opts?: { provisional?: boolean; onRanked?: () => void },
   ): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * What loading models needs of the workstation: its store and slice folder, and a place to hand
+ * the scorer. The core is one; this stage names only what it uses, so it never imports the core.
+ */
+export interface ScorerHost {
+  readonly store: Store;
+  readonly dataDir: string;
+  attachScorer(scorer: SeriesScorer): void;
 }
 
 export const AWAITING_MODEL_REASON = 'awaiting model: models/manifest.json lists no model';
