@@ -8,6 +8,19 @@ const nodeBuiltins = [
   'stream', 'zlib', 'url', 'util', 'events', 'readline', 'buffer',
 ].flatMap((m) => [m, `node:${m}`]);
 
+// The stages of src/main (ARCHITECTURE.md), each a folder whose index.ts is its public face.
+const STAGES = ['api', 'assemble', 'cli', 'dicom', 'electron', 'evaluate', 'inference', 'ingest', 'metrics', 'receive', 'server', 'store', 'triage', 'watch', 'workers'];
+const SECOND_ENTRY_POINTS = {
+  // loads onnxruntime-node: the read-only commands and the API's readers import the stage's index
+  // and must not pay for the runtime
+  inference: ['./attach.ts'],
+  // the `serve` command and the demo screen start the HTTP server with a workstation behind it:
+  // server/index.ts is the HTTP layer they build on, so it cannot also re-export them
+  server: ['./cli.ts', './demo.ts'],
+  // Electron's own entry points, loaded by Electron, not imported
+  electron: ['./main.ts', './preload.ts'],
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'out/**', 'models/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   ...tseslint.configs.recommended,
@@ -28,6 +41,23 @@ export default tseslint.config(
       'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.tsx', '.js'], extensionAlias: { '.js': ['.ts', '.tsx', '.js'] } })],
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    // A stage is used through its index.ts: another stage (or a top-level module) never reaches
+    // into its files, so a stage can be rearranged inside without breaking its callers. The named
+    // second entry points keep heavy modules out of light callers (reasons beside each).
+    files: ['src/main/**/*.ts'],
+    plugins: { 'import-x': importX },
+    rules: {
+      'import-x/no-restricted-paths': ['error', {
+        zones: STAGES.map((stage) => ({
+          target: [`./src/main/!(${stage})/**/*`, './src/main/*.ts'],
+          from: `./src/main/${stage}`,
+          except: ['./index.ts', ...(SECOND_ENTRY_POINTS[stage] ?? [])],
+          message: `import the ${stage} stage through its index.ts`,
+        })),
+      }],
+    },
   },
   {
     // The core runs under plain Node: only src/main/electron may touch Electron.

@@ -15,7 +15,7 @@ import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
 import { openDatabase, queryWorklist, Store, sweepHuTemps, type Db, type WorklistQuery } from './store/index.js';
-import { acquireDataLock } from './store/lock.js';
+import { acquireDataLock } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import type { TriageCore } from './core.js';
 import { RANKING_SCORE_ID } from './store/index.js';
-import { formatWorklist } from './cli/format.js';
+import { formatWorklist } from './cli/index.js';
 import { startWorkstation } from './workstation.js';
 
 const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..');

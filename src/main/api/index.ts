@@ -27,10 +27,10 @@ import {
   type WorklistItem,
 } from '../../shared/api.js';
 import type { CoreEvent, TriageCore } from '../core.js';
-import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/ranking-setting.js';
+import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
 import { MODEL_STATES_SETTING } from '../inference/index.js';
 import { readHuFile, type WorklistQuery } from '../store/index.js';
-import { addReviewer, listReviewers, reviewerExists } from '../store/reviewers.js';
+import { addReviewer, listReviewers, reviewerExists } from '../store/index.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
   defaultRankingFamily,
@@ -41,7 +41,7 @@ import {
   thresholdsFromReviews,
   type ReviewedStudy,
 } from '../triage/index.js';
-import { latestReviews, NotFound, recordReview, studyReviews } from '../store/reviews.js';
+import { latestReviews, NotFound, recordReview, studyReviews } from '../store/index.js';
 import {
   dataVersion,
   instanceHuPath,
@@ -51,7 +51,7 @@ import {
   studyProducers,
   studyScores,
   studySeries,
-} from '../store/study.js';
+} from '../store/index.js';
 
 export const SETTING = {
   thresholds: 'flagThresholds',

@@ -12,6 +12,8 @@ import { positionAlongNormal, sliceNormal, type Orientation, type Vec3 } from '.
 import type { InstanceRow, Store } from '../store/index.js';
 import { chooseSeries } from './select.js';
 
+export type { SeriesFacts, SeriesChoice } from './select.js';
+
 export const DEFAULT_SETTLE_MS = 10_000;
 
 export interface OrderedSlice {

@@ -15,13 +15,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { evaluateStored, formatReport, parseLabelsCsv, reportHtml, rsnaId, submissionCsv } from '../evaluate/index.js';
 import { loadManifest } from '../inference/index.js';
-import { rankingFamily, RANKING_SETTING } from '../inference/ranking-setting.js';
+import { rankingFamily, RANKING_SETTING } from '../inference/index.js';
 import { startWorkstation, type Workstation } from '../workstation.js';
 import { registerServeCommand } from '../server/cli.js';
 import { allPredictions, RANKING_SCORE_ID, verifyAudit } from '../store/index.js';
 import { familyThresholds, rankingSlices } from '../triage/index.js';
 import type { IngestOutcome } from '../ingest/index.js';
 import { formatQuarantine, formatWorklist, printable, table } from './format.js';
+
+export { formatWorklist } from './format.js';
 
 export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3, noModel: 4 } as const;
 

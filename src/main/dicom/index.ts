@@ -11,3 +11,5 @@ export { sliceNormal, positionAlongNormal, tiltFromAxialDegrees, MAX_AXIAL_TILT_
 export type { Orientation, Vec3 } from './geometry.js';
 export { transferSyntaxName, isNativeTransferSyntax } from './transfer-syntax.js';
 export { PooledFrameDecoder } from './decoder.js';
+export { supportedCompressedTransferSyntaxes } from './codecs/index.js';
+export { INSTANCE_UID_RULE, isAcceptableInstanceUid } from './uid.js';

@@ -5,6 +5,7 @@
  */
 export { loadManifest, graphFor, DEFAULT_MODELS_DIR } from './manifest.js';
 export type { Manifest, ModelEntry } from './manifest.js';
+export { rankingFamily, siteRankingFamily, RANKING_SETTING } from './ranking-setting.js';
 import type { Store } from '../store/index.js';
 
 /** How far the models are through one series: slice runs done of slices × models, and which model runs. */

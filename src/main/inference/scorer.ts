@@ -13,7 +13,7 @@ import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { workerUrl, startWorker } from '../workers/spawn.js';
+import { workerUrl, startWorker } from '../workers/index.js';
 import {
   clearStudyScores,
   predictionsByFile,

@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import dimse from 'dcmjs-dimse';
-import { INSTANCE_UID_RULE, isAcceptableInstanceUid } from '../dicom/uid.js';
+import { INSTANCE_UID_RULE, isAcceptableInstanceUid } from '../dicom/index.js';
 import { SpoolFile } from './spool.js';
 import { IMPLICIT_VR_LITTLE_ENDIAN, STORAGE_SOP_CLASSES, VERIFICATION_SOP_CLASS } from './syntaxes.js';
 

@@ -2,7 +2,7 @@
  * What the receiver accepts (PS3.4 Annex B, Storage Service Class): CT only, in the native
  * syntaxes and the compressed ones the decoder pool can read, stored as received.
  */
-import { supportedCompressedTransferSyntaxes } from '../dicom/codecs/index.js';
+import { supportedCompressedTransferSyntaxes } from '../dicom/index.js';
 
 export const VERIFICATION_SOP_CLASS = '1.2.840.10008.1.1';
 

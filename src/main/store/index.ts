@@ -9,7 +9,7 @@ import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import { appendAuditRow } from './audit.js';
 import type { LabelProbabilities } from '../../shared/labels.js';
-import type { SeriesFacts } from '../assemble/select.js';
+import type { SeriesFacts } from '../assemble/index.js';
 
 export { openDatabase, schemaVersion, migrate, nowIso, DATABASE_FILE } from './db.js';
 export type { Db } from './db.js';
@@ -558,3 +558,16 @@ export type { WorklistQuery } from './worklist.js';
 export { savePredictions, predictionsByFile, studyPredictionRows, saveStudyScore, clearStudyScores, allPredictions } from './predictions.js';
 export type { SlicePrediction, StoredPrediction } from './predictions.js';
 export { verifyAudit, auditHead, type AuditVerdict } from './audit.js';
+export { acquireDataLock, DataFolderInUse, LOCK_FILE } from './lock.js';
+export { addReviewer, listReviewers, reviewerExists } from './reviewers.js';
+export { latestReviews, NotFound, recordReview, studyReviews } from './reviews.js';
+export {
+  dataVersion,
+  instanceHuPath,
+  patientPriors,
+  studyExists,
+  studyPredictions,
+  studyProducers,
+  studyScores,
+  studySeries,
+} from './study.js';

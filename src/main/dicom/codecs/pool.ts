@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker, workerUrl } from '../../workers/spawn.js';
+import { startWorker, workerUrl } from '../../workers/index.js';
 import { checkDescription } from './describe.js';
 import type { DebugAction, DecoderWorkerData, FromWorker, ToWorker } from './protocol.js';
 import { codecFor, transferSyntaxName } from './syntaxes.js';
