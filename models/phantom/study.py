@@ -89,16 +89,32 @@ def _meta_rng(seed: int, index: int, stream: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([seed & 0xFFFFFFFF, index, _hash_int(stream, GENERATOR_VERSION, bits=32)]))
 
 
+#: Reconstructed slice thicknesses and how often each is drawn when a study's thickness is drawn
+#: (``slice_thickness=None``): thin reconstructions (0.625–1.25 mm) are read in many ICH work-ups
+#: and carry more noise and less partial volume than the routine 5 mm.
+THICKNESS_CHOICES = ((0.625, 0.1), (1.0, 0.05), (1.25, 0.15), (2.5, 0.15), (3.0, 0.1), (5.0, 0.45))
+#: Noise grows as 1/sqrt(thickness) (fewer photons per voxel); capped, as thin-slice protocols
+#: raise the dose.
+MAX_THIN_NOISE_GAIN = 2.2
+
+
 def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int | None = None,
                    slices_min: int = 32, slices_max: int = 40, prevalence: dict | None = None,
-                   slice_thickness: float = 5.0, overrides: dict | None = None) -> Study:
+                   slice_thickness: float | None = 5.0, overrides: dict | None = None) -> Study:
     """Generate study ``index`` of the dataset ``seed`` in memory (see module docstring).
+
+    ``slice_thickness`` in mm, or None to draw it per study from THICKNESS_CHOICES (its own random
+    stream: anatomy and lesions are those of the 5 mm study); a stack thinner than 5 mm covers
+    only part of the head, placed at random along it, with noise scaled to the thickness.
 
     ``overrides`` (tests, demos) pins acquisition variants: ``storage`` (a STORAGE_VARIANTS name),
     ``windows`` ("none" | "single" | "multi"), ``transfer_syntax`` ("explicit" | "implicit"),
     ``gantry_tilt`` (degrees). Anatomy and lesions do not change with them.
     """
     ov = overrides or {}
+    if slice_thickness is None:
+        picks, p = zip(*THICKNESS_CHOICES)
+        slice_thickness = float(picks[int(_meta_rng(seed, index, "thickness").choice(len(picks), p=p))])
     if n_slices is None:
         n_slices = int(_meta_rng(seed, index, "nslices").integers(slices_min, slices_max + 1))
     if not 4 <= n_slices <= 127:
@@ -131,6 +147,8 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
 
     head = Head(np.random.default_rng(rng.integers(1 << 62)), grid, slice_thickness)
     scanner = Scanner(np.random.default_rng(rng.integers(1 << 62)), grid, head)
+    if slice_thickness < 5.0:
+        scanner.noise_hu *= min(MAX_THIN_NOISE_GAIN, math.sqrt(5.0 / slice_thickness))
     lesions = sample_lesions(np.random.default_rng(rng.integers(1 << 62)), head, prev)
     noise_rng = np.random.default_rng(rng.integers(1 << 62))
 
@@ -138,6 +156,11 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     cos_t = math.cos(math.radians(tilt))
     dz = slice_thickness * cos_t                    # along the image normal
     top = head.top() - u(0.5, 7.0)
+    if slice_thickness < 5.0:
+        # a thin stack covers part of the head: anywhere from the skull base to the vertex
+        span = (n_slices - 1) * dz
+        room = max(0.0, top - (-0.15 * head.H) - span)
+        top -= float(_meta_rng(seed, index, "coverage").uniform(0.0, room))
     zs = [top - (n_slices - 1 - i) * dz for i in range(n_slices)]
     # with a tilted gantry the table moves along z_patient, so the head slides along the columns
     shift_per_slice = slice_thickness * math.sin(math.radians(tilt))

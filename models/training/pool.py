@@ -58,11 +58,11 @@ def _atomic_save(path: Path, writer) -> None:
 
 
 def _build_one(args) -> Dict[str, object]:
-    out, seed, index, balanced = args
+    out, seed, index, balanced, thickness = args
     from models.phantom import generate_study
 
     c0 = time.process_time()
-    st = generate_study(seed, index, balanced=balanced)
+    st = generate_study(seed, index, balanced=balanced, slice_thickness=thickness)
     out = Path(out)
     hu = np.asarray(st.hu)
     if hu.min() < -32768 or hu.max() > 32767 or not np.array_equal(hu, np.rint(hu)):
@@ -80,16 +80,20 @@ def complete_indices(out: Path) -> List[int]:
 
 
 def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, workers: Optional[int] = None,
-          progress: bool = True) -> Dict[str, object]:
-    """Generate studies ``0..studies-1`` of ``seed`` into ``out``; studies already there are kept."""
+          progress: bool = True, thickness: Optional[float] = 5.0) -> Dict[str, object]:
+    """Generate studies ``0..studies-1`` of ``seed`` into ``out``; studies already there are kept.
+
+    ``thickness``: the slice thickness in mm, or None for one drawn per study (0.625–5 mm)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     info_path = out / "pool.json"
     if info_path.exists():
         info = json.loads(info_path.read_text())
-        if info["seed"] != seed or info["balanced"] != balanced or info.get("source"):
-            raise SystemExit(f"{out} holds seed {info['seed']} (balanced={info['balanced']}); "
-                             f"asked for seed {seed} (balanced={balanced}): use another folder")
+        if (info["seed"] != seed or info["balanced"] != balanced or info.get("source")
+                or info.get("thickness", 5.0) != thickness):
+            raise SystemExit(f"{out} holds seed {info['seed']} (balanced={info['balanced']}, thickness "
+                             f"{info.get('thickness', 5.0) or 'mixed'}); asked for seed {seed} (balanced={balanced}, "
+                             f"thickness {thickness or 'mixed'}): use another folder")
     done = set(complete_indices(out))
     todo = [i for i in range(studies) if i not in done]
     need = len(todo) * MEAN_SLICES_PER_STUDY * BYTES_PER_SLICE
@@ -98,9 +102,10 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
           f"≈ {need / 1e9:.1f} GB more on disk ({free / 1e9:.0f} GB free)", file=sys.stderr, flush=True)
     if need > free * 0.95:
         raise SystemExit(f"not enough disk space in {out}: need ≈ {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
-    write_info(out, seed, balanced)  # the seed is on record from the start; a pool being built is readable
-    jobs = [(str(out), seed, i, balanced) for i in todo]
-    return _make_shards(out, _build_one, jobs, workers, progress, "studies", lambda: write_info(out, seed, balanced))
+    write_info(out, seed, balanced, thickness=thickness)  # on record from the start; a pool being built is readable
+    jobs = [(str(out), seed, i, balanced, thickness) for i in todo]
+    return _make_shards(out, _build_one, jobs, workers, progress, "studies",
+                        lambda: write_info(out, seed, balanced, thickness=thickness))
 
 
 def _make_shards(out: Path, fn, jobs: list, workers: Optional[int], progress: bool, what: str,
@@ -145,7 +150,8 @@ def _make_shards(out: Path, fn, jobs: list, workers: Optional[int], progress: bo
     return summary
 
 
-def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, object]] = None) -> Dict[str, object]:
+def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, object]] = None,
+               thickness: Optional[float] = 5.0) -> Dict[str, object]:
     from models.phantom.study import GENERATOR_VERSION
 
     idx = complete_indices(out)
@@ -153,12 +159,13 @@ def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, 
     slices = [len(l) for l in labels]
     allp = np.concatenate(labels) if labels else np.zeros((0, NUM_LABELS), np.uint8)
     info = {"version": POOL_VERSION, "generator": f"models.phantom v{GENERATOR_VERSION}", "seed": seed,
-            "balanced": balanced, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
+            "balanced": balanced, "thickness": thickness, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
             "bytes": int(sum((out / _name("hu", i, "npy")).stat().st_size for i in idx))}
     if source is not None:  # real slices with drawn bleeds, not phantoms
         info["generator"] = "models.phantom.insert"
         info["source"] = source
+        info.pop("thickness")   # the real series' own
     tmp = out / "pool.json.partial"
     tmp.write_text(json.dumps(info, indent=1) + "\n")
     os.replace(tmp, out / "pool.json")
@@ -292,6 +299,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     b.add_argument("--out", required=True)
     b.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True)
     b.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    b.add_argument("--thickness", default="5", help="slice thickness in mm, or 'mixed': drawn per study, 0.625–5 mm")
     r = sub.add_parser("build-inserted", help="real slices with synthetic bleeds drawn in (models.phantom.insert)")
     r.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
     r.add_argument("--seed", type=int, required=True)
@@ -304,7 +312,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     i.add_argument("pool")
     args = ap.parse_args(argv)
     if args.cmd == "build":
-        build(args.out, args.seed, args.studies, args.balanced, args.workers)
+        build(args.out, args.seed, args.studies, args.balanced, args.workers,
+              thickness=None if args.thickness == "mixed" else float(args.thickness))
     elif args.cmd == "build-inserted":
         build_inserted(args.out, args.series, args.seed, args.variants, args.part, args.workers)
     else:

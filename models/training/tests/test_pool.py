@@ -48,6 +48,23 @@ class PoolTest(unittest.TestCase):
         self.assertEqual(pool.complete_indices(self.root), [0, 1])
         with self.assertRaises(SystemExit):
             pool.build(self.root, seed=6, studies=2, workers=1, progress=False)
+        with self.assertRaises(SystemExit):   # nor the same seed at other slice thicknesses
+            pool.build(self.root, seed=5, studies=2, workers=1, progress=False, thickness=None)
+
+    def test_a_mixed_thickness_pool_records_each_studys_spacing(self) -> None:
+        from models.phantom import generate_study
+        from models.phantom.study import THICKNESS_CHOICES
+
+        root = Path(self.tmp.name) / "mixed"
+        pool.build(root, seed=7, studies=3, workers=1, progress=False, thickness=None)
+        self.assertIsNone(json.loads((root / "pool.json").read_text())["thickness"])
+        for i in range(3):
+            st = generate_study(7, i, balanced=True, slice_thickness=None)
+            self.assertIn(st.meta["slice_thickness"], [t for t, _ in THICKNESS_CHOICES])
+            step = st.meta["slice_thickness"] * np.cos(np.radians(st.meta["gantry_tilt"]))
+            with np.load(root / f"meta-{i:05d}.npz") as m:   # slices one thickness apart along the head
+                np.testing.assert_allclose(np.diff(m["z"]), step, atol=1e-3)
+            np.testing.assert_array_equal(np.load(root / f"hu-{i:05d}.npy"), st.hu.astype(np.int16))
 
     def test_loader_yields_contract_samples_and_every_key_once_per_pass(self) -> None:
         keys = pool_keys(self.root)
