@@ -54,6 +54,8 @@ class SliceFields:
     supratentorial: bool = False
     midline_shift: float = 0.0
     hard_negatives: set = field(default_factory=set)
+    #: mm inside the posterior fossa (< 0 above it): the tentorium is where it crosses 0; None away from it
+    pf_depth: np.ndarray | None = None
 
 
 class Head:
@@ -624,7 +626,8 @@ class Head:
         return SliceFields(hu=img, depth_cav=depth_cav, depth_brain=depth_b, brain=brain,
                            sulcus_dist=sulcus_dist, sulcus_depth=self.sulcus_depth, cistern=cistern,
                            theta=self.theta, radius=r, ventricles=ventricles, t=t,
-                           supratentorial=supratentorial, midline_shift=shift, hard_negatives=hard)
+                           supratentorial=supratentorial, midline_shift=shift, hard_negatives=hard,
+                           pf_depth=pf_depth if 0.18 < t < 0.34 else None)
 
     @staticmethod
     def _slab_overlap(z: float, hs: float, zc: float, radius: float) -> float:

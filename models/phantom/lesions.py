@@ -1,7 +1,8 @@
 """Intracranial hemorrhage by subtype, as 3-D shapes placed in a ``Head``, plus their sampling.
 
 - epidural: a biconvex lens against the inner table, confined between two sutures;
-- subdural: a crescent along the convexity (crosses sutures), thin to thick, or along the falx;
+- subdural: a crescent along the convexity (crosses sutures), thin to thick, along the falx, or a
+  thin layer on the tentorium;
   large ones shift the midline;
 - intraparenchymal: rounded/irregular clot(s) in brain tissue (deep, lobar, cerebellar, contusions)
   with a low-density oedema rim;
@@ -115,6 +116,18 @@ class Lesion:
         h = F32(p["T"]) * np.sqrt(np.clip(F32(1.0) - a2, 0.0, 1.0))
         xs = g.x * F32(self.side) - F32(0.7)       # distance from the falx on the bleeding side
         alpha = frac(h - xs, 0.6) * frac(xs, 0.6) * frac(f.depth_cav - F32(1.0), 1.0)
+        return [Layer(None, alpha, self._blood_value(head, tex_c))]
+
+    def _draw_tentorial(self, head, f, z, tex_c):
+        """A thin subdural layer on the upper surface of the tentorium, on one side: a subtle one."""
+        p = self.params
+        if f.pf_depth is None or not (p["z_lo"] <= z <= p["z_hi"]):
+            return []
+        g = head.grid
+        T = F32(p["T"])
+        on_tent = frac(T / F32(2.0) - np.abs(f.pf_depth + T / F32(2.0)), 0.5)
+        behind = frac(g.y - F32(0.15 * head.L), 8.0) * frac(g.x * F32(self.side) + F32(2.0), 3.0)
+        alpha = on_tent * behind * frac(f.depth_cav, f_ps(head))
         return [Layer(None, alpha, self._blood_value(head, tex_c))]
 
     def _draw_parenchymal(self, head, f, z, tex_c):
@@ -263,6 +276,11 @@ def _sample_epidural(rng, head):
 def _sample_subdural(rng, head):
     H = head.H
     side = 1 if rng.random() < 0.5 else -1
+    if rng.random() < 0.1:   # along the tentorium: thin, one side, at the level of the midbrain
+        T = rng.uniform(1.5, 4.0)
+        z_lo, z_hi = rng.uniform(0.19, 0.24) * H, rng.uniform(0.27, 0.33) * H
+        return Lesion("subdural", "tentorial", z_lo, z_hi, side=side,
+                      params=dict(T=T, z_lo=z_lo, z_hi=z_hi, **sample_blood(rng, 0.9, anaemia_p=0.1)))
     if rng.random() < 0.15:   # interhemispheric, along the falx
         T = rng.uniform(2.0, 6.0)
         zc, dz = rng.uniform(0.45, 0.8) * H, rng.uniform(10, 30)
