@@ -213,7 +213,7 @@ function ScoreCell({ r }: { r: WorklistItem }) {
             data-testid="provisional"
             title="Scored while the series is still arriving; final when it settles"
           >
-            provisional · {r.provisionalSlices} of {r.sliceCount} slices
+            provisional · {r.provisionalSlices} of {r.readSliceCount} slices
           </div>
         )}
         {r.scoring && (

@@ -36,6 +36,8 @@ export const WorklistRowSchema = z.object({
   stateReason: z.string().nullable(),
   seriesCount: z.number().int(),
   sliceCount: z.number().int(),
+  /** Slices of the series the networks read (a skipped localizer or bone-kernel twin not counted). */
+  readSliceCount: z.number().int(),
   /** The study score of the site's ranking model family; null until a model has scored it. */
   score: LabelProbabilitiesSchema.nullable(),
   scoredBy: z.string().nullable(),

@@ -57,6 +57,8 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
       // the per-series figures are then computed for that page alone, not for every study.
       `SELECT s.*, (SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid) AS series_count,
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se WHERE se.study_uid = s.study_uid) AS slice_count,
+              (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se
+                 WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS read_slice_count,
               (SELECT GROUP_CONCAT(se.state || '|' || COALESCE(se.state_reason, ''), char(10)) FROM series se
                  WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS series_states,
               (SELECT value FROM settings WHERE key = 'rankingModelInUse') AS ranking_model
@@ -96,6 +98,7 @@ export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
       stateReason: worst.reason,
       seriesCount: r.series_count as number,
       sliceCount: r.slice_count as number,
+      readSliceCount: r.read_slice_count as number,
       score: r.p_any === null || r.p_any === undefined ? null : scoreFromRow(r),
       scoredBy:
         r.p_any === null || r.p_any === undefined

@@ -80,6 +80,7 @@ describe.skipIf(!HAVE_CORPUS)('a mixed study through the core', () => {
     expect(row!.state).toBe('scored');
     expect(row!.score).not.toBeNull();
     expect(row!.seriesCount).toBe(3);
+    expect([row!.sliceCount, row!.readSliceCount]).toEqual([10, 3]); // "N of M slices" counts the read series
     const reasons = core.db.prepare('SELECT series_uid, skipped_reason FROM series ORDER BY series_uid').all() as {
       series_uid: string;
       skipped_reason: string | null;
