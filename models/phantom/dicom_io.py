@@ -164,7 +164,8 @@ class DicomSeries:
     files: list[str]
 
 
-def _first(value) -> float | None:
+def first_value(value) -> float | None:
+    """A DICOM number that may be multi-valued (WindowCenter/Width: RSNA has many): the first value."""
     if value is None:
         return None
     try:
@@ -192,7 +193,7 @@ def read_series(folder: str | Path) -> DicomSeries:
             pos = float(np.dot(normal, [float(v) for v in ipp]))
         else:
             pos = float(ds.get("InstanceNumber", len(items)))
-        c, w = _first(ds.get("WindowCenter")), _first(ds.get("WindowWidth"))
+        c, w = first_value(ds.get("WindowCenter")), first_value(ds.get("WindowWidth"))
         window = (c, w) if c is not None and w is not None and w > 0 else DEFAULT_WINDOW
         spacing = ds.get("PixelSpacing")
         items.append((pos, sop, hu.astype(np.float32), window,

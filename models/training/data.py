@@ -32,18 +32,6 @@ Sample = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 # --------------------------------------------------------------------------- DICOM -> HU
 
-def _first_value(value: object) -> Optional[float]:
-    """WindowCenter/WindowWidth may be multi-valued (RSNA has many); the first value counts."""
-    if value is None:
-        return None
-    try:
-        if hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
-            value = list(value)[0]  # type: ignore[arg-type]
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
 def resample(hu: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     """Bilinear resample of a 2-D slice to size x size (no-op when already that size)."""
     if hu.shape == (size, size):
@@ -64,6 +52,8 @@ def read_dicom(path: os.PathLike) -> DicomSlice:
     """HU = raw x RescaleSlope + RescaleIntercept; window from the tags (brain 40/80 when absent)."""
     import pydicom
 
+    from models.phantom.dicom_io import first_value   # with pydicom: only where DICOM is read
+
     with warnings.catch_warnings():
         # RSNA files carry SOPInstanceUID "ID_<hex>", not a valid UI value; pydicom warns per file.
         warnings.simplefilter("ignore", UserWarning)
@@ -74,8 +64,8 @@ def read_dicom(path: os.PathLike) -> DicomSlice:
     slope = float(getattr(ds, "RescaleSlope", 1) or 1)
     intercept = float(getattr(ds, "RescaleIntercept", 0) or 0)
     hu = resample(raw * slope + intercept)
-    center = _first_value(ds.get("WindowCenter"))
-    width = _first_value(ds.get("WindowWidth"))
+    center = first_value(ds.get("WindowCenter"))
+    width = first_value(ds.get("WindowWidth"))
     if center is None or width is None or not math.isfinite(center) or not math.isfinite(width) or width <= 0:
         center, width = DEFAULT_WINDOW
     return DicomSlice(
