@@ -17,6 +17,19 @@ RSNA_RETRAIN = {
 }
 
 
+#: When the augmentation widened to scanner variety (models/training/augment.py); runs before it had the first set.
+SCANNER_VARIETY_SINCE = "2026-11-26T14:20:00Z"
+
+
+def _augmentation_text(run_started: str) -> str:
+    if run_started and run_started >= SCANNER_VARIETY_SINCE:
+        return ("flips (Barin et al.), rotation ±20°, zoom 0.75–1.3 (pixel spacings ≈ 0.35–0.6 mm), shift ±8 %, a truncated "
+                "field of view on 8 %, faint motion streaks on 5 %, HU scale ±3 % and offset ±4 HU, blur σ 0.3–1 px, "
+                "noise up to 6 HU with a reconstruction kernel's grain; earlier runs: rotation ±12°, scale ±10 %, "
+                "shift ±5 %, white noise up to 5 HU")
+    return ("flips (Barin et al.), rotation ±12°, scale ±10 %, shift ±5 %, HU scale ±3 % and offset ±4 HU, Gaussian "
+            "noise up to 5 HU, blur σ 0.3–1 px")
+
 def _f(x: Optional[float], digits: int = 3) -> str:
     return "n/a" if x is None else f"{x:.{digits}f}"
 
@@ -120,9 +133,8 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
                 "then cosine decay to 2 % of the peak over the run's budget, gradient-norm clipping at 2, an exponential "
                 "moving average of the weights (what is evaluated and exported), class-weighted BCE (positive weights "
                 + ", ".join(f"{k} {v}" for k, v in t["classWeights"].items()) + ").",
-                "- Augmentation of each batch on the training device, in Hounsfield units before the in-graph windowing: "
-                "flips (Barin et al.), rotation ±12°, scale ±10 %, shift ±5 %, HU scale ±3 % and offset ±4 HU, Gaussian "
-                "noise up to 5 HU, blur σ 0.3–1 px (models/training/augment.py)."
+                "- Augmentation of each batch of the latest run on the training device, in Hounsfield units before the "
+                "in-graph windowing: " + _augmentation_text(str(((t.get("runs") or [{}])[-1]).get("started") or "")) + " (models/training/augment.py)."
                 + (f" Progressive resizing: the network saw {r['train_size']}×{r['train_size']} inputs for the first "
                    f"{100 * float(r['native_from']):.0f} % of the run and its native size after (FixRes)."
                    if r.get("train_size") else ""),
