@@ -1,6 +1,7 @@
 /**
  * The lint rules that hold the house's shape fail on what they forbid: an import cycle planted in
- * src (two files importing each other), and the layer rule (main importing the renderer).
+ * src (two files importing each other), the layer rule (main importing the renderer), and a deep
+ * import into another stage's files (past its index.ts).
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,15 @@ describe('lint', () => {
     plant('src/main/zz-planted-cycle-b.ts', "import { a } from './zz-planted-cycle-a.js';\nexport const b = (): number => (a ? 1 : 0);\n");
     const [result] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([a]);
     expect(result!.messages.map((m) => m.ruleId)).toContain('import-x/no-cycle');
+  }, 60_000);
+
+  it("fails on a deep import into another stage, and passes the same import through the stage's index", async () => {
+    const deep = plant('src/main/api/zz-planted-deep.ts', "import { readHuFile } from '../store/hu-files.js';\nexport const r = readHuFile;\n");
+    const [bad] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([deep]);
+    expect(bad!.messages.some((m) => m.ruleId === 'import-x/no-restricted-paths' && /through its index\.ts/.test(m.message))).toBe(true);
+    const face = plant('src/main/api/zz-planted-face.ts', "import { readHuFile } from '../store/index.js';\nexport const r = readHuFile;\n");
+    const [good] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([face]);
+    expect(good!.messages.filter((m) => m.ruleId === 'import-x/no-restricted-paths')).toEqual([]);
   }, 60_000);
 
   it('fails when main imports the renderer', async () => {
