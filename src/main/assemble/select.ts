@@ -11,15 +11,9 @@
  * ConvolutionKernel, SliceThickness, SeriesDescription); nothing is guessed from pixels.
  */
 
-export interface SeriesFacts {
-  seriesUid: string;
-  description: string | null;
-  /** ImageType as written, values separated by backslashes (e.g. ORIGINAL\PRIMARY\AXIAL). */
-  imageType: string | null;
-  kernel: string | null;
-  sliceThickness: number | null;
-  sliceCount: number;
-}
+import type { SeriesFacts } from '../store/index.js';
+
+export type { SeriesFacts };
 
 export interface SeriesChoice {
   /** The series the networks read; null only for a study without series. */

@@ -21,55 +21,16 @@ import {
   thresholdMetrics,
   weightedLogLoss,
   type Confusion,
-  type ThresholdMetrics,
 } from '../metrics/index.js';
 import { allPredictions, RANKING_SCORE_ID, type Db, type StoredPrediction } from '../store/index.js';
 import { rankingSlices, studyLevel, type AggregationRule, type RankingFamily } from '../triage/index.js';
 import { rsnaId } from './rsna.js';
+import type { EvaluationReport, LabelResult, LevelResult, ModelResult } from './types.js';
 
 export { parseLabelsCsv, rsnaId, submissionCsv } from './rsna.js';
 export { formatReport, reportHtml } from './report.js';
 
-export interface LabelResult extends ThresholdMetrics {
-  auc: number | null;
-  /** Expected calibration error (15 bins): how far the probabilities are from the observed rates. */
-  ece: number | null;
-  threshold: number;
-  positives: number;
-  n: number;
-  confusion: Confusion;
-}
-
-export interface LevelResult {
-  n: number;
-  perLabel: Record<Label, LabelResult>;
-  overall: ThresholdMetrics & { auc: number | null; confusion: Confusion };
-  logLoss: number | null;
-  roc: Record<Label, { fpr: number; tpr: number }[]>;
-}
-
-export interface ModelResult {
-  modelId: string;
-  provider: string;
-  thresholds: number[];
-  slice: LevelResult;
-  study: Record<AggregationRule, LevelResult>;
-  /**
-   * What the worklist shows a radiologist, checked against the labels (the app's rule): whether
-   * every study with a bleed scores above every study without one (study AUC(any) = 1), and in how
-   * many bleeding studies the first key slice itself holds a bleed.
-   */
-  worklist: { bleedingStudies: number; normalStudies: number; bleedingAboveNormal: boolean; firstKeySliceBleeds: number };
-}
-
-export interface EvaluationReport {
-  generatedAt: string;
-  data: string;
-  counts: { slicesScored: number; slicesLabelled: number; slicesWithoutLabel: number; studies: number };
-  rankingFamily: string;
-  models: ModelResult[];
-  note: string;
-}
+export type { EvaluationReport, LabelResult, LevelResult, ModelResult } from './types.js';
 
 export const SYNTHETIC_NOTE =
   'Models trained from scratch on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT); figures on synthetic data say nothing about real patients. Not clinically validated.';

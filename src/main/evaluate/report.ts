@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { LABELS } from '../../shared/labels.js';
-import type { EvaluationReport, LevelResult, ModelResult } from './index.js';
+import type { EvaluationReport, LevelResult, ModelResult } from './types.js';
 import { BARIN_2021, RAJAGOPAL_2023 } from './published.js';
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : (100 * v).toFixed(2));

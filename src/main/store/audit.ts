@@ -35,6 +35,12 @@ export function auditHead(db: Db): { id: number; at: string; hash: string } | un
   return db.prepare('SELECT id, at, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { id: number; at: string; hash: string } | undefined;
 }
 
+/** What writes a row and its audit entry: the store (named by shape, so its parts need not import it). */
+export interface AuditingStore {
+  readonly db: Db;
+  appendAudit(actor: string, action: string, subject: string | null, detail?: object): void;
+}
+
 /** Appends one row at the head of the chain (callers run it inside their own transaction). */
 export function appendAuditRow(db: Db, actor: string, action: string, subject: string | null, detail: object): void {
   const head = auditHead(db);

@@ -9,7 +9,6 @@ import type { Db } from './db.js';
 import { nowIso } from './db.js';
 import { appendAuditRow } from './audit.js';
 import type { LabelProbabilities } from '../../shared/labels.js';
-import type { SeriesFacts } from '../assemble/index.js';
 
 export { openDatabase, schemaVersion, migrate, nowIso, DATABASE_FILE } from './db.js';
 export type { Db } from './db.js';
@@ -89,6 +88,17 @@ export interface QuarantineRow {
   reason: string;
   created_at: string;
   resolved_at: string | null;
+}
+
+/** What the DICOM says about a series, as series selection (assemble/select.ts) weighs it. */
+export interface SeriesFacts {
+  seriesUid: string;
+  description: string | null;
+  /** ImageType as written, values separated by backslashes (e.g. ORIGINAL\PRIMARY\AXIAL). */
+  imageType: string | null;
+  kernel: string | null;
+  sliceThickness: number | null;
+  sliceCount: number;
 }
 
 export interface SeriesRow {

@@ -5,7 +5,7 @@
  */
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import type { Store } from './index.js';
+import type { AuditingStore } from './audit.js';
 
 export function listReviewers(db: Db): string[] {
   return db.prepare('SELECT name FROM reviewers ORDER BY name COLLATE NOCASE').pluck().all() as string[];
@@ -16,7 +16,7 @@ export function reviewerExists(db: Db, name: string): boolean {
 }
 
 /** Adds a reviewer (no-op if the name exists); `by` is who added them (null: the first one). */
-export function addReviewer(store: Store, name: string, by: string | null): void {
+export function addReviewer(store: AuditingStore, name: string, by: string | null): void {
   store.db.transaction(() => {
     if (reviewerExists(store.db, name)) return;
     store.db.prepare('INSERT INTO reviewers (name, created_at, created_by) VALUES (?, ?, ?)').run(name, nowIso(), by);

@@ -8,7 +8,7 @@
  */
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import type { Store } from './index.js';
+import type { AuditingStore } from './audit.js';
 import type { ReviewDecision, ReviewEntry, Subtype } from '../../shared/api.js';
 
 export type ReviewStatus = 'new' | 'in_review' | 'confirmed' | 'dismissed';
@@ -57,7 +57,7 @@ export class StudyNotFound extends NotFound {
 }
 
 /** Records a decision, updates the study's status and appends the audit entry, atomically. */
-export function recordReview(store: Store, r: NewReview): { reviewStatus: ReviewStatus; review: ReviewEntry } {
+export function recordReview(store: AuditingStore, r: NewReview): { reviewStatus: ReviewStatus; review: ReviewEntry } {
   const db = store.db;
   return db.transaction(() => {
     const study = db.prepare('SELECT review_status FROM studies WHERE study_uid = ?').get(r.studyUid) as
