@@ -11,7 +11,8 @@ scores a map by one question per slice with a bleed: does its peak fall inside t
 (within a tolerance of 15 px at 512, the usual allowance)? The phantoms know every lesion's mask
 (the pool's mask-*.npz), so the question has an exact answer here, which no public product reports.
 
-    /usr/bin/python3 -m models.training.localise --pool /work/pools/test-s9001 --studies 20 --checkpoint models/training/runs/efficientnet_b3/best.pt
+    /usr/bin/python3 -m models.training.localise --pool $P/test-s9001 --studies 16      # the shipped weights
+    /usr/bin/python3 -m models.training.localise --pool $P/test-s9001 --studies 16 --onnx /tmp/before/models/efficientnet_b3/efficientnet_b3.onnx
 
 Output: one JSON line — slices with a bleed, hits, hit rate per subtype and overall; ``--out``
 writes it to a file as well.
@@ -30,9 +31,10 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from .contract import LABELS
+from .contract import LABELS, MODELS_DIR
 from .engine import load_trained
 from .pool import PoolIndex
+from .registry import create_model
 
 #: Pointing-game tolerance in pixels of the 512 x 512 slice.
 TOLERANCE_PX = 15
@@ -70,25 +72,31 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pool", required=True, help="a held-out phantom pool (with its lesion masks)")
     ap.add_argument("--studies", type=int, default=20)
-    ap.add_argument("--checkpoint", default=None, help="default runs/efficientnet_b3/best.pt")
+    ap.add_argument("--onnx", default=str(MODELS_DIR / "efficientnet_b3" / "efficientnet_b3.onnx"),
+                    help="the B3 file whose weights to use (default: the shipped one)")
+    ap.add_argument("--checkpoint", default=None, help="a training checkpoint instead of an ONNX file")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", default=None, help="also write the JSON here")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, ck = load_trained("efficientnet_b3", args.checkpoint)
+    if args.checkpoint:
+        model, ck = load_trained("efficientnet_b3", args.checkpoint)
+        weights = {"path": ck.get("path"), "step": ck.get("state", {}).get("step")}
+    else:   # the shipped file: what the app runs (the maps use the weights before its calibration)
+        from .onnx_utils import state_dict_from_onnx
+
+        model = create_model("efficientnet_b3")
+        model.load_state_dict(state_dict_from_onnx(Path(args.onnx), model))
+        weights = {"path": str(args.onnx)}
     model.eval()
     idx = PoolIndex.open(args.pool)
-    studies = [int(s) for s in idx.studies[: args.studies]]
+    studies = range(min(args.studies, len(idx.studies)))
     t0 = time.time()
     totals: Dict[str, List[int]] = {l: [0, 0] for l in LABELS}
-    for s in studies:
-        hu_all = np.load(Path(args.pool) / f"hu-{s:05d}.npy", mmap_mode="r")
-        with np.load(Path(args.pool) / f"mask-{s:05d}.npz") as m:
-            bits_all = m["bits"]
-        with np.load(Path(args.pool) / f"meta-{s:05d}.npz") as m:
-            labels_all = m["labels"]
+    for k in studies:
+        hu_all, bits_all, labels_all = idx.hu_map(k), idx.masks(k), idx.labels[idx.study_of == k]
         rows = np.nonzero(labels_all[:, 0])[0]   # only slices with a bleed are asked anything
         for start in range(0, len(rows), args.batch_size):
             take = rows[start:start + args.batch_size]
@@ -99,7 +107,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
                 totals[label][1] += hit
     result = {
         "command": " ".join(["/usr/bin/python3 -m models.training.localise", *(argv if argv is not None else sys.argv[1:])]),
-        "checkpoint": {"path": ck.get("path"), "step": ck.get("state", {}).get("step")},
+        "weights": weights,
         "pool": str(args.pool), "studies": len(studies), "tolerance_px": TOLERANCE_PX,
         "method": "class-activation map of the last feature map (Zhou et al. 2016), peak inside the drawn lesion (pointing game)",
         "per_label": {l: {"slices": n, "hits": h, "hit_rate": round(h / n, 4) if n else None} for l, (n, h) in totals.items()},
