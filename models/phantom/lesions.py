@@ -121,7 +121,7 @@ class Lesion:
     def _draw_tentorial(self, head, f, z, tex_c):
         """A thin subdural layer on the upper surface of the tentorium, on one side: a subtle one."""
         p = self.params
-        if f.pf_depth is None or not (p["z_lo"] <= z <= p["z_hi"]):
+        if f.pf_depth is None or not (self.z_lo <= z <= self.z_hi):
             return []
         g = head.grid
         T = F32(p["T"])
@@ -280,7 +280,7 @@ def _sample_subdural(rng, head):
         T = rng.uniform(1.5, 4.0)
         z_lo, z_hi = rng.uniform(0.19, 0.24) * H, rng.uniform(0.27, 0.33) * H
         return Lesion("subdural", "tentorial", z_lo, z_hi, side=side,
-                      params=dict(T=T, z_lo=z_lo, z_hi=z_hi, **sample_blood(rng, 0.9, anaemia_p=0.1)))
+                      params=dict(T=T, **sample_blood(rng, 0.9, anaemia_p=0.1)))
     if rng.random() < 0.15:   # interhemispheric, along the falx
         T = rng.uniform(2.0, 6.0)
         zc, dz = rng.uniform(0.45, 0.8) * H, rng.uniform(10, 30)

@@ -189,7 +189,7 @@ def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     return y.transpose(0, 1)
 
 
-def _plane(n: int, h: int, w: int, dev, dt) -> Tuple[torch.Tensor, torch.Tensor]:
+def _plane(h: int, w: int, dev, dt) -> Tuple[torch.Tensor, torch.Tensor]:
     """Normalised pixel coordinates in [-1, 1], broadcastable to [N, 1, H, W]."""
     ys = torch.linspace(-1, 1, h, device=dev, dtype=dt).view(1, 1, h, 1)
     xs = torch.linspace(-1, 1, w, device=dev, dtype=dt).view(1, 1, 1, w)
@@ -202,8 +202,8 @@ def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConf
     n, _, h, w = hu.shape
     dev, dt = hu.device, hu.dtype
 
-    def u(lo: float, hi: float, size=None) -> torch.Tensor:
-        return (lo + (hi - lo) * torch.rand(size or n, generator=generator)).to(dev, dt)
+    def u(lo: float, hi: float) -> torch.Tensor:
+        return (lo + (hi - lo) * torch.rand(n, generator=generator)).to(dev, dt)
 
     def coin(p: float) -> torch.Tensor:
         return (torch.rand(n, generator=generator) < p).to(dev)
@@ -219,7 +219,7 @@ def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConf
                          torch.stack([sin * fx, cos * fy, u(-cfg.shift, cfg.shift) * 2], 1)], 1)
     grid = F.affine_grid(theta, list(hu.shape), align_corners=False)
     out = F.grid_sample(hu, grid, mode="bilinear", padding_mode="border", align_corners=False)
-    ys, xs = _plane(n, h, w, dev, dt)
+    ys, xs = _plane(h, w, dev, dt)
     # motion: thin bands along random lines near the centre, each with its own sign and strength
     moving = coin(cfg.motion_p)
     if bool(moving.any()):

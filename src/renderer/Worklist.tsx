@@ -220,7 +220,7 @@ function ScoreCell({ r }: { r: WorklistItem }) {
           <div
             className="muted small"
             data-testid="still-scoring"
-            title="The ranking networks are done and ranked this study; a slower network is still running"
+            title="A network is still running on this study; the score shown is the ranking family's so far"
           >
             ranked by {r.scoredBy} · {modelShort(r.scoring.modelId)} running
           </div>

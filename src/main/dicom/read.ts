@@ -21,7 +21,7 @@ import { tiltFromAxialDegrees, MAX_AXIAL_TILT_DEGREES } from './geometry.js';
 import { resampleBilinear } from './resample.js';
 import { readHeader, TAG, type DicomHeader } from './tags.js';
 import { INSTANCE_UID_RULE, isAcceptableInstanceUid } from './uid.js';
-import type { FrameDescription } from './codecs/index.js';
+import type { FrameDescription, StoredPixels } from './codecs/index.js';
 import {
   EXPLICIT_VR_BIG_ENDIAN,
   isCompressedTransferSyntax,
@@ -75,7 +75,7 @@ export interface FrameDecoder {
     byteArray: Uint8Array,
     dataSet: DataSet,
     desc: FrameDescription,
-  ): Promise<Int16Array | Uint16Array | Uint8Array | Int8Array>;
+  ): Promise<StoredValues>;
 }
 
 function describe(err: unknown): string {
@@ -189,8 +189,8 @@ export function frameDescription(h: DicomHeader): FrameDescription {
   };
 }
 
-/** Stored pixel values as the file or a codec gives them, at their natural width. */
-type StoredValues = Int16Array | Uint16Array | Int8Array | Uint8Array;
+/** Stored pixel values as a codec gives them, or a native file's (whose signed 8-bit pixels stay bytes). */
+type StoredValues = StoredPixels | Int8Array;
 
 /**
  * Native (uncompressed) pixel data → stored values: a typed-array view on the file's bytes where
