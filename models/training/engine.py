@@ -143,7 +143,9 @@ def save_checkpoint(path: Path, **state: Any) -> None:
 
 
 def load_checkpoint(path: Path) -> Dict[str, Any]:
-    return torch.load(path, map_location="cpu")
+    # our own files, holding run records (plain Python values) beside the tensors; newer PyTorch
+    # loads tensors only unless told otherwise
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def load_trained(model_id: str, checkpoint: Optional[str] = None, out: Optional[str] = None) -> "tuple[nn.Module, Dict[str, Any]]":

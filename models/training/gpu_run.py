@@ -2,24 +2,29 @@
 pools, the three networks side by side, calibration, thresholds, held-out evaluation, and the
 weights packed in pieces small enough to copy back.
 
-On the GPU machine, from the repository root (each step one command of at most 9 minutes):
+On the GPU machine, from the repository root (one command of at most 9.5 minutes, then one more):
 
-    python3 -m models.training.gpu_run train --minutes 5.5 --out "$OUT"        # ≈ 7.5 min in all
-    python3 -m models.training.gpu_run fetch --part 2 --out "$OUT"             # the next pieces, while warm
-    python3 -m models.training.gpu_run fetch --part 3 --out "$OUT"
+    python3 -m models.training.gpu_run train --minutes 6 --series DIR --out "$OUT"   # ≈ 9 min in all
+    python3 -m models.training.gpu_run fetch --part 2 --out "$OUT"                   # the rest, while warm
 
 Back here, with the pieces of every part in one folder:
 
     /usr/bin/python3 -m models.training.gpu_run unpack --from DIR               # -> runs/<id>/best.pt, ...
     /usr/bin/python3 -m models.training.onnx_export --model all                 # then the usual export
 
-At toy size on a CPU (what the tests and a dry run use): ``train --toy --device cpu``.
+At toy size on a CPU (what a dry run uses, ≈ 2 min here): ``train --toy --device cpu``.
 
-Why pieces: the machine returns at most 8 files of 16 MB, 64 MB per command. The fp16 weights of
-the three networks are about 133 MB (Inception-ResNet-V2 alone 108 MB), so ``train`` returns the
-first part (four 15 MB pieces and the small records) and ``fetch`` the others; the work folder
-stays on the machine while it is warm. The training pool grows while the networks train (the pool
-loader re-reads it every pass), so no minute of GPU time waits for data.
+Data: a generator-v3 pool of mixed slice thickness (seed 1) that grows while the networks train
+(the pool loader re-reads it every pass), so no minute of GPU time waits for data; with
+``--series``, a real head-CT series with bleeds drawn in (``models.phantom.insert``) joins it at
+``--real-share``, and its held-out slices join the validation set, as in the CPU runs.
+
+Why pieces: the machine returns at most 8 files of 16 MB, 64 MB per command. One archive per
+network, cut into 15 MB pieces, the small networks first, so the first part alone brings whole
+networks back: Conv-LSTM and EfficientNet-B3 in fp16 (25 MB), Inception-ResNet-V2 in per-channel
+int8 (54 MB instead of 108 MB in fp16: two calls instead of three; the app runs it in int8 on the
+CPU anyway). The work folder stays on the machine while it is warm. ``--deadline`` bounds the
+whole command: the training stops early if it must, and the pieces are always packed.
 """
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
@@ -41,17 +46,19 @@ from .engine import load_checkpoint, run_dir
 
 MODELS = ("convlstm", "efficientnet_b3", "inception_resnet_v2")
 PIECE_BYTES = 15 * 1024 * 1024
-PIECES_PER_PART = 4
+#: What one command may bring back: at most 8 files and 64 MiB; pack.json travels with every part.
+PART_BYTES = 60 * 1024 * 1024
+PIECES_PER_PART = 7
 SEEDS = {"train": 1, "val": 2, "calibration": 7001, "thresholds": 8001, "test": 9001}
 
 #: Per network on the GPU: batch, peak learning rate (AdamW), loader processes. The rates are the
 #: CPU range tests' suggestions scaled by sqrt(batch ratio), as usual for Adam-type optimisers.
 GPU_RECIPE = {
-    "convlstm": {"batch": 16, "lr": 1.0e-3, "workers": 3},
-    "efficientnet_b3": {"batch": 64, "lr": 1.8e-3, "workers": 3},
-    "inception_resnet_v2": {"batch": 64, "lr": 1.2e-3, "workers": 3},
+    "convlstm": {"batch": 16, "lr": 1.0e-3, "workers": 3, "eval_every": 200},
+    "efficientnet_b3": {"batch": 64, "lr": 1.8e-3, "workers": 3, "eval_every": 300},
+    "inception_resnet_v2": {"batch": 64, "lr": 1.2e-3, "workers": 3, "eval_every": 300},
 }
-TOY_RECIPE = {m: {"batch": 2, "lr": 1e-3, "workers": 1} for m in MODELS}
+TOY_RECIPE = {m: {"batch": 2, "lr": 1e-3, "workers": 1, "eval_every": 4} for m in MODELS}
 
 
 def _py(*args: str) -> List[str]:
@@ -66,107 +73,207 @@ def _complete(pool: Path) -> int:
     return len(list(pool.glob("meta-*.npz")))
 
 
+def _env() -> Dict[str, str]:
+    # the repository first, then whatever the caller put on the path (wheels carried to the machine)
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=path)
+
+
+def _run_all(cmds: Dict[str, List[str]], logs: Path, timeout: float) -> List[str]:
+    """Run ``cmds`` side by side; returns the names that failed or ran past ``timeout`` seconds."""
+    procs = {name: subprocess.Popen(cmd, env=_env(), cwd=REPO_ROOT, stdout=open(logs / f"{name}.log", "w"),
+                                    stderr=subprocess.STDOUT) for name, cmd in cmds.items()}
+    failed, t_end = [], time.time() + max(1.0, timeout)
+    for name, p in procs.items():
+        try:
+            rc = p.wait(timeout=max(1.0, t_end - time.time()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            rc = "timeout"
+        if rc != 0:
+            failed.append(name)
+            _log(f"{name}: {'ran past its time' if rc == 'timeout' else f'exit {rc}'} (see {logs / (name + '.log')})")
+    return failed
+
+
 def train(args: argparse.Namespace) -> Dict[str, object]:
     t0 = time.time()
+    deadline = t0 + 60 * args.deadline
+
+    def left() -> float:
+        return deadline - time.time()
+
     work = Path(args.work)
     pools = work / "pools"
     runs = work / "runs"
-    pools.mkdir(parents=True, exist_ok=True)
+    logs = work / "logs"
+    for d in (pools, logs):
+        d.mkdir(parents=True, exist_ok=True)
     cores = os.cpu_count() or 1
     small = {"val": 16, "calibration": 16, "thresholds": 10, "test": 16}
+    variants = {"inserted": 120, "inserted-val": 40}
     if args.toy:
         small = {k: 2 for k in small}
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO_ROOT))
-    # 1. the small held-out pools first (seconds on 16 cores), then the training pool in the background
+        variants = {k: 2 for k in variants}
+    models = list(args.models)
+    # 1. the training pool starts at once, in the background, on part of the cores; it grows while the
+    #    networks train (the pool loader re-reads it every pass), so no minute of GPU time waits for data
+    builder_workers = max(1, cores // 3) if not args.toy else 1
+    builder = subprocess.Popen(_py("models.training.pool", "build", "--seed", str(SEEDS["train"]), "--studies",
+                                   str(args.studies), "--thickness", args.thickness, "--out", str(pools / "train"),
+                                   "--workers", str(builder_workers)),
+                               env=_env(), cwd=REPO_ROOT, stdout=open(logs / "pool-train.log", "w"), stderr=subprocess.STDOUT)
+    # 2. the small held-out pools (every one a seed used for nothing else) and the real anatomy, on the rest
+    rest = str(max(1, cores - builder_workers))
     for name, n in small.items():
         subprocess.run(_py("models.training.pool", "build", "--seed", str(SEEDS[name]), "--studies", str(n),
-                           "--out", str(pools / name), "--workers", str(min(cores, 16))), check=True, env=env,
-                       cwd=REPO_ROOT)
-    builder = subprocess.Popen(_py("models.training.pool", "build", "--seed", str(SEEDS["train"]), "--studies",
-                                   str(args.studies), "--out", str(pools / "train"), "--workers",
-                                   str(max(1, cores - 3 * (1 if args.toy else 3) - 1))),
-                               env=env, cwd=REPO_ROOT, stdout=open(work / "pool-train.log", "w"), stderr=subprocess.STDOUT)
-    need = min(args.studies, 4 if args.toy else 48)
+                           "--out", str(pools / name), "--workers", rest), check=True, env=_env(), cwd=REPO_ROOT)
+    train_pools, val_pools = [str(pools / "train")], [str(pools / "val")]
+    if args.series:
+        for name, seed, part in (("inserted", 1, "train"), ("inserted-val", 2, "held-out")):
+            subprocess.run(_py("models.training.pool", "build-inserted", "--series", args.series, "--seed", str(seed),
+                               "--variants", str(variants[name]), "--part", part, "--out", str(pools / name),
+                               "--workers", rest), check=True, env=_env(), cwd=REPO_ROOT)
+        train_pools = [f"{pools / 'train'}:{1 - args.real_share}", f"{pools / 'inserted'}:{args.real_share}"]
+        val_pools.append(str(pools / "inserted-val"))
+    need = min(args.studies, 4 if args.toy else 32)
     while _complete(pools / "train") < need:
         if builder.poll() not in (None, 0):
-            raise SystemExit(f"the pool build failed: see {work / 'pool-train.log'}")
+            raise SystemExit(f"the pool build failed: see {logs / 'pool-train.log'}")
         time.sleep(1)
-    _log(f"training pool has {_complete(pools / 'train')} studies; starting {', '.join(MODELS)}")
-    # 2. the three networks side by side
+    _log(f"pools ready in {time.time() - t0:.0f} s (training pool {_complete(pools / 'train')} studies and growing); "
+         f"training {', '.join(models)} for {args.minutes} min")
+    # 3. the networks side by side on the one GPU
     recipe = TOY_RECIPE if args.toy else GPU_RECIPE
-    procs = {}
-    for m in args.models:
+    cmds = {}
+    for m in models:
         r = recipe[m]
-        cmd = _py("models.training.train", "--model", m, "--pool", str(pools / "train"), "--val-pool", str(pools / "val"),
-                  "--val-studies", str(small["val"]), "--val-slices-per-study", "12", "--init", args.init,
-                  "--batch-size", str(r["batch"]), "--lr", str(r["lr"]), "--weight-decay", "0.05",
-                  "--max-minutes", str(args.minutes), "--eval-every", str(args.eval_every), "--workers", str(r["workers"]),
+        cmd = _py("models.training.train", "--model", m, "--val-studies", str(small["val"]),
+                  "--val-slices-per-study", "2" if args.toy else "12", "--init", args.init, "--batch-size", str(r["batch"]),
+                  "--lr", str(r["lr"]), "--weight-decay", "0.05", "--max-minutes", str(args.minutes),
+                  "--eval-every", str(args.eval_every or r["eval_every"]), "--workers", str(r["workers"]), "--threads", "2",
                   "--out", str(runs / m), "--fresh")
+        for p in train_pools:
+            cmd += ["--pool", p]
+        for p in val_pools:
+            cmd += ["--val-pool", p]
         if args.device:
             cmd += ["--device", args.device]
-        if args.toy:
-            cmd += ["--threads", "1"]
-        procs[m] = subprocess.Popen(cmd, env=env, cwd=REPO_ROOT, stdout=open(work / f"train-{m}.log", "w"),
-                                    stderr=subprocess.STDOUT)
-    failed = [m for m, p in procs.items() if p.wait() != 0]
+        cmds[f"train-{m}"] = cmd
+    reserve = 60 * args.after  # calibration, evaluation and packing after the training
+    failed = _run_all(cmds, logs, timeout=left() - reserve)
     builder.terminate()
     builder.wait()
-    if failed:
-        raise SystemExit(f"training failed for {failed}: see {work}/train-*.log")
-    _log("training done; calibrating and evaluating")
-    # 3. calibration (seed 7001), thresholds (8001) and the held-out test (9001), every slice
-    for m in args.models:
-        common = ["--threads", "4"] + (["--device", args.device] if args.device else [])
-        subprocess.run(_py("models.training.calibrate", "--model", m, "--pool", str(pools / "calibration"),
-                           "--studies", str(small["calibration"]), "--out", str(runs / m), *common),
-                       check=True, env=env, cwd=REPO_ROOT)
-        subprocess.run(_py("models.training.evaluate", "--model", m, "--out", str(runs / m),
-                           "--pool", str(pools / "test"), "--studies", str(small["test"]),
-                           "--val-pool", str(pools / "thresholds"), "--val-studies", str(small["thresholds"]),
-                           "--slices-per-study", "0", *common), check=True, env=env, cwd=REPO_ROOT)
-    if all(m in args.models for m in ("efficientnet_b3", "inception_resnet_v2")):
-        subprocess.run(_py("models.training.evaluate", "--model", "ensemble", "--out", str(runs / "ensemble"),
-                           "--runs-root", str(runs)), check=True, env=env, cwd=REPO_ROOT)
-    # 4. the pieces to copy back
-    summary = pack(args.models, runs, work / "pack", minutes=round((time.time() - t0) / 60, 2))
+    trained = [m for m in models if (runs / m / "best.pt").exists()]
+    _log(f"training done ({time.time() - t0:.0f} s); trained: {trained}; failed: {failed}; "
+         f"pool {_complete(pools / 'train')} studies")
+    # 4. calibration (seed 7001) then thresholds (8001) and the held-out test (9001), every slice,
+    #    each network in its own process, all side by side
+    common = ["--threads", "2", "--batch-size", "4" if args.toy else "32"] + (["--device", args.device] if args.device else [])
+    every = ["--slices-per-study", "3"] if args.toy else []
+    cal = {f"calibrate-{m}": _py("models.training.calibrate", "--model", m, "--pool", str(pools / "calibration"),
+                                 "--studies", str(small["calibration"]), "--out", str(runs / m), *common, *every) for m in trained}
+    _run_all(cal, logs, timeout=left() - 45)
+    ev = {f"evaluate-{m}": _py("models.training.evaluate", "--model", m, "--out", str(runs / m), "--pool", str(pools / "test"),
+                               "--studies", str(small["test"]), "--val-pool", str(pools / "thresholds"), "--val-studies",
+                               str(small["thresholds"]), *common, *(every or ["--slices-per-study", "0"])) for m in trained}
+    _run_all(ev, logs, timeout=left() - 30)
+    if all((runs / m / "evaluation.json").exists() for m in ("efficientnet_b3", "inception_resnet_v2")):
+        _run_all({"evaluate-ensemble": _py("models.training.evaluate", "--model", "ensemble", "--out",
+                                           str(runs / "ensemble"), "--runs-root", str(runs))}, logs, timeout=left() - 20)
+    # 5. the pieces to copy back, and the end of every log on stdout
+    summary = pack(trained, runs, work / "pack", minutes=round((time.time() - t0) / 60, 2))
     fetch(work, 1, Path(args.out))
+    for f in sorted(logs.glob("*.log")):
+        lines = f.read_text(errors="replace").splitlines()
+        print(f"--- {f.name} (last lines)\n" + "\n".join(lines[-6:]), flush=True)
     _log(f"done in {(time.time() - t0) / 60:.1f} min; {summary['parts']} part(s) to fetch")
     return summary
 
 
-def pack(models: List[str], runs: Path, dest: Path, minutes: float) -> Dict[str, object]:
-    """One archive of what export needs (fp16 EMA weights, records), cut into pieces."""
+#: Networks whose weights travel back as per-channel int8 (with fp32 scales) rather than fp16: Inception-
+#: ResNet-V2's 108 MB of fp16 would need a third copy-back call; in int8 it is 54 MB, and the app runs
+#: it in int8 on the CPU anyway (its static quantisation re-derives the same per-channel scales).
+COMPACT = {"inception_resnet_v2"}
+#: The order the pieces go in: the small networks first, so the first part alone brings back whole networks.
+PACK_ORDER = ("convlstm", "efficientnet_b3", "ensemble", "inception_resnet_v2")
+
+
+def compact_int8(t: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Symmetric int8 per output channel (dimension 0): ``q * scale`` restores ``t`` within scale/2."""
+    flat = t.float().reshape(t.shape[0], -1)
+    scale = (flat.abs().amax(dim=1) / 127.0).clamp(min=1e-12)
+    q = torch.round(flat / scale[:, None]).clamp(-127, 127).to(torch.int8).reshape(t.shape)
+    return {"int8": q, "scale": scale}
+
+
+def expand_int8(packed: Dict[str, torch.Tensor]) -> torch.Tensor:
+    q = packed["int8"]
+    return (q.float().reshape(q.shape[0], -1) * packed["scale"][:, None]).reshape(q.shape)
+
+
+def _weights_to_send(model_id: str, state: Dict[str, torch.Tensor], compact: Sequence[str]) -> Dict[str, object]:
+    out: Dict[str, object] = {}
+    for k, v in state.items():
+        if not v.is_floating_point():
+            out[k] = v
+        elif model_id in compact and v.dim() >= 2 and v.numel() >= 4096:
+            out[k] = compact_int8(v)
+        else:
+            out[k] = v.half()
+    return out
+
+
+def _weights_received(sent: Dict[str, object]) -> Dict[str, torch.Tensor]:
+    return {k: (expand_int8(v) if isinstance(v, dict) else (v.float() if v.is_floating_point() else v))  # type: ignore[union-attr]
+            for k, v in sent.items()}
+
+
+def pack(models: List[str], runs: Path, dest: Path, minutes: float, compact: Sequence[str] = tuple(COMPACT),
+         piece_bytes: int = PIECE_BYTES, part_bytes: int = PART_BYTES) -> Dict[str, object]:
+    """One archive per network (weights for export, records), each cut into pieces, small networks first."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
-    bundle: Dict[str, object] = {}
-    for m in models:
-        ck = load_checkpoint(runs / m / "best.pt")
-        last = load_checkpoint(runs / m / "last.pt")
-        bundle[m] = {
-            "model": {k: (v.half() if v.is_floating_point() else v) for k, v in ck["model"].items()},
-            "state": ck["state"], "final_state": last["state"], "pos_weight": ck["pos_weight"],
-            "run": ck["run"], "last_epoch": ck.get("last_epoch"),
-            "records": {name: (runs / m / name).read_text() for name in ("calibration.json", "evaluation.json", "log.jsonl")
-                        if (runs / m / name).exists()},
-            "predictions": (runs / m / "predictions.npz").read_bytes() if (runs / m / "predictions.npz").exists() else None,
-        }
-    if (runs / "ensemble" / "evaluation.json").exists():
-        bundle["ensemble"] = {"records": {n: (runs / "ensemble" / n).read_text() for n in ("evaluation.json",)}}
-    blob_path = dest / "bundle.pt"
-    torch.save(bundle, blob_path)
-    blob = blob_path.read_bytes()
-    blob_path.unlink()
-    pieces = []
-    for i in range(0, len(blob), PIECE_BYTES):
-        name = f"piece-{i // PIECE_BYTES:02d}.bin"
-        (dest / name).write_bytes(blob[i:i + PIECE_BYTES])
-        pieces.append({"name": name, "sha256": hashlib.sha256(blob[i:i + PIECE_BYTES]).hexdigest()})
-    parts = (len(pieces) + PIECES_PER_PART - 1) // PIECES_PER_PART
-    summary = {"models": models, "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(), "pieces": pieces,
-               "parts": parts, "minutes": minutes,
-               "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
-               "evaluation": {m: json.loads(bundle[m]["records"]["evaluation.json"])["overall"]  # type: ignore[index]
-                              for m in bundle if "evaluation.json" in bundle[m]["records"]}}  # type: ignore[index]
+    present = [m for m in PACK_ORDER if m in models or (m == "ensemble" and (runs / m / "evaluation.json").exists())]
+    pieces: List[Dict[str, object]] = []
+    archives: Dict[str, Dict[str, object]] = {}
+    evaluation: Dict[str, object] = {}
+    for m in present:
+        records = {name: (runs / m / name).read_text() for name in ("calibration.json", "evaluation.json", "log.jsonl")
+                   if (runs / m / name).exists()}
+        if m == "ensemble":
+            bundle: Dict[str, object] = {"records": records}
+        else:
+            ck = load_checkpoint(runs / m / "best.pt")
+            last = load_checkpoint(runs / m / "last.pt") if (runs / m / "last.pt").exists() else ck
+            bundle = {"model": _weights_to_send(m, ck["model"], compact), "state": ck["state"], "final_state": last["state"],
+                      "pos_weight": ck["pos_weight"], "run": ck["run"], "last_epoch": ck.get("last_epoch"),
+                      "records": records,
+                      "predictions": (runs / m / "predictions.npz").read_bytes() if (runs / m / "predictions.npz").exists() else None}
+        if "evaluation.json" in records:
+            evaluation[m] = json.loads(records["evaluation.json"]).get("overall")
+        blob_path = dest / f"{m}.pt"
+        torch.save(bundle, blob_path)
+        blob = blob_path.read_bytes()
+        blob_path.unlink()
+        names = []
+        for i in range(0, len(blob), piece_bytes):
+            chunk = blob[i:i + piece_bytes]
+            name = f"{m}-{i // piece_bytes:02d}.bin"
+            (dest / name).write_bytes(chunk)
+            pieces.append({"name": name, "model": m, "bytes": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()})
+            names.append(name)
+        archives[m] = {"bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest(), "pieces": names}
+    part, used, count = 1, 0, 0
+    for p in pieces:  # fill each part up to its byte and file limits, in order
+        if count == PIECES_PER_PART or used + int(p["bytes"]) > part_bytes:
+            part, used, count = part + 1, 0, 0
+        p["part"], used, count = part, used + int(p["bytes"]), count + 1
+    parts = part if pieces else 0
+    summary = {"version": 2, "models": present, "archives": archives, "pieces": pieces, "parts": parts,
+               "minutes": minutes, "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",
+               "evaluation": evaluation}
     (dest / "pack.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
 
@@ -176,43 +283,48 @@ def fetch(work: Path, part: int, out: Path) -> None:
     summary = json.loads((dest / "pack.json").read_text())
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(dest / "pack.json", out / "pack.json")
-    for p in summary["pieces"][(part - 1) * PIECES_PER_PART: part * PIECES_PER_PART]:
-        shutil.copy(dest / p["name"], out / p["name"])
-    print(json.dumps({"part": part, "of": summary["parts"], "evaluation": summary["evaluation"]}, indent=1))
+    for p in summary["pieces"]:
+        if p["part"] == part:
+            shutil.copy(dest / p["name"], out / p["name"])
+    mean_auc = {m: (e or {}).get("mean_auc") for m, e in summary["evaluation"].items()}
+    print(json.dumps({"part": part, "of": summary["parts"], "held-out mean AUC": mean_auc}), flush=True)
 
 
 def unpack(src: Path, into: Optional[Path] = None) -> None:
     """Pieces -> <into>/<id>/{best.pt,last.pt,calibration.json,evaluation.json,log.jsonl,predictions.npz}
-    (``into`` defaults to models/training/runs, where evaluate.py and onnx_export.py look)."""
+    (``into`` defaults to models/training/runs, where evaluate.py and onnx_export.py look). Each network
+    whose pieces are all here is unpacked; one with pieces missing is named and left."""
     summary = json.loads((src / "pack.json").read_text())
-    blob = b""
-    for p in summary["pieces"]:
-        data = (src / p["name"]).read_bytes()
-        if hashlib.sha256(data).hexdigest() != p["sha256"]:
-            raise SystemExit(f"{p['name']}: checksum mismatch (copy it again)")
-        blob += data
-    if hashlib.sha256(blob).hexdigest() != summary["sha256"]:
-        raise SystemExit("the reassembled bundle does not match its checksum")
-    tmp = src / "bundle.pt"
-    tmp.write_bytes(blob)
-    bundle = torch.load(tmp, map_location="cpu")
-    tmp.unlink()
-    for m, b in bundle.items():
+    for m, archive in summary["archives"].items():
+        missing = [n for n in archive["pieces"] if not (src / n).exists()]
+        if missing:
+            print(f"{m}: pieces {', '.join(missing)} not here (fetch the other parts): not unpacked", flush=True)
+            continue
+        blob = b""
+        for p in (p for p in summary["pieces"] if p["model"] == m):
+            data = (src / p["name"]).read_bytes()
+            if hashlib.sha256(data).hexdigest() != p["sha256"]:
+                raise SystemExit(f"{p['name']}: checksum mismatch (copy it again)")
+            blob += data
+        if hashlib.sha256(blob).hexdigest() != archive["sha256"]:
+            raise SystemExit(f"{m}: the reassembled archive does not match its checksum")
+        tmp = src / f"{m}.pt.tmp"
+        tmp.write_bytes(blob)
+        b = torch.load(tmp, map_location="cpu", weights_only=False)
+        tmp.unlink()
         d = (into / m) if into else run_dir(m)
         d.mkdir(parents=True, exist_ok=True)
-        if "model" not in b:  # the ensemble: records only
-            for name, text in b["records"].items():
-                (d / name).write_text(text)
-            continue
-        model = {k: (v.float() if v.is_floating_point() else v) for k, v in b["model"].items()}
-        common = {"model": model, "pos_weight": b["pos_weight"], "run": b["run"], "last_epoch": b["last_epoch"]}
-        torch.save({**common, "state": b["state"]}, d / "best.pt")
-        torch.save({**common, "state": b["final_state"]}, d / "last.pt")  # weights: the best (no optimiser state)
         for name, text in b["records"].items():
             (d / name).write_text(text)
+        if "model" not in b:  # the ensemble: records only
+            continue
+        common = {"model": _weights_received(b["model"]), "pos_weight": b["pos_weight"], "run": b["run"],
+                  "last_epoch": b["last_epoch"]}
+        torch.save({**common, "state": b["state"]}, d / "best.pt")
+        torch.save({**common, "state": b["final_state"]}, d / "last.pt")  # weights: the best (no optimiser state)
         if b["predictions"] is not None:
             (d / "predictions.npz").write_bytes(b["predictions"])
-        print(f"unpacked {m} into {d}")
+        print(f"unpacked {m} into {d}", flush=True)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -220,10 +332,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
     t.add_argument("--minutes", type=float, default=5.5, help="training wall time of each network")
-    t.add_argument("--studies", type=int, default=1500, help="training pool size (it grows while training)")
+    t.add_argument("--deadline", type=float, default=9.3,
+                   help="minutes from the start by which the pieces must be packed (the machine's command limit)")
+    t.add_argument("--after", type=float, default=1.6,
+                   help="minutes kept after the training for calibration, evaluation and packing")
+    t.add_argument("--studies", type=int, default=1000, help="training pool size (it grows while training)")
+    t.add_argument("--thickness", default="mixed", help="training pool slice thickness: mm, or 'mixed' (0.625-5 mm)")
+    t.add_argument("--series", default=None,
+                   help="a real axial head-CT series (folder of *.dcm): its training slices with bleeds drawn in "
+                        "join the training pool, its held-out slices the validation set")
+    t.add_argument("--real-share", type=float, default=0.25, help="share of training slices from --series")
     t.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     t.add_argument("--init", default="onnx", help="as train.py: onnx (the committed weights), none, or a checkpoint")
-    t.add_argument("--eval-every", type=int, default=100)
+    t.add_argument("--eval-every", type=int, default=None, help="default: the recipe's, per network")
     t.add_argument("--device", default=None)
     t.add_argument("--toy", action="store_true", help="tiny pools and batches: a dry run on a CPU")
     t.add_argument("--work", default="/tmp/ich-gpu", help="pools, runs and pieces (kept while the machine is warm)")

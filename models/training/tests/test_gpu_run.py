@@ -1,0 +1,90 @@
+"""The GPU script's way back: weights packed into pieces that fit the machine's copy-back limits,
+fetched part by part, and unpacked here into run folders the export reads."""
+import json
+import tempfile
+import unittest
+from pathlib import Path
+
+import torch
+
+from models.training import gpu_run
+from models.training.engine import load_checkpoint, save_checkpoint
+from models.training.registry import create_model
+
+
+class CompactInt8Test(unittest.TestCase):
+    def test_restores_each_channel_within_half_a_step(self) -> None:
+        g = torch.Generator().manual_seed(0)
+        w = torch.randn(32, 16, 3, 3, generator=g) * torch.linspace(1e-3, 2.0, 32)[:, None, None, None]
+        w[5] = 0.0  # a dead channel must not divide by zero
+        packed = gpu_run.compact_int8(w)
+        self.assertEqual(packed["int8"].dtype, torch.int8)
+        back = gpu_run.expand_int8(packed)
+        step = packed["scale"][:, None, None, None]
+        self.assertTrue(bool(((back - w).abs() <= step / 2 + 1e-7).all()))
+        self.assertTrue(bool((back[5] == 0).all()))
+
+
+class PackUnpackTest(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        self.runs = self.root / "runs"
+        model = create_model("convlstm")
+        self.weights = model.state_dict()
+        state = {"step": 7, "runs": [{"hardware": "test", "steps": 7}]}
+        for name in ("best.pt", "last.pt"):
+            save_checkpoint(self.runs / "convlstm" / name, model=self.weights, state=state, pos_weight=[1.0] * 6,
+                            run={"steps": 7}, last_epoch={"step": 7})
+        (self.runs / "convlstm" / "calibration.json").write_text(json.dumps({"checkpoint": {"step": 7}}))
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def _round_trip(self, compact, piece_bytes, part_bytes):
+        summary = gpu_run.pack(["convlstm"], self.runs, self.root / "pack", minutes=0.1, compact=compact,
+                               piece_bytes=piece_bytes, part_bytes=part_bytes)
+        back = self.root / "back"
+        for part in range(1, summary["parts"] + 1):
+            gpu_run.fetch(self.root, part, back)
+        gpu_run.unpack(back, self.root / "unpacked")
+        return summary, load_checkpoint(self.root / "unpacked" / "convlstm" / "best.pt")
+
+    def test_fp16_pieces_across_parts_come_back_whole(self) -> None:
+        summary, ck = self._round_trip(compact=(), piece_bytes=1 << 20, part_bytes=2 << 20)
+        self.assertGreater(summary["parts"], 1)
+        for p in summary["pieces"]:
+            self.assertLessEqual(p["bytes"], 1 << 20)
+        per_part = {}
+        for p in summary["pieces"]:
+            per_part[p["part"]] = per_part.get(p["part"], 0) + p["bytes"]
+        self.assertLessEqual(max(per_part.values()), 2 << 20)
+        for k, v in self.weights.items():
+            got = ck["model"][k]
+            if v.is_floating_point():
+                torch.testing.assert_close(got, v.half().float())
+            else:
+                self.assertTrue(torch.equal(got, v))
+        self.assertEqual(ck["state"]["step"], 7)
+        calibration = json.loads((self.root / "unpacked" / "convlstm" / "calibration.json").read_text())
+        self.assertEqual(calibration["checkpoint"]["step"], 7)
+
+    def test_compact_network_comes_back_within_int8_rounding(self) -> None:
+        _, ck = self._round_trip(compact=("convlstm",), piece_bytes=1 << 20, part_bytes=8 << 20)
+        for k, v in self.weights.items():
+            if v.is_floating_point() and v.dim() >= 2 and v.numel() >= 4096:
+                step = v.abs().reshape(v.shape[0], -1).amax(dim=1).max() / 127
+                self.assertLessEqual(float((ck["model"][k] - v).abs().max()), float(step) / 2 + 1e-6, k)
+
+    def test_a_network_with_a_piece_missing_is_named_and_left(self) -> None:
+        summary = gpu_run.pack(["convlstm"], self.runs, self.root / "pack", minutes=0.1, compact=(),
+                               piece_bytes=1 << 20, part_bytes=2 << 20)
+        back = self.root / "back"
+        gpu_run.fetch(self.root, 1, back)  # the later parts never fetched
+        self.assertGreater(summary["parts"], 1)
+        gpu_run.unpack(back, self.root / "unpacked")
+        self.assertFalse((self.root / "unpacked" / "convlstm" / "best.pt").exists())
+
+
+if __name__ == "__main__":
+    unittest.main()
