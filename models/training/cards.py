@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from .contract import LABELS
+from .contract import GPU_WORK, LABELS
 
 RSNA_RETRAIN = {
     "convlstm": "--batch-size 16 --lr 1e-3 --max-steps 200000 --eval-every 2000",
@@ -126,6 +126,12 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
             "",
             f"- Latest run's command: `{t['command']}`",
         ]
+        if GPU_WORK in str(t.get("command")):
+            lines.append(f"- Paths under {GPU_WORK} are a lent GPU machine's: `models.training.gpu_run train` built the "
+                         "pools there (generator-v3 phantoms of mixed slice thickness 0.625–5 mm, seed 1, growing while "
+                         "the networks trained; the real series' training slices with bleeds drawn in, seed 1; validation "
+                         "seed 2 and the real series' held-out slices; calibration 7001, thresholds 8001, test 9001) and "
+                         "ran this run, the calibration and the test below there.")
         if t.get("recipe"):
             r = t["recipe"]
             lines += [

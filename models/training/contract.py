@@ -25,3 +25,5 @@ from models.contract import (  # noqa: F401  (re-exported for the training modul
 
 #: Checkpoints, logs and scratch data of training runs (ignored by git).
 RUNS_DIR = Path(__file__).resolve().parent / "runs"
+#: gpu_run.py's work folder on a lent GPU machine (pools, runs, pieces); commands recorded there name it
+GPU_WORK = "/tmp/ich-gpu"

@@ -41,7 +41,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from .contract import REPO_ROOT
+from .contract import GPU_WORK, REPO_ROOT
 from .engine import load_checkpoint, run_dir
 
 MODELS = ("convlstm", "efficientnet_b3", "inception_resnet_v2")
@@ -347,11 +347,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--eval-every", type=int, default=None, help="default: the recipe's, per network")
     t.add_argument("--device", default=None)
     t.add_argument("--toy", action="store_true", help="tiny pools and batches: a dry run on a CPU")
-    t.add_argument("--work", default="/tmp/ich-gpu", help="pools, runs and pieces (kept while the machine is warm)")
+    t.add_argument("--work", default=GPU_WORK, help="pools, runs and pieces (kept while the machine is warm)")
     t.add_argument("--out", required=True, help="where the first part's pieces go ($OUT)")
     f = sub.add_parser("fetch")
     f.add_argument("--part", type=int, required=True)
-    f.add_argument("--work", default="/tmp/ich-gpu")
+    f.add_argument("--work", default=GPU_WORK)
     f.add_argument("--out", required=True)
     u = sub.add_parser("unpack")
     u.add_argument("--from", dest="src", required=True)
