@@ -483,6 +483,11 @@ class Head:
             sd = self.sulcus_depth
             in_sulcal_zone = frac(sd - depth_b, 2.0)
             sulc = frac(F32(self.sulcus_w / 2) - sulcus_dist, ps) * in_sulcal_zone * F32(self.sulcus_contrast)
+            if shift_side and shift:
+                # mass effect beyond the shift: the swollen hemisphere presses its sulci shut
+                # (effacement), fading across the midline so the other side keeps its CSF
+                effaced = F32(min(0.85, abs(shift) / 10.0)) * frac(x * F32(shift_side) - F32(shift), 8.0)
+                sulc = sulc * (F32(1.0) - effaced)
             gm_w = np.maximum(frac(F32(self.ctx) - depth_b, 1.5),
                               frac(F32(self.sulcus_w / 2 + self.ctx) - sulcus_dist, 1.2) * frac(sd + F32(self.ctx) - depth_b, 2.0))
             if pf_depth is not None and t < 0.3:

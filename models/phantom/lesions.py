@@ -11,8 +11,9 @@
 
 Density (``sample_blood``): mostly acute (55–85 HU, heterogeneous, sometimes with hyperacute
 swirls), some anaemic (45–56), subacute (38–52); subdurals may be chronic (10–26 HU, darker than
-brain) or acute on chronic with a fluid level, and a few haematomas of anticoagulated patients carry
-a level too: a network must not learn "bright = blood" alone.
+brain), acute on chronic with a fluid level, or of mixed ages (fresh patches in an old collection),
+and a few haematomas of anticoagulated patients carry a level too: a network must not learn
+"bright = blood" alone.
 
 Why: the labels of a slice must follow from what is drawn on it (``study.py`` labels a slice with a
 subtype exactly when the subtype's mask has pixels there), and every shape is a 3-D object so that its
@@ -217,20 +218,27 @@ def blood_texture(p: dict, t: np.ndarray, y: np.ndarray | None = None) -> np.nda
     val = F32(p["hu"]) + F32(p.get("hetero", 3.0)) * t
     if p.get("swirl", 0.0) > 0:
         val = val - F32(p["swirl"]) * frac(t - F32(0.6), 0.5)
+    if "hu_patch" in p:  # fresh blood where the texture is high: patches with soft edges
+        val = val + frac(t - F32(p["patch_t"]), 0.5) * (F32(p["hu_patch"]) - val)
     if "level_y" in p and y is not None:
         top = F32(p["hu_top"]) + F32(0.5 * p.get("hetero", 3.0)) * t
         val = top + frac(y - F32(p["level_y"]), 0.8) * (val - top)
     return val
 
 
-def sample_blood(rng, acute_p=0.88, chronic_p=0.0, level_p=0.0, anaemia_p=0.0):
+def sample_blood(rng, acute_p=0.88, chronic_p=0.0, level_p=0.0, anaemia_p=0.0, mixed_p=0.0):
     """Density of one bleed.
 
     Acute 55–85 HU (probability ``acute_p``; with ``anaemia_p`` 45–56 HU, a low haematocrit), else
     subacute 38–52 HU. Before that, with ``chronic_p``, a chronic collection (10–26 HU: darker than
     brain, brighter than CSF) and with ``level_p`` a clot with a fluid level (dense dependent part
     50–75 HU under a 20–36 HU top: anticoagulated, or acute on chronic); the lesion's sampler places
-    the level (``level_y``). The defaults draw only the first two kinds, with the draws of old."""
+    the level (``level_y``). With ``mixed_p``, a collection of mixed ages without a level: a chronic
+    base (14–28 HU) with patches of fresh blood (55–80 HU) over a third to a half of it (a re-bleed
+    into an old subdural). The defaults draw only the acute and subacute kinds, with the draws of old."""
+    if mixed_p and rng.random() < mixed_p:
+        return dict(hu=rng.uniform(14, 28), hu_patch=rng.uniform(55, 80), patch_t=rng.uniform(0.0, 0.45),
+                    hetero=rng.uniform(1.5, 3.0), swirl=0.0, stage="acute_on_chronic")
     if chronic_p and rng.random() < chronic_p:
         return dict(hu=rng.uniform(10, 26), hetero=rng.uniform(1.5, 3.0), swirl=0.0, stage="chronic")
     if level_p and rng.random() < level_p:
@@ -293,7 +301,7 @@ def _sample_subdural(rng, head):
     dz = rng.uniform(18.0, 50.0)
     shift = max(0.0, (T - 7.0) * 0.6)
     # chronic collections (older patients, hypodense) and acute-on-chronic ones with a level
-    blood = sample_blood(rng, 0.85, chronic_p=0.18, level_p=0.1, anaemia_p=0.1)
+    blood = sample_blood(rng, 0.85, chronic_p=0.18, level_p=0.1, anaemia_p=0.1, mixed_p=0.08)
     if "hu_top" in blood:
         ys = head.L * np.sin(mid + np.linspace(-half, half, 9))
         blood["level_y"] = float(ys.min() + rng.uniform(0.3, 0.7) * (ys.max() - ys.min()))

@@ -52,8 +52,10 @@ class Scanner:
         img += band * (F32(self.holder_hu) - img)
 
     def streaks(self, img: np.ndarray, t: float, rng: np.random.Generator) -> bool:
-        """Beam hardening near the skull base: a dark band between the petrous bones and a few
-        thin bright/dark streaks. Returns True when any were drawn."""
+        """Beam hardening near the skull base: a dark band between the petrous bones, a few thin
+        bright/dark streaks across the slice, and bright-dark streak pairs rooted in the dense bone
+        (petrous ridges; a fan from the occipital bone in the posterior fossa). Returns True when
+        any were drawn."""
         if self.streak_level <= 0 or not (-0.04 < t < 0.32):
             return False
         g = self.grid
@@ -72,6 +74,21 @@ class Scanner:
             d = np.abs(F32(math.cos(ang)) * x + F32(math.sin(ang)) * y - F32(off))
             amp = level * rng.uniform(8, 35) * (1 if rng.random() < 0.45 else -1)
             img += F32(amp) / (F32(1.0) + (d * F32(1 / rng.uniform(0.6, 1.6))) ** 2)
+        # streaks from the dense bone itself: lines through a petrous ridge (and, in the posterior
+        # fossa, the internal occipital protuberance), bright on one side and dark on the other (the
+        # undersampled edge of a very dense object), fading along the line away from the bone
+        anchors = [(side * 0.35 * head.W, 0.10 * head.L, int(rng.integers(1, 4))) for side in (-1, 1)]
+        if t < 0.2:  # and a fan of fine streaks across the cerebellum from the occipital bone
+            anchors.append((0.0, 0.88 * head.L, int(rng.integers(3, 9))))
+        for ax, ay, n in anchors:
+            dx, dy = x - F32(ax), y - F32(ay)
+            for _ in range(n):
+                ang = rng.uniform(0, math.pi)
+                c, s = F32(math.cos(ang)), F32(math.sin(ang))
+                q = (c * dx + s * dy) * F32(1 / (rng.uniform(0.8, 2.0) * g.ps))   # across the line, in widths
+                fade = np.exp(-np.abs(c * dy - s * dx) * F32(1 / rng.uniform(40, 90)))
+                amp = level * rng.uniform(8, 30) * (1 if rng.random() < 0.5 else -1)
+                img += F32(2 * amp) * q / (F32(1.0) + q * q) * fade   # a dipole: ±amp one width either side
         return True
 
     def blur_and_noise(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -23,7 +23,7 @@ from .lesions import BALANCED_PREVALENCE, DEFAULT_PREVALENCE, sample_lesions
 from .scanner import Scanner, fov_mask
 from .shapes import F32, Grid
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 SIZE = 512
 MIN_LESION_PX = 12
 SUBTYPE_BIT = {s: 1 << i for i, s in enumerate(SUBTYPES)}

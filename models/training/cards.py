@@ -19,6 +19,14 @@ RSNA_RETRAIN = {
 
 #: When the augmentation widened to scanner variety (models/training/augment.py); runs before it had the first set.
 SCANNER_VARIETY_SINCE = "2026-11-26T14:20:00Z"
+#: Generator v4 (mixed-age subdurals, sulcal effacement, streaks rooted in the bone) from this time on
+GENERATOR_V4_SINCE = "2026-11-26T18:15:00Z"
+
+
+def _generator_at(run_started: str) -> str:
+    """The phantom generator a pool built on the day of ``run_started`` came from (pools record it
+    in their pool.json; a run's record names only the pool's path)."""
+    return "v4" if run_started and run_started >= GENERATOR_V4_SINCE else "v3"
 
 
 def _augmentation_text(run_started: str) -> str:
@@ -127,8 +135,10 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
             f"- Latest run's command: `{t['command']}`",
         ]
         if GPU_WORK in str(t.get("command")):
+            started = str(((t.get("runs") or [{}])[-1]).get("started") or "")
             lines.append(f"- Paths under {GPU_WORK} are a lent GPU machine's: `models.training.gpu_run train` built the "
-                         "pools there (generator-v3 phantoms of mixed slice thickness 0.625–5 mm, seed 1, growing while "
+                         f"pools there (generator-{_generator_at(started)} phantoms of mixed slice thickness 0.625–5 mm, "
+                         "seed 1, growing while "
                          "the networks trained; the real series' training slices with bleeds drawn in, seed 1; validation "
                          "seed 2 and the real series' held-out slices; calibration 7001, thresholds 8001, test 9001) and "
                          "ran this run, the calibration and the test below there.")

@@ -14,8 +14,9 @@ Back here, with the pieces of every part in one folder:
 
 At toy size on a CPU (what a dry run uses, ≈ 2 min here): ``train --toy --device cpu``.
 
-Data: a generator-v3 pool of mixed slice thickness (seed 1) that grows while the networks train
-(the pool loader re-reads it every pass), so no minute of GPU time waits for data; with
+Data: a phantom pool of mixed slice thickness (seed 1, the checkout's generator) that grows while
+the networks train (the pool loader re-reads it every pass), so no minute of GPU time waits for
+data; with
 ``--series``, a real head-CT series with bleeds drawn in (``models.phantom.insert``) joins it at
 ``--real-share``, and its held-out slices join the validation set, as in the CPU runs.
 
