@@ -126,7 +126,7 @@ def _ends(model: onnx.ModelProto, keep: List[str]) -> List[str]:
     return names
 
 
-def quantise(model_id: str, calibration_pool: str, out: Path, method: str = "minmax",
+def quantise(model_id: str, calibration_pool: str, out: Path, method: str = "percentile",
              slices: int = CALIBRATION_SLICES, keep_float: Optional[List[str]] = None) -> Dict[str, object]:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -261,8 +261,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     ap.add_argument("--calibration-pool", required=True, help="pool whose slices set the activation ranges")
     ap.add_argument("--pool", required=True, help="held-out test pool (an untrained seed)")
     ap.add_argument("--studies", type=int, default=16)
-    ap.add_argument("--method", choices=["minmax", "percentile", "entropy"], default="minmax",
-                    help="how activation ranges are set from the calibration slices")
+    ap.add_argument("--method", choices=["minmax", "percentile", "entropy"], default="percentile",
+                    help="how activation ranges are set from the calibration slices (percentile: onnxruntime's "
+                         "99.999 %%; min-max let rare extreme activations stretch the ranges: it cost the "
+                         "GPU-trained Inception-ResNet-V2 0.020 mean ROC-AUC against 0.0003)")
     ap.add_argument("--calibration-slices", type=int, default=CALIBRATION_SLICES)
     ap.add_argument("--keep-float", default="",
                     help="comma-separated: 'first' (the first convolution) and/or 'last' (the classifier) stay float")
