@@ -58,7 +58,8 @@ export function makeSeries(out: string, studies: FixtureStudy[]): void {
 /** A file no DICOM reader accepts: the first 600 bytes of a real slice. */
 export function makeTruncated(path: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, readFileSync(ctSource()).subarray(0, 600));
+  const bytes = readFileSync(ctSource());
+  writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length / 2))); // a copy stopped half way
 }
 
 export function copyInto(src: string, dest: string): void {

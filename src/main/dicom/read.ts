@@ -19,7 +19,7 @@ import { BRAIN_WINDOW } from '../../shared/windows.js';
 import { QuarantineError } from './errors.js';
 import { tiltFromAxialDegrees, MAX_AXIAL_TILT_DEGREES } from './geometry.js';
 import { resampleBilinear } from './resample.js';
-import { readHeader, TAG, type DicomHeader } from './tags.js';
+import { formatTag, readHeader, TAG, type DicomHeader } from './tags.js';
 import { INSTANCE_UID_RULE, isAcceptableInstanceUid } from './uid.js';
 import type { FrameDescription, StoredPixels } from './codecs/index.js';
 import {
@@ -93,12 +93,25 @@ export function hasPart10Prefix(bytes: Uint8Array): boolean {
   return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 
+/**
+ * Where the file meta information (group 0002) ends, from its group length (0002,0000), the first
+ * element after "DICM"; 0 when the file does not start with one (nothing to compare against), and
+ * past the end when the file stops inside that first element.
+ */
+function fileMetaEnd(bytes: Uint8Array): number {
+  if (bytes.length < 144) return Number.POSITIVE_INFINITY;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const isGroupLength = view.getUint16(132, true) === 0x0002 && view.getUint16(134, true) === 0x0000;
+  return isGroupLength ? 144 + view.getUint32(140, true) : 0;
+}
+
 export function parseDataSet(bytes: Uint8Array): DataSet {
   if (!hasPart10Prefix(bytes)) {
     throw new QuarantineError('not a DICOM Part 10 file (no DICM prefix at byte 128)');
   }
+  let dataSet: DataSet;
   try {
-    return dicomParser.parseDicom(bytes, {
+    dataSet = dicomParser.parseDicom(bytes, {
       inflater: (byteArray: Uint8Array, position: number) => {
         const inflated = inflateRawSync(byteArray.subarray(position), { maxOutputLength: MAX_INFLATED_BYTES });
         const full = new Uint8Array(position + inflated.length);
@@ -112,8 +125,24 @@ export function parseDataSet(bytes: Uint8Array): DataSet {
     if (/past end|end of buffer|buffer overrun|overread|beyond|out of range|unexpected end|cannot be greater than or equal to/i.test(message)) {
       throw new QuarantineError(`truncated or damaged DICOM file: ${message}`);
     }
+    if (bytes.length < fileMetaEnd(bytes)) {
+      throw new QuarantineError(`truncated or damaged DICOM file: it ends inside its file meta information (${message})`);
+    }
     throw new QuarantineError(`unreadable DICOM file: ${message}`);
   }
+  // dicom-parser does not always notice the end of a cut file: in implicit VR it accepts a last
+  // element whose declared length runs past the end, and the file then reads as one that merely
+  // lacks its later tags ("missing StudyInstanceUID"). A half-copied file must say so.
+  const end = dataSet.byteArray.length;
+  for (const el of Object.values(dataSet.elements)) {
+    if (!el.hadUndefinedLength && el.length >= 0 && el.dataOffset + el.length > end) {
+      throw new QuarantineError(
+        `truncated or damaged DICOM file: element ${formatTag(el.tag)} runs past the end of the file ` +
+          `(${el.dataOffset + el.length} > ${end} bytes)`,
+      );
+    }
+  }
+  return dataSet;
 }
 
 /** Checks that refuse a file before any pixel is touched, in the order a reader would ask. */

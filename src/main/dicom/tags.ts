@@ -101,6 +101,11 @@ export interface DicomHeader {
 }
 
 /** A trimmed string value, or undefined when absent or empty. */
+/** A dicom-parser tag key ('x0020000d') as a reader writes it: (0020,000D). */
+export function formatTag(tag: string): string {
+  return `(${tag.slice(1, 5)},${tag.slice(5, 9)})`.toUpperCase();
+}
+
 export function readString(ds: DataSet, tag: string): string | undefined {
   if (!ds.elements[tag]) return undefined;
   let value: string | undefined;

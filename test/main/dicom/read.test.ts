@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import dicomParser from 'dicom-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readSlice, QuarantineError, SLICE_SIZE, type HuSlice } from '../../../src/main/dicom/index.js';
 import { corpus, CT1_UNC, CT_IMAGE, fixture, HAVE_CORPUS, pydicomHu, tempDir } from '../../helpers.js';
@@ -132,6 +133,24 @@ describe.skipIf(!HAVE_CORPUS)('refusing bad files with a one-line reason', () =>
     const headerOnly = join(scratch.path, 'header-cut.dcm');
     writeFileSync(headerOnly, bytes.subarray(0, 300));
     expect(await refusal(headerOnly)).toMatch(/truncated|damaged|unreadable|missing/);
+  });
+
+  it('cut inside any element, in explicit or implicit VR: says truncated, never only "missing"', async () => {
+    for (const path of [corpus(CT1_UNC), variant('implicit.dcm', CT1_UNC, '--implicit')]) {
+      const bytes = new Uint8Array(readFileSync(path));
+      // Every element's value span in the whole file (the file meta group and the dataset).
+      const whole = dicomParser.parseDicom(bytes);
+      const spans = Object.values(whole.elements)
+        .filter((el) => el.length > 0 && !el.hadUndefinedLength)
+        .map((el) => [el.dataOffset, el.dataOffset + el.length] as const);
+      const cuts = spans.flatMap(([from, to]) => [from + 1, Math.floor((from + to) / 2), to - 1]).filter((c, i, all) => c > 132 && all.indexOf(c) === i);
+      expect(cuts.length).toBeGreaterThan(40);
+      for (const cut of cuts) {
+        const at = join(scratch.path, `cut-${cut}.dcm`);
+        writeFileSync(at, bytes.subarray(0, cut));
+        expect(await refusal(at), `${path} cut at byte ${cut}`).toMatch(/truncated or damaged/);
+      }
+    }
   });
 
   it('pixel data longer than the header says', async () => {
