@@ -38,6 +38,7 @@ import numpy as np
 from scipy import ndimage
 
 from .contract import SUBTYPES
+from .hu_masks import enclosed_by_bone
 from .lesions import blood_texture, sample_blood
 from .shapes import smooth_noise
 from .study import MIN_LESION_PX
@@ -88,9 +89,7 @@ class SliceAnatomy:
 def segment(hu: np.ndarray, pixel_mm: float) -> Optional[SliceAnatomy]:
     """The slice's intracranial anatomy, or None where there is too little brain to draw into."""
     smooth = ndimage.median_filter(hu, size=3)
-    skull = smooth > 250
-    skull = ndimage.binary_closing(skull, iterations=3)
-    inside = ndimage.binary_fill_holes(skull) & ~skull
+    inside = enclosed_by_bone(smooth > 250)
     soft = inside & (smooth > -20) & (smooth < 110)
     soft = ndimage.binary_opening(soft, iterations=2)
     lab, n = ndimage.label(soft)

@@ -18,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from .contract import BONE_WINDOW, BRAIN_WINDOW, SUBDURAL_WINDOW
+from .hu_masks import enclosed_by_bone
 from .png import window_u8, write_png
 
 REFERENCE = Path("/work/shared/dicom-corpus/cornerstone-wado-image-loader/CT2_J2KR")
@@ -42,8 +43,7 @@ def segment(hu: np.ndarray) -> dict[str, np.ndarray]:
         head = lab == (1 + int(np.argmax(sizes)))
     head = ndimage.binary_fill_holes(head)
     bone = (hu > 300) & head
-    closed = ndimage.binary_closing(bone, iterations=3)
-    inner = ndimage.binary_fill_holes(closed) & ~closed
+    inner = enclosed_by_bone(bone)
     lab, n = ndimage.label(inner)
     if n > 1:
         sizes = ndimage.sum(inner, lab, range(1, n + 1))
