@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .pool import PoolIndex
+from .pool import PoolIndex, shard_path
 
 
 class PoolSlices(Dataset):
@@ -61,8 +61,8 @@ class PoolSlices(Dataset):
         m = self._maps.get((pool, study))
         if m is None:  # opened once per loader process; the OS page cache does the rest
             root = self.roots[pool]
-            m = self._maps[(pool, study)] = np.load(os.path.join(root, f"hu-{study:05d}.npy"), mmap_mode="r")
-            with np.load(os.path.join(root, f"meta-{study:05d}.npz")) as f:
+            m = self._maps[(pool, study)] = np.load(shard_path(root, "hu", study), mmap_mode="r")
+            with np.load(shard_path(root, "meta", study)) as f:
                 self._meta[(pool, study)] = {"labels": f["labels"], "window": f["window"]}
         meta = self._meta[(pool, study)]
         # int16 as stored: half the bytes through the loader's shared memory, and the conversion

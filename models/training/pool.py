@@ -46,8 +46,13 @@ BYTES_PER_SLICE = 512 * 512 * 2
 MEAN_SLICES_PER_STUDY = 36
 
 
-def _name(kind: str, index: int, ext: str) -> str:
-    return f"{kind}-{index:05d}.{ext}"
+#: A pool study's shards: its HU (a memory-mappable int16 array), lesion masks and labels/windows.
+SHARD_EXT = {"hu": "npy", "mask": "npz", "meta": "npz"}
+
+
+def shard_path(root: os.PathLike, kind: str, index: int) -> Path:
+    """The file of study ``index``'s ``kind`` shard ('hu', 'mask' or 'meta') in the pool at ``root``."""
+    return Path(root) / f"{kind}-{index:05d}.{SHARD_EXT[kind]}"
 
 
 def _atomic_save(path: Path, writer) -> None:
@@ -67,10 +72,10 @@ def _build_one(args) -> Dict[str, object]:
     hu = np.asarray(st.hu)
     if hu.min() < -32768 or hu.max() > 32767 or not np.array_equal(hu, np.rint(hu)):
         raise ValueError(f"study {index}: HU not representable as int16")
-    _atomic_save(out / _name("hu", index, "npy"), lambda p: np.save(p, hu.astype(np.int16)))
-    _atomic_save(out / _name("mask", index, "npz"), lambda p: np.savez_compressed(p, bits=st.lesion_bits))
+    _atomic_save(shard_path(out, "hu", index), lambda p: np.save(p, hu.astype(np.int16)))
+    _atomic_save(shard_path(out, "mask", index), lambda p: np.savez_compressed(p, bits=st.lesion_bits))
     z = np.asarray(st.meta["z_head"], np.float32)
-    _atomic_save(out / _name("meta", index, "npz"),
+    _atomic_save(shard_path(out, "meta", index),
                  lambda p: np.savez(p, labels=st.labels.astype(np.uint8), window=st.window.astype(np.float32), z=z))
     return {"index": index, "slices": int(len(st)), "cpu": time.process_time() - c0}
 
@@ -155,13 +160,13 @@ def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, 
     from models.phantom.study import GENERATOR_VERSION
 
     idx = complete_indices(out)
-    labels = [np.load(out / _name("meta", i, "npz"))["labels"] for i in idx]
+    labels = [np.load(shard_path(out, "meta", i))["labels"] for i in idx]
     slices = [len(l) for l in labels]
     allp = np.concatenate(labels) if labels else np.zeros((0, NUM_LABELS), np.uint8)
     info = {"version": POOL_VERSION, "generator": f"models.phantom v{GENERATOR_VERSION}", "seed": seed,
             "balanced": balanced, "thickness": thickness, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
-            "bytes": int(sum((out / _name("hu", i, "npy")).stat().st_size for i in idx))}
+            "bytes": int(sum(shard_path(out, "hu", i).stat().st_size for i in idx))}
     if source is not None:  # real slices with drawn bleeds, not phantoms
         info["generator"] = "models.phantom.insert"
         info["source"] = source
@@ -196,7 +201,7 @@ class PoolIndex:
             raise ValueError(f"{root}: no complete studies (build the pool first)")
         so, sl, labs, wins = [], [], [], []
         for k, i in enumerate(chosen):
-            m = np.load(root / _name("meta", i, "npz"))
+            m = np.load(shard_path(root, "meta", i))
             z = len(m["labels"])
             so.append(np.full(z, k, np.int32)); sl.append(np.arange(z, dtype=np.int32))
             labs.append(m["labels"]); wins.append(m["window"])
@@ -209,10 +214,10 @@ class PoolIndex:
 
     def hu_map(self, k: int) -> np.ndarray:
         """int16 [Z, 512, 512] of the k-th study, memory-mapped (nothing read until touched)."""
-        return np.load(self.root / _name("hu", int(self.studies[k]), "npy"), mmap_mode="r")
+        return np.load(shard_path(self.root, "hu", int(self.studies[k])), mmap_mode="r")
 
     def masks(self, k: int) -> np.ndarray:
-        return np.load(self.root / _name("mask", int(self.studies[k]), "npz"))["bits"]
+        return np.load(shard_path(self.root, "mask", int(self.studies[k])))["bits"]
 
     def study_arrays(self, k: int) -> Dict[str, np.ndarray]:
         sel = self.study_of == k
@@ -250,9 +255,9 @@ def _build_inserted_one(args) -> Dict[str, object]:
         series = _SERIES_CACHE[series_dir] = load_series(series_dir)
     v = variant(series, seed, index, slices)
     out = Path(out)
-    _atomic_save(out / _name("hu", index, "npy"), lambda p: np.save(p, v["hu"].astype(np.int16)))
-    _atomic_save(out / _name("mask", index, "npz"), lambda p: np.savez_compressed(p, bits=v["bits"]))
-    _atomic_save(out / _name("meta", index, "npz"),
+    _atomic_save(shard_path(out, "hu", index), lambda p: np.save(p, v["hu"].astype(np.int16)))
+    _atomic_save(shard_path(out, "mask", index), lambda p: np.savez_compressed(p, bits=v["bits"]))
+    _atomic_save(shard_path(out, "meta", index),
                  lambda p: np.savez(p, labels=v["labels"], window=v["window"], z=v["source"].astype(np.float32)))
     return {"index": index, "slices": int(len(v["hu"])), "cpu": time.process_time() - c0}
 
