@@ -13,7 +13,7 @@ import { compose } from '../../src/main/core.js';
 import { verifyAudit } from '../../src/main/store/index.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
-import { bump, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from './fixtures.js';
+import { bump, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from '../fixtures/studies.js';
 
 // Browser-side callbacks are typed structurally: the Node test tsconfig has no DOM lib, on purpose.
 type El = { dataset: Record<string, string | undefined> };

@@ -9,13 +9,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compose } from '../../src/main/core.js';
-import { readHuFile } from '../../src/main/store/index.js';
-import { csvCell } from '../../src/main/api/index.js';
-import { familyThresholds } from '../../src/main/triage/index.js';
-import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
-import { serve, type Serving } from '../../src/main/server/serve.js';
-import { makeSeries, probs, putStudyScore, type FixtureStudy } from './fixtures.js';
+import { compose } from '../../../src/main/core.js';
+import { readHuFile } from '../../../src/main/store/index.js';
+import { csvCell } from '../../../src/main/api/index.js';
+import { familyThresholds } from '../../../src/main/triage/index.js';
+import { ensureRendererBuilt } from '../../../src/main/server/renderer-build.js';
+import { serve, type Serving } from '../../../src/main/server/serve.js';
+import { makeSeries, probs, putStudyScore, type FixtureStudy } from '../../fixtures/studies.js';
 
 const S1: FixtureStudy = {
   studyUid: '1.2.826.0.1.3680043.10.2.1',
