@@ -86,22 +86,45 @@ async function openWorkstation(
   });
 }
 
+/** Where a command's own output goes (stdout; a test passes its own). */
+type Out = (s: string) => void;
+
 function summarise(outcomes: IngestOutcome[]): Record<string, number> {
   const counts: Record<string, number> = { stored: 0, duplicate: 0, unchanged: 0, quarantined: 0, conflict: 0, vanished: 0, skipped: 0 };
   for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
   return counts;
 }
 
-export function buildProgram(out: (s: string) => void = (s) => process.stdout.write(s)): Command {
-  const program = new Command('triage')
-    .description('ICH triage workstation core: import head-CT DICOM, rank studies, list refusals.')
-    .addOption(new Option('--data-dir <dir>', 'where the database and slice store live').env('TRIAGE_DATA_DIR'))
-    .addOption(new Option('--models-dir <dir>', 'folder with manifest.json and the ONNX models').env('TRIAGE_MODELS_DIR'))
-    .option('--no-cuda', 'do not try the CUDA execution provider; run models on the CPU')
-    .option('--init', 'create the data folder named by --data-dir if it does not exist')
-    .showHelpAfterError()
-    .exitOverride();
+/** Prints an import's summary (text or JSON) and returns its exit code (EXIT, above). */
+function reportImport(outcomes: IngestOutcome[], opts: { modelsLoaded: number; json: boolean; requireModel: boolean }, out: Out): number {
+  const counts = summarise(outcomes);
+  const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
+  // Unchanged files that an earlier import refused are still refused: say so every time.
+  const stillRefused = outcomes.filter((o) => o.outcome === 'unchanged' && o.reason !== undefined);
+  const skipped = outcomes.filter((o) => o.outcome === 'skipped');
+  const noModel = opts.modelsLoaded === 0 && opts.requireModel;
+  if (opts.json) {
+    const { modelsLoaded } = opts;
+    out(`${JSON.stringify({ files: outcomes.length, ...counts, stillRefused: stillRefused.length, modelsLoaded, refused, stillRefusedFiles: stillRefused, skippedFiles: skipped }, null, 2)}\n`);
+  } else {
+    out(
+      `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported` +
+        `${stillRefused.length ? ` (${stillRefused.length} of them still refused)` : ''}, ` +
+        `${counts.quarantined} quarantined, ${counts.conflict} conflict(s), ${counts.skipped} skipped (not DICOM)\n`,
+    );
+    for (const r of refused) out(`  refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
+    for (const r of stillRefused) out(`  still refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
+    for (const r of skipped) out(`  skipped ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
+    if (noModel) {
+      out('NO MODEL LOADED: nothing was scored; the series wait as "awaiting model" (see `triage status`).\n');
+      out('  Install models (models/manifest.json) or pass --no-models to import without scoring.\n');
+    }
+  }
+  return refused.length || stillRefused.length ? EXIT.refusedFiles : noModel ? EXIT.noModel : EXIT.ok;
+}
 
+/** `triage import <folder>`: one pass over a folder, scored, then a summary and an exit code scripts can rely on. */
+function registerImportCommand(program: Command, out: Out): void {
   program
     .command('import')
     .description('read every file under <folder> once, settle its series, then exit')
@@ -136,36 +159,17 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
           bar?.update(done, { outcome: o.outcome });
         });
         bar?.stop();
-        const counts = summarise(outcomes);
-        const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
-        // Unchanged files that an earlier import refused are still refused: say so every time.
-        const stillRefused = outcomes.filter((o) => o.outcome === 'unchanged' && o.reason !== undefined);
-        const skipped = outcomes.filter((o) => o.outcome === 'skipped');
-        const noModel = modelsLoaded === 0 && opts.models !== false;
-        if (opts.json) {
-          out(`${JSON.stringify({ files: outcomes.length, ...counts, stillRefused: stillRefused.length, modelsLoaded, refused, stillRefusedFiles: stillRefused, skippedFiles: skipped }, null, 2)}\n`);
-        } else {
-          out(
-            `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported` +
-              `${stillRefused.length ? ` (${stillRefused.length} of them still refused)` : ''}, ` +
-              `${counts.quarantined} quarantined, ${counts.conflict} conflict(s), ${counts.skipped} skipped (not DICOM)\n`,
-          );
-          for (const r of refused) out(`  refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
-          for (const r of stillRefused) out(`  still refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
-          for (const r of skipped) out(`  skipped ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
-          if (noModel) {
-            out('NO MODEL LOADED: nothing was scored; the series wait as "awaiting model" (see `triage status`).\n');
-            out('  Install models (models/manifest.json) or pass --no-models to import without scoring.\n');
-          }
-        }
-        process.exitCode = refused.length || stillRefused.length ? EXIT.refusedFiles : noModel ? EXIT.noModel : EXIT.ok;
+        process.exitCode = reportImport(outcomes, { modelsLoaded, json: opts.json === true, requireModel: opts.models !== false }, out);
       } finally {
         offScoring();
         bar?.stop();
         await ws.stop();
       }
     });
+}
 
+/** `triage watch [folder] [--listen port]`: a station that reads slices as they land until Ctrl-C. */
+function registerWatchCommand(program: Command): void {
   program
     .command('watch')
     .description('watch [folder] and/or receive DICOM (--listen): read slices as they land, keep the worklist current')
@@ -212,7 +216,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
       });
       await ws.stop();
     });
+}
 
+/** `triage worklist`: the ranked rows, read-only. */
+function registerWorklistCommand(program: Command, out: Out): void {
   program
     .command('worklist')
     .description('the ranked worklist: most likely bleed first')
@@ -227,7 +234,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         void core.stop();
       }
     });
+}
 
+/** `triage quarantine`: every refused file with its reason, read-only. */
+function registerQuarantineCommand(program: Command, out: Out): void {
   program
     .command('quarantine')
     .description('files refused, each with its path and reason')
@@ -241,7 +251,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         void core.stop();
       }
     });
+}
 
+/** `triage status`: counts, pipeline state and models, read-only. */
+function registerStatusCommand(program: Command, out: Out): void {
   program
     .command('status')
     .description('counts, pipeline state and the models in use')
@@ -259,7 +272,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         void core.stop();
       }
     });
+}
 
+/** `triage audit verify`: walks the hash chain; exit 1 at the first broken link. */
+function registerAuditCommand(program: Command, out: Out): void {
   program
     .command('audit')
     .description('the audit trail')
@@ -278,7 +294,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         void core.stop();
       }
     });
+}
 
+/** `triage evaluate --data <folder>`: the app end to end on a labelled RSNA-format folder, in a database of its own. */
+function registerEvaluateCommand(program: Command, out: Out): void {
   program
     .command('evaluate')
     .description('import an RSNA-format folder, run the models, and score them with the seed papers\' metrics')
@@ -319,7 +338,10 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         await ws.stop();
       }
     });
+}
 
+/** `triage export-predictions`: every slice's probabilities in the RSNA submission format. */
+function registerExportPredictionsCommand(program: Command, out: Out): void {
   program
     .command('export-predictions')
     .description('write every slice\'s probabilities in the RSNA submission format (ID,Label)')
@@ -339,7 +361,26 @@ export function buildProgram(out: (s: string) => void = (s) => process.stdout.wr
         void core.stop();
       }
     });
+}
 
+export function buildProgram(out: Out = (s) => process.stdout.write(s)): Command {
+  const program = new Command('triage')
+    .description('ICH triage workstation core: import head-CT DICOM, rank studies, list refusals.')
+    .addOption(new Option('--data-dir <dir>', 'where the database and slice store live').env('TRIAGE_DATA_DIR'))
+    .addOption(new Option('--models-dir <dir>', 'folder with manifest.json and the ONNX models').env('TRIAGE_MODELS_DIR'))
+    .option('--no-cuda', 'do not try the CUDA execution provider; run models on the CPU')
+    .option('--init', 'create the data folder named by --data-dir if it does not exist')
+    .showHelpAfterError()
+    .exitOverride();
+
+  registerImportCommand(program, out);
+  registerWatchCommand(program);
+  registerWorklistCommand(program, out);
+  registerQuarantineCommand(program, out);
+  registerStatusCommand(program, out);
+  registerAuditCommand(program, out);
+  registerEvaluateCommand(program, out);
+  registerExportPredictionsCommand(program, out);
   registerServeCommand(program);
   return program;
 }
