@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { hasPart10Prefix, readSlice, QuarantineError, type FrameDecoder } from '../dicom/index.js';
-import { huToInt16, pixelSha256, writeHuFile, SeriesStudyMismatch, type FileOutcome, type Store } from '../store/index.js';
+import { hasPart10Prefix, readSlice, QuarantineError, type FrameDecoder, type HuSlice } from '../dicom/index.js';
+import { huToInt16, pixelSha256, writeHuFile, SeriesStudyMismatch, type FileOutcome, type NewInstance, type Store } from '../store/index.js';
 
 /**
  * `unchanged`: this exact file was read before (its `reason` says why, when it was refused then);
@@ -45,6 +45,46 @@ function sideFileKind(path: string, bytes: Uint8Array): string | undefined {
 /** Files larger than this are not single CT slices; refusing them bounds memory. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
+/** The store's record of one read slice: its identity, study and series facts, geometry and files. */
+function instanceRecord(
+  slice: HuSlice,
+  files: Pick<NewInstance, 'sourcePath' | 'fileSha256' | 'pixelSha256' | 'huPath' | 'size'>,
+): NewInstance {
+  const h = slice.header;
+  return {
+    sopUid: h.sopInstanceUid!,
+    seriesUid: h.seriesInstanceUid!,
+    studyUid: h.studyInstanceUid!,
+    study: {
+      patientName: h.patientName,
+      patientId: h.patientId,
+      patientSex: h.patientSex,
+      patientAge: h.patientAge,
+      accession: h.accessionNumber,
+      description: h.studyDescription,
+      studyDate: h.studyDate,
+      studyTime: h.studyTime,
+    },
+    seriesNumber: h.seriesNumber,
+    seriesDescription: h.seriesDescription,
+    imageType: h.imageType,
+    kernel: h.convolutionKernel,
+    sliceThickness: h.sliceThickness,
+    instanceNumber: h.instanceNumber,
+    position: h.imagePositionPatient,
+    orientation: h.imageOrientationPatient,
+    originalRows: slice.originalRows,
+    originalColumns: slice.originalColumns,
+    resampled: slice.resampled,
+    pixelSpacing: h.pixelSpacing,
+    window: slice.window,
+    rescaleSlope: h.rescaleSlope,
+    rescaleIntercept: h.rescaleIntercept,
+    transferSyntax: slice.transferSyntaxUid,
+    ...files,
+  };
+}
+
 export class Ingest {
   constructor(
     private readonly store: Store,
@@ -54,41 +94,9 @@ export class Ingest {
 
   async ingestFile(inputPath: string): Promise<IngestOutcome> {
     const path = resolve(inputPath);
-    let bytes: Buffer;
-    let handle: FileHandle | undefined;
-    try {
-      // O_NONBLOCK: opening a FIFO whose writer never comes must not hang the ingest (the folder
-      // rule refuses FIFOs before this; a path swapped for one in between still cannot block).
-      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-      const st = await handle.stat();
-      if (!st.isFile()) {
-        const reason = 'not a regular file: skipped without reading it';
-        this.store.recordRefusalOnce(path, reason);
-        return { path, outcome: 'quarantined', reason };
-      }
-      // The size is known before a byte is read: a 1 GB file never reaches memory.
-      if (st.size > MAX_FILE_BYTES) {
-        const reason = `file of ${st.size} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;
-        this.store.recordRefusalOnce(path, reason);
-        return { path, outcome: 'quarantined', reason };
-      }
-      bytes = await handle.readFile();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // Moved or deleted between being seen and being read: nothing to refuse, nothing lost.
-      if (code === 'ENOENT') return { path, outcome: 'vanished' };
-      const reason = `could not read file: ${code ?? (err as Error).message}`;
-      this.store.recordRefusalOnce(path, reason);
-      return { path, outcome: 'quarantined', reason };
-    } finally {
-      await handle?.close();
-    }
-    if (bytes.length > MAX_FILE_BYTES) {
-      // It grew between fstat and read.
-      const reason = `file of ${bytes.length} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;
-      this.store.recordRefusalOnce(path, reason);
-      return { path, outcome: 'quarantined', reason };
-    }
+    const read = await this.readBounded(path);
+    if ('outcome' in read) return read;
+    const { bytes } = read;
     const fileSha = createHash('sha256').update(bytes).digest('hex');
     const seen = this.store.fileSeen(path, fileSha);
     if (seen) {
@@ -98,7 +106,7 @@ export class Ingest {
     const side = sideFileKind(path, bytes);
     if (side) return { path, outcome: 'skipped', reason: `not DICOM: a .${side} file beside the slices` };
 
-    let slice;
+    let slice: HuSlice;
     try {
       slice = await readSlice(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.decoder);
     } catch (err) {
@@ -107,50 +115,17 @@ export class Ingest {
       return { path, outcome: 'quarantined', reason };
     }
 
-    const h = slice.header;
     const pixels = huToInt16(slice.hu);
     const pixelSha = pixelSha256(pixels);
     // The HU file is written (durably) before the row that points at it, so a crash between the
     // two leaves at worst an unreferenced file that the next attempt reuses by its hash.
     const huPath = writeHuFile(this.dataDir, pixelSha, pixels);
+    const h = slice.header;
+    const ids = { sopUid: h.sopInstanceUid!, seriesUid: h.seriesInstanceUid!, studyUid: h.studyInstanceUid! };
     try {
-      const { outcome } = this.store.storeInstance({
-        sopUid: h.sopInstanceUid!,
-        seriesUid: h.seriesInstanceUid!,
-        studyUid: h.studyInstanceUid!,
-        study: {
-          patientName: h.patientName,
-          patientId: h.patientId,
-          patientSex: h.patientSex,
-          patientAge: h.patientAge,
-          accession: h.accessionNumber,
-          description: h.studyDescription,
-          studyDate: h.studyDate,
-          studyTime: h.studyTime,
-        },
-        seriesNumber: h.seriesNumber,
-        seriesDescription: h.seriesDescription,
-        imageType: h.imageType,
-        kernel: h.convolutionKernel,
-        sliceThickness: h.sliceThickness,
-        instanceNumber: h.instanceNumber,
-        position: h.imagePositionPatient,
-        orientation: h.imageOrientationPatient,
-        originalRows: slice.originalRows,
-        originalColumns: slice.originalColumns,
-        resampled: slice.resampled,
-        pixelSpacing: h.pixelSpacing,
-        window: slice.window,
-        rescaleSlope: h.rescaleSlope,
-        rescaleIntercept: h.rescaleIntercept,
-        transferSyntax: slice.transferSyntaxUid,
-        fileSha256: fileSha,
-        pixelSha256: pixelSha,
-        huPath,
-        sourcePath: path,
-        size: bytes.length,
-      });
-      const ids = { sopUid: h.sopInstanceUid!, seriesUid: h.seriesInstanceUid!, studyUid: h.studyInstanceUid! };
+      const { outcome } = this.store.storeInstance(
+        instanceRecord(slice, { sourcePath: path, fileSha256: fileSha, pixelSha256: pixelSha, huPath, size: bytes.length }),
+      );
       if (outcome === 'conflict') {
         return { path, outcome, ...ids, reason: 'same SOPInstanceUID as a stored slice but different pixel data' };
       }
@@ -163,6 +138,38 @@ export class Ingest {
       throw err;
     }
   }
+
+  /**
+   * The file's bytes, or the outcome that ends its ingest: vanished, or refused (recorded) for not
+   * being a regular file, for its size — known before a byte is read, so a 1 GB file never reaches
+   * memory — or for a read error.
+   */
+  private async readBounded(path: string): Promise<{ bytes: Buffer } | IngestOutcome> {
+    const refuse = (reason: string): IngestOutcome => {
+      this.store.recordRefusalOnce(path, reason);
+      return { path, outcome: 'quarantined', reason };
+    };
+    const tooLarge = (size: number) => `file of ${size} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;
+    let handle: FileHandle | undefined;
+    try {
+      // O_NONBLOCK: opening a FIFO whose writer never comes must not hang the ingest (the folder
+      // rule refuses FIFOs before this; a path swapped for one in between still cannot block).
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const st = await handle.stat();
+      if (!st.isFile()) return refuse('not a regular file: skipped without reading it');
+      if (st.size > MAX_FILE_BYTES) return refuse(tooLarge(st.size));
+      const bytes = await handle.readFile();
+      return bytes.length > MAX_FILE_BYTES ? refuse(tooLarge(bytes.length)) : { bytes }; // it grew after fstat
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Moved or deleted between being seen and being read: nothing to refuse, nothing lost.
+      if (code === 'ENOENT') return { path, outcome: 'vanished' };
+      return refuse(`could not read file: ${code ?? (err as Error).message}`);
+    } finally {
+      await handle?.close();
+    }
+  }
+
 }
 
 function describe(err: unknown): string {
