@@ -114,6 +114,87 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** The HTTP status of a failed API call: the request's fault (4xx) or ours (500). */
+function statusOf(e: Error): number {
+  if (e instanceof BodyTooLarge) return 413;
+  if (e instanceof SignInRequired) return 403;
+  if (e instanceof ApiError) return 400;
+  if (e instanceof NotFound) return 404;
+  return 500;
+}
+
+/** POST /api/<method>: same-origin JSON only, then the API's answer or its error with a status. */
+async function answerApi(
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  allowedHosts: ReadonlySet<string>,
+  opts: Pick<ServerOptions, 'api' | 'log'>,
+): Promise<void> {
+  if (req.method !== 'POST') {
+    res.setHeader('Allow', 'POST');
+    sendJson(res, 405, { error: 'use POST', method });
+    return;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && !allowedHosts.has(origin.replace(/^http:\/\//, ''))) {
+    sendJson(res, 403, { error: 'cross-origin request refused', method });
+    return;
+  }
+  if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    sendJson(res, 415, { error: 'send application/json', method });
+    return;
+  }
+  if (!isApiMethod(method)) {
+    sendJson(res, 404, { error: `no API method ${method}`, method });
+    return;
+  }
+  try {
+    const text = await readBody(req);
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ApiError('request body is not JSON', method);
+    }
+    sendJson(res, 200, await dispatch(opts.api, method, body));
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof BodyTooLarge) res.setHeader('Connection', 'close');
+    const status = statusOf(e);
+    if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);
+    sendJson(res, status, { error: e.message, method });
+  }
+}
+
+/** GET/HEAD of the built renderer's files; a path that would leave its folder is not found. */
+function serveStatic(req: IncomingMessage, res: ServerResponse, url: URL, rendererDir: string): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, { error: 'method not allowed' });
+    return;
+  }
+  let rel: string;
+  try {
+    rel = decodeURIComponent(url.pathname);
+  } catch {
+    sendJson(res, 400, { error: 'bad path' });
+    return;
+  }
+  if (rel === '/' || rel === '') rel = '/index.html';
+  const file = normalize(join(rendererDir, rel));
+  if (!file.startsWith(rendererDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
+    sendJson(res, 404, { error: 'not found' });
+    return;
+  }
+  res.writeHead(200, {
+    'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+    // Hashed assets may be cached; index.html must not be (it names the current hashes).
+    'Cache-Control': rel.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-store',
+  });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const rendererDir = resolve(opts.rendererDir);
   const sseClients = new Set<ServerResponse>();
@@ -159,77 +240,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
 
     if (url.pathname.startsWith('/api/')) {
-      const method = url.pathname.slice('/api/'.length);
-      if (req.method !== 'POST') {
-        res.setHeader('Allow', 'POST');
-        sendJson(res, 405, { error: 'use POST', method });
-        return;
-      }
-      const origin = req.headers.origin;
-      if (origin !== undefined && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) {
-        sendJson(res, 403, { error: 'cross-origin request refused', method });
-        return;
-      }
-      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-        sendJson(res, 415, { error: 'send application/json', method });
-        return;
-      }
-      if (!isApiMethod(method)) {
-        sendJson(res, 404, { error: `no API method ${method}`, method });
-        return;
-      }
-      try {
-        const text = await readBody(req);
-        let body: unknown;
-        try {
-          body = text ? JSON.parse(text) : {};
-        } catch {
-          throw new ApiError('request body is not JSON', method);
-        }
-        sendJson(res, 200, await dispatch(opts.api, method, body));
-      } catch (err) {
-        const e = err as Error;
-        if (e instanceof BodyTooLarge) res.setHeader('Connection', 'close');
-        const status =
-          e instanceof BodyTooLarge
-            ? 413
-            : e instanceof SignInRequired
-              ? 403
-              : e instanceof ApiError
-                ? 400
-                : e instanceof NotFound
-                  ? 404
-                  : 500;
-        if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);
-        sendJson(res, status, { error: e.message, method });
-      }
+      await answerApi(req, res, url.pathname.slice('/api/'.length), allowedHosts(), opts);
       return;
     }
-
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      sendJson(res, 405, { error: 'method not allowed' });
-      return;
-    }
-    let rel: string;
-    try {
-      rel = decodeURIComponent(url.pathname);
-    } catch {
-      sendJson(res, 400, { error: 'bad path' });
-      return;
-    }
-    if (rel === '/' || rel === '') rel = '/index.html';
-    const file = normalize(join(rendererDir, rel));
-    if (!file.startsWith(rendererDir + sep) || !existsSync(file) || !statSync(file).isFile()) {
-      sendJson(res, 404, { error: 'not found' });
-      return;
-    }
-    res.writeHead(200, {
-      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
-      // Hashed assets may be cached; index.html must not be (it names the current hashes).
-      'Cache-Control': rel.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-store',
-    });
-    if (req.method === 'HEAD') res.end();
-    else createReadStream(file).pipe(res);
+    serveStatic(req, res, url, rendererDir);
   };
 
   const server = createServer((req, res) => {
