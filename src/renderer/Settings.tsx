@@ -72,20 +72,7 @@ export function SettingsPage() {
             synthetic phantoms); <code>triage evaluate</code> reports these same numbers. A value you change here
             overrides that label and is marked &ldquo;site&rdquo;.
           </p>
-          <div className="thresholds">
-            {LABELS.map((l: Label) => {
-              const changed = Math.abs(thresholds[l] - s.modelThresholds[l]) >= 1e-9;
-              return (
-                <label key={l} className="field small" data-testid={`threshold-${l}`}>
-                  {LABEL_SHORT[l]} <span className="muted">{l}</span>{' '}
-                  <span className={changed ? 'pill st-in_review' : 'muted'} title={`model: ${s.modelThresholds[l].toFixed(3)}`}>
-                    {changed ? 'site' : 'model'}
-                  </span>
-                  <input type="number" min={0} max={1} step={0.01} value={Number(thresholds[l].toFixed(3))} onChange={(e) => setThresholds({ ...thresholds, [l]: Math.max(0, Math.min(1, Number(e.target.value))) })} />
-                </label>
-              );
-            })}
-          </div>
+          <ThresholdInputs thresholds={thresholds} model={s.modelThresholds} onChange={setThresholds} />
           <button type="button" onClick={() => setThresholds({ ...s.modelThresholds })} data-testid="thresholds-reset">
             Use the model&apos;s thresholds
           </button>{' '}
@@ -97,49 +84,7 @@ export function SettingsPage() {
           >
             Propose from reviewed studies
           </button>
-          {proposal && (
-            <div className="proposal" data-testid="thresholds-proposal">
-              <p className="muted small">
-                From {proposal.reviewed} reviewed studies scored by {proposal.rankingModel}: nothing changes until you use them and save.
-              </p>
-              <table className="compact">
-                <thead>
-                  <tr>
-                    <th>label</th>
-                    <th>now</th>
-                    <th>proposed</th>
-                    <th>sens / spec</th>
-                    <th>with / without</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {proposal.labels.map((p) => (
-                    <tr key={p.label} data-testid={`proposal-${p.label}`}>
-                      <td>{LABEL_SHORT[p.label]}</td>
-                      <td>{p.current.toFixed(3)}</td>
-                      <td title={p.reason}>{p.threshold === null ? <span className="muted">— {p.reason}</span> : p.threshold.toFixed(3)}</td>
-                      <td>{p.sensitivity === null ? '' : `${Math.round(p.sensitivity * 100)} % / ${Math.round((p.specificity ?? 0) * 100)} %`}</td>
-                      <td>
-                        {p.positives} / {p.negatives}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-              <button
-                type="button"
-                data-testid="thresholds-use-proposal"
-                disabled={proposal.labels.every((p) => p.threshold === null)}
-                onClick={() => {
-                  const next = { ...thresholds };
-                  for (const p of proposal.labels) if (p.threshold !== null) next[p.label] = p.threshold;
-                  setThresholds(next);
-                }}
-              >
-                Use the proposed thresholds
-              </button>
-            </div>
-          )}
+          {proposal && <ThresholdProposal proposal={proposal} onUse={(next) => setThresholds({ ...thresholds, ...next })} />}
         </fieldset>
         <label className="field">
           Model family that ranks the worklist
@@ -160,19 +105,86 @@ export function SettingsPage() {
       </div>
       <h3>Models and execution providers (read-only)</h3>
       <p>{s.modelsDescription}</p>
-      {s.providers.length ? (
-        <table className="rows small">
-          <thead><tr><th>Model</th><th>Provider</th><th>Why</th></tr></thead>
-          <tbody>
-            {s.providers.map((p) => (
-              <tr key={p.modelId}><td>{p.modelId}</td><td>{p.provider}</td><td>{p.reason}</td></tr>
-            ))}
-          </tbody>
-        </table>
-      ) : (
-        <div className="empty small">No model loaded.</div>
-      )}
+      <ProvidersTable providers={s.providers} />
       <p className="muted small">The models were trained on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT) and are not clinically validated.</p>
     </section>
+  );
+}
+
+/** One number per label; a value that differs from the model's operating point is marked "site". */
+function ThresholdInputs({ thresholds, model, onChange }: { thresholds: Thresholds; model: Thresholds; onChange: (t: Thresholds) => void }) {
+  return (
+    <div className="thresholds">
+      {LABELS.map((l: Label) => {
+        const changed = Math.abs(thresholds[l] - model[l]) >= 1e-9;
+        return (
+          <label key={l} className="field small" data-testid={`threshold-${l}`}>
+            {LABEL_SHORT[l]} <span className="muted">{l}</span>{' '}
+            <span className={changed ? 'pill st-in_review' : 'muted'} title={`model: ${model[l].toFixed(3)}`}>
+              {changed ? 'site' : 'model'}
+            </span>
+            <input type="number" min={0} max={1} step={0.01} value={Number(thresholds[l].toFixed(3))} onChange={(e) => onChange({ ...thresholds, [l]: Math.max(0, Math.min(1, Number(e.target.value))) })} />
+          </label>
+        );
+      })}
+    </div>
+  );
+}
+
+/** Thresholds proposed from the studies reviewed here; nothing changes until they are used and saved. */
+function ThresholdProposal({ proposal, onUse }: { proposal: ApiResponse<'proposeThresholds'>; onUse: (next: Partial<Thresholds>) => void }) {
+  return (
+    <div className="proposal" data-testid="thresholds-proposal">
+      <p className="muted small">
+        From {proposal.reviewed} reviewed studies scored by {proposal.rankingModel}: nothing changes until you use them and save.
+      </p>
+      <table className="compact">
+        <thead>
+          <tr>
+            <th>label</th>
+            <th>now</th>
+            <th>proposed</th>
+            <th>sens / spec</th>
+            <th>with / without</th>
+          </tr>
+        </thead>
+        <tbody>
+          {proposal.labels.map((p) => (
+            <tr key={p.label} data-testid={`proposal-${p.label}`}>
+              <td>{LABEL_SHORT[p.label]}</td>
+              <td>{p.current.toFixed(3)}</td>
+              <td title={p.reason}>{p.threshold === null ? <span className="muted">— {p.reason}</span> : p.threshold.toFixed(3)}</td>
+              <td>{p.sensitivity === null ? '' : `${Math.round(p.sensitivity * 100)} % / ${Math.round((p.specificity ?? 0) * 100)} %`}</td>
+              <td>
+                {p.positives} / {p.negatives}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <button
+        type="button"
+        data-testid="thresholds-use-proposal"
+        disabled={proposal.labels.every((p) => p.threshold === null)}
+        onClick={() => onUse(Object.fromEntries(proposal.labels.filter((p) => p.threshold !== null).map((p) => [p.label, p.threshold!])))}
+      >
+        Use the proposed thresholds
+      </button>
+    </div>
+  );
+}
+
+/** Which execution provider runs each model, and why (read-only). */
+function ProvidersTable({ providers }: { providers: Settings['providers'] }) {
+  if (!providers.length) return <div className="empty small">No model loaded.</div>;
+  return (
+    <table className="rows small">
+      <thead><tr><th>Model</th><th>Provider</th><th>Why</th></tr></thead>
+      <tbody>
+        {providers.map((p) => (
+          <tr key={p.modelId}><td>{p.modelId}</td><td>{p.provider}</td><td>{p.reason}</td></tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
