@@ -3,7 +3,7 @@
  * The disclaimer banner is part of the frame, so it is visible wherever a score is shown.
  */
 import { useEffect, useRef, useState } from 'react';
-import { getClient } from './api.js';
+import { getClient, type TriageClient } from './api.js';
 import { loadFilter, toRequest, Worklist } from './Worklist.js';
 import { Viewer } from './Viewer.js';
 import { Quarantine } from './Quarantine.js';
@@ -39,67 +39,17 @@ export function App() {
   const [page, setPage] = useState<Page>({ name: 'signin' });
   const sessionState = useSessionState();
   const reviewer = sessionState.session?.reviewer ?? null;
-  const [status, setStatus] = useState<Status | null>(null);
   const [live, setLive] = useState(client.transport === 'ipc');
   const [selected, setSelected] = useState<string | null>(null);
 
   useEffect(() => client.onConnection(setLive), [client]);
-  const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
-  const flaggedSeen = useRef<number | null>(null);
-  // On every change: the status (footer, no-model banner) and the flagged count. A new flagged study
-  // is announced where the reader is: the tab title, and a tone if asked for.
-  useEffect(() => {
-    let alive = true;
-    const refresh = () => {
-      void client.api.status({}).then((st) => alive && setStatus(st)).catch(() => {});
-      void client.api
-        .worklist({ ...toRequest(loadFilter()), status: 'unreviewed', flaggedOnly: true, from: null, to: null })
-        .then(({ rows }) => {
-          if (!alive) return;
-          const n = rows.length;
-          document.title = n ? `(${n} flagged) ICH triage` : 'ICH triage';
-          if (flaggedSeen.current !== null && n > flaggedSeen.current && localStorage.getItem(SOUND_KEY) === 'on') playTone();
-          flaggedSeen.current = n;
-        })
-        .catch(() => {});
-    };
-    refresh();
-    const off = client.onEvent(() => refresh());
-    return () => {
-      alive = false;
-      off();
-    };
-  }, [client]);
+  const status = useStatusAndAlerts(client);
 
-  const [notice, setNotice] = useState<string | null>(null);
-  /** The study after (or before) `from` in the radiologist's worklist order; unreviewed ones only if asked. */
-  const neighbour = async (from: string, direction: 1 | -1, unreviewedOnly: boolean): Promise<string | null> => {
-    const { rows } = await client.api.worklist(toRequest(loadFilter()));
-    const i = rows.findIndex((r) => r.studyUid === from);
-    for (let k = i + direction; k >= 0 && k < rows.length; k += direction) {
-      const r = rows[k]!;
-      if (!unreviewedOnly || r.reviewStatus === 'new' || r.reviewStatus === 'in_review') return r.studyUid;
-    }
-    if (unreviewedOnly) {
-      // Wrap once: an unreviewed study above this one is still work to do.
-      const first = rows.find((r) => r.studyUid !== from && (r.reviewStatus === 'new' || r.reviewStatus === 'in_review'));
-      return first?.studyUid ?? null;
-    }
-    return null;
-  };
   const openStudy = (studyUid: string) => {
     setSelected(studyUid);
     setPage({ name: 'study', studyUid });
   };
-  const step = (from: string, direction: 1 | -1, unreviewedOnly: boolean) =>
-    void neighbour(from, direction, unreviewedOnly).then((uid) => {
-      if (uid) {
-        setNotice(null);
-        openStudy(uid);
-      } else {
-        setNotice(unreviewedOnly ? 'Every study on the worklist is reviewed.' : direction === 1 ? 'This is the last study.' : 'This is the first study.');
-      }
-    });
+  const { notice, clearNotice, step } = useStudyStepping(client, openStudy);
 
   const quarantined = status?.counts.quarantined ?? 0;
   return (
@@ -148,16 +98,13 @@ export function App() {
           <Worklist
             selected={selected}
             onSelect={setSelected}
-            onOpen={(studyUid) => {
-              setSelected(studyUid);
-              setPage({ name: 'study', studyUid });
-            }}
+            onOpen={openStudy}
           />
         )}
         {notice && (
           <div className="notice" role="status" data-testid="notice">
             {notice}{' '}
-            <button className="link" onClick={() => setNotice(null)}>
+            <button className="link" onClick={clearNotice}>
               ok
             </button>
           </div>
@@ -175,25 +122,97 @@ export function App() {
         {page.name === 'quarantine' && <Quarantine />}
         {page.name === 'settings' && <SettingsPage />}
       </main>
-      <footer className="statusbar">
-        <span className={live ? 'live on' : 'live'} data-testid="live">
-          {live ? '● live' : '○ reconnecting'}
-        </span>
-        <span title="the models in use">{status ? status.models : '…'}</span>
-        <span className="muted">data: {status?.dataDir ?? '…'}</span>
-        <button
-          className="link"
-          data-testid="sound-toggle"
-          title="a tone when a new flagged study arrives"
-          onClick={() => {
-            localStorage.setItem(SOUND_KEY, soundOn ? 'off' : 'on');
-            setSoundOn(!soundOn);
-          }}
-        >
-          alert tone: {soundOn ? 'on' : 'off'}
-        </button>
-      </footer>
+      <StatusBar live={live} status={status} />
     </div>
     </SessionContext.Provider>
+  );
+}
+
+/**
+ * The status (footer, no-model banner) and the flagged count, fetched again on every change. A new
+ * flagged study is announced where the reader is: the tab title, and a tone if asked for.
+ */
+function useStatusAndAlerts(client: TriageClient): Status | null {
+  const [status, setStatus] = useState<Status | null>(null);
+  const flaggedSeen = useRef<number | null>(null);
+  useEffect(() => {
+    let alive = true;
+    const refresh = () => {
+      void client.api.status({}).then((st) => alive && setStatus(st)).catch(() => {});
+      void client.api
+        .worklist({ ...toRequest(loadFilter()), status: 'unreviewed', flaggedOnly: true, from: null, to: null })
+        .then(({ rows }) => {
+          if (!alive) return;
+          const n = rows.length;
+          document.title = n ? `(${n} flagged) ICH triage` : 'ICH triage';
+          if (flaggedSeen.current !== null && n > flaggedSeen.current && localStorage.getItem(SOUND_KEY) === 'on') playTone();
+          flaggedSeen.current = n;
+        })
+        .catch(() => {});
+    };
+    refresh();
+    const off = client.onEvent(() => refresh());
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [client]);
+  return status;
+}
+
+/**
+ * Next/previous study in the radiologist's worklist order (unreviewed ones only, after a decision),
+ * and the notice when there is none.
+ */
+function useStudyStepping(client: TriageClient, openStudy: (studyUid: string) => void) {
+  const [notice, setNotice] = useState<string | null>(null);
+  const neighbour = async (from: string, direction: 1 | -1, unreviewedOnly: boolean): Promise<string | null> => {
+    const { rows } = await client.api.worklist(toRequest(loadFilter()));
+    const i = rows.findIndex((r) => r.studyUid === from);
+    for (let k = i + direction; k >= 0 && k < rows.length; k += direction) {
+      const r = rows[k]!;
+      if (!unreviewedOnly || r.reviewStatus === 'new' || r.reviewStatus === 'in_review') return r.studyUid;
+    }
+    if (unreviewedOnly) {
+      // Wrap once: an unreviewed study above this one is still work to do.
+      const first = rows.find((r) => r.studyUid !== from && (r.reviewStatus === 'new' || r.reviewStatus === 'in_review'));
+      return first?.studyUid ?? null;
+    }
+    return null;
+  };
+  const step = (from: string, direction: 1 | -1, unreviewedOnly: boolean) =>
+    void neighbour(from, direction, unreviewedOnly).then((uid) => {
+      if (uid) {
+        setNotice(null);
+        openStudy(uid);
+      } else {
+        setNotice(unreviewedOnly ? 'Every study on the worklist is reviewed.' : direction === 1 ? 'This is the last study.' : 'This is the first study.');
+      }
+    });
+  return { notice, clearNotice: () => setNotice(null), step };
+}
+
+/** The footer: connection, models in use, data folder, and the alert-tone switch. */
+function StatusBar({ live, status }: { live: boolean; status: Status | null }) {
+  const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
+  return (
+    <footer className="statusbar">
+      <span className={live ? 'live on' : 'live'} data-testid="live">
+        {live ? '● live' : '○ reconnecting'}
+      </span>
+      <span title="the models in use">{status ? status.models : '…'}</span>
+      <span className="muted">data: {status?.dataDir ?? '…'}</span>
+      <button
+        className="link"
+        data-testid="sound-toggle"
+        title="a tone when a new flagged study arrives"
+        onClick={() => {
+          localStorage.setItem(SOUND_KEY, soundOn ? 'off' : 'on');
+          setSoundOn(!soundOn);
+        }}
+      >
+        alert tone: {soundOn ? 'on' : 'off'}
+      </button>
+    </footer>
   );
 }
