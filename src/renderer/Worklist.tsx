@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { isTyping } from './keys.js';
-import { getClient } from './api.js';
+import { getClient, type TriageClient } from './api.js';
 import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, waiting } from './format.js';
 import type { ApiRequest, ApiResponse, WorklistItem } from '../shared/api.js';
 
@@ -36,41 +36,9 @@ export function toRequest(f: Filter): ApiRequest<'worklist'> {
 export function Worklist(props: { selected: string | null; onSelect(uid: string): void; onOpen(uid: string): void }) {
   const client = getClient();
   const [filter, setFilter] = useState<Filter>(loadFilter);
-  const [data, setData] = useState<ApiResponse<'worklist'> | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data, error, setError } = useLiveWorklist(client, filter);
   const [now, setNow] = useState(() => Date.now());
   const tableRef = useRef<HTMLTableSectionElement>(null);
-
-  const load = useCallback(() => {
-    client.api
-      .worklist(toRequest(filter))
-      .then((d) => {
-        setData(d);
-        setError(null);
-      })
-      .catch((e: Error) => setError(e.message));
-  }, [client, filter]);
-
-  useEffect(() => {
-    sessionStorage.setItem(FILTER_KEY, JSON.stringify(filter));
-    load();
-  }, [filter, load]);
-
-  // Live: refetch on any change event (debounced), and on reconnect.
-  useEffect(() => {
-    let t: ReturnType<typeof setTimeout> | undefined;
-    const kick = () => {
-      clearTimeout(t);
-      t = setTimeout(load, 150);
-    };
-    const off1 = client.onEvent(kick);
-    const off2 = client.onConnection((c) => c && kick());
-    return () => {
-      clearTimeout(t);
-      off1();
-      off2();
-    };
-  }, [client, load]);
 
   useEffect(() => {
     const i = setInterval(() => setNow(Date.now()), 30_000);
@@ -84,21 +52,7 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
     if (rows.length && index < 0) props.onSelect(rows[0]!.studyUid);
   }, [rows, index, props]);
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey || !rows.length) return;
-      const i = Math.max(0, index);
-      if (e.key === 'j' || e.key === 'ArrowDown') props.onSelect(rows[Math.min(rows.length - 1, i + 1)]!.studyUid);
-      else if (e.key === 'k' || e.key === 'ArrowUp') props.onSelect(rows[Math.max(0, i - 1)]!.studyUid);
-      else if (e.key === 'Home') props.onSelect(rows[0]!.studyUid);
-      else if (e.key === 'End') props.onSelect(rows[rows.length - 1]!.studyUid);
-      else if (e.key === 'Enter' && props.selected) props.onOpen(props.selected);
-      else return;
-      e.preventDefault();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [rows, index, props]);
+  useListKeys(rows, index, props);
 
   useEffect(() => {
     tableRef.current?.querySelector('tr.selected')?.scrollIntoView({ block: 'nearest' });
@@ -124,30 +78,7 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
   return (
     <section className="worklist">
       <div className="toolbar">
-        <div className="seg" role="group" aria-label="review status">
-          {(['all', 'unreviewed', 'reviewed'] as const).map((s) => (
-            <button key={s} className={filter.status === s ? 'on' : ''} onClick={() => set({ status: s })} data-testid={`filter-${s}`}>
-              {s}
-            </button>
-          ))}
-        </div>
-        <label className="check">
-          <input type="checkbox" checked={filter.flaggedOnly} onChange={(e) => set({ flaggedOnly: e.target.checked })} data-testid="filter-flagged" />
-          flagged only
-        </label>
-        <label>
-          from <input type="date" value={filter.from} onChange={(e) => set({ from: e.target.value })} />
-        </label>
-        <label>
-          to <input type="date" value={filter.to} onChange={(e) => set({ to: e.target.value })} />
-        </label>
-        <label>
-          sort{' '}
-          <select value={filter.sort} onChange={(e) => set({ sort: e.target.value as Filter['sort'] })} data-testid="sort">
-            <option value="score">by score (likely bleed first)</option>
-            <option value="arrival">by arrival (newest first)</option>
-          </select>
-        </label>
+        <FilterControls filter={filter} set={set} />
         <span className="spacer" />
         {data && (
           <span className="muted small" data-testid="ranking-family" title={data.rankingReason}>
@@ -292,3 +223,89 @@ function Row(props: { r: WorklistItem; now: number; selected: boolean; rankingMo
   );
 }
 
+/** The worklist under `filter`, fetched again on any change event (debounced) and on reconnect. */
+function useLiveWorklist(client: TriageClient, filter: Filter) {
+  const [data, setData] = useState<ApiResponse<'worklist'> | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(() => {
+    client.api
+      .worklist(toRequest(filter))
+      .then((d) => {
+        setData(d);
+        setError(null);
+      })
+      .catch((e: Error) => setError(e.message));
+  }, [client, filter]);
+
+  useEffect(() => {
+    sessionStorage.setItem(FILTER_KEY, JSON.stringify(filter));
+    load();
+  }, [filter, load]);
+
+  useEffect(() => {
+    let t: ReturnType<typeof setTimeout> | undefined;
+    const kick = () => {
+      clearTimeout(t);
+      t = setTimeout(load, 150);
+    };
+    const off1 = client.onEvent(kick);
+    const off2 = client.onConnection((c) => c && kick());
+    return () => {
+      clearTimeout(t);
+      off1();
+      off2();
+    };
+  }, [client, load]);
+  return { data, error, setError };
+}
+
+/** j/k or ↓/↑ move the selection, Home/End jump, Enter opens (not while typing in a field). */
+function useListKeys(rows: readonly WorklistItem[], index: number, props: { selected: string | null; onSelect(uid: string): void; onOpen(uid: string): void }) {
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (isTyping(e.target) || e.ctrlKey || e.metaKey || e.altKey || !rows.length) return;
+      const i = Math.max(0, index);
+      if (e.key === 'j' || e.key === 'ArrowDown') props.onSelect(rows[Math.min(rows.length - 1, i + 1)]!.studyUid);
+      else if (e.key === 'k' || e.key === 'ArrowUp') props.onSelect(rows[Math.max(0, i - 1)]!.studyUid);
+      else if (e.key === 'Home') props.onSelect(rows[0]!.studyUid);
+      else if (e.key === 'End') props.onSelect(rows[rows.length - 1]!.studyUid);
+      else if (e.key === 'Enter' && props.selected) props.onOpen(props.selected);
+      else return;
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [rows, index, props]);
+}
+
+/** Review status, flagged only, arrival dates and the sort order. */
+function FilterControls({ filter, set }: { filter: Filter; set(patch: Partial<Filter>): void }) {
+  return (
+    <>
+      <div className="seg" role="group" aria-label="review status">
+        {(['all', 'unreviewed', 'reviewed'] as const).map((s) => (
+          <button key={s} className={filter.status === s ? 'on' : ''} onClick={() => set({ status: s })} data-testid={`filter-${s}`}>
+            {s}
+          </button>
+        ))}
+      </div>
+      <label className="check">
+        <input type="checkbox" checked={filter.flaggedOnly} onChange={(e) => set({ flaggedOnly: e.target.checked })} data-testid="filter-flagged" />
+        flagged only
+      </label>
+      <label>
+        from <input type="date" value={filter.from} onChange={(e) => set({ from: e.target.value })} />
+      </label>
+      <label>
+        to <input type="date" value={filter.to} onChange={(e) => set({ to: e.target.value })} />
+      </label>
+      <label>
+        sort{' '}
+        <select value={filter.sort} onChange={(e) => set({ sort: e.target.value as Filter['sort'] })} data-testid="sort">
+          <option value="score">by score (likely bleed first)</option>
+          <option value="arrival">by arrival (newest first)</option>
+        </select>
+      </label>
+    </>
+  );
+}
