@@ -144,6 +144,46 @@ function useStrip(detail: StudyDetail | null, slices: readonly SliceInfo[], chos
   return { predictions, stripModelId, stripValues };
 }
 
+/**
+ * The display window: one of the systematic presets (0 = the slice's own window), or a free one
+ * set by dragging on the image (preset null).
+ */
+function useDisplayWindow(slice: SliceInfo | undefined) {
+  const [preset, setPreset] = useState<number | null>(0);
+  const [custom, setCustom] = useState<Window>({ center: 40, width: 80 });
+  const currentWindow: Window = useMemo(() => {
+    if (preset === null) return custom;
+    const w = SYSTEMATIC_WINDOWS[preset];
+    if (!w || w.center === null) return slice ? { center: slice.window.center, width: slice.window.width } : { center: 40, width: 80 };
+    return { center: w.center, width: w.width };
+  }, [preset, custom, slice]);
+  const windowName = preset === null ? 'free' : (SYSTEMATIC_WINDOWS[preset]?.name ?? '');
+  return { preset, setPreset, setCustom, currentWindow, windowName };
+}
+
+/** A study of several series: which one is shown, and why a series is not read by the networks. */
+function SeriesChooser({ series, chosen, onChoose }: { series: StudyDetail['series']; chosen: number; onChoose(i: number): void }) {
+  const shown = series[chosen];
+  return (
+    <>
+      {series.length > 1 && (
+        <select value={chosen} onChange={(e) => onChoose(Number(e.target.value))}>
+          {series.map((s, i) => (
+            <option key={s.seriesUid} value={i}>
+              Series {s.seriesNumber ?? i + 1} {s.description ?? ''} ({s.slices.length} slices){s.skippedReason ? ' — not read by the networks' : ''}
+            </option>
+          ))}
+        </select>
+      )}
+      {shown?.skippedReason && (
+        <div className="muted small" data-testid="series-skipped">
+          Not read by the networks: {shown.skippedReason}
+        </div>
+      )}
+    </>
+  );
+}
+
 export function Viewer(props: {
   studyUid: string;
   onClose(): void;
@@ -160,8 +200,6 @@ export function Viewer(props: {
   /** null: the series the networks read. */
   const [seriesIdx, setSeriesIdx] = useState<number | null>(null);
   const [index, setIndex] = useState(0);
-  const [preset, setPreset] = useState<number | null>(0); // null = free window from a drag
-  const [custom, setCustom] = useState<Window>({ center: 40, width: 80 });
   const [stripModel, setStripModel] = useState<string | null>(null);
   const [view, setView] = useState<View>({ scale: 1, x: 0, y: 0 });
   const [tool, setTool] = useState<Tool>('window');
@@ -178,13 +216,7 @@ export function Viewer(props: {
   useOpenAtKeySlice(detail, slices, setIndex);
   const pixels = useSlicePixels(cache, slices, index, setError);
 
-  const currentWindow: Window = useMemo(() => {
-    if (preset === null) return custom;
-    const w = SYSTEMATIC_WINDOWS[preset];
-    if (!w || w.center === null) return slice ? { center: slice.window.center, width: slice.window.width } : { center: 40, width: 80 };
-    return { center: w.center, width: w.width };
-  }, [preset, custom, slice]);
-  const windowName = preset === null ? 'free' : (SYSTEMATIC_WINDOWS[preset]?.name ?? '');
+  const { preset, setPreset, setCustom, currentWindow, windowName } = useDisplayWindow(slice);
 
   const step = useCallback((d: number) => setIndex((i) => Math.max(0, Math.min(slices.length - 1, i + d))), [slices.length]);
 
@@ -236,20 +268,14 @@ export function Viewer(props: {
       <StudyBar detail={detail} onClose={props.onClose} {...(props.onOpenStudy ? { onOpenStudy: props.onOpenStudy } : {})} />
       <div className="viewer-body">
         <div className="imagecol">
-          {detail.series.length > 1 && (
-            <select value={seriesIdx ?? readIdx} onChange={(e) => { setSeriesIdx(Number(e.target.value)); setIndex(0); }}>
-              {detail.series.map((s, i) => (
-                <option key={s.seriesUid} value={i}>
-                  Series {s.seriesNumber ?? i + 1} {s.description ?? ''} ({s.slices.length} slices){s.skippedReason ? ' — not read by the networks' : ''}
-                </option>
-              ))}
-            </select>
-          )}
-          {series?.skippedReason && (
-            <div className="muted small" data-testid="series-skipped">
-              Not read by the networks: {series.skippedReason}
-            </div>
-          )}
+          <SeriesChooser
+            series={detail.series}
+            chosen={seriesIdx ?? readIdx}
+            onChoose={(i) => {
+              setSeriesIdx(i);
+              setIndex(0);
+            }}
+          />
           <div className="imagerow">
           <PresetButtons preset={preset} onPreset={setPreset} slice={slice ?? null} />
           <div className="imagebox">
