@@ -216,106 +216,18 @@ export class Store {
           this.insertFile(i.sourcePath, i.fileSha256, i.size, 'duplicate', existing.id, at);
           return { outcome: 'duplicate' as const, instanceId: existing.id };
         }
-        this.db
-          .prepare(
-            `INSERT OR IGNORE INTO conflicts (sop_uid, existing_instance_id, path, file_sha256, pixel_sha256, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)`,
-          )
-          .run(i.sopUid, existing.id, i.sourcePath, i.fileSha256, i.pixelSha256, at);
-        this.insertFile(i.sourcePath, i.fileSha256, i.size, 'conflict', existing.id, at);
-        this.appendAudit('ingest', 'conflict', i.sopUid, {
-          path: i.sourcePath,
-          existingPath: existing.source_path,
-          reason: 'same SOPInstanceUID, different pixel data: kept the first, recorded this one',
-        });
+        this.recordConflict(i, existing, at);
         return { outcome: 'conflict' as const, instanceId: existing.id };
       }
-      this.db
-        .prepare(
-          `INSERT INTO studies (study_uid, patient_name, patient_id, patient_sex, patient_age, accession, description,
-                                study_date, study_time, first_arrival_at, last_arrival_at)
-           VALUES (@studyUid, @patientName, @patientId, @patientSex, @patientAge, @accession, @description, @studyDate,
-                   @studyTime, @at, @at)
-           ON CONFLICT(study_uid) DO UPDATE SET last_arrival_at = @at,
-             patient_name = COALESCE(patient_name, @patientName), patient_id = COALESCE(patient_id, @patientId),
-             patient_sex = COALESCE(patient_sex, @patientSex), patient_age = COALESCE(patient_age, @patientAge),
-             accession = COALESCE(accession, @accession), description = COALESCE(description, @description)`,
-        )
-        .run({
-          studyUid: i.studyUid,
-          patientName: i.study.patientName ?? null,
-          patientId: i.study.patientId ?? null,
-          patientSex: i.study.patientSex ?? null,
-          patientAge: i.study.patientAge ?? null,
-          accession: i.study.accession ?? null,
-          description: i.study.description ?? null,
-          studyDate: i.study.studyDate ?? null,
-          studyTime: i.study.studyTime ?? null,
-          at,
-        });
+      this.upsertStudy(i, at);
       const seriesStudy = this.db.prepare('SELECT study_uid FROM series WHERE series_uid = ?').get(i.seriesUid) as
         | { study_uid: string }
         | undefined;
       if (seriesStudy && seriesStudy.study_uid !== i.studyUid) {
         throw new SeriesStudyMismatch(i.seriesUid, seriesStudy.study_uid, i.studyUid);
       }
-      // A slice arriving for a series that was already settled sends it back to 'receiving':
-      // it will be re-ordered and re-scored, never left with a score that ignores the new slice.
-      this.db
-        .prepare(
-          `INSERT INTO series (series_uid, study_uid, series_number, description, state, last_arrival_at, slice_count,
-                               image_type, kernel, slice_thickness)
-           VALUES (?, ?, ?, ?, 'receiving', ?, 1, ?, ?, ?)
-           ON CONFLICT(series_uid) DO UPDATE SET state = 'receiving', state_reason = NULL,
-             last_arrival_at = excluded.last_arrival_at, slice_count = slice_count + 1,
-             image_type = COALESCE(image_type, excluded.image_type), kernel = COALESCE(kernel, excluded.kernel),
-             slice_thickness = COALESCE(slice_thickness, excluded.slice_thickness)`,
-        )
-        .run(
-          i.seriesUid,
-          i.studyUid,
-          i.seriesNumber ?? null,
-          i.seriesDescription ?? null,
-          at,
-          i.imageType ?? null,
-          i.kernel ?? null,
-          i.sliceThickness ?? null,
-        );
-      const id = Number(
-        this.db
-          .prepare(
-            `INSERT INTO instances (sop_uid, series_uid, study_uid, instance_number, position_x, position_y, position_z,
-               orientation, original_rows, original_columns, resampled, pixel_spacing, window_center, window_width,
-               window_source, rescale_slope, rescale_intercept, transfer_syntax, file_sha256, pixel_sha256, hu_path,
-               source_path, received_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            i.sopUid,
-            i.seriesUid,
-            i.studyUid,
-            i.instanceNumber ?? null,
-            i.position?.[0] ?? null,
-            i.position?.[1] ?? null,
-            i.position?.[2] ?? null,
-            i.orientation ? JSON.stringify(i.orientation) : null,
-            i.originalRows,
-            i.originalColumns,
-            i.resampled ? 1 : 0,
-            i.pixelSpacing ? JSON.stringify(i.pixelSpacing) : null,
-            i.window.center,
-            i.window.width,
-            i.window.source,
-            i.rescaleSlope,
-            i.rescaleIntercept,
-            i.transferSyntax,
-            i.fileSha256,
-            i.pixelSha256,
-            i.huPath,
-            i.sourcePath,
-            at,
-          ).lastInsertRowid,
-      );
+      this.upsertSeries(i, at);
+      const id = this.insertInstance(i, at);
       this.insertFile(i.sourcePath, i.fileSha256, i.size, 'stored', id, at);
       // A path that was refused earlier (a copy caught half-written) and now reads well is resolved.
       this.db
@@ -323,6 +235,117 @@ export class Store {
         .run(at, i.sourcePath);
       return { outcome: 'stored' as const, instanceId: id };
     })();
+  }
+
+  /** Same SOPInstanceUID, other pixels: the first is kept, this one recorded and audited. */
+  private recordConflict(i: NewInstance, existing: InstanceRow, at: string): void {
+    this.db
+      .prepare(
+        `INSERT OR IGNORE INTO conflicts (sop_uid, existing_instance_id, path, file_sha256, pixel_sha256, created_at)
+         VALUES (@sopUid, @existingId, @path, @fileSha256, @pixelSha256, @at)`,
+      )
+      .run({ sopUid: i.sopUid, existingId: existing.id, path: i.sourcePath, fileSha256: i.fileSha256, pixelSha256: i.pixelSha256, at });
+    this.insertFile(i.sourcePath, i.fileSha256, i.size, 'conflict', existing.id, at);
+    this.appendAudit('ingest', 'conflict', i.sopUid, {
+      path: i.sourcePath,
+      existingPath: existing.source_path,
+      reason: 'same SOPInstanceUID, different pixel data: kept the first, recorded this one',
+    });
+  }
+
+  /** The study row: made by its first slice; later slices fill only what it lacked. */
+  private upsertStudy(i: NewInstance, at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO studies (study_uid, patient_name, patient_id, patient_sex, patient_age, accession, description,
+                              study_date, study_time, first_arrival_at, last_arrival_at)
+         VALUES (@studyUid, @patientName, @patientId, @patientSex, @patientAge, @accession, @description, @studyDate,
+                 @studyTime, @at, @at)
+         ON CONFLICT(study_uid) DO UPDATE SET last_arrival_at = @at,
+           patient_name = COALESCE(patient_name, @patientName), patient_id = COALESCE(patient_id, @patientId),
+           patient_sex = COALESCE(patient_sex, @patientSex), patient_age = COALESCE(patient_age, @patientAge),
+           accession = COALESCE(accession, @accession), description = COALESCE(description, @description)`,
+      )
+      .run({
+        studyUid: i.studyUid,
+        patientName: i.study.patientName ?? null,
+        patientId: i.study.patientId ?? null,
+        patientSex: i.study.patientSex ?? null,
+        patientAge: i.study.patientAge ?? null,
+        accession: i.study.accession ?? null,
+        description: i.study.description ?? null,
+        studyDate: i.study.studyDate ?? null,
+        studyTime: i.study.studyTime ?? null,
+        at,
+      });
+  }
+
+  /**
+   * The series row. A slice arriving for a series that was already settled sends it back to
+   * 'receiving': it will be re-ordered and re-scored, never left with a score that ignores it.
+   */
+  private upsertSeries(i: NewInstance, at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO series (series_uid, study_uid, series_number, description, state, last_arrival_at, slice_count,
+                             image_type, kernel, slice_thickness)
+         VALUES (@seriesUid, @studyUid, @seriesNumber, @description, 'receiving', @at, 1, @imageType, @kernel, @sliceThickness)
+         ON CONFLICT(series_uid) DO UPDATE SET state = 'receiving', state_reason = NULL,
+           last_arrival_at = excluded.last_arrival_at, slice_count = slice_count + 1,
+           image_type = COALESCE(image_type, excluded.image_type), kernel = COALESCE(kernel, excluded.kernel),
+           slice_thickness = COALESCE(slice_thickness, excluded.slice_thickness)`,
+      )
+      .run({
+        seriesUid: i.seriesUid,
+        studyUid: i.studyUid,
+        seriesNumber: i.seriesNumber ?? null,
+        description: i.seriesDescription ?? null,
+        at,
+        imageType: i.imageType ?? null,
+        kernel: i.kernel ?? null,
+        sliceThickness: i.sliceThickness ?? null,
+      });
+  }
+
+  /** The instance row (geometry, window, rescale, where its HU and its original are); returns its id. */
+  private insertInstance(i: NewInstance, at: string): number {
+    const info = this.db
+      .prepare(
+        `INSERT INTO instances (sop_uid, series_uid, study_uid, instance_number, position_x, position_y, position_z,
+           orientation, original_rows, original_columns, resampled, pixel_spacing, window_center, window_width,
+           window_source, rescale_slope, rescale_intercept, transfer_syntax, file_sha256, pixel_sha256, hu_path,
+           source_path, received_at)
+         VALUES (@sopUid, @seriesUid, @studyUid, @instanceNumber, @positionX, @positionY, @positionZ,
+           @orientation, @originalRows, @originalColumns, @resampled, @pixelSpacing, @windowCenter, @windowWidth,
+           @windowSource, @rescaleSlope, @rescaleIntercept, @transferSyntax, @fileSha256, @pixelSha256, @huPath,
+           @sourcePath, @at)`,
+      )
+      .run({
+        sopUid: i.sopUid,
+        seriesUid: i.seriesUid,
+        studyUid: i.studyUid,
+        instanceNumber: i.instanceNumber ?? null,
+        positionX: i.position?.[0] ?? null,
+        positionY: i.position?.[1] ?? null,
+        positionZ: i.position?.[2] ?? null,
+        orientation: i.orientation ? JSON.stringify(i.orientation) : null,
+        originalRows: i.originalRows,
+        originalColumns: i.originalColumns,
+        resampled: i.resampled ? 1 : 0,
+        pixelSpacing: i.pixelSpacing ? JSON.stringify(i.pixelSpacing) : null,
+        windowCenter: i.window.center,
+        windowWidth: i.window.width,
+        windowSource: i.window.source,
+        rescaleSlope: i.rescaleSlope,
+        rescaleIntercept: i.rescaleIntercept,
+        transferSyntax: i.transferSyntax,
+        fileSha256: i.fileSha256,
+        pixelSha256: i.pixelSha256,
+        huPath: i.huPath,
+        sourcePath: i.sourcePath,
+        at,
+      });
+    return Number(info.lastInsertRowid);
   }
 
   private insertFile(path: string, sha: string, size: number, outcome: FileOutcome, instanceId: number, at: string) {
