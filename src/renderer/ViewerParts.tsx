@@ -61,7 +61,7 @@ export function StudyBar({ detail, onClose, onOpenStudy }: { detail: StudyDetail
             <span
               className={study.flagged ? 'score big flagged' : 'score big'}
               data-testid="study-score"
-              title="Study score: per label, the highest over the slices after smoothing each with its neighbours ([¼, ½, ¼]), so a lone spike counts less than a run of slices"
+              title="Study score: per label, the highest slice, so a bleed seen on one slice only counts in full"
             >
               ICH {pct(study.score.any)}
             </span>

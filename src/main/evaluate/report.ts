@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { LABELS } from '../../shared/labels.js';
 import type { EvaluationReport, LevelResult, ModelResult } from './types.js';
 import { BARIN_2021, RAJAGOPAL_2023 } from './published.js';
+import { STUDY_AGGREGATION } from '../triage/index.js';
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '—' : (100 * v).toFixed(2));
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '—' : v.toFixed(4));
@@ -59,8 +60,8 @@ export function formatReport(r: EvaluationReport): string {
   for (const m of r.models) {
     out.push(`\n## ${m.modelId} — slice level (provider: ${m.provider})`);
     out.push(levelTable(m.slice, m.modelId === 'convlstm' ? RAJAGOPAL_2023 : undefined));
-    out.push(`\n## ${m.modelId} — study level, smoothed-max (the app's rule)`);
-    out.push(levelTable(m.study['smoothed-max']));
+    out.push(`\n## ${m.modelId} — study level, ${STUDY_AGGREGATION} (the app's rule)`);
+    out.push(levelTable(m.study[STUDY_AGGREGATION]));
     const w = m.worklist;
     out.push(
       `Worklist check: every bleeding study above every normal one: ${w.bleedingAboveNormal ? 'yes' : 'NO'} ` +
@@ -71,7 +72,7 @@ export function formatReport(r: EvaluationReport): string {
   out.push('\n## Barin et al. 2021 table (slice level, overall = pooled over the six labels)');
   out.push(barinTable(r.models, (m) => m.slice));
   out.push(`Paper: ${BARIN_2021.source}. Conv-LSTM paper: ${RAJAGOPAL_2023.source}.`);
-  out.push('\n## Study score rule: smoothed-max against the slice-max baseline (study-level ROC-AUC %, "any")');
+  out.push(`\n## Study score rule: the plain maximum against smoothed-max (study-level ROC-AUC %, "any"; the app's rule: ${STUDY_AGGREGATION})`);
   out.push(
     table(
       ['model', 'max', 'smoothed-max', 'log loss max', 'log loss smoothed'],
@@ -94,7 +95,7 @@ export function reportHtml(r: EvaluationReport): string {
   const chartJs = readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
   const data = JSON.stringify({
     labels: LABELS,
-    models: r.models.map((m) => ({ id: m.modelId, slice: m.slice.roc, study: m.study['smoothed-max'].roc, auc: m.slice.perLabel })),
+    models: r.models.map((m) => ({ id: m.modelId, slice: m.slice.roc, study: m.study[STUDY_AGGREGATION].roc, auc: m.slice.perLabel })),
   }).replace(/</g, '\\u003c');
   return `<!doctype html><html><head><meta charset="utf-8"><title>ROC curves — ${r.data}</title>
 <style>body{font:14px system-ui,sans-serif;margin:16px;background:#111;color:#eee}.grid{display:grid;grid-template-columns:repeat(3,1fr);gap:16px}canvas{background:#1b1b1b}</style>

@@ -24,8 +24,20 @@ describe('study aggregation', () => {
     expect(aggregate([])).toEqual([0, 0, 0, 0, 0, 0]);
   });
 
-  it('names the key slices by the smoothed "any" score, best first', () => {
-    expect(keySlices([slice(0.1), slice(0.2), slice(0.9), slice(0.8), slice(0.1)])).toEqual([2, 3, 1]);
+  it('names the key slices by the "any" score under the rule, best first', () => {
+    const slices = [slice(0.1), slice(0.7), slice(0.1), slice(0.6), slice(0.65), slice(0.1)];
+    expect(keySlices(slices, 'max')).toEqual([1, 4, 3]);
+    // smoothed, the lone 0.7 (→ 0.4) falls behind the run of 0.6 and 0.65 (→ 0.49, 0.5)
+    expect(keySlices(slices, 'smoothed-max')).toEqual([4, 3, 1]);
+  });
+
+  it('keeps a bleed seen on one slice only at its full score by default: the plain maximum is the rule', () => {
+    const oneSliceBleed = [slice(0.05), slice(0.05), slice(0.9), slice(0.05), slice(0.05)];
+    const diffuseNormal = [slice(0.5), slice(0.6), slice(0.6), slice(0.55), slice(0.5)];
+    expect(aggregate(oneSliceBleed)[0]).toBeCloseTo(0.9);
+    expect(aggregate(oneSliceBleed)[0]).toBeGreaterThan(aggregate(diffuseNormal)[0]!);
+    // smoothing would have ranked the normal study first
+    expect(aggregate(oneSliceBleed, 'smoothed-max')[0]).toBeLessThan(aggregate(diffuseNormal, 'smoothed-max')[0]!);
   });
 
   it('averages ensemble members per label, with weights', () => {
