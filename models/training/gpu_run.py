@@ -44,6 +44,7 @@ import torch
 
 from .contract import GPU_WORK, REPO_ROOT
 from .engine import load_checkpoint, run_dir
+from .pool import complete_indices
 
 MODELS = ("convlstm", "efficientnet_b3", "inception_resnet_v2")
 PIECE_BYTES = 15 * 1024 * 1024
@@ -71,7 +72,7 @@ def _log(msg: str) -> None:
 
 
 def _complete(pool: Path) -> int:
-    return len(list(pool.glob("meta-*.npz")))
+    return len(complete_indices(pool)) if pool.exists() else 0
 
 
 def _env() -> Dict[str, str]:

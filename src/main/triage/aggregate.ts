@@ -4,7 +4,7 @@
  * Rule 'max' (the default): per label, the highest slice. Rule 'smoothed-max': smooth along the
  * ordered slices with the kernel [¼, ½, ¼] (edges repeated) first, which lowers a lone spike (a
  * streak, a calcification) more than a run of high slices, but halves a bleed seen on one slice
- * only. Measured on held-out generator-v4 phantoms (contiguous 5 mm series), smoothing put two
+ * only. Measured on held-out generator-v4 phantoms (contiguous 5 mm series), smoothing put
  * studies whose bleed shows on one or two slices below normal studies, for every network (study
  * ROC-AUC of "any" for the ranking ensemble 85.5 % smoothed against 98.2 % plain); a triage tool
  * must not bury a small bleed, so the plain maximum is the app's rule. `triage evaluate` measures
