@@ -7,7 +7,7 @@
  * (src/main/inference/offline.ts).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PYTHON, REPO_ROOT, tempDir } from '../../helpers.js';
@@ -39,6 +39,7 @@ describe('offline by construction', () => {
     rmSync(join(input, 'study_00000', 'phantom.json')); // the generator's notes, not a slice
     const home = join(dir.path, 'home');
     const tracePath = join(dir.path, 'trace.txt');
+    const started = Date.now() - 1000; // a mat-debug file left by an earlier process whose pid came back is not this run's
     const r = spawnSync('strace', ['-f', '-e', 'trace=connect,sendto,sendmsg', '-o', tracePath, process.execPath,
       join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', join(dir.path, 'data'), '--init', 'import', join(input, 'study_00000')], {
       encoding: 'utf8',
@@ -55,6 +56,10 @@ describe('offline by construction', () => {
     expect(existsSync(join(home, '.cache', 'Microsoft'))).toBe(false);
     const pids = new Set(trace.split('\n').map((l) => l.split(' ')[0]).filter((p) => /^\d+$/.test(p!)));
     expect(pids.size).toBeGreaterThan(0);
-    for (const pid of pids) expect(existsSync(`/tmp/mat-debug-${pid}.log`), `/tmp/mat-debug-${pid}.log`).toBe(false);
+    for (const pid of pids) {
+      const log = `/tmp/mat-debug-${pid}.log`;
+      const written = existsSync(log) && statSync(log).mtimeMs >= started;
+      expect(written, `${log} written by this run`).toBe(false);
+    }
   }, 300_000);
 });
