@@ -2,12 +2,19 @@
  * IPC registration: one `ipcMain.handle` per TriageApi method, on the channel derived from the
  * same list the preload script uses (API_METHODS → ipcChannel), so every method has exactly one
  * handler and one preload function. Each handler first checks the sender (our window, our
- * app:// page), then validates the request and the response (dispatch in src/shared/api.ts).
+ * app:// page), then hands the request to the API call, which validates the request and the
+ * response (dispatch in src/shared/api.ts, inside the workstation thread).
  * Replies are envelopes so the renderer sees our error message, not Electron's wrapping of it.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent } from 'electron';
-import { API_METHODS, dispatch, ipcChannel, TOKEN_CHANNEL, type Envelope, type TriageApi } from '../../shared/api.js';
+import { API_METHODS, ipcChannel, TOKEN_CHANNEL, type ApiMethod, type Envelope } from '../../shared/api.js';
+
+/**
+ * Answers one API call, validating the request and the response: dispatch over the API in the
+ * same thread, or the workstation thread's call (which dispatches there).
+ */
+export type ApiCall = (method: ApiMethod, request: unknown) => Promise<unknown>;
 
 
 /** Decides whether an IPC message comes from the app's own page in the app's own window. */
@@ -20,7 +27,7 @@ export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
  */
 export function registerIpcHandlers(
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler' | 'on' | 'removeListener'>,
-  api: TriageApi,
+  call: ApiCall,
   isTrustedSender: SenderCheck,
   log: (m: string) => void = () => {},
   token: string = randomBytes(32).toString('base64url'),
@@ -43,7 +50,7 @@ export function registerIpcHandlers(
         return { ok: false, error: 'refused: missing or wrong IPC token' };
       }
       try {
-        return { ok: true, value: await dispatch(api, method, request) };
+        return { ok: true, value: await call(method, request) };
       } catch (err) {
         return { ok: false, error: (err as Error).message };
       }

@@ -1,8 +1,10 @@
 /**
  * The Electron shell (the only folder that imports 'electron'): app lifecycle, one window, the
- * menu, IPC registration, desktop notifications for flagged studies. The core starts with the
- * app and stops with it: quitting waits for core.stop(), which finishes the current step and
- * leaves unfinished jobs queued for the next start (the job queue is persistent).
+ * menu, IPC registration, desktop notifications for flagged studies. The workstation (core, store,
+ * models, watcher, API) runs in its own worker thread (workstation-thread/), so no SQL, DICOM
+ * parsing or scoring step ever blocks the thread that draws the windows and routes IPC. It starts
+ * with the app and stops with it: quitting waits for its stop(), which finishes the current step
+ * and leaves unfinished jobs queued for the next start (the job queue is persistent).
  *
  * Security (Electron's checklist): contextIsolation and sandbox on, nodeIntegration off, the
  * renderer loaded from a privileged app:// scheme with a strict CSP, no remote content (all
@@ -12,9 +14,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, Menu, Notification, protocol, session, shell, type WebContents } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, protocol, session, shell, type WebContents } from 'electron';
 import { defaultDataDir } from '../core.js';
-import { startWorkstation, type Workstation } from '../workstation.js';
+import { startWorkstationThread, type WorkstationThread } from '../workstation-thread/index.js';
 import { CONTENT_SECURITY_POLICY, MIME } from '../server/index.js';
 import { EVENT_CHANNEL, type ApiEvent } from '../../shared/api.js';
 import { APP_ORIGIN, makeSenderCheck, registerIpcHandlers } from './ipc.js';
@@ -33,7 +35,7 @@ protocol.registerSchemesAsPrivileged([
 ]);
 
 let mainWindow: BrowserWindow | null = null;
-let workstation: Workstation | null = null;
+let workstation: WorkstationThread | null = null;
 let unregisterIpc: (() => void) | null = null;
 let stopping: Promise<void> | null = null;
 
@@ -145,19 +147,20 @@ async function start(): Promise<void> {
   // Packaged: models are an extra resource beside app.asar (electron-builder.yml).
   const modelsDir = process.env.TRIAGE_MODELS_DIR ?? (app.isPackaged ? join(process.resourcesPath, 'models') : undefined);
   // A broken manifest must not keep the worklist from opening: series wait for a model.
-  workstation = await startWorkstation({
-    dataDir,
-    modelsDir,
-    onModelError: 'continue',
-    watch: process.env.TRIAGE_IMPORT_DIR,
-    watchStored: true,
+  const ws = await startWorkstationThread(
+    { dataDir, modelsDir, onModelError: 'continue', watch: process.env.TRIAGE_IMPORT_DIR, watchStored: true },
     log,
+  );
+  workstation = ws;
+  ws.onExit((reason) => {
+    // The worklist would silently stop updating: say so, in words a reading room can act on.
+    log(reason);
+    dialog.showErrorBox('ICH triage stopped working', `${reason}.\nNo new studies are being read or scored. Quit and start the app again.`);
   });
-  const api = workstation.api;
 
   const ours = (id: number) => mainWindow !== null && !mainWindow.isDestroyed() && mainWindow.webContents.id === id;
-  unregisterIpc = registerIpcHandlers(ipcMain, api, makeSenderCheck(ours), log);
-  api.onEvent((e) => {
+  unregisterIpc = registerIpcHandlers(ipcMain, (method, request) => ws.call(method, request), makeSenderCheck(ours), log);
+  ws.onEvent((e) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(EVENT_CHANNEL, e);
     if (e.type === 'flagged') notifyFlag(e);
   });

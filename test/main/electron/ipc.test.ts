@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { API_METHODS, EVENT_CHANNEL, ipcChannel, TOKEN_CHANNEL, type ApiMethod } from '../../../src/shared/api.js';
+import { API_METHODS, dispatch, EVENT_CHANNEL, ipcChannel, TOKEN_CHANNEL, type ApiMethod } from '../../../src/shared/api.js';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<unknown>;
 type Listener = (event: unknown, payload: unknown) => void;
@@ -89,7 +89,7 @@ describe('Electron IPC wiring', () => {
     const core = compose({ dataDir: dir });
     const api = new TriageApiImpl(core, { externalPollMs: 0 });
     const { ipcMain } = await import('electron');
-    const unregister = registerIpcHandlers(ipcMain, api, makeSenderCheck((id) => id === 1));
+    const unregister = registerIpcHandlers(ipcMain, (method, request) => dispatch(api, method, request), makeSenderCheck((id) => id === 1));
     await import('../../../src/preload/index.js');
     bridge = fake.exposed.triage as typeof bridge;
     stop = async () => {
@@ -185,6 +185,7 @@ const shell = vi.hoisted(() => {
     beforeRequest: undefined as undefined | ((d: unknown, cb: (r: { cancel: boolean }) => void) => void),
     permission: undefined as undefined | ((wc: unknown, p: string, cb: (ok: boolean) => void) => void),
     quitCalls: 0,
+    errorBoxes: [] as string[],
     ready: undefined as undefined | (() => void),
   };
   const readyPromise = new Promise<void>((ok) => (state.ready = ok));
@@ -244,6 +245,7 @@ const shell = vi.hoisted(() => {
       },
     },
     shell: { openPath: async () => '' },
+    dialog: { showErrorBox: (title: string, body: string) => state.errorBoxes.push(`${title}: ${body}`) },
   };
 });
 
@@ -258,6 +260,7 @@ vi.mock('electron', () => ({
   protocol: shell.protocol,
   session: shell.session,
   shell: shell.shell,
+  dialog: shell.dialog,
 }));
 
 describe('the Electron shell lifecycle', () => {
@@ -269,7 +272,7 @@ describe('the Electron shell lifecycle', () => {
     process.env.TRIAGE_MODELS_DIR = join(dir, 'no-models');
     await import('../../../src/main/electron/main.js');
     shell.state.ready!();
-    await vi.waitFor(() => expect(shell.windows).toHaveLength(1));
+    await vi.waitFor(() => expect(shell.windows).toHaveLength(1), { timeout: 30_000 });
   });
 
   afterAll(() => {
@@ -286,9 +289,14 @@ describe('the Electron shell lifecycle', () => {
     expect(shell.state.schemes).toEqual([expect.objectContaining({ scheme: 'app' })]);
   });
 
-  it('registers the IPC handlers with the core started', async () => {
+  it('registers the IPC handlers with the core started in its own thread', async () => {
     expect([...fake.handlers.keys()].sort()).toEqual(API_METHODS.map(ipcChannel).sort());
     expect(await (await bridge2()).status({})).toMatchObject({ ok: true, value: { dataDir: join(dir, 'data') } });
+    // Validation happens in the workstation thread and its message comes back as an envelope.
+    expect(await (await bridge2()).worklist({ sort: 'random' })).toMatchObject({ ok: false, error: expect.stringMatching(/invalid worklist request/) });
+    // The data folder is held, but not by this thread's store: taking its lock here is refused.
+    const { acquireDataLock, DataFolderInUse } = await import('../../../src/main/store/index.js');
+    expect(() => acquireDataLock(join(dir, 'data'), 'test')).toThrow(DataFolderInUse);
   });
 
   it('serves only its own files, with the CSP, from app://renderer', async () => {
@@ -327,6 +335,9 @@ describe('the Electron shell lifecycle', () => {
     await vi.waitFor(() => expect(shell.state.quitCalls).toBe(1));
     // The handlers are gone and the database is closed: the next start requeues unfinished work.
     expect(fake.handlers.size).toBe(0);
+    const { acquireDataLock } = await import('../../../src/main/store/index.js');
+    acquireDataLock(join(dir, 'data'), 'test')();
+    expect(shell.state.errorBoxes).toEqual([]);
   });
 });
 
