@@ -10,7 +10,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
+import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
@@ -108,7 +108,7 @@ export class TriageCore {
   /** Installs the model runner; series that were waiting for a model are queued for it. */
   attachScorer(scorer: SeriesScorer): void {
     this.scorer = scorer;
-    const waiting = this.store.requeueAwaitingSeries();
+    const waiting = requeueAwaitingSeries(this.store, INFER_JOB);
     if (waiting) this.log(`${waiting} series that awaited a model are queued for inference`);
   }
 
@@ -262,7 +262,7 @@ export class TriageCore {
   }
 
   settle(force: boolean): string[] {
-    const settled = settleSeries(this.store, { settleMs: this.settleMs, force });
+    const settled = settleSeries(this.store, { settleMs: this.settleMs, jobKind: INFER_JOB, force });
     for (const seriesUid of settled) this.emit({ type: 'series-ready', seriesUid });
     return settled;
   }

@@ -1,6 +1,6 @@
 /**
  * Assembly stage. Input: series in the store still 'receiving'. Output: series marked 'ready'
- * with their slices ordered and an inference job queued.
+ * with their slices ordered and a job of the caller's kind (the core's inference job) queued.
  *
  * A series is ready when no slice has arrived for the settle period (default 10 s) — scanners
  * and PACS send a series as a burst, and scoring half a head would rank it wrongly. An explicit
@@ -42,20 +42,45 @@ export function orderSlices(instances: readonly InstanceRow[]): OrderedSlice[] {
   return sorted.map((s, index) => ({ id: s.row.id, sliceIndex: index, slicePosition: s.position }));
 }
 
-/** Settles every series whose last slice is older than `settleMs` (all of them when `force`). */
-export function settleSeries(store: Store, opts: { settleMs: number; force?: boolean; now?: Date }): string[] {
+/**
+ * Settles every series whose last slice is older than `settleMs` (all of them when `force`): its
+ * final order, its ready state and its `jobKind` job are written in one transaction.
+ */
+export function settleSeries(store: Store, opts: { settleMs: number; jobKind: string; force?: boolean; now?: Date }): string[] {
   const now = opts.now ?? new Date();
   const cutoff = opts.force ? null : new Date(now.getTime() - opts.settleMs).toISOString();
   const settled: string[] = [];
   const studies = new Set<string>();
   for (const series of store.seriesToSettle(cutoff)) {
-    store.markSeriesReady(series.series_uid, orderSlices(store.seriesInstances(series.series_uid)));
+    const order = orderSlices(store.seriesInstances(series.series_uid));
+    store.transaction(() => {
+      store.writeInterimOrder(order);
+      store.markSeriesReady(series.series_uid, order.length);
+      queueSeriesJob(store, opts.jobKind, series.series_uid, order.length);
+    });
     settled.push(series.series_uid);
     studies.add(series.study_uid);
   }
   // Which series each study's networks read, among its settled series (assemble/select.ts).
   for (const studyUid of studies) store.setSeriesChoice(chooseSeries(store.seriesFacts(studyUid, { settledOnly: true })));
   return settled;
+}
+
+/** Series that waited for a model are ready again, each with its `jobKind` job; returns how many. */
+export function requeueAwaitingSeries(store: Store, jobKind: string): number {
+  const waiting = store.seriesAwaitingModel();
+  store.transaction(() => {
+    for (const s of waiting) {
+      store.setSeriesState(s.series_uid, 'ready', null);
+      queueSeriesJob(store, jobKind, s.series_uid, s.slice_count);
+    }
+  });
+  return waiting.length;
+}
+
+/** Keyed by the slice count, so a series that grows after it was scored gets a new job. */
+function queueSeriesJob(store: Store, kind: string, seriesUid: string, sliceCount: number): void {
+  store.enqueueJob(kind, `${seriesUid}@${sliceCount}`, { seriesUid });
 }
 
 /**

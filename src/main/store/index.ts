@@ -140,6 +140,11 @@ export { scoreFromRow };
 export class Store {
   constructor(readonly db: Db) {}
 
+  /** Runs `fn` as one transaction: a change that spans tables is all there or not at all. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   // ---- files and quarantine -------------------------------------------------------------
 
   fileSeen(path: string, sha256: string): { outcome: FileOutcome } | undefined {
@@ -377,23 +382,17 @@ export class Store {
     return this.db.prepare('SELECT * FROM series WHERE series_uid = ?').get(seriesUid) as SeriesRow | undefined;
   }
 
-  /** Writes the slice order and marks the series ready, with its inference job, atomically. */
-  markSeriesReady(seriesUid: string, order: { id: number; sliceIndex: number; slicePosition: number | null }[]): void {
-    const at = nowIso();
-    this.db.transaction(() => {
-      this.writeInterimOrder(order);
-      this.db
-        .prepare("UPDATE series SET state = 'ready', state_reason = NULL, ready_at = ?, slice_count = ? WHERE series_uid = ?")
-        .run(at, order.length, seriesUid);
-      // Keyed by the slice count, so a series that grows after it was scored gets a new job.
-      this.enqueueJob('infer-series', `${seriesUid}@${order.length}`, { seriesUid });
-    })();
+  /** Marks a settled series ready with its final slice count; its order is written beside it (writeInterimOrder). */
+  markSeriesReady(seriesUid: string, sliceCount: number): void {
+    this.db
+      .prepare("UPDATE series SET state = 'ready', state_reason = NULL, ready_at = ?, slice_count = ? WHERE series_uid = ?")
+      .run(nowIso(), sliceCount, seriesUid);
   }
 
   /**
    * A series' slice order. Alone: the interim order of a series still arriving, written without
-   * settling it, so that a provisional score smooths along the slices in their place; settling
-   * (markSeriesReady) writes the final order through it.
+   * settling it, so that a provisional score reads the slices in their place; settling writes the
+   * final order through it.
    */
   writeInterimOrder(order: { id: number; sliceIndex: number; slicePosition: number | null }[]): void {
     const setOrder = this.db.prepare('UPDATE instances SET slice_index = ?, slice_position = ? WHERE id = ?');
@@ -443,19 +442,12 @@ export class Store {
     this.db.prepare('UPDATE series SET state = ?, state_reason = ? WHERE series_uid = ?').run(state, reason, seriesUid);
   }
 
-  /** Series that waited for a model: queued again once one is installed. */
-  requeueAwaitingSeries(): number {
-    const rows = this.db.prepare("SELECT series_uid, slice_count FROM series WHERE state = 'awaiting_model'").all() as {
+  /** Series that wait for a model, with their slice counts. */
+  seriesAwaitingModel(): { series_uid: string; slice_count: number }[] {
+    return this.db.prepare("SELECT series_uid, slice_count FROM series WHERE state = 'awaiting_model'").all() as {
       series_uid: string;
       slice_count: number;
     }[];
-    this.db.transaction(() => {
-      for (const r of rows) {
-        this.db.prepare("UPDATE series SET state = 'ready', state_reason = NULL WHERE series_uid = ?").run(r.series_uid);
-        this.enqueueJob('infer-series', `${r.series_uid}@${r.slice_count}`, { seriesUid: r.series_uid });
-      }
-    })();
-    return rows.length;
   }
 
   // ---- jobs -----------------------------------------------------------------------------
