@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openDatabase, type Db } from '../src/main/store/index.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const CORPUS = resolve(REPO_ROOT, '..', 'shared', 'dicom-corpus');
@@ -21,6 +22,19 @@ export function corpus(rel: string): string {
 export function tempDir(prefix = 'triage-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * A connection of the test's own to a data folder's database, beside the app's, for looking at
+ * rows the app has no query for or breaking them on purpose; closed when `use` returns.
+ */
+export function withDatabase<T>(dataDir: string, use: (db: Db) => T): T {
+  const db = openDatabase(dataDir);
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
 }
 
 /** Runs test/fixtures/dicom_fixtures.py with the given arguments. */

@@ -14,8 +14,7 @@ import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } f
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
-import { openDatabase, queryWorklist, Store, sweepHuTemps, type Db, type WorklistQuery } from './store/index.js';
-import { acquireDataLock } from './store/index.js';
+import { acquireDataLock, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
@@ -57,7 +56,6 @@ export function defaultDataDir(): string {
 }
 
 export class TriageCore {
-  readonly db: Db;
   readonly store: Store;
   readonly dataDir: string;
   private readonly ingest: Ingest;
@@ -84,19 +82,18 @@ export class TriageCore {
     // The writer lock first: a second writer is refused before it touches anything.
     this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
     try {
-      this.db = openDatabase(this.dataDir);
+      this.store = Store.open(this.dataDir);
     } catch (err) {
       this.releaseLock();
       throw err;
     }
-    this.store = new Store(this.db);
     if (!opts.decoder) this.ownDecoder = new PooledFrameDecoder();
     this.ingest = new Ingest(this.store, this.dataDir, opts.decoder ?? this.ownDecoder);
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     if (!opts.readOnly) {
       // Work a previous writer was doing when it died is done again (handlers are idempotent);
       // the lock says no other writer is alive, so nothing running is taken from anyone.
-      const requeued = this.store.requeueInterruptedJobs();
+      const requeued = this.store.jobs.requeueInterrupted();
       if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
       // HU copies half-written by a process killed mid-write (their rows were never written).
       const swept = sweepHuTemps(this.dataDir);
@@ -140,7 +137,7 @@ export class TriageCore {
 
   /** An entry the folder rule refuses (a FIFO, a link out of the folder, ...): listed once in the quarantine. */
   private refuseEntry(path: string, reason: string): IngestOutcome {
-    this.store.recordRefusalOnce(path, reason);
+    this.store.files.refuseOnce(path, reason);
     return { path, outcome: 'quarantined', reason };
   }
 
@@ -279,34 +276,34 @@ export class TriageCore {
     if (this.jobsRunning || !this.scorer || this.closed) return;
     this.jobsRunning = true;
     try {
-      for (const s of this.store.receivingSeries()) {
-        if (this.closed || this.store.queuedJobs(INFER_JOB) > 0) break;
-        if ((this.provisionalCovered.get(s.series_uid) ?? 0) >= s.slice_count) continue;
-        if (!wouldBeRead(this.store, s.study_uid, s.series_uid)) continue; // e.g. its bone-kernel twin
+      for (const s of this.store.series.arriving()) {
+        if (this.closed || this.store.jobs.queued(INFER_JOB) > 0) break;
+        if ((this.provisionalCovered.get(s.seriesUid) ?? 0) >= s.sliceCount) continue;
+        if (!wouldBeRead(this.store, s.studyUid, s.seriesUid)) continue; // e.g. its bone-kernel twin
         try {
           await this.scorer.scoreSeries(
-            s.series_uid,
+            s.seriesUid,
             (progress) => {
-              this.scoring.set(s.series_uid, progress);
-              this.emit({ type: 'series-scoring', seriesUid: s.series_uid, progress });
+              this.scoring.set(s.seriesUid, progress);
+              this.emit({ type: 'series-scoring', seriesUid: s.seriesUid, progress });
             },
-            { provisional: true, onRanked: () => this.emit({ type: 'series-ranked', seriesUid: s.series_uid }) },
+            { provisional: true, onRanked: () => this.emit({ type: 'series-ranked', seriesUid: s.seriesUid }) },
           );
-          this.provisionalCovered.set(s.series_uid, s.slice_count);
-          this.emit({ type: 'series-provisional', seriesUid: s.series_uid });
+          this.provisionalCovered.set(s.seriesUid, s.sliceCount);
+          this.emit({ type: 'series-provisional', seriesUid: s.seriesUid });
         } catch (err) {
           // The final run after settling retries with the usual bookkeeping; nothing is lost here.
-          this.log(`provisional scoring of series ${s.series_uid} failed: ${(err as Error).message.split('\n')[0]}`);
-          this.provisionalCovered.set(s.series_uid, s.slice_count);
+          this.log(`provisional scoring of series ${s.seriesUid} failed: ${(err as Error).message.split('\n')[0]}`);
+          this.provisionalCovered.set(s.seriesUid, s.sliceCount);
         } finally {
-          this.scoring.delete(s.series_uid);
+          this.scoring.delete(s.seriesUid);
         }
       }
     } finally {
       this.jobsRunning = false;
     }
     // A series may have settled while this ran: its final run should not wait for the next tick.
-    if (this.store.queuedJobs(INFER_JOB) > 0) this.track(this.runJobs());
+    if (this.store.jobs.queued(INFER_JOB) > 0) this.track(this.runJobs());
   }
 
   /** Runs queued inference jobs one at a time until none is left. */
@@ -314,19 +311,19 @@ export class TriageCore {
     if (this.jobsRunning) return;
     this.jobsRunning = true;
     try {
-      for (let job = this.store.claimJob(INFER_JOB); job && !this.closed; job = this.store.claimJob(INFER_JOB)) {
+      for (let job = this.store.jobs.claim(INFER_JOB); job && !this.closed; job = this.store.jobs.claim(INFER_JOB)) {
         const { seriesUid } = JSON.parse(job.payload) as { seriesUid: string };
         try {
-          const series = this.store.series(seriesUid);
+          const series = this.store.series.get(seriesUid);
           if (!series) {
-            this.store.completeJob(job.id);
+            this.store.jobs.complete(job.id);
             continue;
           }
-          if (series.skipped_reason) {
+          if (series.skippedReason) {
             // Another series of the study is the one the networks read (assemble/select.ts).
-            this.store.completeJob(job.id);
+            this.store.jobs.complete(job.id);
             this.provisionalCovered.delete(seriesUid);
-            this.emit({ type: 'series-skipped', seriesUid, reason: series.skipped_reason });
+            this.emit({ type: 'series-skipped', seriesUid, reason: series.skippedReason });
             continue;
           }
           if (this.scorer) {
@@ -339,9 +336,9 @@ export class TriageCore {
               { onRanked: () => this.emit({ type: 'series-ranked', seriesUid }) },
             );
           } else {
-            this.store.setSeriesState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
+            this.store.series.setState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
           }
-          this.store.completeJob(job.id);
+          this.store.jobs.complete(job.id);
           this.scoring.delete(seriesUid);
           this.provisionalCovered.delete(seriesUid);
           this.emit({ type: 'series-scored', seriesUid });
@@ -349,8 +346,8 @@ export class TriageCore {
           this.scoring.delete(seriesUid);
           // A failed model run costs this series a retry, never the app.
           const reason = (err as Error).message.split('\n')[0]!;
-          this.store.setSeriesState(seriesUid, 'failed', `inference failed (will retry): ${reason}`);
-          this.store.failJob(job.id, reason, job.attempts < 3 ? RETRY_AFTER_MS : null);
+          this.store.series.setState(seriesUid, 'failed', `inference failed (will retry): ${reason}`);
+          this.store.jobs.fail(job.id, reason, job.attempts < 3 ? RETRY_AFTER_MS : null);
           this.log(`inference failed for series ${seriesUid}: ${reason}`);
         }
       }
@@ -362,16 +359,16 @@ export class TriageCore {
   // ---- queries ------------------------------------------------------------------------
 
   worklist(q: WorklistQuery = {}): WorklistRow[] {
-    return queryWorklist(this.db, q);
+    return this.store.worklist.query(q);
   }
 
   quarantine(): QuarantineEntry[] {
-    return this.store.quarantineList().map((q) => ({
+    return this.store.files.quarantined().map((q) => ({
       id: q.id,
       path: q.path,
       reason: q.reason,
       sha256: q.sha256,
-      createdAt: q.created_at,
+      createdAt: q.createdAt,
     }));
   }
 
@@ -394,7 +391,7 @@ export class TriageCore {
     let models: string;
     try {
       const manifest = loadManifest(this.opts.modelsDir);
-      const last = this.store.getSetting<{ at: string; models: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
+      const last = this.store.settings.get<{ at: string; models: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
         MODEL_STATES_SETTING,
       );
       models = this.scorer
@@ -421,7 +418,7 @@ export class TriageCore {
     await Promise.allSettled([...this.pending]);
     await this.scorer?.close();
     await this.ownDecoder?.close();
-    this.db.close();
+    this.store.close();
     this.releaseLock();
   }
 }

@@ -120,8 +120,8 @@ function checkAgainstPhantomLabels(core: TriageCore, phantoms: string, order: st
   const above = firstNormal === -1 || lastBleeding < firstNormal;
   const bleeding = order.filter((uid) => studyBleeds.get(uid));
   const keyHits = bleeding.filter((uid) => {
-    const key = core.store.studyScore(uid, RANKING_SCORE_ID)?.keySlices[0];
-    const sop = key === undefined ? undefined : (core.db.prepare('SELECT sop_uid FROM instances WHERE id = ?').pluck().get(key) as string | undefined);
+    const key = core.store.scores.get(uid, RANKING_SCORE_ID)?.keySlices[0];
+    const sop = key === undefined ? undefined : core.store.instances.sopUid(key);
     return sop !== undefined && sliceBleeds.get(sop) === true;
   }).length;
   return (

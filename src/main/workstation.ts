@@ -65,7 +65,7 @@ export async function startWorkstation(opts: WorkstationOptions): Promise<Workst
     log(`watching ${watching}`);
   };
   const api = new TriageApiImpl(core, { startWatch, watching: () => watching });
-  const folder = opts.watch ?? (opts.watchStored ? core.store.getSetting<string>(SETTING.importFolder) : undefined);
+  const folder = opts.watch ?? (opts.watchStored ? core.store.settings.get<string>(SETTING.importFolder) : undefined);
   if (folder) startWatch(folder);
   // Without a watcher nothing else starts the queue: series that awaited a model (requeued when
   // the models attached) or were left queued by an earlier run are scored now.

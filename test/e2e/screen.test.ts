@@ -10,10 +10,10 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { compose } from '../../src/main/core.js';
-import { verifyAudit } from '../../src/main/store/index.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
 import { bump, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from '../fixtures/studies.js';
+import { withDatabase } from '../helpers.js';
 
 // Browser-side callbacks are typed structurally: the Node test tsconfig has no DOM lib, on purpose.
 type El = { dataset: Record<string, string | undefined> };
@@ -89,33 +89,33 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     // Import once, then write model outputs as the inference stage would (test setup only).
     const core = compose({ dataDir, settleMs: 0 });
     await core.importFolder(join(root, 'import'));
-    const db = core.db;
+    const store = core.store;
     if (phantom) {
       // Centre the made-up curves on the slices the phantom's truth labels call bleeding.
-      const sops = (db.prepare('SELECT sop_uid FROM instances WHERE study_uid = ? ORDER BY slice_index').all(a.studyUid) as { sop_uid: string }[]).map((r) => r.sop_uid);
+      const sops = store.series.ofStudy(a.studyUid).flatMap((s) => s.slices.map((slice) => slice.sopUid));
       const hits = sops.map((s, i) => (phantom.bleeding.has(s) ? i : -1)).filter((i) => i >= 0);
       a.peak = hits.length ? hits[Math.floor(hits.length / 2)]! : Math.floor(sops.length / 2);
     } else {
       a.peak = 10;
     }
     const pk = a.peak;
-    const idsA = putPredictions(db, a.studyUid, 'convlstm', 'CPUExecutionProvider', (i) =>
+    const idsA = putPredictions(store, a.studyUid, 'convlstm', 'CPUExecutionProvider', (i) =>
       probs({ any: bump(i, pk, 0.95), subarachnoid: bump(i, pk, 0.9), subdural: bump(i, pk - 1, 0.35) }),
     );
-    putPredictions(db, a.studyUid, 'efficientnet_b3', 'CPUExecutionProvider', (i) =>
+    putPredictions(store, a.studyUid, 'efficientnet_b3', 'CPUExecutionProvider', (i) =>
       probs({ any: bump(i, pk, 0.8), subarachnoid: bump(i, pk, 0.42), subdural: bump(i, pk - 1, 0.6) }),
     );
-    putPredictions(db, a.studyUid, 'inception_resnet_v2', 'CPUExecutionProvider', (i) =>
+    putPredictions(store, a.studyUid, 'inception_resnet_v2', 'CPUExecutionProvider', (i) =>
       probs({ any: bump(i, pk, 0.85), subarachnoid: bump(i, pk, 0.38), subdural: bump(i, pk - 1, 0.55) }),
     );
     keyA = [idsA[pk]!, idsA[pk - 1]!, idsA[pk + 1]!].filter((x) => x !== undefined);
-    putStudyScore(db, a.studyUid, 'convlstm', probs({ any: 0.95, subarachnoid: 0.9, subdural: 0.35 }), keyA);
-    putStudyScore(db, a.studyUid, 'ensemble', probs({ any: 0.83, subarachnoid: 0.4, subdural: 0.58 }), keyA);
-    putStudyScore(db, a.studyUid, 'ranking', probs({ any: 0.89, subarachnoid: 0.65, subdural: 0.47 }), keyA);
-    putPredictions(db, B.studyUid, 'convlstm', 'CPUExecutionProvider', (i) => probs({ any: bump(i, 4, 0.6), subarachnoid: bump(i, 4, 0.55) }));
-    putStudyScore(db, B.studyUid, 'ranking', probs({ any: 0.61, subarachnoid: 0.55, intraparenchymal: 0.2 }));
-    putPredictions(db, C.studyUid, 'convlstm', 'CPUExecutionProvider', () => probs({ any: 0.08 }));
-    putStudyScore(db, C.studyUid, 'ranking', probs({ any: 0.12 }));
+    putStudyScore(store, a.studyUid, 'convlstm', probs({ any: 0.95, subarachnoid: 0.9, subdural: 0.35 }), keyA);
+    putStudyScore(store, a.studyUid, 'ensemble', probs({ any: 0.83, subarachnoid: 0.4, subdural: 0.58 }), keyA);
+    putStudyScore(store, a.studyUid, 'ranking', probs({ any: 0.89, subarachnoid: 0.65, subdural: 0.47 }), keyA);
+    putPredictions(store, B.studyUid, 'convlstm', 'CPUExecutionProvider', (i) => probs({ any: bump(i, 4, 0.6), subarachnoid: bump(i, 4, 0.55) }));
+    putStudyScore(store, B.studyUid, 'ranking', probs({ any: 0.61, subarachnoid: 0.55, intraparenchymal: 0.2 }));
+    putPredictions(store, C.studyUid, 'convlstm', 'CPUExecutionProvider', () => probs({ any: 0.08 }));
+    putStudyScore(store, C.studyUid, 'ranking', probs({ any: 0.12 }));
     await core.stop();
 
     serving = await start();
@@ -306,11 +306,11 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     expect(text).toContain('SDH');
     expect(await page.isChecked('[data-testid="subtype-subdural"]')).toBe(true);
 
-    const audit = serving.core.db
-      .prepare("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%'")
-      .all() as { actor: string; action: string; subject: string }[];
+    const audit = withDatabase(serving.core.dataDir, (db) =>
+      db.prepare("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%'").all(),
+    ) as { actor: string; action: string; subject: string }[];
     expect(audit).toEqual([{ actor: 'Dr Ada Test', action: 'review.confirmed', subject: a.studyUid }]);
-    expect(verifyAudit(serving.core.db).ok).toBe(true);
+    expect(serving.core.store.audit.verify().ok).toBe(true);
     const csv = await serving.api.exportCsv({});
     expect(csv.rowCount).toBe(1);
     expect(csv.csv).toContain('Dr Ada Test');
@@ -337,9 +337,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     expect(await page.isChecked('[data-testid="subtype-subarachnoid"]')).toBe(true);
     await page.keyboard.press('n');
     await page.waitForSelector(`[data-testid="viewer"][data-study="${C.studyUid}"]`);
-    const reviews = serving.core.db
-      .prepare("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%' ORDER BY id")
-      .all() as { actor: string; action: string; subject: string }[];
+    const reviews = withDatabase(serving.core.dataDir, (db) =>
+      db.prepare("SELECT actor, action, subject FROM audit_log WHERE action LIKE 'review.%' ORDER BY id").all(),
+    ) as { actor: string; action: string; subject: string }[];
     expect(reviews.at(-1)).toEqual({ actor: 'Dr Ada Test', action: 'review.confirmed', subject: B.studyUid });
   });
 

@@ -23,7 +23,7 @@ import Database from 'better-sqlite3';
 import dicomParser from 'dicom-parser';
 import { rng } from '../../bench/worklist.js';
 import { readSlice, TAG } from '../../src/main/dicom/index.js';
-import { huToInt16, pixelSha256, readHuFile, verifyAudit } from '../../src/main/store/index.js';
+import { huToInt16, pixelSha256, readHuFile, Store } from '../../src/main/store/index.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -165,7 +165,7 @@ async function main(): Promise<void> {
     const integrity = db.pragma('integrity_check', { simple: true });
     const quarantined = (db.prepare('SELECT COUNT(DISTINCT path) AS n FROM quarantine WHERE resolved_at IS NULL').get() as { n: number }).n;
     const quarantineRows = (db.prepare('SELECT COUNT(*) AS n FROM quarantine WHERE resolved_at IS NULL').get() as { n: number }).n;
-    const audit = verifyAudit(db as never);
+    const audit = new Store(db).audit.verify();
     db.close();
     const result = {
       seed: SEED,

@@ -1,5 +1,5 @@
 /**
- * The API implementation (issue 6): TriageApi over a TriageCore. Both transports — Electron IPC
+ * The API implementation: TriageApi over a TriageCore. Both transports — Electron IPC
  * (src/main/electron/ipc.ts) and the loopback HTTP server (src/main/server) — call this one
  * class through `dispatch()` in src/shared/api.ts, which validates requests and responses.
  *
@@ -29,8 +29,7 @@ import {
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
 import { MODEL_STATES_SETTING } from '../inference/index.js';
-import { readHuFile, type WorklistQuery } from '../store/index.js';
-import { addReviewer, listReviewers, reviewerExists } from '../store/index.js';
+import { NotFound, readHuFile, type WorklistQuery } from '../store/index.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
   defaultRankingFamily,
@@ -41,17 +40,6 @@ import {
   thresholdsFromReviews,
   type ReviewedStudy,
 } from '../triage/index.js';
-import { latestReviews, NotFound, recordReview, studyReviews } from '../store/index.js';
-import {
-  dataVersion,
-  instanceHuPath,
-  studyExists,
-  patientPriors,
-  studyPredictions,
-  studyProducers,
-  studyScores,
-  studySeries,
-} from '../store/index.js';
 
 export const SETTING = {
   thresholds: 'flagThresholds',
@@ -87,7 +75,7 @@ export class TriageApiImpl implements TriageApi {
     private readonly opts: ApiOptions = {},
   ) {
     this.unsubscribeCore = core.on((e) => this.onCoreEvent(e));
-    this.lastDataVersion = dataVersion(core.db);
+    this.lastDataVersion = core.store.dataVersion();
     const every = opts.externalPollMs ?? 1000;
     if (every > 0) {
       this.poll = setInterval(() => this.checkExternal(), every);
@@ -128,11 +116,11 @@ export class TriageApiImpl implements TriageApi {
         this.changed('ingest', e.outcome.studyUid ?? null);
       }
     } else if (e.type === 'series-ready') {
-      this.changed('series', this.core.store.series(e.seriesUid)?.study_uid ?? null);
+      this.changed('series', this.core.store.series.get(e.seriesUid)?.studyUid ?? null);
     } else if (e.type === 'series-scoring') {
-      this.changed('scoring', this.core.store.series(e.seriesUid)?.study_uid ?? null);
+      this.changed('scoring', this.core.store.series.get(e.seriesUid)?.studyUid ?? null);
     } else {
-      const studyUid = this.core.store.series(e.seriesUid)?.study_uid ?? null;
+      const studyUid = this.core.store.series.get(e.seriesUid)?.studyUid ?? null;
       this.changed('scored', studyUid);
       if (studyUid) this.maybeNotifyFlag(studyUid);
     }
@@ -140,7 +128,7 @@ export class TriageApiImpl implements TriageApi {
 
   private checkExternal(): void {
     try {
-      const v = dataVersion(this.core.db);
+      const v = this.core.store.dataVersion();
       if (v !== this.lastDataVersion) {
         this.lastDataVersion = v;
         this.changed('external', null);
@@ -163,7 +151,7 @@ export class TriageApiImpl implements TriageApi {
 
   /** The site's per-label overrides (only the labels it set). */
   private thresholdOverrides(): Partial<Record<Label, number>> {
-    return this.core.store.getSetting<Partial<Record<Label, number>>>(SETTING.thresholds) ?? {};
+    return this.core.store.settings.get<Partial<Record<Label, number>>>(SETTING.thresholds) ?? {};
   }
 
   /** What the worklist flags by: triage/policy.ts, the same numbers `triage evaluate` reports. */
@@ -189,7 +177,7 @@ export class TriageApiImpl implements TriageApi {
   private providers(): ProviderInfo[] {
     if (this.opts.providers) return this.opts.providers();
     // The model states the process that loaded the models recorded (inference/attach.ts).
-    const states = this.core.store.getSetting<{ models?: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
+    const states = this.core.store.settings.get<{ models?: { modelId: string; status: string; provider: string | null; reason: string }[] }>(
       MODEL_STATES_SETTING,
     );
     return (states?.models ?? [])
@@ -210,8 +198,8 @@ export class TriageApiImpl implements TriageApi {
     const rows = this.core.worklist(q);
     const thresholds = this.thresholds();
     const uids = rows.map((r) => r.studyUid);
-    const producers = studyProducers(this.core.db, uids);
-    const reviews = latestReviews(this.core.db, uids);
+    const producers = this.core.store.predictions.producers(uids);
+    const reviews = this.core.store.reviews.latest(uids);
     const scoring = this.scoringByStudy();
     const items = rows.map((r) => ({
       ...r,
@@ -227,7 +215,7 @@ export class TriageApiImpl implements TriageApi {
   private scoringByStudy(): Map<string, { done: number; total: number; modelId: string }> {
     const out = new Map<string, { done: number; total: number; modelId: string }>();
     for (const [seriesUid, p] of this.core.scoringProgress()) {
-      const studyUid = this.core.store.series(seriesUid)?.study_uid;
+      const studyUid = this.core.store.series.get(seriesUid)?.studyUid;
       if (!studyUid) continue;
       const cur = out.get(studyUid);
       out.set(studyUid, cur ? { done: cur.done + p.done, total: cur.total + p.total, modelId: p.modelId } : { ...p });
@@ -250,25 +238,26 @@ export class TriageApiImpl implements TriageApi {
 
   async study(req: ApiRequest<'study'>): Promise<ApiResponse<'study'>> {
     const { studyUid } = parseRequest('study', req);
-    if (!studyExists(this.core.db, studyUid)) throw new NotFound(`no study ${studyUid}`);
+    const store = this.core.store;
+    if (!store.studies.exists(studyUid)) throw new NotFound(`no study ${studyUid}`);
     // The worklist query is the one definition of a study's row.
     const [study] = this.items(parseRequest('worklist', {}), studyUid);
     if (!study) throw new NotFound(`no study ${studyUid}`);
     return {
       study,
-      series: studySeries(this.core.db, studyUid),
-      predictions: studyPredictions(this.core.db, studyUid),
-      scores: studyScores(this.core.db, studyUid),
-      reviews: studyReviews(this.core.db, studyUid),
+      series: store.series.ofStudy(studyUid),
+      predictions: store.predictions.forViewer(studyUid),
+      scores: store.scores.ofStudy(studyUid),
+      reviews: store.reviews.ofStudy(studyUid),
       thresholds: this.thresholds(),
       rankingModel: this.rankingModel(),
-      priors: patientPriors(this.core.db, studyUid),
+      priors: store.studies.priors(studyUid),
     };
   }
 
   async slice(req: ApiRequest<'slice'>): Promise<ApiResponse<'slice'>> {
     const { instanceId } = parseRequest('slice', req);
-    const rel = instanceHuPath(this.core.db, instanceId);
+    const rel = this.core.store.instances.huPath(instanceId);
     if (!rel) throw new NotFound(`no slice ${instanceId}`);
     const hu = readHuFile(this.core.dataDir, rel);
     const side = Math.round(Math.sqrt(hu.length));
@@ -286,8 +275,8 @@ export class TriageApiImpl implements TriageApi {
   async review(req: ApiRequest<'review'>): Promise<ApiResponse<'review'>> {
     const r = parseRequest('review', req);
     const reviewer = this.signedIn('record a decision');
-    if (!studyExists(this.core.db, r.studyUid)) throw new NotFound(`no study ${r.studyUid}`);
-    const result = recordReview(this.core.store, { ...r, reviewer });
+    if (!this.core.store.studies.exists(r.studyUid)) throw new NotFound(`no study ${r.studyUid}`);
+    const result = this.core.store.reviews.record({ ...r, reviewer });
     this.changed('review', r.studyUid);
     return result;
   }
@@ -298,7 +287,7 @@ export class TriageApiImpl implements TriageApi {
     if (reviewedOnly) rows = rows.filter((r) => r.reviewStatus === 'confirmed' || r.reviewStatus === 'dismissed');
     const csv = worklistCsv(rows);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
-    this.core.store.appendAudit(this.reviewer ?? 'workstation (nobody signed in)', 'export.csv', null, { rows: rows.length, reviewedOnly, filter });
+    this.core.store.audit.append(this.reviewer ?? 'workstation (nobody signed in)', 'export.csv', null, { rows: rows.length, reviewedOnly, filter });
     return { filename: `ich-worklist-${stamp}.csv`, csv, rowCount: rows.length };
   }
 
@@ -318,7 +307,7 @@ export class TriageApiImpl implements TriageApi {
   private settings(): Settings {
     return {
       dataDir: this.core.dataDir,
-      importFolder: this.opts.watching?.() ?? this.core.store.getSetting<string>(SETTING.importFolder) ?? null,
+      importFolder: this.opts.watching?.() ?? this.core.store.settings.get<string>(SETTING.importFolder) ?? null,
       watching: Boolean(this.opts.watching?.()),
       ...(() => {
         const manifest = this.core.manifest();
@@ -356,7 +345,7 @@ export class TriageApiImpl implements TriageApi {
       } catch (err) {
         throw new ApiError((err as Error).message, 'updateSettings');
       }
-      if (importFolder !== this.core.store.getSetting<string>(SETTING.importFolder) && patch.confirmImportFolder !== true) {
+      if (importFolder !== store.settings.get<string>(SETTING.importFolder) && patch.confirmImportFolder !== true) {
         throw new ApiError(`confirm the new import folder ${importFolder}: every file put in it will be read`, 'updateSettings');
       }
     }
@@ -366,16 +355,16 @@ export class TriageApiImpl implements TriageApi {
         if (v === null) delete next[label];
         else if (v !== undefined) next[label] = v;
       }
-      store.setSetting(SETTING.thresholds, next);
-      store.appendAudit(actor, 'settings.thresholds', null, { overrides: next, effective: this.thresholds() });
+      store.settings.set(SETTING.thresholds, next);
+      store.audit.append(actor, 'settings.thresholds', null, { overrides: next, effective: this.thresholds() });
     }
     if (patch.rankingModel) {
-      store.setSetting(SETTING.rankingModel, patch.rankingModel);
-      store.appendAudit(actor, 'settings.rankingModel', null, { rankingModel: patch.rankingModel });
+      store.settings.set(SETTING.rankingModel, patch.rankingModel);
+      store.audit.append(actor, 'settings.rankingModel', null, { rankingModel: patch.rankingModel });
     }
     if (importFolder !== undefined) {
-      store.setSetting(SETTING.importFolder, importFolder);
-      store.appendAudit(actor, 'settings.importFolder', null, { importFolder });
+      store.settings.set(SETTING.importFolder, importFolder);
+      store.audit.append(actor, 'settings.importFolder', null, { importFolder });
       // A watcher already running keeps its folder until restart; a first one starts now.
       if (importFolder && this.opts.startWatch && !this.opts.watching?.()) this.opts.startWatch(importFolder);
     }
@@ -414,7 +403,7 @@ export class TriageApiImpl implements TriageApi {
   }
 
   private sessionInfo(): Session {
-    return { reviewer: this.reviewer, reviewers: listReviewers(this.core.db) };
+    return { reviewer: this.reviewer, reviewers: this.core.store.reviewers.list() };
   }
 
   async session(req: ApiRequest<'session'>): Promise<ApiResponse<'session'>> {
@@ -424,19 +413,19 @@ export class TriageApiImpl implements TriageApi {
 
   async signIn(req: ApiRequest<'signIn'>): Promise<ApiResponse<'signIn'>> {
     const { name, create } = parseRequest('signIn', req);
-    if (!reviewerExists(this.core.db, name)) {
+    if (!this.core.store.reviewers.exists(name)) {
       if (!create) throw new NotFound(`no reviewer named "${name}" on this workstation: add them first`);
-      addReviewer(this.core.store, name, this.reviewer);
+      this.core.store.reviewers.add(name, this.reviewer);
     }
     this.reviewer = name;
-    this.core.store.appendAudit(name, 'session.signIn', null, {});
+    this.core.store.audit.append(name, 'session.signIn', null, {});
     this.changed('session', null);
     return this.sessionInfo();
   }
 
   async signOut(req: ApiRequest<'signOut'>): Promise<ApiResponse<'signOut'>> {
     parseRequest('signOut', req);
-    if (this.reviewer) this.core.store.appendAudit(this.reviewer, 'session.signOut', null, {});
+    if (this.reviewer) this.core.store.audit.append(this.reviewer, 'session.signOut', null, {});
     this.reviewer = null;
     this.changed('session', null);
     return this.sessionInfo();

@@ -9,34 +9,28 @@
  * lacks a position the whole series falls back to InstanceNumber.
  */
 import { positionAlongNormal, sliceNormal, type Orientation, type Vec3 } from '../dicom/index.js';
-import type { InstanceRow, Store } from '../store/index.js';
+import type { InstanceRow, SliceOrder, Store } from '../store/index.js';
 import { chooseSeries } from './select.js';
 
 export type { SeriesFacts, SeriesChoice } from './select.js';
 
 export const DEFAULT_SETTLE_MS = 10_000;
 
-export interface OrderedSlice {
-  id: number;
-  sliceIndex: number;
-  slicePosition: number | null;
-}
-
-export function orderSlices(instances: readonly InstanceRow[]): OrderedSlice[] {
+export function orderSlices(instances: readonly InstanceRow[]): SliceOrder[] {
   const first = instances.find((i) => i.orientation !== null);
   const normal: Vec3 | null = first ? sliceNormal(JSON.parse(first.orientation!) as Orientation) : null;
   const withPosition = instances.map((i) => ({
     row: i,
     position:
-      normal && i.position_x !== null && i.position_y !== null && i.position_z !== null
-        ? positionAlongNormal([i.position_x, i.position_y, i.position_z], normal)
+      normal && i.positionX !== null && i.positionY !== null && i.positionZ !== null
+        ? positionAlongNormal([i.positionX, i.positionY, i.positionZ], normal)
         : null,
   }));
   const allPositioned = withPosition.every((s) => s.position !== null);
   const sorted = [...withPosition].sort((a, b) => {
     if (allPositioned && a.position !== b.position) return a.position! - b.position!;
-    const na = a.row.instance_number ?? Number.MAX_SAFE_INTEGER;
-    const nb = b.row.instance_number ?? Number.MAX_SAFE_INTEGER;
+    const na = a.row.instanceNumber ?? Number.MAX_SAFE_INTEGER;
+    const nb = b.row.instanceNumber ?? Number.MAX_SAFE_INTEGER;
     return na !== nb ? na - nb : a.row.id - b.row.id;
   });
   return sorted.map((s, index) => ({ id: s.row.id, sliceIndex: index, slicePosition: s.position }));
@@ -51,28 +45,28 @@ export function settleSeries(store: Store, opts: { settleMs: number; jobKind: st
   const cutoff = opts.force ? null : new Date(now.getTime() - opts.settleMs).toISOString();
   const settled: string[] = [];
   const studies = new Set<string>();
-  for (const series of store.seriesToSettle(cutoff)) {
-    const order = orderSlices(store.seriesInstances(series.series_uid));
+  for (const series of store.series.toSettle(cutoff)) {
+    const order = orderSlices(store.instances.ofSeries(series.seriesUid));
     store.transaction(() => {
-      store.writeInterimOrder(order);
-      store.markSeriesReady(series.series_uid, order.length);
-      queueSeriesJob(store, opts.jobKind, series.series_uid, order.length);
+      store.instances.writeOrder(order);
+      store.series.markReady(series.seriesUid, order.length);
+      queueSeriesJob(store, opts.jobKind, series.seriesUid, order.length);
     });
-    settled.push(series.series_uid);
-    studies.add(series.study_uid);
+    settled.push(series.seriesUid);
+    studies.add(series.studyUid);
   }
   // Which series each study's networks read, among its settled series (assemble/select.ts).
-  for (const studyUid of studies) store.setSeriesChoice(chooseSeries(store.seriesFacts(studyUid, { settledOnly: true })));
+  for (const studyUid of studies) store.series.setChoice(chooseSeries(store.series.facts(studyUid, { settledOnly: true })));
   return settled;
 }
 
 /** Series that waited for a model are ready again, each with its `jobKind` job; returns how many. */
 export function requeueAwaitingSeries(store: Store, jobKind: string): number {
-  const waiting = store.seriesAwaitingModel();
+  const waiting = store.series.inState('awaiting_model');
   store.transaction(() => {
     for (const s of waiting) {
-      store.setSeriesState(s.series_uid, 'ready', null);
-      queueSeriesJob(store, jobKind, s.series_uid, s.slice_count);
+      store.series.setState(s.seriesUid, 'ready', null);
+      queueSeriesJob(store, jobKind, s.seriesUid, s.sliceCount);
     }
   });
   return waiting.length;
@@ -80,7 +74,7 @@ export function requeueAwaitingSeries(store: Store, jobKind: string): number {
 
 /** Keyed by the slice count, so a series that grows after it was scored gets a new job. */
 function queueSeriesJob(store: Store, kind: string, seriesUid: string, sliceCount: number): void {
-  store.enqueueJob(kind, `${seriesUid}@${sliceCount}`, { seriesUid });
+  store.jobs.enqueue(kind, `${seriesUid}@${sliceCount}`, { seriesUid });
 }
 
 /**
@@ -88,5 +82,5 @@ function queueSeriesJob(store: Store, kind: string, seriesUid: string, sliceCoun
  * such a series is scored provisionally.
  */
 export function wouldBeRead(store: Store, studyUid: string, seriesUid: string): boolean {
-  return chooseSeries(store.seriesFacts(studyUid, { settledOnly: false })).read === seriesUid;
+  return chooseSeries(store.series.facts(studyUid, { settledOnly: false })).read === seriesUid;
 }

@@ -18,7 +18,7 @@ import { loadManifest } from '../inference/index.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/index.js';
 import { startWorkstation, type Workstation } from '../workstation.js';
 import { registerServeCommand } from '../server/cli.js';
-import { allPredictions, RANKING_SCORE_ID, verifyAudit } from '../store/index.js';
+import { RANKING_SCORE_ID } from '../store/index.js';
 import { familyThresholds, rankingSlices } from '../triage/index.js';
 import type { IngestOutcome } from '../ingest/index.js';
 import { formatQuarantine, formatWorklist, printable, table } from './format.js';
@@ -285,7 +285,7 @@ function registerAuditCommand(program: Command, out: Out): void {
     .action((opts: { json?: boolean }, cmd: Command) => {
       const core = openReader(cmd);
       try {
-        const v = verifyAudit(core.db);
+        const v = core.store.audit.verify();
         if (opts.json) out(`${JSON.stringify(v, null, 2)}\n`);
         else if (v.ok) out(`audit log intact: ${v.rows} row(s), ${v.reviews} review(s) match it; head ${v.head}\n`);
         else out(`audit log BROKEN at row ${v.firstBreak!.id}: ${v.firstBreak!.problem}\n`);
@@ -317,13 +317,13 @@ function registerEvaluateCommand(program: Command, out: Out): void {
       try {
         const manifest = loadManifest(cmd.optsWithGlobals<GlobalOptions>().modelsDir);
         if (!manifest.models.length) throw new Error('no model installed: models/manifest.json lists none');
-        if (opts.ranking) core.store.setSetting(RANKING_SETTING, opts.ranking);
+        if (opts.ranking) core.store.settings.set(RANKING_SETTING, opts.ranking);
         // The RSNA layout keeps label and metadata files beside the images: not slices, not refusals.
         const outcomes = await core.importFolder(opts.data, undefined, (p) => !/\.(csv|json|md|txt)$/i.test(p));
         const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
         for (const r of refused) log(`refused ${printable(r.path)}: ${printable(r.reason ?? '')}`);
         const report = evaluateStored({
-          db: core.db,
+          predictions: core.store.predictions.all(),
           labels,
           dataFolder: resolve(opts.data),
           // The same policy the screen flags by (triage/policy.ts): one set of numbers.
@@ -350,7 +350,7 @@ function registerExportPredictionsCommand(program: Command, out: Out): void {
     .action((opts: { out: string; model: string }, cmd: Command) => {
       const core = openReader(cmd);
       try {
-        const byModel = allPredictions(core.db);
+        const byModel = core.store.predictions.all();
         const rows = opts.model === RANKING_SCORE_ID ? rankingSlices(byModel, rankingFamily(core.store, core.manifest()))?.rows : byModel.get(opts.model);
         if (!rows?.length) {
           throw new Error(`no predictions for "${opts.model}" (stored: ${[...byModel.keys()].join(', ') || 'none'})`);

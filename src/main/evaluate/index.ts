@@ -3,8 +3,8 @@
  * with the seed papers' metrics, at slice and at study level, for each model, the ensemble and
  * the ranking family, at the manifest's thresholds.
  *
- * Input: a database into which the folder was imported and scored (the normal ingest), and the
- * labels. Output: an `EvaluationReport` (written as JSON), text tables, and an HTML page of ROC
+ * Input: the stored predictions of a database into which the folder was imported and scored (the
+ * normal ingest), and the labels. Output: an `EvaluationReport` (written as JSON), text tables, and an HTML page of ROC
  * curves (chart.js, inlined: it opens offline).
  *
  * "overall" pools the six labels' confusion counts (micro-average); overall ROC-AUC is the mean
@@ -22,7 +22,7 @@ import {
   weightedLogLoss,
   type Confusion,
 } from '../metrics/index.js';
-import { allPredictions, RANKING_SCORE_ID, type Db, type StoredPrediction } from '../store/index.js';
+import { RANKING_SCORE_ID, type StoredPrediction } from '../store/index.js';
 import { rankingSlices, studyLevel, type AggregationRule, type RankingFamily } from '../triage/index.js';
 import { rsnaId } from './rsna.js';
 import type { EvaluationReport, LabelResult, LevelResult, ModelResult } from './types.js';
@@ -76,7 +76,8 @@ export function scoreLevel(truth: number[][], scores: number[][], thresholds: nu
 }
 
 export interface EvaluateInput {
-  db: Db;
+  /** Every stored prediction, by model (store.predictions.all()). */
+  predictions: ReadonlyMap<string, StoredPrediction[]>;
   labels: Map<string, number[]>;
   dataFolder: string;
   thresholdsFor: (modelId: string) => number[];
@@ -84,7 +85,7 @@ export interface EvaluateInput {
 }
 
 export function evaluateStored(input: EvaluateInput): EvaluationReport {
-  const byModel = allPredictions(input.db);
+  const byModel = input.predictions;
   const models: ModelResult[] = [];
   const ranking = rankingSlices(byModel, input.rankingFamily);
   const entries: [string, StoredPrediction[]][] = [...byModel];

@@ -23,11 +23,11 @@ export async function attachModels(
   });
   if (!scorer) {
     // Recorded too, so that no screen shows the providers of an earlier run as if they were loaded.
-    core.store.setSetting(MODEL_STATES_SETTING, { at: new Date().toISOString(), models: [] });
+    core.store.settings.set(MODEL_STATES_SETTING, { at: new Date().toISOString(), models: [] });
     opts.log?.('models: none installed (models/manifest.json lists no model)');
     return 0;
   }
-  core.store.setSetting(MODEL_STATES_SETTING, { at: new Date().toISOString(), models: scorer.modelStates() });
+  core.store.settings.set(MODEL_STATES_SETTING, { at: new Date().toISOString(), models: scorer.modelStates() });
   opts.log?.(`models: ${scorer.describe()}`);
   core.attachScorer(scorer);
   return scorer.modelStates().filter((s) => s.status === 'loaded').length;

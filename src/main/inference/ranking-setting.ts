@@ -6,7 +6,7 @@ export const RANKING_SETTING = 'rankingModel';
 
 /** The family a site chose, if it chose one. */
 export function siteRankingFamily(store: Store): RankingFamily | undefined {
-  const v = store.getSetting<string>(RANKING_SETTING);
+  const v = store.settings.get<string>(RANKING_SETTING);
   return RANKING_FAMILIES.includes(v as RankingFamily) ? (v as RankingFamily) : undefined;
 }
 

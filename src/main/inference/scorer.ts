@@ -14,16 +14,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { workerUrl, startWorker } from '../workers/index.js';
-import {
-  clearStudyScores,
-  predictionsByFile,
-  readHuFile,
-  RANKING_SCORE_ID,
-  savePredictions,
-  saveStudyScore,
-  studyPredictionRows,
-  type Store,
-} from '../store/index.js';
+import { readHuFile, RANKING_IN_USE_SETTING, RANKING_SCORE_ID, type Store } from '../store/index.js';
 import { familyNetworks, meanOf, rankingSlices, studyLevel } from '../triage/index.js';
 import { orderSlices } from '../assemble/index.js';
 import { rankingFamily } from './ranking-setting.js';
@@ -212,9 +203,9 @@ export class OnnxSeriesScorer implements SeriesScorer {
     const loaded = this.loaded();
     if (!loaded.length) throw new Error(`no model could be loaded: ${this.describe()}`);
     await this.reloadIfNeeded();
-    if (opts.provisional) store.writeInterimOrder(orderSlices(store.seriesInstances(seriesUid)));
-    const instances = store.seriesInstances(seriesUid);
-    const series = store.series(seriesUid);
+    if (opts.provisional) store.instances.writeOrder(orderSlices(store.instances.ofSeries(seriesUid)));
+    const instances = store.instances.ofSeries(seriesUid);
+    const series = store.series.get(seriesUid);
     if (!series || !instances.length) return;
 
     // A slice this model file has already scored (the series grew after it was scored, or is scored
@@ -223,13 +214,13 @@ export class OnnxSeriesScorer implements SeriesScorer {
     const cached = new Map(
       loaded.map((m) => {
         const fp = fingerprints.get(m.modelId);
-        return [m.modelId, fp ? predictionsByFile(store.db, m.modelId, fp, instances.map((i) => i.id)) : new Map<number, Float32Array>()];
+        return [m.modelId, fp ? store.predictions.byFile(m.modelId, fp, instances.map((i) => i.id)) : new Map<number, Float32Array>()];
       }),
     );
     const huCache = new Map<number, ReturnType<typeof readHuFile>>();
     const huOf = (i: number) => {
       let hu = huCache.get(i);
-      if (!hu) huCache.set(i, (hu = readHuFile(dataDir, instances[i]!.hu_path)));
+      if (!hu) huCache.set(i, (hu = readHuFile(dataDir, instances[i]!.huPath)));
       return hu;
     };
     const perModel = new Map<string, ArrayLike<number>[]>(); // per network and ensemble, in slice order
@@ -244,8 +235,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
         const combined = instances.map((_, i) => meanOf(members.map((m) => m![i]!), e.weights));
         perModel.set(e.id, combined);
         const providers = [...new Set(e.members.map((id) => this.states.find((st) => st.modelId === id)?.provider))].join('+');
-        savePredictions(
-          store.db,
+        store.predictions.save(
           e.id,
           this.manifest.models.find((m) => m.id === e.members[0])?.version ?? '0',
           providers,
@@ -264,8 +254,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
         const window = new Float32Array(chunk.length * 2);
         chunk.forEach(({ inst, i }, k) => {
           hu.set(huOf(i), k * SLICE_PIXELS);
-          window[k * 2] = inst.window_center;
-          window[k * 2 + 1] = inst.window_width;
+          window[k * 2] = inst.windowCenter;
+          window[k * 2 + 1] = inst.windowWidth;
         });
         const r = await this.request(
           { type: 'run', id: 0, modelId: model.modelId, hu, window, count: chunk.length },
@@ -277,8 +267,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
         onProgress?.({ done, total, modelId: model.modelId });
       }
       perModel.set(model.modelId, results);
-      savePredictions(
-        store.db,
+      store.predictions.save(
         model.modelId,
         model.version,
         model.provider ?? 'unknown',
@@ -288,7 +277,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
       const rest = ordered.slice(n + 1);
       if (rest.length && first.has(model.modelId) && !rest.some((m) => first.has(m.modelId))) {
         saveEnsembles();
-        this.rescoreStudy(series.study_uid, {
+        this.rescoreStudy(series.studyUid, {
           provisional: opts.provisional,
           includingSeries: seriesUid,
           models: new Set(perModel.keys()),
@@ -298,11 +287,11 @@ export class OnnxSeriesScorer implements SeriesScorer {
     }
     saveEnsembles();
     if (opts.provisional) {
-      this.rescoreStudy(series.study_uid, { provisional: true });
+      this.rescoreStudy(series.studyUid, { provisional: true });
       return;
     }
-    store.setSeriesState(seriesUid, 'scored', null);
-    this.rescoreStudy(series.study_uid);
+    store.series.setState(seriesUid, 'scored', null);
+    this.rescoreStudy(series.studyUid);
   }
 
   private fingerprint(state: ModelState): string | null {
@@ -321,27 +310,27 @@ export class OnnxSeriesScorer implements SeriesScorer {
     opts: { provisional?: boolean; includingSeries?: string; models?: ReadonlySet<string> } = {},
   ): void {
     const { store } = this.opts;
-    const byModel = studyPredictionRows(store.db, studyUid, {
+    const byModel = store.predictions.ofStudy(studyUid, {
       scoredSeriesOnly: true,
       withReceiving: opts.provisional ?? false,
       includingSeries: opts.includingSeries,
     });
     if (opts.models) for (const id of [...byModel.keys()]) if (!opts.models.has(id)) byModel.delete(id);
     const mark = (rows: readonly unknown[]) => (opts.provisional ? { slicesScored: rows.length } : null);
-    store.db.transaction(() => {
-      clearStudyScores(store.db, studyUid);
+    store.transaction(() => {
+      store.scores.clear(studyUid);
       for (const [modelId, rows] of byModel) {
         const { probabilities, keys } = studyLevel(rows);
-        saveStudyScore(store.db, studyUid, modelId, probabilities, keys, mark(rows));
+        store.scores.save(studyUid, modelId, probabilities, keys, mark(rows));
       }
       const family = rankingFamily(store, this.manifest);
       const ranking = rankingSlices(byModel, family);
       if (ranking) {
         const { probabilities, keys } = studyLevel(ranking.rows);
-        saveStudyScore(store.db, studyUid, RANKING_SCORE_ID, probabilities, keys, mark(ranking.rows));
-        store.setSetting('rankingModelInUse', ranking.family);
+        store.scores.save(studyUid, RANKING_SCORE_ID, probabilities, keys, mark(ranking.rows));
+        store.settings.set(RANKING_IN_USE_SETTING, ranking.family);
       }
-    })();
+    });
   }
 
   async close(): Promise<void> {

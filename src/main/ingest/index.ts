@@ -98,9 +98,9 @@ export class Ingest {
     if ('outcome' in read) return read;
     const { bytes } = read;
     const fileSha = createHash('sha256').update(bytes).digest('hex');
-    const seen = this.store.fileSeen(path, fileSha);
+    const seen = this.store.files.seen(path, fileSha);
     if (seen) {
-      const reason = seen.outcome === 'quarantined' || seen.outcome === 'conflict' ? this.store.refusalReason(path, fileSha) : undefined;
+      const reason = seen.outcome === 'quarantined' || seen.outcome === 'conflict' ? this.store.files.refusalReason(path, fileSha) : undefined;
       return { path, outcome: 'unchanged', ...(reason !== undefined ? { reason } : {}) };
     }
     const side = sideFileKind(path, bytes);
@@ -111,7 +111,7 @@ export class Ingest {
       slice = await readSlice(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), this.decoder);
     } catch (err) {
       const reason = err instanceof QuarantineError ? err.reason : `unexpected error reading file: ${describe(err)}`;
-      this.store.recordQuarantine(path, fileSha, bytes.length, reason);
+      this.store.files.quarantine(path, fileSha, bytes.length, reason);
       return { path, outcome: 'quarantined', reason };
     }
 
@@ -123,7 +123,7 @@ export class Ingest {
     const h = slice.header;
     const ids = { sopUid: h.sopInstanceUid!, seriesUid: h.seriesInstanceUid!, studyUid: h.studyInstanceUid! };
     try {
-      const { outcome } = this.store.storeInstance(
+      const { outcome } = this.store.instances.record(
         instanceRecord(slice, { sourcePath: path, fileSha256: fileSha, pixelSha256: pixelSha, huPath, size: bytes.length }),
       );
       if (outcome === 'conflict') {
@@ -132,7 +132,7 @@ export class Ingest {
       return { path, outcome, ...ids };
     } catch (err) {
       if (err instanceof SeriesStudyMismatch) {
-        this.store.recordQuarantine(path, fileSha, bytes.length, err.message);
+        this.store.files.quarantine(path, fileSha, bytes.length, err.message);
         return { path, outcome: 'quarantined', reason: err.message };
       }
       throw err;
@@ -146,7 +146,7 @@ export class Ingest {
    */
   private async readBounded(path: string): Promise<{ bytes: Buffer } | IngestOutcome> {
     const refuse = (reason: string): IngestOutcome => {
-      this.store.recordRefusalOnce(path, reason);
+      this.store.files.refuseOnce(path, reason);
       return { path, outcome: 'quarantined', reason };
     };
     const tooLarge = (size: number) => `file of ${size} bytes is too large for one CT slice (limit ${MAX_FILE_BYTES})`;

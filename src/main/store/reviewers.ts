@@ -5,21 +5,28 @@
  */
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import type { AuditingStore } from './audit.js';
+import type { AuditRepository } from './audit.js';
 
-export function listReviewers(db: Db): string[] {
-  return db.prepare('SELECT name FROM reviewers ORDER BY name COLLATE NOCASE').pluck().all() as string[];
-}
+export class ReviewerRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditRepository,
+  ) {}
 
-export function reviewerExists(db: Db, name: string): boolean {
-  return db.prepare('SELECT 1 FROM reviewers WHERE name = ?').get(name) !== undefined;
-}
+  list(): string[] {
+    return this.db.prepare('SELECT name FROM reviewers ORDER BY name COLLATE NOCASE').pluck().all() as string[];
+  }
 
-/** Adds a reviewer (no-op if the name exists); `by` is who added them (null: the first one). */
-export function addReviewer(store: AuditingStore, name: string, by: string | null): void {
-  store.db.transaction(() => {
-    if (reviewerExists(store.db, name)) return;
-    store.db.prepare('INSERT INTO reviewers (name, created_at, created_by) VALUES (?, ?, ?)').run(name, nowIso(), by);
-    store.appendAudit(by ?? name, 'reviewer.added', name, {});
-  })();
+  exists(name: string): boolean {
+    return this.db.prepare('SELECT 1 FROM reviewers WHERE name = @name').get({ name }) !== undefined;
+  }
+
+  /** Adds a reviewer (no-op if the name exists); `by` is who added them (null: the first one). */
+  add(name: string, by: string | null): void {
+    this.db.transaction(() => {
+      if (this.exists(name)) return;
+      this.db.prepare('INSERT INTO reviewers (name, created_at, created_by) VALUES (@name, @at, @by)').run({ name, at: nowIso(), by });
+      this.audit.append(by ?? name, 'reviewer.added', name, {});
+    })();
+  }
 }

@@ -1,5 +1,5 @@
 /**
- * Reviews (issue 6): the radiologist's decisions on a study. Owns the SQL of table `reviews` and
+ * Reviews: the radiologist's decisions on a study. Owns the SQL of table `reviews` and
  * of `studies.review_status`; every decision is also written to the append-only audit log in the
  * same transaction, so the two can never disagree.
  *
@@ -8,7 +8,7 @@
  */
 import type { Db } from './db.js';
 import { nowIso } from './db.js';
-import type { AuditingStore } from './audit.js';
+import type { AuditRepository } from './audit.js';
 import type { ReviewDecision, ReviewEntry, Subtype } from '../../shared/api.js';
 
 export type ReviewStatus = 'new' | 'in_review' | 'confirmed' | 'dismissed';
@@ -28,7 +28,7 @@ export interface NewReview {
   comment: string;
 }
 
-function toEntry(r: Record<string, unknown>): ReviewEntry {
+function toReviewEntry(r: Record<string, unknown>): ReviewEntry {
   let subtypes: Subtype[] = [];
   try {
     subtypes = JSON.parse(String(r.subtypes)) as Subtype[];
@@ -56,54 +56,68 @@ export class StudyNotFound extends NotFound {
   }
 }
 
-/** Records a decision, updates the study's status and appends the audit entry, atomically. */
-export function recordReview(store: AuditingStore, r: NewReview): { reviewStatus: ReviewStatus; review: ReviewEntry } {
-  const db = store.db;
-  return db.transaction(() => {
-    const study = db.prepare('SELECT review_status FROM studies WHERE study_uid = ?').get(r.studyUid) as
-      | { review_status: ReviewStatus }
-      | undefined;
-    if (!study) throw new StudyNotFound(r.studyUid);
-    const at = nowIso();
-    const subtypes = [...new Set(r.subtypes)];
-    const id = Number(
-      db
-        .prepare('INSERT INTO reviews (study_uid, reviewer, decision, subtypes, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(r.studyUid, r.reviewer, r.decision, JSON.stringify(subtypes), r.comment, at).lastInsertRowid,
-    );
-    // studies.review_status follows from the new row (trigger reviews_set_status, migration 0002).
-    const status = STATUS_AFTER[r.decision];
-    store.appendAudit(r.reviewer, `review.${r.decision}`, r.studyUid, {
-      reviewId: id,
-      from: study.review_status,
-      to: status,
-      subtypes,
-      comment: r.comment,
-    });
-    return {
-      reviewStatus: status,
-      review: { id, studyUid: r.studyUid, reviewer: r.reviewer, decision: r.decision, subtypes, comment: r.comment, createdAt: at },
-    };
-  })();
-}
+export class ReviewRepository {
+  constructor(
+    private readonly db: Db,
+    private readonly audit: AuditRepository,
+  ) {}
 
-export function studyReviews(db: Db, studyUid: string): ReviewEntry[] {
-  return (
-    db.prepare('SELECT * FROM reviews WHERE study_uid = ? ORDER BY created_at, id').all(studyUid) as Record<string, unknown>[]
-  ).map(toEntry);
-}
+  /** Records a decision, updates the study's status and appends the audit entry, atomically. */
+  record(r: NewReview): { reviewStatus: ReviewStatus; review: ReviewEntry } {
+    return this.db.transaction(() => {
+      const study = this.db.prepare('SELECT review_status FROM studies WHERE study_uid = @studyUid').get({ studyUid: r.studyUid }) as
+        | { review_status: ReviewStatus }
+        | undefined;
+      if (!study) throw new StudyNotFound(r.studyUid);
+      const at = nowIso();
+      const subtypes = [...new Set(r.subtypes)];
+      const id = Number(
+        this.db
+          .prepare(
+            `INSERT INTO reviews (study_uid, reviewer, decision, subtypes, comment, created_at)
+             VALUES (@studyUid, @reviewer, @decision, @subtypes, @comment, @at)`,
+          )
+          .run({ studyUid: r.studyUid, reviewer: r.reviewer, decision: r.decision, subtypes: JSON.stringify(subtypes), comment: r.comment, at })
+          .lastInsertRowid,
+      );
+      // studies.review_status follows from the new row (trigger reviews_set_status, migration 0002).
+      const status = STATUS_AFTER[r.decision];
+      this.audit.append(r.reviewer, `review.${r.decision}`, r.studyUid, {
+        reviewId: id,
+        from: study.review_status,
+        to: status,
+        subtypes,
+        comment: r.comment,
+      });
+      return {
+        reviewStatus: status,
+        review: { id, studyUid: r.studyUid, reviewer: r.reviewer, decision: r.decision, subtypes, comment: r.comment, createdAt: at },
+      };
+    })();
+  }
 
-/** The latest decision per study, for the worklist and the CSV export. */
-export function latestReviews(db: Db, studyUids: readonly string[]): Map<string, ReviewEntry> {
-  const out = new Map<string, ReviewEntry>();
-  if (!studyUids.length) return out;
-  const rows = db
-    .prepare(
-      `SELECT r.* FROM reviews r
-       WHERE r.study_uid IN (SELECT value FROM json_each(?))
-         AND r.id = (SELECT r2.id FROM reviews r2 WHERE r2.study_uid = r.study_uid ORDER BY r2.created_at DESC, r2.id DESC LIMIT 1)`,
-    )
-    .all(JSON.stringify(studyUids)) as Record<string, unknown>[];
-  for (const r of rows) out.set(r.study_uid as string, toEntry(r));
-  return out;
+  /** A study's decisions, oldest first. */
+  ofStudy(studyUid: string): ReviewEntry[] {
+    return (
+      this.db.prepare('SELECT * FROM reviews WHERE study_uid = @studyUid ORDER BY created_at, id').all({ studyUid }) as Record<string, unknown>[]
+    ).map(toReviewEntry);
+  }
+
+  /** The latest decision per study, for the worklist and the CSV export. */
+  latest(studyUids: readonly string[]): Map<string, ReviewEntry> {
+    const out = new Map<string, ReviewEntry>();
+    if (!studyUids.length) return out;
+    const rows = this.db
+      .prepare(
+        `SELECT r.* FROM reviews r
+         WHERE r.study_uid IN (SELECT value FROM json_each(@uids))
+           AND r.id = (SELECT r2.id FROM reviews r2 WHERE r2.study_uid = r.study_uid ORDER BY r2.created_at DESC, r2.id DESC LIMIT 1)`,
+      )
+      .all({ uids: JSON.stringify(studyUids) }) as Record<string, unknown>[];
+    for (const r of rows) {
+      const entry = toReviewEntry(r);
+      out.set(entry.studyUid, entry);
+    }
+    return out;
+  }
 }

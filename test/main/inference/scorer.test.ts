@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
 import { OnnxSeriesScorer, sha256File } from '../../../src/main/inference/scorer.js';
-import { corpus, CT1_UNC, fixture, HAVE_CORPUS, PYTHON, REPO_ROOT, tempDir } from '../../helpers.js';
+import { corpus, CT1_UNC, fixture, HAVE_CORPUS, PYTHON, REPO_ROOT, tempDir, withDatabase } from '../../helpers.js';
 
 const dir = tempDir();
 const inbox = join(dir.path, 'inbox');
@@ -71,9 +71,9 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     for (const p of Object.values(row!.score!)) expect(p).toBeGreaterThanOrEqual(0);
     // With only the Conv-LSTM installed, it ranks alone and the worklist says so.
     expect(row!.scoredBy).toBe('convlstm (ensemble unavailable)');
-    const preds = core.db.prepare("SELECT COUNT(*) AS n FROM predictions WHERE model_id = 'convlstm' AND provider = 'cpu'").get() as { n: number };
-    expect(preds.n).toBe(3);
-    const keys = core.store.studyScore(row!.studyUid, 'ranking')!.keySlices;
+    const preds = core.store.predictions.all().get('convlstm')!;
+    expect(preds.filter((p) => p.provider === 'cpu')).toHaveLength(3);
+    const keys = core.store.scores.get(row!.studyUid, 'ranking')!.keySlices;
     expect(keys).toHaveLength(3);
     await core.stop();
   });
@@ -95,10 +95,11 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
       if (e.type === 'series-scoring' && e.progress.done === e.progress.total) totals.push(e.progress.total);
     });
     await core.importFolder(first);
-    const before = core.db.prepare('SELECT instance_id, p_any, created_at FROM predictions ORDER BY instance_id').all();
+    const stored = () => withDatabase(core.dataDir, (db) => db.prepare('SELECT instance_id, p_any, created_at FROM predictions ORDER BY instance_id').all());
+    const before = stored();
     await core.importFolder(grown);
     expect(totals).toEqual([3, 2]);
-    const after = core.db.prepare('SELECT instance_id, p_any, created_at FROM predictions ORDER BY instance_id').all();
+    const after = stored();
     expect(after).toHaveLength(5);
     expect(after.slice(0, 3)).toEqual(before); // the first three kept, not run again
     expect(core.worklist()[0]!.state).toBe('scored');
@@ -179,10 +180,10 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     core.on((e) => {
       if (e.type === 'series-scoring' && order.at(-1) !== e.progress.modelId) order.push(e.progress.modelId);
       if (e.type === 'series-ranked') {
-        const studyUid = core.store.series(e.seriesUid)!.study_uid;
+        const studyUid = core.store.series.get(e.seriesUid)!.studyUid;
         atRanked = {
-          ranking: core.store.studyScore(studyUid, 'ranking') !== undefined,
-          convlstm: core.store.studyScore(studyUid, 'convlstm') !== undefined,
+          ranking: core.store.scores.get(studyUid, 'ranking') !== undefined,
+          convlstm: core.store.scores.get(studyUid, 'convlstm') !== undefined,
           modelsRun: [...order],
         };
       }
@@ -194,7 +195,7 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     const [row] = core.worklist();
     expect(row!.state).toBe('scored');
     expect(row!.scoredBy).toBe('ensemble');
-    expect(core.store.studyScore(row!.studyUid, 'convlstm')).toBeDefined();
+    expect(core.store.scores.get(row!.studyUid, 'convlstm')).toBeDefined();
     await core.stop();
   });
 
@@ -227,7 +228,7 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     const [row] = core.worklist();
     expect(row!.state).toBe('failed');
     expect(row!.stateReason).toMatch(/broke the contract/);
-    const job = core.db.prepare("SELECT state, attempts, last_error FROM jobs").get() as { state: string; last_error: string };
+    const job = withDatabase(core.dataDir, (db) => db.prepare('SELECT state, attempts, last_error FROM jobs').get()) as { state: string; last_error: string };
     expect(job.state).toBe('queued'); // retried later
     expect(job.last_error).toMatch(/broke the contract/);
     await core.stop();

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
 import { PooledFrameDecoder, QuarantineError, readSlice, TAG } from '../../../src/main/dicom/index.js';
 import { readHuFile } from '../../../src/main/store/index.js';
-import { corpus, CT1_UNC, CT_IMAGE, fixture, HAVE_CORPUS, tempDir } from '../../helpers.js';
+import { corpus, CT1_UNC, CT_IMAGE, fixture, HAVE_CORPUS, tempDir, withDatabase } from '../../helpers.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -174,11 +174,12 @@ describe.skipIf(!HAVE_CORPUS)('fuzzed ingest', () => {
       fixture('variant', '--base', corpus(CT_IMAGE), '--out', join(inbox, 'after.dcm'), '--set', 'SOPInstanceUID=1.2.826.0.1.3680043.10.1234.1');
       expect((await core.ingestFile(join(inbox, 'after.dcm'))).outcome).toBe('stored');
 
-      const files = core.db.prepare('SELECT COUNT(*) AS n FROM files').get() as { n: number };
-      const quarantined = core.db.prepare('SELECT COUNT(*) AS n FROM quarantine').get() as { n: number };
-      expect(files.n + quarantined.n).toBeGreaterThanOrEqual(202);
+      const count = (table: string) => withDatabase(core.dataDir, (db) => (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n);
+      expect(count('files') + count('quarantine')).toBeGreaterThanOrEqual(202);
       for (const name of ['before.dcm', 'after.dcm']) {
-        const row = core.db.prepare('SELECT hu_path FROM instances WHERE source_path = ?').get(join(inbox, name)) as { hu_path: string };
+        const row = withDatabase(core.dataDir, (db) => db.prepare('SELECT hu_path FROM instances WHERE source_path = ?').get(join(inbox, name))) as {
+          hu_path: string;
+        };
         const expected = await readSlice(new Uint8Array(readFileSync(join(inbox, name))));
         const stored = readHuFile(core.dataDir, row.hu_path);
         expect(stored.every((v, i) => v === Math.round(expected.hu[i]!))).toBe(true);

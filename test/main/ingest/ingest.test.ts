@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compose, type TriageCore } from '../../../src/main/core.js';
 import { readHuFile } from '../../../src/main/store/index.js';
-import { corpus, CT1_UNC, CT_IMAGE, fixture, HAVE_CORPUS, tempDir } from '../../helpers.js';
+import { corpus, CT1_UNC, CT_IMAGE, fixture, HAVE_CORPUS, tempDir, withDatabase } from '../../helpers.js';
 
 let dir: ReturnType<typeof tempDir>;
 let core: TriageCore;
@@ -20,7 +20,8 @@ afterEach(async () => {
   dir.cleanup();
 });
 
-const count = (sql: string) => (core.db.prepare(sql).get() as { n: number }).n;
+const count = (sql: string) => withDatabase(core.dataDir, (db) => (db.prepare(sql).get() as { n: number }).n);
+const oneRow = <T>(sql: string) => withDatabase(core.dataDir, (db) => db.prepare(sql).get() as T);
 
 describe.skipIf(!HAVE_CORPUS)('ingest', () => {
   it('stores good slices, quarantines bad ones with a reason, and goes on', async () => {
@@ -38,7 +39,7 @@ describe.skipIf(!HAVE_CORPUS)('ingest', () => {
     ]);
     expect(count('SELECT COUNT(*) AS n FROM instances')).toBe(2);
     // The core keeps its own HU copy: the source may be moved away.
-    const inst = core.db.prepare('SELECT hu_path FROM instances LIMIT 1').get() as { hu_path: string };
+    const inst = oneRow<{ hu_path: string }>('SELECT hu_path FROM instances LIMIT 1');
     expect(readHuFile(core.dataDir, inst.hu_path).length).toBe(512 * 512);
   });
 
@@ -58,7 +59,7 @@ describe.skipIf(!HAVE_CORPUS)('ingest', () => {
     expect(second[0]!.outcome).toBe('conflict');
     expect(count('SELECT COUNT(*) AS n FROM instances')).toBe(1);
     expect(count('SELECT COUNT(*) AS n FROM conflicts')).toBe(1);
-    const kept = core.db.prepare('SELECT source_path FROM instances').get() as { source_path: string };
+    const kept = oneRow<{ source_path: string }>('SELECT source_path FROM instances');
     // The first stored copy stays (a or b: identical files, read in parallel); never the conflict.
     expect(kept.source_path).toMatch(/[ab]\.dcm$/);
 
@@ -89,9 +90,11 @@ describe.skipIf(!HAVE_CORPUS)('ingest', () => {
   it('orders slices by position along the normal, not by InstanceNumber or file name, also when tilted', async () => {
     fixture('series', '--base', corpus(CT1_UNC), '--out', inbox, '--count', '12', '--shuffle-instance-numbers', '--tilt', '20', '--seed', '7');
     await core.importFolder(inbox);
-    const rows = core.db
-      .prepare('SELECT source_path, slice_index, slice_position FROM instances ORDER BY slice_index')
-      .all() as { source_path: string; slice_index: number; slice_position: number }[];
+    const rows = withDatabase(core.dataDir, (db) => db.prepare('SELECT source_path, slice_index, slice_position FROM instances ORDER BY slice_index').all()) as {
+      source_path: string;
+      slice_index: number;
+      slice_position: number;
+    }[];
     expect(rows.map((r) => r.source_path.split('/').pop())).toEqual(
       Array.from({ length: 12 }, (_, i) => `slice_${String(i).padStart(4, '0')}.dcm`),
     );

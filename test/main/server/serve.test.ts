@@ -16,6 +16,7 @@ import { familyThresholds } from '../../../src/main/triage/index.js';
 import { ensureRendererBuilt } from '../../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../../src/main/server/serve.js';
 import { makeSeries, probs, putStudyScore, type FixtureStudy } from '../../fixtures/studies.js';
+import { withDatabase } from '../../helpers.js';
 
 const S1: FixtureStudy = {
   studyUid: '1.2.826.0.1.3680043.10.2.1',
@@ -78,8 +79,8 @@ describe('the loopback server and the API', () => {
     makeSeries(join(root, 'in'), [S1, S2]);
     const core = compose({ dataDir, settleMs: 0 });
     await core.importFolder(join(root, 'in'));
-    putStudyScore(core.db, S1.studyUid, 'ranking', probs({ any: 0.7, subdural: 0.66 }));
-    putStudyScore(core.db, S2.studyUid, 'ranking', probs({ any: 0.2 }));
+    putStudyScore(core.store, S1.studyUid, 'ranking', probs({ any: 0.7, subdural: 0.66 }));
+    putStudyScore(core.store, S2.studyUid, 'ranking', probs({ any: 0.2 }));
     await core.stop();
     // The triage policy this test flags by: a manifest with a measured ranking record and no models.
     const modelsDir = join(root, 'models');
@@ -130,7 +131,7 @@ describe('the loopback server and the API', () => {
     const session = await s.api.signIn({ name: 'Dr A', create: true });
     expect(session).toEqual({ reviewer: 'Dr A', reviewers: ['Dr A'] });
     await s.api.updateSettings({ importFolder: null });
-    const last = s.core.db.prepare('SELECT actor, action FROM audit_log ORDER BY id DESC LIMIT 1').get();
+    const last = withDatabase(s.core.dataDir, (db) => db.prepare('SELECT actor, action FROM audit_log ORDER BY id DESC LIMIT 1').get());
     expect(last).toEqual({ actor: 'Dr A', action: 'settings.importFolder' });
   });
 
@@ -193,7 +194,9 @@ describe('the loopback server and the API', () => {
     const r = JSON.parse((await post('slice', { instanceId: first.instanceId })).body) as { rows: number; huBase64: string };
     expect(r.rows).toBe(512);
     const bytes = Buffer.from(r.huBase64, 'base64');
-    const rel = s.core.db.prepare('SELECT hu_path FROM instances WHERE id = ?').get(first.instanceId) as { hu_path: string };
+    const rel = withDatabase(s.core.dataDir, (db) => db.prepare('SELECT hu_path FROM instances WHERE id = ?').get(first.instanceId)) as {
+      hu_path: string;
+    };
     expect(bytes.equals(Buffer.from(readHuFile(s.core.dataDir, rel.hu_path).buffer))).toBe(true);
   });
 
@@ -224,13 +227,13 @@ describe('the loopback server and the API', () => {
     expect(rows.map((r) => r.studyUid)).toEqual([S1.studyUid, S2.studyUid]);
     const history = (await s.api.study({ studyUid: S1.studyUid })).reviews.map((r) => `${r.decision}:${r.reviewer}`);
     expect(history).toEqual(['in_review:Dr A', 'confirmed:Dr A', 'reopened:Dr B']);
-    const audit = s.core.db.prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'review.%' ORDER BY id").all();
+    const audit = withDatabase(s.core.dataDir, (db) => db.prepare("SELECT action, actor FROM audit_log WHERE action LIKE 'review.%' ORDER BY id").all());
     expect(audit).toEqual([
       { action: 'review.in_review', actor: 'Dr A' },
       { action: 'review.confirmed', actor: 'Dr A' },
       { action: 'review.reopened', actor: 'Dr B' },
     ]);
-    expect(() => s.core.db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    expect(() => withDatabase(s.core.dataDir, (db) => db.prepare('DELETE FROM audit_log').run())).toThrow(/append-only/);
     off();
     expect(events.filter((e) => e === 'review')).toHaveLength(3);
     await expect(s.api.review({ studyUid: '1.2.3.404', decision: 'confirmed' })).rejects.toThrow(/no study/);
@@ -259,7 +262,7 @@ describe('the loopback server and the API', () => {
     expect(settings.thresholdSources.subdural).toBe('model');
     expect(settings.rankingModel).toBe('convlstm');
     expect(settings.rankingReason).toContain('chosen in Settings');
-    expect(s.core.store.getSetting('rankingModel')).toBe('convlstm');
+    expect(s.core.store.settings.get('rankingModel')).toBe('convlstm');
     expect(settings.providers).toEqual([]); // no model loaded in this test
     expect((await s.api.worklist({ flaggedOnly: true })).rows).toHaveLength(2);
     const reset = await s.api.updateSettings({ thresholds: { any: null } });

@@ -10,8 +10,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditHash } from '../../../src/main/store/audit.js';
 import { MIGRATIONS } from '../../../src/main/store/migrations/index.js';
-import { openDatabase, Store, verifyAudit, type Db } from '../../../src/main/store/index.js';
-import { recordReview } from '../../../src/main/store/reviews.js';
+import { openDatabase, Store, type Db } from '../../../src/main/store/index.js';
 import { REPO_ROOT, tempDir } from '../../helpers.js';
 
 const dir = tempDir('triage-audit-');
@@ -23,10 +22,10 @@ function freshStore(): { db: Db; store: Store; path: string } {
   const db = openDatabase(path);
   const store = new Store(db);
   db.prepare("INSERT INTO studies (study_uid, patient_name, first_arrival_at, last_arrival_at) VALUES ('1.2.3', 'A^B', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')").run();
-  store.appendAudit('ingest', 'quarantine', '/x.dcm', { reason: 'not DICOM' });
-  recordReview(store, { studyUid: '1.2.3', reviewer: 'Dr A', decision: 'in_review', subtypes: [], comment: '' });
-  recordReview(store, { studyUid: '1.2.3', reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural'], comment: 'left SDH' });
-  store.appendAudit('Dr A', 'settings.thresholds', null, { any: 0.3 });
+  store.audit.append('ingest', 'quarantine', '/x.dcm', { reason: 'not DICOM' });
+  store.reviews.record({ studyUid: '1.2.3', reviewer: 'Dr A', decision: 'in_review', subtypes: [], comment: '' });
+  store.reviews.record({ studyUid: '1.2.3', reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural'], comment: 'left SDH' });
+  store.audit.append('Dr A', 'settings.thresholds', null, { any: 0.3 });
   return { db, store, path };
 }
 
@@ -38,8 +37,8 @@ function dropTriggers(db: Db): void {
 
 describe('the audit trail', () => {
   it('a normal history verifies, and the study status follows its latest review', () => {
-    const { db } = freshStore();
-    const v = verifyAudit(db);
+    const { db, store } = freshStore();
+    const v = store.audit.verify();
     expect(v).toMatchObject({ ok: true, rows: 4, reviews: 2 });
     expect(db.prepare("SELECT review_status FROM studies WHERE study_uid = '1.2.3'").pluck().get()).toBe('confirmed');
   });
@@ -77,10 +76,10 @@ describe('the audit trail', () => {
     ['a rewritten review', (db: Db) => db.prepare("UPDATE reviews SET reviewer = 'Dr Chief' WHERE id = 2").run(), /review 2 does not match/],
     ['an invented study status', (db: Db) => db.prepare("UPDATE studies SET review_status = 'dismissed'").run(), /shows "dismissed"/],
   ] as const)('with the triggers dropped, verify finds %s', (_what, tamper, problem) => {
-    const { db } = freshStore();
+    const { db, store } = freshStore();
     dropTriggers(db);
     tamper(db);
-    const v = verifyAudit(db);
+    const v = store.audit.verify();
     expect(v.ok).toBe(false);
     expect(`row ${v.firstBreak!.id}: ${v.firstBreak!.problem}`).toMatch(problem);
   });
@@ -116,10 +115,10 @@ describe('the audit trail', () => {
     const folder = join(dir.path, 'upgraded');
     spawnSync('mkdir', ['-p', folder]);
     spawnSync('cp', [join(dir.path, 'v1b.sqlite'), join(folder, 'triage.sqlite')]);
-    const db = openDatabase(folder);
-    expect(verifyAudit(db)).toMatchObject({ ok: true, rows: 2 });
-    new Store(db).appendAudit('Dr B', 'export.csv', null, {});
-    expect(verifyAudit(db)).toMatchObject({ ok: true, rows: 3 });
-    db.close();
+    const store = Store.open(folder);
+    expect(store.audit.verify()).toMatchObject({ ok: true, rows: 2 });
+    store.audit.append('Dr B', 'export.csv', null, {});
+    expect(store.audit.verify()).toMatchObject({ ok: true, rows: 3 });
+    store.close();
   });
 });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
 import { DataFolderInUse, LOCK_FILE } from '../../../src/main/store/lock.js';
-import { REPO_ROOT, tempDir } from '../../helpers.js';
+import { REPO_ROOT, tempDir, withDatabase } from '../../helpers.js';
 
 const dir = tempDir('triage-lock-');
 afterAll(() => dir.cleanup());
@@ -22,8 +22,8 @@ it('refuses a second writer, lets a reader in without requeuing the writer\'s jo
   try {
     expect(() => compose({ dataDir })).toThrow(DataFolderInUse);
     expect(() => compose({ dataDir })).toThrow(new RegExp(`in use by process ${process.pid}`));
-    writer.store.enqueueJob('infer-series', '1.2.3', {});
-    writer.db.prepare("UPDATE jobs SET state = 'running'").run();
+    writer.store.jobs.enqueue('infer-series', '1.2.3', {});
+    expect(writer.store.jobs.claim('infer-series')?.state).toBe('running');
     const reader = compose({ dataDir, readOnly: true });
     await reader.stop();
     const status = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', dataDir, 'status', '--json'], {
@@ -31,7 +31,7 @@ it('refuses a second writer, lets a reader in without requeuing the writer\'s jo
       env: { ...process.env, TRIAGE_MODELS_DIR: join(dir.path, 'no-models') },
     });
     expect(status.status, status.stderr).toBe(0);
-    expect(writer.db.prepare('SELECT state FROM jobs').pluck().get()).toBe('running');
+    expect(withDatabase(dataDir, (db) => db.prepare('SELECT state FROM jobs').pluck().get())).toBe('running');
   } finally {
     await writer.stop();
   }

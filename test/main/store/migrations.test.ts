@@ -41,7 +41,7 @@ describe('schema migrations', () => {
   it('keeps the audit log append-only', () => {
     const db = openDatabase(join(dir.path, 'audit'));
     const store = new Store(db);
-    store.appendAudit('dr.a', 'review', '1.2.3', { decision: 'confirmed' });
+    store.audit.append('dr.a', 'review', '1.2.3', { decision: 'confirmed' });
     expect(() => db.prepare("UPDATE audit_log SET actor = 'someone else'").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
     db.close();
@@ -50,17 +50,17 @@ describe('schema migrations', () => {
   it('requeues jobs that were running when the process died, and retries failed ones later', () => {
     const db = openDatabase(join(dir.path, 'jobs'));
     const store = new Store(db);
-    store.enqueueJob('infer-series', 's1@3', { seriesUid: 's1' });
-    store.enqueueJob('infer-series', 's1@3', { seriesUid: 's1' }); // same work: queued once
-    const job = store.claimJob('infer-series')!;
+    store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' });
+    store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' }); // same work: queued once
+    const job = store.jobs.claim('infer-series')!;
     expect(job.attempts).toBe(1);
-    expect(store.claimJob('infer-series')).toBeUndefined();
-    expect(store.requeueInterruptedJobs()).toBe(1);
-    const again = store.claimJob('infer-series')!;
+    expect(store.jobs.claim('infer-series')).toBeUndefined();
+    expect(store.jobs.requeueInterrupted()).toBe(1);
+    const again = store.jobs.claim('infer-series')!;
     expect(again.id).toBe(job.id);
-    store.failJob(again.id, 'model crashed', 60_000);
-    expect(store.claimJob('infer-series')).toBeUndefined(); // not before its retry time
-    expect(store.pendingJobs('infer-series')).toBe(1);
+    store.jobs.fail(again.id, 'model crashed', 60_000);
+    expect(store.jobs.claim('infer-series')).toBeUndefined(); // not before its retry time
+    expect(store.jobs.pending('infer-series')).toBe(1);
     db.close();
   });
 });

@@ -1,0 +1,99 @@
+/**
+ * The persistent job queue (table `jobs`): work that must survive a crash or a restart, run at
+ * least once by idempotent handlers. A job is named by its kind and a key its caller chooses; the
+ * queue knows nothing of what a kind means.
+ */
+import type { Db } from './db.js';
+import { nowIso } from './db.js';
+
+export interface JobRow {
+  id: number;
+  kind: string;
+  key: string;
+  /** JSON, as the caller queued it. */
+  payload: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  lastError: string | null;
+}
+
+function toJobRow(r: Record<string, unknown>): JobRow {
+  return {
+    id: r.id as number,
+    kind: r.kind as string,
+    key: r.key as string,
+    payload: r.payload as string,
+    state: r.state as JobRow['state'],
+    attempts: r.attempts as number,
+    lastError: (r.last_error as string | null) ?? null,
+  };
+}
+
+export class JobRepository {
+  constructor(private readonly db: Db) {}
+
+  /** Queues a job; the same kind and key queued again while it waits or runs is the same job. */
+  enqueue(kind: string, key: string, payload: object): void {
+    const at = nowIso();
+    this.db
+      .prepare(
+        `INSERT INTO jobs (kind, key, payload, state, created_at, updated_at) VALUES (@kind, @key, @payload, 'queued', @at, @at)
+         ON CONFLICT(kind, key) DO UPDATE SET state = 'queued', attempts = 0, last_error = NULL, updated_at = excluded.updated_at
+         WHERE jobs.state IN ('done', 'failed')`,
+      )
+      .run({ kind, key, payload: JSON.stringify(payload), at });
+  }
+
+  /** How many jobs of a kind wait to run now. */
+  queued(kind: string): number {
+    return (
+      this.db
+        .prepare("SELECT COUNT(*) AS n FROM jobs WHERE kind = @kind AND state = 'queued' AND (not_before IS NULL OR not_before <= @now)")
+        .get({ kind, now: nowIso() }) as { n: number }
+    ).n;
+  }
+
+  /** Takes the oldest queued job of a kind; it stays 'running' until completed or failed. */
+  claim(kind: string): JobRow | undefined {
+    const at = nowIso();
+    return this.db.transaction(() => {
+      const row = this.db
+        .prepare(
+          `SELECT * FROM jobs WHERE kind = @kind AND state = 'queued' AND (not_before IS NULL OR not_before <= @at)
+           ORDER BY id LIMIT 1`,
+        )
+        .get({ kind, at }) as Record<string, unknown> | undefined;
+      if (!row) return undefined;
+      const job = toJobRow(row);
+      this.db.prepare("UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = @at WHERE id = @id").run({ at, id: job.id });
+      return { ...job, state: 'running' as const, attempts: job.attempts + 1 };
+    })();
+  }
+
+  complete(id: number): void {
+    this.db.prepare("UPDATE jobs SET state = 'done', last_error = NULL, updated_at = @at WHERE id = @id").run({ at: nowIso(), id });
+  }
+
+  /** Records the error; the job is retried after `retryAfterMs`, or never when that is null. */
+  fail(id: number, error: string, retryAfterMs: number | null): void {
+    const at = new Date();
+    const notBefore = retryAfterMs === null ? null : new Date(at.getTime() + retryAfterMs).toISOString();
+    this.db
+      .prepare('UPDATE jobs SET state = @state, last_error = @error, not_before = @notBefore, updated_at = @at WHERE id = @id')
+      .run({ state: retryAfterMs === null ? 'failed' : 'queued', error, notBefore, at: at.toISOString(), id });
+  }
+
+  /** After a crash, jobs that were running are queued again (at-least-once, idempotent handlers). */
+  requeueInterrupted(): number {
+    return this.db.prepare("UPDATE jobs SET state = 'queued', updated_at = @at WHERE state = 'running'").run({ at: nowIso() }).changes;
+  }
+
+  /** Jobs of a kind queued or running; of every kind when `kind` is omitted. */
+  pending(kind?: string): number {
+    const sql =
+      kind === undefined
+        ? "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'running')"
+        : "SELECT COUNT(*) AS n FROM jobs WHERE kind = @kind AND state IN ('queued', 'running')";
+    return (this.db.prepare(sql).get(kind === undefined ? {} : { kind }) as { n: number }).n;
+  }
+}

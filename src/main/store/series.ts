@@ -1,0 +1,232 @@
+/**
+ * Series (table `series`): made by a series' first slice, 'receiving' while slices arrive, then
+ * settled ('ready'), and 'scored', 'awaiting_model' or 'failed' as the work on it goes; which
+ * series of a study the networks read, and why the others are not. Also a study's series with
+ * their slices as the viewer shows them.
+ */
+import type { Db } from './db.js';
+import { nowIso } from './db.js';
+import type { NewInstance } from './instances.js';
+import type { SeriesDetail } from '../../shared/api.js';
+
+export type SeriesState = 'receiving' | 'ready' | 'awaiting_model' | 'scored' | 'failed';
+
+export interface SeriesRow {
+  seriesUid: string;
+  studyUid: string;
+  seriesNumber: number | null;
+  description: string | null;
+  state: SeriesState;
+  stateReason: string | null;
+  lastArrivalAt: string;
+  readyAt: string | null;
+  sliceCount: number;
+  /** ImageType as written, values separated by backslashes (e.g. ORIGINAL\PRIMARY\AXIAL). */
+  imageType: string | null;
+  kernel: string | null;
+  sliceThickness: number | null;
+  /** Why the networks do not read this series (another of its study is read); null when read. */
+  skippedReason: string | null;
+}
+
+/** What the DICOM says about a series, as series selection (assemble/select.ts) weighs it. */
+export interface SeriesFacts {
+  seriesUid: string;
+  description: string | null;
+  /** ImageType as written, values separated by backslashes (e.g. ORIGINAL\PRIMARY\AXIAL). */
+  imageType: string | null;
+  kernel: string | null;
+  sliceThickness: number | null;
+  sliceCount: number;
+}
+
+/** A series still arriving, with how many slices it holds now. */
+export interface ArrivingSeries {
+  seriesUid: string;
+  studyUid: string;
+  sliceCount: number;
+}
+
+function toSeriesRow(r: Record<string, unknown>): SeriesRow {
+  return {
+    seriesUid: r.series_uid as string,
+    studyUid: r.study_uid as string,
+    seriesNumber: (r.series_number as number | null) ?? null,
+    description: (r.description as string | null) ?? null,
+    state: r.state as SeriesState,
+    stateReason: (r.state_reason as string | null) ?? null,
+    lastArrivalAt: r.last_arrival_at as string,
+    readyAt: (r.ready_at as string | null) ?? null,
+    sliceCount: r.slice_count as number,
+    imageType: (r.image_type as string | null) ?? null,
+    kernel: (r.kernel as string | null) ?? null,
+    sliceThickness: (r.slice_thickness as number | null) ?? null,
+    skippedReason: (r.skipped_reason as string | null) ?? null,
+  };
+}
+
+/** One slice as the viewer lists it; `position` is its place in arrival order until the series settles. */
+function toSliceDetail(r: Record<string, unknown>, position: number): SeriesDetail['slices'][number] {
+  return {
+    instanceId: r.id as number,
+    sopUid: r.sop_uid as string,
+    sliceIndex: (r.slice_index as number | null) ?? position,
+    instanceNumber: (r.instance_number as number | null) ?? null,
+    slicePosition: (r.slice_position as number | null) ?? null,
+    window: {
+      center: r.window_center as number,
+      width: r.window_width as number,
+      source: r.window_source as 'tags' | 'default',
+    },
+    resampled: r.resampled === 1,
+    originalRows: r.original_rows as number,
+    originalColumns: r.original_columns as number,
+    orientation: numbers(r.orientation, 6),
+    pixelSpacing: numbers(r.pixel_spacing, 2),
+  };
+}
+
+/** A JSON array of `n` finite numbers from a TEXT column, else null (absent or unreadable). */
+function numbers(text: unknown, n: number): number[] | null {
+  if (typeof text !== 'string') return null;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? (v as number[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export class SeriesRepository {
+  constructor(private readonly db: Db) {}
+
+  get(seriesUid: string): SeriesRow | undefined {
+    const row = this.db.prepare('SELECT * FROM series WHERE series_uid = @seriesUid').get({ seriesUid }) as Record<string, unknown> | undefined;
+    return row ? toSeriesRow(row) : undefined;
+  }
+
+  /**
+   * A slice of the series arrived: its first slice makes the row. A slice arriving for a series that
+   * was already settled sends it back to 'receiving': it will be re-ordered and re-scored, never
+   * left with a score that ignores it.
+   */
+  recordArrival(i: NewInstance, at: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO series (series_uid, study_uid, series_number, description, state, last_arrival_at, slice_count,
+                             image_type, kernel, slice_thickness)
+         VALUES (@seriesUid, @studyUid, @seriesNumber, @description, 'receiving', @at, 1, @imageType, @kernel, @sliceThickness)
+         ON CONFLICT(series_uid) DO UPDATE SET state = 'receiving', state_reason = NULL,
+           last_arrival_at = excluded.last_arrival_at, slice_count = slice_count + 1,
+           image_type = COALESCE(image_type, excluded.image_type), kernel = COALESCE(kernel, excluded.kernel),
+           slice_thickness = COALESCE(slice_thickness, excluded.slice_thickness)`,
+      )
+      .run({
+        seriesUid: i.seriesUid,
+        studyUid: i.studyUid,
+        seriesNumber: i.seriesNumber ?? null,
+        description: i.seriesDescription ?? null,
+        at,
+        imageType: i.imageType ?? null,
+        kernel: i.kernel ?? null,
+        sliceThickness: i.sliceThickness ?? null,
+      });
+  }
+
+  /** Series still receiving whose last slice arrived at or before `cutoffIso` (all when null). */
+  toSettle(cutoffIso: string | null): SeriesRow[] {
+    const sql =
+      cutoffIso === null
+        ? "SELECT * FROM series WHERE state = 'receiving'"
+        : "SELECT * FROM series WHERE state = 'receiving' AND last_arrival_at <= @cutoff";
+    return (this.db.prepare(sql).all(cutoffIso === null ? {} : { cutoff: cutoffIso }) as Record<string, unknown>[]).map(toSeriesRow);
+  }
+
+  /** Series in one state, in the order they were first seen. */
+  inState(state: SeriesState): SeriesRow[] {
+    return (this.db.prepare('SELECT * FROM series WHERE state = @state ORDER BY rowid').all({ state }) as Record<string, unknown>[]).map(
+      toSeriesRow,
+    );
+  }
+
+  /** Marks a settled series ready with its final slice count; its order is written beside it (instances.writeOrder). */
+  markReady(seriesUid: string, sliceCount: number): void {
+    this.db
+      .prepare("UPDATE series SET state = 'ready', state_reason = NULL, ready_at = @at, slice_count = @sliceCount WHERE series_uid = @seriesUid")
+      .run({ at: nowIso(), sliceCount, seriesUid });
+  }
+
+  setState(seriesUid: string, state: SeriesState, reason: string | null): void {
+    this.db.prepare('UPDATE series SET state = @state, state_reason = @reason WHERE series_uid = @seriesUid').run({ state, reason, seriesUid });
+  }
+
+  /** What the series choice reads about a study's series: settled ones only, or all. */
+  facts(studyUid: string, opts: { settledOnly: boolean }): SeriesFacts[] {
+    const rows = this.db
+      .prepare(
+        `SELECT se.*, (SELECT COUNT(*) FROM instances i WHERE i.series_uid = se.series_uid) AS n FROM series se
+         WHERE se.study_uid = @studyUid ${opts.settledOnly ? "AND se.state <> 'receiving'" : ''}`,
+      )
+      .all({ studyUid }) as Record<string, unknown>[];
+    return rows.map((r) => {
+      const s = toSeriesRow(r);
+      return {
+        seriesUid: s.seriesUid,
+        description: s.description,
+        imageType: s.imageType,
+        kernel: s.kernel,
+        sliceThickness: s.sliceThickness,
+        sliceCount: r.n as number,
+      };
+    });
+  }
+
+  /** Records which series of a study the networks read (reason null) and why the others are not. */
+  setChoice(choice: { read: string | null; skipped: ReadonlyMap<string, string> }): void {
+    const set = this.db.prepare('UPDATE series SET skipped_reason = @reason WHERE series_uid = @seriesUid');
+    this.db.transaction(() => {
+      if (choice.read) set.run({ reason: null, seriesUid: choice.read });
+      for (const [seriesUid, reason] of choice.skipped) set.run({ reason, seriesUid });
+    })();
+  }
+
+  /** Series still arriving, with how many slices each holds now, the longest-waiting first. */
+  arriving(): ArrivingSeries[] {
+    const rows = this.db
+      .prepare(
+        `SELECT se.series_uid, se.study_uid, COUNT(i.id) AS slice_count FROM series se JOIN instances i ON i.series_uid = se.series_uid
+         WHERE se.state = 'receiving' GROUP BY se.series_uid ORDER BY MIN(i.id)`,
+      )
+      .all() as Record<string, unknown>[];
+    return rows.map((r) => ({ seriesUid: r.series_uid as string, studyUid: r.study_uid as string, sliceCount: r.slice_count as number }));
+  }
+
+  /** A study's series with their slices, in series number then slice order, as the viewer lists them. */
+  ofStudy(studyUid: string): SeriesDetail[] {
+    const series = (
+      this.db
+        .prepare('SELECT * FROM series WHERE study_uid = @studyUid ORDER BY series_number IS NULL, series_number, series_uid')
+        .all({ studyUid }) as Record<string, unknown>[]
+    ).map(toSeriesRow);
+    const slices = this.db.prepare(
+      // Until a series settles its slices have no index yet: show them in arrival order.
+      `SELECT id, sop_uid, slice_index, instance_number, slice_position, window_center, window_width, window_source,
+              resampled, original_rows, original_columns, orientation, pixel_spacing
+       FROM instances WHERE series_uid = @seriesUid ORDER BY slice_index IS NULL, slice_index, instance_number, id`,
+    );
+    return series.map((s) => ({
+      seriesUid: s.seriesUid,
+      seriesNumber: s.seriesNumber,
+      description: s.description,
+      state: s.state,
+      stateReason: s.stateReason,
+      skippedReason: s.skippedReason,
+      slices: (slices.all({ seriesUid: s.seriesUid }) as Record<string, unknown>[]).map(toSliceDetail),
+    }));
+  }
+
+  count(state?: SeriesState): number {
+    const sql = state === undefined ? 'SELECT COUNT(*) AS n FROM series' : 'SELECT COUNT(*) AS n FROM series WHERE state = @state';
+    return (this.db.prepare(sql).get(state === undefined ? {} : { state }) as { n: number }).n;
+  }
+}
