@@ -104,6 +104,18 @@ describe('the audit trail', () => {
     expect(bad.stdout).toMatch(/audit log BROKEN at row 3: its content does not match its hash/);
   });
 
+  it('appends each row at the head, linked to the one before and never dated before it', () => {
+    const { store } = freshStore();
+    const head = store.audit.head()!;
+    expect(head.id).toBe(4);
+    store.audit.append('Dr A', 'session.signOut', null);
+    const next = store.audit.head()!;
+    expect(next.id).toBe(5);
+    expect(next.at >= head.at).toBe(true);
+    expect(next.hash).not.toBe(head.hash);
+    expect(store.audit.verify()).toMatchObject({ ok: true, rows: 5, head: next.hash });
+  });
+
   it('chains the rows of a schema-1 database when this build opens it', () => {
     // Build a schema-1 file by hand: only the first migration, then two rows the old way.
     const v1 = new Database(join(dir.path, 'v1b.sqlite'));

@@ -46,21 +46,4 @@ describe('schema migrations', () => {
     expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
     db.close();
   });
-
-  it('requeues jobs that were running when the process died, and retries failed ones later', () => {
-    const db = openDatabase(join(dir.path, 'jobs'));
-    const store = new Store(db);
-    store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' });
-    store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' }); // same work: queued once
-    const job = store.jobs.claim('infer-series')!;
-    expect(job.attempts).toBe(1);
-    expect(store.jobs.claim('infer-series')).toBeUndefined();
-    expect(store.jobs.requeueInterrupted()).toBe(1);
-    const again = store.jobs.claim('infer-series')!;
-    expect(again.id).toBe(job.id);
-    store.jobs.fail(again.id, 'model crashed', 60_000);
-    expect(store.jobs.claim('infer-series')).toBeUndefined(); // not before its retry time
-    expect(store.jobs.pending('infer-series')).toBe(1);
-    db.close();
-  });
 });

@@ -1,0 +1,64 @@
+/**
+ * The job queue on a real database: a job is its kind and key, queued once, claimed oldest first
+ * by its own kind, requeued after a crash, retried after a failure or given up; the queue gives a
+ * job back with the payload its caller queued and knows nothing of what a kind means.
+ */
+import { describe, expect, it } from 'vitest';
+import { withDatabase } from '../../helpers.js';
+import { storeFactory } from '../../fixtures/store.js';
+
+const fresh = storeFactory('triage-jobs-');
+
+describe('jobs', () => {
+  it('requeues jobs that were running when the process died, and retries failed ones later', () => {
+    const { store } = fresh();
+    store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' });
+    store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' }); // same work: queued once
+    const job = store.jobs.claim('infer-series')!;
+    expect(job).toEqual({ id: job.id, kind: 'infer-series', key: 's1@3', payload: '{"seriesUid":"s1"}', state: 'running', attempts: 1, lastError: null });
+    expect(store.jobs.claim('infer-series')).toBeUndefined();
+    expect(store.jobs.requeueInterrupted()).toBe(1);
+    const again = store.jobs.claim('infer-series')!;
+    expect(again.id).toBe(job.id);
+    store.jobs.fail(again.id, 'model crashed', 60_000);
+    expect(store.jobs.claim('infer-series')).toBeUndefined(); // not before its retry time
+    expect(store.jobs.queued('infer-series')).toBe(0);
+    expect(store.jobs.pending('infer-series')).toBe(1);
+  });
+
+  it('hands each kind only its own jobs, oldest first', () => {
+    const { store } = fresh();
+    store.jobs.enqueue('b-kind', 'x', { n: 1 });
+    store.jobs.enqueue('a-kind', 'x', { n: 2 });
+    store.jobs.enqueue('a-kind', 'y', { n: 3 });
+    expect(store.jobs.queued('a-kind')).toBe(2);
+    expect(store.jobs.pending()).toBe(3);
+    expect(JSON.parse(store.jobs.claim('a-kind')!.payload)).toEqual({ n: 2 });
+    expect(JSON.parse(store.jobs.claim('a-kind')!.payload)).toEqual({ n: 3 });
+    expect(store.jobs.claim('a-kind')).toBeUndefined();
+    expect(store.jobs.claim('b-kind')!.key).toBe('x');
+    expect(store.jobs.claim('c-kind')).toBeUndefined();
+  });
+
+  it('queues a done or given-up job again under its key, afresh; never one that waits or runs', () => {
+    const { store, dataDir } = fresh();
+    store.jobs.enqueue('k', 'done', {});
+    store.jobs.complete(store.jobs.claim('k')!.id);
+    expect(store.jobs.pending('k')).toBe(0);
+    store.jobs.enqueue('k', 'done', {});
+    expect(store.jobs.claim('k')).toMatchObject({ key: 'done', attempts: 1 });
+
+    store.jobs.enqueue('k', 'broken', {});
+    const broken = store.jobs.claim('k')!;
+    store.jobs.fail(broken.id, 'contract broken', null);
+    const row = () => withDatabase(dataDir, (db) => db.prepare("SELECT state, attempts, last_error FROM jobs WHERE key = 'broken'").get());
+    expect(row()).toEqual({ state: 'failed', attempts: 1, last_error: 'contract broken' });
+    store.jobs.enqueue('k', 'broken', {});
+    expect(row()).toEqual({ state: 'queued', attempts: 0, last_error: null });
+
+    const running = store.jobs.claim('k')!;
+    store.jobs.enqueue('k', 'broken', {});
+    expect(store.jobs.claim('k')).toBeUndefined(); // still the one running
+    expect(running.attempts).toBe(1);
+  });
+});
