@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Dict, Iterator, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -139,13 +139,15 @@ def parse_pool(spec: str) -> Tuple[str, float]:
     return spec, 1.0
 
 
-def pool_loader(pools: Sequence[str], batch_size: int, workers: int, seed: int, pin: bool = False) -> DataLoader:
-    """One endless DataLoader over ``pools`` (each ``PATH`` or ``PATH:SHARE``; one path alone is fine)."""
+def pool_loader(pools: Sequence[str], batch_size: int, workers: int, seed: int, pin: bool = False,
+                dataset=PoolSlices) -> DataLoader:
+    """One endless DataLoader over ``pools`` (each ``PATH`` or ``PATH:SHARE``; one path alone is fine);
+    ``dataset``: PoolSlices or a subclass that yields more per slice (the lesion masks)."""
     if isinstance(pools, (str, os.PathLike)):
         pools = [str(pools)]
     parsed = [parse_pool(p) for p in pools]
     extra = {"persistent_workers": True, "prefetch_factor": 4} if workers > 0 else {}
-    return DataLoader(PoolSlices([p for p, _ in parsed]), batch_size=batch_size,
+    return DataLoader(dataset([p for p, _ in parsed]), batch_size=batch_size,
                       sampler=MixtureSampler([p for p, _ in parsed], [s for _, s in parsed], seed),
                       num_workers=workers, drop_last=True, pin_memory=pin, **extra)
 
@@ -199,6 +201,16 @@ def _plane(h: int, w: int, dev, dt) -> Tuple[torch.Tensor, torch.Tensor]:
 @torch.no_grad()
 def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConfig = AugmentConfig()) -> torch.Tensor:
     """Augment HU slices [N, 1, H, W] on their device; random numbers from ``generator`` (on the CPU)."""
+    return augment_with_targets(hu, None, generator, cfg)[0]
+
+
+@torch.no_grad()
+def augment_with_targets(hu: torch.Tensor, targets: Optional[torch.Tensor], generator: torch.Generator,
+                         cfg: AugmentConfig = AugmentConfig()) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """``augment_batch``, and the same geometry applied to ``targets`` [N, C, h, w] (lesion maps at
+    any resolution: the warp is in normalised coordinates); a truncated field of view empties them
+    outside the circle too. The random draws are those of ``augment_batch``, so a seed gives the
+    same HU with or without targets."""
     n, _, h, w = hu.shape
     dev, dt = hu.device, hu.dtype
 
@@ -219,6 +231,9 @@ def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConf
                          torch.stack([sin * fx, cos * fy, u(-cfg.shift, cfg.shift) * 2], 1)], 1)
     grid = F.affine_grid(theta, list(hu.shape), align_corners=False)
     out = F.grid_sample(hu, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if targets is not None:
+        tgrid = F.affine_grid(theta, list(targets.shape), align_corners=False)
+        targets = F.grid_sample(targets, tgrid, mode="bilinear", padding_mode="zeros", align_corners=False)
     ys, xs = _plane(h, w, dev, dt)
     # motion: thin bands along random lines near the centre, each with its own sign and strength
     moving = coin(cfg.motion_p)
@@ -243,6 +258,11 @@ def augment_batch(hu: torch.Tensor, generator: torch.Generator, cfg: AugmentConf
     cut = coin(cfg.truncate_p)
     if bool(cut.any()):
         r = u(*cfg.truncate_radius).view(n, 1, 1, 1)
-        outside = (xs - u(-0.1, 0.1).view(n, 1, 1, 1)) ** 2 + (ys - u(-0.1, 0.1).view(n, 1, 1, 1)) ** 2 > r ** 2
+        cx, cy = u(-0.1, 0.1).view(n, 1, 1, 1), u(-0.1, 0.1).view(n, 1, 1, 1)
+        outside = (xs - cx) ** 2 + (ys - cy) ** 2 > r ** 2
         out = torch.where(outside & cut.view(n, 1, 1, 1), torch.full_like(out, PADDING_HU), out)
-    return out
+        if targets is not None:
+            tys, txs = _plane(targets.shape[2], targets.shape[3], dev, dt)
+            gone = ((txs - cx) ** 2 + (tys - cy) ** 2 > r ** 2) & cut.view(n, 1, 1, 1)
+            targets = targets.masked_fill(gone, 0.0)
+    return out, targets

@@ -34,7 +34,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -76,7 +76,8 @@ def _build_one(args) -> Dict[str, object]:
     _atomic_save(shard_path(out, "mask", index), lambda p: np.savez_compressed(p, bits=st.lesion_bits))
     z = np.asarray(st.meta["z_head"], np.float32)
     _atomic_save(shard_path(out, "meta", index),
-                 lambda p: np.savez(p, labels=st.labels.astype(np.uint8), window=st.window.astype(np.float32), z=z))
+                 lambda p: np.savez(p, labels=st.labels.astype(np.uint8), window=st.window.astype(np.float32), z=z,
+                                    pixel_mm=np.float32(st.meta["pixel_spacing"])))
     return {"index": index, "slices": int(len(st)), "cpu": time.process_time() - c0}
 
 
@@ -219,6 +220,13 @@ class PoolIndex:
     def masks(self, k: int) -> np.ndarray:
         return np.load(shard_path(self.root, "mask", int(self.studies[k])))["bits"]
 
+    def geometry(self, k: int) -> Tuple[Optional[float], np.ndarray]:
+        """The k-th study's in-plane pixel spacing in mm (None in pools built before it was kept) and
+        its slice positions: mm along the head in phantom pools, source slice numbers in pools of
+        inserted bleeds (whose slices are not contiguous)."""
+        with np.load(shard_path(self.root, "meta", int(self.studies[k]))) as m:
+            return (float(m["pixel_mm"]) if "pixel_mm" in m.files else None), np.asarray(m["z"], np.float64)
+
     def study_arrays(self, k: int) -> Dict[str, np.ndarray]:
         sel = self.study_of == k
         return {"hu": np.asarray(self.hu_map(k), np.float32), "labels": self.labels[sel], "window": self.window[sel]}
@@ -258,7 +266,8 @@ def _build_inserted_one(args) -> Dict[str, object]:
     _atomic_save(shard_path(out, "hu", index), lambda p: np.save(p, v["hu"].astype(np.int16)))
     _atomic_save(shard_path(out, "mask", index), lambda p: np.savez_compressed(p, bits=v["bits"]))
     _atomic_save(shard_path(out, "meta", index),
-                 lambda p: np.savez(p, labels=v["labels"], window=v["window"], z=v["source"].astype(np.float32)))
+                 lambda p: np.savez(p, labels=v["labels"], window=v["window"], z=v["source"].astype(np.float32),
+                                    pixel_mm=np.float32(series.pixel_mm)))
     return {"index": index, "slices": int(len(v["hu"])), "cpu": time.process_time() - c0}
 
 

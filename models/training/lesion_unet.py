@@ -1,0 +1,337 @@
+"""Where the bleed is and how much: a small U-Net that draws a lesion map per subtype.
+
+The seed papers give slice labels only, and a class-activation map of EfficientNet-B3 (localise.py)
+points inside the lesion on well under half of the bleeding slices: a classifier's evidence is
+wherever it helps the label, not where the blood is. The phantoms know every lesion's mask (the
+pool's mask-*.npz, bit i = subtype i), so a network can be taught the map itself and measured on it.
+
+Architecture (ours, after Ronneberger et al., "U-Net", MICCAI 2015): the ensemble's three-window
+stack (windowing.StackWindows, inside the graph) at 256 x 256; an encoder of five levels (two
+3x3 convolution + BatchNorm + ReLU per level, max-pool between), a decoder with skip connections
+back to 128 x 128, and a 1x1 convolution to five logits, one map per subtype, at a quarter of the
+slice's resolution (4 px of the 512 x 512 slice per map pixel: finer than the thinnest bleed the
+pointing game's 15 px tolerance allows for, and 320 KB a slice instead of 5 MB).
+
+It satisfies the model contract: ``forward(hu, window)`` returns the sigmoid ``probabilities``
+[N, 6] (a subtype's = its map's highest logit; "any" = the highest over the subtypes) and, as the
+contract's optional extra output, ``lesion_map`` [N, 5, 128, 128], each pixel's probability of
+that subtype.
+
+Training (``train``): pixel-wise binary cross-entropy against the share of each map pixel the lesion
+covers (the 512 x 512 mask averaged over 4 x 4 blocks, so partial volume counts), a soft Dice term
+per subtype (the lesions are small: without it the network learns that everything is background),
+and a slice-label term on the maps' maxima; the augmentation of the classifiers (augment.py) with
+the same geometry applied to the targets.
+
+Measurement (``evaluate``), on held-out pools:
+- the pointing game (localise.pointing_game): the map's peak inside the drawn lesion, per subtype;
+- the bleed volume per study: map pixels at or above 0.5 times their area (pixel spacing x 4 squared)
+  times the slice spacing, against the drawn masks' volume (the same sum over the 512 x 512 masks);
+  "within" = within 25 % or 2 mL.
+
+    /usr/bin/python3 -m models.training.lesion_unet train --pool $P/train-v4mixed-s13:0.75 --pool $P/inserted-s1:0.25 \\
+        --max-minutes 60 --threads 2 --out models/training/runs/lesion_unet
+    /usr/bin/python3 -m models.training.lesion_unet evaluate --checkpoint models/training/runs/lesion_unet/best.pt \\
+        --pool $P/test-v4-s9001 --studies 20
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .augment import PoolSlices, augment_with_targets, pool_loader
+from .contract import LABELS
+from .localise import TOLERANCE_PX, pointing_game
+from .pool import PoolIndex, shard_path
+from .windowing import StackWindows
+
+SUBTYPES = LABELS[1:]
+#: The network's input size after in-graph resizing, and the map's size (a quarter of 512).
+INPUT_SIZE = 256
+MAP_SIZE = 128
+MAP_STRIDE = 512 // MAP_SIZE
+WIDTHS = (16, 32, 48, 96, 128)
+#: A map pixel counts towards the volume at this probability.
+VOLUME_THRESHOLD = 0.5
+#: A volume estimate is "within" when off by at most this share or this many mL (small bleeds).
+VOLUME_TOLERANCE = (0.25, 2.0)
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+    )
+
+
+class LesionUNet(nn.Module):
+    def __init__(self, widths: Sequence[int] = WIDTHS) -> None:
+        super().__init__()
+        self.stack = StackWindows(INPUT_SIZE)
+        w = list(widths)
+        self.down = nn.ModuleList([_block(3, w[0])] + [_block(w[i - 1], w[i]) for i in range(1, len(w))])
+        # decoder: from the deepest level back to the 128 x 128 level (index 1), skip connections on the way
+        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 2, 0, -1)])
+        self.head = nn.Conv2d(w[1], len(SUBTYPES), 1)
+
+    def map_logits(self, hu: torch.Tensor) -> torch.Tensor:
+        """[N, 5, 128, 128] logits for HU slices [N, 1, 512, 512]."""
+        x = self.stack(hu)
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else F.max_pool2d(x, 2))
+            skips.append(x)
+        for j, block in enumerate(self.up):
+            skip = skips[len(skips) - 2 - j]
+            x = block(torch.cat([F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False), skip], 1))
+        return self.head(x)
+
+    @staticmethod
+    def label_logits(maps: torch.Tensor) -> torch.Tensor:
+        """[N, 6]: each subtype's highest map logit; "any" the highest of them."""
+        sub = maps.flatten(2).amax(dim=2)
+        return torch.cat([sub.amax(dim=1, keepdim=True), sub], 1)
+
+    def logits(self, hu: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
+        del window  # part of the contract; the stack uses fixed windows
+        return self.label_logits(self.map_logits(hu))
+
+    def forward(self, hu: torch.Tensor, window: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        del window
+        maps = self.map_logits(hu)
+        return torch.sigmoid(self.label_logits(maps)), torch.sigmoid(maps)
+
+
+def coverage_targets(bits: torch.Tensor) -> torch.Tensor:
+    """uint8 lesion bits [N, 512, 512] -> float [N, 5, 128, 128]: the share of each map pixel that
+    each subtype's lesion covers."""
+    planes = torch.stack([((bits.long() >> i) & 1) for i in range(len(SUBTYPES))], 1).float()
+    return F.avg_pool2d(planes, MAP_STRIDE)
+
+
+def lesion_loss(maps: torch.Tensor, target: torch.Tensor, labels: torch.Tensor, pos_weight: float = 4.0) -> Dict[str, torch.Tensor]:
+    """Pixel BCE (soft targets) + soft Dice per subtype over the batch + slice-label BCE on the maxima."""
+    bce = F.binary_cross_entropy_with_logits(maps, target, pos_weight=torch.tensor(pos_weight, device=maps.device))
+    p = torch.sigmoid(maps)
+    inter = (p * target).sum(dim=(0, 2, 3))
+    denom = p.sum(dim=(0, 2, 3)) + target.sum(dim=(0, 2, 3))
+    present = target.sum(dim=(0, 2, 3)) > 0
+    dice = (1 - (2 * inter + 1) / (denom + 1))[present].mean() if bool(present.any()) else maps.new_zeros(())
+    cls = F.binary_cross_entropy_with_logits(LesionUNet.label_logits(maps), labels)
+    return {"loss": bce + dice + 0.5 * cls, "bce": bce, "dice": dice, "cls": cls}
+
+
+class PoolSlicesWithMasks(PoolSlices):
+    """PoolSlices plus each slice's lesion bits [512, 512] (uint8); a few studies' masks kept per loader process."""
+
+    def __init__(self, roots, keep_studies: int = 6) -> None:
+        super().__init__(roots)
+        self._bits: Dict[Tuple[int, int], np.ndarray] = {}
+        self._keep = keep_studies
+
+    def __getitem__(self, key):
+        hu, window, labels = super().__getitem__(key)
+        pool, study, z = int(key[0]), int(key[1]), int(key[2])
+        bits = self._bits.get((pool, study))
+        if bits is None:
+            if len(self._bits) >= self._keep:
+                self._bits.pop(next(iter(self._bits)))
+            with np.load(shard_path(self.roots[pool], "mask", study)) as f:
+                bits = self._bits[(pool, study)] = f["bits"]
+        return hu, window, labels, torch.from_numpy(np.array(bits[z]))
+
+
+# ---------------------------------------------------------------------------------------------
+# measurement
+
+
+@torch.no_grad()
+def predict_maps(model: LesionUNet, hu: np.ndarray, batch_size: int = 8) -> Tuple[np.ndarray, np.ndarray]:
+    """(probabilities [N, 6], lesion maps [N, 5, 128, 128]) for HU [N, 512, 512]."""
+    probs, maps = [], []
+    for s in range(0, len(hu), batch_size):
+        x = torch.from_numpy(np.asarray(hu[s:s + batch_size], np.float32))[:, None]
+        p, m = model(x, torch.zeros(len(x), 2))
+        probs.append(p.numpy()); maps.append(m.numpy())
+    return np.concatenate(probs), np.concatenate(maps)
+
+
+def volume_ml(maps: np.ndarray, pixel_mm: float, slice_mm: float) -> float:
+    """Bleed volume (mL) from lesion maps [Z, 5, 128, 128]: pixels where any subtype reaches the threshold."""
+    voxels = int((maps.max(axis=1) >= VOLUME_THRESHOLD).sum())
+    return voxels * (pixel_mm * MAP_STRIDE) ** 2 * slice_mm / 1000.0
+
+
+def mask_volume_ml(bits: np.ndarray, pixel_mm: float, slice_mm: float) -> float:
+    return int((bits != 0).sum()) * pixel_mm ** 2 * slice_mm / 1000.0
+
+
+def volume_within(estimate: float, truth: float) -> bool:
+    share, ml = VOLUME_TOLERANCE
+    return abs(estimate - truth) <= max(share * truth, ml)
+
+
+def slice_spacing(z: np.ndarray) -> float:
+    return float(np.median(np.abs(np.diff(np.sort(z))))) if len(z) > 1 else 5.0
+
+
+def evaluate_pool(model: LesionUNet, pool: str, studies: int, batch_size: int = 8) -> Dict[str, object]:
+    idx = PoolIndex.open(pool)
+    hits: Dict[str, List[int]] = {l: [0, 0] for l in LABELS}
+    per_study = []
+    for k in range(min(studies, len(idx.studies))):
+        hu, bits, labels = idx.hu_map(k), idx.masks(k), idx.labels[idx.study_of == k]
+        pixel_mm, z = idx.geometry(k)
+        _, maps = predict_maps(model, hu, batch_size)
+        # the pointing game asks the full-resolution question: upsample each map to 512 x 512
+        rows = np.nonzero(labels[:, 0])[0]
+        if len(rows):
+            up = F.interpolate(torch.from_numpy(maps[rows]), size=(512, 512), mode="bilinear", align_corners=False).numpy()
+            cams = np.concatenate([up.max(axis=1, keepdims=True), up], 1)   # "any": the highest subtype
+            for label, (n, h) in pointing_game(cams, bits[rows], labels[rows]).items():
+                hits[label][0] += n; hits[label][1] += h
+        if pixel_mm is not None and labels[:, 0].any():
+            dz = slice_spacing(z)
+            est, truth = volume_ml(maps, pixel_mm, dz), mask_volume_ml(bits, pixel_mm, dz)
+            per_study.append({"study": int(idx.studies[k]), "truth_ml": round(truth, 2), "estimate_ml": round(est, 2),
+                              "within": volume_within(est, truth)})
+    within = [s["within"] for s in per_study]
+    return {
+        "pool": str(pool), "studies": min(studies, len(idx.studies)), "tolerance_px": TOLERANCE_PX,
+        "pointing_game": {l: {"slices": n, "hits": h, "hit_rate": round(h / n, 4) if n else None} for l, (n, h) in hits.items()},
+        "volume": {"bleeding_studies": len(per_study), "within": int(sum(within)),
+                   "within_rate": round(sum(within) / len(within), 4) if within else None,
+                   "rule": f"within {int(VOLUME_TOLERANCE[0] * 100)} % or {VOLUME_TOLERANCE[1]:g} mL of the drawn masks' volume",
+                   "per_study": per_study},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+
+def _checkpoint(path: Path, model: nn.Module, state: Dict[str, object]) -> None:
+    tmp = path.with_suffix(".partial")
+    torch.save({"model": model.state_dict(), "state": state}, tmp)
+    tmp.replace(path)
+
+
+def load_lesion_model(path: str) -> LesionUNet:
+    ck = torch.load(path, map_location="cpu")
+    model = LesionUNet()
+    model.load_state_dict(ck["model"])
+    return model.eval()
+
+
+def train(args: argparse.Namespace) -> Dict[str, object]:
+    torch.manual_seed(args.torch_seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = LesionUNet()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    state: Dict[str, object] = {"step": 0, "best": None, "minutes": 0.0}
+    last = out / "last.pt"
+    if last.exists() and not args.fresh:
+        ck = torch.load(last, map_location="cpu")
+        model.load_state_dict(ck["model"]); state = ck["state"]
+        opt.load_state_dict(state.pop("optimizer"))  # type: ignore[arg-type]
+    loader = pool_loader(args.pool, args.batch_size, args.workers, args.torch_seed, dataset=PoolSlicesWithMasks)
+    gen = torch.Generator().manual_seed(args.torch_seed + int(state["step"]))  # type: ignore[arg-type]
+    t0 = time.time() - 60 * float(state["minutes"])  # type: ignore[arg-type]
+    budget = 60 * args.max_minutes
+    warmup = 50
+    log = (out / "log.jsonl").open("a")
+    for hu, _window, labels, bits in loader:
+        step = int(state["step"])  # type: ignore[arg-type]
+        elapsed = time.time() - t0
+        if elapsed >= budget or (args.max_steps and step >= args.max_steps):
+            break
+        frac = elapsed / budget
+        lr = args.lr * (min(1.0, (step + 1) / warmup) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac))))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        model.train()
+        x, target = augment_with_targets(hu.float(), coverage_targets(bits), gen)
+        parts = lesion_loss(model.map_logits(x), target, labels.float())
+        opt.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 2.0)
+        opt.step()
+        state["step"] = step + 1
+        state["minutes"] = (time.time() - t0) / 60
+        if (step + 1) % 10 == 0:
+            rec = {"step": step + 1, "minutes": round(float(state["minutes"]), 2), "lr": lr,
+                   **{k: round(float(v), 4) for k, v in parts.items()}}
+            log.write(json.dumps(rec) + "\n"); log.flush()
+            print(f"step {step + 1} {rec}", file=sys.stderr, flush=True)
+        if (step + 1) % args.eval_every == 0:
+            _validate(model, args, state, out, opt)
+    _validate(model, args, state, out, opt)
+    return state
+
+
+def _validate(model: LesionUNet, args: argparse.Namespace, state: Dict[str, object], out: Path, opt) -> None:
+    model.eval()
+    res = evaluate_pool(model, args.val_pool, args.val_studies) if args.val_pool else None
+    score = res["pointing_game"]["any"]["hit_rate"] if res else None  # type: ignore[index]
+    state["last_val"] = res
+    print(f"validation at step {state['step']}: pointing game (any) {score}", file=sys.stderr, flush=True)
+    # Without a validation answer (no pool, or no bleeding slice in it) the latest weights are the best known.
+    if score is None or state["best"] is None or score >= state["best"]:
+        state["best"] = score
+        _checkpoint(out / "best.pt", model, dict(state))
+    _checkpoint(out / "last.pt", model, {**state, "optimizer": opt.state_dict()})
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train on pools with lesion masks (resumable from OUT/last.pt)")
+    t.add_argument("--pool", action="append", required=True, help="PATH[:SHARE], repeatable")
+    t.add_argument("--val-pool", default=None)
+    t.add_argument("--val-studies", type=int, default=8)
+    t.add_argument("--batch-size", type=int, default=8)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--weight-decay", type=float, default=1e-4)
+    t.add_argument("--max-minutes", type=float, default=30.0)
+    t.add_argument("--max-steps", type=int, default=0)
+    t.add_argument("--eval-every", type=int, default=300)
+    t.add_argument("--workers", type=int, default=1)
+    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--torch-seed", type=int, default=0)
+    t.add_argument("--fresh", action="store_true")
+    t.add_argument("--out", default="models/training/runs/lesion_unet")
+    e = sub.add_parser("evaluate", help="pointing game and volume on held-out pools")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--pool", action="append", required=True)
+    e.add_argument("--studies", type=int, default=20)
+    e.add_argument("--threads", type=int, default=None)
+    e.add_argument("--out", default=None, help="also write the JSON here")
+    args = ap.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.cmd == "train":
+        state = train(args)
+        print(json.dumps({"step": state["step"], "minutes": state["minutes"], "best": state["best"]}))
+        return
+    model = load_lesion_model(args.checkpoint)
+    command = " ".join(["/usr/bin/python3 -m models.training.lesion_unet", *(argv if argv is not None else sys.argv[1:])])
+    result = {"command": command, "checkpoint": args.checkpoint,
+              "pools": [evaluate_pool(model, p, args.studies) for p in args.pool]}
+    print(json.dumps(result))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""The lesion map network: the contract's outputs plus its map, coverage targets that keep partial
+volume, augmentation that moves the targets with the slice, volumes from maps and masks, a pool
+loader that yields each slice's lesion bits, and a training run of a few steps that writes a
+checkpoint the evaluation reads back."""
+import tempfile
+import unittest
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models.training import lesion_unet as lu
+from models.training import pool
+from models.training.augment import AugmentConfig, augment_batch, augment_with_targets
+from models.training.contract import LABELS
+from models.training.tests.helpers import phantom_available
+
+
+class LesionMapTest(unittest.TestCase):
+    def test_outputs_follow_the_contract_and_the_maps_maxima_are_the_labels(self) -> None:
+        torch.manual_seed(0)
+        model = lu.LesionUNet().eval()
+        hu = torch.randn(2, 1, 512, 512) * 40 + 30
+        with torch.no_grad():
+            probs, maps = model(hu, torch.zeros(2, 2))
+            logits = model.map_logits(hu)
+        self.assertEqual(tuple(probs.shape), (2, len(LABELS)))
+        self.assertEqual(tuple(maps.shape), (2, len(LABELS) - 1, lu.MAP_SIZE, lu.MAP_SIZE))
+        sub = logits.flatten(2).amax(2)
+        torch.testing.assert_close(probs[:, 1:], torch.sigmoid(sub))
+        torch.testing.assert_close(probs[:, 0], torch.sigmoid(sub.amax(1)))
+
+    def test_coverage_targets_keep_partial_volume_per_subtype(self) -> None:
+        bits = torch.zeros(1, 512, 512, dtype=torch.uint8)
+        sdh = 1 << (LABELS.index("subdural") - 1)
+        bits[0, 0:4, 0:4] = sdh          # one whole map pixel
+        bits[0, 8:10, 0:4] = sdh | 1     # half a map pixel, subdural and epidural
+        t = lu.coverage_targets(bits)
+        self.assertEqual(tuple(t.shape), (1, 5, 128, 128))
+        s = LABELS.index("subdural") - 1
+        self.assertAlmostEqual(float(t[0, s, 0, 0]), 1.0)
+        self.assertAlmostEqual(float(t[0, s, 2, 0]), 0.5)
+        self.assertAlmostEqual(float(t[0, 0, 2, 0]), 0.5)
+        self.assertAlmostEqual(float(t.sum()), 2.0)
+
+    def test_augmentation_moves_targets_with_the_slice_and_keeps_the_hu_draws(self) -> None:
+        hu = torch.zeros(2, 1, 512, 512)
+        hu[:, :, 40:80, 300:360] = 70.0
+        bits = torch.zeros(2, 512, 512, dtype=torch.uint8)
+        bits[:, 40:80, 300:360] = 1
+        targets = lu.coverage_targets(bits)
+        flip = AugmentConfig(flip=1.0, rotate_deg=0.0, scale=(1.0, 1.0), shift=0.0, truncate_p=0.0, motion_p=0.0,
+                             hu_scale=0.0, hu_offset=0.0, noise_p=0.0, blur_p=0.0)
+        out, moved = augment_with_targets(hu, targets, torch.Generator().manual_seed(0), flip)
+        torch.testing.assert_close(moved, targets.flip(-1).flip(-2), atol=1e-4, rtol=0)
+        torch.testing.assert_close(out, hu.flip(-1).flip(-2), atol=1e-3, rtol=0)
+        # the default recipe: the same HU with or without targets, and the lesion still under the blood
+        a, t = augment_with_targets(hu, targets, torch.Generator().manual_seed(4))
+        torch.testing.assert_close(a, augment_batch(hu, torch.Generator().manual_seed(4)))
+        up = torch.nn.functional.interpolate(t, size=(512, 512), mode="bilinear", align_corners=False)
+        inside = up[:, 0] > 0.9
+        self.assertTrue(bool(inside.any()))
+        self.assertGreater(float(a[:, 0][inside].mean()), 60.0)
+
+    def test_volumes_from_maps_and_masks_agree_on_the_same_lesion(self) -> None:
+        bits = np.zeros((3, 512, 512), np.uint8)
+        bits[:, 100:140, 100:160] = 4
+        maps = lu.coverage_targets(torch.from_numpy(bits)).numpy()
+        truth = lu.mask_volume_ml(bits, 0.45, 5.0)
+        self.assertAlmostEqual(truth, 3 * 40 * 60 * 0.45 ** 2 * 5.0 / 1000)
+        self.assertAlmostEqual(lu.volume_ml(maps, 0.45, 5.0), truth, places=6)
+        self.assertTrue(lu.volume_within(truth * 1.2, truth))
+        self.assertFalse(lu.volume_within(truth * 2 + 3, truth))
+        self.assertTrue(lu.volume_within(1.5, 0.1))   # small bleeds: within 2 mL
+        self.assertAlmostEqual(lu.slice_spacing(np.array([10.0, 5.0, 0.0])), 5.0)
+
+
+@unittest.skipUnless(phantom_available(), "models.phantom is needed to build a pool")
+class LesionTrainingTest(unittest.TestCase):
+    def test_a_few_steps_train_checkpoint_and_evaluate(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "pool"
+            pool.build(root, seed=5, studies=1, workers=1, progress=False)
+            idx = pool.PoolIndex.open(root)
+            pixel_mm, z = idx.geometry(0)
+            self.assertTrue(0.3 < pixel_mm < 0.7)
+            ds = lu.PoolSlicesWithMasks([root])
+            hu, window, labels, bits = ds[(0, 0, 3)]
+            np.testing.assert_array_equal(bits.numpy(), idx.masks(0)[3])
+            out = Path(tmp) / "run"
+            lu.main(["train", "--pool", str(root), "--val-pool", str(root), "--val-studies", "1", "--max-steps", "2",
+                     "--batch-size", "2", "--workers", "0", "--threads", "1", "--out", str(out)])
+            self.assertTrue((out / "best.pt").exists() and (out / "last.pt").exists())
+            res = lu.evaluate_pool(lu.load_lesion_model(str(out / "best.pt")), str(root), 1)
+            bleeding = int(idx.labels[:, 0].sum())
+            self.assertEqual(res["pointing_game"]["any"]["slices"], bleeding)
+            self.assertEqual(res["volume"]["bleeding_studies"], 1 if bleeding else 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
