@@ -8,6 +8,15 @@ const nodeBuiltins = [
   'stream', 'zlib', 'url', 'util', 'events', 'readline', 'buffer',
 ].flatMap((m) => [m, `node:${m}`]);
 
+const NO_ELECTRON = { name: 'electron', message: 'Only src/main/electron may import electron: the core must run under plain Node.' };
+const NO_RENDERER = { group: ['**/renderer/**'], message: 'main never imports the renderer.' };
+const NO_SQLITE = { name: 'better-sqlite3', message: 'Only src/main/store speaks SQL: use a repository of the Store.' };
+const NO_STORE_HANDLE = {
+  group: ['**/store/index.js'],
+  importNames: ['Db', 'openDatabase', 'queryWorklist'],
+  message: 'Only src/main/store holds the database handle: use a repository of the Store.',
+};
+
 // The stages of src/main (ARCHITECTURE.md), each a folder whose index.ts is its public face.
 const STAGES = ['api', 'assemble', 'cli', 'dicom', 'electron', 'evaluate', 'inference', 'ingest', 'metrics', 'receive', 'server', 'store', 'triage', 'watch', 'workers'];
 const SECOND_ENTRY_POINTS = {
@@ -60,12 +69,21 @@ export default tseslint.config(
     },
   },
   {
-    // The core runs under plain Node: only src/main/electron may touch Electron.
+    // The core runs under plain Node: only src/main/electron may touch Electron. Only the store
+    // speaks SQL: the rest of main reaches the database through the Store's repositories, never
+    // through SQLite or the store's database handle.
     files: ['src/main/**/*.ts'],
-    ignores: ['src/main/electron/**'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'Only src/main/electron may import electron: the core must run under plain Node.' }], patterns: [{ group: ['**/renderer/**'], message: 'main never imports the renderer.' }] }],
-    },
+    ignores: ['src/main/electron/**', 'src/main/store/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [NO_ELECTRON, NO_SQLITE], patterns: [NO_RENDERER, NO_STORE_HANDLE] }] },
+  },
+  {
+    files: ['src/main/electron/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [NO_SQLITE], patterns: [NO_STORE_HANDLE] }] },
+  },
+  {
+    // SQLite is the store's own business.
+    files: ['src/main/store/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [NO_ELECTRON], patterns: [NO_RENDERER] }] },
   },
   {
     // The shared contract is pure TypeScript that both processes compile against.

@@ -1,7 +1,8 @@
 /**
  * The lint rules that hold the house's shape fail on what they forbid: an import cycle planted in
- * src (two files importing each other), the layer rule (main importing the renderer), and a deep
- * import into another stage's files (past its index.ts).
+ * src (two files importing each other), the layer rule (main importing the renderer), a deep
+ * import into another stage's files (past its index.ts), and SQL outside the store (SQLite or the
+ * store's database handle imported elsewhere in main).
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,19 @@ describe('lint', () => {
     const face = plant('src/main/api/zz-planted-face.ts', "import { readHuFile } from '../store/index.js';\nexport const r = readHuFile;\n");
     const [good] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([face]);
     expect(good!.messages.filter((m) => m.ruleId === 'import-x/no-restricted-paths')).toEqual([]);
+  }, 60_000);
+
+  it('fails when main outside the store imports SQLite or the database handle, and passes the Store', async () => {
+    const sql = plant(
+      'src/main/api/zz-planted-sql.ts',
+      "import Database from 'better-sqlite3';\nimport { openDatabase, type Db } from '../store/index.js';\nexport const d = [Database, openDatabase];\nexport type H = Db;\n",
+    );
+    const [bad] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([sql]);
+    const sqlMessages = bad!.messages.filter((m) => m.ruleId === 'no-restricted-imports' && /Only src\/main\/store/.test(m.message));
+    expect(sqlMessages).toHaveLength(3);
+    const store = plant('src/main/api/zz-planted-store.ts', "import { Store } from '../store/index.js';\nexport const open = Store.open;\n");
+    const [good] = await new ESLint({ cwd: REPO_ROOT }).lintFiles([store]);
+    expect(good!.messages.filter((m) => m.ruleId === 'no-restricted-imports')).toEqual([]);
   }, 60_000);
 
   it('fails when main imports the renderer', async () => {
