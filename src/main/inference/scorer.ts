@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { workerUrl, startWorker } from '../workers/index.js';
-import { readHuFile, RANKING_IN_USE_SETTING, RANKING_SCORE_ID, type Store } from '../store/index.js';
+import { readHuFile, RANKING_IN_USE_SETTING, RANKING_SCORE_ID, type InstanceRow, type Store } from '../store/index.js';
 import { familyNetworks, meanOf, rankingSlices, studyLevel } from '../triage/index.js';
 import { orderSlices } from '../assemble/index.js';
 import { rankingFamily } from './ranking-setting.js';
@@ -228,21 +228,6 @@ export class OnnxSeriesScorer implements SeriesScorer {
     let done = 0;
     const first = new Set(familyNetworks(rankingFamily(store, this.manifest), this.manifest.ensembles));
     const ordered = [...loaded.filter((m) => first.has(m.modelId)), ...loaded.filter((m) => !first.has(m.modelId))];
-    const saveEnsembles = () => {
-      for (const e of this.manifest.ensembles) {
-        const members = e.members.map((id) => perModel.get(id));
-        if (members.some((m) => !m) || perModel.has(e.id)) continue; // never half of one, and once
-        const combined = instances.map((_, i) => meanOf(members.map((m) => m![i]!), e.weights));
-        perModel.set(e.id, combined);
-        const providers = [...new Set(e.members.map((id) => this.states.find((st) => st.modelId === id)?.provider))].join('+');
-        store.predictions.save(
-          e.id,
-          this.manifest.models.find((m) => m.id === e.members[0])?.version ?? '0',
-          providers,
-          instances.map((inst, i) => ({ instanceId: inst.id, probabilities: combined[i]! })),
-        );
-      }
-    };
     for (const [n, model] of ordered.entries()) {
       const batch = this.batchSize(model.modelId);
       const known = cached.get(model.modelId)!;
@@ -250,19 +235,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
       const results: Float32Array[] = instances.map((inst) => known.get(inst.id) ?? new Float32Array(6));
       for (let start = 0; start < todo.length; start += batch) {
         const chunk = todo.slice(start, start + batch);
-        const hu = new Float32Array(chunk.length * SLICE_PIXELS);
-        const window = new Float32Array(chunk.length * 2);
-        chunk.forEach(({ inst, i }, k) => {
-          hu.set(huOf(i), k * SLICE_PIXELS);
-          window[k * 2] = inst.windowCenter;
-          window[k * 2 + 1] = inst.windowWidth;
-        });
-        const r = await this.request(
-          { type: 'run', id: 0, modelId: model.modelId, hu, window, count: chunk.length },
-          [hu.buffer, window.buffer],
-        );
-        if (r.type !== 'result') throw new Error('unexpected worker reply');
-        chunk.forEach(({ i }, k) => (results[i] = r.probabilities.slice(k * 6, k * 6 + 6)));
+        const probabilities = await this.runBatch(model.modelId, chunk, huOf);
+        chunk.forEach(({ i }, k) => (results[i] = probabilities.slice(k * 6, k * 6 + 6)));
         done += chunk.length;
         onProgress?.({ done, total, modelId: model.modelId });
       }
@@ -276,7 +250,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
       );
       const rest = ordered.slice(n + 1);
       if (rest.length && first.has(model.modelId) && !rest.some((m) => first.has(m.modelId))) {
-        saveEnsembles();
+        this.saveEnsembles(instances, perModel);
         this.rescoreStudy(series.studyUid, {
           provisional: opts.provisional,
           includingSeries: seriesUid,
@@ -285,13 +259,48 @@ export class OnnxSeriesScorer implements SeriesScorer {
         opts.onRanked?.();
       }
     }
-    saveEnsembles();
+    this.saveEnsembles(instances, perModel);
     if (opts.provisional) {
       this.rescoreStudy(series.studyUid, { provisional: true });
       return;
     }
     store.series.setState(seriesUid, 'scored', null);
     this.rescoreStudy(series.studyUid);
+  }
+
+  /** One batch of slices through one network: six probabilities per slice, in the batch's order. */
+  private async runBatch(
+    modelId: string,
+    chunk: readonly { inst: InstanceRow; i: number }[],
+    huOf: (i: number) => Int16Array,
+  ): Promise<Float32Array> {
+    const hu = new Float32Array(chunk.length * SLICE_PIXELS);
+    const window = new Float32Array(chunk.length * 2);
+    chunk.forEach(({ inst, i }, k) => {
+      hu.set(huOf(i), k * SLICE_PIXELS);
+      window[k * 2] = inst.windowCenter;
+      window[k * 2 + 1] = inst.windowWidth;
+    });
+    const r = await this.request({ type: 'run', id: 0, modelId, hu, window, count: chunk.length }, [hu.buffer, window.buffer]);
+    if (r.type !== 'result') throw new Error('unexpected worker reply');
+    return r.probabilities;
+  }
+
+  /** Each ensemble whose members have all run on the series: their weighted mean, stored once. */
+  private saveEnsembles(instances: readonly InstanceRow[], perModel: Map<string, ArrayLike<number>[]>): void {
+    for (const e of this.manifest.ensembles) {
+      const members = e.members.map((id) => perModel.get(id));
+      if (members.some((m) => !m) || perModel.has(e.id)) continue; // never half of one, and once
+      const combined = instances.map((_, i) => meanOf(members.map((m) => m![i]!), e.weights));
+      perModel.set(e.id, combined);
+      const providers = [...new Set(e.members.map((id) => this.states.find((st) => st.modelId === id)?.provider))].join('+');
+      this.opts.store.predictions.save(
+        e.id,
+        this.manifest.models.find((m) => m.id === e.members[0])?.version ?? '0',
+        providers,
+        instances.map((inst, i) => ({ instanceId: inst.id, probabilities: combined[i]! })),
+      );
+    }
   }
 
   private fingerprint(state: ModelState): string | null {
