@@ -13,12 +13,12 @@ const NO_RENDERER = { group: ['**/renderer/**'], message: 'main never imports th
 const NO_SQLITE = { name: 'better-sqlite3', message: 'Only src/main/store speaks SQL: use a repository of the Store.' };
 const NO_STORE_HANDLE = {
   group: ['**/store/index.js'],
-  importNames: ['Db', 'openDatabase', 'queryWorklist'],
+  importNames: ['Db', 'openDatabase'],
   message: 'Only src/main/store holds the database handle: use a repository of the Store.',
 };
 
 // The stages of src/main (ARCHITECTURE.md), each a folder whose index.ts is its public face.
-const STAGES = ['api', 'assemble', 'cli', 'dicom', 'electron', 'evaluate', 'inference', 'ingest', 'metrics', 'receive', 'server', 'store', 'triage', 'watch', 'workers'];
+const STAGES = ['api', 'assemble', 'cli', 'dicom', 'electron', 'evaluate', 'inference', 'ingest', 'metrics', 'receive', 'server', 'store', 'triage', 'watch', 'workers', 'workstation-thread'];
 const SECOND_ENTRY_POINTS = {
   // loads onnxruntime-node: the read-only commands and the API's readers import the stage's index
   // and must not pay for the runtime

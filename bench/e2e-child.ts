@@ -3,7 +3,9 @@
  * models, watcher, API) and the time from the last slice of a study landing in the import folder
  * to the study's worklist row in state 'scored'.
  *
- * Input (argv[2], JSON): the study's files, the work folder, the settle and stability waits.
+ * Input (argv[2], JSON): the study's files, the work folder, the settle and stability waits, and
+ * how they arrive: copied one after another as fast as the disk takes them, or at a scanner's
+ * pace (a number of slices per second, as a CT reconstructs and sends them).
  * Output (stdout, one JSON line): the total and its parts — the stability wait plus reading the
  * last files, the settle wait, inference of every model with storing, the worklist query — and
  * this process's peak RSS (VmHWM) with all models loaded; the inference worker is a thread of
@@ -24,6 +26,8 @@ export interface E2eInput {
   stableMs: number;
   modelsDir?: string;
   timeoutMs: number;
+  /** Slices per second as a scanner sends them; absent: as fast as the disk takes them. */
+  paceSlicesPerSecond?: number;
 }
 
 export interface E2eOutput {
@@ -46,6 +50,11 @@ export interface E2eOutput {
   rankedSeconds: number | null;
   /** First file copied → the first provisional score (slices still arriving); null if none came. */
   firstProvisionalSeconds: number | null;
+  /**
+   * Last file copied → the worklist ranks the study by a score from every one of its slices,
+   * provisional (the series still within its settle wait) or final, whichever comes first.
+   */
+  rankedFromAllSlicesSeconds: number | null;
   totalSeconds: number;
   rssAfterLoadBytes: number | null;
   peakRssBytes: number | null;
@@ -70,7 +79,7 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
   const core = ws.core;
   if (!ws.modelsLoaded) throw new Error('no model loaded');
   const modelLoadSeconds = (performance.now() - t0) / 1000;
-  const states = core.store.getSetting<{ models: ModelState[] }>(MODEL_STATES_SETTING)?.models ?? [];
+  const states = core.store.settings.get<{ models: ModelState[] }>(MODEL_STATES_SETTING)?.models ?? [];
   const modelsLoaded = states.filter((s) => s.status === 'loaded').map((s) => s.modelId);
   const rssAfterLoadBytes = procStatusBytes('self', 'VmHWM') ?? null;
 
@@ -80,7 +89,13 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
   let scoredAt = 0;
   let rankedAt = 0;
   let firstProvisionalAt = 0;
+  let allSlicesRankedAt = 0;
+  let lastCopiedAt = 0;
   let seriesUid: string | undefined;
+  // A ranking score from every slice: a provisional one that covers them all, or a final one
+  // (made after the series settled, so from all of its slices).
+  const coversAll = () =>
+    core.worklist().some((r) => r.score !== null && (r.provisionalSlices === null ? readyAt > 0 : r.provisionalSlices >= inp.files.length));
   core.on((e: CoreEvent) => {
     const now = performance.now();
     if (e.type === 'file') {
@@ -96,14 +111,23 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
     } else if ((e.type === 'series-provisional' || e.type === 'series-ranked') && !readyAt && !firstProvisionalAt) {
       firstProvisionalAt = now;
     }
+    if ((e.type === 'series-provisional' || e.type === 'series-ranked' || e.type === 'series-scored') && lastCopiedAt && !allSlicesRankedAt && coversAll()) {
+      allSlicesRankedAt = now;
+    }
   });
   ws.startWatch(importDir);
   await sleep(1000); // the watcher's initial scan of the empty folder
 
   const copyStart = performance.now();
-  // As a PACS push or a copy tool delivers them: one after another, as fast as the disk takes them.
-  for (const f of inp.files) await copyFile(f, join(importDir, basename(f)));
-  const lastCopiedAt = performance.now();
+  // As a PACS push or a copy tool delivers them (one after another, as fast as the disk takes
+  // them), or as a scanner does: each slice at its time on the clock.
+  const gapMs = inp.paceSlicesPerSecond ? 1000 / inp.paceSlicesPerSecond : 0;
+  for (const [i, f] of inp.files.entries()) {
+    const due = copyStart + i * gapMs;
+    if (gapMs && performance.now() < due) await sleep(due - performance.now());
+    await copyFile(f, join(importDir, basename(f)));
+  }
+  lastCopiedAt = performance.now();
 
   const deadline = lastCopiedAt + inp.timeoutMs;
   while (!scoredAt && performance.now() < deadline) await sleep(5);
@@ -128,6 +152,7 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
     totalSeconds: (rowAt - lastCopiedAt) / 1000,
     rankedSeconds: rankedAt ? (rankedAt - lastCopiedAt) / 1000 : null,
     firstProvisionalSeconds: firstProvisionalAt ? (firstProvisionalAt - copyStart) / 1000 : null,
+    rankedFromAllSlicesSeconds: allSlicesRankedAt ? (allSlicesRankedAt - lastCopiedAt) / 1000 : null,
     rssAfterLoadBytes,
     peakRssBytes: procStatusBytes('self', 'VmHWM') ?? null,
     memoryUsage: process.memoryUsage(),

@@ -56,6 +56,14 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(
     `| at the app's default waits | ≈ ${f(e.estimatedSecondsPer40SliceStudyAtAppDefaultWaits, 1)} s | derived: compute + stability ${e.appDefaultWaits.stableMs} ms + settle ${e.appDefaultWaits.settleMs} ms |`,
   );
+  const p = r.scannerPace;
+  if (p) {
+    const sec = (v: number | null) => (v === null ? 'none' : `${f(v, 1)} s`);
+    const what = `${p.slices} slices at ${p.slicesPerSecond} a second (${f(p.arrivalSeconds, 1)} s), the app's default waits (stability ${p.stableMs} ms, settle ${p.settleMs} ms)`;
+    lines.push(`| **at a scanner's pace**: ranked from every slice | **${sec(p.rankedFromAllSlicesSeconds)}** | last slice → the worklist ranks the study by a score from all its slices (provisional: the series is still within its settle wait); ${what}; measured |`);
+    lines.push(`| … first provisional score | ${sec(p.firstProvisionalSeconds)} | first slice → a provisional study score from the slices in so far (same run) |`);
+    lines.push(`| … final score, ranked / all networks | ${sec(p.finalRankedSeconds)} / ${sec(p.scoredSeconds)} | last slice → the final run's ranking score / the row 'scored' (after the settle wait; same run) |`);
+  }
   lines.push(`| peak RSS, core + all models | **${gib(r.memory.peakRssBytes)}** | ${r.memory.what}; ${gib(r.memory.rssAfterModelLoadBytes)} after loading |`);
   lines.push(`| model load | ${f(e.modelLoadSeconds, 1)} s | sha256 check + session creation, all models |`);
   lines.push(

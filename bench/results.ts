@@ -77,6 +77,29 @@ export interface BenchResults {
     appDefaultWaits: { settleMs: number; stableMs: number };
     /** computeSeconds (scaled to 40 slices) + the app's default waits: derived, not measured. */
     estimatedSecondsPer40SliceStudyAtAppDefaultWaits: number;
+    /** Last file copied → ranked by a score from every slice (provisional or final); measured. */
+    rankedFromAllSlicesSeconds?: number | null;
+  };
+  /**
+   * The same study arriving as a scanner sends it (slicesPerSecond), at the app's default waits;
+   * every figure measured. Absent in results written before this run existed.
+   */
+  scannerPace?: {
+    slices: number;
+    slicesPerSecond: number;
+    /** First file → last file copied. */
+    arrivalSeconds: number;
+    settleMs: number;
+    stableMs: number;
+    /** First file copied → the first provisional score. */
+    firstProvisionalSeconds: number | null;
+    /** Last file copied → the study ranked by a score from every slice, provisional or final. */
+    rankedFromAllSlicesSeconds: number | null;
+    /** Last file copied → ranked by the final run (after the settle wait). */
+    finalRankedSeconds: number | null;
+    /** Last file copied → the worklist row 'scored' (every network, after the settle wait). */
+    scoredSeconds: number;
+    othersCpuShare: number | null;
   };
   memory: {
     peakRssBytes: number | null;

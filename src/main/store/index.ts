@@ -42,7 +42,7 @@ export type { ScoreRepository } from './scores.js';
 export type { ArrivingSeries, SeriesFacts, SeriesRepository, SeriesRow, SeriesState } from './series.js';
 export type { SettingsRepository } from './settings.js';
 export type { StudyRepository } from './studies.js';
-export { queryWorklist, RANKING_IN_USE_SETTING, RANKING_SCORE_ID } from './worklist.js';
+export { RANKING_IN_USE_SETTING, RANKING_SCORE_ID } from './worklist.js';
 export type { WorklistQuery, WorklistRepository } from './worklist.js';
 
 export class Store {
@@ -109,10 +109,5 @@ export class Store {
       seriesFailed: this.series.count('failed'),
       jobsPending: this.jobs.pending(),
     };
-  }
-
-  /** `settings.get`, under the name the benchmark's end-to-end run (bench/e2e-child.ts) reads model states by. */
-  getSetting<T>(key: string): T | undefined {
-    return this.settings.get<T>(key);
   }
 }

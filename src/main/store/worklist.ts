@@ -34,11 +34,7 @@ export class WorklistRepository {
   }
 }
 
-/**
- * The worklist over a database handle: what WorklistRepository.query runs, and what the worklist
- * benchmark (bench/worklist.ts) times on a database it filled itself.
- */
-export function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
+function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
   const { where, params } = filters(q);
   const order =
     q.sort === 'arrival'
