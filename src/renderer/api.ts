@@ -2,8 +2,9 @@
  * The renderer's one door to the main process. In Electron the preload script exposes
  * `window.triage` (one function per API method, plus onEvent); in a browser preview or a test the
  * same API is served over loopback HTTP. Both are wrapped by makeClient(), which validates every
- * request and response against the schemas in src/shared/api.ts, so the rest of the renderer
- * cannot tell which transport it has.
+ * reply against the schemas in src/shared/api.ts (requests are validated where they are received,
+ * by the implementation), so the rest of the renderer cannot tell which transport it has and never
+ * draws a malformed reply.
  */
 import {
   ApiError,

@@ -450,22 +450,27 @@ export function parseResponse<M extends ApiMethod>(method: M, raw: unknown): Api
   return r.data as ApiResponse<M>;
 }
 
-/**
- * The server side of one message on any transport: validate the request, call the
- * implementation, validate the response. Both the IPC handlers and the HTTP server use this.
+/*
+ * Validation happens once on each edge, on the side that receives:
+ * - a request, by the implementation (src/main/api: parseRequest is each method's first step),
+ *   because in-process callers (the CLI, the demo, the tests) reach it without any transport;
+ * - a response, by the client that receives it (makeClient: the screen), because the screen is
+ *   what must never draw a malformed reply.
+ * The transports in between (HTTP, IPC, the workstation thread) pass both through unchanged.
  */
+
+/** The server side of one message on any transport: the named method of the implementation. */
 export async function dispatch(api: TriageApi, method: ApiMethod, raw: unknown): Promise<unknown> {
-  const request = parseRequest(method, raw);
+  if (!isApiMethod(method)) throw new ApiError(`no API method ${String(method)}`);
   const call = api[method] as (req: unknown) => Promise<unknown>;
-  const response = await call.call(api, request);
-  return parseResponse(method, response);
+  return call.call(api, raw ?? {});
 }
 
-/** Wraps a raw transport (one function: method + payload → reply) as a validating TriageApi. */
+/** Wraps a raw transport (one function: method + payload → reply) as a TriageApi whose replies are validated. */
 export function makeClient(send: (method: ApiMethod, request: unknown) => Promise<unknown>): TriageApi {
   const client = {} as Record<ApiMethod, (req: unknown) => Promise<unknown>>;
   for (const method of API_METHODS) {
-    client[method] = async (req: unknown) => parseResponse(method, await send(method, parseRequest(method, req)));
+    client[method] = async (req: unknown) => parseResponse(method, await send(method, req ?? {}));
   }
   return client as unknown as TriageApi;
 }

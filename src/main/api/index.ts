@@ -1,7 +1,9 @@
 /**
  * The API implementation: TriageApi over a TriageCore. Both transports — Electron IPC
  * (src/main/electron/ipc.ts) and the loopback HTTP server (src/main/server) — call this one
- * class through `dispatch()` in src/shared/api.ts, which validates requests and responses.
+ * class through `dispatch()` in src/shared/api.ts. Each method validates its own request first
+ * (parseRequest): this is the request edge for every caller, in-process ones included; replies are
+ * validated by the client that receives them (makeClient).
  *
  * Inputs: the core (its database, slice store, events). Outputs: the messages of TriageApi and a
  * stream of ApiEvents (`onEvent`) that tells clients when to refresh. The change counter moves on

@@ -2,8 +2,8 @@
  * IPC registration: one `ipcMain.handle` per TriageApi method, on the channel derived from the
  * same list the preload script uses (API_METHODS → ipcChannel), so every method has exactly one
  * handler and one preload function. Each handler first checks the sender (our window, our
- * app:// page), then hands the request to the API call, which validates the request and the
- * response (dispatch in src/shared/api.ts, inside the workstation thread).
+ * app:// page), then hands the request as it came to the API call: the API implementation, in the
+ * workstation thread, validates it (the rule is written beside dispatch in src/shared/api.ts).
  * Replies are envelopes so the renderer sees our error message, not Electron's wrapping of it.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';

@@ -6,7 +6,8 @@
  * the windows responsive. SQLite calls are synchronous (better-sqlite3), and the worklist query
  * alone takes about 70 ms at 100,000 studies (bench/RESULTS.md); storing slices, settling series
  * and writing scores add more while a study arrives. In this thread they block only each other.
- * Requests are validated once, inside the thread (dispatch); this side forwards them as they are.
+ * Requests are validated once, by the API implementation inside the thread; this side forwards
+ * them as they are.
  */
 import type { Worker } from 'node:worker_threads';
 import type { ApiEvent, ApiMethod } from '../../shared/api.js';

@@ -1,8 +1,8 @@
 /**
  * The workstation thread's entry: starts the workstation (core, store, models, watcher, API) here,
  * so every SQLite statement, DICOM parse and scoring step runs off the thread that owns the
- * windows. Each API call is validated and answered by dispatch (src/shared/api.ts), the one place
- * requests and responses are checked; errors travel back as envelopes.
+ * windows. Each API call is answered by dispatch (src/shared/api.ts) over the API implementation,
+ * which validates the request; errors travel back as envelopes.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { dispatch } from '../../shared/api.js';
