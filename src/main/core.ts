@@ -287,7 +287,14 @@ export class TriageCore {
               this.scoring.set(s.seriesUid, progress);
               this.emit({ type: 'series-scoring', seriesUid: s.seriesUid, progress });
             },
-            { provisional: true, onRanked: () => this.emit({ type: 'series-ranked', seriesUid: s.seriesUid }) },
+            {
+              provisional: true,
+              onRanked: () => this.emit({ type: 'series-ranked', seriesUid: s.seriesUid }),
+              // New slices (stored meanwhile: ingest runs while the networks do) are ranked before
+              // the slowest network finishes the old ones; a settled series goes first altogether.
+              yieldTo: () =>
+                this.closed || this.store.jobs.queued(INFER_JOB) > 0 || this.store.instances.ofSeries(s.seriesUid).length > s.sliceCount,
+            },
           );
           this.provisionalCovered.set(s.seriesUid, s.sliceCount);
           this.emit({ type: 'series-provisional', seriesUid: s.seriesUid });

@@ -23,12 +23,13 @@ export interface SeriesScorer {
    * Scores a series; `onProgress` hears after each batch how many of its slice runs are done.
    * `provisional`: the series is still arriving (a provisional study score; the state stays).
    * `onRanked`: the ranking family's networks are done and the study has its ranking score while
-   * other networks still run.
+   * other networks still run. `yieldTo` (provisional runs): asked before each batch of a network
+   * outside the ranking family; true ends the run there, keeping what it has.
    */
   scoreSeries(
     seriesUid: string,
     onProgress?: (p: ScoringProgress) => void,
-    opts?: { provisional?: boolean; onRanked?: () => void },
+    opts?: { provisional?: boolean; onRanked?: () => void; yieldTo?: () => boolean },
   ): Promise<void>;
   close(): Promise<void>;
 }

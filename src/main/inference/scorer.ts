@@ -193,11 +193,16 @@ export class OnnxSeriesScorer implements SeriesScorer {
    * of the Conv-LSTM's time on a CPU): once they are done and others are still to run, the study
    * gets its ranking score, and `onRanked` is told, so a bleed is ranked and flagged before the
    * slowest network has finished.
+   *
+   * `yieldTo` (provisional runs): asked before each batch of a network outside the ranking family;
+   * when it says so (more slices have arrived, a settled series waits), the run keeps what it has
+   * and ends, so the new slices are ranked in the next run instead of after the slowest network.
+   * The slices it did not reach run later: in a following run or the final one.
    */
   async scoreSeries(
     seriesUid: string,
     onProgress?: (p: ScoringProgress) => void,
-    opts: { provisional?: boolean; onRanked?: () => void } = {},
+    opts: { provisional?: boolean; onRanked?: () => void; yieldTo?: () => boolean } = {},
   ): Promise<void> {
     const { store, dataDir } = this.opts;
     const loaded = this.loaded();
@@ -228,26 +233,35 @@ export class OnnxSeriesScorer implements SeriesScorer {
     let done = 0;
     const first = new Set(familyNetworks(rankingFamily(store, this.manifest), this.manifest.ensembles));
     const ordered = [...loaded.filter((m) => first.has(m.modelId)), ...loaded.filter((m) => !first.has(m.modelId))];
+    let yielded = false;
     for (const [n, model] of ordered.entries()) {
       const batch = this.batchSize(model.modelId);
       const known = cached.get(model.modelId)!;
       const todo = instances.map((inst, i) => ({ inst, i })).filter(({ inst }) => !known.has(inst.id));
       const results: Float32Array[] = instances.map((inst) => known.get(inst.id) ?? new Float32Array(6));
+      let ran = 0;
       for (let start = 0; start < todo.length; start += batch) {
+        if (opts.provisional && !first.has(model.modelId) && opts.yieldTo?.()) {
+          yielded = true;
+          break;
+        }
         const chunk = todo.slice(start, start + batch);
         const probabilities = await this.runBatch(model.modelId, chunk, huOf);
         chunk.forEach(({ i }, k) => (results[i] = probabilities.slice(k * 6, k * 6 + 6)));
+        ran += chunk.length;
         done += chunk.length;
         onProgress?.({ done, total, modelId: model.modelId });
       }
-      perModel.set(model.modelId, results);
+      // A network cut short has no study score from this run: its answers so far are kept for the next.
+      if (!yielded) perModel.set(model.modelId, results);
       store.predictions.save(
         model.modelId,
         model.version,
         model.provider ?? 'unknown',
-        todo.map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
+        todo.slice(0, ran).map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
         fingerprints.get(model.modelId) ?? null,
       );
+      if (yielded) break;
       const rest = ordered.slice(n + 1);
       if (rest.length && first.has(model.modelId) && !rest.some((m) => first.has(m.modelId))) {
         this.saveEnsembles(instances, perModel);
@@ -259,6 +273,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
         opts.onRanked?.();
       }
     }
+    // Cut short: the ranking score of every slice so far was saved when the family finished.
+    if (yielded) return;
     this.saveEnsembles(instances, perModel);
     if (opts.provisional) {
       this.rescoreStudy(series.studyUid, { provisional: true });

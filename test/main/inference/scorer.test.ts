@@ -199,6 +199,41 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     await core.stop();
   });
 
+  it('a provisional run gives way to new slices after the ranking family, keeping what the slow network did', async () => {
+    const core = compose({ dataDir: join(dir.path, 'data-yield'), settleMs: 3_600_000 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: join(REPO_ROOT, 'models') });
+    core.attachScorer(scorer!);
+    for (const f of readdirSync(inbox)) await core.ingestFile(join(inbox, f));
+    const [arriving] = core.store.series.arriving();
+    const runs: Record<string, number> = {};
+    let asked = 0;
+    await scorer!.scoreSeries(
+      arriving!.seriesUid,
+      (p) => (runs[p.modelId] = (runs[p.modelId] ?? 0) + 1),
+      // as if a slice arrived while the Conv-LSTM ran its first batch
+      { provisional: true, yieldTo: () => asked++ >= 1 },
+    );
+    expect(Object.keys(runs)).toEqual(['efficientnet_b3', 'inception_resnet_v2', 'convlstm']);
+    expect(runs.convlstm).toBe(1); // one batch (two slices), then it gave way
+    const ids = core.store.instances.ofSeries(arriving!.seriesUid).map((i) => i.id);
+    const fp = (id: string) => scorer!['fingerprint'](scorer!['loaded']().find((m: { modelId: string }) => m.modelId === id)!);
+    expect(core.store.predictions.byFile('convlstm', fp('convlstm'), ids).size).toBe(2);
+    const [row] = core.worklist();
+    expect(row!.provisionalSlices).toBe(3); // ranked from every slice so far
+    expect(core.store.scores.get(row!.studyUid, 'convlstm')).toBeUndefined(); // no score from two of three
+    // Settled: the final run runs the Conv-LSTM on the one slice it had not reached, nothing else.
+    const totals: { modelId: string; total: number }[] = [];
+    core.on((e) => {
+      if (e.type === 'series-scoring' && e.progress.done === e.progress.total) totals.push({ modelId: e.progress.modelId, total: e.progress.total });
+    });
+    core.settle(true);
+    await core.runJobs();
+    expect(totals).toEqual([{ modelId: 'convlstm', total: 1 }]);
+    expect(core.worklist()[0]).toMatchObject({ state: 'scored', provisionalSlices: null });
+    expect(core.store.scores.get(row!.studyUid, 'convlstm')).toBeDefined();
+    await core.stop();
+  });
+
   it('refuses a model whose file does not match its sha256, and says why', async () => {
     const tampered = modelsDir('tampered', [convlstm]);
     appendFileSync(join(tampered, convlstm.files[0]!.path), Buffer.from([0]));
