@@ -217,7 +217,7 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     expect(runs.convlstm).toBe(1); // one batch (two slices), then it gave way
     const ids = core.store.instances.ofSeries(arriving!.seriesUid).map((i) => i.id);
     const fp = (id: string) => scorer!['fingerprint'](scorer!['loaded']().find((m: { modelId: string }) => m.modelId === id)!);
-    expect(core.store.predictions.byFile('convlstm', fp('convlstm'), ids).size).toBe(2);
+    expect(core.store.predictions.byFile('convlstm', fp('convlstm')!, ids).size).toBe(2);
     const [row] = core.worklist();
     expect(row!.provisionalSlices).toBe(3); // ranked from every slice so far
     expect(core.store.scores.get(row!.studyUid, 'convlstm')).toBeUndefined(); // no score from two of three
