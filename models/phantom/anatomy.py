@@ -58,6 +58,37 @@ class SliceFields:
     pf_depth: np.ndarray | None = None
 
 
+@dataclass
+class _Slab:
+    """The slab being cut, as each structure's drawing sees it: where it lies, its texture crops, the
+    midline shift, the image drawn so far and the hard negatives it shows."""
+
+    z: float
+    hs: float                      # half the slab thickness (mm)
+    t: float                       # z / H
+    shift: float
+    shift_side: int
+    tex_c: np.ndarray
+    tex_f: np.ndarray
+    tex_vl: np.ndarray
+    img: np.ndarray
+    hard: set
+
+
+@dataclass
+class _Cavity:
+    """The cranial cavity at one level."""
+
+    scale: float                   # inner table's radius at this level, as a share of the widest level's
+    parts: list                    # (depth map, ramp width) of the vault and each fossa cut
+    depth: np.ndarray              # mm inside the cavity (the deepest part)
+    depth_main: np.ndarray | None  # mm inside the vault's inner table; None below the vault
+    pf_depth: np.ndarray | None    # mm inside the posterior fossa; None where it is not cut
+    inside_skull: np.ndarray
+    petrous: list                  # (box, alpha) of the petrous ridges
+    alpha: np.ndarray = field(init=False)   # the cavity's share of each pixel
+
+
 class Head:
     """One study's head: parameters drawn from ``rng`` once; ``render(z)`` cuts a slice."""
 
@@ -141,7 +172,21 @@ class Head:
 
     # ------------------------------------------------------------------ structures
     def _build_primitives(self, rng):
+        """Every structure's shape and density. The order of the calls is the order of the random draws,
+        so it is part of what a seed gives: a new structure draws after the existing ones."""
         u = rng.uniform
+        self._build_ventricles(u)
+        self._build_deep_grey_and_stem()
+        self._build_csf_spaces()
+        self._build_fossae()
+        self._build_skull_base(u)
+        self._build_face_and_neck()
+        self._build_vessels(rng)
+        self._build_calcifications(rng)
+
+    def _build_ventricles(self, u) -> None:
+        """Lateral ventricles by horn (frontal, body, atrium, occipital, temporal), third and fourth,
+        larger with atrophy."""
         W, L, H = self.W, self.L, self.H
         vs = 0.6 + 1.0 * self.atrophy * u(0.7, 1.1)          # ventricle size
         vs3 = 0.8 + 2.5 * self.atrophy
@@ -159,7 +204,10 @@ class Head:
             ("third", Ellipsoid(0.0, 0.02 * L, 0.37 * H, 0.018 * W * vs3, 0.19 * L, 0.065 * H)),
             ("fourth", Ellipsoid(0.0, 0.25 * L, 0.15 * H, 0.07 * W * (0.8 + 0.3 * vs), 0.045 * L, 0.06 * H)),
         ]
-        # deep grey nuclei, brainstem (value = 'gm' / 'wm' offsets)
+
+    def _build_deep_grey_and_stem(self) -> None:
+        """Deep grey nuclei (value = offset from 'gm') and the brainstem."""
+        W, L, H = self.W, self.L, self.H
         self.nuclei = []
         for s in (-1, 1):
             self.nuclei += [
@@ -167,6 +215,16 @@ class Head:
                 ("lentiform", Ellipsoid(s * 0.33 * W, -0.07 * L, 0.38 * H, 0.085 * W, 0.17 * L, 0.075 * H, s * math.radians(12)), -2.0),
                 ("thalamus", Ellipsoid(s * 0.13 * W, 0.13 * L, 0.39 * H, 0.095 * W, 0.13 * L, 0.075 * H), -1.5),
             ]
+        self.stem = [
+            ("midbrain", Ellipsoid(0.0, 0.06 * L, 0.275 * H, 0.17 * W, 0.14 * L, 0.065 * H)),
+            ("pons", Ellipsoid(0.0, 0.08 * L, 0.13 * H, 0.19 * W, 0.13 * L, 0.08 * H)),
+            ("medulla", Ellipsoid(0.0, 0.15 * L, 0.02 * H, 0.12 * W, 0.10 * L, 0.07 * H)),
+        ]
+
+    def _build_csf_spaces(self) -> None:
+        """Basal cisterns (the brainstem sits inside them, the interpeduncular cistern in front of it) and
+        the width of the sylvian fissures, all wider with atrophy."""
+        W, L, H = self.W, self.L, self.H
         csf_grow = 1.0 + 3.0 * self.atrophy
         self.cisterns = [
             ("suprasellar", Ellipsoid(0.0, -0.14 * L, 0.245 * H, 0.15 * W + csf_grow, 0.09 * L + csf_grow, 0.035 * H)),
@@ -178,13 +236,12 @@ class Head:
         self.cisterns_after_stem = [
             ("interpeduncular", Ellipsoid(0.0, -0.06 * L, 0.27 * H, 0.035 * W + 0.3 * csf_grow, 0.06 * L + 0.3 * csf_grow, 0.05 * H)),
         ]
-        self.stem = [
-            ("midbrain", Ellipsoid(0.0, 0.06 * L, 0.275 * H, 0.17 * W, 0.14 * L, 0.065 * H)),
-            ("pons", Ellipsoid(0.0, 0.08 * L, 0.13 * H, 0.19 * W, 0.13 * L, 0.08 * H)),
-            ("medulla", Ellipsoid(0.0, 0.15 * L, 0.02 * H, 0.12 * W, 0.10 * L, 0.07 * H)),
-        ]
         self.syl_w = 1.2 + 2.8 * self.atrophy
-        # fossae of the skull base: (name, cx, cy, a, b, t_start, t_full, t_end)
+
+    def _build_fossae(self) -> None:
+        """Fossae of the skull base: (name, cx, cy, a, b, t_start, t_full, t_end), with each one's
+        ellipse-normalised radius over the grid."""
+        W, L = self.W, self.L
         self.fossae = [
             ("posterior", 0.0, 0.36 * L, 0.68 * W, 0.46 * L, -0.02, 0.13, 0.32),
             ("middle_r", -0.55 * W, -0.12 * L, 0.38 * W, 0.40 * L, 0.09, 0.21, 0.32),
@@ -194,7 +251,10 @@ class Head:
         self.fossa_rho = []
         for (_, cx, cy, a, b, *_r) in self.fossae:
             self.fossa_rho.append(np.sqrt(((self.grid.x - F32(cx)) / F32(a)) ** 2 + ((self.grid.y - F32(cy)) / F32(b)) ** 2).astype(F32))
-        # skull base bone, sinuses, orbits, face and neck
+
+    def _build_skull_base(self, u) -> None:
+        """Air cells and sinuses in the skull base bone, the petrous ridges, and the orbits (fat, globe, lens)."""
+        W, L, H = self.W, self.L, self.H
         Lo = L + self.T0
         self.air_cells = [
             ("sphenoid", Ellipsoid(0.0, -0.30 * L, 0.11 * H, 0.18 * W, 0.14 * L, 0.07 * H), 1.0),
@@ -211,6 +271,11 @@ class Head:
             self.orbits.append((Ellipsoid(s * 0.42 * W, -0.80 * L, 0.155 * H, 0.22 * W, 0.34 * L, 0.08 * H, s * math.radians(-12)),
                                 Ellipsoid(s * 0.45 * W, -(Lo - 4.0), 0.155 * H, 12.0, 12.0, 12.0),
                                 Ellipsoid(s * 0.45 * W, -(Lo + 6.5), 0.155 * H, 4.5, 1.6, 3.5)))
+
+    def _build_face_and_neck(self) -> None:
+        """Face, nose, the soft tissue below the cranium, and the upper neck (vertebra, canal, airway)."""
+        W, L, H = self.W, self.L, self.H
+        Lo = L + self.T0
         self.face = Ellipsoid(0.0, -0.45 * L, 0.0, 0.80 * W, 0.62 * L, 0.30 * H)
         self.nose = Ellipsoid(0.0, -(Lo + 5), -0.04 * H, 9.0, 17.0, 0.14 * H)
         # soft tissue that replaces the skull base bone anteriorly and laterally below the cranium
@@ -220,6 +285,11 @@ class Head:
         self.vertebra = Ellipsoid(0.0, 0.20 * L, -0.25 * H, 16.0, 15.0, 0.24 * H)
         self.canal = Ellipsoid(0.0, 0.26 * L, -0.25 * H, 10.0, 9.0, 0.26 * H)
         self.airway = Ellipsoid(0.0, -0.12 * L, -0.30 * H, 12.0, 7.0, 0.24 * H)
+
+    def _build_vessels(self, rng) -> None:
+        """Dural sinuses and the arteries of the circle of Willis, with or without intravenous contrast."""
+        u = rng.uniform
+        W, L, H = self.W, self.L, self.H
         # dural sinuses: superior sagittal (triangle at the posterior/anterior midline), transverse
         self.sinus_hu = u(38.0, 62.0)
         # Vessels: flowing blood is as dense as a fresh clot (40-55 HU, higher with a high
@@ -255,7 +325,12 @@ class Head:
                 (f"pca_p3_{side}", (s * 0.21 * W, 0.05 * L, 0.26 * H), (s * 0.15 * W, 0.22 * L, 0.27 * H)),
             ]
         self.arteries.append(("basilar", (0.0, -0.07 * L, 0.05 * H), (0.0, -0.05 * L, 0.245 * H)))
-        # calcifications (the hard negatives); age makes them likelier
+
+    def _build_calcifications(self, rng) -> None:
+        """Calcifications (the hard negatives; age makes them likelier), the falx with its plaques, and
+        the choroid plexus soft tissue in the atria."""
+        u = rng.uniform
+        W, L, H = self.W, self.L, self.H
         self.calc = []
         if rng.random() < 0.45 + 0.4 * self.age:
             r = u(1.5, 4.0)
@@ -278,7 +353,6 @@ class Head:
                 self.falx_plaques.append((Ellipsoid(0.0, u(-0.6, 0.6) * L, u(0.55, 0.85) * H, 1.2, u(2, 6), u(2, 5)), u(150, 450)))
         # choroid plexus soft tissue in the atria
         self.choroid = [Ellipsoid(s * 0.26 * W, 0.38 * L, 0.43 * H, 0.05 * W, 0.07 * L, 0.06 * H) for s in (-1, 1)]
-
     # ------------------------------------------------------------------ helpers
     def _tex(self, tex: np.ndarray, key: int) -> np.ndarray:
         oy, ox = self.tex_offsets[key % len(self.tex_offsets)]
@@ -300,31 +374,45 @@ class Head:
     # ------------------------------------------------------------------ slice
     def render(self, z: float, key: int, shift: float = 0.0, shift_side: int = 0) -> SliceFields:
         """Cut the slab centred at height z (mm). ``shift`` (mm, sign = towards +x) moves midline
-        structures away from a mass; ``key`` picks this slice's texture crops."""
-        g, hs = self.grid, self.slab / 2.0
-        ps = g.ps
-        W, L, H = self.W, self.L, self.H
-        t = z / H
-        x, y, r = g.x, g.y, self.r
-        hard = set()
-        tex_c = self._tex(self.tex_coarse, key)
-        tex_f = self._tex(self.tex_fine, key + 7)
-        tex_vl = self._tex(self.tex_vlow, key // 2 + 3)
+        structures away from a mass; ``key`` picks this slice's texture crops.
 
-        img = np.full((g.size, g.size), AIR, dtype=F32)
+        Drawn from the outside in, each structure over what lies beneath it: scalp, skull, the air
+        spaces, orbits, face and neck of the skull base, then the contents of the cranial cavity."""
+        s = _Slab(z=z, hs=self.slab / 2.0, t=z / self.H, shift=shift, shift_side=shift_side,
+                  tex_c=self._tex(self.tex_coarse, key), tex_f=self._tex(self.tex_fine, key + 7),
+                  tex_vl=self._tex(self.tex_vlow, key // 2 + 3),
+                  img=np.full((self.grid.size, self.grid.size), AIR, dtype=F32), hard=set())
+        self._draw_scalp(s)
+        depth_o, wo = self._outer_table(s)
+        cav = self._cavity(s, depth_o, wo)
+        bone_alpha = self._draw_skull(s, depth_o, wo, cav)
+        if s.t < 0.45:
+            self._draw_air_spaces(s, bone_alpha)
+            self._draw_orbits(s)
+            self._draw_face_and_neck(s, bone_alpha)
+        depth_b = cav.depth - F32(self.rim)
+        brain = self._walled(cav, self._cavity_fraction(cav, self.rim))
+        sulcus_dist = np.full_like(self.r, 99.0)
+        cistern = np.zeros_like(self.r)
+        ventricles: list = []
+        if float(cav.alpha.max()) > 0.0:
+            self._draw_cavity_contents(s, cav, depth_b, brain, sulcus_dist, cistern, ventricles)
+        brain *= (F32(1.0) - cistern)
+        return SliceFields(hu=s.img, depth_cav=cav.depth, depth_brain=depth_b, brain=brain,
+                           sulcus_dist=sulcus_dist, sulcus_depth=self.sulcus_depth, cistern=cistern,
+                           theta=self.theta, radius=self.r, ventricles=ventricles, t=s.t,
+                           supratentorial=s.t > 0.22, midline_shift=shift, hard_negatives=s.hard,
+                           pf_depth=cav.pf_depth if 0.18 < s.t < 0.34 else None)
 
-        # ---------------- outer surfaces: scalp, skull --------------------------------------
+    # ---------------- outer surfaces: scalp, skull, skull base ----------------------------------
+    def _draw_scalp(self, s: _Slab) -> None:
+        """Scalp and temporalis, joined below the vault by the soft tissue of the face, nose and neck."""
+        g, z, hs, t = self.grid, s.z, s.hs, s.t
         Ss = self.S_outer(z, self.T0 + self.scalp0)
-        So = self.S_outer(z, self.T0)
-        Si = self.S_inner(z)
-        ws = max(ps, abs(self.S_outer(z + hs, self.T0 + self.scalp0) - self.S_outer(z - hs, self.T0 + self.scalp0)) * 0.5 * (W + L))
-        wo = max(ps, abs(self.S_outer(z + hs, self.T0) - self.S_outer(z - hs, self.T0)) * 0.5 * (W + L))
-        wi = max(ps, abs(self.S_inner(z + hs) - self.S_inner(z - hs)) * 0.5 * (W + L))
+        ws = max(g.ps, abs(self.S_outer(z + hs, self.T0 + self.scalp0) - self.S_outer(z - hs, self.T0 + self.scalp0)) * 0.5 * (self.W + self.L))
         temporal_level = smoothstep((t - 0.1) / 0.1) * smoothstep((0.65 - t) / 0.15)
         A_s = self.A_s + F32(temporal_level) * self.temporalis
-        depth_s = A_s * F32(Ss) - r
-        # face and neck soft tissue join the scalp below the vault
-        soft_depth = depth_s
+        depth_s = A_s * F32(Ss) - self.r
         extra_soft = []
         for ell in (self.face, self.nose, self.neck):
             sec = ell.section(g, z, hs)
@@ -334,18 +422,30 @@ class Head:
         for box, a in extra_soft:
             np.maximum(scalp_alpha[box], a, out=scalp_alpha[box])
         # skin 45, subcutaneous fat layer, galea/muscle
-        soft_val = F32(self.soft) + F32(6.0) * tex_c
-        fat_layer = frac(F32(1.5) - np.abs(soft_depth - F32(0.55 * self.scalp0 + 1.0)), 1.0) * F32(0.35)
+        soft_val = F32(self.soft) + F32(6.0) * s.tex_c
+        fat_layer = frac(F32(1.5) - np.abs(depth_s - F32(0.55 * self.scalp0 + 1.0)), 1.0) * F32(0.35)
         soft_val = soft_val + fat_layer * (F32(self.fat) - soft_val)
-        composite(img, None, scalp_alpha, soft_val)
+        composite(s.img, None, scalp_alpha, soft_val)
 
+    def _outer_table(self, s: _Slab) -> tuple[np.ndarray, float]:
+        """mm inside the skull's outer table at this level (thicker over the frontal sinus), and the
+        width of its partial-volume ramp."""
+        z, hs, t = s.z, s.hs, s.t
+        So = self.S_outer(z, self.T0)
+        wo = max(self.grid.ps, abs(self.S_outer(z + hs, self.T0) - self.S_outer(z - hs, self.T0)) * 0.5 * (self.W + self.L))
         front_boost = F32(7.0 * smoothstep((t - 0.17) / 0.05) * smoothstep((0.40 - t) / 0.06))
         A_o = self.A_o + front_boost * self.front if front_boost > 0 else self.A_o
-        depth_o = A_o * F32(So) - r
-        depth_main = self.A_i * F32(Si) - r if Si > 0 else None
+        return A_o * F32(So) - self.r, wo
 
-        # cranial cavity = supratentorial vault U fossae of the skull base; each part keeps its own
-        # partial-volume ramp (the vault floor is cut obliquely, the fossae walls are steep)
+    def _cavity(self, s: _Slab, depth_o: np.ndarray, wo: float) -> _Cavity:
+        """The cranial cavity = supratentorial vault U fossae of the skull base; each part keeps its own
+        partial-volume ramp (the vault floor is cut obliquely, the fossae walls are steep). The cavity
+        stays inside the skull, and the petrous ridges wall off the posterior fossa."""
+        g, z, hs, t = self.grid, s.z, s.hs, s.t
+        ps, H = g.ps, self.H
+        Si = self.S_inner(z)
+        wi = max(ps, abs(self.S_inner(z + hs) - self.S_inner(z - hs)) * 0.5 * (self.W + self.L))
+        depth_main = self.A_i * F32(Si) - self.r if Si > 0 else None
         parts = []   # (depth map, ramp width)
         if depth_main is not None:
             parts.append((depth_main, wi))
@@ -372,267 +472,331 @@ class Head:
             for dk, _ in parts[1:]:
                 depth_cav = np.maximum(depth_cav, dk)
         else:
-            depth_cav = np.full_like(r, -100.0)
-
-        def cavity_fraction(offset: float) -> np.ndarray:
-            out = np.zeros_like(r)
-            for dk, wk in parts:
-                np.maximum(out, frac(dk - F32(offset), wk), out=out)
-            return out
-
-        # the cavity stays inside the skull, and the petrous ridges wall off the posterior fossa
-        inside_skull = frac(depth_o - F32(2.5), wo)
+            depth_cav = np.full_like(self.r, -100.0)
         petrous = []
         for ell in self.petrous:
             sec = ell.section(g, z, hs)
             if sec is not None:
                 petrous.append(sec)
+        cav = _Cavity(scale=Si, parts=parts, depth=depth_cav, depth_main=depth_main, pf_depth=pf_depth,
+                      inside_skull=frac(depth_o - F32(2.5), wo), petrous=petrous)
+        cav.alpha = self._walled(cav, self._cavity_fraction(cav, 0.0))
+        return cav
 
-        def walled(a: np.ndarray) -> np.ndarray:
-            a *= inside_skull
-            for box, pa in petrous:
-                a[box] *= (F32(1.0) - pa)
-            return a
+    def _cavity_fraction(self, cav: _Cavity, offset: float) -> np.ndarray:
+        """Share of each pixel more than ``offset`` mm inside any part of the cavity."""
+        out = np.zeros_like(self.r)
+        for dk, wk in cav.parts:
+            np.maximum(out, frac(dk - F32(offset), wk), out=out)
+        return out
 
-        cav_alpha = walled(cavity_fraction(0.0))
+    @staticmethod
+    def _walled(cav: _Cavity, a: np.ndarray) -> np.ndarray:
+        """``a`` (in place) kept inside the skull and out of the petrous ridges."""
+        a *= cav.inside_skull
+        for box, pa in cav.petrous:
+            a[box] *= (F32(1.0) - pa)
+        return a
 
-        # bone: between the outer table and the cavity
+    def _draw_skull(self, s: _Slab, depth_o: np.ndarray, wo: float, cav: _Cavity) -> np.ndarray:
+        """Bone between the outer table and the cavity: cortical tables and diploe, the thin squama all
+        cortex, the petrous ridges very dense. Returns the bone's share of each pixel."""
+        t = s.t
+        L = self.L
         bone_alpha = frac(depth_o, wo)
         if t < 0.12:
             # below the anterior skull base the vault gives way to the face: keep bone behind y_cut
             y_cut = -1.3 * L + (1.3 * L - 0.05 * L) * smoothstep((0.12 - t) / 0.14)
-            bone_alpha *= frac(y - F32(y_cut), 6.0)
-        thick = depth_o - depth_cav + F32(1e-3)
+            bone_alpha *= frac(self.grid.y - F32(y_cut), 6.0)
+        thick = depth_o - cav.depth + F32(1e-3)
         uu = np.abs(F32(2.0) * depth_o / thick - F32(1.0))
         cort = np.clip((uu - F32(0.35)) * F32(1 / 0.35), 0.0, 1.0)
         thin = np.clip((F32(4.5) - thick) * F32(0.3), 0.0, 1.0)      # thin squama is all cortex
         cort = np.maximum(cort, thin)
-        bone_val = F32(self.diploe) + F32(220.0) * tex_f
-        bone_val += cort * (F32(self.cortical) + F32(90.0) * tex_c - bone_val)
+        bone_val = F32(self.diploe) + F32(220.0) * s.tex_f
+        bone_val += cort * (F32(self.cortical) + F32(90.0) * s.tex_c - bone_val)
         # petrous ridges: very dense
-        for box, a in petrous:
+        for box, a in cav.petrous:
             bone_val[box] += a * F32(500.0)
-        composite(img, None, bone_alpha, bone_val)
+        composite(s.img, None, bone_alpha, bone_val)
+        return bone_alpha
 
-        # air cells and sinuses inside bone
-        if t < 0.45:
-            for name, ell, solid in self.air_cells:
-                sec = ell.section(g, z, hs)
-                if sec is None:
-                    continue
+    def _draw_air_spaces(self, s: _Slab, bone_alpha: np.ndarray) -> None:
+        """Air cells and sinuses inside the bone; the maxillary sinuses with their walls."""
+        g, z, hs = self.grid, s.z, s.hs
+        for name, ell, solid in self.air_cells:
+            sec = ell.section(g, z, hs)
+            if sec is None:
+                continue
+            box, a = sec
+            if solid < 1.0:   # honeycomb of cells: air where the fine texture is high
+                a = a * frac(s.tex_f[box] - F32(1.0 - 2.0 * solid), 0.4)
+            a = a * bone_alpha[box]
+            composite(s.img, box, a, AIR)
+        for ell in self.maxillary:
+            sec = ell.section(g, z, hs)
+            if sec is not None:
                 box, a = sec
-                if solid < 1.0:   # honeycomb of cells: air where the fine texture is high
-                    a = a * frac(tex_f[box] - F32(1.0 - 2.0 * solid), 0.4)
-                a = a * bone_alpha[box]
-                composite(img, box, a, AIR)
-            for ell in self.maxillary:
-                sec = ell.section(g, z, hs)
-                if sec is not None:
-                    box, a = sec
-                    wall = ell.section(g, z, hs, grow=2.0)
-                    composite(img, wall[0], wall[1], self.cortical * 0.7)
-                    box, a = ell.section(g, z, hs)
-                    composite(img, box, a, AIR)
-            for fat_ell, globe, lens in self.orbits:
-                sec = fat_ell.section(g, z, hs)
-                if sec is not None:
-                    box, a = sec
-                    composite(img, box, a, self.fat + 20.0 * tex_c[box])
-                for ell, val in ((globe, 12.0), (lens, 105.0)):
-                    sec = ell.section(g, z, hs)
-                    if sec is not None:
-                        composite(img, sec[0], sec[1], val)
-            for ell in self.infratemporal:
-                sec = ell.section(g, z, hs)
-                if sec is not None:
-                    composite(img, sec[0], sec[1] * bone_alpha[sec[0]], self.soft + 6.0 * tex_c[sec[0]])
-            sec = self.nasopharynx.section(g, z, hs)
-            if sec is not None:
-                composite(img, sec[0], sec[1], AIR)
-            # neck: vertebra with canal, airway
-            sec = self.vertebra.section(g, z, hs)
-            if sec is not None:
-                composite(img, sec[0], sec[1], self.diploe + 150 * tex_f[sec[0]])
-                sec2 = self.canal.section(g, z, hs)
-                if sec2 is not None:
-                    composite(img, sec2[0], sec2[1], 25.0)
-            sec = self.airway.section(g, z, hs)
-            if sec is not None:
-                composite(img, sec[0], sec[1], AIR)
+                wall = ell.section(g, z, hs, grow=2.0)
+                composite(s.img, wall[0], wall[1], self.cortical * 0.7)
+                box, a = ell.section(g, z, hs)
+                composite(s.img, box, a, AIR)
 
-        # ---------------- cranial cavity contents ------------------------------------------
-        has_cavity = float(cav_alpha.max()) > 0.0
-        depth_b = depth_cav - F32(self.rim)
-        brain = walled(cavity_fraction(self.rim))
-        sulcus_dist = np.full_like(r, 99.0)
-        cistern = np.zeros_like(r)
-        ventricles = []
-        supratentorial = t > 0.22
-        if has_cavity:
-            gm, wm, csf = F32(self.gm), F32(self.wm), F32(self.csf)
-            sd_full = self.sulcus_depth
-            # cortex ribbon and sulci (a sulcus is CSF lined by cortex; its course drifts with z)
-            for k, s in enumerate(self.sulci):
-                ph = s["phase"] + F32(s["omega"] * z + s["phi0"]) + F32(s["kappa"]) * depth_b + F32(1.8) * tex_vl
-                c = np.cos(ph)
-                d = np.sqrt(np.maximum(F32(2.0) - F32(2.0) * c, 0)) * self.r_over_n[k]
-                # each sulcus gets its own depth (quasi-random in the sulcus index); secondary ones are short
-                reach = F32(0.55 if k == 0 else 0.25) + F32(0.45) * np.cos(F32(0.809) * ph + F32(1.3 + k))
-                d = d + F32(40.0) * frac(depth_b - reach * sd_full, 3.0)
-                np.minimum(sulcus_dist, d, out=sulcus_dist)
-            sd = self.sulcus_depth
-            in_sulcal_zone = frac(sd - depth_b, 2.0)
-            sulc = frac(F32(self.sulcus_w / 2) - sulcus_dist, ps) * in_sulcal_zone * F32(self.sulcus_contrast)
-            if shift_side and shift:
-                # mass effect beyond the shift: the swollen hemisphere presses its sulci shut
-                # (effacement), fading across the midline so the other side keeps its CSF
-                effaced = F32(min(0.85, abs(shift) / 10.0)) * frac(x * F32(shift_side) - F32(shift), 8.0)
-                sulc = sulc * (F32(1.0) - effaced)
-            gm_w = np.maximum(frac(F32(self.ctx) - depth_b, 1.5),
-                              frac(F32(self.sulcus_w / 2 + self.ctx) - sulcus_dist, 1.2) * frac(sd + F32(self.ctx) - depth_b, 2.0))
-            if pf_depth is not None and t < 0.3:
-                # cerebellum: folia instead of gyri, grey-ish overall
-                cereb = frac(pf_depth, 2.0) * F32(smoothstep((0.3 - t) / 0.06))
-                folia = F32(0.5) + F32(0.5) * np.cos(self.r * F32(1.4) + F32(2.0) * tex_c)
-                sulc = sulc * (F32(1.0) - cereb)
-                gm_w = gm_w + cereb * (F32(0.55) + F32(0.3) * folia - gm_w)
-            tissue = wm + (gm - wm) * gm_w + F32(1.2) * tex_c + F32(0.6) * tex_f
-            tissue += sulc * (csf - tissue)
-            cavity_val = csf + brain * (tissue - csf)
-            # deep grey nuclei and brainstem
-            for name, ell, off in self.nuclei:
-                dx = shift * 0.8
-                sec = ell.section(g, z, hs, dx=dx)
-                if sec is not None:
-                    box, a = sec
-                    composite(cavity_val, box, a * brain[box], gm + F32(off))
-            # cisterns (CSF) then brainstem inside them
-            for name, ell in self.cisterns:
+    def _draw_orbits(self, s: _Slab) -> None:
+        """Orbital fat, then the globe and the lens in it."""
+        g, z, hs = self.grid, s.z, s.hs
+        for fat_ell, globe, lens in self.orbits:
+            sec = fat_ell.section(g, z, hs)
+            if sec is not None:
+                box, a = sec
+                composite(s.img, box, a, self.fat + 20.0 * s.tex_c[box])
+            for ell, val in ((globe, 12.0), (lens, 105.0)):
                 sec = ell.section(g, z, hs)
                 if sec is not None:
-                    box, a = sec
-                    a = a * cav_alpha[box]
-                    np.maximum(cistern[box], a, out=cistern[box])
-            for name, ell in self.stem:
-                sec = ell.section(g, z, hs)
+                    composite(s.img, sec[0], sec[1], val)
+
+    def _draw_face_and_neck(self, s: _Slab, bone_alpha: np.ndarray) -> None:
+        """Soft tissue where the skull base bone gives way below the cranium, the nasopharynx, and the
+        neck: vertebra with its canal, and the airway."""
+        g, z, hs = self.grid, s.z, s.hs
+        for ell in self.infratemporal:
+            sec = ell.section(g, z, hs)
+            if sec is not None:
+                composite(s.img, sec[0], sec[1] * bone_alpha[sec[0]], self.soft + 6.0 * s.tex_c[sec[0]])
+        sec = self.nasopharynx.section(g, z, hs)
+        if sec is not None:
+            composite(s.img, sec[0], sec[1], AIR)
+        sec = self.vertebra.section(g, z, hs)
+        if sec is not None:
+            composite(s.img, sec[0], sec[1], self.diploe + 150 * s.tex_f[sec[0]])
+            sec2 = self.canal.section(g, z, hs)
+            if sec2 is not None:
+                composite(s.img, sec2[0], sec2[1], 25.0)
+        sec = self.airway.section(g, z, hs)
+        if sec is not None:
+            composite(s.img, sec[0], sec[1], AIR)
+
+    # ---------------- cranial cavity contents ---------------------------------------------------
+    def _draw_cavity_contents(self, s: _Slab, cav: _Cavity, depth_b: np.ndarray, brain: np.ndarray,
+                              sulcus_dist: np.ndarray, cistern: np.ndarray, ventricles: list) -> None:
+        """Brain and CSF spaces, then what lies over them (ventricles, dura, vessels, calcifications);
+        the cavity goes into the image last, through its own partial-volume edge. Fills
+        ``sulcus_dist``, ``cistern`` and ``ventricles`` for the lesion models."""
+        self._measure_sulci(s, depth_b, sulcus_dist)
+        cavity_val = self._brain_tissue(s, depth_b, brain, sulcus_dist, cav.pf_depth)
+        self._draw_deep_grey(s, cavity_val, brain)
+        self._fill_cisterns(s, cistern, cav.alpha)
+        self._fill_sylvian_fissures(s, cistern, cav)
+        xw, fis_depth = self._midline(s)
+        if s.t > 0.25:
+            fis = frac(F32(0.6 + 1.6 * self.atrophy) - np.abs(xw), self.grid.ps) * frac(F32(fis_depth) - depth_b, 3.0) * cav.alpha
+            np.maximum(cistern, fis, out=cistern)
+        cavity_val += cistern * (F32(self.csf) - cavity_val)
+        # periventricular white-matter hypodensity (before the ventricles: they overwrite it)
+        if self.wm_disease > 0 and 0.34 < s.t < 0.64:
+            self._darken_white_matter(s, cavity_val, brain)
+        self._draw_ventricles(s, cavity_val, cav.alpha, ventricles)
+        self._draw_dura(s, cavity_val, cav, depth_b, xw, fis_depth)
+        self._draw_venous_sinuses(s, cavity_val, cav)
+        self._draw_vessels(s, cavity_val, cav.alpha)
+        self._draw_calcifications(s, cavity_val, cav.alpha)
+        composite(s.img, None, cav.alpha, cavity_val)
+
+    def _measure_sulci(self, s: _Slab, depth_b: np.ndarray, sulcus_dist: np.ndarray) -> None:
+        """mm to the nearest sulcus centre line, into ``sulcus_dist`` (a sulcus is CSF lined by cortex;
+        its course drifts with z)."""
+        sd_full = self.sulcus_depth
+        for k, sul in enumerate(self.sulci):
+            ph = sul["phase"] + F32(sul["omega"] * s.z + sul["phi0"]) + F32(sul["kappa"]) * depth_b + F32(1.8) * s.tex_vl
+            c = np.cos(ph)
+            d = np.sqrt(np.maximum(F32(2.0) - F32(2.0) * c, 0)) * self.r_over_n[k]
+            # each sulcus gets its own depth (quasi-random in the sulcus index); secondary ones are short
+            reach = F32(0.55 if k == 0 else 0.25) + F32(0.45) * np.cos(F32(0.809) * ph + F32(1.3 + k))
+            d = d + F32(40.0) * frac(depth_b - reach * sd_full, 3.0)
+            np.minimum(sulcus_dist, d, out=sulcus_dist)
+
+    def _brain_tissue(self, s: _Slab, depth_b: np.ndarray, brain: np.ndarray, sulcus_dist: np.ndarray,
+                      pf_depth: np.ndarray | None) -> np.ndarray:
+        """The cavity's value before its CSF spaces: cortex ribbon and sulci over white matter (the
+        cerebellum's folia in the posterior fossa), CSF where there is no brain."""
+        t, shift, ps = s.t, s.shift, self.grid.ps
+        gm, wm, csf = F32(self.gm), F32(self.wm), F32(self.csf)
+        sd = self.sulcus_depth
+        in_sulcal_zone = frac(sd - depth_b, 2.0)
+        sulc = frac(F32(self.sulcus_w / 2) - sulcus_dist, ps) * in_sulcal_zone * F32(self.sulcus_contrast)
+        if s.shift_side and shift:
+            # mass effect beyond the shift: the swollen hemisphere presses its sulci shut
+            # (effacement), fading across the midline so the other side keeps its CSF
+            effaced = F32(min(0.85, abs(shift) / 10.0)) * frac(self.grid.x * F32(s.shift_side) - F32(shift), 8.0)
+            sulc = sulc * (F32(1.0) - effaced)
+        gm_w = np.maximum(frac(F32(self.ctx) - depth_b, 1.5),
+                          frac(F32(self.sulcus_w / 2 + self.ctx) - sulcus_dist, 1.2) * frac(sd + F32(self.ctx) - depth_b, 2.0))
+        if pf_depth is not None and t < 0.3:
+            # cerebellum: folia instead of gyri, grey-ish overall
+            cereb = frac(pf_depth, 2.0) * F32(smoothstep((0.3 - t) / 0.06))
+            folia = F32(0.5) + F32(0.5) * np.cos(self.r * F32(1.4) + F32(2.0) * s.tex_c)
+            sulc = sulc * (F32(1.0) - cereb)
+            gm_w = gm_w + cereb * (F32(0.55) + F32(0.3) * folia - gm_w)
+        tissue = wm + (gm - wm) * gm_w + F32(1.2) * s.tex_c + F32(0.6) * s.tex_f
+        tissue += sulc * (csf - tissue)
+        return csf + brain * (tissue - csf)
+
+    def _draw_deep_grey(self, s: _Slab, cavity_val: np.ndarray, brain: np.ndarray) -> None:
+        """Deep grey nuclei, moved with the midline."""
+        gm = F32(self.gm)
+        for name, ell, off in self.nuclei:
+            dx = s.shift * 0.8
+            sec = ell.section(self.grid, s.z, s.hs, dx=dx)
+            if sec is not None:
+                box, a = sec
+                composite(cavity_val, box, a * brain[box], gm + F32(off))
+
+    def _fill_cisterns(self, s: _Slab, cistern: np.ndarray, cav_alpha: np.ndarray) -> None:
+        """Basal cisterns (CSF) with the brainstem inside them, into ``cistern``."""
+        g, z, hs = self.grid, s.z, s.hs
+        for name, ell in self.cisterns:
+            sec = ell.section(g, z, hs)
+            if sec is not None:
+                box, a = sec
+                a = a * cav_alpha[box]
+                np.maximum(cistern[box], a, out=cistern[box])
+        for name, ell in self.stem:
+            sec = ell.section(g, z, hs)
+            if sec is not None:
+                box, a = sec
+                cistern[box] *= (F32(1.0) - a)
+        for name, ell in self.cisterns_after_stem:
+            sec = ell.section(g, z, hs)
+            if sec is not None:
+                box, a = sec
+                np.maximum(cistern[box], a * cav_alpha[box], out=cistern[box])
+
+    def _fill_sylvian_fissures(self, s: _Slab, cistern: np.ndarray, cav: _Cavity) -> None:
+        """Sylvian fissures and insular cisterns, into ``cistern``."""
+        W, L, ps = self.W, self.L, self.grid.ps
+        syl_level = smoothstep((s.t - 0.26) / 0.04) * smoothstep((0.44 - s.t) / 0.05)
+        if syl_level <= 0:
+            return
+        for sgn in (-1, 1):
+            outer = self.W * 0.92 * cav.scale
+            for p0, p1 in (((sgn * outer, -0.04 * L), (sgn * 0.74 * W, -0.12 * L)),
+                           ((sgn * 0.74 * W, -0.12 * L), (sgn * 0.50 * W, -0.10 * L)),
+                           ((sgn * 0.47 * W, -0.24 * L), (sgn * 0.49 * W, 0.02 * L))):
+                cap = capsule(self.grid, p0, p1, self.syl_w * 0.5 * syl_level + 0.3, ps)
+                if cap is not None:
+                    box, a = cap
+                    np.maximum(cistern[box], a * cav.alpha[box] * F32(self.sulcus_contrast + 0.15), out=cistern[box])
+
+    def _midline(self, s: _Slab) -> tuple[np.ndarray, float]:
+        """x measured from the shifted midline (the falx bows with the shift, less at the back), and how
+        deep the interhemispheric fissure reaches (all the way above the callosum)."""
+        x, y = self.grid.x, self.grid.y
+        xw = x - F32(s.shift) * np.clip(F32(0.9) - y * F32(0.5 / self.L), 0.0, 1.0) if s.shift else x
+        fis_depth = 200.0 if s.t > 0.58 else 22.0 + 10.0 * self.atrophy
+        return xw, fis_depth
+
+    def _darken_white_matter(self, s: _Slab, cavity_val: np.ndarray, brain: np.ndarray) -> None:
+        """Small-vessel disease: patchy hypodensity in a halo round the lateral ventricles."""
+        halo = np.zeros_like(cavity_val)   # the union of the halos: overlapping parts darken once
+        for name, ell in self.vent:
+            if name.startswith(("frontal", "body", "atrium", "occipital")):
+                sec = ell.section(self.grid, s.z, s.hs, dx=s.shift * 0.8, grow=self.wm_disease_reach)
                 if sec is not None:
-                    box, a = sec
-                    cistern[box] *= (F32(1.0) - a)
-            for name, ell in self.cisterns_after_stem:
-                sec = ell.section(g, z, hs)
+                    np.maximum(halo[sec[0]], sec[1], out=halo[sec[0]])
+        patch = np.clip(F32(0.5) + s.tex_vl, 0.0, 1.0) * F32(self.wm_disease * self.wm_disease_hu)
+        cavity_val -= halo * brain * patch
+        s.hard.add("white_matter_disease")
+
+    def _draw_ventricles(self, s: _Slab, cavity_val: np.ndarray, cav_alpha: np.ndarray, ventricles: list) -> None:
+        """Ventricles (compressed on the side of a mass, moved with the midline) with the choroid plexus;
+        each part's (name, box, alpha) into ``ventricles``."""
+        g, z, hs, shift = self.grid, s.z, s.hs, s.shift
+        csf = F32(self.csf)
+        for name, ell in self.vent:
+            side = 1 if name.endswith("left") else (-1 if name.endswith("right") else 0)
+            dx = shift * (0.9 if side == 0 else 0.8)
+            shrink = 1.0
+            if s.shift_side and side == s.shift_side:   # compressed on the side of the mass
+                shrink = max(0.35, 1.0 - abs(shift) / 14.0)
+            sec = ell.section(g, z, hs, dx=dx, shrink_x=shrink)
+            if sec is not None:
+                box, a = sec
+                a = a * cav_alpha[box]
+                ventricles.append((name, box, a))
+                composite(cavity_val, box, a, csf)
+        for ell in self.choroid:
+            sec = ell.section(g, z, hs, dx=shift * 0.8)
+            if sec is not None:
+                composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], F32(self.gm) - 4.0 if self.choroid_hu is None else self.choroid_hu)
+
+    def _draw_dura(self, s: _Slab, cavity_val: np.ndarray, cav: _Cavity, depth_b: np.ndarray, xw: np.ndarray,
+                   fis_depth: float) -> None:
+        """Falx (a dense line in the interhemispheric fissure) and tentorium (dense rim of the posterior fossa)."""
+        t, ps, y = s.t, self.grid.ps, self.grid.y
+        if t > 0.25:
+            falx = frac(F32(0.45) - np.abs(xw), ps * 0.8) * frac(F32(fis_depth + 4.0) - depth_b, 3.0) * cav.alpha
+            composite(cavity_val, None, falx * F32(0.9), F32(self.falx_hu + self.dura_boost))
+            s.hard.add("falx")
+        if cav.pf_depth is not None and 0.18 < t < 0.34 and cav.depth_main is not None:
+            tent = frac(F32(0.6) - np.abs(cav.pf_depth), ps) * frac(cav.depth_main, 2.0) * frac(y - F32(0.15 * self.L), 8.0)
+            composite(cavity_val, None, tent * F32(0.35), F32(self.falx_hu + self.dura_boost))
+
+    def _draw_venous_sinuses(self, s: _Slab, cavity_val: np.ndarray, cav: _Cavity) -> None:
+        """Superior sagittal sinus along the inner table at the midline; the transverse sinuses from the
+        torcula round the occiput, sloping down to the sigmoid sinuses."""
+        g, z, hs, t, H, ps = self.grid, s.z, s.hs, s.t, self.H, self.grid.ps
+        Si = cav.scale
+        if t > 0.3:
+            for sgn in (1, -1) if t > 0.6 else (1,):
+                ypos = sgn * float(self.A_i_at(sgn)) * Si
+                sinus = Ellipsoid(0.0, ypos - sgn * 2.5, z, 3.5, 3.0, 10.0)
+                sec = sinus.section(g, z, hs, dx=0.0)
                 if sec is not None:
-                    box, a = sec
-                    np.maximum(cistern[box], a * cav_alpha[box], out=cistern[box])
-            # sylvian fissures and insular cisterns
-            syl_level = smoothstep((t - 0.26) / 0.04) * smoothstep((0.44 - t) / 0.05)
-            if syl_level > 0:
-                for s in (-1, 1):
-                    outer = self.W * 0.92 * Si
-                    for p0, p1 in (((s * outer, -0.04 * L), (s * 0.74 * W, -0.12 * L)),
-                                   ((s * 0.74 * W, -0.12 * L), (s * 0.50 * W, -0.10 * L)),
-                                   ((s * 0.47 * W, -0.24 * L), (s * 0.49 * W, 0.02 * L))):
-                        cap = capsule(g, p0, p1, self.syl_w * 0.5 * syl_level + 0.3, ps)
+                    composite(cavity_val, sec[0], sec[1] * cav.alpha[sec[0]], self.sinus_hu)
+        if 0.17 < t < 0.33:
+            for s_ in (-1, 1):
+                for k in range(12):
+                    a0, a1 = k * 5.0, (k + 1) * 5.0   # degrees from the posterior midline
+                    zc = (0.285 - 0.09 * (a0 + a1) / 120.0) * H
+                    w_z = self._slab_overlap(z, hs, zc, 3.0)
+                    if w_z > 0:
+                        Sl = max(Si, 0.3)
+                        p0, p1 = self._inner_point(s_, a0, 3.0 / Sl), self._inner_point(s_, a1, 3.0 / Sl)
+                        cap = capsule(g, (p0[0] * Sl, p0[1] * Sl), (p1[0] * Sl, p1[1] * Sl), 3.0, ps)
                         if cap is not None:
-                            box, a = cap
-                            np.maximum(cistern[box], a * cav_alpha[box] * F32(self.sulcus_contrast + 0.15), out=cistern[box])
-            # interhemispheric fissure (deep above the callosum), falx
-            xw = x - F32(shift) * np.clip(F32(0.9) - y * F32(0.5 / L), 0.0, 1.0) if shift else x
-            fis_depth = 200.0 if t > 0.58 else 22.0 + 10.0 * self.atrophy
-            if t > 0.25:
-                fis = frac(F32(0.6 + 1.6 * self.atrophy) - np.abs(xw), ps) * frac(F32(fis_depth) - depth_b, 3.0) * cav_alpha
-                np.maximum(cistern, fis, out=cistern)
-            cavity_val += cistern * (csf - cavity_val)
-            # periventricular white-matter hypodensity (before the ventricles: they overwrite it)
-            if self.wm_disease > 0 and 0.34 < t < 0.64:
-                halo = np.zeros_like(cavity_val)   # the union of the halos: overlapping parts darken once
-                for name, ell in self.vent:
-                    if name.startswith(("frontal", "body", "atrium", "occipital")):
-                        sec = ell.section(g, z, hs, dx=shift * 0.8, grow=self.wm_disease_reach)
-                        if sec is not None:
-                            np.maximum(halo[sec[0]], sec[1], out=halo[sec[0]])
-                patch = np.clip(F32(0.5) + tex_vl, 0.0, 1.0) * F32(self.wm_disease * self.wm_disease_hu)
-                cavity_val -= halo * brain * patch
-                hard.add("white_matter_disease")
-            # ventricles with choroid plexus
-            for name, ell in self.vent:
-                side = 1 if name.endswith("left") else (-1 if name.endswith("right") else 0)
-                dx = shift * (0.9 if side == 0 else 0.8)
-                shrink = 1.0
-                if shift_side and side == shift_side:   # compressed on the side of the mass
-                    shrink = max(0.35, 1.0 - abs(shift) / 14.0)
-                sec = ell.section(g, z, hs, dx=dx, shrink_x=shrink)
-                if sec is not None:
-                    box, a = sec
-                    a = a * cav_alpha[box]
-                    ventricles.append((name, box, a))
-                    composite(cavity_val, box, a, csf)
-            for ell in self.choroid:
-                sec = ell.section(g, z, hs, dx=shift * 0.8)
-                if sec is not None:
-                    composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], gm - 4.0 if self.choroid_hu is None else self.choroid_hu)
-            # falx (a dense line in the fissure) and tentorium (dense rim of the posterior fossa)
-            if t > 0.25:
-                falx = frac(F32(0.45) - np.abs(xw), ps * 0.8) * frac(F32(fis_depth + 4.0) - depth_b, 3.0) * cav_alpha
-                composite(cavity_val, None, falx * F32(0.9), F32(self.falx_hu + self.dura_boost))
-                hard.add("falx")
-            if pf_depth is not None and 0.18 < t < 0.34 and depth_main is not None:
-                tent = frac(F32(0.6) - np.abs(pf_depth), ps) * frac(depth_main, 2.0) * frac(y - F32(0.15 * L), 8.0)
-                composite(cavity_val, None, tent * F32(0.35), F32(self.falx_hu + self.dura_boost))
-            # venous sinuses: superior sagittal along the inner table at the midline
-            if t > 0.3:
-                for sgn in (1, -1) if t > 0.6 else (1,):
-                    ypos = sgn * float(self.A_i_at(sgn)) * Si
-                    sinus = Ellipsoid(0.0, ypos - sgn * 2.5, z, 3.5, 3.0, 10.0)
-                    sec = sinus.section(g, z, hs, dx=0.0)
-                    if sec is not None:
-                        composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], self.sinus_hu)
-            # transverse sinuses (from the torcula round the occiput, sloping down to the sigmoid
-            # sinuses) and the straight sinus (vein of Galen to the torcula), then the arteries
-            if 0.17 < t < 0.33:
-                for s_ in (-1, 1):
-                    for k in range(12):
-                        a0, a1 = k * 5.0, (k + 1) * 5.0   # degrees from the posterior midline
-                        zc = (0.285 - 0.09 * (a0 + a1) / 120.0) * H
-                        w_z = self._slab_overlap(z, hs, zc, 3.0)
-                        if w_z > 0:
-                            Sl = max(Si, 0.3)
-                            p0, p1 = self._inner_point(s_, a0, 3.0 / Sl), self._inner_point(s_, a1, 3.0 / Sl)
-                            cap = capsule(g, (p0[0] * Sl, p0[1] * Sl), (p1[0] * Sl, p1[1] * Sl), 3.0, ps)
-                            if cap is not None:
-                                composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), self.sinus_hu)
-                                hard.add("venous_sinus")
-            St = max(self.S_inner(0.285 * H), 0.3)
-            galen, torcula = (0.0, 0.32 * L, 0.37 * H), (0.0, self._inner_point(1, 0.0, 3.0 / St)[1] * St, 0.285 * H)
-            for name, p0, p1, radius, val in ([("straight_sinus", galen, torcula, 2.2, self.sinus_hu)] +
-                                              [(n, a, b, self.artery_r * (1.3 if n == "basilar" or n.startswith("carotid") else 1.0),
-                                                self.vessel_hu) for n, a, b in self.arteries]):
-                seg = self._vessel_section(z, hs, p0, p1, radius)
-                if seg is not None:
-                    (q0, q1), w_z = seg
-                    cap = capsule(g, (q0[0] + shift * 0.5, q0[1]), (q1[0] + shift * 0.5, q1[1]), radius, ps)
-                    if cap is not None:
-                        composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), F32(val))
-                        hard.add("vessels")
-            if self.contrast:
-                hard.add("contrast")
-            # calcifications (hard negatives)
-            for name, ell, val in self.calc:
-                sec = ell.section(g, z, hs, dx=shift * 0.8)
-                if sec is not None:
-                    composite(cavity_val, sec[0], sec[1], val)
-                    hard.add(name)
-            for ell, val in self.falx_plaques:
-                sec = ell.section(g, z, hs, dx=shift * 0.5)
-                if sec is not None:
-                    composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], val)
-                    hard.add("falx_plaque")
-            composite(img, None, cav_alpha, cavity_val)
-        brain *= (F32(1.0) - cistern)
-        return SliceFields(hu=img, depth_cav=depth_cav, depth_brain=depth_b, brain=brain,
-                           sulcus_dist=sulcus_dist, sulcus_depth=self.sulcus_depth, cistern=cistern,
-                           theta=self.theta, radius=r, ventricles=ventricles, t=t,
-                           supratentorial=supratentorial, midline_shift=shift, hard_negatives=hard,
-                           pf_depth=pf_depth if 0.18 < t < 0.34 else None)
+                            composite(cavity_val, cap[0], cap[1] * cav.alpha[cap[0]] * F32(w_z), self.sinus_hu)
+                            s.hard.add("venous_sinus")
+
+    def _draw_vessels(self, s: _Slab, cavity_val: np.ndarray, cav_alpha: np.ndarray) -> None:
+        """The straight sinus (vein of Galen to the torcula) and the arteries, moved half the midline shift."""
+        L, H, shift = self.L, self.H, s.shift
+        St = max(self.S_inner(0.285 * H), 0.3)
+        galen, torcula = (0.0, 0.32 * L, 0.37 * H), (0.0, self._inner_point(1, 0.0, 3.0 / St)[1] * St, 0.285 * H)
+        for name, p0, p1, radius, val in ([("straight_sinus", galen, torcula, 2.2, self.sinus_hu)] +
+                                          [(n, a, b, self.artery_r * (1.3 if n == "basilar" or n.startswith("carotid") else 1.0),
+                                            self.vessel_hu) for n, a, b in self.arteries]):
+            seg = self._vessel_section(s.z, s.hs, p0, p1, radius)
+            if seg is not None:
+                (q0, q1), w_z = seg
+                cap = capsule(self.grid, (q0[0] + shift * 0.5, q0[1]), (q1[0] + shift * 0.5, q1[1]), radius, self.grid.ps)
+                if cap is not None:
+                    composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), F32(val))
+                    s.hard.add("vessels")
+        if self.contrast:
+            s.hard.add("contrast")
+
+    def _draw_calcifications(self, s: _Slab, cavity_val: np.ndarray, cav_alpha: np.ndarray) -> None:
+        """Calcifications and falx plaques (hard negatives)."""
+        for name, ell, val in self.calc:
+            sec = ell.section(self.grid, s.z, s.hs, dx=s.shift * 0.8)
+            if sec is not None:
+                composite(cavity_val, sec[0], sec[1], val)
+                s.hard.add(name)
+        for ell, val in self.falx_plaques:
+            sec = ell.section(self.grid, s.z, s.hs, dx=s.shift * 0.5)
+            if sec is not None:
+                composite(cavity_val, sec[0], sec[1] * cav_alpha[sec[0]], val)
+                s.hard.add("falx_plaque")
 
     @staticmethod
     def _slab_overlap(z: float, hs: float, zc: float, radius: float) -> float:
