@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from .anatomy import Head
+from .anatomy import Head, SliceFields
 from .contract import DEFAULT_WINDOW, LABELS, SUBTYPES
 from .lesions import BALANCED_PREVALENCE, DEFAULT_PREVALENCE, sample_lesions
 from .scanner import Scanner, fov_mask
@@ -120,9 +120,44 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     if not 4 <= n_slices <= 127:
         raise ValueError("n_slices must be in 4..127")
     prev = dict(prevalence or (BALANCED_PREVALENCE if balanced else DEFAULT_PREVALENCE))
+    # One stream draws, in this order, the acquisition, the seeds of the head, the scanner, the
+    # lesions and the noise, the stack's top and the table position: the order is part of what a seed gives.
     rng = _meta_rng(seed, index, "geometry")
+    acq = _draw_acquisition(rng, ov)
+    head = Head(np.random.default_rng(rng.integers(1 << 62)), acq.grid, slice_thickness)
+    scanner = Scanner(np.random.default_rng(rng.integers(1 << 62)), acq.grid, head)
+    if slice_thickness < 5.0:
+        scanner.noise_hu *= min(MAX_THIN_NOISE_GAIN, math.sqrt(5.0 / slice_thickness))
+    lesions = sample_lesions(np.random.default_rng(rng.integers(1 << 62)), head, prev)
+    noise_rng = np.random.default_rng(rng.integers(1 << 62))
+    zs = _slice_heights(seed, index, head, rng, slice_thickness, n_slices, acq.tilt)
+    scan = _scan_slices(head, scanner, lesions, noise_rng, zs, acq, slice_thickness)
+    _drop_lost_labels(scan.labels, scan.bits)
+    window = np.array([acq.windows[0] if acq.windows else DEFAULT_WINDOW] * n_slices, F32)
+    meta = _study_meta(seed, index, balanced, head, lesions, acq, slice_thickness, zs, scan,
+                       table_z0=round(-rng.uniform(100, 300), 2))
+    study_labels = scan.labels.max(axis=0).astype(np.uint8)
+    return Study(hu=scan.hu, labels=scan.labels, window=window, study_labels=study_labels,
+                 lesion_bits=scan.bits, raw=scan.raw, meta=meta)
+
+
+@dataclass
+class _Acquisition:
+    """How one study was acquired and stored: drawn per study, or pinned by ``overrides``."""
+
+    ps: float                  # pixel spacing (mm)
+    tilt: float                # gantry tilt (degrees)
+    grid: Grid
+    storage: tuple             # a STORAGE_VARIANTS row
+    windows: list              # (centre, width) pairs written to the window tags
+    transfer_syntax: str       # "explicit" | "implicit"
+    reverse_numbering: bool
+    zero_padded_ds: bool
+
+
+def _draw_acquisition(rng: np.random.Generator, ov: dict) -> _Acquisition:
+    """Field of view, tilt, head placement, storage variant, window tags and transfer syntax."""
     u = rng.uniform
-    # ---- acquisition geometry and storage --------------------------------------------------
     fov = u(215.0, 250.0)
     ps = round(fov / SIZE, 6)
     tilt = float(round(u(4.0, 15.0), 1)) * (1 if rng.random() < 0.5 else -1) if rng.random() < 0.06 else 0.0
@@ -144,28 +179,43 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     tilt = float(ov.get("gantry_tilt", tilt))
     reverse_numbering = bool(rng.random() < 0.4)
     zero_padded_ds = bool(rng.random() < 0.3)   # GE writes window values like "00040"
+    return _Acquisition(ps=ps, tilt=tilt, grid=grid, storage=storage, windows=windows, transfer_syntax=ts,
+                        reverse_numbering=reverse_numbering, zero_padded_ds=zero_padded_ds)
 
-    head = Head(np.random.default_rng(rng.integers(1 << 62)), grid, slice_thickness)
-    scanner = Scanner(np.random.default_rng(rng.integers(1 << 62)), grid, head)
-    if slice_thickness < 5.0:
-        scanner.noise_hu *= min(MAX_THIN_NOISE_GAIN, math.sqrt(5.0 / slice_thickness))
-    lesions = sample_lesions(np.random.default_rng(rng.integers(1 << 62)), head, prev)
-    noise_rng = np.random.default_rng(rng.integers(1 << 62))
 
-    # ---- slice positions (head frame z, ascending) -----------------------------------------
+def _slice_heights(seed: int, index: int, head: Head, rng: np.random.Generator, slice_thickness: float,
+                   n_slices: int, tilt: float) -> list[float]:
+    """Slice positions in the head frame (z, ascending): a stack ending just below the vertex, or for
+    a thin stack, part of the head anywhere from the skull base up."""
     cos_t = math.cos(math.radians(tilt))
     dz = slice_thickness * cos_t                    # along the image normal
-    top = head.top() - u(0.5, 7.0)
+    top = head.top() - rng.uniform(0.5, 7.0)
     if slice_thickness < 5.0:
         # a thin stack covers part of the head: anywhere from the skull base to the vertex
         span = (n_slices - 1) * dz
         room = max(0.0, top - (-0.15 * head.H) - span)
         top -= float(_meta_rng(seed, index, "coverage").uniform(0.0, room))
-    zs = [top - (n_slices - 1 - i) * dz for i in range(n_slices)]
-    # with a tilted gantry the table moves along z_patient, so the head slides along the columns
-    shift_per_slice = slice_thickness * math.sin(math.radians(tilt))
+    return [top - (n_slices - 1 - i) * dz for i in range(n_slices)]
 
-    _name, pr, bits_stored, intercept, pad_raw = storage
+
+@dataclass
+class _Scan:
+    """The slices as stored, with the labels and masks drawn into them."""
+
+    hu: np.ndarray                 # float32 [Z, 512, 512]
+    raw: np.ndarray                # stored values [Z, 512, 512]
+    bits: np.ndarray               # uint8 [Z, 512, 512]
+    labels: np.ndarray             # uint8 [Z, 6]
+    outside_raw: int               # the stored value outside the field of view
+    hard_by_slice: list
+    streak_slices: list
+
+
+def _scan_slices(head: Head, scanner: Scanner, lesions: list, noise_rng: np.random.Generator, zs: list[float],
+                 acq: _Acquisition, slice_thickness: float) -> _Scan:
+    """Each slice cut from the head with the lesions drawn in, then what the scanner does to it
+    (holder, streaks, blur and noise, the tilt's shear) and how it is stored."""
+    _name, pr, bits_stored, intercept, pad_raw = acq.storage
     if pr:
         raw_min, raw_max = -(1 << (bits_stored - 1)), (1 << (bits_stored - 1)) - 1
     else:
@@ -175,76 +225,96 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     inside = fov_mask(SIZE)
     outside_raw = pad_raw if pad_raw is not None else int(round(-1024 - intercept))
     raw_dtype = np.int16 if pr else np.uint16
-
-    Z = n_slices
-    hu_out = np.empty((Z, SIZE, SIZE), F32)
-    raw_out = np.empty((Z, SIZE, SIZE), raw_dtype)
-    bits = np.zeros((Z, SIZE, SIZE), np.uint8)
-    labels = np.zeros((Z, len(LABELS)), np.uint8)
-    hard_by_slice = []
-    streak_slices = []
+    Z = len(zs)
+    scan = _Scan(hu=np.empty((Z, SIZE, SIZE), F32), raw=np.empty((Z, SIZE, SIZE), raw_dtype),
+                 bits=np.zeros((Z, SIZE, SIZE), np.uint8), labels=np.zeros((Z, len(LABELS)), np.uint8),
+                 outside_raw=outside_raw, hard_by_slice=[], streak_slices=[])
+    bits = scan.bits
     occiput = head.L + head.T0 + head.scalp0 + 4.0
+    # with a tilted gantry the table moves along z_patient, so the head slides along the columns
+    shift_per_slice = slice_thickness * math.sin(math.radians(acq.tilt))
     for i, z in enumerate(zs):
-        shift, shift_side = 0.0, 0
-        for les in lesions:
-            s = les.shift_at(z)
-            if s > abs(shift):
-                shift, shift_side = -les.side * s, les.side
+        shift, shift_side = _midline_shift(lesions, z)
         f = head.render(z, key=i, shift=shift, shift_side=shift_side)
         img = f.hu
-        tex_c = head._tex(head.tex_coarse, i + 31)
-        drawn: dict[str, list] = {}
-        for les in lesions:
-            for layer in les.layers(head, f, z, tex_c):
-                drawn.setdefault(les.subtype if layer.blood else "_edema", []).append(layer)
-        # labels from masks; slivers below MIN_LESION_PX are dropped (neither drawn nor labelled)
-        for layer in drawn.pop("_edema", []):
-            region = img[layer.box] if layer.box is not None else img
-            region += layer.alpha * (layer.value - region)
-        for subtype in SUBTYPES:
-            layers = drawn.get(subtype, [])
-            if not layers:
-                continue
-            m = np.zeros((SIZE, SIZE), bool)
-            for layer in layers:
-                sub = m[layer.box] if layer.box is not None else m
-                sub |= layer.alpha >= 0.5
-            if int(m.sum()) < MIN_LESION_PX:
-                continue
-            for layer in layers:
-                region = img[layer.box] if layer.box is not None else img
-                region += layer.alpha * (layer.value - region)
-            bits[i][m] |= SUBTYPE_BIT[subtype]
-            labels[i, LABELS.index(subtype)] = 1
-        labels[i, LABELS.index("any")] = int(labels[i].max())
+        _draw_lesions(img, head, f, lesions, z, head._tex(head.tex_coarse, i + 31), bits[i], scan.labels[i])
         scanner.holder_layer(img, occiput)
         if scanner.streaks(img, f.t, noise_rng):
-            streak_slices.append(i)
+            scan.streak_slices.append(i)
         img = scanner.blur_and_noise(img, noise_rng)
-        if tilt:
-            off_px = (i - (Z - 1) / 2.0) * shift_per_slice / ps
+        if acq.tilt:
+            off_px = (i - (Z - 1) / 2.0) * shift_per_slice / acq.ps
             img = ndimage.shift(img, (-off_px, 0.0), order=1, mode="nearest")
             bits[i] = ndimage.shift(bits[i], (-off_px, 0.0), order=0, mode="constant", cval=0)
         np.clip(img, hu_min, hu_max, out=img)
         raw = np.rint(img - F32(intercept))
         raw[~inside] = outside_raw
-        raw_out[i] = raw.astype(raw_dtype)
-        hu_out[i] = raw_out[i].astype(F32) + F32(intercept)
+        scan.raw[i] = raw.astype(raw_dtype)
+        scan.hu[i] = scan.raw[i].astype(F32) + F32(intercept)
         bits[i][~inside] = 0
-        hard_by_slice.append(sorted(f.hard_negatives))
-    # a tilt shift may push a sliver off the field of view: labels follow the final masks
-    for i in range(Z):
+        scan.hard_by_slice.append(sorted(f.hard_negatives))
+    return scan
+
+
+def _midline_shift(lesions: list, z: float) -> tuple[float, int]:
+    """(shift mm, side) at height z: the largest mass effect among the lesions, away from its side."""
+    shift, shift_side = 0.0, 0
+    for les in lesions:
+        s = les.shift_at(z)
+        if s > abs(shift):
+            shift, shift_side = -les.side * s, les.side
+    return shift, shift_side
+
+
+def _draw_lesions(img: np.ndarray, head: Head, f: SliceFields, lesions: list, z: float, tex_c: np.ndarray,
+                  bits: np.ndarray, labels: np.ndarray) -> None:
+    """Draw the lesions' layers into one slice (oedema first) and label it from the drawn masks, in
+    place: ``bits`` and ``labels`` are the slice's rows. Slivers below MIN_LESION_PX are dropped
+    (neither drawn nor labelled)."""
+    drawn: dict[str, list] = {}
+    for les in lesions:
+        for layer in les.layers(head, f, z, tex_c):
+            drawn.setdefault(les.subtype if layer.blood else "_edema", []).append(layer)
+    for layer in drawn.pop("_edema", []):
+        region = img[layer.box] if layer.box is not None else img
+        region += layer.alpha * (layer.value - region)
+    for subtype in SUBTYPES:
+        layers = drawn.get(subtype, [])
+        if not layers:
+            continue
+        m = np.zeros((SIZE, SIZE), bool)
+        for layer in layers:
+            sub = m[layer.box] if layer.box is not None else m
+            sub |= layer.alpha >= 0.5
+        if int(m.sum()) < MIN_LESION_PX:
+            continue
+        for layer in layers:
+            region = img[layer.box] if layer.box is not None else img
+            region += layer.alpha * (layer.value - region)
+        bits[m] |= SUBTYPE_BIT[subtype]
+        labels[LABELS.index(subtype)] = 1
+    labels[LABELS.index("any")] = int(labels.max())
+
+
+def _drop_lost_labels(labels: np.ndarray, bits: np.ndarray) -> None:
+    """A tilt shift may push a sliver off the field of view: labels follow the final masks."""
+    for i in range(labels.shape[0]):
         for subtype in SUBTYPES:
             if labels[i, LABELS.index(subtype)] and not (bits[i] & SUBTYPE_BIT[subtype]).any():
                 labels[i, LABELS.index(subtype)] = 0
         labels[i, 0] = int(labels[i, 1:].max())
 
-    window = np.array([windows[0] if windows else DEFAULT_WINDOW] * Z, F32)
-    # ---- identity (clearly fake), fixed from the seed ---------------------------------------
+
+def _study_meta(seed: int, index: int, balanced: bool, head: Head, lesions: list, acq: _Acquisition,
+                slice_thickness: float, zs: list[float], scan: _Scan, table_z0: float) -> dict:
+    """What the DICOM writer and the tests need beyond the pixels: identity (clearly fake, fixed from
+    the seed), acquisition, storage, and what was drawn."""
+    Z = len(zs)
+    _name, pr, bits_stored, intercept, pad_raw = acq.storage
     number = f"{index:04d}" if seed == 0 else f"{seed % 100000}-{index:04d}"
     date = _dt.date(2019, 1, 1) + _dt.timedelta(days=int(_hash_int("date", seed, index) % 1800))
     secs = int(_hash_int("time", seed, index) % 86400)
-    meta = dict(
+    return dict(
         generator=f"models.phantom v{GENERATOR_VERSION}",
         seed=seed, index=index, n_slices=Z,
         study_uid=uid_from("study", seed, index),
@@ -256,19 +326,16 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
         study_date=date.strftime("%Y%m%d"), study_time=f"{secs // 3600:02d}{secs // 60 % 60:02d}{secs % 60:02d}",
         patient_sex="MF"[int(_hash_int("sex", seed, index) % 2)],
         patient_age=f"{int(18 + head.age * 72):03d}Y",
-        pixel_spacing=ps, slice_thickness=slice_thickness, gantry_tilt=tilt,
+        pixel_spacing=acq.ps, slice_thickness=slice_thickness, gantry_tilt=acq.tilt,
         z_head=[round(z, 3) for z in zs],
         storage=dict(name=_name, pixel_representation=pr, bits_stored=bits_stored, intercept=intercept,
-                     slope=1.0, padding_raw=pad_raw, outside_fov_raw=outside_raw),
-        windows=windows, zero_padded_ds=zero_padded_ds, transfer_syntax=ts,
-        reverse_instance_numbers=reverse_numbering, table_z0=round(-u(100, 300), 2),
+                     slope=1.0, padding_raw=pad_raw, outside_fov_raw=scan.outside_raw),
+        windows=acq.windows, zero_padded_ds=acq.zero_padded_ds, transfer_syntax=acq.transfer_syntax,
+        reverse_instance_numbers=acq.reverse_numbering, table_z0=table_z0,
         head=dict(W=round(head.W, 1), L=round(head.L, 1), H=round(head.H, 1), age=round(head.age, 2),
                   atrophy=round(head.atrophy, 2), calcifications=[c[0] for c in head.calc],
                   contrast=head.contrast),
         lesions=[les.describe() for les in lesions],
-        hard_negatives=hard_by_slice, streak_slices=streak_slices,
+        hard_negatives=scan.hard_by_slice, streak_slices=scan.streak_slices,
         balanced=balanced,
     )
-    study_labels = labels.max(axis=0).astype(np.uint8)
-    return Study(hu=hu_out, labels=labels, window=window, study_labels=study_labels,
-                 lesion_bits=bits, raw=raw_out, meta=meta)
