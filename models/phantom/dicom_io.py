@@ -52,8 +52,8 @@ def slice_geometry(study, i: int) -> tuple[list[float], list[float], float]:
 
 
 def build_dataset(study, i: int) -> FileDataset:
+    """Slice i of ``study`` as a CT Image Storage dataset, its tags set module by module (PS3.3 A.3)."""
     m = study.meta
-    st = m["storage"]
     sop = "ID_" + m["ids"][i]
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
@@ -64,8 +64,16 @@ def build_dataset(study, i: int) -> FileDataset:
     ds = FileDataset(None, {}, file_meta=meta, preamble=b"\0" * 128)
     implicit = m["transfer_syntax"] == "implicit"
     ds.is_little_endian, ds.is_implicit_VR = True, implicit
-    Z = study.hu.shape[0]
-    ipp, iop, loc = slice_geometry(study, i)
+    _set_study_and_patient(ds, m, sop)
+    _set_acquisition(ds, study)
+    _set_image_plane(ds, study, i)
+    _set_pixels(ds, study, i)
+    return ds
+
+
+def _set_study_and_patient(ds: Dataset, m: dict, sop: str) -> None:
+    """SOP common, general study and series, equipment and patient: the same for every slice but the SOP
+    Instance UID."""
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
     ds.SOPClassUID = CT_IMAGE_STORAGE
@@ -89,6 +97,16 @@ def build_dataset(study, i: int) -> FileDataset:
     ds.PatientAge = m["patient_age"]
     ds.PatientIdentityRemoved = "YES"
     ds.BodyPartExamined = "HEAD"
+    ds.StudyInstanceUID = m["study_uid"]
+    ds.SeriesInstanceUID = m["series_uid"]
+    ds.StudyID = m["accession"][-6:]
+    ds.SeriesNumber = 2
+    ds.AcquisitionNumber = 1
+
+
+def _set_acquisition(ds: Dataset, study) -> None:
+    """CT image acquisition: thickness, tube, reconstruction, tilt."""
+    m = study.meta
     ds.SliceThickness = _ds(m["slice_thickness"], False)
     ds.KVP = "120"
     ds.DataCollectionDiameter = "500"
@@ -97,11 +115,13 @@ def build_dataset(study, i: int) -> FileDataset:
     ds.GantryDetectorTilt = _ds(m["gantry_tilt"], False)
     ds.ConvolutionKernel = "SOFT"
     ds.PatientPosition = "HFS"
-    ds.StudyInstanceUID = m["study_uid"]
-    ds.SeriesInstanceUID = m["series_uid"]
-    ds.StudyID = m["accession"][-6:]
-    ds.SeriesNumber = 2
-    ds.AcquisitionNumber = 1
+
+
+def _set_image_plane(ds: Dataset, study, i: int) -> None:
+    """Where slice i lies: instance number (counting up or down), position, orientation, spacing."""
+    m = study.meta
+    Z = study.hu.shape[0]
+    ipp, iop, loc = slice_geometry(study, i)
     ds.InstanceNumber = (Z - i) if m["reverse_instance_numbers"] else (i + 1)
     ds.ImagePositionPatient = [_ds(v, False) for v in ipp]
     ds.ImageOrientationPatient = [_ds(v, False) for v in iop]
@@ -109,11 +129,17 @@ def build_dataset(study, i: int) -> FileDataset:
     ds.PositionReferenceIndicator = ""
     ds.SliceLocation = _ds(loc, False)
     ds.ImageComments = m.get("comment", "Synthetic phantom, not a patient (models.phantom)")
+    ps = _ds(m["pixel_spacing"], False)
+    ds.PixelSpacing = [ps, ps]
+
+
+def _set_pixels(ds: Dataset, study, i: int) -> None:
+    """Image pixel, padding, window (VOI LUT) and rescale tags, and slice i's stored values."""
+    m = study.meta
+    st = m["storage"]
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows, ds.Columns = study.hu.shape[1], study.hu.shape[2]
-    ps = _ds(m["pixel_spacing"], False)
-    ds.PixelSpacing = [ps, ps]
     ds.BitsAllocated = 16
     ds.BitsStored = st["bits_stored"]
     ds.HighBit = st["bits_stored"] - 1
@@ -132,7 +158,6 @@ def build_dataset(study, i: int) -> FileDataset:
     raw = study.raw[i]
     ds.PixelData = raw.astype("<i2" if st["pixel_representation"] else "<u2").tobytes()
     ds["PixelData"].VR = "OW"
-    return ds
 
 
 def write_study(study, out_dir: str | Path) -> list[Path]:
