@@ -89,10 +89,24 @@ def _int8_section(entry: Dict[str, Any]) -> List[str]:
 def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str, Any]],
                ensemble: Optional[Dict[str, Any]] = None, output_std: Optional[Dict[str, float]] = None,
                ensemble_note: Optional[str] = None) -> None:
-    t = entry["training"]
+    """The card of the model ``entry`` (its manifest row), section by section."""
     mid = entry["id"]
     lines = [
-        f"# Model card: {mid} v{entry['version']}",
+        *_what_it_is(entry),
+        *_how_it_was_trained(entry),
+        *_calibration_section(entry.get("calibration")),
+        *_performance_section(mid, evaluation, output_std),
+        *_ensemble_section(ensemble, ensemble_note),
+        *_retraining_section(mid, ensemble),
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+
+
+def _what_it_is(entry: Dict[str, Any]) -> List[str]:
+    """Title, the warning, and the network: source, files, inputs and outputs, preprocessing."""
+    return [
+        f"# Model card: {entry['id']} v{entry['version']}",
         "",
         "> **Warning — not a medical device.** These weights were trained **from scratch on synthetic data only**",
         "> (models/phantom; for some runs also synthetic bleeds drawn into one real head CT, models/phantom/insert.py),",
@@ -117,50 +131,22 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
         "",
         *[f"- {n}" for n in entry["interpretations"]],
         "",
-        "## How it was trained",
-        "",
     ]
+
+
+def _how_it_was_trained(entry: Dict[str, Any]) -> List[str]:
+    """Every run that trained the weights (or the one record of older exports), else "untrained"."""
+    t = entry["training"]
+    lines = ["## How it was trained", ""]
     if t.get("runs"):
-        lines += [
-            "Every run that contributed to these weights (each started from the previous one's weights; "
-            "`--init onnx` continues from the committed file, so training done on different days adds up):",
-            "",
-            "| # | started | hardware | data | batch | peak lr | steps | slices | minutes |",
-            "|---|---|---|---|---|---|---|---|---|",
-            *[f"| {i + 1} | {r.get('started') or '—'} | {r.get('hardware')} | {r.get('data')} | {r.get('batch_size') or '—'} "
-              f"| {r.get('lr') or '—'} | {r.get('steps') or 0:,} | {r.get('slices') or 0:,} | {float(r.get('minutes') or 0):.1f} |"
-              for i, r in enumerate(t["runs"])],
-            f"| | **total** | | | | | **{t['total']['steps']:,}** | **{t['total']['slices']:,}** | **{t['total']['minutes']:.1f}** |",
-            "",
-            f"- Latest run's command: `{t['command']}`",
-        ]
-        if GPU_WORK in str(t.get("command")):
-            started = str(((t.get("runs") or [{}])[-1]).get("started") or "")
-            lines.append(f"- Paths under {GPU_WORK} are a lent GPU machine's: `models.training.gpu_run train` built the "
-                         f"pools there (generator-{_generator_at(started)} phantoms of mixed slice thickness 0.625–5 mm, "
-                         "seed 1, growing while "
-                         "the networks trained; the real series' training slices with bleeds drawn in, seed 1; validation "
-                         "seed 2 and the real series' held-out slices; calibration 7001, thresholds 8001, test 9001) and "
-                         "ran this run, the calibration and the test below there.")
-        if t.get("recipe"):
-            r = t["recipe"]
-            lines += [
-                f"- Recipe: AdamW (weight decay {r.get('weight_decay')}), linear warm-up over {r.get('warmup_steps')} steps "
-                "then cosine decay to 2 % of the peak over the run's budget, gradient-norm clipping at 2, an exponential "
-                "moving average of the weights (what is evaluated and exported), class-weighted BCE (positive weights "
-                + ", ".join(f"{k} {v}" for k, v in t["classWeights"].items()) + ").",
-                "- Augmentation of each batch of the latest run on the training device, in Hounsfield units before the "
-                "in-graph windowing: " + _augmentation_text(str(((t.get("runs") or [{}])[-1]).get("started") or "")) + " (models/training/augment.py)."
-                + (f" Progressive resizing: the network saw {r['train_size']}×{r['train_size']} inputs for the first "
-                   f"{100 * float(r['native_from']):.0f} % of the run and its native size after (FixRes)."
-                   if r.get("train_size") else ""),
-            ]
+        lines += _runs_table(t)
+        lines += _run_details(t)
         lines += [
             f"- Exported weights: step {t['exportedCheckpoint']['step']:,}, the {t['exportedCheckpoint']['rule']}.",
             "- No pretrained (ImageNet) weights: none can be had offline; the network started from random initialisation.",
             "",
             "This is far less training than the paper's (which used RSNA 2019 data"
-            + (" for 500 epochs" if mid == "convlstm" else ", ImageNet pretraining and 10-fold cross-validation")
+            + (" for 500 epochs" if entry["id"] == "convlstm" else ", ImageNet pretraining and 10-fold cross-validation")
             + ").",
         ]
         lr = entry.get("lrSweep")
@@ -177,73 +163,139 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
         ]
     else:
         lines += ["Untrained: random initialisation, exported only to exercise the pipeline."]
-    cal = entry.get("calibration")
-    if cal:
+    return lines
+
+
+def _runs_table(t: Dict[str, Any]) -> List[str]:
+    """One row per run that contributed to the weights, and their total."""
+    return [
+        "Every run that contributed to these weights (each started from the previous one's weights; "
+        "`--init onnx` continues from the committed file, so training done on different days adds up):",
+        "",
+        "| # | started | hardware | data | batch | peak lr | steps | slices | minutes |",
+        "|---|---|---|---|---|---|---|---|---|",
+        *[f"| {i + 1} | {r.get('started') or '—'} | {r.get('hardware')} | {r.get('data')} | {r.get('batch_size') or '—'} "
+          f"| {r.get('lr') or '—'} | {r.get('steps') or 0:,} | {r.get('slices') or 0:,} | {float(r.get('minutes') or 0):.1f} |"
+          for i, r in enumerate(t["runs"])],
+        f"| | **total** | | | | | **{t['total']['steps']:,}** | **{t['total']['slices']:,}** | **{t['total']['minutes']:.1f}** |",
+        "",
+    ]
+
+
+def _run_details(t: Dict[str, Any]) -> List[str]:
+    """The latest run: its command, where it ran when that was a lent GPU machine, and its recipe."""
+    latest_start = str(((t.get("runs") or [{}])[-1]).get("started") or "")
+    lines = [f"- Latest run's command: `{t['command']}`"]
+    if GPU_WORK in str(t.get("command")):
+        lines.append(f"- Paths under {GPU_WORK} are a lent GPU machine's: `models.training.gpu_run train` built the "
+                     f"pools there (generator-{_generator_at(latest_start)} phantoms of mixed slice thickness 0.625–5 mm, "
+                     "seed 1, growing while "
+                     "the networks trained; the real series' training slices with bleeds drawn in, seed 1; validation "
+                     "seed 2 and the real series' held-out slices; calibration 7001, thresholds 8001, test 9001) and "
+                     "ran this run, the calibration and the test below there.")
+    if t.get("recipe"):
+        r = t["recipe"]
         lines += [
-            "", "## Calibration", "",
-            f"{cal['method']}, fitted on {cal['set']['studies']} phantom studies of seed {cal['set']['seed']} "
-            f"({cal['set']['slices']} slices, a seed used for nothing else) and applied inside the ONNX graph, so every "
-            "probability the app shows is the calibrated one. Expected calibration error "
-            f"({cal['eceBins']} equal-width bins) on that set:", "",
-            "| label | scale | bias | ECE before | ECE after |", "|---|---|---|---|---|",
-            *[f"| {l} | {cal['scale'][l]:.3f} | {cal['bias'][l]:+.3f} | {cal['eceBefore'][l]:.3f} | {cal['eceAfter'][l]:.3f} |"
-              for l in LABELS],
-            "", f"Command: `{cal['command']}`. The test set's ECE is in the table below (`ece`).",
+            f"- Recipe: AdamW (weight decay {r.get('weight_decay')}), linear warm-up over {r.get('warmup_steps')} steps "
+            "then cosine decay to 2 % of the peak over the run's budget, gradient-norm clipping at 2, an exponential "
+            "moving average of the weights (what is evaluated and exported), class-weighted BCE (positive weights "
+            + ", ".join(f"{k} {v}" for k, v in t["classWeights"].items()) + ").",
+            "- Augmentation of each batch of the latest run on the training device, in Hounsfield units before the "
+            "in-graph windowing: " + _augmentation_text(latest_start) + " (models/training/augment.py)."
+            + (f" Progressive resizing: the network saw {r['train_size']}×{r['train_size']} inputs for the first "
+               f"{100 * float(r['native_from']):.0f} % of the run and its native size after (FixRes)."
+               if r.get("train_size") else ""),
         ]
-    lines += ["", "## Measured performance (synthetic, held out)", ""]
+    return lines
+
+
+def _calibration_section(cal: Optional[Dict[str, Any]]) -> List[str]:
+    """The calibration inside the graph and what it did to the expected calibration error."""
+    if not cal:
+        return []
+    return [
+        "", "## Calibration", "",
+        f"{cal['method']}, fitted on {cal['set']['studies']} phantom studies of seed {cal['set']['seed']} "
+        f"({cal['set']['slices']} slices, a seed used for nothing else) and applied inside the ONNX graph, so every "
+        "probability the app shows is the calibrated one. Expected calibration error "
+        f"({cal['eceBins']} equal-width bins) on that set:", "",
+        "| label | scale | bias | ECE before | ECE after |", "|---|---|---|---|---|",
+        *[f"| {l} | {cal['scale'][l]:.3f} | {cal['bias'][l]:+.3f} | {cal['eceBefore'][l]:.3f} | {cal['eceAfter'][l]:.3f} |"
+          for l in LABELS],
+        "", f"Command: `{cal['command']}`. The test set's ECE is in the table below (`ece`).",
+    ]
+
+
+def _performance_section(mid: str, evaluation: Optional[Dict[str, Any]],
+                         output_std: Optional[Dict[str, float]]) -> List[str]:
+    """The held-out test: a warning first when the probabilities barely vary, then the metrics."""
+    lines = ["", "## Measured performance (synthetic, held out)", ""]
     if output_std is not None and max(output_std.values()) < 1e-3:
-        mean_auc = None
-        if evaluation:
-            aucs = [evaluation["per_label"][l].get("auc") for l in LABELS]
-            aucs = [a for a in aucs if a is not None]
-            mean_auc = sum(aucs) / len(aucs) if aucs else None
-        spread = f"largest per-label standard deviation {max(output_std.values()):.1e}"
-        if mean_auc is not None and mean_auc > 0.6:
-            lines += [
-                "> **Known problem: the probabilities barely vary.** On the test set they differ from slice to slice "
-                f"by very little ({spread}). Their order carries signal (the ROC-AUCs below), but the values are not "
-                "calibrated, the thresholds sit in a narrow band, and in the ensemble's per-label mean this network "
-                "hardly moves the ranking. After so few steps from scratch, BatchNorm's running statistics differ "
-                "from the batch statistics the network trained with. Longer training (the RSNA command below, on a "
-                "GPU) is needed.",
-                "",
-            ]
-        else:
-            lines += [
-                "> **Known problem: this network has not learned yet.** On the test set its probabilities are "
-                f"practically the same for every slice ({spread}); its ROC-AUCs below are chance and its thresholds "
-                "meaningless. After so few steps from scratch with small batches, the network's outputs in training "
-                "mode depend on the batch statistics of BatchNorm, and in inference mode (running statistics) the "
-                "per-slice differences vanish. Longer training (the RSNA command below, on a GPU) is needed.",
-                "",
-            ]
+        lines += _flat_output_warning(evaluation, output_std)
+    if not evaluation:
+        return lines + ["Not measured yet: run `/usr/bin/python3 -m models.training.evaluate --model " + mid + "` then re-export."]
+    return lines + [
+        f"Test set: {_set_words(evaluation['test_set'])} — a seed never used in training.",
+        f"Operating thresholds: {evaluation['threshold_rule']}; validation set: "
+        f"{_set_words(evaluation['validation_set'])}.",
+        "",
+        _metrics_table(evaluation),
+        "",
+        f"Measured with: `{evaluation['command']}` (weights: {evaluation['weights']}).",
+        "",
+        "The app measures the shipped ONNX files end to end as well — normal ingest, onnxruntime-node, "
+        "slice- and study-level scores beside the paper's published figures — with `triage evaluate --data "
+        "<RSNA-format folder>`; its report on held-out phantoms (seed 9001) is "
+        "[models/evaluation/phantom-seed9001.md](../evaluation/phantom-seed9001.md), made by the command at its top.",
+        "",
+        "Phantom figures say only whether the network learned the synthetic lesions; they are not an estimate "
+        "of performance on real scans.",
+    ]
+
+
+def _flat_output_warning(evaluation: Optional[Dict[str, Any]], output_std: Dict[str, float]) -> List[str]:
+    """Probabilities that barely vary from slice to slice: a ranking that carries signal (mean ROC-AUC
+    above 0.6) but uncalibrated values, or a network that has not learned yet."""
+    mean_auc = None
     if evaluation:
-        lines += [
-            f"Test set: {_set_words(evaluation['test_set'])} — a seed never used in training.",
-            f"Operating thresholds: {evaluation['threshold_rule']}; validation set: "
-            f"{_set_words(evaluation['validation_set'])}.",
+        aucs = [evaluation["per_label"][l].get("auc") for l in LABELS]
+        aucs = [a for a in aucs if a is not None]
+        mean_auc = sum(aucs) / len(aucs) if aucs else None
+    spread = f"largest per-label standard deviation {max(output_std.values()):.1e}"
+    if mean_auc is not None and mean_auc > 0.6:
+        return [
+            "> **Known problem: the probabilities barely vary.** On the test set they differ from slice to slice "
+            f"by very little ({spread}). Their order carries signal (the ROC-AUCs below), but the values are not "
+            "calibrated, the thresholds sit in a narrow band, and in the ensemble's per-label mean this network "
+            "hardly moves the ranking. After so few steps from scratch, BatchNorm's running statistics differ "
+            "from the batch statistics the network trained with. Longer training (the RSNA command below, on a "
+            "GPU) is needed.",
             "",
-            _metrics_table(evaluation),
-            "",
-            f"Measured with: `{evaluation['command']}` (weights: {evaluation['weights']}).",
-            "",
-            "The app measures the shipped ONNX files end to end as well — normal ingest, onnxruntime-node, "
-            "slice- and study-level scores beside the paper's published figures — with `triage evaluate --data "
-            "<RSNA-format folder>`; its report on held-out phantoms (seed 9001) is "
-            "[models/evaluation/phantom-seed9001.md](../evaluation/phantom-seed9001.md), made by the command at its top.",
-            "",
-            "Phantom figures say only whether the network learned the synthetic lesions; they are not an estimate "
-            "of performance on real scans.",
         ]
-    else:
-        lines += ["Not measured yet: run `/usr/bin/python3 -m models.training.evaluate --model " + mid + "` then re-export."]
-    if ensemble:
-        lines += ["", "## In the ensemble", "",
-                  "The app averages this model's probabilities with the other member's (manifest id `ensemble`, "
-                  "rule `mean`). The ensemble on the same test set:", "", _metrics_table(ensemble), "",
-                  *([ensemble_note, ""] if ensemble_note else []),
-                  f"Measured with: `{ensemble['command']}`."]
-    lines += [
+    return [
+        "> **Known problem: this network has not learned yet.** On the test set its probabilities are "
+        f"practically the same for every slice ({spread}); its ROC-AUCs below are chance and its thresholds "
+        "meaningless. After so few steps from scratch with small batches, the network's outputs in training "
+        "mode depend on the batch statistics of BatchNorm, and in inference mode (running statistics) the "
+        "per-slice differences vanish. Longer training (the RSNA command below, on a GPU) is needed.",
+        "",
+    ]
+
+
+def _ensemble_section(ensemble: Optional[Dict[str, Any]], ensemble_note: Optional[str]) -> List[str]:
+    """The ensemble this model is a member of, measured on the same test set."""
+    if not ensemble:
+        return []
+    return ["", "## In the ensemble", "",
+            "The app averages this model's probabilities with the other member's (manifest id `ensemble`, "
+            "rule `mean`). The ensemble on the same test set:", "", _metrics_table(ensemble), "",
+            *([ensemble_note, ""] if ensemble_note else []),
+            f"Measured with: `{ensemble['command']}`."]
+
+
+def _retraining_section(mid: str, ensemble: Optional[Dict[str, Any]]) -> List[str]:
+    """The commands that retrain, evaluate and export the model on the RSNA 2019 data."""
+    return [
         "", "## Retraining on the real RSNA 2019 data", "",
         "Download the RSNA Intracranial Hemorrhage Detection data (stage_2_train/ with `ID_*.dcm` and "
         "`stage_2_train.csv`), then, on a GPU machine (the same command runs on a CPU, slowly):", "",
@@ -260,5 +312,3 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
         "The split is by StudyInstanceUID (10 % validation, 10 % test by default), never by slice.",
         "",
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
