@@ -9,7 +9,8 @@
  * Output (stdout, one JSON line): the total and its parts — the stability wait plus reading the
  * last files, the settle wait, inference of every model with storing, the worklist query — and
  * this process's peak RSS (VmHWM) with all models loaded; the inference worker is a thread of
- * this process, so its memory is in the figure.
+ * this process, so its memory is in the figure. With TRIAGE_BENCH_TRACE=1 every core event is
+ * written to stderr with its time, to see where a figure's seconds went.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -98,6 +99,7 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
     core.worklist().some((r) => r.score !== null && (r.provisionalSlices === null ? readyAt > 0 : r.provisionalSlices >= inp.files.length));
   core.on((e: CoreEvent) => {
     const now = performance.now();
+    if (process.env.TRIAGE_BENCH_TRACE) process.stderr.write(`${((now - t0) / 1000).toFixed(2)} ${e.type} ${e.type === 'series-scoring' ? JSON.stringify(e.progress) : ''}\n`);
     if (e.type === 'file') {
       if (e.outcome.outcome === 'stored') stored++;
       lastStoredAt = now;
