@@ -27,6 +27,7 @@ import platform
 import shlex
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -41,7 +42,7 @@ from .engine import (ModelEma, WeightedBCE, append_jsonl, load_checkpoint, now_i
                      save_checkpoint, select_device, set_threads, train_step, warmup_cosine)
 from .metrics import roc_auc, weighted_log_loss
 from .pool import PoolIndex, pool_arrays
-from .registry import create_model, get_config, list_models
+from .registry import ModelConfig, create_model, get_config, list_models
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -210,83 +211,105 @@ def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[s
     return {"init": str(args.init), "history": history}
 
 
-def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
-    args = parse_args(argv)
-    set_threads(args.threads)
-    torch.manual_seed(args.torch_seed)
-    cfg = get_config(args.model)
-    device = select_device(args.device)
-    cuda = device.type == "cuda"
-    bf16 = cuda if args.bf16 is None else bool(args.bf16)
-    batch_size = args.batch_size or cfg.batch_size
-    lr = args.lr or cfg.lr
-    wd = cfg.weight_decay if args.weight_decay is None else args.weight_decay
-    warmup = args.warmup_steps if args.warmup_steps is not None else \
-        (max(1, int(0.05 * args.max_steps)) if args.max_steps else 50)
-    out = run_dir(args.model, args.out)
-    model = create_model(args.model)
-    argv_used = sys.argv[1:] if argv is None else list(argv)
-    command = "/usr/bin/python3 -m models.training.train " + " ".join(shlex.quote(a) for a in argv_used)
+@dataclass
+class _Recipe:
+    """The run's batch, optimiser settings and precision: the command line's, else the model's config."""
 
-    resumed = (out / "last.pt").exists() and not args.fresh
-    if resumed:
+    batch_size: int
+    lr: float
+    wd: float
+    warmup: int
+    cuda: bool
+    bf16: bool
+
+
+def _recipe(args: argparse.Namespace, cfg: ModelConfig, device: torch.device) -> _Recipe:
+    cuda = device.type == "cuda"
+    return _Recipe(batch_size=args.batch_size or cfg.batch_size, lr=args.lr or cfg.lr,
+                   wd=cfg.weight_decay if args.weight_decay is None else args.weight_decay,
+                   warmup=args.warmup_steps if args.warmup_steps is not None else
+                   (max(1, int(0.05 * args.max_steps)) if args.max_steps else 50),
+                   cuda=cuda, bf16=cuda if args.bf16 is None else bool(args.bf16))
+
+
+def _start_or_resume(args: argparse.Namespace, model: torch.nn.Module,
+                     out: Path) -> tuple[Optional[Dict[str, Any]], Dict[str, Any], np.ndarray]:
+    """(checkpoint resumed from or None, the run's state, the loss's positive weights): an interrupted run
+    resumes from last.pt (unless --fresh), else the state starts from the --init weights."""
+    if (out / "last.pt").exists() and not args.fresh:
         ck = load_checkpoint(out / "last.pt")
         model.load_state_dict(ck.get("train_model", ck["model"]))
-        state = ck["state"]
-        pos_weight = np.asarray(ck["pos_weight"], np.float32)
-    else:
-        ck = None
-        init = _initial_weights(args, model)
-        state = {"step": 0, "slices_seen": 0, "best_mean_auc": None, "evaluations": 0,
-                 "runs": init["history"], "init": init["init"]}
-        pos_weight = D.positive_weights(_training_labels(args))
-    if not resumed or state.get("run") is None or state["run"].get("finished"):
-        state["run"] = {"started": now_iso(), "command": command, "hardware": _hardware(device), "device": str(device),
-                        "data": (f"pool {', '.join(args.pool)}" if args.data == "pool" else args.data),
-                        "init": state.get("init"), "batch_size": batch_size, "lr": lr, "weight_decay": wd,
-                        "warmup_steps": warmup, "bf16": bf16, "augment": bool(args.augment),
-                        "train_size": args.train_size, "native_from": args.native_from if args.train_size else None,
-                        "steps": 0, "slices": 0, "seconds": 0.0, "finished": False}
-    run = state["run"]
-    model.to(device)
-    if cuda:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
-    ema = ModelEma(model, args.ema_decay)
-    if ck is not None:
-        if ck.get("optimizer") and run["steps"] > 0:
-            optimizer.load_state_dict(ck["optimizer"])
-        if ck.get("ema"):
-            ema.load_state_dict(ck["ema"])
-        print(f"resumed from {out / 'last.pt'} at step {state['step']} (run step {run['steps']})", flush=True)
-    loss_fn = WeightedBCE(torch.from_numpy(pos_weight)).to(device)
-    val = _validation_set(args)
-    aug_gen = torch.Generator().manual_seed(args.torch_seed * 1_000_003 + int(state["step"]))
-    aug_cfg = AugmentConfig(flip=0.5 if cfg.flips else 0.0)
-    batches = _batches(args, batch_size, seed=args.torch_seed + int(state["step"]), pin=cuda)
-    t_start, run_seconds0 = time.time(), float(run["seconds"])
+        return ck, ck["state"], np.asarray(ck["pos_weight"], np.float32)
+    init = _initial_weights(args, model)
+    state = {"step": 0, "slices_seen": 0, "best_mean_auc": None, "evaluations": 0,
+             "runs": init["history"], "init": init["init"]}
+    return None, state, D.positive_weights(_training_labels(args))
 
-    def progress() -> float:
+
+def _run_record(args: argparse.Namespace, command: str, device: torch.device, state: Dict[str, Any],
+                recipe: _Recipe) -> Dict[str, Any]:
+    """What a new run records of itself (the card's table of runs is made of these)."""
+    return {"started": now_iso(), "command": command, "hardware": _hardware(device), "device": str(device),
+            "data": (f"pool {', '.join(args.pool)}" if args.data == "pool" else args.data),
+            "init": state.get("init"), "batch_size": recipe.batch_size, "lr": recipe.lr, "weight_decay": recipe.wd,
+            "warmup_steps": recipe.warmup, "bf16": recipe.bf16, "augment": bool(args.augment),
+            "train_size": args.train_size, "native_from": args.native_from if args.train_size else None,
+            "steps": 0, "slices": 0, "seconds": 0.0, "finished": False}
+
+
+class _TrainingRun:
+    """One run of the loop until its budget is used: the model and its moving average, the optimiser,
+    the data, and the evaluations and checkpoints along the way."""
+
+    def __init__(self, args: argparse.Namespace, cfg: ModelConfig, device: torch.device, recipe: _Recipe, out: Path,
+                 model: torch.nn.Module, state: Dict[str, Any], pos_weight: np.ndarray,
+                 ck: Optional[Dict[str, Any]]) -> None:
+        self.args, self.device, self.recipe, self.out = args, device, recipe, out
+        self.state, self.run, self.pos_weight = state, state["run"], pos_weight
+        model.to(device)
+        if recipe.cuda:
+            model = model.to(memory_format=torch.channels_last)
+        self.model = model
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.wd)
+        self.ema = ModelEma(model, args.ema_decay)
+        if ck is not None:
+            if ck.get("optimizer") and self.run["steps"] > 0:
+                self.optimizer.load_state_dict(ck["optimizer"])
+            if ck.get("ema"):
+                self.ema.load_state_dict(ck["ema"])
+            print(f"resumed from {out / 'last.pt'} at step {state['step']} (run step {self.run['steps']})", flush=True)
+        self.loss_fn = WeightedBCE(torch.from_numpy(pos_weight)).to(device)
+        self.val = _validation_set(args)
+        self.aug_gen = torch.Generator().manual_seed(args.torch_seed * 1_000_003 + int(state["step"]))
+        self.aug_cfg = AugmentConfig(flip=0.5 if cfg.flips else 0.0)
+        self.batches = _batches(args, recipe.batch_size, seed=args.torch_seed + int(state["step"]), pin=recipe.cuda)
+        self.t_start, self.run_seconds0 = time.time(), float(self.run["seconds"])
+
+    def progress(self) -> float:
+        """Share of the budget used: steps or minutes, whichever runs out first."""
+        args, run = self.args, self.run
         if args.max_steps == 0:
             return 1.0  # no training: evaluate and checkpoint the initial weights (e.g. to calibrate them)
         p = 0.0
         if args.max_steps:
             p = max(p, run["steps"] / args.max_steps)
         if args.max_minutes:
-            p = max(p, (run_seconds0 + time.time() - t_start) / (60 * args.max_minutes))
+            p = max(p, (self.run_seconds0 + time.time() - self.t_start) / (60 * args.max_minutes))
         return p
 
-    def checkpoint(improved: bool, last: Dict[str, object]) -> None:
-        run["seconds"] = round(run_seconds0 + time.time() - t_start, 1)
-        body = {"model": ema.module.state_dict(), "train_model": model.state_dict(), "ema": ema.state_dict(),
-                "optimizer": optimizer.state_dict(), "state": state, "pos_weight": pos_weight.tolist(),
-                "run": run, "last_epoch": last}
-        save_checkpoint(out / "last.pt", **body)
-        if improved or not (out / "best.pt").exists():
-            save_checkpoint(out / "best.pt", **body)
+    def checkpoint(self, improved: bool, last: Dict[str, object]) -> None:
+        self.run["seconds"] = round(self.run_seconds0 + time.time() - self.t_start, 1)
+        body = {"model": self.ema.module.state_dict(), "train_model": self.model.state_dict(), "ema": self.ema.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "state": self.state, "pos_weight": self.pos_weight.tolist(),
+                "run": self.run, "last_epoch": last}
+        save_checkpoint(self.out / "last.pt", **body)
+        if improved or not (self.out / "best.pt").exists():
+            save_checkpoint(self.out / "best.pt", **body)
 
-    def evaluate_now(losses: List[float], t_eval: float) -> Dict[str, object]:
-        v = evaluate_validation(ema.module, val, loss_fn, device)
+    def evaluate_now(self, losses: List[float], t_eval: float) -> Dict[str, object]:
+        """Validate the moving average, log it, and checkpoint (best.pt too when the mean ROC-AUC improved)."""
+        state, run = self.state, self.run
+        v = evaluate_validation(self.ema.module, self.val, self.loss_fn, self.device)
         state["evaluations"] += 1
         improved = v["val_mean_auc"] is not None and (state["best_mean_auc"] is None or
                                                       v["val_mean_auc"] > state["best_mean_auc"])  # type: ignore[operator]
@@ -294,56 +317,84 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             state["best_mean_auc"] = v["val_mean_auc"]
         last = {"time": now_iso(), "epoch": state["evaluations"], "step": state["step"], "run_step": run["steps"],
                 "slices_seen": state["slices_seen"], "train_loss": float(np.mean(losses)) if losses else None,
-                "lr": optimizer.param_groups[0]["lr"], "progress": round(progress(), 4),
+                "lr": self.optimizer.param_groups[0]["lr"], "progress": round(self.progress(), 4),
                 "seconds_since_last": round(time.time() - t_eval, 1),
-                "wall_seconds": round(run_seconds0 + time.time() - t_start, 1), "device": str(device),
+                "wall_seconds": round(self.run_seconds0 + time.time() - self.t_start, 1), "device": str(self.device),
                 "best": bool(improved), **v}
-        append_jsonl(out / "log.jsonl", last)
-        print(f"step {state['step']} (run {run['steps']}, {100 * progress():.0f} %) lr {last['lr']:.2e} "
+        append_jsonl(self.out / "log.jsonl", last)
+        print(f"step {state['step']} (run {run['steps']}, {100 * self.progress():.0f} %) lr {last['lr']:.2e} "
               f"loss {last['train_loss']} val_loss {v['val_loss']:.4f} val_mean_auc {v['val_mean_auc']}", flush=True)
-        checkpoint(improved, last)
+        self.checkpoint(improved, last)
         return last
 
-    native_size = int(model.stack.size) if hasattr(model, "stack") else None
-    losses: List[float] = []
-    last: Dict[str, object] = {}
-    t_eval = time.time()
-    while progress() < 1.0:
-        hu, win, lab = next(batches)
-        hu, win, lab = hu.to(device, non_blocking=True).float(), win.to(device), lab.to(device)
+    def step(self, native_size: Optional[int]) -> float:
+        """One optimiser step on the next batch (augmented on the device); returns its loss."""
+        args, model, run = self.args, self.model, self.run
+        hu, win, lab = next(self.batches)
+        hu, win, lab = hu.to(self.device, non_blocking=True).float(), win.to(self.device), lab.to(self.device)
         if args.augment:
-            hu = augment_batch(hu, aug_gen, aug_cfg)
-        if cuda:
+            hu = augment_batch(hu, self.aug_gen, self.aug_cfg)
+        if self.recipe.cuda:
             hu = hu.contiguous(memory_format=torch.channels_last)
-        for g in optimizer.param_groups:
-            g["lr"] = lr * warmup_cosine(progress(), run["steps"], warmup, args.min_lr_ratio)
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.recipe.lr * warmup_cosine(self.progress(), run["steps"], self.recipe.warmup, args.min_lr_ratio)
         if args.train_size and hasattr(model, "stack"):
             # Progressive resizing (Howard's "progressive resizing"; Touvron et al., FixRes, NeurIPS 2019):
             # most steps at a smaller input cost (size ratio)^2 of the compute; the last share of
             # the run at the native size lets the network settle to what it will see in the app.
-            model.stack.size = args.train_size if progress() < args.native_from else native_size
-        losses.append(train_step(model, optimizer, loss_fn, hu, win, lab, clip=args.clip or None, bf16=bf16))
-        ema.update(model)
-        state["step"] += 1
+            model.stack.size = args.train_size if self.progress() < args.native_from else native_size
+        loss = train_step(model, self.optimizer, self.loss_fn, hu, win, lab, clip=args.clip or None, bf16=self.recipe.bf16)
+        self.ema.update(model)
+        self.state["step"] += 1
         run["steps"] += 1
-        state["slices_seen"] += int(hu.shape[0])
+        self.state["slices_seen"] += int(hu.shape[0])
         run["slices"] += int(hu.shape[0])
-        if run["steps"] % 25 == 0:
-            el = run_seconds0 + time.time() - t_start
-            print(f"  step {state['step']} (run {run['steps']}, {100 * progress():.0f} %), {run['slices'] / max(el, 1e-9):.2f} "
-                  f"slices/s, loss {np.mean(losses[-25:]):.4f}", flush=True)
-        if run["steps"] % args.eval_every == 0:
-            last = evaluate_now(losses, t_eval)
-            losses, t_eval = [], time.time()
-    run["finished"] = True
-    run["minutes"] = round((run_seconds0 + time.time() - t_start) / 60, 1)
-    if run["steps"]:  # a checkpoint of the initial weights (--max-steps 0) trained nothing
-        state["runs"] = list(state.get("runs", [])) + [{k: run[k] for k in (
-            "started", "command", "hardware", "data", "init", "batch_size", "lr", "steps", "slices", "minutes")}]
-    if losses or not last:  # the run's final weights, unless the last step was just evaluated
-        last = evaluate_now(losses, t_eval)
-    else:
-        checkpoint(False, last)  # record the finished run
+        return loss
+
+    def until_budget(self) -> Dict[str, object]:
+        """Train until the budget is used, evaluating every --eval-every steps; then record the finished
+        run and evaluate its final weights. Returns the last evaluation."""
+        state, run = self.state, self.run
+        native_size = int(self.model.stack.size) if hasattr(self.model, "stack") else None
+        losses: List[float] = []
+        last: Dict[str, object] = {}
+        t_eval = time.time()
+        while self.progress() < 1.0:
+            losses.append(self.step(native_size))
+            if run["steps"] % 25 == 0:
+                el = self.run_seconds0 + time.time() - self.t_start
+                print(f"  step {state['step']} (run {run['steps']}, {100 * self.progress():.0f} %), {run['slices'] / max(el, 1e-9):.2f} "
+                      f"slices/s, loss {np.mean(losses[-25:]):.4f}", flush=True)
+            if run["steps"] % self.args.eval_every == 0:
+                last = self.evaluate_now(losses, t_eval)
+                losses, t_eval = [], time.time()
+        run["finished"] = True
+        run["minutes"] = round((self.run_seconds0 + time.time() - self.t_start) / 60, 1)
+        if run["steps"]:  # a checkpoint of the initial weights (--max-steps 0) trained nothing
+            state["runs"] = list(state.get("runs", [])) + [{k: run[k] for k in (
+                "started", "command", "hardware", "data", "init", "batch_size", "lr", "steps", "slices", "minutes")}]
+        if losses or not last:  # the run's final weights, unless the last step was just evaluated
+            last = self.evaluate_now(losses, t_eval)
+        else:
+            self.checkpoint(False, last)  # record the finished run
+        return last
+
+
+def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
+    args = parse_args(argv)
+    set_threads(args.threads)
+    torch.manual_seed(args.torch_seed)
+    cfg = get_config(args.model)
+    device = select_device(args.device)
+    recipe = _recipe(args, cfg, device)
+    out = run_dir(args.model, args.out)
+    model = create_model(args.model)
+    argv_used = sys.argv[1:] if argv is None else list(argv)
+    command = "/usr/bin/python3 -m models.training.train " + " ".join(shlex.quote(a) for a in argv_used)
+    ck, state, pos_weight = _start_or_resume(args, model, out)
+    if ck is None or state.get("run") is None or state["run"].get("finished"):
+        state["run"] = _run_record(args, command, device, state, recipe)
+    last = _TrainingRun(args, cfg, device, recipe, out, model, state, pos_weight, ck).until_budget()
     return {"state": state, "last": last, "out": str(out)}
 
 
