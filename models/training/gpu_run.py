@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
@@ -100,6 +100,8 @@ def _run_all(cmds: Dict[str, List[str]], logs: Path, timeout: float) -> List[str
 
 
 def train(args: argparse.Namespace) -> Dict[str, object]:
+    """The pipeline of the module docstring within ``--deadline`` minutes: pools, the networks side by side,
+    calibration and evaluation, then the pieces to copy back."""
     t0 = time.time()
     deadline = t0 + 60 * args.deadline
 
@@ -112,21 +114,49 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     logs = work / "logs"
     for d in (pools, logs):
         d.mkdir(parents=True, exist_ok=True)
-    cores = os.cpu_count() or 1
     small = {"val": 16, "calibration": 16, "thresholds": 10, "test": 16}
     variants = {"inserted": 120, "inserted-val": 40}
     if args.toy:
         small = {k: 2 for k in small}
         variants = {k: 2 for k in variants}
     models = list(args.models)
-    # 1. the training pool starts at once, in the background, on part of the cores; it grows while the
-    #    networks train (the pool loader re-reads it every pass), so no minute of GPU time waits for data
+    builder, train_pools, val_pools = _build_pools(args, pools, logs, small, variants)
+    _log(f"pools ready in {time.time() - t0:.0f} s (training pool {_complete(pools / 'train')} studies and growing); "
+         f"training {', '.join(models)} for {args.minutes} min")
+    # the networks side by side on the one GPU
+    cmds = {f"train-{m}": _train_command(args, m, small, runs, train_pools, val_pools) for m in models}
+    reserve = 60 * args.after  # calibration, evaluation and packing after the training
+    failed = _run_all(cmds, logs, timeout=left() - reserve)
+    builder.terminate()
+    builder.wait()
+    trained = [m for m in models if (runs / m / "best.pt").exists()]
+    _log(f"training done ({time.time() - t0:.0f} s); trained: {trained}; failed: {failed}; "
+         f"pool {_complete(pools / 'train')} studies")
+    _calibrate_and_evaluate(args, trained, pools, runs, logs, small, left)
+    # the pieces to copy back, and the end of every log on stdout
+    summary = pack(trained, runs, work / "pack", minutes=round((time.time() - t0) / 60, 2))
+    fetch(work, 1, Path(args.out))
+    for f in sorted(logs.glob("*.log")):
+        lines = f.read_text(errors="replace").splitlines()
+        print(f"--- {f.name} (last lines)\n" + "\n".join(lines[-6:]), flush=True)
+    _log(f"done in {(time.time() - t0) / 60:.1f} min; {summary['parts']} part(s) to fetch")
+    return summary
+
+
+def _build_pools(args: argparse.Namespace, pools: Path, logs: Path, small: Dict[str, int],
+                 variants: Dict[str, int]) -> tuple[subprocess.Popen, List[str], List[str]]:
+    """Start the training pool's build, build the held-out pools (and the real series' variants), and
+    wait until the training pool has enough studies to start on. Returns the training pool's builder,
+    still running, and the training and validation pools (``PATH[:SHARE]``)."""
+    cores = os.cpu_count() or 1
+    # the training pool starts at once, in the background, on part of the cores; it grows while the
+    # networks train (the pool loader re-reads it every pass), so no minute of GPU time waits for data
     builder_workers = max(1, cores // 3) if not args.toy else 1
     builder = subprocess.Popen(_py("models.training.pool", "build", "--seed", str(SEEDS["train"]), "--studies",
                                    str(args.studies), "--thickness", args.thickness, "--out", str(pools / "train"),
                                    "--workers", str(builder_workers)),
                                env=_env(), cwd=REPO_ROOT, stdout=open(logs / "pool-train.log", "w"), stderr=subprocess.STDOUT)
-    # 2. the small held-out pools (every one a seed used for nothing else) and the real anatomy, on the rest
+    # the small held-out pools (every one a seed used for nothing else) and the real anatomy, on the rest
     rest = str(max(1, cores - builder_workers))
     for name, n in small.items():
         subprocess.run(_py("models.training.pool", "build", "--seed", str(SEEDS[name]), "--studies", str(n),
@@ -144,34 +174,31 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         if builder.poll() not in (None, 0):
             raise SystemExit(f"the pool build failed: see {logs / 'pool-train.log'}")
         time.sleep(1)
-    _log(f"pools ready in {time.time() - t0:.0f} s (training pool {_complete(pools / 'train')} studies and growing); "
-         f"training {', '.join(models)} for {args.minutes} min")
-    # 3. the networks side by side on the one GPU
-    recipe = TOY_RECIPE if args.toy else GPU_RECIPE
-    cmds = {}
-    for m in models:
-        r = recipe[m]
-        cmd = _py("models.training.train", "--model", m, "--val-studies", str(small["val"]),
-                  "--val-slices-per-study", "2" if args.toy else "12", "--init", args.init, "--batch-size", str(r["batch"]),
-                  "--lr", str(r["lr"]), "--weight-decay", "0.05", "--max-minutes", str(args.minutes),
-                  "--eval-every", str(args.eval_every or r["eval_every"]), "--workers", str(r["workers"]), "--threads", "2",
-                  "--out", str(runs / m), "--fresh")
-        for p in train_pools:
-            cmd += ["--pool", p]
-        for p in val_pools:
-            cmd += ["--val-pool", p]
-        if args.device:
-            cmd += ["--device", args.device]
-        cmds[f"train-{m}"] = cmd
-    reserve = 60 * args.after  # calibration, evaluation and packing after the training
-    failed = _run_all(cmds, logs, timeout=left() - reserve)
-    builder.terminate()
-    builder.wait()
-    trained = [m for m in models if (runs / m / "best.pt").exists()]
-    _log(f"training done ({time.time() - t0:.0f} s); trained: {trained}; failed: {failed}; "
-         f"pool {_complete(pools / 'train')} studies")
-    # 4. calibration (seed 7001) then thresholds (8001) and the held-out test (9001), every slice,
-    #    each network in its own process, all side by side
+    return builder, train_pools, val_pools
+
+
+def _train_command(args: argparse.Namespace, m: str, small: Dict[str, int], runs: Path, train_pools: List[str],
+                   val_pools: List[str]) -> List[str]:
+    """The training command of network ``m``, with its GPU recipe (or the toy one)."""
+    r = (TOY_RECIPE if args.toy else GPU_RECIPE)[m]
+    cmd = _py("models.training.train", "--model", m, "--val-studies", str(small["val"]),
+              "--val-slices-per-study", "2" if args.toy else "12", "--init", args.init, "--batch-size", str(r["batch"]),
+              "--lr", str(r["lr"]), "--weight-decay", "0.05", "--max-minutes", str(args.minutes),
+              "--eval-every", str(args.eval_every or r["eval_every"]), "--workers", str(r["workers"]), "--threads", "2",
+              "--out", str(runs / m), "--fresh")
+    for p in train_pools:
+        cmd += ["--pool", p]
+    for p in val_pools:
+        cmd += ["--val-pool", p]
+    if args.device:
+        cmd += ["--device", args.device]
+    return cmd
+
+
+def _calibrate_and_evaluate(args: argparse.Namespace, trained: List[str], pools: Path, runs: Path, logs: Path,
+                            small: Dict[str, int], left: Callable[[], float]) -> None:
+    """Calibration (seed 7001) then thresholds (8001) and the held-out test (9001), every slice, each
+    network in its own process, all side by side; then the ensemble when both members were evaluated."""
     common = ["--threads", "2", "--batch-size", "4" if args.toy else "32"] + (["--device", args.device] if args.device else [])
     every = ["--slices-per-study", "3"] if args.toy else []
     cal = {f"calibrate-{m}": _py("models.training.calibrate", "--model", m, "--pool", str(pools / "calibration"),
@@ -184,14 +211,6 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     if all((runs / m / "evaluation.json").exists() for m in ("efficientnet_b3", "inception_resnet_v2")):
         _run_all({"evaluate-ensemble": _py("models.training.evaluate", "--model", "ensemble", "--out",
                                            str(runs / "ensemble"), "--runs-root", str(runs))}, logs, timeout=left() - 20)
-    # 5. the pieces to copy back, and the end of every log on stdout
-    summary = pack(trained, runs, work / "pack", minutes=round((time.time() - t0) / 60, 2))
-    fetch(work, 1, Path(args.out))
-    for f in sorted(logs.glob("*.log")):
-        lines = f.read_text(errors="replace").splitlines()
-        print(f"--- {f.name} (last lines)\n" + "\n".join(lines[-6:]), flush=True)
-    _log(f"done in {(time.time() - t0) / 60:.1f} min; {summary['parts']} part(s) to fetch")
-    return summary
 
 
 #: Networks whose weights travel back as per-channel int8 (with fp32 scales) rather than fp16: Inception-
