@@ -13,11 +13,10 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { isTyping } from './keys.js';
 import { getClient, type TriageClient } from './api.js';
 import { SliceCache, type HuSlice } from './slices.js';
-import { SliceCanvas, type Point, type Probe, type Tool, type View } from './SliceCanvas.js';
-import { distanceMm, edgeMarkers, gridSpacing } from './geometry.js';
+import { ImageBox, useImageTools } from './ImageBox.js';
 import { ModelCompare, modelColumns } from './ModelCompare.js';
 import { ReviewPanel } from './ReviewPanel.js';
-import { ImageOverlays, KeySlicesPanel, PresetButtons, PRESET_KEYS, StripPanel, StudyBar } from './ViewerParts.js';
+import { KeySlicesPanel, PresetButtons, PRESET_KEYS, StripPanel, StudyBar } from './ViewerParts.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
 import type { LabelProbabilities } from '../shared/labels.js';
 import { RANKING_SCORE_ID, type SeriesDetail, type StudyDetail } from '../shared/api.js';
@@ -125,9 +124,10 @@ function useOpenAtKeySlice(detail: StudyDetail | null, slices: readonly SliceInf
 /**
  * The per-slice probabilities the strip and the overlay show. They open on the family that ranks
  * the worklist (what the header's score is), else the ensemble, else the first model: the reader
- * sees the numbers behind the rank first; `chosen` is the reader's pick.
+ * sees the numbers behind the rank first, until they pick another model.
  */
-function useStrip(detail: StudyDetail | null, slices: readonly SliceInfo[], chosen: string | null) {
+function useStrip(detail: StudyDetail | null, slices: readonly SliceInfo[]) {
+  const [chosen, choose] = useState<string | null>(null);
   const predictions = useMemo(() => detail?.predictions ?? [], [detail]);
   const stripModelId =
     chosen ??
@@ -141,7 +141,7 @@ function useStrip(detail: StudyDetail | null, slices: readonly SliceInfo[], chos
     const byId = new Map(m.slices.map((s) => [s.instanceId, s.p]));
     return slices.map((s) => byId.get(s.instanceId) ?? null);
   }, [predictions, stripModelId, slices]);
-  return { predictions, stripModelId, stripValues };
+  return { predictions, stripModelId, stripValues, choose };
 }
 
 /**
@@ -158,7 +158,11 @@ function useDisplayWindow(slice: SliceInfo | undefined) {
     return { center: w.center, width: w.width };
   }, [preset, custom, slice]);
   const windowName = preset === null ? 'free' : (SYSTEMATIC_WINDOWS[preset]?.name ?? '');
-  return { preset, setPreset, setCustom, currentWindow, windowName };
+  const drag = useCallback((w: Window) => {
+    setCustom(w);
+    setPreset(null);
+  }, []);
+  return { preset, setPreset, drag, currentWindow, windowName };
 }
 
 /** A study of several series: which one is shown, and why a series is not read by the networks. */
@@ -184,6 +188,45 @@ function SeriesChooser({ series, chosen, onChoose }: { series: StudyDetail['seri
   );
 }
 
+/** The series shown: the one the networks read until the reader chooses another (the others say why they are not read). */
+function useShownSeries(detail: StudyDetail | null) {
+  /** null: the series the networks read. */
+  const [seriesIdx, setSeriesIdx] = useState<number | null>(null);
+  const readIdx = detail ? Math.max(0, detail.series.findIndex((s) => !s.skippedReason)) : 0;
+  const chosen = seriesIdx ?? readIdx;
+  const series = detail?.series[chosen] ?? detail?.series[0];
+  const slices = useMemo(() => series?.slices ?? [], [series]);
+  return { chosen, choose: setSeriesIdx, series, slices };
+}
+
+/** The slice shown, opened at the first key slice; stepped by keys and the wheel, jumped to by clicks. */
+function useSliceIndex(detail: StudyDetail | null, slices: readonly SliceInfo[]) {
+  const [index, setIndex] = useState(0);
+  useOpenAtKeySlice(detail, slices, setIndex);
+  const step = useCallback((d: number) => setIndex((i) => Math.max(0, Math.min(slices.length - 1, i + d))), [slices.length]);
+  const jump = useCallback((to: 'first' | 'last') => setIndex(to === 'first' ? 0 : slices.length - 1), [slices.length]);
+  return { index, setIndex, step, jump };
+}
+
+/** The key slices of the study score that ranks the worklist (else the first score) in this series, with their place in it. */
+function keySlicesIn(detail: StudyDetail, slices: readonly SliceInfo[]): { id: number; i: number }[] {
+  const ranking = detail.scores.find((s) => s.modelId === RANKING_SCORE_ID) ?? detail.scores[0];
+  return (ranking?.keySlices ?? [])
+    .map((id) => ({ id, i: slices.findIndex((s) => s.instanceId === id) }))
+    .filter((k) => k.i >= 0);
+}
+
+/** The study's detail is not here: why (an error, with the way back), or that it is loading. */
+function StudyNotLoaded({ error, onClose }: { error: string | null; onClose(): void }) {
+  if (!error) return <section className="viewer"><div className="empty">Loading study…</div></section>;
+  return (
+    <section className="viewer">
+      <div className="error" role="alert">{error}</div>
+      <button onClick={onClose}>← Worklist</button>
+    </section>
+  );
+}
+
 export function Viewer(props: {
   studyUid: string;
   onClose(): void;
@@ -197,72 +240,24 @@ export function Viewer(props: {
   const client = getClient();
   const cache = useMemo(() => new SliceCache(client.api), [client]);
   const { detail, error, setError, load } = useStudyDetail(client, props.studyUid);
-  /** null: the series the networks read. */
-  const [seriesIdx, setSeriesIdx] = useState<number | null>(null);
-  const [index, setIndex] = useState(0);
-  const [stripModel, setStripModel] = useState<string | null>(null);
-  const [view, setView] = useState<View>({ scale: 1, x: 0, y: 0 });
-  const [tool, setTool] = useState<Tool>('window');
-  const [ruler, setRuler] = useState<{ a: Point; b: Point } | null>(null);
-  const [probe, setProbe] = useState<Probe | null>(null);
-  const [fitPx, setFitPx] = useState(512);
-
-  // Open on the series the networks read (the others say why they are not read).
-  const readIdx = detail ? Math.max(0, detail.series.findIndex((s) => !s.skippedReason)) : 0;
-  const series = detail?.series[seriesIdx ?? readIdx] ?? detail?.series[0];
-  const slices = useMemo(() => series?.slices ?? [], [series]);
+  const shown = useShownSeries(detail);
+  const slices = shown.slices;
+  const { index, setIndex, step, jump } = useSliceIndex(detail, slices);
   const slice = slices[Math.min(index, Math.max(0, slices.length - 1))];
-
-  useOpenAtKeySlice(detail, slices, setIndex);
   const pixels = useSlicePixels(cache, slices, index, setError);
-
-  const { preset, setPreset, setCustom, currentWindow, windowName } = useDisplayWindow(slice);
-
-  const step = useCallback((d: number) => setIndex((i) => Math.max(0, Math.min(slices.length - 1, i + d))), [slices.length]);
+  const tools = useImageTools(pixels);
+  const { preset, setPreset, drag, currentWindow, windowName } = useDisplayWindow(slice);
+  const { predictions, stripModelId, stripValues, choose: chooseStripModel } = useStrip(detail, slices);
+  const currentP: LabelProbabilities | null = stripValues[index] ?? null;
 
   const { onClose, onStep } = props;
   const keyActions = useMemo(
-    () => ({
-      preset: setPreset,
-      step,
-      jump: (to: 'first' | 'last') => setIndex(to === 'first' ? 0 : slices.length - 1),
-      close: onClose,
-      zoom: (factor: number) => setView((v) => ({ ...v, scale: Math.min(8, Math.max(0.5, v.scale * factor)) })),
-      fit: () => setView({ scale: 1, x: 0, y: 0 }),
-      oneToOne: () => setView({ scale: (pixels?.columns ?? 512) / (fitPx * (window.devicePixelRatio || 1)), x: 0, y: 0 }),
-      toggleRuler: () => {
-        setTool((t) => (t === 'window' ? 'ruler' : 'window'));
-        setRuler(null);
-      },
-      study: onStep,
-    }),
-    [step, slices.length, onClose, onStep, pixels, fitPx],
+    () => ({ preset: setPreset, step, jump, close: onClose, ...tools.actions, study: onStep }),
+    [setPreset, step, jump, onClose, onStep, tools.actions],
   );
   useViewerKeys(keyActions);
 
-  const { predictions, stripModelId, stripValues } = useStrip(detail, slices, stripModel);
-  const currentP: LabelProbabilities | null = stripValues[index] ?? null;
-
-  if (error && !detail) {
-    return (
-      <section className="viewer">
-        <div className="error" role="alert">{error}</div>
-        <button onClick={props.onClose}>← Worklist</button>
-      </section>
-    );
-  }
-  if (!detail) return <section className="viewer"><div className="empty">Loading study…</div></section>;
-
-  const study = detail.study;
-  const ranking = detail.scores.find((s) => s.modelId === RANKING_SCORE_ID) ?? detail.scores[0];
-  const keySlices = (ranking?.keySlices ?? [])
-    .map((id) => ({ id, i: slices.findIndex((s) => s.instanceId === id) }))
-    .filter((k) => k.i >= 0);
-  const columns = modelColumns(detail.scores, predictions);
-  const markers = edgeMarkers(slice?.orientation ?? null);
-  const spacing = slice && pixels ? gridSpacing(slice.pixelSpacing, { rows: slice.originalRows, columns: slice.originalColumns }, pixels) : null;
-  const rulerMm = ruler && spacing ? distanceMm(ruler.a, ruler.b, spacing) : null;
-
+  if (!detail) return <StudyNotLoaded error={error} onClose={props.onClose} />;
   return (
     <section className="viewer" data-testid="viewer" data-study={props.studyUid} data-slice-index={index} data-window={`${currentWindow.center}/${currentWindow.width}`}>
       <StudyBar detail={detail} onClose={props.onClose} {...(props.onOpenStudy ? { onOpenStudy: props.onOpenStudy } : {})} />
@@ -270,48 +265,30 @@ export function Viewer(props: {
         <div className="imagecol">
           <SeriesChooser
             series={detail.series}
-            chosen={seriesIdx ?? readIdx}
+            chosen={shown.chosen}
             onChoose={(i) => {
-              setSeriesIdx(i);
+              shown.choose(i);
               setIndex(0);
             }}
           />
           <div className="imagerow">
-          <PresetButtons preset={preset} onPreset={setPreset} slice={slice ?? null} />
-          <div className="imagebox">
-            <SliceCanvas
-              slice={pixels}
-              window={currentWindow}
-              onWindowDrag={(w) => {
-                setCustom(w);
-                setPreset(null);
-              }}
-              onWheel={step}
-              view={view}
-              tool={tool}
-              ruler={ruler}
-              onView={setView}
-              onRuler={setRuler}
-              onProbe={setProbe}
-              onFitSize={setFitPx}
-            />
-            <ImageOverlays
-              markers={markers}
-              probe={probe}
-              ruler={ruler ? { mm: rulerMm } : null}
-              view={view}
-              tool={tool}
-              sliceLabel={{ index, count: slices.length, position: slice?.slicePosition ?? null, series: series ?? null }}
+            <PresetButtons preset={preset} onPreset={setPreset} slice={slice ?? null} />
+            <ImageBox
+              pixels={pixels}
+              slice={slice}
               window={currentWindow}
               windowName={windowName}
+              onWindowDrag={drag}
+              onWheel={step}
+              tools={tools}
+              sliceLabel={{ index, count: slices.length, position: slice?.slicePosition ?? null, series: shown.series ?? null }}
               current={currentP ? { modelId: stripModelId ?? '', p: currentP } : null}
             />
-          </div>
           </div>
           <StripPanel
             predictions={predictions}
             modelId={stripModelId}
-            onModel={setStripModel}
+            onModel={chooseStripModel}
             values={stripValues}
             index={index}
             threshold={detail.thresholds.any}
@@ -319,9 +296,9 @@ export function Viewer(props: {
           />
         </div>
         <aside className="sidecol">
-          <KeySlicesPanel keySlices={keySlices} values={stripValues} index={index} modelId={stripModelId} onPick={setIndex} />
-          <ModelCompare columns={columns} thresholds={detail.thresholds} />
-          <ReviewPanel study={study} reviews={detail.reviews} onSaved={load} {...(props.onDecided ? { onDecided: props.onDecided } : {})} />
+          <KeySlicesPanel keySlices={keySlicesIn(detail, slices)} values={stripValues} index={index} modelId={stripModelId} onPick={setIndex} />
+          <ModelCompare columns={modelColumns(detail.scores, predictions)} thresholds={detail.thresholds} />
+          <ReviewPanel study={detail.study} reviews={detail.reviews} onSaved={load} {...(props.onDecided ? { onDecided: props.onDecided } : {})} />
         </aside>
       </div>
     </section>
