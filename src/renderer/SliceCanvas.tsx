@@ -7,7 +7,7 @@
  * - the HU value under the cursor is reported as the pointer moves.
  * The zoom is a CSS transform of the canvas: the pixels stay the stored 512×512 HU copy.
  */
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, type PointerEvent, type RefObject } from 'react';
 import { windowToGrey, type Window } from '../shared/windows.js';
 import type { HuSlice } from './slices.js';
 
@@ -29,7 +29,7 @@ export interface Probe {
   hu: number;
 }
 
-export function SliceCanvas(props: {
+type SliceCanvasProps = {
   slice: HuSlice | null;
   window: Window;
   view: View;
@@ -42,20 +42,41 @@ export function SliceCanvas(props: {
   onProbe(p: Probe | null): void;
   /** Screen pixels of the box the image fits at scale 1 (for 1:1). */
   onFitSize?(px: number): void;
-}) {
+};
+
+export function SliceCanvas(props: SliceCanvasProps) {
   const ref = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
-  const grey = useRef<Uint8ClampedArray | null>(null);
-  const drag = useRef<
-    | { kind: 'window'; x: number; y: number; start: Window }
-    | { kind: 'pan'; x: number; y: number; start: View }
-    | { kind: 'ruler'; a: Point }
-    | null
-  >(null);
+  useWindowedDrawing(ref, props.slice, props.window);
+  useWheelSteps(ref, props.onWheel);
+  useFitSize(box, props.onFitSize);
+  const pointer = usePointerTools(ref, props);
 
+  const { scale, x, y } = props.view;
+  const transform = `translate(${x}px, ${y}px) scale(${scale})`;
+  return (
+    <div className="slicebox" ref={box} data-testid="slicebox">
+      <canvas
+        ref={ref}
+        className={props.tool === 'ruler' ? 'slice ruler' : 'slice'}
+        data-testid="slice-canvas"
+        data-scale={scale}
+        width={512}
+        height={512}
+        style={{ transform }}
+        {...pointer}
+      />
+      {props.ruler && <RulerLine ruler={props.ruler} slice={props.slice} scale={scale} transform={transform} />}
+    </div>
+  );
+}
+
+/** The slice windowed (windowToGrey) onto the canvas, again whenever the slice or the window changes. */
+function useWindowedDrawing(ref: RefObject<HTMLCanvasElement | null>, slice: HuSlice | null, win: Window): void {
+  const grey = useRef<Uint8ClampedArray | null>(null);
   useEffect(() => {
     const canvas = ref.current;
-    const s = props.slice;
+    const s = slice;
     if (!canvas || !s) return;
     if (canvas.width !== s.columns || canvas.height !== s.rows) {
       canvas.width = s.columns;
@@ -65,7 +86,7 @@ export function SliceCanvas(props: {
     if (!ctx) return;
     const n = s.rows * s.columns;
     if (!grey.current || grey.current.length !== n) grey.current = new Uint8ClampedArray(n);
-    const g = windowToGrey(s.hu, props.window, grey.current);
+    const g = windowToGrey(s.hu, win, grey.current);
     const img = ctx.createImageData(s.columns, s.rows);
     const d = img.data;
     for (let i = 0, j = 0; i < n; i++, j += 4) {
@@ -77,32 +98,47 @@ export function SliceCanvas(props: {
     }
     ctx.putImageData(img, 0, 0);
     // What is on screen, for tests and scripted checks: instance and window drawn.
-    canvas.dataset.drawn = `${s.instanceId}:${props.window.center}/${props.window.width}`;
-  }, [props.slice, props.window]);
+    canvas.dataset.drawn = `${s.instanceId}:${win.center}/${win.width}`;
+  }, [ref, slice, win]);
+}
 
-  // Wheel listener is non-passive so the page does not scroll while stepping through slices.
-  const onWheel = useRef(props.onWheel);
-  onWheel.current = props.onWheel;
+/** The wheel steps through slices; the listener is non-passive so the page does not scroll meanwhile. */
+function useWheelSteps(ref: RefObject<HTMLCanvasElement | null>, onWheel: (delta: number) => void): void {
+  const latest = useRef(onWheel);
+  latest.current = onWheel;
   useEffect(() => {
     const canvas = ref.current;
     if (!canvas) return;
     const h = (e: WheelEvent) => {
       e.preventDefault();
-      onWheel.current(e.deltaY > 0 ? 1 : -1);
+      latest.current(e.deltaY > 0 ? 1 : -1);
     };
     canvas.addEventListener('wheel', h, { passive: false });
     return () => canvas.removeEventListener('wheel', h);
-  }, []);
+  }, [ref]);
+}
 
-  const onFitSize = useRef(props.onFitSize);
-  onFitSize.current = props.onFitSize;
+/** The box's width as it changes: the image's size on screen at scale 1. */
+function useFitSize(box: RefObject<HTMLDivElement | null>, onFitSize: ((px: number) => void) | undefined): void {
+  const latest = useRef(onFitSize);
+  latest.current = onFitSize;
   useEffect(() => {
     const el = box.current;
     if (!el || typeof ResizeObserver === 'undefined') return;
-    const ro = new ResizeObserver(() => onFitSize.current?.(el.clientWidth));
+    const ro = new ResizeObserver(() => latest.current?.(el.clientWidth));
     ro.observe(el);
     return () => ro.disconnect();
-  }, []);
+  }, [box]);
+}
+
+/** The canvas's pointer handlers: window drag, pan (shift or middle button), ruler, and the HU probe. */
+function usePointerTools(ref: RefObject<HTMLCanvasElement | null>, props: SliceCanvasProps) {
+  const drag = useRef<
+    | { kind: 'window'; x: number; y: number; start: Window }
+    | { kind: 'pan'; x: number; y: number; start: View }
+    | { kind: 'ruler'; a: Point }
+    | null
+  >(null);
 
   /** The stored-grid pixel under a pointer event (the canvas's box includes the zoom transform). */
   const pixelAt = (e: { clientX: number; clientY: number }): Point | null => {
@@ -115,56 +151,47 @@ export function SliceCanvas(props: {
     return x >= 0 && y >= 0 && x < s.columns && y < s.rows ? { x, y } : null;
   };
 
-  const { scale, x, y } = props.view;
-  const transform = `translate(${x}px, ${y}px) scale(${scale})`;
-  const cols = props.slice?.columns ?? 512;
-  const rows = props.slice?.rows ?? 512;
+  return {
+    onPointerDown: (e: PointerEvent<HTMLCanvasElement>) => {
+      (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
+      if (e.shiftKey || e.button === 1) drag.current = { kind: 'pan', x: e.clientX, y: e.clientY, start: props.view };
+      else if (props.tool === 'ruler') {
+        const a = pixelAt(e);
+        drag.current = a ? { kind: 'ruler', a } : null;
+        if (a) props.onRuler({ a, b: a });
+      } else drag.current = { kind: 'window', x: e.clientX, y: e.clientY, start: props.window };
+    },
+    onPointerMove: (e: PointerEvent<HTMLCanvasElement>) => {
+      const p = pixelAt(e);
+      const s = props.slice;
+      props.onProbe(p && s ? { ...p, hu: s.hu[p.y * s.columns + p.x]! } : null);
+      const d = drag.current;
+      if (!d) return;
+      if (d.kind === 'window') {
+        const width = Math.max(1, Math.round(d.start.width + (e.clientX - d.x) * 2));
+        const center = Math.round(d.start.center + (e.clientY - d.y));
+        props.onWindowDrag({ center, width });
+      } else if (d.kind === 'pan') {
+        props.onView({ ...d.start, x: d.start.x + e.clientX - d.x, y: d.start.y + e.clientY - d.y });
+      } else if (p) {
+        props.onRuler({ a: d.a, b: p });
+      }
+    },
+    onPointerLeave: () => props.onProbe(null),
+    onPointerUp: () => (drag.current = null),
+    onPointerCancel: () => (drag.current = null),
+  };
+}
+
+/** The ruler's line and end points over the image, in stored-grid pixels under the same zoom transform. */
+function RulerLine({ ruler, slice, scale, transform }: { ruler: { a: Point; b: Point }; slice: HuSlice | null; scale: number; transform: string }) {
+  const cols = slice?.columns ?? 512;
+  const rows = slice?.rows ?? 512;
   return (
-    <div className="slicebox" ref={box} data-testid="slicebox">
-      <canvas
-        ref={ref}
-        className={props.tool === 'ruler' ? 'slice ruler' : 'slice'}
-        data-testid="slice-canvas"
-        data-scale={scale}
-        width={512}
-        height={512}
-        style={{ transform }}
-        onPointerDown={(e) => {
-          (e.target as HTMLCanvasElement).setPointerCapture(e.pointerId);
-          if (e.shiftKey || e.button === 1) drag.current = { kind: 'pan', x: e.clientX, y: e.clientY, start: props.view };
-          else if (props.tool === 'ruler') {
-            const a = pixelAt(e);
-            drag.current = a ? { kind: 'ruler', a } : null;
-            if (a) props.onRuler({ a, b: a });
-          } else drag.current = { kind: 'window', x: e.clientX, y: e.clientY, start: props.window };
-        }}
-        onPointerMove={(e) => {
-          const p = pixelAt(e);
-          const s = props.slice;
-          props.onProbe(p && s ? { ...p, hu: s.hu[p.y * s.columns + p.x]! } : null);
-          const d = drag.current;
-          if (!d) return;
-          if (d.kind === 'window') {
-            const width = Math.max(1, Math.round(d.start.width + (e.clientX - d.x) * 2));
-            const center = Math.round(d.start.center + (e.clientY - d.y));
-            props.onWindowDrag({ center, width });
-          } else if (d.kind === 'pan') {
-            props.onView({ ...d.start, x: d.start.x + e.clientX - d.x, y: d.start.y + e.clientY - d.y });
-          } else if (p) {
-            props.onRuler({ a: d.a, b: p });
-          }
-        }}
-        onPointerLeave={() => props.onProbe(null)}
-        onPointerUp={() => (drag.current = null)}
-        onPointerCancel={() => (drag.current = null)}
-      />
-      {props.ruler && (
-        <svg className="rulerlayer" viewBox={`0 0 ${cols} ${rows}`} style={{ transform }} data-testid="ruler-line">
-          <line vectorEffect="non-scaling-stroke" x1={props.ruler.a.x + 0.5} y1={props.ruler.a.y + 0.5} x2={props.ruler.b.x + 0.5} y2={props.ruler.b.y + 0.5} />
-          <circle cx={props.ruler.a.x + 0.5} cy={props.ruler.a.y + 0.5} r={2.5 / scale} />
-          <circle cx={props.ruler.b.x + 0.5} cy={props.ruler.b.y + 0.5} r={2.5 / scale} />
-        </svg>
-      )}
-    </div>
+    <svg className="rulerlayer" viewBox={`0 0 ${cols} ${rows}`} style={{ transform }} data-testid="ruler-line">
+      <line vectorEffect="non-scaling-stroke" x1={ruler.a.x + 0.5} y1={ruler.a.y + 0.5} x2={ruler.b.x + 0.5} y2={ruler.b.y + 0.5} />
+      <circle cx={ruler.a.x + 0.5} cy={ruler.a.y + 0.5} r={2.5 / scale} />
+      <circle cx={ruler.b.x + 0.5} cy={ruler.b.y + 0.5} r={2.5 / scale} />
+    </svg>
   );
 }
