@@ -293,6 +293,33 @@ def _validate(model: LesionUNet, args: argparse.Namespace, state: Dict[str, obje
     _checkpoint(out / "last.pt", model, {**state, "optimizer": opt.state_dict()})
 
 
+def export(checkpoint: str, path: Path) -> Dict[str, object]:
+    """The trained network as an ONNX file under the model contract, with ``lesion_map`` as its
+    declared extra output: weights rounded through fp16 and stored as fp16 (as the classifiers)."""
+    import onnx
+
+    from .engine import round_to_fp16_
+    from .onnx_utils import check_contract, export_onnx, save_sharded, to_fp16_storage
+
+    model = load_lesion_model(checkpoint)
+    round_to_fp16_(model)
+    proto = export_onnx(model, path, extra_outputs=("lesion_map",))
+    # The exporter cannot infer the label axis through the maxima over the maps: state both shapes.
+    shapes = {"probabilities": ["N", len(LABELS)], "lesion_map": ["N", len(SUBTYPES), MAP_SIZE, MAP_SIZE]}
+    for out in proto.graph.output:
+        dims = out.type.tensor_type.shape.dim
+        del dims[:]
+        for d in shapes[out.name]:
+            dims.add().CopyFrom(onnx.TensorShapeProto.Dimension(dim_param=d) if isinstance(d, str)
+                                else onnx.TensorShapeProto.Dimension(dim_value=d))
+    check_contract(proto)
+    stored = to_fp16_storage(proto)
+    files = save_sharded(proto, path)
+    onnx.checker.check_model(str(path))
+    return {"path": str(path), "files": [str(f) for f in files], "fp16_initializers": stored,
+            "outputs": shapes}
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -317,7 +344,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     e.add_argument("--studies", type=int, default=20)
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--out", default=None, help="also write the JSON here")
+    x = sub.add_parser("export", help="the checkpoint as an ONNX file with the extra output lesion_map")
+    x.add_argument("--checkpoint", required=True)
+    x.add_argument("--out", required=True, help="the .onnx path to write")
     args = ap.parse_args(argv)
+    if args.cmd == "export":
+        print(json.dumps(export(args.checkpoint, Path(args.out))))
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.cmd == "train":

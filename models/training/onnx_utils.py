@@ -21,7 +21,7 @@ import inspect
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import onnx
@@ -35,13 +35,16 @@ OPSET = 17
 FP16_SUFFIX = "__fp16"
 
 
-def export_onnx(model: nn.Module, path: Path) -> onnx.ModelProto:
+def export_onnx(model: nn.Module, path: Path, extra_outputs: Sequence[str] = ()) -> onnx.ModelProto:
+    """The contract's graph; ``extra_outputs`` name the model's further outputs, in the order its
+    forward returns them after ``probabilities`` (the contract allows extra outputs, declared in the manifest)."""
     model = model.eval()
     hu = torch.zeros(1, 1, INPUT_SIZE, INPUT_SIZE)
     window = torch.tensor([[40.0, 80.0]])
+    outputs = ["probabilities", *extra_outputs]
     kwargs = dict(
-        input_names=["hu", "window"], output_names=["probabilities"],
-        dynamic_axes={"hu": {0: "N"}, "window": {0: "N"}, "probabilities": {0: "N"}},
+        input_names=["hu", "window"], output_names=outputs,
+        dynamic_axes={"hu": {0: "N"}, "window": {0: "N"}, **{o: {0: "N"} for o in outputs}},
         opset_version=OPSET, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False,
     )
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:

@@ -92,6 +92,13 @@ class LesionTrainingTest(unittest.TestCase):
                      "--batch-size", "2", "--workers", "0", "--threads", "1", "--out", str(out)])
             self.assertTrue((out / "best.pt").exists() and (out / "last.pt").exists())
             res = lu.evaluate_pool(lu.load_lesion_model(str(out / "best.pt")), str(root), 1)
+            exported = lu.export(str(out / "best.pt"), Path(tmp) / "onnx" / "lesion_unet.onnx")
+            import onnx
+
+            graph = onnx.load(exported["path"]).graph
+            self.assertEqual([o.name for o in graph.output], ["probabilities", "lesion_map"])
+            self.assertEqual([d.dim_value or d.dim_param for d in graph.output[1].type.tensor_type.shape.dim],
+                             ["N", 5, lu.MAP_SIZE, lu.MAP_SIZE])
             bleeding = int(idx.labels[:, 0].sum())
             self.assertEqual(res["pointing_game"]["any"]["slices"], bleeding)
             self.assertEqual(res["volume"]["bleeding_studies"], 1 if bleeding else 0)
