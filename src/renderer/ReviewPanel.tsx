@@ -5,7 +5,7 @@
  * Keyboard-first: c confirms, d dismisses, o re-opens, e/i/v/a/s toggle EDH/IPH/IVH/SAH/SDH.
  * After a confirm or dismiss the screen moves to the next unreviewed study by rank (onDecided).
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type Dispatch, type SetStateAction } from 'react';
 import { isTyping } from './keys.js';
 import { getClient } from './api.js';
 import type { ReviewDecision, ReviewEntry, Subtype, WorklistItem } from '../shared/api.js';
@@ -23,18 +23,69 @@ export const SUBTYPE_KEYS: Readonly<Record<string, Subtype>> = {
 };
 
 export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]; onSaved(): void; onDecided?(decision: ReviewDecision): void }) {
+  const reviewer = useSession().session?.reviewer ?? '';
+  const status = props.study.reviewStatus;
+  const closed = status === 'confirmed' || status === 'dismissed';
+  const review = useReview(props);
+  useReviewKeys(review, closed, reviewer);
+  const { busy, submit } = review;
+  const disabled = busy || !reviewer.trim();
+
+  return (
+    <div className="panel review" data-testid="review">
+      <h3>
+        Review <span className={`pill st-${status}`} data-testid="review-status">{STATUS_TEXT[status]}</span>
+      </h3>
+      <div className="field" data-testid="reviewer">
+        Reviewer: {reviewer ? <b>{reviewer}</b> : <span className="muted">nobody signed in</span>}
+      </div>
+      <SubtypeChecks subtypes={review.subtypes} setSubtypes={review.setSubtypes} disabled={closed} />
+      <label className="field">
+        Comment
+        <textarea value={review.comment} onChange={(e) => review.setComment(e.target.value)} rows={2} data-testid="comment" />
+      </label>
+      {review.error && <div className="error" role="alert">{review.error}</div>}
+      {!reviewer.trim() && <div className="muted small">Sign in (top right) to record a decision.</div>}
+      <div className="actions">
+        {!closed && status === 'new' && (
+          <button disabled={disabled} onClick={() => void submit('in_review')}>
+            Start review
+          </button>
+        )}
+        {!closed && (
+          <>
+            <button className="confirm" disabled={disabled} onClick={() => void submit('confirmed')} data-testid="confirm">
+              Confirm bleed <kbd>c</kbd>
+            </button>
+            <button className="dismiss" disabled={disabled} onClick={() => void submit('dismissed')} data-testid="dismiss">
+              Dismiss <kbd>d</kbd>
+            </button>
+          </>
+        )}
+        {closed && (
+          <button disabled={disabled} onClick={() => void submit('reopened')} data-testid="reopen">
+            Re-open <kbd>o</kbd>
+          </button>
+        )}
+      </div>
+      {props.reviews.length > 0 && <ReviewHistory reviews={props.reviews} />}
+    </div>
+  );
+}
+
+/**
+ * The decision being made: the subtypes seen (from the last review until changed), the comment, and
+ * the submit that stores a decision with them.
+ */
+function useReview(props: { study: WorklistItem; reviews: ReviewEntry[]; onSaved(): void; onDecided?(decision: ReviewDecision): void }) {
   const client = getClient();
   const last = props.reviews.at(-1);
-  const reviewer = useSession().session?.reviewer ?? '';
   const [subtypes, setSubtypes] = useState<Subtype[]>(last?.subtypes ?? []);
   const [comment, setComment] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
   useEffect(() => setSubtypes(last?.subtypes ?? []), [last?.id, last?.subtypes]);
-
-  const status = props.study.reviewStatus;
-  const closed = status === 'confirmed' || status === 'dismissed';
 
   const submit = async (decision: ReviewDecision) => {
     setBusy(true);
@@ -55,7 +106,12 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
       setBusy(false);
     }
   };
+  return { subtypes, setSubtypes, comment, setComment, error, busy, submit };
+}
 
+/** The review keys (module comment), for whoever is signed in, while no decision is being stored. */
+function useReviewKeys(review: ReturnType<typeof useReview>, closed: boolean, reviewer: string): void {
+  const { submit, busy, setSubtypes } = review;
   // The latest submit and state for the key handler, without re-binding it on every render.
   const keys = useRef({ submit, closed, busy, reviewer });
   keys.current = { submit, closed, busy, reviewer };
@@ -74,70 +130,41 @@ export function ReviewPanel(props: { study: WorklistItem; reviews: ReviewEntry[]
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, []);
+  }, [setSubtypes]);
+}
 
+/** One checkbox per subtype, with its key. */
+function SubtypeChecks({ subtypes, setSubtypes, disabled }: { subtypes: Subtype[]; setSubtypes: Dispatch<SetStateAction<Subtype[]>>; disabled: boolean }) {
   return (
-    <div className="panel review" data-testid="review">
-      <h3>
-        Review <span className={`pill st-${status}`} data-testid="review-status">{STATUS_TEXT[status]}</span>
-      </h3>
-      <div className="field" data-testid="reviewer">
-        Reviewer: {reviewer ? <b>{reviewer}</b> : <span className="muted">nobody signed in</span>}
-      </div>
-      <fieldset className="subtypes" disabled={closed}>
-        <legend>Subtypes seen</legend>
-        {SUBTYPES.map((s) => (
-          <label key={s} className="check" title={s}>
-            <input
-              type="checkbox"
-              checked={subtypes.includes(s)}
-              onChange={(e) => setSubtypes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
-              data-testid={`subtype-${s}`}
-            />
-            {LABEL_SHORT[s]} <span className="muted">{s}</span>{' '}
-            <kbd className="muted">{Object.keys(SUBTYPE_KEYS).find((k) => SUBTYPE_KEYS[k] === s)}</kbd>
-          </label>
-        ))}
-      </fieldset>
-      <label className="field">
-        Comment
-        <textarea value={comment} onChange={(e) => setComment(e.target.value)} rows={2} data-testid="comment" />
-      </label>
-      {error && <div className="error" role="alert">{error}</div>}
-      {!reviewer.trim() && <div className="muted small">Sign in (top right) to record a decision.</div>}
-      <div className="actions">
-        {!closed && status === 'new' && (
-          <button disabled={busy || !reviewer.trim()} onClick={() => void submit('in_review')}>
-            Start review
-          </button>
-        )}
-        {!closed && (
-          <>
-            <button className="confirm" disabled={busy || !reviewer.trim()} onClick={() => void submit('confirmed')} data-testid="confirm">
-              Confirm bleed <kbd>c</kbd>
-            </button>
-            <button className="dismiss" disabled={busy || !reviewer.trim()} onClick={() => void submit('dismissed')} data-testid="dismiss">
-              Dismiss <kbd>d</kbd>
-            </button>
-          </>
-        )}
-        {closed && (
-          <button disabled={busy || !reviewer.trim()} onClick={() => void submit('reopened')} data-testid="reopen">
-            Re-open <kbd>o</kbd>
-          </button>
-        )}
-      </div>
-      {props.reviews.length > 0 && (
-        <ol className="history" data-testid="review-history">
-          {[...props.reviews].reverse().map((r) => (
-            <li key={r.id}>
-              <span className="strong">{r.decision.replace('_', ' ')}</span> by {r.reviewer}, {localTime(r.createdAt)}
-              {r.subtypes.length > 0 && <> · {r.subtypes.map((s) => LABEL_SHORT[s]).join(', ')}</>}
-              {r.comment && <div className="comment">“{r.comment}”</div>}
-            </li>
-          ))}
-        </ol>
-      )}
-    </div>
+    <fieldset className="subtypes" disabled={disabled}>
+      <legend>Subtypes seen</legend>
+      {SUBTYPES.map((s) => (
+        <label key={s} className="check" title={s}>
+          <input
+            type="checkbox"
+            checked={subtypes.includes(s)}
+            onChange={(e) => setSubtypes((cur) => (e.target.checked ? [...cur, s] : cur.filter((x) => x !== s)))}
+            data-testid={`subtype-${s}`}
+          />
+          {LABEL_SHORT[s]} <span className="muted">{s}</span>{' '}
+          <kbd className="muted">{Object.keys(SUBTYPE_KEYS).find((k) => SUBTYPE_KEYS[k] === s)}</kbd>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+/** The study's reviews, newest first. */
+function ReviewHistory({ reviews }: { reviews: ReviewEntry[] }) {
+  return (
+    <ol className="history" data-testid="review-history">
+      {[...reviews].reverse().map((r) => (
+        <li key={r.id}>
+          <span className="strong">{r.decision.replace('_', ' ')}</span> by {r.reviewer}, {localTime(r.createdAt)}
+          {r.subtypes.length > 0 && <> · {r.subtypes.map((s) => LABEL_SHORT[s]).join(', ')}</>}
+          {r.comment && <div className="comment">“{r.comment}”</div>}
+        </li>
+      ))}
+    </ol>
   );
 }
