@@ -6,6 +6,40 @@ import type { ApiResponse, RankingModel, Settings, Thresholds } from '../shared/
 import { LABEL_SHORT } from './format.js';
 
 export function SettingsPage() {
+  const form = useSettingsForm();
+  const { s, thresholds, error } = form;
+  if (!s || !thresholds) return <section className="page">{error ? <div className="error">{error}</div> : 'Loading…'}</section>;
+
+  return (
+    <section className="page settings" data-testid="settings">
+      <h2>Settings</h2>
+      <div className="form">
+        <label className="field">
+          Data folder (database and slice store)
+          <input value={s.dataDir} readOnly />
+        </label>
+        <label className="field">
+          Import folder {s.watching ? <span className="pill st-confirmed">watching</span> : <span className="muted">(not watched)</span>}
+          <input value={form.folder} onChange={(e) => form.setFolder(e.target.value)} placeholder="/path/to/incoming DICOM" />
+        </label>
+        <ThresholdsFieldset thresholds={thresholds} model={s.modelThresholds} onChange={form.setThresholds} onError={form.setError} />
+        <RankingChoice ranking={form.ranking} onChange={form.setRanking} settings={s} />
+        <div className="actions">
+          <button className="confirm" onClick={() => void form.save()}>Save</button>
+          {form.msg && <span className="muted">{form.msg}</span>}
+        </div>
+        {error && <div className="error" role="alert">{error}</div>}
+      </div>
+      <h3>Models and execution providers (read-only)</h3>
+      <p>{s.modelsDescription}</p>
+      <ProvidersTable providers={s.providers} />
+      <p className="muted small">The models were trained on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT) and are not clinically validated.</p>
+    </section>
+  );
+}
+
+/** The settings as loaded, the form's edits of them, and the save. */
+function useSettingsForm() {
   const client = getClient();
   const [s, setS] = useState<Settings | null>(null);
   const [folder, setFolder] = useState('');
@@ -13,7 +47,6 @@ export function SettingsPage() {
   const [ranking, setRanking] = useState<RankingModel>('ensemble');
   const [msg, setMsg] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [proposal, setProposal] = useState<ApiResponse<'proposeThresholds'> | null>(null);
 
   useEffect(() => {
     client.api
@@ -27,9 +60,8 @@ export function SettingsPage() {
       .catch((e: Error) => setError(e.message));
   }, [client]);
 
-  if (!s || !thresholds) return <section className="page">{error ? <div className="error">{error}</div> : 'Loading…'}</section>;
-
   const save = async () => {
+    if (!s || !thresholds) return;
     setError(null);
     try {
       // Only labels that differ from the model's operating point become site overrides.
@@ -52,62 +84,55 @@ export function SettingsPage() {
       setError((e as Error).message);
     }
   };
+  return { s, folder, setFolder, thresholds, setThresholds, ranking, setRanking, msg, error, setError, save };
+}
 
+/** The flag thresholds: one per label, back to the model's, or proposed from the studies reviewed here. */
+function ThresholdsFieldset(props: { thresholds: Thresholds; model: Thresholds; onChange(t: Thresholds): void; onError(message: string): void }) {
+  const client = getClient();
+  const { thresholds, model, onChange } = props;
+  const [proposal, setProposal] = useState<ApiResponse<'proposeThresholds'> | null>(null);
   return (
-    <section className="page settings" data-testid="settings">
-      <h2>Settings</h2>
-      <div className="form">
-        <label className="field">
-          Data folder (database and slice store)
-          <input value={s.dataDir} readOnly />
-        </label>
-        <label className="field">
-          Import folder {s.watching ? <span className="pill st-confirmed">watching</span> : <span className="muted">(not watched)</span>}
-          <input value={folder} onChange={(e) => setFolder(e.target.value)} placeholder="/path/to/incoming DICOM" />
-        </label>
-        <fieldset>
-          <legend>Flag thresholds (a study is flagged when any label reaches its threshold)</legend>
-          <p className="muted small">
-            Defaults are the ranking family&apos;s operating thresholds from the model manifest (chosen on held-out
-            synthetic phantoms); <code>triage evaluate</code> reports these same numbers. A value you change here
-            overrides that label and is marked &ldquo;site&rdquo;.
-          </p>
-          <ThresholdInputs thresholds={thresholds} model={s.modelThresholds} onChange={setThresholds} />
-          <button type="button" onClick={() => setThresholds({ ...s.modelThresholds })} data-testid="thresholds-reset">
-            Use the model&apos;s thresholds
-          </button>{' '}
-          <button
-            type="button"
-            data-testid="thresholds-propose"
-            title="Youden's J per label on the ranking family's scores of the studies reviewed here"
-            onClick={() => void client.api.proposeThresholds({}).then(setProposal).catch((e: Error) => setError(e.message))}
-          >
-            Propose from reviewed studies
-          </button>
-          {proposal && <ThresholdProposal proposal={proposal} onUse={(next) => setThresholds({ ...thresholds, ...next })} />}
-        </fieldset>
-        <label className="field">
-          Model family that ranks the worklist
-          <select value={ranking} onChange={(e) => setRanking(e.target.value as RankingModel)} data-testid="ranking-model">
-            <option value="ensemble">ensemble (EfficientNet-B3 + Inception-ResNet-V2, mean)</option>
-            <option value="convlstm">Conv-LSTM with systematic windows</option>
-            <option value="mean">mean of both families</option>
-          </select>
-        </label>
-        <p className="muted small" data-testid="ranking-reason">
-          Ranking now: <b>{s.rankingModel}</b> — {s.rankingReason}. Measured default: {s.rankingDefault}.
-        </p>
-        <div className="actions">
-          <button className="confirm" onClick={() => void save()}>Save</button>
-          {msg && <span className="muted">{msg}</span>}
-        </div>
-        {error && <div className="error" role="alert">{error}</div>}
-      </div>
-      <h3>Models and execution providers (read-only)</h3>
-      <p>{s.modelsDescription}</p>
-      <ProvidersTable providers={s.providers} />
-      <p className="muted small">The models were trained on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT) and are not clinically validated.</p>
-    </section>
+    <fieldset>
+      <legend>Flag thresholds (a study is flagged when any label reaches its threshold)</legend>
+      <p className="muted small">
+        Defaults are the ranking family&apos;s operating thresholds from the model manifest (chosen on held-out
+        synthetic phantoms); <code>triage evaluate</code> reports these same numbers. A value you change here
+        overrides that label and is marked &ldquo;site&rdquo;.
+      </p>
+      <ThresholdInputs thresholds={thresholds} model={model} onChange={onChange} />
+      <button type="button" onClick={() => onChange({ ...model })} data-testid="thresholds-reset">
+        Use the model&apos;s thresholds
+      </button>{' '}
+      <button
+        type="button"
+        data-testid="thresholds-propose"
+        title="Youden's J per label on the ranking family's scores of the studies reviewed here"
+        onClick={() => void client.api.proposeThresholds({}).then(setProposal).catch((e: Error) => props.onError(e.message))}
+      >
+        Propose from reviewed studies
+      </button>
+      {proposal && <ThresholdProposal proposal={proposal} onUse={(next) => onChange({ ...thresholds, ...next })} />}
+    </fieldset>
+  );
+}
+
+/** The model family that ranks the worklist, and why the one in use ranks it. */
+function RankingChoice({ ranking, onChange, settings }: { ranking: RankingModel; onChange(r: RankingModel): void; settings: Settings }) {
+  return (
+    <>
+      <label className="field">
+        Model family that ranks the worklist
+        <select value={ranking} onChange={(e) => onChange(e.target.value as RankingModel)} data-testid="ranking-model">
+          <option value="ensemble">ensemble (EfficientNet-B3 + Inception-ResNet-V2, mean)</option>
+          <option value="convlstm">Conv-LSTM with systematic windows</option>
+          <option value="mean">mean of both families</option>
+        </select>
+      </label>
+      <p className="muted small" data-testid="ranking-reason">
+        Ranking now: <b>{settings.rankingModel}</b> — {settings.rankingReason}. Measured default: {settings.rankingDefault}.
+      </p>
+    </>
   );
 }
 
