@@ -38,7 +38,6 @@ export function App() {
   // The screen opens on "who is reading?"; the worklist is one click away (view only).
   const [page, setPage] = useState<Page>({ name: 'signin' });
   const sessionState = useSessionState();
-  const reviewer = sessionState.session?.reviewer ?? null;
   const [live, setLive] = useState(client.transport === 'ipc');
   const [selected, setSelected] = useState<string | null>(null);
 
@@ -51,41 +50,10 @@ export function App() {
   };
   const { notice, clearNotice, step } = useStudyStepping(client, openStudy);
 
-  const quarantined = status?.counts.quarantined ?? 0;
   return (
     <SessionContext.Provider value={sessionState}>
     <div className="app">
-      <header className="topbar">
-        <div className="brand">ICH triage</div>
-        <nav>
-          <button className={page.name === 'worklist' || page.name === 'study' ? 'tab active' : 'tab'} onClick={() => setPage({ name: 'worklist' })}>
-            Worklist
-          </button>
-          <button className={page.name === 'quarantine' ? 'tab active' : 'tab'} onClick={() => setPage({ name: 'quarantine' })} data-testid="tab-quarantine">
-            Quarantine{quarantined ? <span className="count">{quarantined}</span> : null}
-          </button>
-          <button className={page.name === 'settings' ? 'tab active' : 'tab'} onClick={() => setPage({ name: 'settings' })} data-testid="tab-settings">
-            Settings
-          </button>
-        </nav>
-        <div className="who" data-testid="who">
-          {reviewer ? (
-            <>
-              <span title="decisions and changes are recorded under this name">{reviewer}</span>{' '}
-              <button className="link" onClick={() => void client.api.signOut({}).then(() => setPage({ name: 'signin' }))} data-testid="signout">
-                sign out
-              </button>
-            </>
-          ) : (
-            <button className="link" onClick={() => setPage({ name: 'signin' })} data-testid="signin-open">
-              sign in
-            </button>
-          )}
-        </div>
-        <div className="disclaimer" role="note" data-testid="disclaimer">
-          Research software: models trained on synthetic data only, not clinically validated. Not for diagnosis.
-        </div>
-      </header>
+      <TopBar page={page} onPage={setPage} quarantined={status?.counts.quarantined ?? 0} reviewer={sessionState.session?.reviewer ?? null} />
       {status && status.providers.length === 0 && (
         <div className="banner-nomodel" role="alert" data-testid="no-model-banner">
           <strong>No model loaded: nothing is being scored.</strong> New studies wait as &ldquo;awaiting model&rdquo;
@@ -125,6 +93,44 @@ export function App() {
       <StatusBar live={live} status={status} />
     </div>
     </SessionContext.Provider>
+  );
+}
+
+/** The header: the pages' tabs, who is signed in, and the disclaimer (visible wherever a score is shown). */
+function TopBar({ page, onPage, quarantined, reviewer }: { page: Page; onPage(page: Page): void; quarantined: number; reviewer: string | null }) {
+  const client = getClient();
+  return (
+    <header className="topbar">
+      <div className="brand">ICH triage</div>
+      <nav>
+        <button className={page.name === 'worklist' || page.name === 'study' ? 'tab active' : 'tab'} onClick={() => onPage({ name: 'worklist' })}>
+          Worklist
+        </button>
+        <button className={page.name === 'quarantine' ? 'tab active' : 'tab'} onClick={() => onPage({ name: 'quarantine' })} data-testid="tab-quarantine">
+          Quarantine{quarantined ? <span className="count">{quarantined}</span> : null}
+        </button>
+        <button className={page.name === 'settings' ? 'tab active' : 'tab'} onClick={() => onPage({ name: 'settings' })} data-testid="tab-settings">
+          Settings
+        </button>
+      </nav>
+      <div className="who" data-testid="who">
+        {reviewer ? (
+          <>
+            <span title="decisions and changes are recorded under this name">{reviewer}</span>{' '}
+            <button className="link" onClick={() => void client.api.signOut({}).then(() => onPage({ name: 'signin' }))} data-testid="signout">
+              sign out
+            </button>
+          </>
+        ) : (
+          <button className="link" onClick={() => onPage({ name: 'signin' })} data-testid="signin-open">
+            sign in
+          </button>
+        )}
+      </div>
+      <div className="disclaimer" role="note" data-testid="disclaimer">
+        Research software: models trained on synthetic data only, not clinically validated. Not for diagnosis.
+      </div>
+    </header>
   );
 }
 
