@@ -2,7 +2,7 @@
  * The ranked worklist: most likely bleed first, live, filterable, keyboard-driven
  * (j/k or ↓/↑ move, Enter opens). A study without a score says "awaiting model", never a number.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { isTyping } from './keys.js';
 import { getClient, type TriageClient } from './api.js';
 import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, waiting } from './format.js';
@@ -37,13 +37,8 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
   const client = getClient();
   const [filter, setFilter] = useState<Filter>(loadFilter);
   const { data, error, setError } = useLiveWorklist(client, filter);
-  const [now, setNow] = useState(() => Date.now());
+  const now = useNow(30_000);
   const tableRef = useRef<HTMLTableSectionElement>(null);
-
-  useEffect(() => {
-    const i = setInterval(() => setNow(Date.now()), 30_000);
-    return () => clearInterval(i);
-  }, []);
 
   const rows = useMemo(() => data?.rows ?? [], [data]);
   const index = rows.findIndex((r) => r.studyUid === props.selected);
@@ -74,6 +69,7 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
 
   const flaggedCount = rows.filter((r) => r.flagged && r.reviewStatus !== 'confirmed' && r.reviewStatus !== 'dismissed').length;
   const set = (patch: Partial<Filter>) => setFilter((f) => ({ ...f, ...patch }));
+  const filtered = filter.status !== 'all' || filter.flaggedOnly || filter.from || filter.to;
 
   return (
     <section className="worklist">
@@ -96,33 +92,58 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
       </div>
       {error && <div className="error" role="alert">{error}</div>}
       <div className="tablewrap">
-        <table className="rows" data-testid="worklist">
-          <thead>
-            <tr>
-              <th className="c-score">ICH score</th>
-              <th>Subtypes</th>
-              <th>Patient</th>
-              <th>Study</th>
-              <th>Arrived</th>
-              <th>Waiting</th>
-              <th>Status</th>
-              <th>Model · provider</th>
-            </tr>
-          </thead>
-          <tbody ref={tableRef}>
-            {rows.map((r) => (
-              <Row key={r.studyUid} r={r} now={now} selected={r.studyUid === props.selected} onClick={() => props.onSelect(r.studyUid)} onOpen={() => props.onOpen(r.studyUid)} rankingModel={data?.rankingModel ?? ''} />
-            ))}
-          </tbody>
-        </table>
+        <WorklistTable bodyRef={tableRef} rows={rows} now={now} selected={props.selected} onSelect={props.onSelect} onOpen={props.onOpen} rankingModel={data?.rankingModel ?? ''} />
         {data && !rows.length && (
           <div className="empty">
-            No studies{filter.status !== 'all' || filter.flaggedOnly || filter.from || filter.to ? ' match this filter' : ' yet: import a folder or send studies to this workstation'}.
+            No studies{filtered ? ' match this filter' : ' yet: import a folder or send studies to this workstation'}.
           </div>
         )}
       </div>
       <div className="hint">j / k or ↓ / ↑ move · Enter opens · threshold: a study is flagged when any label reaches its threshold (Settings) · <sup>*</sup> a subtype above ICH: each label is a separate output (hover for why)</div>
     </section>
+  );
+}
+
+/** The time now, again every `everyMs`: what "waiting" is measured to. */
+function useNow(everyMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const i = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(i);
+  }, [everyMs]);
+  return now;
+}
+
+/** The studies, one row each; a click selects, a double click opens. */
+function WorklistTable(props: {
+  bodyRef: RefObject<HTMLTableSectionElement | null>;
+  rows: WorklistItem[];
+  now: number;
+  selected: string | null;
+  rankingModel: string;
+  onSelect(uid: string): void;
+  onOpen(uid: string): void;
+}) {
+  return (
+    <table className="rows" data-testid="worklist">
+      <thead>
+        <tr>
+          <th className="c-score">ICH score</th>
+          <th>Subtypes</th>
+          <th>Patient</th>
+          <th>Study</th>
+          <th>Arrived</th>
+          <th>Waiting</th>
+          <th>Status</th>
+          <th>Model · provider</th>
+        </tr>
+      </thead>
+      <tbody ref={props.bodyRef}>
+        {props.rows.map((r) => (
+          <Row key={r.studyUid} r={r} now={props.now} selected={r.studyUid === props.selected} onClick={() => props.onSelect(r.studyUid)} onOpen={() => props.onOpen(r.studyUid)} rankingModel={props.rankingModel} />
+        ))}
+      </tbody>
+    </table>
   );
 }
 
