@@ -73,45 +73,7 @@ export function ProbabilityStrip(props: {
     const canvas = canvasRef.current;
     if (!canvas) return;
     const n = props.values.length;
-    const config: ChartConfiguration<'line'> = {
-      type: 'line',
-      data: {
-        datasets: LABELS.map((l: Label) => ({
-          label: LABEL_SHORT[l],
-          data: props.values.map((v, i) => ({ x: i, y: v ? v[l] : null })) as { x: number; y: number }[],
-          borderColor: LABEL_COLOUR[l],
-          backgroundColor: LABEL_COLOUR[l],
-          borderWidth: l === 'any' ? 2.5 : 1.5,
-          pointRadius: 0,
-          pointHitRadius: 6,
-          tension: 0.2,
-          spanGaps: false,
-        })),
-      },
-      options: {
-        animation: false,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: { mode: 'index', intersect: false },
-        scales: {
-          x: { type: 'linear', min: 0, max: Math.max(1, n - 1), ticks: { color: '#9aa4b2', precision: 0 }, grid: { color: '#2a3038' }, title: { display: true, text: 'slice', color: '#9aa4b2' } },
-          y: { min: 0, max: 1, ticks: { color: '#9aa4b2', stepSize: 0.5 }, grid: { color: '#2a3038' } },
-        },
-        plugins: {
-          legend: { position: 'right', labels: { color: '#d8dee9', boxWidth: 10, boxHeight: 3, padding: 5, font: { size: 11 } } },
-          tooltip: { callbacks: { title: (items) => `slice ${(items[0]?.parsed.x ?? 0) + 1}` } },
-          sliceCursor: { index: props.index, threshold: props.threshold },
-        },
-        onClick: (event, _elements, chart) => {
-          if (event.x === null) return;
-          const v = chart.scales.x!.getValueForPixel(event.x);
-          if (v === undefined) return;
-          pick.current(Math.max(0, Math.min(n - 1, Math.round(v))));
-        },
-      },
-      plugins: [cursorPlugin],
-    };
-    const chart = new Chart(canvas, config);
+    const chart = new Chart(canvas, chartConfig(props.values, props.index, props.threshold, (i) => pick.current(i)));
     chartRef.current = chart;
     // Where slice 0 and slice n-1 sit, for tests and for anyone scripting the screen.
     const x = chart.scales.x!;
@@ -137,4 +99,47 @@ export function ProbabilityStrip(props: {
       <canvas ref={canvasRef} data-testid="prob-strip" />
     </div>
   );
+}
+
+/** One line per label along the slices, the cursor at `index`; a click picks the nearest slice. */
+function chartConfig(values: (LabelProbabilities | null)[], index: number, threshold: number, onPick: (i: number) => void): ChartConfiguration<'line'> {
+  const n = values.length;
+  return {
+    type: 'line',
+    data: {
+      datasets: LABELS.map((l: Label) => ({
+        label: LABEL_SHORT[l],
+        data: values.map((v, i) => ({ x: i, y: v ? v[l] : null })) as { x: number; y: number }[],
+        borderColor: LABEL_COLOUR[l],
+        backgroundColor: LABEL_COLOUR[l],
+        borderWidth: l === 'any' ? 2.5 : 1.5,
+        pointRadius: 0,
+        pointHitRadius: 6,
+        tension: 0.2,
+        spanGaps: false,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'index', intersect: false },
+      scales: {
+        x: { type: 'linear', min: 0, max: Math.max(1, n - 1), ticks: { color: '#9aa4b2', precision: 0 }, grid: { color: '#2a3038' }, title: { display: true, text: 'slice', color: '#9aa4b2' } },
+        y: { min: 0, max: 1, ticks: { color: '#9aa4b2', stepSize: 0.5 }, grid: { color: '#2a3038' } },
+      },
+      plugins: {
+        legend: { position: 'right', labels: { color: '#d8dee9', boxWidth: 10, boxHeight: 3, padding: 5, font: { size: 11 } } },
+        tooltip: { callbacks: { title: (items) => `slice ${(items[0]?.parsed.x ?? 0) + 1}` } },
+        sliceCursor: { index, threshold },
+      },
+      onClick: (event, _elements, chart) => {
+        if (event.x === null) return;
+        const v = chart.scales.x!.getValueForPixel(event.x);
+        if (v === undefined) return;
+        onPick(Math.max(0, Math.min(n - 1, Math.round(v))));
+      },
+    },
+    plugins: [cursorPlugin],
+  };
 }
