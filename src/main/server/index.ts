@@ -1,5 +1,5 @@
 /**
- * The loopback server (issue 6): the same TriageApi as Electron's IPC, for the browser preview
+ * The loopback server: the same TriageApi as Electron's IPC, for the browser preview
  * and the tests. node:http only; bound to 127.0.0.1 and nothing else.
  *
  *   POST /api/<method>   JSON request → JSON response ({ error } with 4xx/5xx on failure)
@@ -195,29 +195,68 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, url: URL, render
   else createReadStream(file).pipe(res);
 }
 
-export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const rendererDir = resolve(opts.rendererDir);
-  const sseClients = new Set<ServerResponse>();
-  let port = 0;
-  const allowedHosts = () => new Set([`${LOOPBACK}:${port}`, `localhost:${port}`]);
-
-  const unsubscribe = opts.api.onEvent((e: ApiEvent) => {
+/**
+ * Server-sent events: every API event goes to every open /api/events stream, with a heartbeat so
+ * that idle streams stay open.
+ */
+function eventStreams(api: TriageApiImpl) {
+  const clients = new Set<ServerResponse>();
+  const unsubscribe = api.onEvent((e: ApiEvent) => {
     const frame = `data: ${JSON.stringify(e)}\n\n`;
-    for (const c of sseClients) c.write(frame);
+    for (const c of clients) c.write(frame);
   });
   const heartbeat = setInterval(() => {
-    for (const c of sseClients) c.write(': keep-alive\n\n');
+    for (const c of clients) c.write(': keep-alive\n\n');
   }, 15_000);
   heartbeat.unref();
+  return {
+    open(req: IncomingMessage, res: ServerResponse): void {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+      res.write(': connected\n\n');
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+    },
+    close(): void {
+      unsubscribe();
+      clearInterval(heartbeat);
+      for (const c of clients) c.end();
+      clients.clear();
+    },
+  };
+}
+
+/**
+ * Whether a request carries the per-launch token (header X-Triage-Token, or ?token= where a header
+ * cannot be set, as for EventSource), compared in constant time.
+ */
+function tokenCheck(token: string): (req: IncomingMessage, url: URL) => boolean {
+  const tokenBytes = Buffer.from(token);
+  return (req, url) => {
+    const given = Buffer.from(String(req.headers[TOKEN_HEADER] ?? url.searchParams.get('token') ?? ''));
+    return given.length === tokenBytes.length && timingSafeEqual(given, tokenBytes);
+  };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', fail);
+      ok();
+    });
+  });
+}
+
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  const rendererDir = resolve(opts.rendererDir);
+  let port = 0;
+  const allowedHosts = () => new Set([`${LOOPBACK}:${port}`, `localhost:${port}`]);
+  const events = eventStreams(opts.api);
 
   // Any process on the PC can reach 127.0.0.1; only whoever was shown the URL (or, in Electron, the
   // preload) holds this secret, so only they can read studies, record reviews or change settings.
   const token = opts.token ?? randomBytes(32).toString('base64url');
-  const tokenBytes = Buffer.from(token);
-  const authorised = (req: IncomingMessage, url: URL): boolean => {
-    const given = Buffer.from(String(req.headers[TOKEN_HEADER] ?? url.searchParams.get('token') ?? ''));
-    return given.length === tokenBytes.length && timingSafeEqual(given, tokenBytes);
-  };
+  const authorised = tokenCheck(token);
 
   const handler = async (req: IncomingMessage, res: ServerResponse) => {
     securityHeaders(res);
@@ -230,15 +269,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       sendJson(res, 401, { error: 'missing or wrong API token: open the address the server printed at start' });
       return;
     }
-
     if (url.pathname === EVENTS_PATH && req.method === 'GET') {
-      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
-      res.write(': connected\n\n');
-      sseClients.add(res);
-      req.on('close', () => sseClients.delete(res));
+      events.open(req, res);
       return;
     }
-
     if (url.pathname.startsWith('/api/')) {
       await answerApi(req, res, url.pathname.slice('/api/'.length), allowedHosts(), opts);
       return;
@@ -253,25 +287,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       else res.end();
     });
   });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(opts.port ?? 0, LOOPBACK, () => {
-      server.off('error', fail);
-      ok();
-    });
-  });
+  await listen(server, opts.port ?? 0);
   port = (server.address() as AddressInfo).port;
-  const url = `http://${LOOPBACK}:${port}/?token=${token}`;
   return {
-    url,
+    url: `http://${LOOPBACK}:${port}/?token=${token}`,
     token,
     port,
     server,
     close: async () => {
-      unsubscribe();
-      clearInterval(heartbeat);
-      for (const c of sseClients) c.end();
-      sseClients.clear();
+      events.close();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
     },
