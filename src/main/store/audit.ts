@@ -10,7 +10,7 @@
  * noted outside the machine to detect a whole rewritten chain.
  */
 import { createHash } from 'node:crypto';
-import type { Db } from './db.js';
+import type { Db } from './handle.js';
 
 /** The link of the first row. */
 export const GENESIS = '0'.repeat(64);

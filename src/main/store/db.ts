@@ -9,8 +9,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations/index.js';
+import type { Db } from './handle.js';
 
-export type Db = Database.Database;
+export type { Db } from './handle.js';
+export { nowIso } from './handle.js';
 
 export const DATABASE_FILE = 'triage.sqlite';
 
@@ -50,6 +52,3 @@ export function migrate(db: Db): void {
   }
 }
 
-export function nowIso(): string {
-  return new Date().toISOString();
-}

@@ -4,8 +4,8 @@
  * `conflicts` (a SOPInstanceUID sent again with other pixels). A refusal and a conflict are also
  * written to the audit log, in the same transaction.
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
 import type { AuditRepository } from './audit.js';
 
 export type FileOutcome = 'stored' | 'duplicate' | 'quarantined' | 'conflict';

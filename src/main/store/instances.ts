@@ -4,50 +4,15 @@
  * Recording a read slice also makes or updates its study and series rows and its file's row, in
  * one transaction, so a process killed at any moment leaves either all of it or none.
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
 import type { FileOutcome, FileRepository } from './files.js';
 import type { SeriesRepository } from './series.js';
 import type { StudyRepository } from './studies.js';
+import type { NewInstance } from './arrival.js';
 
-/** A read slice as the ingest hands it over. */
-export interface NewInstance {
-  sopUid: string;
-  seriesUid: string;
-  studyUid: string;
-  study: {
-    patientName?: string | undefined;
-    patientId?: string | undefined;
-    patientSex?: string | undefined;
-    patientAge?: string | undefined;
-    accession?: string | undefined;
-    description?: string | undefined;
-    studyDate?: string | undefined;
-    studyTime?: string | undefined;
-  };
-  seriesNumber?: number | undefined;
-  seriesDescription?: string | undefined;
-  /** ImageType, ConvolutionKernel and SliceThickness: what the series choice reads (assemble/select.ts). */
-  imageType?: string | undefined;
-  kernel?: string | undefined;
-  sliceThickness?: number | undefined;
-  instanceNumber?: number | undefined;
-  position?: readonly [number, number, number] | undefined;
-  orientation?: readonly number[] | undefined;
-  originalRows: number;
-  originalColumns: number;
-  resampled: boolean;
-  pixelSpacing?: readonly [number, number] | undefined;
-  window: { center: number; width: number; source: 'tags' | 'default' };
-  rescaleSlope: number;
-  rescaleIntercept: number;
-  transferSyntax: string;
-  fileSha256: string;
-  pixelSha256: string;
-  huPath: string;
-  sourcePath: string;
-  size: number;
-}
+export type { NewInstance } from './arrival.js';
+
 
 export interface InstanceRow {
   id: number;

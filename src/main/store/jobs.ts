@@ -3,8 +3,8 @@
  * least once by idempotent handlers. A job is named by its kind and a key its caller chooses; the
  * queue knows nothing of what a kind means.
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
 
 export interface JobRow {
   id: number;

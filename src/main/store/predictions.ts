@@ -2,8 +2,8 @@
  * Per-slice probabilities (table `predictions`): one row per slice and model (or ensemble), with
  * the execution provider that ran it and, for a network, the model file that made it.
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
 import { SCORE_COLUMNS } from './score-columns.js';
 import { probabilitiesFromArray } from '../../shared/labels.js';
 import type { ModelPredictions, Producer } from '../../shared/api.js';

@@ -3,8 +3,8 @@
  * are unique, never renamed or deleted (the audit log refers to them), and each addition is in
  * the audit log.
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
 import type { AuditRepository } from './audit.js';
 
 export class ReviewerRepository {

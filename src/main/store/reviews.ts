@@ -6,8 +6,8 @@
  * Decision → study status: in_review → in_review, confirmed → confirmed, dismissed → dismissed,
  * reopened → in_review (a re-opened study is back in someone's hands, and unreviewed).
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
 import type { AuditRepository } from './audit.js';
 import type { ReviewDecision, ReviewEntry, Subtype } from '../../shared/api.js';
 

@@ -3,8 +3,8 @@
  * site's ranking family), the six probabilities, the slices that drove them, and whether they are
  * provisional (made while a series of the study was still arriving).
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
 import { SCORE_COLUMNS, scoreFromRow } from './score-columns.js';
 import type { StudyScoreEntry } from '../../shared/api.js';
 

@@ -4,9 +4,9 @@
  * series of a study the networks read, and why the others are not. Also a study's series with
  * their slices as the viewer shows them.
  */
-import type { Db } from './db.js';
-import { nowIso } from './db.js';
-import type { NewInstance } from './instances.js';
+import type { Db } from './handle.js';
+import { nowIso } from './handle.js';
+import type { NewInstance } from './arrival.js';
 import type { SeriesDetail } from '../../shared/api.js';
 
 export type SeriesState = 'receiving' | 'ready' | 'awaiting_model' | 'scored' | 'failed';

@@ -3,7 +3,7 @@
  * business of the stages that read and write them (the API's screen settings, the model states
  * of the last model load, the ranking family in use).
  */
-import type { Db } from './db.js';
+import type { Db } from './handle.js';
 
 export class SettingsRepository {
   constructor(private readonly db: Db) {}

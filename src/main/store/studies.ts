@@ -3,8 +3,8 @@
  * and the study; a reader's decision is kept on it as `review_status` (reviews.ts). Also the
  * patient's other studies, which a reader compares a new head CT with.
  */
-import type { Db } from './db.js';
-import type { NewInstance } from './instances.js';
+import type { Db } from './handle.js';
+import type { NewInstance } from './arrival.js';
 import { RANKING_SCORE_ID, type PriorStudy } from '../../shared/api.js';
 
 function toPriorStudy(r: Record<string, unknown>): PriorStudy {

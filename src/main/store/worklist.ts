@@ -2,7 +2,7 @@
  * The worklist query: studies ranked by the site's ranking score for "any" (most likely bleed
  * first); studies not yet scored follow, oldest arrival first so nothing waits unseen.
  */
-import type { Db } from './db.js';
+import type { Db } from './handle.js';
 import { RANKING_SCORE_ID, type WorklistRow } from '../../shared/api.js';
 import { scoreFromRow } from './score-columns.js';
 

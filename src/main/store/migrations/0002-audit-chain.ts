@@ -10,7 +10,7 @@
  *   says (COALESCE 'new'), so the worklist cannot show a decision nobody recorded.
  * - reviewers: who may sign in to record decisions; names are unique and never deleted.
  */
-import type { Db } from '../db.js';
+import type { Db } from '../handle.js';
 import { chainExistingRows } from '../audit.js';
 
 export const up = `

@@ -2,7 +2,7 @@
  * The schema's history, in order. Each entry is a numbered file that is never edited once it has
  * shipped (STYLE.md habit 7); PRAGMA user_version records how many have been applied.
  */
-import type { Db } from '../db.js';
+import type { Db } from '../handle.js';
 import * as m0001 from './0001-initial.js';
 import * as m0002 from './0002-audit-chain.js';
 import * as m0003 from './0003-patient-sex-age.js';
