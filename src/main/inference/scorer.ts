@@ -215,10 +215,9 @@ export class OnnxSeriesScorer implements SeriesScorer {
 
     // A slice this model file has already scored (the series grew after it was scored, or is scored
     // again) keeps its answer; only the others run. Each slice's HU is read from disk at most once.
-    const fingerprints = new Map(loaded.map((m) => [m.modelId, this.fingerprint(m)]));
     const cached = new Map(
       loaded.map((m) => {
-        const fp = fingerprints.get(m.modelId);
+        const fp = this.fingerprint(m);
         return [m.modelId, fp ? store.predictions.byFile(m.modelId, fp, instances.map((i) => i.id)) : new Map<number, Float32Array>()];
       }),
     );
@@ -235,33 +234,18 @@ export class OnnxSeriesScorer implements SeriesScorer {
     const ordered = [...loaded.filter((m) => first.has(m.modelId)), ...loaded.filter((m) => !first.has(m.modelId))];
     let yielded = false;
     for (const [n, model] of ordered.entries()) {
-      const batch = this.batchSize(model.modelId);
-      const known = cached.get(model.modelId)!;
-      const todo = instances.map((inst, i) => ({ inst, i })).filter(({ inst }) => !known.has(inst.id));
-      const results: Float32Array[] = instances.map((inst) => known.get(inst.id) ?? new Float32Array(6));
-      let ran = 0;
-      for (let start = 0; start < todo.length; start += batch) {
-        if (opts.provisional && !first.has(model.modelId) && opts.yieldTo?.()) {
-          yielded = true;
-          break;
-        }
-        const chunk = todo.slice(start, start + batch);
-        const probabilities = await this.runBatch(model.modelId, chunk, huOf);
-        chunk.forEach(({ i }, k) => (results[i] = probabilities.slice(k * 6, k * 6 + 6)));
-        ran += chunk.length;
-        done += chunk.length;
-        onProgress?.({ done, total, modelId: model.modelId });
-      }
+      const run = await this.runNetwork(model, instances, cached.get(model.modelId)!, huOf, {
+        // Only outside the ranking family, and only while the series still arrives.
+        mayYield: () => !!opts.provisional && !first.has(model.modelId) && !!opts.yieldTo?.(),
+        onBatch: (count) => {
+          done += count;
+          onProgress?.({ done, total, modelId: model.modelId });
+        },
+      });
       // A network cut short has no study score from this run: its answers so far are kept for the next.
-      if (!yielded) perModel.set(model.modelId, results);
-      store.predictions.save(
-        model.modelId,
-        model.version,
-        model.provider ?? 'unknown',
-        todo.slice(0, ran).map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
-        fingerprints.get(model.modelId) ?? null,
-      );
+      yielded = run.yielded;
       if (yielded) break;
+      perModel.set(model.modelId, run.results);
       const rest = ordered.slice(n + 1);
       if (rest.length && first.has(model.modelId) && !rest.some((m) => first.has(m.modelId))) {
         this.saveEnsembles(instances, perModel);
@@ -282,6 +266,44 @@ export class OnnxSeriesScorer implements SeriesScorer {
     }
     store.series.setState(seriesUid, 'scored', null);
     this.rescoreStudy(series.studyUid);
+  }
+
+  /**
+   * One network over the slices it has not answered yet (`known` holds the answers this model file
+   * gave before), batch by batch; what ran is stored. `mayYield`, asked before each batch, ends the
+   * run early (`yielded`).
+   */
+  private async runNetwork(
+    model: ModelState,
+    instances: readonly InstanceRow[],
+    known: ReadonlyMap<number, Float32Array>,
+    huOf: (i: number) => Int16Array,
+    hooks: { mayYield: () => boolean; onBatch: (count: number) => void },
+  ): Promise<{ results: Float32Array[]; yielded: boolean }> {
+    const batch = this.batchSize(model.modelId);
+    const todo = instances.map((inst, i) => ({ inst, i })).filter(({ inst }) => !known.has(inst.id));
+    const results: Float32Array[] = instances.map((inst) => known.get(inst.id) ?? new Float32Array(6));
+    let ran = 0;
+    let yielded = false;
+    for (let start = 0; start < todo.length; start += batch) {
+      if (hooks.mayYield()) {
+        yielded = true;
+        break;
+      }
+      const chunk = todo.slice(start, start + batch);
+      const probabilities = await this.runBatch(model.modelId, chunk, huOf);
+      chunk.forEach(({ i }, k) => (results[i] = probabilities.slice(k * 6, k * 6 + 6)));
+      ran += chunk.length;
+      hooks.onBatch(chunk.length);
+    }
+    this.opts.store.predictions.save(
+      model.modelId,
+      model.version,
+      model.provider ?? 'unknown',
+      todo.slice(0, ran).map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
+      this.fingerprint(model) ?? null,
+    );
+    return { results, yielded };
   }
 
   /** One batch of slices through one network: six probabilities per slice, in the batch's order. */
