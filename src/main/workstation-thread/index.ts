@@ -4,7 +4,7 @@
  *
  * Why a thread: the Electron main thread also draws the menus, routes every IPC message and keeps
  * the windows responsive. SQLite calls are synchronous (better-sqlite3), and the worklist query
- * alone takes about 70 ms at 100,000 studies (bench/RESULTS.md); storing slices, settling series
+ * alone takes 70–160 ms at 100,000 studies on a 2-core CPU (`npm run bench`); storing slices, settling series
  * and writing scores add more while a study arrives. In this thread they block only each other.
  * Requests are validated once, by the API implementation inside the thread; this side forwards
  * them as they are.
