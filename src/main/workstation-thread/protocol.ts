@@ -4,17 +4,10 @@
  * log lines, and the stop handshake.
  */
 import type { ApiEvent, ApiMethod, Envelope } from '../../shared/api.js';
+import type { WorkstationOptions } from '../workstation.js';
 
-/** The workstation's options that can cross a thread boundary (no callbacks). */
-export interface WorkstationThreadOptions {
-  dataDir: string;
-  modelsDir?: string | undefined;
-  cuda?: boolean;
-  models?: boolean;
-  onModelError?: 'throw' | 'continue';
-  watch?: string | undefined;
-  watchStored?: boolean;
-}
+/** The workstation's options that can cross a thread boundary: all but its callbacks and the core's own. */
+export type WorkstationThreadOptions = Omit<WorkstationOptions, 'log' | 'core'>;
 
 /** Main → thread. */
 export type ToThread = { type: 'call'; id: number; method: ApiMethod; request: unknown } | { type: 'stop' };
