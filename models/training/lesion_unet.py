@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -51,6 +50,7 @@ from torch import nn
 
 from .augment import PoolSlices, augment_with_targets, pool_loader
 from .contract import LABELS
+from .engine import append_jsonl, load_checkpoint, save_checkpoint, set_threads, warmup_cosine
 from .localise import TOLERANCE_PX, pointing_game
 from .pool import PoolIndex, shard_path
 from .windowing import StackWindows
@@ -220,16 +220,9 @@ def evaluate_pool(model: LesionUNet, pool: str, studies: int, batch_size: int = 
 # training
 
 
-def _checkpoint(path: Path, model: nn.Module, state: Dict[str, object]) -> None:
-    tmp = path.with_suffix(".partial")
-    torch.save({"model": model.state_dict(), "state": state}, tmp)
-    tmp.replace(path)
-
-
 def load_lesion_model(path: str) -> LesionUNet:
-    ck = torch.load(path, map_location="cpu")
     model = LesionUNet()
-    model.load_state_dict(ck["model"])
+    model.load_state_dict(load_checkpoint(Path(path))["model"])
     return model.eval()
 
 
@@ -242,7 +235,7 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     state: Dict[str, object] = {"step": 0, "best": None, "minutes": 0.0}
     last = out / "last.pt"
     if last.exists() and not args.fresh:
-        ck = torch.load(last, map_location="cpu")
+        ck = load_checkpoint(last)
         model.load_state_dict(ck["model"]); state = ck["state"]
         opt.load_state_dict(state.pop("optimizer"))  # type: ignore[arg-type]
     loader = pool_loader(args.pool, args.batch_size, args.workers, args.torch_seed, dataset=PoolSlicesWithMasks)
@@ -250,14 +243,12 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     t0 = time.time() - 60 * float(state["minutes"])  # type: ignore[arg-type]
     budget = 60 * args.max_minutes
     warmup = 50
-    log = (out / "log.jsonl").open("a")
     for hu, _window, labels, bits in loader:
         step = int(state["step"])  # type: ignore[arg-type]
         elapsed = time.time() - t0
         if elapsed >= budget or (args.max_steps and step >= args.max_steps):
             break
-        frac = elapsed / budget
-        lr = args.lr * (min(1.0, (step + 1) / warmup) * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * frac))))
+        lr = args.lr * warmup_cosine(elapsed / budget, step, warmup)
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
@@ -272,7 +263,7 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         if (step + 1) % 10 == 0:
             rec = {"step": step + 1, "minutes": round(float(state["minutes"]), 2), "lr": lr,
                    **{k: round(float(v), 4) for k, v in parts.items()}}
-            log.write(json.dumps(rec) + "\n"); log.flush()
+            append_jsonl(out / "log.jsonl", rec)
             print(f"step {step + 1} {rec}", file=sys.stderr, flush=True)
         if (step + 1) % args.eval_every == 0:
             _validate(model, args, state, out, opt)
@@ -289,8 +280,8 @@ def _validate(model: LesionUNet, args: argparse.Namespace, state: Dict[str, obje
     # Without a validation answer (no pool, or no bleeding slice in it) the latest weights are the best known.
     if score is None or state["best"] is None or score >= state["best"]:
         state["best"] = score
-        _checkpoint(out / "best.pt", model, dict(state))
-    _checkpoint(out / "last.pt", model, {**state, "optimizer": opt.state_dict()})
+        save_checkpoint(out / "best.pt", model=model.state_dict(), state=dict(state))
+    save_checkpoint(out / "last.pt", model=model.state_dict(), state={**state, "optimizer": opt.state_dict()})
 
 
 def export(checkpoint: str, path: Path) -> Dict[str, object]:
@@ -351,8 +342,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.cmd == "export":
         print(json.dumps(export(args.checkpoint, Path(args.out))))
         return
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     if args.cmd == "train":
         state = train(args)
         print(json.dumps({"step": state["step"], "minutes": state["minutes"], "best": state["best"]}))
