@@ -37,12 +37,10 @@ interface Pending {
 }
 
 /** Starts the thread and waits until the workstation in it is up (or says why it is not). */
-export function startWorkstationThread(options: WorkstationThreadOptions, log: (m: string) => void = () => {}): Promise<WorkstationThread> {
-  const worker = startWorker(workerUrl(import.meta.url, './thread.ts'), { workerData: options });
-  return new Promise((resolve, reject) => {
-    const host = new ThreadHost(worker, log);
-    host.started.then(() => resolve(host), reject);
-  });
+export async function startWorkstationThread(options: WorkstationThreadOptions, log: (m: string) => void = () => {}): Promise<WorkstationThread> {
+  const host = new ThreadHost(startWorker(workerUrl(import.meta.url, './thread.ts'), { workerData: options }), log);
+  await host.started;
+  return host;
 }
 
 class ThreadHost implements WorkstationThread {
