@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -232,12 +234,19 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     model = LesionUNet()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    state: Dict[str, object] = {"step": 0, "best": None, "minutes": 0.0}
+    state: Dict[str, object] = {"step": 0, "best": None, "minutes": 0.0, "slices": 0}
     last = out / "last.pt"
     if last.exists() and not args.fresh:
         ck = load_checkpoint(last)
         model.load_state_dict(ck["model"]); state = ck["state"]
         opt.load_state_dict(state.pop("optimizer"))  # type: ignore[arg-type]
+    # What the card prints of each run: the command, the machine, the data (a resumed run adds one).
+    command = " ".join(["/usr/bin/python3 -m models.training.lesion_unet", *sys.argv[1:]])
+    runs = list(state.get("runs", []))  # type: ignore[call-overload]
+    runs.append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command,
+                 "hardware": f"{platform.machine()} CPU ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads",
+                 "data": ", ".join(args.pool), "batch_size": args.batch_size, "lr": args.lr, "from_step": state["step"]})
+    state["runs"] = runs
     loader = pool_loader(args.pool, args.batch_size, args.workers, args.torch_seed, dataset=PoolSlicesWithMasks)
     gen = torch.Generator().manual_seed(args.torch_seed + int(state["step"]))  # type: ignore[arg-type]
     t0 = time.time() - 60 * float(state["minutes"])  # type: ignore[arg-type]
@@ -259,6 +268,7 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         nn.utils.clip_grad_norm_(model.parameters(), 2.0)
         opt.step()
         state["step"] = step + 1
+        state["slices"] = int(state.get("slices", 0)) + len(x)  # type: ignore[call-overload]
         state["minutes"] = (time.time() - t0) / 60
         if (step + 1) % 10 == 0:
             rec = {"step": step + 1, "minutes": round(float(state["minutes"]), 2), "lr": lr,
@@ -284,6 +294,13 @@ def _validate(model: LesionUNet, args: argparse.Namespace, state: Dict[str, obje
     save_checkpoint(out / "last.pt", model=model.state_dict(), state={**state, "optimizer": opt.state_dict()})
 
 
+MODEL_ID = "lesion_unet"
+VERSION = "0.1.0"
+#: The manifest's declaration of the extra output, as the app reads it (src/main/inference/manifest.ts).
+LESION_MAP_OUTPUT = {"dtype": "float32", "shape": ["N", len(SUBTYPES), MAP_SIZE, MAP_SIZE], "kind": "lesion-map",
+                     "labels": list(SUBTYPES), "threshold": VOLUME_THRESHOLD, "stride": MAP_STRIDE}
+
+
 def export(checkpoint: str, path: Path) -> Dict[str, object]:
     """The trained network as an ONNX file under the model contract, with ``lesion_map`` as its
     declared extra output: weights rounded through fp16 and stored as fp16 (as the classifiers)."""
@@ -296,7 +313,7 @@ def export(checkpoint: str, path: Path) -> Dict[str, object]:
     round_to_fp16_(model)
     proto = export_onnx(model, path, extra_outputs=("lesion_map",))
     # The exporter cannot infer the label axis through the maxima over the maps: state both shapes.
-    shapes = {"probabilities": ["N", len(LABELS)], "lesion_map": ["N", len(SUBTYPES), MAP_SIZE, MAP_SIZE]}
+    shapes = {"probabilities": ["N", len(LABELS)], "lesion_map": LESION_MAP_OUTPUT["shape"]}
     for out in proto.graph.output:
         dims = out.type.tensor_type.shape.dim
         del dims[:]
@@ -305,10 +322,117 @@ def export(checkpoint: str, path: Path) -> Dict[str, object]:
                                 else onnx.TensorShapeProto.Dimension(dim_value=d))
     check_contract(proto)
     stored = to_fp16_storage(proto)
+    del proto.metadata_props[:]
+    proto.metadata_props.add(key="model_id", value=MODEL_ID)
+    proto.producer_name = "models/training/lesion_unet.py"
     files = save_sharded(proto, path)
     onnx.checker.check_model(str(path))
     return {"path": str(path), "files": [str(f) for f in files], "fp16_initializers": stored,
-            "outputs": shapes}
+            "outputs": shapes, "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def training_record(checkpoint: str) -> Dict[str, object]:
+    """The runs that made the checkpoint, from its own state (the card's training table)."""
+    st = load_checkpoint(Path(checkpoint))["state"]
+    return {"fromScratch": True, "pretrained": None, "runs": st.get("runs", []), "steps": st["step"],
+            "slicesSeen": st.get("slices"), "minutes": round(float(st["minutes"]), 1),
+            "exportedCheckpoint": {"step": st["step"], "rule": "best validation pointing game (any), every few hundred steps"},
+            "optimizer": "AdamW, warm-up then cosine; loss: pixel BCE + soft Dice per subtype + slice-label BCE"}
+
+
+def ship(checkpoint: str, evaluation_path: Optional[str]) -> Dict[str, object]:
+    """Export to models/lesion_unet/, write its card and its row in models/manifest.json (the
+    classifiers' rows, the ensemble and the ranking record are kept as they are)."""
+    from .contract import INPUTS, MODELS_DIR, OUTPUTS
+    from .onnx_export import FLOAT_PRECISION, WARNING, file_entries, write_manifest
+    from .onnx_utils import OPSET, read_manifest
+
+    path = MODELS_DIR / MODEL_ID / f"{MODEL_ID}.onnx"
+    for old in path.parent.glob(f"{MODEL_ID}.onnx*"):
+        old.unlink()
+    done = export(checkpoint, path)
+    files = [Path(f) for f in done["files"]]  # type: ignore[union-attr]
+    evaluation = json.loads(Path(evaluation_path).read_text()) if evaluation_path else None
+    entry = {
+        "id": MODEL_ID, "version": VERSION,
+        "architecture": "U-Net lesion maps (ours, after Ronneberger et al. 2015): one map per subtype at 128x128",
+        "paper": "Ronneberger et al., MICCAI 2015 (U-Net); the seed papers give slice labels only",
+        "role": "localisation: where each subtype lies on the slice, and the bleed-volume estimate; not in the ranking",
+        "file": f"{MODEL_ID}/{path.name}",
+        "files": file_entries(MODEL_ID, files, path, "float16", ["cuda", "cpu"]),
+        "parameters": done["parameters"], "opset": OPSET, "weightsOnDisk": FLOAT_PRECISION,
+        "inputs": INPUTS, "outputs": {**OUTPUTS, "lesion_map": LESION_MAP_OUTPUT},
+        "labels": list(LABELS), "networkInputSize": INPUT_SIZE,
+        "preprocessing": ("three windows of the 512x512 HU slice stacked as channels inside the graph (as the ensemble: "
+                          "brain, subdural, soft tissue), bilinear resize to 256x256; maps at 128x128, 4 slice pixels each"),
+        "interpretations": ["probabilities = each subtype map's highest pixel; any = the highest subtype (ours)",
+                            "volume: map pixels at or above the threshold x pixel area x slice spacing (ours)"],
+        "training": training_record(checkpoint),
+        "thresholds": {l: VOLUME_THRESHOLD for l in LABELS},
+        "thresholdRule": f"{VOLUME_THRESHOLD:g}: the map threshold of the volume estimate; the network flags nothing",
+        "metrics": evaluation,
+        "card": f"{MODEL_ID}/CARD.md",
+        "clinicalUse": WARNING,
+        "export": done["fp16_initializers"],
+    }
+    write_lesion_card(MODELS_DIR / MODEL_ID / "CARD.md", entry)
+    doc = read_manifest()
+    models = [m for m in doc.get("models", []) if m["id"] != MODEL_ID] + [entry]
+    write_manifest(models, doc.get("ensembles", []), doc.get("ranking"))
+    return {"entry": {k: entry[k] for k in ("id", "file", "parameters")}, "files": [f["path"] for f in entry["files"]]}
+
+
+def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
+    t: Dict = entry["training"]  # type: ignore[assignment]
+    ev: Optional[Dict] = entry["metrics"]  # type: ignore[assignment]
+    lines = [
+        f"# {entry['id']} {entry['version']}: where the bleed is, and how much", "",
+        f"**{entry['clinicalUse']}**", "",
+        "## What it is", "",
+        f"{entry['architecture']}; {entry['parameters']:,} parameters. {entry['preprocessing']}.",
+        "Output `probabilities` [N, 6] under the model contract and, declared in the manifest, `lesion_map` "
+        f"[N, 5, {MAP_SIZE}, {MAP_SIZE}]: each map pixel's probability of each subtype. The app overlays the maps on the "
+        f"slice and sums the pixels at or above {VOLUME_THRESHOLD:g} into a bleed-volume **estimate** (mL). "
+        "It is not part of the ranking: the worklist order comes from the ranking family.", "",
+        "## How it was trained", "",
+        f"From scratch (no pretrained weights), on synthetic data only: {t['steps']} steps, {t['slicesSeen']} slices, "
+        f"{t['minutes']} minutes. {t['optimizer']}.", "",
+        "| started | hardware | data | batch | lr | command |", "|---|---|---|---:|---:|---|",
+        *[f"| {r['started']} | {r['hardware']} | {r['data']} | {r['batch_size']} | {r['lr']} | `{r['command']}` |" for r in t["runs"]],
+        "",
+        "## How well it points and measures (synthetic held-out sets)", "",
+    ]
+    if not ev:
+        lines += ["Not measured yet.", ""]
+    else:
+        lines += [f"Measured by `{ev['command']}`.", "",
+                  "| set | studies | pointing game, any (slices) | per subtype | volume within 25 % or 2 mL |",
+                  "|---|---:|---|---|---|"]
+        for p in ev["pools"]:
+            pg, vol = p["pointing_game"], p["volume"]
+            subs = ", ".join(f"{l} {pg[l]['hit_rate']:.2f}" for l in SUBTYPES if pg[l]["hit_rate"] is not None)
+            rate = f"{vol['within_rate']:.2f} ({vol['within']}/{vol['bleeding_studies']})" if vol["within_rate"] is not None else "n/a"
+            lines.append(f"| {Path(p['pool']).name} | {p['studies']} | {pg['any']['hit_rate']:.2f} "
+                         f"({pg['any']['hits']}/{pg['any']['slices']}) | {subs} | {rate} |")
+        lines += ["", f"Pointing game: the map's highest pixel within {TOLERANCE_PX} px of the drawn lesion, on every "
+                  "slice with a bleed (localise.py). Volume: the app's rule (src/main/triage/volume.ts) on the drawn "
+                  "masks' volume.", ""]
+    lines += ["## Limits", "",
+              "Synthetic phantoms and synthetic bleeds drawn into one real head CT are all it has seen; real bleeds "
+              "differ. The volume is an estimate for triage, never a measurement for treatment decisions.", ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+
+
+def load_weights(checkpoint: Optional[str], onnx_path: Optional[str]) -> LesionUNet:
+    """The network from a training checkpoint, or from the shipped ONNX file's weights."""
+    if checkpoint:
+        return load_lesion_model(checkpoint)
+    from .onnx_utils import state_dict_from_onnx
+
+    model = LesionUNet()
+    model.load_state_dict(state_dict_from_onnx(Path(onnx_path), model))  # type: ignore[arg-type]
+    return model.eval()
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -330,7 +454,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--fresh", action="store_true")
     t.add_argument("--out", default="models/training/runs/lesion_unet")
     e = sub.add_parser("evaluate", help="pointing game and volume on held-out pools")
-    e.add_argument("--checkpoint", required=True)
+    w = e.add_mutually_exclusive_group(required=True)
+    w.add_argument("--checkpoint")
+    w.add_argument("--onnx", help="the shipped file, e.g. models/lesion_unet/lesion_unet.onnx")
     e.add_argument("--pool", action="append", required=True)
     e.add_argument("--studies", type=int, default=20)
     e.add_argument("--threads", type=int, default=None)
@@ -338,18 +464,24 @@ def main(argv: Optional[List[str]] = None) -> None:
     x = sub.add_parser("export", help="the checkpoint as an ONNX file with the extra output lesion_map")
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--out", required=True, help="the .onnx path to write")
+    sh = sub.add_parser("ship", help="export to models/lesion_unet/ with its card and manifest row")
+    sh.add_argument("--checkpoint", required=True)
+    sh.add_argument("--evaluation", default=None, help="the JSON `evaluate --onnx ... --out` wrote")
     args = ap.parse_args(argv)
     if args.cmd == "export":
         print(json.dumps(export(args.checkpoint, Path(args.out))))
+        return
+    if args.cmd == "ship":
+        print(json.dumps(ship(args.checkpoint, args.evaluation)))
         return
     set_threads(args.threads)
     if args.cmd == "train":
         state = train(args)
         print(json.dumps({"step": state["step"], "minutes": state["minutes"], "best": state["best"]}))
         return
-    model = load_lesion_model(args.checkpoint)
+    model = load_weights(args.checkpoint, args.onnx)
     command = " ".join(["/usr/bin/python3 -m models.training.lesion_unet", *(argv if argv is not None else sys.argv[1:])])
-    result = {"command": command, "checkpoint": args.checkpoint,
+    result = {"command": command, "weights": args.onnx or args.checkpoint,
               "pools": [evaluate_pool(model, p, args.studies) for p in args.pool]}
     print(json.dumps(result))
     if args.out:

@@ -4,7 +4,8 @@
 
 Builds the registered architecture, loads the (fp16-stored) weights from ``models/<id>/<id>.onnx``
 (``--onnx`` to choose another file), runs it in fp32 on the raw inputs (see dicom_to_raw.py) and
-writes ``probabilities`` as little-endian float32 [N,6]. test/models/onnx-parity.test.ts compares
+writes ``probabilities`` as little-endian float32 [N,6]. The lesion-map network (lesion_unet.py, not
+a registered classifier) is built from its own module; its maps are the same graph's other output. test/models/onnx-parity.test.ts compares
 this with onnxruntime-node on the same bytes (the app's runtime), so the exported graph and the
 training code are held to the same numbers.
 """
@@ -20,12 +21,13 @@ import torch
 
 from .contract import INPUT_SIZE, MODELS_DIR
 from .onnx_utils import state_dict_from_onnx
+from .lesion_unet import MODEL_ID as LESION_ID, LesionUNet
 from .registry import create_model, list_models
 
 
 def main(argv: Optional[List[str]] = None) -> np.ndarray:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, choices=list_models())
+    ap.add_argument("--model", required=True, choices=list_models() + [LESION_ID])
     ap.add_argument("--onnx", default=None, help="default models/<model>/<model>.onnx")
     ap.add_argument("--hu", required=True, help="float32 [N,512,512] little-endian")
     ap.add_argument("--window", required=True, help="float32 [N,2] little-endian")
@@ -37,12 +39,13 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
     window = np.fromfile(args.window, dtype="<f4").reshape(-1, 2)
     if len(hu) != len(window):
         raise SystemExit(f"{len(hu)} slices but {len(window)} windows")
-    model = create_model(args.model)
+    model = LesionUNet() if args.model == LESION_ID else create_model(args.model)
     path = Path(args.onnx) if args.onnx else MODELS_DIR / args.model / f"{args.model}.onnx"
     model.load_state_dict(state_dict_from_onnx(path, model))
     model.eval()
     with torch.no_grad():
-        prob = model(torch.from_numpy(hu.copy()), torch.from_numpy(window.copy())).numpy().astype("<f4")
+        out = model(torch.from_numpy(hu.copy()), torch.from_numpy(window.copy()))
+        prob = (out[0] if isinstance(out, tuple) else out).numpy().astype("<f4")
     if args.out:
         prob.tofile(args.out)
     print(json.dumps({"model": args.model, "onnx": str(path), "probabilities": prob.tolist()}))

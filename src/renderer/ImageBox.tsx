@@ -47,6 +47,7 @@ export function ImageBox(props: {
   tools: ImageTools;
   sliceLabel: { index: number; count: number; position: number | null; series: SeriesDetail | null };
   current: { modelId: string; p: LabelProbabilities } | null;
+  showMap: boolean;
 }) {
   const { pixels, slice, tools } = props;
   const spacing = slice && pixels ? gridSpacing(slice.pixelSpacing, { rows: slice.originalRows, columns: slice.originalColumns }, pixels) : null;
@@ -65,6 +66,7 @@ export function ImageBox(props: {
         onRuler={tools.setRuler}
         onProbe={tools.setProbe}
         onFitSize={tools.setFitPx}
+        showMap={props.showMap}
       />
       <ImageOverlays
         markers={edgeMarkers(slice?.orientation ?? null)}
@@ -76,6 +78,8 @@ export function ImageBox(props: {
         window={props.window}
         windowName={props.windowName}
         current={props.current}
+        lesionMap={pixels?.lesionMap ?? null}
+        showMap={props.showMap}
       />
     </div>
   );

@@ -4,12 +4,14 @@
  * - drag: left/right changes the window width, up/down the level (the window tool);
  * - with the ruler tool (key m), drag measures a distance in mm (PixelSpacing of the stored grid);
  * - shift-drag or the middle button pans; zoom and pan come from the viewer (keys + − f u);
- * - the HU value under the cursor is reported as the pointer moves.
+ * - the HU value under the cursor is reported as the pointer moves;
+ * - a localisation network's lesion map, when shown (key l), over the slice under the same zoom.
  * The zoom is a CSS transform of the canvas: the pixels stay the stored 512×512 HU copy.
  */
 import { useEffect, useRef, type PointerEvent, type RefObject } from 'react';
 import { windowToGrey, type Window } from '../shared/windows.js';
 import type { HuSlice } from './slices.js';
+import { LesionMapLayer } from './LesionMap.js';
 
 export interface View {
   /** 1 = the image fits the box; 2 = twice that. */
@@ -42,6 +44,8 @@ type SliceCanvasProps = {
   onProbe(p: Probe | null): void;
   /** Screen pixels of the box the image fits at scale 1 (for 1:1). */
   onFitSize?(px: number): void;
+  /** Draw the slice's lesion map over it (key l). */
+  showMap?: boolean;
 };
 
 export function SliceCanvas(props: SliceCanvasProps) {
@@ -66,6 +70,7 @@ export function SliceCanvas(props: SliceCanvasProps) {
         style={{ transform }}
         {...pointer}
       />
+      {props.showMap && props.slice?.lesionMap && <LesionMapLayer map={props.slice.lesionMap} transform={transform} />}
       {props.ruler && <RulerLine ruler={props.ruler} slice={props.slice} scale={scale} transform={transform} />}
     </div>
   );

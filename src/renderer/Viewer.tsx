@@ -5,7 +5,8 @@
  *
  * Keys: ↑/↓ (or wheel, PgUp/PgDn ±10, Home/End) move through slices; 1–0 presets; r resets the
  * window; + and − zoom, f fits, u shows 1:1 (one stored pixel per screen pixel), shift-drag pans;
- * m switches between the window tool and the ruler; n/p next/previous study; Esc returns to the
+ * m switches between the window tool and the ruler; l shows the lesion map (when a localisation
+ * network has drawn one); n/p next/previous study; Esc returns to the
  * worklist. Edge letters (R/L, A/P, H/F) come from the slice's ImageOrientationPatient; the
  * overlay reports the HU under the cursor and the ruler's length in mm.
  */
@@ -57,6 +58,7 @@ function useViewerKeys(actions: {
   fit(): void;
   oneToOne(): void;
   toggleRuler(): void;
+  toggleMap(): void;
   study?: ((direction: 1 | -1) => void) | undefined;
 }) {
   useEffect(() => {
@@ -77,6 +79,7 @@ function useViewerKeys(actions: {
       else if (e.key === 'f') actions.fit();
       else if (e.key === 'u') actions.oneToOne();
       else if (e.key === 'm') actions.toggleRuler();
+      else if (e.key === 'l') actions.toggleMap();
       else if (e.key === 'n' && actions.study) actions.study(1);
       else if (e.key === 'p' && actions.study) actions.study(-1);
       else return;
@@ -106,6 +109,24 @@ function useSlicePixels(cache: SliceCache, slices: readonly SliceInfo[], index: 
       alive = false;
     };
   }, [cache, slice, slices, index, onError]);
+  return pixels;
+}
+
+/** The key slices' pixels (with their lesion maps) for the thumbnails, fetched through the slice cache. */
+function useKeySlicePixels(cache: SliceCache, keySlices: readonly { id: number }[]): ReadonlyMap<number, HuSlice> {
+  const [pixels, setPixels] = useState<ReadonlyMap<number, HuSlice>>(new Map());
+  const ids = keySlices.map((k) => k.id).join(',');
+  useEffect(() => {
+    let alive = true;
+    const wanted = ids ? ids.split(',').map(Number) : [];
+    void Promise.all(wanted.map((id) => cache.get(id).catch(() => null))).then((got) => {
+      if (!alive) return;
+      setPixels(new Map(got.filter((s): s is HuSlice => s !== null).map((s) => [s.instanceId, s])));
+    });
+    return () => {
+      alive = false;
+    };
+  }, [cache, ids]);
   return pixels;
 }
 
@@ -249,17 +270,20 @@ export function Viewer(props: {
   const { preset, setPreset, drag, currentWindow, windowName } = useDisplayWindow(slice);
   const { predictions, stripModelId, stripValues, choose: chooseStripModel } = useStrip(detail, slices);
   const currentP: LabelProbabilities | null = stripValues[index] ?? null;
+  const [showMap, setShowMap] = useState(false);
+  const keySlices = useMemo(() => (detail ? keySlicesIn(detail, slices) : []), [detail, slices]);
+  const keyPixels = useKeySlicePixels(cache, keySlices);
 
   const { onClose, onStep } = props;
   const keyActions = useMemo(
-    () => ({ preset: setPreset, step, jump, close: onClose, ...tools.actions, study: onStep }),
+    () => ({ preset: setPreset, step, jump, close: onClose, ...tools.actions, toggleMap: () => setShowMap((v) => !v), study: onStep }),
     [setPreset, step, jump, onClose, onStep, tools.actions],
   );
   useViewerKeys(keyActions);
 
   if (!detail) return <StudyNotLoaded error={error} onClose={props.onClose} />;
   return (
-    <section className="viewer" data-testid="viewer" data-study={props.studyUid} data-slice-index={index} data-window={`${currentWindow.center}/${currentWindow.width}`}>
+    <section className="viewer" data-testid="viewer" data-study={props.studyUid} data-slice-index={index} data-window={`${currentWindow.center}/${currentWindow.width}`} data-map={showMap ? 'shown' : 'hidden'}>
       <StudyBar detail={detail} onClose={props.onClose} {...(props.onOpenStudy ? { onOpenStudy: props.onOpenStudy } : {})} />
       <div className="viewer-body">
         <div className="imagecol">
@@ -283,6 +307,7 @@ export function Viewer(props: {
               tools={tools}
               sliceLabel={{ index, count: slices.length, position: slice?.slicePosition ?? null, series: shown.series ?? null }}
               current={currentP ? { modelId: stripModelId ?? '', p: currentP } : null}
+              showMap={showMap}
             />
           </div>
           <StripPanel
@@ -296,7 +321,7 @@ export function Viewer(props: {
           />
         </div>
         <aside className="sidecol">
-          <KeySlicesPanel keySlices={keySlicesIn(detail, slices)} values={stripValues} index={index} modelId={stripModelId} onPick={setIndex} />
+          <KeySlicesPanel keySlices={keySlices} values={stripValues} index={index} modelId={stripModelId} onPick={setIndex} pixels={keyPixels} showMap={showMap} />
           <ModelCompare columns={modelColumns(detail.scores, predictions)} thresholds={detail.thresholds} />
           <ReviewPanel study={detail.study} reviews={detail.reviews} onSaved={load} {...(props.onDecided ? { onDecided: props.onDecided } : {})} />
         </aside>

@@ -6,7 +6,9 @@
 import { ProbabilityStrip } from './ProbabilityStrip.js';
 import type { Probe, Tool, View } from './SliceCanvas.js';
 import type { edgeMarkers } from './geometry.js';
-import { ageText, LABEL_SHORT, modelShort, pct, providerShort, studyWhen, subtypeTitle, topSubtypes } from './format.js';
+import { ageText, LABEL_SHORT, modelShort, pct, providerShort, studyWhen, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText } from './format.js';
+import { KeySliceThumb, LesionLegend } from './LesionMap.js';
+import type { HuSlice, LesionMapPixels } from './slices.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
 import { LABELS, type LabelProbabilities } from '../shared/labels.js';
 import type { ModelPredictions, SeriesDetail, StudyDetail } from '../shared/api.js';
@@ -74,11 +76,26 @@ export function StudyBar({ detail, onClose, onOpenStudy }: { detail: StudyDetail
             <span className="muted small" title="the model family that ranks the worklist (Settings)">
               {' '}study score{study.provisionalSlices !== null ? ` (provisional, ${study.provisionalSlices} slices)` : ''}, {detail.rankingModel}
             </span>
+            {detail.volume && <VolumeLine volume={detail.volume} />}
           </>
         ) : (
           <span className="noscore">awaiting model</span>
         )}
       </div>
+    </div>
+  );
+}
+
+/** The study's bleed-volume estimate, per subtype, labelled as the estimate it is. */
+function VolumeLine({ volume }: { volume: NonNullable<StudyDetail['volume']> }) {
+  const parts = Object.entries(volume.subtypes)
+    .filter(([, ml]) => ml >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([label, ml]) => `${LABEL_SHORT[label as keyof typeof LABEL_SHORT] ?? label} ${volumeText(ml).replace('≈ ', '')}`);
+  return (
+    <div className="volume small" data-testid="study-volume" title={VOLUME_TITLE}>
+      Bleed volume {volumeText(volume.totalMl)} <span className="muted">(estimate{volume.provisional ? ', provisional' : ''}, {modelShort(volume.modelId)})</span>
+      {parts.length > 0 && <span className="muted"> · {parts.join(' · ')}</span>}
     </div>
   );
 }
@@ -110,6 +127,8 @@ export function ImageOverlays(props: {
   window: Window;
   windowName: string;
   current: { modelId: string; p: LabelProbabilities } | null;
+  lesionMap: LesionMapPixels | null;
+  showMap: boolean;
 }) {
   const { markers, probe, ruler, view, tool, sliceLabel: sl, current } = props;
   return (
@@ -135,6 +154,7 @@ export function ImageOverlays(props: {
       <div className="overlay tr">
         W {Math.round(props.window.width)} L {Math.round(props.window.center)} · {props.windowName}
       </div>
+      <LesionLegend map={props.lesionMap} shown={props.showMap} />
       <div className="overlay bl">
         {current ? `this slice, ${modelShort(current.modelId)}: ` + LABELS.map((l) => `${LABEL_SHORT[l]} ${pct(current.p[l])}`).join('  ') : ''}
       </div>
@@ -183,6 +203,9 @@ export function KeySlicesPanel(props: {
   index: number;
   modelId: string | null;
   onPick(i: number): void;
+  /** Each key slice's pixels (and lesion map) once fetched, for its thumbnail. */
+  pixels: ReadonlyMap<number, HuSlice>;
+  showMap: boolean;
 }) {
   return (
     <div className="panel" data-testid="key-slices">
@@ -192,9 +215,12 @@ export function KeySlicesPanel(props: {
           {props.keySlices.map((k) => {
             const p = props.values[k.i];
             return (
-              <button key={k.id} className={k.i === props.index ? 'on' : ''} onClick={() => props.onPick(k.i)} title={p ? `this slice's ICH by ${props.modelId}: ${pct(p.any)}` : ''}>
-                slice {k.i + 1}
-                {p ? <span className="muted small"> · ICH {pct(p.any)}</span> : null}
+              <button key={k.id} className={k.i === props.index ? 'on keyslice' : 'keyslice'} onClick={() => props.onPick(k.i)} title={p ? `this slice's ICH by ${props.modelId}: ${pct(p.any)}` : ''}>
+                <KeySliceThumb slice={props.pixels.get(k.id) ?? null} showMap={props.showMap} />
+                <span>
+                  slice {k.i + 1}
+                  {p ? <span className="muted small"> · ICH {pct(p.any)}</span> : null}
+                </span>
               </button>
             );
           })}

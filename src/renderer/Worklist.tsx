@@ -5,7 +5,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { isTyping } from './keys.js';
 import { getClient, type TriageClient } from './api.js';
-import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, waiting } from './format.js';
+import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText, waiting } from './format.js';
 import type { ApiRequest, ApiResponse, WorklistItem } from '../shared/api.js';
 
 type Filter = { status: 'all' | 'unreviewed' | 'reviewed'; flaggedOnly: boolean; from: string; to: string; sort: 'score' | 'arrival' };
@@ -210,6 +210,11 @@ function Row(props: { r: WorklistItem; now: number; selected: boolean; rankingMo
             {s.p > r.score!.any ? <sup className="above">*</sup> : null}
           </span>
         ))}
+        {r.volumeMl !== null && r.volumeMl >= 0.05 && (
+          <div className="volume small" data-testid="volume" title={VOLUME_TITLE}>
+            {volumeText(r.volumeMl)} <span className="muted">estimate</span>
+          </div>
+        )}
       </td>
       <td>
         <div className="strong">{r.patientName?.replace(/\^/g, ' ') || '(no name)'}</div>

@@ -78,8 +78,21 @@ const MODEL_SHORT: Record<string, string> = {
   ensemble: 'Ensemble',
   efficientnet_b3: 'EffNet-B3',
   inception_resnet_v2: 'IncRes-v2',
+  lesion_unet: 'Lesion maps',
   ranking: 'Ranking',
 };
+
+/**
+ * A bleed-volume estimate as the screen writes it: "≈ 12 mL" (one decimal below 10 mL). It is a
+ * network's estimate, so it always carries "≈" and the caller's title says where it comes from.
+ */
+export function volumeText(ml: number): string {
+  return `≈ ${ml < 10 ? ml.toFixed(1) : Math.round(ml)} mL`;
+}
+
+/** What every volume's tooltip says: what the number is and is not. */
+export const VOLUME_TITLE =
+  'Bleed volume estimate: lesion-map pixels above the threshold × pixel spacing × slice spacing, by a network trained on synthetic data only. Not a measurement; not clinically validated.';
 
 /** A short column title for a model id (the full id stays in the tooltip). */
 export function modelShort(id: string): string {

@@ -94,6 +94,27 @@ export const ReviewEntrySchema = z.object({
 });
 export type ReviewEntry = z.infer<typeof ReviewEntrySchema>;
 
+/**
+ * A bleed-volume estimate from a localisation network's lesion maps: the map pixels at or above
+ * the network's threshold, times each pixel's area (the slice's pixel spacing) and the slice
+ * spacing, on the series the networks read. An estimate from a network trained on synthetic data,
+ * never a measurement: the screen says so wherever it shows one.
+ */
+export const VolumeEstimateSchema = z.object({
+  modelId: z.string(),
+  seriesUid: z.string(),
+  /** mL where any subtype's map reaches the threshold (a pixel two subtypes share counts once). */
+  totalMl: z.number().nonnegative(),
+  /** mL per subtype. */
+  subtypes: z.record(z.string(), z.number().nonnegative()),
+  /** Slices the estimate sums. */
+  slices: z.number().int().nonnegative(),
+  /** Made while the series was still arriving. */
+  provisional: z.boolean(),
+  computedAt: z.string(),
+});
+export type VolumeEstimate = z.infer<typeof VolumeEstimateSchema>;
+
 /** A model run that produced predictions for a study, and where it ran. */
 export const ProducerSchema = z.object({ modelId: z.string(), modelVersion: z.string(), provider: z.string() });
 export type Producer = z.infer<typeof ProducerSchema>;
@@ -109,6 +130,8 @@ export const WorklistItemSchema = WorklistRowSchema.extend({
   lastReview: ReviewEntrySchema.nullable(),
   /** While the models run on this study: slice runs done of slices × models, and the model running. */
   scoring: z.object({ done: z.number().int(), total: z.number().int(), modelId: z.string() }).nullable().default(null),
+  /** The study's bleed-volume estimate (mL, all subtypes) when a localisation network has run; else null. */
+  volumeMl: z.number().nonnegative().nullable().default(null),
 });
 export type WorklistItem = z.infer<typeof WorklistItemSchema>;
 
@@ -206,6 +229,8 @@ export const StudyDetailSchema = z.object({
   rankingModel: RankingModelSchema,
   /** The same patient's other studies, newest first. */
   priors: z.array(PriorStudySchema).default([]),
+  /** The bleed-volume estimate, when a localisation network has run on the study. */
+  volume: VolumeEstimateSchema.nullable().default(null),
 });
 export type StudyDetail = z.infer<typeof StudyDetailSchema>;
 
@@ -215,6 +240,21 @@ export const SliceResponseSchema = z.object({
   columns: z.number().int().positive(),
   /** rows×columns little-endian int16 Hounsfield units, base64 (JSON-safe on both transports). */
   huBase64: z.string(),
+  /** Where a localisation network sees each subtype on this slice; null when none has run on it. */
+  lesionMap: z
+    .object({
+      modelId: z.string(),
+      /** The subtypes, one map each, in label order. */
+      labels: z.array(z.string()),
+      height: z.number().int().positive(),
+      width: z.number().int().positive(),
+      /** The probability at which a map pixel counts towards the volume estimate. */
+      threshold: z.number().min(0).max(1),
+      /** labels×height×width bytes, each a map pixel's probability ×255, base64. */
+      base64: z.string(),
+    })
+    .nullable()
+    .default(null),
 });
 export type SliceResponse = z.infer<typeof SliceResponseSchema>;
 

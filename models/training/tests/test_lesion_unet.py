@@ -99,6 +99,18 @@ class LesionTrainingTest(unittest.TestCase):
             self.assertEqual([o.name for o in graph.output], ["probabilities", "lesion_map"])
             self.assertEqual([d.dim_value or d.dim_param for d in graph.output[1].type.tensor_type.shape.dim],
                              ["N", 5, lu.MAP_SIZE, lu.MAP_SIZE])
+            # the shipped file's weights read back give the checkpoint's maps (fp16-rounded weights)
+            from models.training.engine import round_to_fp16_
+
+            hu3 = idx.hu_map(0)[:2]
+            p_ck, m_ck = lu.predict_maps(round_to_fp16_(lu.load_lesion_model(str(out / "best.pt"))), hu3)
+            p_ox, m_ox = lu.predict_maps(lu.load_weights(None, exported["path"]), hu3)
+            np.testing.assert_allclose(m_ox, m_ck, atol=1e-5)
+            np.testing.assert_allclose(p_ox, p_ck, atol=1e-5)
+            record = lu.training_record(str(out / "best.pt"))
+            self.assertEqual(record["steps"], 2)
+            self.assertEqual(record["slicesSeen"], 4)
+            self.assertIn("models.training.lesion_unet", record["runs"][0]["command"])
             bleeding = int(idx.labels[:, 0].sum())
             self.assertEqual(res["pointing_game"]["any"]["slices"], bleeding)
             self.assertEqual(res["volume"]["bleeding_studies"], 1 if bleeding else 0)

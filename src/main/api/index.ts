@@ -30,7 +30,7 @@ import {
 } from '../../shared/api.js';
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
-import { MODEL_STATES_SETTING } from '../inference/index.js';
+import { lesionMapOutput, MODEL_STATES_SETTING } from '../inference/index.js';
 import { NotFound, readHuFile, type WorklistQuery } from '../store/index.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
@@ -203,12 +203,14 @@ export class TriageApiImpl implements TriageApi {
     const producers = this.core.store.predictions.producers(uids);
     const reviews = this.core.store.reviews.latest(uids);
     const scoring = this.scoringByStudy();
+    const volumes = this.core.store.lesionMaps.totals(uids);
     const items = rows.map((r) => ({
       ...r,
       flagged: isFlagged(r.score, thresholds),
       producedBy: producers.get(r.studyUid) ?? [],
       lastReview: reviews.get(r.studyUid) ?? null,
       scoring: scoring.get(r.studyUid) ?? null,
+      volumeMl: volumes.get(r.studyUid) ?? null,
     }));
     return f.flaggedOnly ? items.filter((i) => i.flagged).slice(0, f.limit) : items;
   }
@@ -254,7 +256,18 @@ export class TriageApiImpl implements TriageApi {
       thresholds: this.thresholds(),
       rankingModel: this.rankingModel(),
       priors: store.studies.priors(studyUid),
+      volume: store.lesionMaps.volumeOf(studyUid),
     };
+  }
+
+  /** The probability at which a network's map pixel counts as lesion (its manifest's, else one half). */
+  private lesionMapThreshold(modelId: string): number {
+    const model = this.core.manifest().models.find((m) => m.id === modelId);
+    try {
+      return (model && lesionMapOutput(model)?.threshold) ?? 0.5;
+    } catch {
+      return 0.5; // a model whose map the manifest misdeclares was refused; its old maps keep the default
+    }
   }
 
   async slice(req: ApiRequest<'slice'>): Promise<ApiResponse<'slice'>> {
@@ -264,11 +277,22 @@ export class TriageApiImpl implements TriageApi {
     const hu = readHuFile(this.core.dataDir, rel);
     const side = Math.round(Math.sqrt(hu.length));
     if (side * side !== hu.length) throw new Error(`slice ${instanceId}: ${hu.length} values is not a square image`);
+    const map = this.core.store.lesionMaps.ofInstance(instanceId);
     return {
       instanceId,
       rows: side,
       columns: side,
       huBase64: Buffer.from(hu.buffer, hu.byteOffset, hu.byteLength).toString('base64'),
+      lesionMap: map
+        ? {
+            modelId: map.modelId,
+            labels: [...SUBTYPES],
+            height: map.height,
+            width: map.width,
+            threshold: this.lesionMapThreshold(map.modelId),
+            base64: Buffer.from(map.data.buffer, map.data.byteOffset, map.data.byteLength).toString('base64'),
+          }
+        : null,
     };
   }
 

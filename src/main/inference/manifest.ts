@@ -8,6 +8,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { SUBTYPES } from '../../shared/labels.js';
+import contract from '../../shared/model-contract.json' with { type: 'json' };
+
+const INPUT_SIZE = contract.inputSize;
 
 const FileEntry = z.object({
   path: z.string(),
@@ -21,6 +25,20 @@ const FileEntry = z.object({
 });
 export type ManifestFile = z.infer<typeof FileEntry>;
 
+/** An output a model declares: the contract's `probabilities`, or an extra one (ARCHITECTURE.md). */
+const OutputEntry = z
+  .object({
+    dtype: z.string(),
+    shape: z.array(z.union([z.string(), z.number().int().positive()])),
+    /** 'lesion-map': a map per subtype over the slice, [N, subtypes, height, width], probabilities. */
+    kind: z.string().optional(),
+    /** The map's channels, in label order. */
+    labels: z.array(z.string()).optional(),
+    /** The probability at which a map pixel counts as lesion (the volume estimate's rule). */
+    threshold: z.number().min(0).max(1).optional(),
+  })
+  .passthrough();
+
 export const ModelEntrySchema = z
   .object({
     id: z.string().min(1),
@@ -29,6 +47,7 @@ export const ModelEntrySchema = z
     files: z.array(FileEntry).min(1),
     labels: z.array(z.string()).optional(),
     thresholds: z.record(z.string(), z.number()).optional(),
+    outputs: z.record(z.string(), OutputEntry).optional(),
   })
   .passthrough();
 
@@ -83,6 +102,38 @@ export function modelFingerprint(model: ModelEntry, provider: string): string | 
   const hash = createHash('sha256');
   for (const f of [graph, ...weights]) hash.update(`${f.path}:${f.sha256}\n`);
   return hash.digest('hex');
+}
+
+/** A model's lesion-map output, as the worker reads it and the store keeps it. */
+export interface LesionMapOutput {
+  name: string;
+  channels: number;
+  height: number;
+  width: number;
+  threshold: number;
+}
+
+/**
+ * The model's declared lesion-map output, if any. Its channels must be the subtypes in label order
+ * and its size fixed: a map the app cannot place on the slice is refused with the model, not drawn
+ * wrongly.
+ */
+export function lesionMapOutput(model: ModelEntry): LesionMapOutput | undefined {
+  const found = Object.entries(model.outputs ?? {}).filter(([, o]) => o.kind === 'lesion-map');
+  if (!found.length) return undefined;
+  if (found.length > 1) throw new Error(`${model.id}: more than one lesion-map output (${found.map(([n]) => n).join(', ')})`);
+  const [name, out] = found[0]!;
+  const [, channels, height, width] = out.shape;
+  if (out.shape.length !== 4 || typeof channels !== 'number' || typeof height !== 'number' || typeof width !== 'number') {
+    throw new Error(`${model.id}: lesion map '${name}' must have the shape [N, subtypes, height, width] with fixed sizes`);
+  }
+  if (channels !== SUBTYPES.length || (out.labels && out.labels.join() !== SUBTYPES.join())) {
+    throw new Error(`${model.id}: lesion map '${name}' must have one channel per subtype, in label order (${SUBTYPES.join(', ')})`);
+  }
+  if (INPUT_SIZE % height || INPUT_SIZE % width) {
+    throw new Error(`${model.id}: lesion map '${name}' is ${height}×${width}; it must divide the ${INPUT_SIZE}×${INPUT_SIZE} slice evenly`);
+  }
+  return { name, channels, height, width, threshold: out.threshold ?? 0.5 };
 }
 
 export function loadManifest(modelsDir: string = DEFAULT_MODELS_DIR): Manifest {

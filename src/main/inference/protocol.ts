@@ -14,6 +14,8 @@ export interface ModelToLoad {
   /** Providers to try in order, e.g. ['cuda', 'cpu']. */
   providers: string[];
   intraOpThreads: number;
+  /** The declared lesion-map output to return with the probabilities, and its shape per slice. */
+  lesionMap?: { name: string; channels: number; height: number; width: number };
 }
 
 export type WorkerRequest =
@@ -23,6 +25,12 @@ export type WorkerRequest =
 
 export type WorkerResponse =
   | { type: 'loaded'; id: number; modelId: string; provider: string; reason: string }
-  | { type: 'result'; id: number; probabilities: Float32Array }
+  | {
+      type: 'result';
+      id: number;
+      probabilities: Float32Array;
+      /** count×channels×height×width bytes, probability ×255, when the model draws a lesion map. */
+      lesionMap?: Uint8Array;
+    }
   | { type: 'closed'; id: number }
   | { type: 'error'; id: number; message: string };

@@ -15,10 +15,10 @@ import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { workerUrl, startWorker } from '../workers/index.js';
 import { readHuFile, RANKING_IN_USE_SETTING, RANKING_SCORE_ID, type InstanceRow, type Store } from '../store/index.js';
-import { familyNetworks, meanOf, rankingSlices, studyLevel } from '../triage/index.js';
+import { familyNetworks, meanOf, rankingSlices, studyLevel, studyVolume } from '../triage/index.js';
 import { orderSlices } from '../assemble/index.js';
 import { rankingFamily } from './ranking-setting.js';
-import { loadManifest, graphFor, modelFingerprint, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
+import { loadManifest, graphFor, lesionMapOutput, modelFingerprint, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
 import type { ScoringProgress, SeriesScorer } from './index.js';
 
@@ -89,6 +89,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
     for (const m of this.manifest.models) {
       const base = { modelId: m.id, version: m.version, provider: null };
       try {
+        lesionMapOutput(m); // a map the app cannot place refuses the model here, with its reason
         for (const f of m.files) {
           const path = resolve(this.modelsDir, f.path);
           let actual: string;
@@ -122,12 +123,14 @@ export class OnnxSeriesScorer implements SeriesScorer {
       paths[p] = resolve(this.modelsDir, graph.path);
       if (graph.precision) precisions[p] = graph.precision;
     }
+    const map = lesionMapOutput(m);
     return {
       id: m.id,
       paths,
       precisions,
       providers,
       intraOpThreads: availableParallelism(),
+      ...(map ? { lesionMap: { name: map.name, channels: map.channels, height: map.height, width: map.width } } : {}),
     };
   }
 
@@ -231,7 +234,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
     const total = loaded.reduce((n, m) => n + instances.filter((inst) => !cached.get(m.modelId)!.has(inst.id)).length, 0);
     let done = 0;
     const first = new Set(familyNetworks(rankingFamily(store, this.manifest), this.manifest.ensembles));
-    const ordered = [...loaded.filter((m) => first.has(m.modelId)), ...loaded.filter((m) => !first.has(m.modelId))];
+    const ordered = this.runOrder(loaded, first);
     let yielded = false;
     for (const [n, model] of ordered.entries()) {
       const run = await this.runNetwork(model, instances, cached.get(model.modelId)!, huOf, {
@@ -269,6 +272,24 @@ export class OnnxSeriesScorer implements SeriesScorer {
   }
 
   /**
+   * The ranking family first (the study is ranked soonest), then the localisation networks (small:
+   * the bleed's place and volume come with the ranking, not after the slowest network), then the rest.
+   */
+  private runOrder(loaded: readonly ModelState[], first: ReadonlySet<string>): ModelState[] {
+    const draws = (m: ModelState) => !!this.lesionMap(m.modelId);
+    return [
+      ...loaded.filter((m) => first.has(m.modelId)),
+      ...loaded.filter((m) => !first.has(m.modelId) && draws(m)),
+      ...loaded.filter((m) => !first.has(m.modelId) && !draws(m)),
+    ];
+  }
+
+  private lesionMap(modelId: string) {
+    const m = this.manifest.models.find((x) => x.id === modelId);
+    return m ? lesionMapOutput(m) : undefined;
+  }
+
+  /**
    * One network over the slices it has not answered yet (`known` holds the answers this model file
    * gave before), batch by batch; what ran is stored. `mayYield`, asked before each batch, ends the
    * run early (`yielded`).
@@ -283,6 +304,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
     const batch = this.batchSize(model.modelId);
     const todo = instances.map((inst, i) => ({ inst, i })).filter(({ inst }) => !known.has(inst.id));
     const results: Float32Array[] = instances.map((inst) => known.get(inst.id) ?? new Float32Array(6));
+    const maps: Uint8Array[] = [];
     let ran = 0;
     let yielded = false;
     for (let start = 0; start < todo.length; start += batch) {
@@ -291,27 +313,42 @@ export class OnnxSeriesScorer implements SeriesScorer {
         break;
       }
       const chunk = todo.slice(start, start + batch);
-      const probabilities = await this.runBatch(model.modelId, chunk, huOf);
+      const { probabilities, lesionMap } = await this.runBatch(model.modelId, chunk, huOf);
       chunk.forEach(({ i }, k) => (results[i] = probabilities.slice(k * 6, k * 6 + 6)));
+      if (lesionMap) {
+        const size = lesionMap.length / chunk.length;
+        chunk.forEach((_, k) => maps.push(lesionMap.subarray(k * size, (k + 1) * size)));
+      }
       ran += chunk.length;
       hooks.onBatch(chunk.length);
     }
-    this.opts.store.predictions.save(
-      model.modelId,
-      model.version,
-      model.provider ?? 'unknown',
-      todo.slice(0, ran).map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
-      this.fingerprint(model) ?? null,
-    );
+    const { store } = this.opts;
+    const fingerprint = this.fingerprint(model) ?? null;
+    const shape = this.lesionMap(model.modelId);
+    store.transaction(() => {
+      store.predictions.save(
+        model.modelId,
+        model.version,
+        model.provider ?? 'unknown',
+        todo.slice(0, ran).map(({ inst, i }) => ({ instanceId: inst.id, probabilities: results[i]! })),
+        fingerprint,
+      );
+      if (shape && maps.length) {
+        store.lesionMaps.save(model.modelId, fingerprint, shape, maps.map((map, k) => ({ instanceId: todo[k]!.inst.id, map })));
+      }
+    });
     return { results, yielded };
   }
 
-  /** One batch of slices through one network: six probabilities per slice, in the batch's order. */
+  /**
+   * One batch of slices through one network: six probabilities per slice, in the batch's order, and
+   * each slice's lesion map when the network draws one.
+   */
   private async runBatch(
     modelId: string,
     chunk: readonly { inst: InstanceRow; i: number }[],
     huOf: (i: number) => Int16Array,
-  ): Promise<Float32Array> {
+  ): Promise<{ probabilities: Float32Array; lesionMap?: Uint8Array | undefined }> {
     const hu = new Float32Array(chunk.length * SLICE_PIXELS);
     const window = new Float32Array(chunk.length * 2);
     chunk.forEach(({ inst, i }, k) => {
@@ -321,7 +358,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
     });
     const r = await this.request({ type: 'run', id: 0, modelId, hu, window, count: chunk.length }, [hu.buffer, window.buffer]);
     if (r.type !== 'result') throw new Error('unexpected worker reply');
-    return r.probabilities;
+    return { probabilities: r.probabilities, lesionMap: r.lesionMap };
   }
 
   /** Each ensemble whose members have all run on the series: their weighted mean, stored once. */
@@ -377,7 +414,24 @@ export class OnnxSeriesScorer implements SeriesScorer {
         store.scores.save(studyUid, RANKING_SCORE_ID, probabilities, keys, mark(ranking.rows));
         store.settings.set(RANKING_IN_USE_SETTING, ranking.family);
       }
+      this.saveVolumes(studyUid, opts);
     });
+  }
+
+  /** The study's bleed-volume estimate from each localisation network whose run counts (as for its score). */
+  private saveVolumes(studyUid: string, opts: { provisional?: boolean; includingSeries?: string; models?: ReadonlySet<string> }): void {
+    const { store } = this.opts;
+    store.lesionMaps.clearVolumes(studyUid);
+    for (const s of this.loaded()) {
+      const map = this.lesionMap(s.modelId);
+      if (!map || (opts.models && !opts.models.has(s.modelId))) continue;
+      const slices = store.lesionMaps.ofStudy(studyUid, s.modelId, {
+        withReceiving: opts.provisional ?? false,
+        includingSeries: opts.includingSeries,
+      });
+      const volume = studyVolume(slices, map.threshold);
+      if (volume) store.lesionMaps.saveVolume(studyUid, { ...volume, modelId: s.modelId, provisional: !!opts.provisional });
+    }
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,7 @@ import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
 import { sessionOptions } from './session-options.js';
 
 const sessions = new Map<string, ort.InferenceSession>();
+const lesionMaps = new Map<string, NonNullable<ModelToLoad['lesionMap']>>();
 
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
@@ -64,6 +65,8 @@ async function load(model: ModelToLoad): Promise<{ provider: string; reason: str
     try {
       const session = await ort.InferenceSession.create(path, sessionOptions(provider, model.intraOpThreads));
       sessions.set(model.id, session);
+      if (model.lesionMap) lesionMaps.set(model.id, model.lesionMap);
+      else lesionMaps.delete(model.id);
       const precision = model.precisions[provider];
       const reason = (skipped.length ? skipped.join('; ') : `${provider} requested first`) + (precision ? `; ${precision} file` : '');
       return { provider, reason };
@@ -76,7 +79,12 @@ async function load(model: ModelToLoad): Promise<{ provider: string; reason: str
   throw new Error(`${model.id}: no execution provider configured`);
 }
 
-async function run(modelId: string, hu: Float32Array, window: Float32Array, count: number): Promise<Float32Array> {
+async function run(
+  modelId: string,
+  hu: Float32Array,
+  window: Float32Array,
+  count: number,
+): Promise<{ probabilities: Float32Array; lesionMap?: Uint8Array }> {
   const session = sessions.get(modelId);
   if (!session) throw new Error(`model ${modelId} is not loaded`);
   const out = await session.run({
@@ -87,7 +95,21 @@ async function run(modelId: string, hu: Float32Array, window: Float32Array, coun
   if (!probabilities || probabilities.dims.length !== 2 || probabilities.dims[0] !== count || probabilities.dims[1] !== 6) {
     throw new Error(`model ${modelId} broke the contract: output 'probabilities' must be [${count}, 6]`);
   }
-  return Float32Array.from(probabilities.data as Float32Array);
+  const spec = lesionMaps.get(modelId);
+  if (!spec) return { probabilities: Float32Array.from(probabilities.data as Float32Array) };
+  const map = out[spec.name];
+  const want = [count, spec.channels, spec.height, spec.width];
+  if (!map || map.dims.length !== 4 || map.dims.some((d, k) => d !== want[k])) {
+    throw new Error(`model ${modelId} broke its manifest: output '${spec.name}' must be [${want.join(', ')}]`);
+  }
+  return { probabilities: Float32Array.from(probabilities.data as Float32Array), lesionMap: toBytes(map.data as Float32Array) };
+}
+
+/** Probabilities as bytes (×255): what the store keeps, a quarter of the floats to send. */
+function toBytes(p: Float32Array): Uint8Array {
+  const out = new Uint8Array(p.length);
+  for (let k = 0; k < p.length; k++) out[k] = Math.round(Math.min(1, Math.max(0, p[k]!)) * 255);
+  return out;
 }
 
 const port = parentPort;
@@ -104,8 +126,9 @@ port.on('message', (msg: WorkerRequest) => {
           break;
         }
         case 'run': {
-          const probabilities = await run(msg.modelId, msg.hu, msg.window, msg.count);
-          reply({ type: 'result', id: msg.id, probabilities }, [probabilities.buffer as ArrayBuffer]);
+          const { probabilities, lesionMap } = await run(msg.modelId, msg.hu, msg.window, msg.count);
+          const transfer = [probabilities.buffer as ArrayBuffer, ...(lesionMap ? [lesionMap.buffer as ArrayBuffer] : [])];
+          reply({ type: 'result', id: msg.id, probabilities, ...(lesionMap ? { lesionMap } : {}) }, transfer);
           break;
         }
         case 'close': {

@@ -16,6 +16,7 @@ import { AuditRepository } from './audit.js';
 import { FileRepository } from './files.js';
 import { InstanceRepository } from './instances.js';
 import { JobRepository } from './jobs.js';
+import { LesionMapRepository } from './lesion-maps.js';
 import { PredictionRepository } from './predictions.js';
 import { ReviewerRepository } from './reviewers.js';
 import { ReviewRepository } from './reviews.js';
@@ -34,6 +35,7 @@ export type { FileOutcome, FileRepository, QuarantineRow } from './files.js';
 export { SeriesStudyMismatch } from './instances.js';
 export type { InstanceRepository, InstanceRow, NewInstance, SliceOrder } from './instances.js';
 export type { JobRepository, JobRow } from './jobs.js';
+export type { LesionMap, LesionMapFilter, LesionMapRepository, LesionMapSlice } from './lesion-maps.js';
 export type { PredictionRepository, SlicePrediction, StoredPrediction, StudyPredictionsFilter } from './predictions.js';
 export type { ReviewerRepository } from './reviewers.js';
 export { NotFound, StudyNotFound } from './reviews.js';
@@ -56,6 +58,8 @@ export class Store {
   readonly jobs: JobRepository;
   readonly predictions: PredictionRepository;
   readonly scores: ScoreRepository;
+  /** Localisation networks' maps per slice, and the volume estimates summed from them. */
+  readonly lesionMaps: LesionMapRepository;
   readonly reviews: ReviewRepository;
   readonly reviewers: ReviewerRepository;
   readonly worklist: WorklistRepository;
@@ -71,6 +75,7 @@ export class Store {
     this.jobs = new JobRepository(db);
     this.predictions = new PredictionRepository(db);
     this.scores = new ScoreRepository(db);
+    this.lesionMaps = new LesionMapRepository(db);
     this.reviews = new ReviewRepository(db, this.audit);
     this.reviewers = new ReviewerRepository(db, this.audit);
     this.worklist = new WorklistRepository(db);

@@ -9,6 +9,7 @@ import * as m0003 from './0003-patient-sex-age.js';
 import * as m0004 from './0004-prediction-model-file.js';
 import * as m0005 from './0005-provisional-scores.js';
 import * as m0006 from './0006-series-choice.js';
+import * as m0007 from './0007-lesion-maps.js';
 
 export interface Migration {
   version: number;
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: '0004-prediction-model-file', up: m0004.up },
   { version: 5, name: '0005-provisional-scores', up: m0005.up },
   { version: 6, name: '0006-series-choice', up: m0006.up },
+  { version: 7, name: '0007-lesion-maps', up: m0007.up },
 ];

@@ -1,0 +1,74 @@
+/**
+ * The volume rule: map pixels at or above the threshold × their area on the slice × the slice
+ * spacing; a pixel two subtypes share counts once in the total; no pixel spacing or no spacing
+ * between slices gives no number rather than a wrong one.
+ */
+import { describe, expect, it } from 'vitest';
+import { seriesVolume, sliceSpacingMm, studyVolume, type MapSlice } from '../../../src/main/triage/volume.js';
+
+const SIZE = 128;
+const PLANE = SIZE * SIZE;
+
+/** A slice whose map has a `side`×`side` square at `p` in the given channels (subtype indices). */
+function mapSlice(z: number | null, squares: { channel: number; side: number; p: number; at?: number }[], over: Partial<MapSlice> = {}): MapSlice {
+  const data = new Uint8Array(5 * PLANE);
+  for (const { channel, side, p, at = 10 } of squares) {
+    for (let y = at; y < at + side; y++) for (let x = at; x < at + side; x++) data[channel * PLANE + y * SIZE + x] = Math.round(p * 255);
+  }
+  return {
+    seriesUid: '1.2',
+    channels: 5,
+    height: SIZE,
+    width: SIZE,
+    data,
+    slicePosition: z,
+    pixelSpacing: [0.5, 0.5],
+    originalRows: 512,
+    originalColumns: 512,
+    sliceThickness: 5,
+    ...over,
+  };
+}
+
+describe('bleed volume from lesion maps', () => {
+  it('counts pixels at or above the threshold times pixel area times slice spacing', () => {
+    // 10×10 map pixels of 4×4 slice pixels at 0.5 mm: 2 mm × 2 mm each; 5 mm apart: 20 mm³ a pixel.
+    const slices = [mapSlice(0, [{ channel: 4, side: 10, p: 0.9 }]), mapSlice(5, [{ channel: 4, side: 10, p: 0.9 }]), mapSlice(10, [])];
+    const v = seriesVolume(slices, 0.5)!;
+    expect(v.totalMl).toBeCloseTo((2 * 100 * 20) / 1000, 6); // 4 mL
+    expect(v.subtypes).toEqual({ epidural: 0, intraparenchymal: 0, intraventricular: 0, subarachnoid: 0, subdural: 4 });
+    expect(v.slices).toBe(3);
+    // below the threshold: nothing
+    expect(seriesVolume([mapSlice(0, [{ channel: 4, side: 10, p: 0.45 }]), mapSlice(5, [])], 0.5)!.totalMl).toBe(0);
+  });
+
+  it('counts a pixel two subtypes share once in the total and once in each subtype', () => {
+    const v = seriesVolume([mapSlice(0, [{ channel: 1, side: 10, p: 0.8 }, { channel: 2, side: 5, p: 0.8 }]), mapSlice(5, [])], 0.5)!;
+    expect(v.subtypes.intraparenchymal).toBeCloseTo(2, 6);
+    expect(v.subtypes.intraventricular).toBeCloseTo(0.5, 6);
+    expect(v.totalMl).toBeCloseTo(2, 6);
+  });
+
+  it('scales pixel spacing to the 512×512 copy the network read (a 256×256 slice at 1 mm)', () => {
+    const v = seriesVolume([mapSlice(0, [{ channel: 0, side: 10, p: 1 }], { pixelSpacing: [1, 1], originalRows: 256, originalColumns: 256 }), mapSlice(5, [], { pixelSpacing: [1, 1], originalRows: 256, originalColumns: 256 })], 0.5)!;
+    expect(v.totalMl).toBeCloseTo(2, 6);
+  });
+
+  it('takes the median gap between positions; the thickness without positions; nothing without either', () => {
+    expect(sliceSpacingMm([0, 5, 10, 15, 30], 3)).toBe(5);
+    expect(sliceSpacingMm([10, 0, 5], null)).toBe(5);
+    expect(sliceSpacingMm([null, null], 2.5)).toBe(2.5);
+    expect(sliceSpacingMm([4, 4], null)).toBeNull();
+    expect(seriesVolume([mapSlice(null, [{ channel: 0, side: 10, p: 1 }], { sliceThickness: null })], 0.5)).toBeNull();
+    expect(seriesVolume([mapSlice(0, [{ channel: 0, side: 10, p: 1 }], { pixelSpacing: null }), mapSlice(5, [])], 0.5)).toBeNull();
+  });
+
+  it("gives a study its largest series' estimate: two series of one head measure one bleed", () => {
+    const thin = [0, 1, 2, 3].map((z) => mapSlice(z, [{ channel: 4, side: 10, p: 0.9 }], { seriesUid: 'thin' }));
+    const thick = [0, 5].map((z) => mapSlice(z, [{ channel: 4, side: 10, p: 0.9 }], { seriesUid: 'thick' }));
+    const v = studyVolume([...thin, ...thick], 0.5)!;
+    expect(v.seriesUid).toBe('thick');
+    expect(v.totalMl).toBeCloseTo(4, 6);
+    expect(studyVolume([], 0.5)).toBeNull();
+  });
+});
