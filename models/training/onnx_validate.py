@@ -32,6 +32,7 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
     ap.add_argument("--hu", required=True, help="float32 [N,512,512] little-endian")
     ap.add_argument("--window", required=True, help="float32 [N,2] little-endian")
     ap.add_argument("--out", default=None, help="write probabilities float32 [N,6] here")
+    ap.add_argument("--out-map", default=None, help="lesion-map networks: write the maps float32 [N,5,128,128] here")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -46,6 +47,8 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
     with torch.no_grad():
         out = model(torch.from_numpy(hu.copy()), torch.from_numpy(window.copy()))
         prob = (out[0] if isinstance(out, tuple) else out).numpy().astype("<f4")
+    if args.out_map and isinstance(out, tuple):
+        out[1].numpy().astype("<f4").tofile(args.out_map)
     if args.out:
         prob.tofile(args.out)
     print(json.dumps({"model": args.model, "onnx": str(path), "probabilities": prob.tolist()}))

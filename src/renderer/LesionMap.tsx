@@ -79,8 +79,9 @@ export function LesionLegend({ map, shown }: { map: LesionMapPixels | null; show
   const short = LABEL_SHORT[peak.label as keyof typeof LABEL_SHORT] ?? peak.label;
   return (
     <div className="overlay maplegend" data-testid="lesion-legend">
+      <div>Lesion map, estimate</div>
       <div>
-        Lesion map, estimate ({map.modelId}) · peak {peak.p >= DISPLAY_FLOOR ? `${short} ${Math.round(peak.p * 100)} %` : 'none on this slice'}
+        {map.modelId} · peak {peak.p >= DISPLAY_FLOOR ? `${short} ${Math.round(peak.p * 100)} %` : 'none here'}
       </div>
       <div className="mapscale" aria-label="colour scale: map probability">
         <span>{Math.round(DISPLAY_FLOOR * 100)} %</span>
@@ -89,7 +90,7 @@ export function LesionLegend({ map, shown }: { map: LesionMapPixels | null; show
         </span>
         <span>100 %</span>
       </div>
-      <div className="muted">l hides · volume counts pixels from the tick ({Math.round(map.threshold * 100)} %)</div>
+      <div>l hides · tick: volume from {Math.round(map.threshold * 100)} %</div>
     </div>
   );
 }

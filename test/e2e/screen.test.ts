@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { compose } from '../../src/main/core.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
-import { bump, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from '../fixtures/studies.js';
+import { bump, discMap, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from '../fixtures/studies.js';
 import { withDatabase } from '../helpers.js';
 
 // Browser-side callbacks are typed structurally: the Node test tsconfig has no DOM lib, on purpose.
@@ -112,6 +112,14 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     putStudyScore(store, a.studyUid, 'convlstm', probs({ any: 0.95, subarachnoid: 0.9, subdural: 0.35 }), keyA);
     putStudyScore(store, a.studyUid, 'ensemble', probs({ any: 0.83, subarachnoid: 0.4, subdural: 0.58 }), keyA);
     putStudyScore(store, a.studyUid, 'ranking', probs({ any: 0.89, subarachnoid: 0.65, subdural: 0.47 }), keyA);
+    // A localisation network's maps (a subdural disc on the three slices round the peak) and its volume.
+    const mapSlices = store.series.ofStudy(a.studyUid).flatMap((s) => s.slices.map((x) => x.instanceId));
+    store.lesionMaps.save('lesion_unet', null, { channels: 5, height: 128, width: 128 },
+      mapSlices.map((instanceId, i) => ({ instanceId, map: discMap(4, 30, 60, 8, Math.abs(i - pk) <= 1 ? 0.9 : 0) })));
+    store.lesionMaps.saveVolume(a.studyUid, {
+      modelId: 'lesion_unet', seriesUid: store.series.ofStudy(a.studyUid)[0]!.seriesUid, totalMl: 12.4,
+      subtypes: { epidural: 0, intraparenchymal: 0, intraventricular: 0, subarachnoid: 0, subdural: 12.4 }, slices: mapSlices.length, provisional: false,
+    });
     putPredictions(store, B.studyUid, 'convlstm', 'CPUExecutionProvider', (i) => probs({ any: bump(i, 4, 0.6), subarachnoid: bump(i, 4, 0.55) }));
     putStudyScore(store, B.studyUid, 'ranking', probs({ any: 0.61, subarachnoid: 0.55, intraparenchymal: 0.2 }));
     putPredictions(store, C.studyUid, 'convlstm', 'CPUExecutionProvider', () => probs({ any: 0.08 }));
@@ -273,6 +281,46 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await shot('viewer-1280x720.png');
     await page.keyboard.press('m');
     await page.setViewportSize({ width: 1440, height: 900 });
+  });
+
+  it('draws the lesion map over the slice and the key slices with key l, with its legend; every volume says "estimate"', async () => {
+    await page.keyboard.press('Escape');
+    expect(await page.textContent(`tr.row[data-study="${a.studyUid}"] [data-testid="volume"]`)).toMatch(/≈ 12 mL estimate/);
+    await page.dblclick(`tr.row[data-study="${a.studyUid}"]`);
+    await page.waitForSelector(`[data-testid="viewer"][data-slice-index="${a.peak}"]`);
+    expect(await page.textContent('[data-testid="study-volume"]')).toMatch(/Bleed volume ≈ 12 mL \(estimate, Lesion maps\) · SDH 12 mL/);
+    // Off until asked for: the image is read as it is first.
+    expect(await page.$('[data-testid="lesion-map"]')).toBeNull();
+    expect(await page.textContent('[data-testid="lesion-hint"]')).toMatch(/l: lesion map \(estimate\)/);
+    const thumbRed = () =>
+      page.$$eval('[data-testid="key-thumb"]', (cs) =>
+        cs.reduce((sum, c) => {
+          const d = (c as unknown as Canvas).getContext('2d')!.getImageData(0, 0, 128, 128).data;
+          for (let i = 0; i < d.length; i += 4) sum += Math.max(0, d[i]! - d[i + 2]!);
+          return sum;
+        }, 0),
+      );
+    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document.querySelectorAll('[data-testid="key-thumb"]').length >= 1);
+    const before = await thumbRed();
+    await page.keyboard.press('l');
+    const layer = (await page.waitForSelector('[data-testid="lesion-map"]'))!;
+    expect(await page.textContent('[data-testid="lesion-legend"]')).toMatch(/Lesion map, estimate\s*lesion_unet · peak SDH 90 %/);
+    // Drawn where the map has it: at the disc's centre, not in the far corner.
+    const alpha = (x: number, y: number) => layer.evaluate((c, [px, py]) => (c as unknown as Canvas).getContext('2d')!.getImageData(px!, py!, 1, 1).data[3]!, [x, y]);
+    expect(await alpha(30, 60)).toBeGreaterThan(100);
+    expect(await alpha(120, 120)).toBe(0);
+    await page.waitForFunction((b) => {
+      let sum = 0;
+      const cs = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document.querySelectorAll('[data-testid="key-thumb"]');
+      for (let k = 0; k < cs.length; k++) {
+        const d = (cs[k] as Canvas).getContext('2d')!.getImageData(0, 0, 128, 128).data;
+        for (let i = 0; i < d.length; i += 4) sum += Math.max(0, d[i]! - d[i + 2]!);
+      }
+      return sum > b;
+    }, before);
+    await shot('viewer-lesion-map.png');
+    await page.keyboard.press('l');
+    await page.waitForSelector('[data-testid="lesion-map"]', { state: 'detached' });
   });
 
   it('stores a review under the signed-in reviewer, and it persists across a server restart', async () => {

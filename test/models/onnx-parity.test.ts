@@ -42,6 +42,7 @@ interface ManifestModel {
   readonly labels: readonly string[];
   readonly thresholds: Readonly<Record<string, number>>;
   readonly int8?: Int8Record;
+  readonly outputs?: Readonly<Record<string, { readonly kind?: string }>>;
 }
 
 interface Manifest {
@@ -191,6 +192,21 @@ describe.each(manifest.models.map((m) => [m.id, m] as const))('model %s', (_id, 
         worst = Math.max(worst, Math.abs(a - (torchOut[i] as number)));
       }
       expect(worst).toBeLessThanOrEqual(TOLERANCE);
+      // A declared lesion map is the same graph's other output: held to the training code too.
+      const mapName = Object.entries(model.outputs ?? {}).find(([, o]) => o.kind === 'lesion-map')?.[0];
+      if (mapName) {
+        const mapFile = path.join(work, `${model.id}.map.f32`);
+        runPython([
+          '-m', 'models.training.onnx_validate', '--model', model.id, '--onnx', path.join(modelsDir, file),
+          '--hu', path.join(work, 'hu.f32'), '--window', path.join(work, 'window.f32'), '--out-map', mapFile,
+        ]);
+        const torchMap = readFloat32(mapFile);
+        const onnxMap = result[mapName]!.data as Float32Array;
+        expect(onnxMap.length).toBe(torchMap.length);
+        let worstMap = 0;
+        for (let i = 0; i < torchMap.length; i++) worstMap = Math.max(worstMap, Math.abs(onnxMap[i]! - torchMap[i]!));
+        expect(worstMap).toBeLessThanOrEqual(TOLERANCE);
+      }
       await session.release();
     },
     600_000,

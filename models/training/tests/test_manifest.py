@@ -30,6 +30,20 @@ class ManifestTest(unittest.TestCase):
                 self.assertTrue((MODELS_DIR / m["card"]).exists())
                 self.assertTrue(m["training"]["fromScratch"])
 
+    def test_the_lesion_map_network_declares_its_map_as_the_app_reads_it(self) -> None:
+        from models.training.lesion_unet import LESION_MAP_OUTPUT, MODEL_ID
+
+        rows = [m for m in self.doc["models"] if m["id"] == MODEL_ID]
+        if not rows:
+            self.skipTest("no lesion-map network shipped")
+        m = rows[0]
+        self.assertEqual(m["outputs"]["lesion_map"], LESION_MAP_OUTPUT)
+        self.assertEqual(m["outputs"]["lesion_map"]["labels"], list(LABELS[1:]))
+        self.assertEqual(m["labels"], list(LABELS))
+        self.assertTrue((MODELS_DIR / m["card"]).exists())
+        self.assertTrue(m["training"]["fromScratch"])
+        self.assertIn("NOT clinically validated", m["clinicalUse"])
+
     def test_files_match_their_sha256_and_size_limit(self) -> None:
         for m in self.doc["models"]:
             for f in m["files"]:

@@ -1,0 +1,86 @@
+/**
+ * The lesion-map network through the app, on phantom slices and the repository's shipped file:
+ * each slice's map is run once and stored, the viewer's slice carries it, the study gets a volume
+ * estimate made by the volume rule from exactly those maps, and a manifest that declares a map
+ * the app cannot place is refused with its reason.
+ */
+import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TriageApiImpl } from '../../../src/main/api/index.js';
+import { compose } from '../../../src/main/core.js';
+import { OnnxSeriesScorer } from '../../../src/main/inference/scorer.js';
+import { studyVolume } from '../../../src/main/triage/index.js';
+import { phantomSlices, REPO_ROOT, tempDir } from '../../helpers.js';
+
+const dir = tempDir('triage-lesion-');
+afterAll(() => dir.cleanup());
+
+interface ManifestModel {
+  id: string;
+  files: { path: string; sha256: string }[];
+  outputs?: Record<string, { shape: (string | number)[]; kind?: string; threshold?: number }>;
+}
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: ManifestModel[] };
+const lesion = manifest.models.find((m) => Object.values(m.outputs ?? {}).some((o) => o.kind === 'lesion-map'));
+
+function modelsDir(name: string, entry: ManifestModel): string {
+  const out = join(dir.path, name);
+  for (const f of entry.files) {
+    mkdirSync(join(out, f.path, '..'), { recursive: true });
+    copyFileSync(join(REPO_ROOT, 'models', f.path), join(out, f.path));
+  }
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify({ models: [entry], ensembles: [] }));
+  return out;
+}
+
+const inbox = join(dir.path, 'inbox');
+beforeAll(() => {
+  mkdirSync(inbox);
+  phantomSlices(inbox, 4, 6);
+});
+
+describe.runIf(lesion)('the lesion-map network in the app', () => {
+  it('stores every slice its map once, serves it with the slice, and sums the volume from those maps', async () => {
+    const core = compose({ dataDir: join(dir.path, 'data'), settleMs: 0 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: modelsDir('ok', lesion!) });
+    expect(scorer!.modelStates()).toEqual([expect.objectContaining({ modelId: lesion!.id, status: 'loaded' })]);
+    core.attachScorer(scorer!);
+    await core.importFolder(inbox);
+    const [row] = core.worklist();
+    expect(row!.state).toBe('scored');
+    const api = new TriageApiImpl(core);
+    const detail = await api.study({ studyUid: row!.studyUid });
+    const slices = detail.series[0]!.slices;
+    expect(slices).toHaveLength(6);
+    for (const s of slices) {
+      const got = await api.slice({ instanceId: s.instanceId });
+      expect(got.lesionMap).toMatchObject({ modelId: lesion!.id, labels: ['epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid', 'subdural'], height: 128, width: 128 });
+      expect(Buffer.from(got.lesionMap!.base64, 'base64').length).toBe(5 * 128 * 128);
+    }
+    // The volume is the rule applied to exactly the stored maps, on the series read.
+    const maps = core.store.lesionMaps.ofStudy(row!.studyUid, lesion!.id, { withReceiving: false });
+    expect(maps).toHaveLength(6);
+    const threshold = Object.values(lesion!.outputs!).find((o) => o.kind === 'lesion-map')!.threshold!;
+    const expected = studyVolume(maps, threshold)!;
+    expect(expected).not.toBeNull();
+    expect(detail.volume).toMatchObject({ modelId: lesion!.id, totalMl: expected.totalMl, subtypes: expected.subtypes, slices: 6, provisional: false });
+    const list = await api.worklist({});
+    expect(list.rows[0]!.volumeMl).toBe(expected.totalMl);
+    // scored again by the same file: nothing runs again, the maps stay
+    const before = core.store.lesionMaps.ofInstance(slices[0]!.instanceId)!;
+    await scorer!.scoreSeries(detail.series[0]!.seriesUid);
+    expect(Buffer.from(core.store.lesionMaps.ofInstance(slices[0]!.instanceId)!.data).equals(Buffer.from(before.data))).toBe(true);
+    await core.stop();
+  }, 300_000);
+
+  it('refuses a model whose declared map the app cannot place on the slice, with the reason', async () => {
+    const wrong = structuredClone(lesion!);
+    const out = Object.values(wrong.outputs!).find((o) => o.kind === 'lesion-map')!;
+    out.shape = ['N', 5, 100, 100];
+    const core = compose({ dataDir: join(dir.path, 'data-wrong'), settleMs: 0 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: modelsDir('wrong', wrong) });
+    expect(scorer!.modelStates()[0]).toMatchObject({ status: 'refused', reason: expect.stringMatching(/100×100; it must divide the 512×512 slice/) });
+    await core.stop();
+  });
+});
