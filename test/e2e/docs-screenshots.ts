@@ -52,11 +52,17 @@ try {
       await page.keyboard.press('2');
       await page.waitForTimeout(200);
       await page.screenshot({ path: join(out, 'models-viewer.png') });
+      // The lesion network's map over the key slice and on the key slices' thumbnails (key l).
+      await page.keyboard.press('l');
+      await page.waitForSelector('[data-testid="lesion-map"]');
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(out, 'models-viewer-lesion-map.png') });
+      await page.keyboard.press('l');
       // The smallest reading-room screen the layout is made for: the slice still at full resolution.
       await page.setViewportSize({ width: 1280, height: 720 });
       await page.waitForTimeout(300);
       await page.screenshot({ path: join(out, 'models-viewer-1280x720.png') });
-      process.stdout.write(`wrote models-worklist.png, models-viewer.png and models-viewer-1280x720.png in ${out}\n`);
+      process.stdout.write(`wrote models-worklist.png, models-viewer.png, models-viewer-lesion-map.png and models-viewer-1280x720.png in ${out}\n`);
     } finally {
       await browser.close();
     }

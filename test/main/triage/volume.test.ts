@@ -72,3 +72,36 @@ describe('bleed volume from lesion maps', () => {
     expect(studyVolume([], 0.5)).toBeNull();
   });
 });
+
+describe('the app and the training code measure the same volume', () => {
+  it('on the same maps and geometry (models/training/lesion_unet.py volume_ml)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { PYTHON, REPO_ROOT } = await import('../../helpers.js');
+    // Blobs of graded probability across four slices, 3 mm apart, 0.45 mm pixels.
+    const slices = [0, 3, 6, 9].map((z, k) =>
+      mapSlice(z, [
+        { channel: 4, side: 12 + 4 * k, p: 0.55, at: 20 },
+        { channel: 4, side: 6, p: 0.95, at: 24 },
+        { channel: 2, side: 9, p: 0.49 + 0.02 * k, at: 70 }, // below, then above the threshold
+      ], { pixelSpacing: [0.45, 0.45], sliceThickness: 3 }),
+    );
+    const app = seriesVolume(slices, 0.5)!;
+    const py = JSON.parse(
+      execFileSync(
+        PYTHON,
+        [
+          '-c',
+          `import json, sys
+import numpy as np
+from models.training.lesion_unet import volume_ml, slice_spacing
+d = json.load(sys.stdin)
+maps = np.array(d['maps'], dtype=np.float32).reshape(-1, 5, 128, 128) / 255.0
+print(json.dumps(volume_ml(maps, 0.45, slice_spacing(np.array(d['z'], dtype=float)))))`,
+        ],
+        { cwd: REPO_ROOT, input: JSON.stringify({ maps: slices.flatMap((s) => Array.from(s.data)), z: [0, 3, 6, 9] }), encoding: 'utf8', maxBuffer: 64 << 20 },
+      ),
+    ) as number;
+    expect(app.totalMl).toBeGreaterThan(0);
+    expect(app.totalMl).toBeCloseTo(py, 2);
+  });
+});
