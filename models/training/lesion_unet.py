@@ -168,9 +168,9 @@ def predict_maps(model: LesionUNet, hu: np.ndarray, batch_size: int = 8) -> Tupl
     return np.concatenate(probs), np.concatenate(maps)
 
 
-def volume_ml(maps: np.ndarray, pixel_mm: float, slice_mm: float) -> float:
+def volume_ml(maps: np.ndarray, pixel_mm: float, slice_mm: float, threshold: float = VOLUME_THRESHOLD) -> float:
     """Bleed volume (mL) from lesion maps [Z, 5, 128, 128]: pixels where any subtype reaches the threshold."""
-    voxels = int((maps.max(axis=1) >= VOLUME_THRESHOLD).sum())
+    voxels = int((maps.max(axis=1) >= threshold).sum())
     return voxels * (pixel_mm * MAP_STRIDE) ** 2 * slice_mm / 1000.0
 
 
@@ -187,7 +187,8 @@ def slice_spacing(z: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(np.sort(z))))) if len(z) > 1 else 5.0
 
 
-def evaluate_pool(model: LesionUNet, pool: str, studies: int, batch_size: int = 8) -> Dict[str, object]:
+def evaluate_pool(model: LesionUNet, pool: str, studies: int, batch_size: int = 8,
+                  threshold: float = VOLUME_THRESHOLD) -> Dict[str, object]:
     idx = PoolIndex.open(pool)
     hits: Dict[str, List[int]] = {l: [0, 0] for l in LABELS}
     per_study = []
@@ -204,18 +205,46 @@ def evaluate_pool(model: LesionUNet, pool: str, studies: int, batch_size: int = 
                 hits[label][0] += n; hits[label][1] += h
         if pixel_mm is not None and labels[:, 0].any():
             dz = slice_spacing(z)
-            est, truth = volume_ml(maps, pixel_mm, dz), mask_volume_ml(bits, pixel_mm, dz)
+            est, truth = volume_ml(maps, pixel_mm, dz, threshold), mask_volume_ml(bits, pixel_mm, dz)
             per_study.append({"study": int(idx.studies[k]), "truth_ml": round(truth, 2), "estimate_ml": round(est, 2),
                               "within": volume_within(est, truth)})
     within = [s["within"] for s in per_study]
     return {
         "pool": str(pool), "studies": min(studies, len(idx.studies)), "tolerance_px": TOLERANCE_PX,
+        "volume_threshold": threshold,
         "pointing_game": {l: {"slices": n, "hits": h, "hit_rate": round(h / n, 4) if n else None} for l, (n, h) in hits.items()},
         "volume": {"bleeding_studies": len(per_study), "within": int(sum(within)),
                    "within_rate": round(sum(within) / len(within), 4) if within else None,
                    "rule": f"within {int(VOLUME_TOLERANCE[0] * 100)} % or {VOLUME_TOLERANCE[1]:g} mL of the drawn masks' volume",
                    "per_study": per_study},
     }
+
+
+def choose_volume_threshold(model: LesionUNet, pools: Sequence[str], studies: int,
+                            grid: Sequence[float] = tuple(np.round(np.arange(0.2, 0.801, 0.05), 2))) -> Dict[str, object]:
+    """The map threshold whose volumes fall within the tolerance on most bleeding studies of these
+    pools (never the test pool), ties to the one nearest 0.5: the map's probabilities are per pixel,
+    and a pixel half covered by blood should count half the time."""
+    cases = []
+    for pool in pools:
+        idx = PoolIndex.open(pool)
+        for k in range(min(studies, len(idx.studies))):
+            pixel_mm, z = idx.geometry(k)
+            labels = idx.labels[idx.study_of == k]
+            if pixel_mm is None or not labels[:, 0].any():
+                continue
+            _, maps = predict_maps(model, idx.hu_map(k))
+            dz = slice_spacing(z)
+            cases.append((maps.max(axis=1, keepdims=True), pixel_mm, dz, mask_volume_ml(idx.masks(k), pixel_mm, dz)))
+    if not cases:
+        raise SystemExit("no bleeding study with pixel spacing in these pools: build pools that keep it")
+    rows = []
+    for t in grid:
+        hits = sum(volume_within(volume_ml(m, px, dz, float(t)), truth) for m, px, dz, truth in cases)
+        rows.append({"threshold": float(t), "within": int(hits), "within_rate": round(hits / len(cases), 4)})
+    best = max(rows, key=lambda r: (r["within"], -abs(r["threshold"] - 0.5)))
+    return {"pools": [str(p) for p in pools], "bleeding_studies": len(cases), "threshold": best["threshold"],
+            "rule": "most bleeding studies within 25 % or 2 mL; ties to the threshold nearest 0.5", "rows": rows}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -340,7 +369,15 @@ def training_record(checkpoint: str) -> Dict[str, object]:
             "optimizer": "AdamW, warm-up then cosine; loss: pixel BCE + soft Dice per subtype + slice-label BCE"}
 
 
-def ship(checkpoint: str, evaluation_path: Optional[str]) -> Dict[str, object]:
+def shipped_threshold() -> Optional[float]:
+    """The volume threshold of the shipped lesion network's manifest row, if one is shipped."""
+    from .onnx_utils import read_manifest
+
+    rows = [m for m in read_manifest().get("models", []) if m["id"] == MODEL_ID]
+    return float(rows[0]["outputs"]["lesion_map"]["threshold"]) if rows else None
+
+
+def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Optional[str] = None) -> Dict[str, object]:
     """Export to models/lesion_unet/, write its card and its row in models/manifest.json (the
     classifiers' rows, the ensemble and the ranking record are kept as they are)."""
     from .contract import INPUTS, MODELS_DIR, OUTPUTS
@@ -353,6 +390,8 @@ def ship(checkpoint: str, evaluation_path: Optional[str]) -> Dict[str, object]:
     done = export(checkpoint, path)
     files = [Path(f) for f in done["files"]]  # type: ignore[union-attr]
     evaluation = json.loads(Path(evaluation_path).read_text()) if evaluation_path else None
+    chosen = json.loads(Path(threshold_path).read_text()) if threshold_path else None
+    threshold = float(chosen["threshold"]) if chosen else VOLUME_THRESHOLD
     entry = {
         "id": MODEL_ID, "version": VERSION,
         "architecture": "U-Net lesion maps (ours, after Ronneberger et al. 2015): one map per subtype at 128x128",
@@ -361,15 +400,18 @@ def ship(checkpoint: str, evaluation_path: Optional[str]) -> Dict[str, object]:
         "file": f"{MODEL_ID}/{path.name}",
         "files": file_entries(MODEL_ID, files, path, "float16", ["cuda", "cpu"]),
         "parameters": done["parameters"], "opset": OPSET, "weightsOnDisk": FLOAT_PRECISION,
-        "inputs": INPUTS, "outputs": {**OUTPUTS, "lesion_map": LESION_MAP_OUTPUT},
+        "inputs": INPUTS, "outputs": {**OUTPUTS, "lesion_map": {**LESION_MAP_OUTPUT, "threshold": threshold}},
         "labels": list(LABELS), "networkInputSize": INPUT_SIZE,
         "preprocessing": ("three windows of the 512x512 HU slice stacked as channels inside the graph (as the ensemble: "
                           "brain, subdural, soft tissue), bilinear resize to 256x256; maps at 128x128, 4 slice pixels each"),
         "interpretations": ["probabilities = each subtype map's highest pixel; any = the highest subtype (ours)",
                             "volume: map pixels at or above the threshold x pixel area x slice spacing (ours)"],
         "training": training_record(checkpoint),
-        "thresholds": {l: VOLUME_THRESHOLD for l in LABELS},
-        "thresholdRule": f"{VOLUME_THRESHOLD:g}: the map threshold of the volume estimate; the network flags nothing",
+        "thresholds": {l: threshold for l in LABELS},
+        "thresholdRule": (f"{threshold:g}: the map threshold of the volume estimate"
+                          + (f", chosen on {', '.join(Path(p).name for p in chosen['pools'])} ({chosen['rule']})" if chosen else "")
+                          + "; the network flags nothing"),
+        "volumeThreshold": chosen,
         "metrics": evaluation,
         "card": f"{MODEL_ID}/CARD.md",
         "clinicalUse": WARNING,
@@ -392,7 +434,8 @@ def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
         f"{entry['architecture']}; {entry['parameters']:,} parameters. {entry['preprocessing']}.",
         "Output `probabilities` [N, 6] under the model contract and, declared in the manifest, `lesion_map` "
         f"[N, 5, {MAP_SIZE}, {MAP_SIZE}]: each map pixel's probability of each subtype. The app overlays the maps on the "
-        f"slice and sums the pixels at or above {VOLUME_THRESHOLD:g} into a bleed-volume **estimate** (mL). "
+        f"slice and sums the pixels at or above {entry['outputs']['lesion_map']['threshold']:g} into a bleed-volume "  # type: ignore[index]
+        f"**estimate** (mL); {entry['thresholdRule']}. "
         "It is not part of the ranking: the worklist order comes from the ranking family.", "",
         "## How it was trained", "",
         f"From scratch (no pretrained weights), on synthetic data only: {t['steps']} steps, {t['slicesSeen']} slices, "
@@ -439,7 +482,7 @@ def evaluation_report(result: Dict) -> str:
                   f"Pointing game (the map's peak within {p['tolerance_px']} px of the drawn lesion, every bleeding slice):", "",
                   "| label | slices | hits | rate |", "|---|---:|---:|---:|",
                   *[f"| {l} | {v['slices']} | {v['hits']} | {_rate(v['hit_rate'])} |" for l, v in pg.items()], "",
-                  f"Volume, {vol['rule']}: {vol['within']} of {vol['bleeding_studies']} bleeding studies"
+                  f"Volume (map pixels from {p.get('volume_threshold', VOLUME_THRESHOLD):g}), {vol['rule']}: {vol['within']} of {vol['bleeding_studies']} bleeding studies"
                   + (f" ({vol['within_rate']:.0%})." if vol["within_rate"] is not None else "."), "",
                   "| study | drawn (mL) | estimate (mL) | within |", "|---:|---:|---:|---|",
                   *[f"| {s['study']} | {s['truth_ml']:.2f} | {s['estimate_ml']:.2f} | {'yes' if s['within'] else 'no'} |"
@@ -485,18 +528,29 @@ def main(argv: Optional[List[str]] = None) -> None:
     e.add_argument("--threads", type=int, default=None)
     e.add_argument("--out", default=None, help="also write the JSON here")
     e.add_argument("--report", default=None, help="also write a markdown report here (per study volumes)")
+    e.add_argument("--volume-threshold", type=float, default=None,
+                   help="map threshold of the volume (default: the shipped manifest's, else 0.5)")
     x = sub.add_parser("export", help="the checkpoint as an ONNX file with the extra output lesion_map")
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--out", required=True, help="the .onnx path to write")
     sh = sub.add_parser("ship", help="export to models/lesion_unet/ with its card and manifest row")
     sh.add_argument("--checkpoint", required=True)
     sh.add_argument("--evaluation", default=None, help="the JSON `evaluate --onnx ... --out` wrote")
+    sh.add_argument("--volume-threshold", default=None, help="the JSON `threshold --out` wrote (else 0.5)")
+    th = sub.add_parser("threshold", help="choose the volume threshold on held-out pools (not the test pool)")
+    tw = th.add_mutually_exclusive_group(required=True)
+    tw.add_argument("--checkpoint")
+    tw.add_argument("--onnx")
+    th.add_argument("--pool", action="append", required=True)
+    th.add_argument("--studies", type=int, default=40)
+    th.add_argument("--threads", type=int, default=None)
+    th.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     if args.cmd == "export":
         print(json.dumps(export(args.checkpoint, Path(args.out))))
         return
     if args.cmd == "ship":
-        print(json.dumps(ship(args.checkpoint, args.evaluation)))
+        print(json.dumps(ship(args.checkpoint, args.evaluation, args.volume_threshold)))
         return
     set_threads(args.threads)
     if args.cmd == "train":
@@ -504,9 +558,15 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(json.dumps({"step": state["step"], "minutes": state["minutes"], "best": state["best"]}))
         return
     model = load_weights(args.checkpoint, args.onnx)
+    if args.cmd == "threshold":
+        chosen = choose_volume_threshold(model, args.pool, args.studies)
+        Path(args.out).write_text(json.dumps(chosen, indent=1) + "\n")
+        print(json.dumps({k: chosen[k] for k in ("threshold", "bleeding_studies")}))
+        return
+    threshold = args.volume_threshold if args.volume_threshold is not None else (shipped_threshold() or VOLUME_THRESHOLD)
     command = " ".join(["/usr/bin/python3 -m models.training.lesion_unet", *(argv if argv is not None else sys.argv[1:])])
     result = {"command": command, "weights": args.onnx or args.checkpoint,
-              "pools": [evaluate_pool(model, p, args.studies) for p in args.pool]}
+              "pools": [evaluate_pool(model, p, args.studies, threshold=threshold) for p in args.pool]}
     print(json.dumps(result))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n")

@@ -80,7 +80,7 @@ class LesionTrainingTest(unittest.TestCase):
     def test_a_few_steps_train_checkpoint_and_evaluate(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "pool"
-            pool.build(root, seed=5, studies=1, workers=1, progress=False)
+            pool.build(root, seed=6, studies=1, workers=1, progress=False)  # a study with a bleed
             idx = pool.PoolIndex.open(root)
             pixel_mm, z = idx.geometry(0)
             self.assertTrue(0.3 < pixel_mm < 0.7)
@@ -112,6 +112,11 @@ class LesionTrainingTest(unittest.TestCase):
             self.assertEqual(record["slicesSeen"], 4)
             self.assertIn("models.training.lesion_unet", record["runs"][0]["command"])
             bleeding = int(idx.labels[:, 0].sum())
+            self.assertGreater(bleeding, 0)
+            chosen = lu.choose_volume_threshold(lu.load_lesion_model(str(out / "best.pt")), [str(root)], 1, grid=(0.3, 0.5, 0.7))
+            self.assertEqual(chosen["bleeding_studies"], 1)
+            self.assertEqual([r["threshold"] for r in chosen["rows"]], [0.3, 0.5, 0.7])
+            self.assertIn(chosen["threshold"], (0.3, 0.5, 0.7))
             self.assertEqual(res["pointing_game"]["any"]["slices"], bleeding)
             self.assertEqual(res["volume"]["bleeding_studies"], 1 if bleeding else 0)
 
