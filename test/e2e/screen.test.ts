@@ -362,6 +362,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     const csv = await serving.api.exportCsv({});
     expect(csv.rowCount).toBe(1);
     expect(csv.csv).toContain('Dr Ada Test');
+    // The volume estimate travels with the study, in its own column.
+    expect(csv.csv).toContain(',flagged,volume_ml_estimate,review_status,');
+    expect(csv.csv).toMatch(/,yes,12\.4,confirmed,/);
   });
 
   it('reviews from the keyboard: subtype keys, c to confirm, then the next unreviewed study; n/p step through the list', async () => {

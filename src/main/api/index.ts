@@ -474,7 +474,7 @@ export function csvCell(v: string | number | null | undefined): string {
 export function worklistCsv(rows: readonly WorklistItem[]): string {
   const header = [
     'study_uid', 'patient_name', 'patient_id', 'accession', 'description', 'first_arrival_at',
-    ...LABELS.map((l) => `score_${l}`), 'scored_by', 'flagged', 'review_status', 'reviewer', 'reviewed_at',
+    ...LABELS.map((l) => `score_${l}`), 'scored_by', 'flagged', 'volume_ml_estimate', 'review_status', 'reviewer', 'reviewed_at',
     'review_subtypes', 'review_comment',
   ];
   const lines = [header.join(',')];
@@ -484,7 +484,7 @@ export function worklistCsv(rows: readonly WorklistItem[]): string {
       [
         r.studyUid, r.patientName, r.patientId, r.accession, r.description, r.firstArrivalAt,
         ...LABELS.map((l) => (r.score ? r.score[l].toFixed(4) : '')), r.scoredBy, r.flagged ? 'yes' : 'no',
-        r.reviewStatus, rv?.reviewer, rv?.createdAt, rv ? rv.subtypes.filter((s) => SUBTYPES.includes(s)).join(';') : '',
+        r.volumeMl !== null ? r.volumeMl.toFixed(1) : '', r.reviewStatus, rv?.reviewer, rv?.createdAt, rv ? rv.subtypes.filter((s) => SUBTYPES.includes(s)).join(';') : '',
         rv?.comment,
       ]
         .map(csvCell)
