@@ -171,7 +171,8 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
   });
 
   it("runs the ranking family's networks first: the study is ranked before the slowest network has run", async () => {
-    // The shipped manifest: the Conv-LSTM is listed first, the ensemble (B3 + Inception-ResNet-V2) ranks.
+    // The shipped manifest: the Conv-LSTM is listed first, the ensemble (B3 + Inception-ResNet-V2)
+    // ranks, the lesion network draws maps (it runs next: small, and the volume comes with the rank).
     const core = compose({ dataDir: join(dir.path, 'data-ranked'), settleMs: 0 });
     const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: join(REPO_ROOT, 'models') });
     core.attachScorer(scorer!);
@@ -189,7 +190,7 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
       }
     });
     await core.importFolder(inbox);
-    expect(order).toEqual(['efficientnet_b3', 'inception_resnet_v2', 'convlstm']);
+    expect(order).toEqual(['efficientnet_b3', 'inception_resnet_v2', 'lesion_unet', 'convlstm']);
     // when ranked: the ensemble's score is in, the Conv-LSTM has not run yet
     expect(atRanked).toEqual({ ranking: true, convlstm: false, modelsRun: ['efficientnet_b3', 'inception_resnet_v2'] });
     const [row] = core.worklist();
@@ -206,14 +207,13 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     for (const f of readdirSync(inbox)) await core.ingestFile(join(inbox, f));
     const [arriving] = core.store.series.arriving();
     const runs: Record<string, number> = {};
-    let asked = 0;
     await scorer!.scoreSeries(
       arriving!.seriesUid,
       (p) => (runs[p.modelId] = (runs[p.modelId] ?? 0) + 1),
       // as if a slice arrived while the Conv-LSTM ran its first batch
-      { provisional: true, yieldTo: () => asked++ >= 1 },
+      { provisional: true, yieldTo: () => (runs.convlstm ?? 0) >= 1 },
     );
-    expect(Object.keys(runs)).toEqual(['efficientnet_b3', 'inception_resnet_v2', 'convlstm']);
+    expect(Object.keys(runs)).toEqual(['efficientnet_b3', 'inception_resnet_v2', 'lesion_unet', 'convlstm']);
     expect(runs.convlstm).toBe(1); // one batch (two slices), then it gave way
     const ids = core.store.instances.ofSeries(arriving!.seriesUid).map((i) => i.id);
     const fp = (id: string) => scorer!['fingerprint'](scorer!['loaded']().find((m: { modelId: string }) => m.modelId === id)!);
