@@ -292,16 +292,18 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     // Off until asked for: the image is read as it is first.
     expect(await page.$('[data-testid="lesion-map"]')).toBeNull();
     expect(await page.textContent('[data-testid="lesion-hint"]')).toMatch(/l: lesion map \(estimate\)/);
-    const thumbRed = () =>
-      page.$$eval('[data-testid="key-thumb"]', (cs) =>
-        cs.reduce((sum, c) => {
-          const d = (c as unknown as Canvas).getContext('2d')!.getImageData(0, 0, 128, 128).data;
-          for (let i = 0; i < d.length; i += 4) sum += Math.max(0, d[i]! - d[i + 2]!);
-          return sum;
-        }, 0),
-      );
-    await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document.querySelectorAll('[data-testid="key-thumb"]').length >= 1);
-    const before = await thumbRed();
+    // How red the key slices' thumbnails are (the overlay's colour), computed in the page.
+    const thumbRed = () => {
+      let sum = 0;
+      const cs = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document.querySelectorAll('[data-testid="key-thumb"]');
+      for (let k = 0; k < cs.length; k++) {
+        const d = (cs[k] as Canvas).getContext('2d')!.getImageData(0, 0, 128, 128).data;
+        for (let i = 0; i < d.length; i += 4) sum += Math.max(0, d[i]! - d[i + 2]!);
+      }
+      return sum;
+    };
+    await page.waitForSelector('[data-testid="key-thumb"]');
+    const before = await page.evaluate(thumbRed);
     await page.keyboard.press('l');
     const layer = (await page.waitForSelector('[data-testid="lesion-map"]'))!;
     expect(await page.textContent('[data-testid="lesion-legend"]')).toMatch(/Lesion map, estimate\s*lesion_unet · peak SDH 90 %/);
@@ -309,15 +311,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     const alpha = (x: number, y: number) => layer.evaluate((c, [px, py]) => (c as unknown as Canvas).getContext('2d')!.getImageData(px!, py!, 1, 1).data[3]!, [x, y]);
     expect(await alpha(30, 60)).toBeGreaterThan(100);
     expect(await alpha(120, 120)).toBe(0);
-    await page.waitForFunction((b) => {
-      let sum = 0;
-      const cs = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<unknown> } }).document.querySelectorAll('[data-testid="key-thumb"]');
-      for (let k = 0; k < cs.length; k++) {
-        const d = (cs[k] as Canvas).getContext('2d')!.getImageData(0, 0, 128, 128).data;
-        for (let i = 0; i < d.length; i += 4) sum += Math.max(0, d[i]! - d[i + 2]!);
-      }
-      return sum > b;
-    }, before);
+    await page.waitForFunction(`(${thumbRed.toString()})() > ${before}`);
     await shot('viewer-lesion-map.png');
     await page.keyboard.press('l');
     await page.waitForSelector('[data-testid="lesion-map"]', { state: 'detached' });
