@@ -67,6 +67,9 @@ WIDTHS = (16, 32, 48, 96, 128)
 VOLUME_THRESHOLD = 0.5
 #: A volume estimate is "within" when off by at most this share or this many mL (small bleeds).
 VOLUME_TOLERANCE = (0.25, 2.0)
+#: The app shows a network's volume estimates only when at least this share of the held-out
+#: bleeding studies came within the tolerance: a number known to miss would mislead a reader.
+VOLUME_SHOWN_RATE = 0.8
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -392,6 +395,7 @@ def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Option
     evaluation = json.loads(Path(evaluation_path).read_text()) if evaluation_path else None
     chosen = json.loads(Path(threshold_path).read_text()) if threshold_path else None
     threshold = float(chosen["threshold"]) if chosen else VOLUME_THRESHOLD
+    volume = volume_declaration(evaluation)
     entry = {
         "id": MODEL_ID, "version": VERSION,
         "architecture": "U-Net lesion maps (ours, after Ronneberger et al. 2015): one map per subtype at 128x128",
@@ -400,7 +404,7 @@ def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Option
         "file": f"{MODEL_ID}/{path.name}",
         "files": file_entries(MODEL_ID, files, path, "float16", ["cuda", "cpu"]),
         "parameters": done["parameters"], "opset": OPSET, "weightsOnDisk": FLOAT_PRECISION,
-        "inputs": INPUTS, "outputs": {**OUTPUTS, "lesion_map": {**LESION_MAP_OUTPUT, "threshold": threshold}},
+        "inputs": INPUTS, "outputs": {**OUTPUTS, "lesion_map": {**LESION_MAP_OUTPUT, "threshold": threshold, "volume": volume}},
         "labels": list(LABELS), "networkInputSize": INPUT_SIZE,
         "preprocessing": ("three windows of the 512x512 HU slice stacked as channels inside the graph (as the ensemble: "
                           "brain, subdural, soft tissue), bilinear resize to 256x256; maps at 128x128, 4 slice pixels each"),
@@ -422,6 +426,19 @@ def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Option
     models = [m for m in doc.get("models", []) if m["id"] != MODEL_ID] + [entry]
     write_manifest(models, doc.get("ensembles", []), doc.get("ranking"))
     return {"entry": {k: entry[k] for k in ("id", "file", "parameters")}, "files": [f["path"] for f in entry["files"]]}
+
+
+def volume_declaration(evaluation: Optional[Dict]) -> Dict[str, object]:
+    """Whether the app shows this network's volume estimates, and the measurement that decided it
+    (the first pool of the evaluation: the held-out phantom studies)."""
+    vol = evaluation["pools"][0]["volume"] if evaluation else None
+    if not vol or vol["within_rate"] is None:
+        return {"shown": False, "measured": "not measured on held-out studies"}
+    share, ml = VOLUME_TOLERANCE
+    return {"shown": vol["within_rate"] >= VOLUME_SHOWN_RATE,
+            "measured": (f"within {int(share * 100)} % or {ml:g} mL of the drawn volume on {vol['within']} of "
+                         f"{vol['bleeding_studies']} held-out bleeding phantom studies ({Path(evaluation['pools'][0]['pool']).name})"),
+            "rule": f"shown when at least {int(VOLUME_SHOWN_RATE * 100)} % are"}
 
 
 def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:

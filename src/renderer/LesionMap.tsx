@@ -90,7 +90,8 @@ export function LesionLegend({ map, shown }: { map: LesionMapPixels | null; show
         </span>
         <span>100 %</span>
       </div>
-      <div>l hides · tick: volume from {Math.round(map.threshold * 100)} %</div>
+      <div>l hides{map.volumeWithheld ? '' : ` · tick: volume from ${Math.round(map.threshold * 100)} %`}</div>
+      {map.volumeWithheld && <div className="mapwhy" data-testid="volume-withheld">{map.volumeWithheld}</div>}
     </div>
   );
 }

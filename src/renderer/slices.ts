@@ -17,6 +17,8 @@ export interface LesionMapPixels {
   height: number;
   width: number;
   threshold: number;
+  /** Null when the study's volume comes from this map; else why no volume is shown. */
+  volumeWithheld: string | null;
   data: Uint8Array;
 }
 
@@ -48,10 +50,10 @@ export class SliceCache {
 }
 
 function lesionPixels(m: NonNullable<SliceResponse['lesionMap']>): LesionMapPixels {
-  const { modelId, labels, height, width, threshold } = m;
+  const { modelId, labels, height, width, threshold, volumeWithheld } = m;
   const data = decodeBytes(m.base64);
   if (data.length !== labels.length * height * width) throw new Error(`lesion map of ${modelId}: ${data.length} bytes for ${labels.length}×${height}×${width}`);
-  return { modelId, labels, height, width, threshold, data };
+  return { modelId, labels, height, width, threshold, volumeWithheld, data };
 }
 
 /** Base64 → bytes. */

@@ -250,6 +250,8 @@ export const SliceResponseSchema = z.object({
       width: z.number().int().positive(),
       /** The probability at which a map pixel counts towards the volume estimate. */
       threshold: z.number().min(0).max(1),
+      /** Null when the study's volume estimate comes from this map; else why none is shown. */
+      volumeWithheld: z.string().nullable().default(null),
       /** labels×height×width bytes, each a map pixel's probability ×255, base64. */
       base64: z.string(),
     })

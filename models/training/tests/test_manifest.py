@@ -39,6 +39,9 @@ class ManifestTest(unittest.TestCase):
         m = rows[0]
         out = dict(m["outputs"]["lesion_map"])
         self.assertTrue(0.0 < out.pop("threshold") < 1.0)
+        volume = out.pop("volume")
+        self.assertIsInstance(volume["shown"], bool)
+        self.assertTrue(volume["measured"])
         self.assertEqual(out, {k: v for k, v in LESION_MAP_OUTPUT.items() if k != "threshold"})
         self.assertEqual(m["outputs"]["lesion_map"]["labels"], list(LABELS[1:]))
         self.assertEqual(m["labels"], list(LABELS))

@@ -260,14 +260,16 @@ export class TriageApiImpl implements TriageApi {
     };
   }
 
-  /** The probability at which a network's map pixel counts as lesion (its manifest's, else one half). */
-  private lesionMapThreshold(modelId: string): number {
+  /** The probability at which a network's map pixel counts as lesion, and whether its volumes are shown (its manifest's). */
+  private lesionMapRule(modelId: string): { threshold: number; volumeWithheld: string | null } {
     const model = this.core.manifest().models.find((m) => m.id === modelId);
     try {
-      return (model && lesionMapOutput(model)?.threshold) ?? 0.5;
+      const out = model && lesionMapOutput(model);
+      if (out) return { threshold: out.threshold, volumeWithheld: out.volumeWithheld };
     } catch {
-      return 0.5; // a model whose map the manifest misdeclares was refused; its old maps keep the default
+      // a model whose map the manifest misdeclares was refused; its stored maps keep the defaults
     }
+    return { threshold: 0.5, volumeWithheld: 'no volume estimate: the network that drew this map is not in the manifest' };
   }
 
   async slice(req: ApiRequest<'slice'>): Promise<ApiResponse<'slice'>> {
@@ -289,7 +291,7 @@ export class TriageApiImpl implements TriageApi {
             labels: [...SUBTYPES],
             height: map.height,
             width: map.width,
-            threshold: this.lesionMapThreshold(map.modelId),
+            ...this.lesionMapRule(map.modelId),
             base64: Buffer.from(map.data.buffer, map.data.byteOffset, map.data.byteLength).toString('base64'),
           }
         : null,

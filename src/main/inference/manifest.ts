@@ -36,6 +36,8 @@ const OutputEntry = z
     labels: z.array(z.string()).optional(),
     /** The probability at which a map pixel counts as lesion (the volume estimate's rule). */
     threshold: z.number().min(0).max(1).optional(),
+    /** Whether the app shows volume estimates from this map, and the held-out measurement that decided it. */
+    volume: z.object({ shown: z.boolean(), measured: z.string() }).passthrough().optional(),
   })
   .passthrough();
 
@@ -111,6 +113,8 @@ export interface LesionMapOutput {
   height: number;
   width: number;
   threshold: number;
+  /** Null when the app shows this map's volume estimates; else why it does not. */
+  volumeWithheld: string | null;
 }
 
 /**
@@ -133,7 +137,12 @@ export function lesionMapOutput(model: ModelEntry): LesionMapOutput | undefined 
   if (INPUT_SIZE % height || INPUT_SIZE % width) {
     throw new Error(`${model.id}: lesion map '${name}' is ${height}×${width}; it must divide the ${INPUT_SIZE}×${INPUT_SIZE} slice evenly`);
   }
-  return { name, channels, height, width, threshold: out.threshold ?? 0.5 };
+  // A volume is shown only when the manifest records that it was measured and met its bar: a number
+  // known to miss (or never checked) would mislead a reader more than no number.
+  const volumeWithheld = out.volume?.shown
+    ? null
+    : `no volume estimate: ${out.volume ? `this network's estimates came ${out.volume.measured}` : 'its accuracy was never measured'}`;
+  return { name, channels, height, width, threshold: out.threshold ?? 0.5, volumeWithheld };
 }
 
 export function loadManifest(modelsDir: string = DEFAULT_MODELS_DIR): Manifest {

@@ -424,7 +424,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
     store.lesionMaps.clearVolumes(studyUid);
     for (const s of this.loaded()) {
       const map = this.lesionMap(s.modelId);
-      if (!map || (opts.models && !opts.models.has(s.modelId))) continue;
+      if (!map || map.volumeWithheld || (opts.models && !opts.models.has(s.modelId))) continue;
       const slices = store.lesionMaps.ofStudy(studyUid, s.modelId, {
         withReceiving: opts.provisional ?? false,
         includingSeries: opts.includingSeries,

@@ -1,13 +1,13 @@
 /**
  * Which ONNX graph each execution provider loads: the manifest names a file per provider (an int8
  * file for the CPU where one was adopted, the float file for CUDA), and the worker loads it or
- * says why not.
+ * says why not; and what a declared lesion map must be, and when its volumes are shown.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
-import { graphFor, type ModelEntry } from '../../../src/main/inference/manifest.js';
+import { graphFor, lesionMapOutput, type ModelEntry } from '../../../src/main/inference/manifest.js';
 import { OnnxSeriesScorer } from '../../../src/main/inference/scorer.js';
 import { REPO_ROOT, tempDir } from '../../helpers.js';
 
@@ -66,4 +66,28 @@ describe('the worker', () => {
     await scorer!.close();
     await core.stop();
   }, 120_000);
+});
+
+describe('lesionMapOutput', () => {
+  const withMap = (map: Record<string, unknown>): ModelEntry => ({
+    ...entry([{ path: 'm.onnx', sha256: SHA }]),
+    outputs: { probabilities: { dtype: 'float32', shape: ['N', 6] }, lesion_map: { dtype: 'float32', shape: ['N', 5, 128, 128], kind: 'lesion-map', ...map } },
+  });
+
+  it('reads the map and shows its volumes only when the manifest records that they met their bar', () => {
+    expect(lesionMapOutput(entry([{ path: 'm.onnx', sha256: SHA }]))).toBeUndefined();
+    expect(lesionMapOutput(withMap({ threshold: 0.35, volume: { shown: true, measured: 'within on 18 of 20' } }))).toEqual({
+      name: 'lesion_map', channels: 5, height: 128, width: 128, threshold: 0.35, volumeWithheld: null,
+    });
+    expect(lesionMapOutput(withMap({ volume: { shown: false, measured: 'within 25 % or 2 mL on 3 of 20' } }))!.volumeWithheld).toBe(
+      "no volume estimate: this network's estimates came within 25 % or 2 mL on 3 of 20",
+    );
+    expect(lesionMapOutput(withMap({}))).toMatchObject({ threshold: 0.5, volumeWithheld: 'no volume estimate: its accuracy was never measured' });
+  });
+
+  it('refuses a map that is not one channel per subtype, or that does not divide the slice', () => {
+    expect(() => lesionMapOutput(withMap({ shape: ['N', 6, 128, 128] }))).toThrow(/one channel per subtype/);
+    expect(() => lesionMapOutput(withMap({ labels: ['subdural', 'epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid'] }))).toThrow(/in label order/);
+    expect(() => lesionMapOutput(withMap({ shape: ['N', 5, 'H', 'W'] }))).toThrow(/fixed sizes/);
+  });
 });
