@@ -366,7 +366,10 @@ def export(checkpoint: str, path: Path) -> Dict[str, object]:
 def training_record(checkpoint: str) -> Dict[str, object]:
     """The runs that made the checkpoint, from its own state (the card's training table)."""
     st = load_checkpoint(Path(checkpoint))["state"]
+    last = Path(checkpoint).parent / "last.pt"
+    end = load_checkpoint(last)["state"] if last.exists() and last != Path(checkpoint) else st
     return {"fromScratch": True, "pretrained": None, "runs": st.get("runs", []), "steps": st["step"],
+            "runEnded": {"steps": end["step"], "minutes": round(float(end["minutes"]), 1)},
             "slicesSeen": st.get("slices"), "minutes": round(float(st["minutes"]), 1),
             "exportedCheckpoint": {"step": st["step"], "rule": "best validation pointing game (any), every few hundred steps"},
             "optimizer": "AdamW, warm-up then cosine; loss: pixel BCE + soft Dice per subtype + slice-label BCE"}
@@ -451,12 +454,13 @@ def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
         f"{entry['architecture']}; {entry['parameters']:,} parameters. {entry['preprocessing']}.",
         "Output `probabilities` [N, 6] under the model contract and, declared in the manifest, `lesion_map` "
         f"[N, 5, {MAP_SIZE}, {MAP_SIZE}]: each map pixel's probability of each subtype. The app overlays the maps on the "
-        f"slice and sums the pixels at or above {entry['outputs']['lesion_map']['threshold']:g} into a bleed-volume "  # type: ignore[index]
-        f"**estimate** (mL); {entry['thresholdRule']}. "
+        f"slice; it sums the pixels at or above {entry['outputs']['lesion_map']['threshold']:g} into a bleed-volume "  # type: ignore[index]
+        f"**estimate** (mL) only when the network's held-out volumes met the bar below ({entry['thresholdRule']}). "
         "It is not part of the ranking: the worklist order comes from the ranking family.", "",
         "## How it was trained", "",
         f"From scratch (no pretrained weights), on synthetic data only: {t['steps']} steps, {t['slicesSeen']} slices, "
-        f"{t['minutes']} minutes. {t['optimizer']}.", "",
+        f"{t['minutes']} minutes. {t['optimizer']}. The run went on to step {t['runEnded']['steps']} "
+        f"({t['runEnded']['minutes']} minutes); {t['exportedCheckpoint']['rule']} chose step {t['exportedCheckpoint']['step']}.", "",
         "| started | hardware | data | batch | lr | command |", "|---|---|---|---:|---:|---|",
         *[f"| {r['started']} | {r['hardware']} | {r['data']} | {r['batch_size']} | {r['lr']} | `{r['command']}` |" for r in t["runs"]],
         "",
@@ -474,6 +478,10 @@ def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
             rate = f"{vol['within_rate']:.2f} ({vol['within']}/{vol['bleeding_studies']})" if vol["within_rate"] is not None else "n/a"
             lines.append(f"| {Path(p['pool']).name} | {p['studies']} | {pg['any']['hit_rate']:.2f} "
                          f"({pg['any']['hits']}/{pg['any']['slices']}) | {subs} | {rate} |")
+        vol_decl = entry["outputs"]["lesion_map"]["volume"]  # type: ignore[index]
+        lines += ["", f"**Volume estimates in the app: {'shown' if vol_decl['shown'] else 'not shown'}** — "
+                  f"{vol_decl['measured']}; {vol_decl.get('rule', '')}. The app stores and shows no volume from a network "
+                  "that misses this bar (the map's legend says why)."]
         lines += ["", f"Pointing game: the map's highest pixel within {TOLERANCE_PX} px of the drawn lesion, on every "
                   "slice with a bleed (localise.py). Volume: the app's rule (src/main/triage/volume.ts) on the drawn "
                   "masks' volume.", ""]
