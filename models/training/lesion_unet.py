@@ -414,8 +414,7 @@ def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Option
         "interpretations": ["probabilities = each subtype map's highest pixel; any = the highest subtype (ours)",
                             "volume: map pixels at or above the threshold x pixel area x slice spacing (ours)"],
         "training": training_record(checkpoint),
-        "thresholds": {l: threshold for l in LABELS},
-        "thresholdRule": (f"{threshold:g}: the map threshold of the volume estimate"
+        "mapThresholdRule": (f"{threshold:g}: the map threshold of the volume estimate"
                           + (f", chosen on {', '.join(Path(p).name for p in chosen['pools'])} ({chosen['rule']})" if chosen else "")
                           + "; the network flags nothing"),
         "volumeThreshold": chosen,
@@ -455,7 +454,7 @@ def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
         "Output `probabilities` [N, 6] under the model contract and, declared in the manifest, `lesion_map` "
         f"[N, 5, {MAP_SIZE}, {MAP_SIZE}]: each map pixel's probability of each subtype. The app overlays the maps on the "
         f"slice; it sums the pixels at or above {entry['outputs']['lesion_map']['threshold']:g} into a bleed-volume "  # type: ignore[index]
-        f"**estimate** (mL) only when the network's held-out volumes met the bar below ({entry['thresholdRule']}). "
+        f"**estimate** (mL) only when the network's held-out volumes met the bar below ({entry['mapThresholdRule']}). "
         "It is not part of the ranking: the worklist order comes from the ranking family.", "",
         "## How it was trained", "",
         f"From scratch (no pretrained weights), on synthetic data only: {t['steps']} steps, {t['slicesSeen']} slices, "

@@ -247,17 +247,33 @@ export class TriageApiImpl implements TriageApi {
     // The worklist query is the one definition of a study's row.
     const [study] = this.items(parseRequest('worklist', {}), studyUid);
     if (!study) throw new NotFound(`no study ${studyUid}`);
+    // A lesion-map network's probabilities are its maps' maxima, not a classifier's answer: the viewer
+    // shows its maps, and keeps it out of the per-slice strip and the models' side-by-side scores.
+    const drawsMaps = this.lesionMapNetworks();
     return {
       study,
       series: store.series.ofStudy(studyUid),
-      predictions: store.predictions.forViewer(studyUid),
-      scores: store.scores.ofStudy(studyUid),
+      predictions: store.predictions.forViewer(studyUid).filter((p) => !drawsMaps.has(p.modelId)),
+      scores: store.scores.ofStudy(studyUid).filter((s) => !drawsMaps.has(s.modelId)),
       reviews: store.reviews.ofStudy(studyUid),
       thresholds: this.thresholds(),
       rankingModel: this.rankingModel(),
       priors: store.studies.priors(studyUid),
       volume: store.lesionMaps.volumeOf(studyUid),
     };
+  }
+
+  /** The manifest's networks that draw lesion maps. */
+  private lesionMapNetworks(): Set<string> {
+    const ids = new Set<string>();
+    for (const m of this.core.manifest().models) {
+      try {
+        if (lesionMapOutput(m)) ids.add(m.id);
+      } catch {
+        ids.add(m.id); // declares a map the app cannot place: refused, and still no classifier
+      }
+    }
+    return ids;
   }
 
   /** The probability at which a network's map pixel counts as lesion, and whether its volumes are shown (its manifest's). */

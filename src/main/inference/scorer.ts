@@ -408,7 +408,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
         store.scores.save(studyUid, modelId, probabilities, keys, mark(rows));
       }
       const family = rankingFamily(store, this.manifest);
-      const ranking = rankingSlices(byModel, family);
+      // A lesion-map network's maxima never rank the worklist, not even when no family could run.
+      const ranking = rankingSlices(new Map([...byModel].filter(([id]) => !this.lesionMap(id))), family);
       if (ranking) {
         const { probabilities, keys } = studyLevel(ranking.rows);
         store.scores.save(studyUid, RANKING_SCORE_ID, probabilities, keys, mark(ranking.rows));

@@ -53,6 +53,10 @@ describe.runIf(lesion)('the lesion-map network in the app', () => {
     const detail = await api.study({ studyUid: row!.studyUid });
     const slices = detail.series[0]!.slices;
     expect(slices).toHaveLength(6);
+    // Its probabilities are its maps' maxima: kept (they spare a rerun), but not shown as a classifier's.
+    expect(core.store.predictions.forViewer(row!.studyUid).map((p) => p.modelId)).toEqual([lesion!.id]);
+    expect(detail.predictions).toEqual([]);
+    expect(detail.scores).toEqual([]);
     for (const s of slices) {
       const got = await api.slice({ instanceId: s.instanceId });
       expect(got.lesionMap).toMatchObject({ modelId: lesion!.id, labels: ['epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid', 'subdural'], height: 128, width: 128 });
