@@ -26,7 +26,7 @@ if str(REPO_ROOT) not in sys.path:
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from models.training.registry import create_model, list_models  # noqa: E402
+from models.training.registry import create_network, list_networks  # noqa: E402
 
 
 def _conv_flops(m: nn.Conv2d, out: torch.Tensor) -> int:
@@ -82,15 +82,15 @@ def count_flops(model: nn.Module, batch: int = 1) -> Dict[str, int]:
 
 
 def flops_per_slice(model_id: str) -> Dict[str, int]:
-    return count_flops(create_model(model_id), batch=1)
+    return count_flops(create_network(model_id), batch=1)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", action="append", choices=list_models(), help="default: every registered model")
+    ap.add_argument("--model", action="append", choices=list_networks(), help="default: every network the app may ship")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    ids = args.model or list_models()
+    ids = args.model or list_networks()
     print(json.dumps({m: flops_per_slice(m) for m in ids}))
     return 0
 

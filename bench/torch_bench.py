@@ -71,7 +71,7 @@ def cmd_model(a: argparse.Namespace) -> Dict[str, object]:
 
     from models.training.contract import MODELS_DIR
     from models.training.onnx_utils import state_dict_from_onnx
-    from models.training.registry import create_model
+    from models.training.registry import create_network
 
     torch.set_num_threads(a.threads)
     hu_all = np.fromfile(a.hu, dtype="<f4").reshape(-1, 1, 512, 512)
@@ -80,7 +80,7 @@ def cmd_model(a: argparse.Namespace) -> Dict[str, object]:
     hu = torch.from_numpy(hu_all[idx].copy())
     window = torch.from_numpy(win_all[idx].copy())
     t0 = time.perf_counter()
-    model = create_model(a.model)
+    model = create_network(a.model)
     path = Path(a.onnx) if a.onnx else MODELS_DIR / a.model / f"{a.model}.onnx"
     model.load_state_dict(state_dict_from_onnx(path, model))
     model.eval()

@@ -21,13 +21,12 @@ import torch
 
 from .contract import INPUT_SIZE, MODELS_DIR
 from .onnx_utils import state_dict_from_onnx
-from .lesion_unet import MODEL_ID as LESION_ID, LesionUNet
-from .registry import create_model, list_models
+from .registry import create_network, list_networks
 
 
 def main(argv: Optional[List[str]] = None) -> np.ndarray:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, choices=list_models() + [LESION_ID])
+    ap.add_argument("--model", required=True, choices=list_networks())
     ap.add_argument("--onnx", default=None, help="default models/<model>/<model>.onnx")
     ap.add_argument("--hu", required=True, help="float32 [N,512,512] little-endian")
     ap.add_argument("--window", required=True, help="float32 [N,2] little-endian")
@@ -40,7 +39,7 @@ def main(argv: Optional[List[str]] = None) -> np.ndarray:
     window = np.fromfile(args.window, dtype="<f4").reshape(-1, 2)
     if len(hu) != len(window):
         raise SystemExit(f"{len(hu)} slices but {len(window)} windows")
-    model = LesionUNet() if args.model == LESION_ID else create_model(args.model)
+    model = create_network(args.model)
     path = Path(args.onnx) if args.onnx else MODELS_DIR / args.model / f"{args.model}.onnx"
     model.load_state_dict(state_dict_from_onnx(path, model))
     model.eval()

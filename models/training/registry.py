@@ -71,5 +71,20 @@ def create_model(model_id: str, **kwargs: Any) -> nn.Module:
     return _REGISTRY[model_id](**kwargs)
 
 
+def list_networks() -> List[str]:
+    """Every network the app may ship: the registered classifiers and the lesion-map network."""
+    from .lesion_unet import MODEL_ID
+
+    return list_models() + [MODEL_ID]
+
+
+def create_network(model_id: str) -> nn.Module:
+    """Any shipped network by id (validation and benchmarks): a registered classifier, or the
+    lesion-map network, which is no classifier and is built by its own module."""
+    from .lesion_unet import MODEL_ID, LesionUNet
+
+    return LesionUNet() if model_id == MODEL_ID else create_model(model_id)
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
