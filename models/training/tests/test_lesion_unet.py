@@ -30,6 +30,13 @@ class LesionMapTest(unittest.TestCase):
         torch.testing.assert_close(probs[:, 1:], torch.sigmoid(sub))
         torch.testing.assert_close(probs[:, 0], torch.sigmoid(sub.amax(1)))
 
+    def test_the_registry_builds_it_beside_the_classifiers_for_validation_and_benchmarks(self) -> None:
+        from models.training.registry import create_network, list_models, list_networks
+
+        self.assertEqual(list_networks(), list_models() + [lu.MODEL_ID])
+        self.assertIsInstance(create_network(lu.MODEL_ID), lu.LesionUNet)
+        self.assertNotIsInstance(create_network("efficientnet_b3"), lu.LesionUNet)
+
     def test_coverage_targets_keep_partial_volume_per_subtype(self) -> None:
         bits = torch.zeros(1, 512, 512, dtype=torch.uint8)
         sdh = 1 << (LABELS.index("subdural") - 1)
