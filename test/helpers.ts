@@ -89,3 +89,14 @@ export function phantomSlices(out: string, seed: number, count = 4): string[] {
   const folder = join(out, 'study_00000');
   return readdirSync(folder).filter((f) => f.endsWith('.dcm')).sort().map((f) => join(folder, f));
 }
+
+/**
+ * Runs a Python snippet from the repository root (so `models.…` imports) with `input` as JSON on
+ * its standard input, and returns what it prints as JSON: the agreement tests ask the training
+ * code for its answer on the data the TypeScript side uses.
+ */
+export function pythonJson<T>(code: string, input: unknown): T {
+  return JSON.parse(
+    execFileSync(PYTHON, ['-c', code], { cwd: REPO_ROOT, input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 }),
+  ) as T;
+}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import platform
+import shlex
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -181,3 +183,15 @@ def append_jsonl(path: Path, record: Dict[str, Any]) -> None:
 
 def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def hardware(device: torch.device) -> str:
+    """What a training run records of the machine that ran it (the cards' table of runs)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} CPU ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads"
+
+
+def command_line(module: str, argv: Sequence[str]) -> str:
+    """The command that ran ``module`` with ``argv``, as a card prints it and a shell reruns it."""
+    return f"/usr/bin/python3 -m {module} " + " ".join(shlex.quote(a) for a in argv)

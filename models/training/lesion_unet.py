@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -52,7 +50,8 @@ from torch import nn
 
 from .augment import PoolSlices, augment_with_targets, pool_loader
 from .contract import LABELS
-from .engine import append_jsonl, load_checkpoint, save_checkpoint, set_threads, warmup_cosine
+from .engine import (append_jsonl, command_line, hardware, load_checkpoint, now_iso, save_checkpoint, set_threads,
+                     warmup_cosine)
 from .localise import TOLERANCE_PX, pointing_game
 from .pool import PoolIndex, shard_path
 from .windowing import StackWindows
@@ -273,10 +272,8 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         model.load_state_dict(ck["model"]); state = ck["state"]
         opt.load_state_dict(state.pop("optimizer"))  # type: ignore[arg-type]
     # What the card prints of each run: the command, the machine, the data (a resumed run adds one).
-    command = " ".join(["/usr/bin/python3 -m models.training.lesion_unet", *sys.argv[1:]])
     runs = list(state.get("runs", []))  # type: ignore[call-overload]
-    runs.append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": command,
-                 "hardware": f"{platform.machine()} CPU ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads",
+    runs.append({"started": now_iso(), "command": args.command, "hardware": hardware(torch.device("cpu")),
                  "data": ", ".join(args.pool), "batch_size": args.batch_size, "lr": args.lr, "from_step": state["step"]})
     state["runs"] = runs
     loader = pool_loader(args.pool, args.batch_size, args.workers, args.torch_seed, dataset=PoolSlicesWithMasks)
@@ -570,6 +567,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     th.add_argument("--threads", type=int, default=None)
     th.add_argument("--out", required=True)
     args = ap.parse_args(argv)
+    args.command = command_line("models.training.lesion_unet", sys.argv[1:] if argv is None else list(argv))
     if args.cmd == "export":
         print(json.dumps(export(args.checkpoint, Path(args.out))))
         return
@@ -588,8 +586,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(json.dumps({k: chosen[k] for k in ("threshold", "bleeding_studies")}))
         return
     threshold = args.volume_threshold if args.volume_threshold is not None else (shipped_threshold() or VOLUME_THRESHOLD)
-    command = " ".join(["/usr/bin/python3 -m models.training.lesion_unet", *(argv if argv is not None else sys.argv[1:])])
-    result = {"command": command, "weights": args.onnx or args.checkpoint,
+    result = {"command": args.command, "weights": args.onnx or args.checkpoint,
               "pools": [evaluate_pool(model, p, args.studies, threshold=threshold) for p in args.pool]}
     print(json.dumps(result))
     if args.out:

@@ -22,9 +22,6 @@ Writes one JSON line per evaluation to ``runs/<model>/log.jsonl`` and keeps ``la
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -38,7 +35,7 @@ from torch.utils.data import DataLoader
 from . import data as D
 from .augment import AugmentConfig, augment_batch, parse_pool, pool_loader
 from .contract import LABELS, MODELS_DIR
-from .engine import (ModelEma, WeightedBCE, append_jsonl, load_checkpoint, now_iso, predict, run_dir,
+from .engine import (ModelEma, WeightedBCE, append_jsonl, command_line, hardware, load_checkpoint, now_iso, predict, run_dir,
                      save_checkpoint, select_device, set_threads, train_step, warmup_cosine)
 from .metrics import roc_auc, weighted_log_loss
 from .pool import PoolIndex, pool_arrays
@@ -172,12 +169,6 @@ def evaluate_validation(model: torch.nn.Module, val: Dict[str, np.ndarray], loss
 
 # ----------------------------------------------------------------------------- runs
 
-def _hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"{platform.machine()} CPU ({os.cpu_count()} cores), {torch.get_num_threads()} torch threads"
-
-
 def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[str, Any]:
     """Load ``--init`` weights into ``model``; returns what was loaded and the history it carries."""
     if args.init == "none":
@@ -249,7 +240,7 @@ def _start_or_resume(args: argparse.Namespace, model: torch.nn.Module,
 def _run_record(args: argparse.Namespace, command: str, device: torch.device, state: Dict[str, Any],
                 recipe: _Recipe) -> Dict[str, Any]:
     """What a new run records of itself (the card's table of runs is made of these)."""
-    return {"started": now_iso(), "command": command, "hardware": _hardware(device), "device": str(device),
+    return {"started": now_iso(), "command": command, "hardware": hardware(device), "device": str(device),
             "data": (f"pool {', '.join(args.pool)}" if args.data == "pool" else args.data),
             "init": state.get("init"), "batch_size": recipe.batch_size, "lr": recipe.lr, "weight_decay": recipe.wd,
             "warmup_steps": recipe.warmup, "bf16": recipe.bf16, "augment": bool(args.augment),
@@ -389,8 +380,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     recipe = _recipe(args, cfg, device)
     out = run_dir(args.model, args.out)
     model = create_model(args.model)
-    argv_used = sys.argv[1:] if argv is None else list(argv)
-    command = "/usr/bin/python3 -m models.training.train " + " ".join(shlex.quote(a) for a in argv_used)
+    command = command_line("models.training.train", sys.argv[1:] if argv is None else list(argv))
     ck, state, pos_weight = _start_or_resume(args, model, out)
     if ck is None or state.get("run") is None or state["run"].get("finished"):
         state["run"] = _run_record(args, command, device, state, recipe)

@@ -6,7 +6,7 @@
 import { ProbabilityStrip } from './ProbabilityStrip.js';
 import type { Probe, Tool, View } from './SliceCanvas.js';
 import type { edgeMarkers } from './geometry.js';
-import { ageText, LABEL_SHORT, modelShort, pct, providerShort, studyWhen, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText } from './format.js';
+import { ageText, LABEL_SHORT, mlText, modelShort, pct, providerShort, studyWhen, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText } from './format.js';
 import { KeySliceThumb, LesionLegend } from './LesionMap.js';
 import type { HuSlice, LesionMapPixels } from './slices.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
@@ -91,7 +91,7 @@ function VolumeLine({ volume }: { volume: NonNullable<StudyDetail['volume']> }) 
   const parts = Object.entries(volume.subtypes)
     .filter(([, ml]) => ml >= 0.05)
     .sort((a, b) => b[1] - a[1])
-    .map(([label, ml]) => `${LABEL_SHORT[label as keyof typeof LABEL_SHORT] ?? label} ${volumeText(ml).replace('≈ ', '')}`);
+    .map(([label, ml]) => `${LABEL_SHORT[label as keyof typeof LABEL_SHORT] ?? label} ${mlText(ml)}`);
   return (
     <div className="volume small" data-testid="study-volume" title={VOLUME_TITLE}>
       Bleed volume {volumeText(volume.totalMl)} <span className="muted">(estimate{volume.provisional ? ', provisional' : ''}, {modelShort(volume.modelId)})</span>

@@ -87,7 +87,12 @@ const MODEL_SHORT: Record<string, string> = {
  * network's estimate, so it always carries "≈" and the caller's title says where it comes from.
  */
 export function volumeText(ml: number): string {
-  return `≈ ${ml < 10 ? ml.toFixed(1) : Math.round(ml)} mL`;
+  return `≈ ${mlText(ml)}`;
+}
+
+/** Millilitres to one decimal below 10 mL (a part of an estimate already marked "≈"). */
+export function mlText(ml: number): string {
+  return `${ml < 10 ? ml.toFixed(1) : Math.round(ml)} mL`;
 }
 
 /** What every volume's tooltip says: what the number is and is not. */

@@ -4,7 +4,7 @@
  * arrival, quarantine, viewer presets, the probability strip, and a review that survives a
  * server restart. Saves the screenshots in assets/docs/screenshots/.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { compose } from '../../src/main/core.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
 import { bump, discMap, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from '../fixtures/studies.js';
-import { withDatabase } from '../helpers.js';
+import { REPO_ROOT, withDatabase } from '../helpers.js';
 
 // Browser-side callbacks are typed structurally: the Node test tsconfig has no DOM lib, on purpose.
 type El = { dataset: Record<string, string | undefined> };
@@ -69,9 +69,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     policyDir = join(root, 'models');
     mkdirSync(policyDir);
     const half = { any: 0.5, epidural: 0.5, intraparenchymal: 0.5, intraventricular: 0.5, subarachnoid: 0.5, subdural: 0.5 };
+    // The lesion network's row as shipped, its volumes declared shown: the fixtures' maps and volume
+    // below are what such a network would have stored (this server loads no model).
+    const shipped = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: { id: string; outputs?: Record<string, object> }[] };
+    const lesion = shipped.models
+      .filter((m) => m.id === 'lesion_unet')
+      .map((m) => ({ ...m, outputs: { ...m.outputs, lesion_map: { ...m.outputs!.lesion_map, volume: { shown: true, measured: 'as a test policy' } } } }));
     writeFileSync(
       join(policyDir, 'manifest.json'),
-      JSON.stringify({ models: [], ensembles: [], ranking: { family: 'mean', reason: 'test policy', thresholds: { mean: half, convlstm: half, ensemble: half } } }),
+      JSON.stringify({ models: lesion, ensembles: [], ranking: { family: 'mean', reason: 'test policy', thresholds: { mean: half, convlstm: half, ensemble: half } } }),
     );
     rendererDir = await ensureRendererBuilt(join(root, 'renderer'));
     const phantom = phantomStudy(join(root, 'phantom'));
@@ -307,6 +313,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await page.keyboard.press('l');
     const layer = (await page.waitForSelector('[data-testid="lesion-map"]'))!;
     expect(await page.textContent('[data-testid="lesion-legend"]')).toMatch(/Lesion map, estimate\s*lesion_unet · peak SDH 90 %/);
+    // The volume shown above comes from this map's network, so the legend gives its threshold, no withholding.
+    expect(await page.textContent('[data-testid="lesion-legend"]')).toMatch(/tick: volume from \d+ %/);
+    expect(await page.$('[data-testid="volume-withheld"]')).toBeNull();
     // Drawn where the map has it: at the disc's centre, not in the far corner.
     const alpha = (x: number, y: number) => layer.evaluate((c, [px, py]) => (c as unknown as Canvas).getContext('2d')!.getImageData(px!, py!, 1, 1).data[3]!, [x, y]);
     expect(await alpha(30, 60)).toBeGreaterThan(100);

@@ -118,6 +118,8 @@ class LesionTrainingTest(unittest.TestCase):
             self.assertEqual(record["steps"], 2)
             self.assertEqual(record["slicesSeen"], 4)
             self.assertIn("models.training.lesion_unet", record["runs"][0]["command"])
+            # the command that ran, not the test runner's: a card prints it for rerunning
+            self.assertTrue(record["runs"][0]["command"].startswith("/usr/bin/python3 -m models.training.lesion_unet train --pool "))
             bleeding = int(idx.labels[:, 0].sum())
             self.assertGreater(bleeding, 0)
             chosen = lu.choose_volume_threshold(lu.load_lesion_model(str(out / "best.pt")), [str(root)], 1, grid=(0.3, 0.5, 0.7))

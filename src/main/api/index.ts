@@ -30,7 +30,7 @@ import {
 } from '../../shared/api.js';
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
-import { lesionMapOutput, MODEL_STATES_SETTING } from '../inference/index.js';
+import { lesionMapNetworks, MODEL_STATES_SETTING } from '../inference/index.js';
 import { NotFound, readHuFile, type WorklistQuery } from '../store/index.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
@@ -249,7 +249,7 @@ export class TriageApiImpl implements TriageApi {
     if (!study) throw new NotFound(`no study ${studyUid}`);
     // A lesion-map network's probabilities are its maps' maxima, not a classifier's answer: the viewer
     // shows its maps, and keeps it out of the per-slice strip and the models' side-by-side scores.
-    const drawsMaps = this.lesionMapNetworks();
+    const drawsMaps = lesionMapNetworks(this.core.manifest());
     return {
       study,
       series: store.series.ofStudy(studyUid),
@@ -263,28 +263,11 @@ export class TriageApiImpl implements TriageApi {
     };
   }
 
-  /** The manifest's networks that draw lesion maps. */
-  private lesionMapNetworks(): Set<string> {
-    const ids = new Set<string>();
-    for (const m of this.core.manifest().models) {
-      try {
-        if (lesionMapOutput(m)) ids.add(m.id);
-      } catch {
-        ids.add(m.id); // declares a map the app cannot place: refused, and still no classifier
-      }
-    }
-    return ids;
-  }
-
   /** The probability at which a network's map pixel counts as lesion, and whether its volumes are shown (its manifest's). */
   private lesionMapRule(modelId: string): { threshold: number; volumeWithheld: string | null } {
-    const model = this.core.manifest().models.find((m) => m.id === modelId);
-    try {
-      const out = model && lesionMapOutput(model);
-      if (out) return { threshold: out.threshold, volumeWithheld: out.volumeWithheld };
-    } catch {
-      // a model whose map the manifest misdeclares was refused; its stored maps keep the defaults
-    }
+    const out = lesionMapNetworks(this.core.manifest()).get(modelId);
+    if (out && !(out instanceof Error)) return { threshold: out.threshold, volumeWithheld: out.volumeWithheld };
+    // Maps stored from a network the manifest no longer lists (or misdeclares): drawn, never summed.
     return { threshold: 0.5, volumeWithheld: 'no volume estimate: the network that drew this map is not in the manifest' };
   }
 

@@ -3,7 +3,7 @@
  * per-model probabilities and study scores — or, while no model is installed, the series marked
  * "awaiting model": never a made-up score.
  */
-export { loadManifest, graphFor, lesionMapOutput, DEFAULT_MODELS_DIR } from './manifest.js';
+export { loadManifest, graphFor, lesionMapNetworks, DEFAULT_MODELS_DIR } from './manifest.js';
 export type { LesionMapOutput, Manifest, ModelEntry } from './manifest.js';
 export { rankingFamily, siteRankingFamily, RANKING_SETTING } from './ranking-setting.js';
 import type { Store } from '../store/index.js';

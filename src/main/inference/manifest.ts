@@ -145,6 +145,23 @@ export function lesionMapOutput(model: ModelEntry): LesionMapOutput | undefined 
   return { name, channels, height, width, threshold: out.threshold ?? 0.5, volumeWithheld };
 }
 
+/**
+ * The manifest's models that declare a lesion map, each with its map, or the reason the app cannot
+ * place it (such a model is refused when it loads; it is no classifier either way).
+ */
+export function lesionMapNetworks(manifest: Manifest): Map<string, LesionMapOutput | Error> {
+  const out = new Map<string, LesionMapOutput | Error>();
+  for (const m of manifest.models) {
+    try {
+      const map = lesionMapOutput(m);
+      if (map) out.set(m.id, map);
+    } catch (err) {
+      out.set(m.id, err as Error);
+    }
+  }
+  return out;
+}
+
 export function loadManifest(modelsDir: string = DEFAULT_MODELS_DIR): Manifest {
   const path = resolve(modelsDir, 'manifest.json');
   if (!existsSync(path)) return { models: [], ensembles: [] };

@@ -18,7 +18,7 @@ import { readHuFile, RANKING_IN_USE_SETTING, RANKING_SCORE_ID, type InstanceRow,
 import { familyNetworks, meanOf, rankingSlices, studyLevel, studyVolume } from '../triage/index.js';
 import { orderSlices } from '../assemble/index.js';
 import { rankingFamily } from './ranking-setting.js';
-import { loadManifest, graphFor, lesionMapOutput, modelFingerprint, DEFAULT_MODELS_DIR, type Manifest } from './manifest.js';
+import { loadManifest, graphFor, lesionMapNetworks, modelFingerprint, DEFAULT_MODELS_DIR, type LesionMapOutput, type Manifest } from './manifest.js';
 import type { ModelToLoad, WorkerRequest, WorkerResponse } from './protocol.js';
 import type { ScoringProgress, SeriesScorer } from './index.js';
 
@@ -55,11 +55,14 @@ export class OnnxSeriesScorer implements SeriesScorer {
   private readonly pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
   private states: ModelState[] = [];
   private readonly manifest: Manifest;
+  /** The models that draw lesion maps (read from the manifest once). */
+  private readonly maps: ReadonlyMap<string, LesionMapOutput | Error>;
   private readonly modelsDir: string;
 
   private constructor(private readonly opts: OnnxScorerOptions) {
     this.modelsDir = resolve(opts.modelsDir ?? DEFAULT_MODELS_DIR);
     this.manifest = loadManifest(this.modelsDir);
+    this.maps = lesionMapNetworks(this.manifest);
   }
 
   /** Verifies and loads every model; returns undefined when the manifest lists none. */
@@ -89,7 +92,8 @@ export class OnnxSeriesScorer implements SeriesScorer {
     for (const m of this.manifest.models) {
       const base = { modelId: m.id, version: m.version, provider: null };
       try {
-        lesionMapOutput(m); // a map the app cannot place refuses the model here, with its reason
+        const map = this.maps.get(m.id);
+        if (map instanceof Error) throw map; // a map the app cannot place refuses the model, with its reason
         for (const f of m.files) {
           const path = resolve(this.modelsDir, f.path);
           let actual: string;
@@ -123,7 +127,7 @@ export class OnnxSeriesScorer implements SeriesScorer {
       paths[p] = resolve(this.modelsDir, graph.path);
       if (graph.precision) precisions[p] = graph.precision;
     }
-    const map = lesionMapOutput(m);
+    const map = this.lesionMap(modelId);
     return {
       id: m.id,
       paths,
@@ -284,9 +288,9 @@ export class OnnxSeriesScorer implements SeriesScorer {
     ];
   }
 
-  private lesionMap(modelId: string) {
-    const m = this.manifest.models.find((x) => x.id === modelId);
-    return m ? lesionMapOutput(m) : undefined;
+  private lesionMap(modelId: string): LesionMapOutput | undefined {
+    const map = this.maps.get(modelId);
+    return map instanceof Error ? undefined : map;
   }
 
   /**

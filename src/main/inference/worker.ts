@@ -95,14 +95,15 @@ async function run(
   if (!probabilities || probabilities.dims.length !== 2 || probabilities.dims[0] !== count || probabilities.dims[1] !== 6) {
     throw new Error(`model ${modelId} broke the contract: output 'probabilities' must be [${count}, 6]`);
   }
+  const result = { probabilities: Float32Array.from(probabilities.data as Float32Array) };
   const spec = lesionMaps.get(modelId);
-  if (!spec) return { probabilities: Float32Array.from(probabilities.data as Float32Array) };
+  if (!spec) return result;
   const map = out[spec.name];
   const want = [count, spec.channels, spec.height, spec.width];
   if (!map || map.dims.length !== 4 || map.dims.some((d, k) => d !== want[k])) {
     throw new Error(`model ${modelId} broke its manifest: output '${spec.name}' must be [${want.join(', ')}]`);
   }
-  return { probabilities: Float32Array.from(probabilities.data as Float32Array), lesionMap: toBytes(map.data as Float32Array) };
+  return { ...result, lesionMap: toBytes(map.data as Float32Array) };
 }
 
 /** Probabilities as bytes (×255): what the store keeps, a quarter of the floats to send. */

@@ -9,6 +9,8 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import type { Db } from './handle.js';
 import { nowIso } from './handle.js';
+import { numberList } from './columns.js';
+import { countedSeriesJoin } from './read-series.js';
 import type { VolumeEstimate } from '../../shared/api.js';
 
 /** One slice's map from one network. */
@@ -37,18 +39,6 @@ export interface LesionMapSlice extends LesionMap {
 export interface LesionMapFilter {
   withReceiving: boolean;
   includingSeries?: string | undefined;
-}
-
-function spacing(text: unknown): [number, number] | null {
-  if (typeof text !== 'string') return null;
-  try {
-    const v = JSON.parse(text) as unknown;
-    return Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)
-      ? [v[0] as number, v[1] as number]
-      : null;
-  } catch {
-    return null;
-  }
 }
 
 function toLesionMap(r: Record<string, unknown>): LesionMap {
@@ -111,12 +101,11 @@ export class LesionMapRepository {
    * then slice order.
    */
   ofStudy(studyUid: string, modelId: string, filter: LesionMapFilter): LesionMapSlice[] {
-    const states = filter.withReceiving ? "('scored', 'receiving')" : "('scored')";
     const rows = this.db
       .prepare(
         `SELECT m.*, i.series_uid, i.slice_position, i.pixel_spacing, i.original_rows, i.original_columns, s.slice_thickness
          FROM lesion_maps m JOIN instances i ON i.id = m.instance_id
-         JOIN series s ON s.series_uid = i.series_uid AND (s.state IN ${states} OR s.series_uid = @including) AND s.skipped_reason IS NULL
+         ${countedSeriesJoin(filter.withReceiving)}
          WHERE i.study_uid = @studyUid AND m.model_id = @modelId ORDER BY i.series_uid, i.slice_index, i.id`,
       )
       .all({ studyUid, modelId, including: filter.includingSeries ?? null }) as Record<string, unknown>[];
@@ -125,7 +114,7 @@ export class LesionMapRepository {
       instanceId: r.instance_id as number,
       seriesUid: r.series_uid as string,
       slicePosition: (r.slice_position as number | null) ?? null,
-      pixelSpacing: spacing(r.pixel_spacing),
+      pixelSpacing: numberList(r.pixel_spacing, 2) as [number, number] | null,
       originalRows: r.original_rows as number,
       originalColumns: r.original_columns as number,
       sliceThickness: (r.slice_thickness as number | null) ?? null,

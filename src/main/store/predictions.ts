@@ -4,6 +4,7 @@
  */
 import type { Db } from './handle.js';
 import { nowIso } from './handle.js';
+import { countedSeriesJoin } from './read-series.js';
 import { SCORE_COLUMNS } from './score-columns.js';
 import { probabilitiesFromArray } from '../../shared/labels.js';
 import type { ModelPredictions, Producer } from '../../shared/api.js';
@@ -106,10 +107,7 @@ export class PredictionRepository {
    * that series counts too whatever its state. Without `scoredSeriesOnly`, every series.
    */
   ofStudy(studyUid: string, filter: StudyPredictionsFilter): Map<string, StoredPrediction[]> {
-    const states = filter.withReceiving ? "('scored', 'receiving')" : "('scored')";
-    const scored = filter.scoredSeriesOnly
-      ? `JOIN series s ON s.series_uid = i.series_uid AND (s.state IN ${states} OR s.series_uid = @including) AND s.skipped_reason IS NULL`
-      : '';
+    const scored = filter.scoredSeriesOnly ? countedSeriesJoin(filter.withReceiving ?? false) : '';
     return groupByModel(
       this.db
         .prepare(`${SELECT_PREDICTIONS} ${scored} WHERE i.study_uid = @study ORDER BY p.model_id, i.series_uid, i.slice_index, i.id`)

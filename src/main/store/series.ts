@@ -4,6 +4,7 @@
  * series of a study the networks read, and why the others are not. Also a study's series with
  * their slices as the viewer shows them.
  */
+import { numberList } from './columns.js';
 import type { Db } from './handle.js';
 import { nowIso } from './handle.js';
 import type { NewInstance } from './arrival.js';
@@ -81,21 +82,11 @@ function toSliceDetail(r: Record<string, unknown>, position: number): SeriesDeta
     resampled: r.resampled === 1,
     originalRows: r.original_rows as number,
     originalColumns: r.original_columns as number,
-    orientation: numbers(r.orientation, 6),
-    pixelSpacing: numbers(r.pixel_spacing, 2),
+    orientation: numberList(r.orientation, 6),
+    pixelSpacing: numberList(r.pixel_spacing, 2),
   };
 }
 
-/** A JSON array of `n` finite numbers from a TEXT column, else null (absent or unreadable). */
-function numbers(text: unknown, n: number): number[] | null {
-  if (typeof text !== 'string') return null;
-  try {
-    const v = JSON.parse(text) as unknown;
-    return Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x)) ? (v as number[]) : null;
-  } catch {
-    return null;
-  }
-}
 
 export class SeriesRepository {
   constructor(private readonly db: Db) {}

@@ -46,13 +46,17 @@ export function sliceSpacingMm(positions: readonly (number | null)[], thickness:
   return thickness !== null && thickness > 0 ? thickness : null;
 }
 
+function usableSpacing(spacing: readonly [number, number] | null): spacing is readonly [number, number] {
+  return !!spacing && spacing[0] > 0 && spacing[1] > 0;
+}
+
 /** One series' estimate, or null when its geometry cannot give one. */
 export function seriesVolume(
   slices: readonly MapSlice[],
   threshold: number,
 ): Omit<VolumeEstimate, 'modelId' | 'provisional' | 'computedAt'> | null {
   const first = slices[0];
-  if (!first || !first.pixelSpacing) return null;
+  if (!first || !usableSpacing(first.pixelSpacing)) return null;
   const dz = sliceSpacingMm(
     slices.map((s) => s.slicePosition),
     first.sliceThickness,
@@ -62,7 +66,7 @@ export function seriesVolume(
   const counts = new Array<number>(SUBTYPES.length).fill(0);
   let ml = 0;
   for (const s of slices) {
-    if (!s.pixelSpacing || s.channels !== SUBTYPES.length) return null;
+    if (!usableSpacing(s.pixelSpacing) || s.channels !== SUBTYPES.length) return null;
     const rowMm = ((s.pixelSpacing[0] * s.originalRows) / COPY_SIZE) * (COPY_SIZE / s.height);
     const colMm = ((s.pixelSpacing[1] * s.originalColumns) / COPY_SIZE) * (COPY_SIZE / s.width);
     const voxelMl = (rowMm * colMm * dz) / 1000;

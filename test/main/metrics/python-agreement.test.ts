@@ -3,10 +3,9 @@
  * its own metrics; the app (src/main/metrics) reports them. Two languages cannot share one
  * implementation, so this test keeps the two from drifting: same data, same answers.
  */
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { confusion, expectedCalibrationError, rocAuc, thresholdMetrics, weightedLogLoss } from '../../../src/main/metrics/index.js';
-import { PYTHON, REPO_ROOT } from '../../helpers.js';
+import { pythonJson } from '../../helpers.js';
 
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
@@ -20,12 +19,8 @@ describe('TypeScript and Python metrics agree', () => {
     // Scores rounded to 0.05 so that ties between positives and negatives are common.
     const truth = Array.from({ length: n }, () => LABELS6.map(() => (rand() < 0.3 ? 1 : 0)));
     const scores = truth.map((row) => row.map((y) => Math.round(Math.min(1, Math.max(0, 0.3 * y + rand() * 0.7)) * 20) / 20));
-    const py = JSON.parse(
-      execFileSync(
-        PYTHON,
-        [
-          '-c',
-          `import json, sys
+    const py = pythonJson<{ auc: (number | null)[]; tm: Record<string, number | null>[]; logloss: number; ece: number[] }>(
+      `import json, sys
 import numpy as np
 from models.training.metrics import roc_auc, threshold_metrics, weighted_log_loss
 from models.training.metrics import expected_calibration_error
@@ -36,10 +31,8 @@ out = {'auc': [roc_auc(y[:, l], p[:, l]) for l in range(6)],
        'logloss': weighted_log_loss(y, p),
        'ece': [expected_calibration_error(y[:, l], p[:, l]) for l in range(6)]}
 print(json.dumps(out))`,
-        ],
-        { cwd: REPO_ROOT, input: JSON.stringify({ truth, scores }), encoding: 'utf8' },
-      ),
-    ) as { auc: (number | null)[]; tm: Record<string, number | null>[]; logloss: number; ece: number[] };
+      { truth, scores },
+    );
     for (let l = 0; l < 6; l++) {
       const t = truth.map((r) => r[l]!);
       const s = scores.map((r) => r[l]!);

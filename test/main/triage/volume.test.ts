@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { seriesVolume, sliceSpacingMm, studyVolume, type MapSlice } from '../../../src/main/triage/volume.js';
+import { pythonJson } from '../../helpers.js';
 
 const SIZE = 128;
 const PLANE = SIZE * SIZE;
@@ -61,6 +62,7 @@ describe('bleed volume from lesion maps', () => {
     expect(sliceSpacingMm([4, 4], null)).toBeNull();
     expect(seriesVolume([mapSlice(null, [{ channel: 0, side: 10, p: 1 }], { sliceThickness: null })], 0.5)).toBeNull();
     expect(seriesVolume([mapSlice(0, [{ channel: 0, side: 10, p: 1 }], { pixelSpacing: null }), mapSlice(5, [])], 0.5)).toBeNull();
+    expect(seriesVolume([mapSlice(0, [{ channel: 0, side: 10, p: 1 }], { pixelSpacing: [0, 0.5] }), mapSlice(5, [])], 0.5)).toBeNull();
   });
 
   it("gives a study its largest series' estimate: two series of one head measure one bleed", () => {
@@ -74,9 +76,7 @@ describe('bleed volume from lesion maps', () => {
 });
 
 describe('the app and the training code measure the same volume', () => {
-  it('on the same maps and geometry (models/training/lesion_unet.py volume_ml)', async () => {
-    const { execFileSync } = await import('node:child_process');
-    const { PYTHON, REPO_ROOT } = await import('../../helpers.js');
+  it('on the same maps and geometry (models/training/lesion_unet.py volume_ml)', () => {
     // Blobs of graded probability across four slices, 3 mm apart, 0.45 mm pixels.
     const slices = [0, 3, 6, 9].map((z, k) =>
       mapSlice(z, [
@@ -86,21 +86,15 @@ describe('the app and the training code measure the same volume', () => {
       ], { pixelSpacing: [0.45, 0.45], sliceThickness: 3 }),
     );
     const app = seriesVolume(slices, 0.5)!;
-    const py = JSON.parse(
-      execFileSync(
-        PYTHON,
-        [
-          '-c',
-          `import json, sys
+    const py = pythonJson<number>(
+      `import json, sys
 import numpy as np
 from models.training.lesion_unet import volume_ml, slice_spacing
 d = json.load(sys.stdin)
 maps = np.array(d['maps'], dtype=np.float32).reshape(-1, 5, 128, 128) / 255.0
 print(json.dumps(volume_ml(maps, 0.45, slice_spacing(np.array(d['z'], dtype=float)))))`,
-        ],
-        { cwd: REPO_ROOT, input: JSON.stringify({ maps: slices.flatMap((s) => Array.from(s.data)), z: [0, 3, 6, 9] }), encoding: 'utf8', maxBuffer: 64 << 20 },
-      ),
-    ) as number;
+      { maps: slices.flatMap((s) => Array.from(s.data)), z: [0, 3, 6, 9] },
+    );
     expect(app.totalMl).toBeGreaterThan(0);
     expect(app.totalMl).toBeCloseTo(py, 2);
   });
