@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QuarantineError, readSlice } from '../../../src/main/dicom/index.js';
+import { storedToHu } from '../../../src/main/dicom/read.js';
+import type { DicomHeader } from '../../../src/main/dicom/tags.js';
 import { findElement, phantomSlices, tempDir, withElementText } from '../../helpers.js';
 
 const dir = tempDir('triage-rescale-');
@@ -57,5 +59,15 @@ describe('rescale slope and intercept', () => {
     const hu = (await readSlice(withElementText(original, ...INTERCEPT, ' -1024 \\0'))).hu;
     const ref = (await readSlice(withElementText(original, ...INTERCEPT, '-1024'))).hu;
     expect(Array.from(hu.subarray(0, 4096))).toEqual(Array.from(ref.subarray(0, 4096)));
+  });
+
+  it('scales every pixel, also past the last whole group of eight the loop does at once', () => {
+    // 3 × 7 = 21 pixels: two groups of eight and five left over
+    const header = { rows: 3, columns: 7, bitsAllocated: 16, bitsStored: 16, pixelRepresentation: 1, samplesPerPixel: 1,
+      highBit: 15, rescaleSlope: 2.5, rescaleIntercept: -1024 } as DicomHeader;
+    const stored = Int16Array.from({ length: 21 }, (_, i) => (i * 97) % 400 - 150);
+    const hu = storedToHu(stored, header);
+    expect(Array.from(hu)).toEqual(Array.from(stored, (v) => v * 2.5 - 1024));
+    expect(Array.from(storedToHu(stored, { ...header, rescaleSlope: 1 }))).toEqual(Array.from(stored, (v) => v - 1024));
   });
 });
