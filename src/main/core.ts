@@ -132,6 +132,9 @@ export class TriageCore {
   async ingestFile(path: string): Promise<IngestOutcome> {
     const outcome = await this.ingest.ingestFile(path);
     this.emit({ type: 'file', outcome });
+    // While watching or listening, a stored slice is scored now rather than at the next settle
+    // tick (up to a second later): at a scanner's pace the networks would otherwise sit idle.
+    if (outcome.outcome === 'stored' && this.settleTimer && this.opts.provisionalScores !== false) this.track(this.runProvisional());
     return outcome;
   }
 
@@ -309,8 +312,17 @@ export class TriageCore {
     } finally {
       this.jobsRunning = false;
     }
-    // A series may have settled while this ran: its final run should not wait for the next tick.
+    // A series may have settled while this ran: its final run should not wait for the next tick;
+    // nor should slices stored while this ran (their arrival found this run busy).
     if (this.store.jobs.queued(INFER_JOB) > 0) this.track(this.runJobs());
+    else if (!this.closed && this.uncoveredArrivals()) this.track(this.runProvisional());
+  }
+
+  /** Whether a series still arriving that the networks would read has slices no provisional run covered. */
+  private uncoveredArrivals(): boolean {
+    return this.store.series
+      .arriving()
+      .some((s) => (this.provisionalCovered.get(s.seriesUid) ?? 0) < s.sliceCount && wouldBeRead(this.store, s.studyUid, s.seriesUid));
   }
 
   /** Runs queued inference jobs one at a time until none is left. */

@@ -170,6 +170,26 @@ describe.skipIf(!HAVE_CORPUS)('the ONNX scorer', () => {
     await again.stop();
   });
 
+  it('scores a slice as soon as it is stored while watching or listening, not at the next settle tick', async () => {
+    const src = join(dir.path, 'now-1');
+    const watched = join(dir.path, 'now-watched');
+    for (const d of [src, watched]) mkdirSync(d);
+    fixture('series', '--base', corpus(CT1_UNC), '--out', src, '--count', '1',
+      '--study-uid', '1.2.826.0.1.3680043.8.498.921', '--series-uid', '1.2.826.0.1.3680043.8.498.922', '--uid-prefix', '1.2.826.0.1.3680043.8.498.923.');
+    const core = compose({ dataDir: join(dir.path, 'data-now'), settleMs: 3_600_000 });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: modelsDir('now', [convlstm]) });
+    core.attachScorer(scorer!);
+    core.watch(watched); // the settle timer runs from here; its tick is a second away
+    // As the DICOM receiver hands over an instance it has spooled.
+    const outcome = await core.ingestFile(join(src, readdirSync(src)[0]!));
+    expect(outcome.outcome).toBe('stored');
+    await core.idle(); // only work the stored slice started: no tick has come yet
+    const [row] = core.worklist();
+    expect(row).toMatchObject({ state: 'receiving', provisionalSlices: 1 });
+    expect(row!.score).not.toBeNull();
+    await core.stop();
+  });
+
   it("runs the ranking family's networks first: the study is ranked before the slowest network has run", async () => {
     // The shipped manifest: the Conv-LSTM is listed first, the ensemble (B3 + Inception-ResNet-V2)
     // ranks, the lesion network draws maps (it runs next: small, and the volume comes with the rank).
