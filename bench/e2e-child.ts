@@ -5,15 +5,19 @@
  *
  * Input (argv[2], JSON): the study's files, the work folder, the settle and stability waits, and
  * how they arrive: copied one after another as fast as the disk takes them, or at a scanner's
- * pace (a number of slices per second, as a CT reconstructs and sends them).
+ * pace (a number of slices per second, as a CT reconstructs and sends them), into the import folder
+ * or over DICOM to the app's receiver (C-STORE, one association a slice, sent by dcmtk's storescu as
+ * a scanner's network node would; no stability wait applies to an instance the receiver stored).
  * Output (stdout, one JSON line): the total and its parts — the stability wait plus reading the
  * last files, the settle wait, inference of every model with storing, the worklist query — and
  * this process's peak RSS (VmHWM) with all models loaded; the inference worker is a thread of
  * this process, so its memory is in the figure. With TRIAGE_BENCH_TRACE=1 every core event is
  * written to stderr with its time, to see where a figure's seconds went.
  */
+import { execFile } from 'node:child_process';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
 import type { CoreEvent } from '../src/main/core.js';
 import { MODEL_STATES_SETTING } from '../src/main/inference/index.js';
 import type { ModelState } from '../src/main/inference/scorer.js';
@@ -29,12 +33,15 @@ export interface E2eInput {
   timeoutMs: number;
   /** Slices per second as a scanner sends them; absent: as fast as the disk takes them. */
   paceSlicesPerSecond?: number;
+  /** 'folder' (the default): copied into the watched import folder; 'dicom': sent to the receiver. */
+  arrival?: 'folder' | 'dicom';
 }
 
 export interface E2eOutput {
   slices: number;
   modelsLoaded: string[];
   modelLoadSeconds: number;
+  /** First slice sent → last slice sent (copied, or its C-STORE acknowledged). */
   copySeconds: number;
   /** Last file copied → last file read and stored (includes the stability wait). */
   stabilityAndIngestSeconds: number;
@@ -64,6 +71,8 @@ export interface E2eOutput {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const run = promisify(execFile);
+const BENCH_SCANNER_AE = 'BENCH_CT';
 
 async function main(inp: E2eInput): Promise<E2eOutput> {
   const importDir = join(inp.workDir, 'import');
@@ -117,19 +126,30 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
       allSlicesRankedAt = now;
     }
   });
-  ws.startWatch(importDir);
-  await sleep(1000); // the watcher's initial scan of the empty folder
+  let deliver: (file: string) => Promise<unknown>;
+  if (inp.arrival === 'dicom') {
+    const receiver = await core.listen({ port: 0, aeTitle: 'ICH_TRIAGE', allowedCallingAeTitles: [BENCH_SCANNER_AE], host: '127.0.0.1' });
+    const args = ['-aet', BENCH_SCANNER_AE, '-aec', 'ICH_TRIAGE', '127.0.0.1', String(receiver.port)];
+    deliver = (f) => run('storescu', [...args, f]);
+  } else {
+    ws.startWatch(importDir);
+    await sleep(1000); // the watcher's initial scan of the empty folder
+    deliver = (f) => copyFile(f, join(importDir, basename(f)));
+  }
 
   const copyStart = performance.now();
   // As a PACS push or a copy tool delivers them (one after another, as fast as the disk takes
-  // them), or as a scanner does: each slice at its time on the clock.
+  // them), or as a scanner does: each slice at its time on the clock. The clock of "after the last
+  // slice" starts when the last copy returned, or when the last C-STORE began: the receiver
+  // acknowledges an instance once it is stored, so storing it counts against the app.
   const gapMs = inp.paceSlicesPerSecond ? 1000 / inp.paceSlicesPerSecond : 0;
   for (const [i, f] of inp.files.entries()) {
     const due = copyStart + i * gapMs;
     if (gapMs && performance.now() < due) await sleep(due - performance.now());
-    await copyFile(f, join(importDir, basename(f)));
+    if (inp.arrival === 'dicom' && i === inp.files.length - 1) lastCopiedAt = performance.now();
+    await deliver(f);
   }
-  lastCopiedAt = performance.now();
+  if (inp.arrival !== 'dicom') lastCopiedAt = performance.now();
 
   const deadline = lastCopiedAt + inp.timeoutMs;
   while (!scoredAt && performance.now() < deadline) await sleep(5);

@@ -56,11 +56,16 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(
     `| at the app's default waits | ≈ ${f(e.estimatedSecondsPer40SliceStudyAtAppDefaultWaits, 1)} s | derived: compute + stability ${e.appDefaultWaits.stableMs} ms + settle ${e.appDefaultWaits.settleMs} ms |`,
   );
-  const p = r.scannerPace;
-  if (p) {
-    const sec = (v: number | null) => (v === null ? 'none' : `${f(v, 1)} s`);
-    const what = `${p.slices} slices at ${p.slicesPerSecond} a second (${f(p.arrivalSeconds, 1)} s), the app's default waits (stability ${p.stableMs} ms, settle ${p.settleMs} ms)`;
-    lines.push(`| **at a scanner's pace**: ranked from every slice | **${sec(p.rankedFromAllSlicesSeconds)}** | last slice → the worklist ranks the study by a score from all its slices (provisional: the series is still within its settle wait); ${what}; measured |`);
+  const sec = (v: number | null) => (v === null ? 'none' : `${f(v, 1)} s`);
+  for (const p of [r.scannerPace, r.scannerPaceDicom]) {
+    if (!p) continue;
+    const dicom = p.arrival === 'dicom';
+    const how = dicom
+      ? `sent to the app's DICOM receiver (C-STORE, one association a slice; no stability wait applies), settle ${p.settleMs} ms`
+      : `copied into the import folder, the app's default waits (stability ${p.stableMs} ms, settle ${p.settleMs} ms)`;
+    const what = `${p.slices} slices at ${p.slicesPerSecond} a second (${f(p.arrivalSeconds, 1)} s), ${how}`;
+    const title = dicom ? '**at a scanner\'s pace, over DICOM**' : '**at a scanner\'s pace**';
+    lines.push(`| ${title}: ranked from every slice | **${sec(p.rankedFromAllSlicesSeconds)}** | last slice → the worklist ranks the study by a score from all its slices (provisional: the series is still within its settle wait); ${what}; measured |`);
     lines.push(`| … first provisional score | ${sec(p.firstProvisionalSeconds)} | first slice → a provisional study score from the slices in so far (same run) |`);
     lines.push(`| … final score, ranked / all networks | ${sec(p.finalRankedSeconds)} / ${sec(p.scoredSeconds)} | last slice → the final run's ranking score / the row 'scored' (after the settle wait; same run) |`);
   }

@@ -84,23 +84,12 @@ export interface BenchResults {
    * The same study arriving as a scanner sends it (slicesPerSecond), at the app's default waits;
    * every figure measured. Absent in results written before this run existed.
    */
-  scannerPace?: {
-    slices: number;
-    slicesPerSecond: number;
-    /** First file → last file copied. */
-    arrivalSeconds: number;
-    settleMs: number;
-    stableMs: number;
-    /** First file copied → the first provisional score. */
-    firstProvisionalSeconds: number | null;
-    /** Last file copied → the study ranked by a score from every slice, provisional or final. */
-    rankedFromAllSlicesSeconds: number | null;
-    /** Last file copied → ranked by the final run (after the settle wait). */
-    finalRankedSeconds: number | null;
-    /** Last file copied → the worklist row 'scored' (every network, after the settle wait). */
-    scoredSeconds: number;
-    othersCpuShare: number | null;
-  };
+  scannerPace?: ScannerPaceRun;
+  /**
+   * The same, sent over DICOM to the app's receiver (C-STORE, one association a slice), as a
+   * scanner's network node sends it; the stability wait does not apply. Absent in older results.
+   */
+  scannerPaceDicom?: ScannerPaceRun;
   memory: {
     peakRssBytes: number | null;
     rssAfterModelLoadBytes: number | null;
@@ -126,4 +115,24 @@ export interface BenchResults {
     appOverPydicomSpeed: number;
   };
   worklist: WorklistBench;
+}
+
+export interface ScannerPaceRun {
+  /** How the slices arrived: copied into the import folder, or sent to the DICOM receiver. */
+  arrival?: 'folder' | 'dicom';
+  slices: number;
+  slicesPerSecond: number;
+  /** First slice → last slice copied (or its C-STORE begun). */
+  arrivalSeconds: number;
+  settleMs: number;
+  stableMs: number;
+  /** First file copied → the first provisional score. */
+  firstProvisionalSeconds: number | null;
+  /** Last file copied → the study ranked by a score from every slice, provisional or final. */
+  rankedFromAllSlicesSeconds: number | null;
+  /** Last file copied → ranked by the final run (after the settle wait). */
+  finalRankedSeconds: number | null;
+  /** Last file copied → the worklist row 'scored' (every network, after the settle wait). */
+  scoredSeconds: number;
+  othersCpuShare: number | null;
 }

@@ -30,7 +30,7 @@ import { machineInfo } from './machine.js';
 import type { MatmulChildInput, MatmulChildOutput, ModelChildInput, ModelChildOutput } from './ort-child.js';
 import { PYTHON, PYTHON_ENV, REPO_ROOT, gb, runJsonChild, runPython, runTsChild, type ChildResult } from './proc.js';
 import { renderMarkdown } from './report.js';
-import type { BenchResults, ModelBench, RuntimeFigures, Skipped } from './results.js';
+import type { BenchResults, ModelBench, RuntimeFigures, ScannerPaceRun, Skipped } from './results.js';
 import { median } from './stats.js';
 import { benchWorklist } from './worklist.js';
 
@@ -355,6 +355,27 @@ export async function runBench(argv: string[]): Promise<number> {
       opts,
     );
     const paced = need(pacedRun, 'end to end at a scanner\'s pace');
+    // A scanner sends over DICOM: the receiver stores each instance as it comes, no stability wait.
+    log(`end to end at a scanner's pace over DICOM: ${files.length} slices at ${s.scannerSlicesPerSecond} a second to the receiver…`);
+    const pacedDicomRun = await runTsChild<E2eOutput>(
+      'bench/e2e-child.ts',
+      { ...e2eInput, workDir: join(work, 'e2e-paced-dicom'), settleMs: DEFAULT_SETTLE_MS, stableMs: DEFAULT_STABLE_MS, paceSlicesPerSecond: s.scannerSlicesPerSecond, arrival: 'dicom' },
+      opts,
+    );
+    const pacedDicom = need(pacedDicomRun, 'end to end at a scanner\'s pace over DICOM');
+    const paceFigures = (run: E2eOutput, arrival: 'folder' | 'dicom', others: number | null): ScannerPaceRun => ({
+      arrival,
+      slices: run.slices,
+      slicesPerSecond: s.scannerSlicesPerSecond,
+      arrivalSeconds: run.copySeconds,
+      settleMs: DEFAULT_SETTLE_MS,
+      stableMs: DEFAULT_STABLE_MS,
+      firstProvisionalSeconds: run.firstProvisionalSeconds,
+      rankedFromAllSlicesSeconds: run.rankedFromAllSlicesSeconds,
+      finalRankedSeconds: run.rankedSeconds,
+      scoredSeconds: run.totalSeconds,
+      othersCpuShare: others,
+    });
 
     log(`worklist query on ${s.worklistRows.toLocaleString('en')} studies…`);
     const worklist = benchWorklist(join(work, 'worklist'), s.worklistRows, s.worklistReps);
@@ -395,18 +416,8 @@ export async function runBench(argv: string[]): Promise<number> {
           (DEFAULT_SETTLE_MS + DEFAULT_STABLE_MS) / 1000 + compute * (e2e.slices === 40 ? 1 : scale),
         rankedFromAllSlicesSeconds: e2e.rankedFromAllSlicesSeconds,
       },
-      scannerPace: {
-        slices: paced.slices,
-        slicesPerSecond: s.scannerSlicesPerSecond,
-        arrivalSeconds: paced.copySeconds,
-        settleMs: DEFAULT_SETTLE_MS,
-        stableMs: DEFAULT_STABLE_MS,
-        firstProvisionalSeconds: paced.firstProvisionalSeconds,
-        rankedFromAllSlicesSeconds: paced.rankedFromAllSlicesSeconds,
-        finalRankedSeconds: paced.rankedSeconds,
-        scoredSeconds: paced.totalSeconds,
-        othersCpuShare: pacedRun.othersCpuShare,
-      },
+      scannerPace: paceFigures(paced, 'folder', pacedRun.othersCpuShare),
+      scannerPaceDicom: paceFigures(pacedDicom, 'dicom', pacedDicomRun.othersCpuShare),
       memory: {
         peakRssBytes: e2e.peakRssBytes,
         rssAfterModelLoadBytes: e2e.rssAfterLoadBytes,
