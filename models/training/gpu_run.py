@@ -1,6 +1,6 @@
 """The whole training pipeline in one command, for a lent GPU machine (16 cores, one H100/H200):
-pools, the three networks side by side, calibration, thresholds, held-out evaluation, and the
-weights packed in pieces small enough to copy back.
+pools, the three classifiers and the lesion-map network side by side, calibration, thresholds,
+held-out evaluation, and the weights packed in pieces small enough to copy back.
 
 On the GPU machine, from the repository root (one command of at most 9.5 minutes, then one more):
 
@@ -11,6 +11,8 @@ Back here, with the pieces of every part in one folder:
 
     /usr/bin/python3 -m models.training.gpu_run unpack --from DIR               # -> runs/<id>/best.pt, ...
     /usr/bin/python3 -m models.training.onnx_export --model all                 # then the usual export
+    /usr/bin/python3 -m models.training.lesion_unet ship --checkpoint models/training/runs/lesion_unet/best.pt  # and
+                                                 # the lesion network's (models/training/README.md: threshold, evaluate, ship)
 
 At toy size on a CPU (what a dry run uses, ≈ 2 min here): ``train --toy --device cpu``.
 
@@ -47,6 +49,10 @@ from .engine import load_checkpoint, run_dir
 from .pool import complete_indices
 
 MODELS = ("convlstm", "efficientnet_b3", "inception_resnet_v2")
+#: Networks that draw lesion maps (lesion_unet.py): trained beside the classifiers from the same pools'
+#: masks, evaluated by the pointing game and the volume, shipped by their own ``ship`` command.
+MAP_MODELS = ("lesion_unet",)
+ALL_MODELS = MODELS + MAP_MODELS
 PIECE_BYTES = 15 * 1024 * 1024
 #: What one command may bring back: at most 8 files and 64 MiB; pack.json travels with every part.
 PART_BYTES = 60 * 1024 * 1024
@@ -59,8 +65,10 @@ GPU_RECIPE = {
     "convlstm": {"batch": 16, "lr": 1.0e-3, "workers": 3, "eval_every": 200},
     "efficientnet_b3": {"batch": 64, "lr": 1.8e-3, "workers": 3, "eval_every": 300},
     "inception_resnet_v2": {"batch": 64, "lr": 1.2e-3, "workers": 3, "eval_every": 300},
+    # the CPU runs' rate (batch 8, 2e-3) at four times the batch, scaled by sqrt(4) and capped
+    "lesion_unet": {"batch": 32, "lr": 3e-3, "workers": 3, "eval_every": 300},
 }
-TOY_RECIPE = {m: {"batch": 2, "lr": 1e-3, "workers": 1, "eval_every": 4} for m in MODELS}
+TOY_RECIPE = {m: {"batch": 2, "lr": 1e-3, "workers": 1, "eval_every": 4} for m in ALL_MODELS}
 
 
 def _py(*args: str) -> List[str]:
@@ -181,6 +189,14 @@ def _train_command(args: argparse.Namespace, m: str, small: Dict[str, int], runs
                    val_pools: List[str]) -> List[str]:
     """The training command of network ``m``, with its GPU recipe (or the toy one)."""
     r = (TOY_RECIPE if args.toy else GPU_RECIPE)[m]
+    if m in MAP_MODELS:
+        cmd = _py(f"models.training.{m}", "train", "--val-pool", val_pools[0], "--val-studies", str(small["val"]),
+                  "--init", "onnx" if args.init == "onnx" else "none", "--batch-size", str(r["batch"]), "--lr", str(r["lr"]),
+                  "--max-minutes", str(args.minutes), "--eval-every", str(args.eval_every or r["eval_every"]),
+                  "--workers", str(r["workers"]), "--threads", "2", "--out", str(runs / m), "--fresh")
+        for p in train_pools:
+            cmd += ["--pool", p]
+        return cmd + (["--device", args.device] if args.device else [])
     cmd = _py("models.training.train", "--model", m, "--val-studies", str(small["val"]),
               "--val-slices-per-study", "2" if args.toy else "12", "--init", args.init, "--batch-size", str(r["batch"]),
               "--lr", str(r["lr"]), "--weight-decay", "0.05", "--max-minutes", str(args.minutes),
@@ -201,12 +217,17 @@ def _calibrate_and_evaluate(args: argparse.Namespace, trained: List[str], pools:
     network in its own process, all side by side; then the ensemble when both members were evaluated."""
     common = ["--threads", "2", "--batch-size", "4" if args.toy else "32"] + (["--device", args.device] if args.device else [])
     every = ["--slices-per-study", "3"] if args.toy else []
+    classifiers = [m for m in trained if m in MODELS]
     cal = {f"calibrate-{m}": _py("models.training.calibrate", "--model", m, "--pool", str(pools / "calibration"),
-                                 "--studies", str(small["calibration"]), "--out", str(runs / m), *common, *every) for m in trained}
+                                 "--studies", str(small["calibration"]), "--out", str(runs / m), *common, *every) for m in classifiers}
     _run_all(cal, logs, timeout=left() - 45)
     ev = {f"evaluate-{m}": _py("models.training.evaluate", "--model", m, "--out", str(runs / m), "--pool", str(pools / "test"),
                                "--studies", str(small["test"]), "--val-pool", str(pools / "thresholds"), "--val-studies",
-                               str(small["thresholds"]), *common, *(every or ["--slices-per-study", "0"])) for m in trained}
+                               str(small["thresholds"]), *common, *(every or ["--slices-per-study", "0"])) for m in classifiers}
+    # a map network: the pointing game and the volume on the same held-out studies (its checkpoint, on the CPU)
+    ev.update({f"evaluate-{m}": _py(f"models.training.{m}", "evaluate", "--checkpoint", str(runs / m / "best.pt"),
+                                    "--pool", str(pools / "test"), "--studies", str(small["test"]), "--threads", "2",
+                                    "--out", str(runs / m / "evaluation.json")) for m in trained if m in MAP_MODELS})
     _run_all(ev, logs, timeout=left() - 30)
     if all((runs / m / "evaluation.json").exists() for m in ("efficientnet_b3", "inception_resnet_v2")):
         _run_all({"evaluate-ensemble": _py("models.training.evaluate", "--model", "ensemble", "--out",
@@ -218,7 +239,7 @@ def _calibrate_and_evaluate(args: argparse.Namespace, trained: List[str], pools:
 #: it in int8 on the CPU anyway (its static quantisation re-derives the same per-channel scales).
 COMPACT = {"inception_resnet_v2"}
 #: The order the pieces go in: the small networks first, so the first part alone brings back whole networks.
-PACK_ORDER = ("convlstm", "efficientnet_b3", "ensemble", "inception_resnet_v2")
+PACK_ORDER = ("convlstm", "lesion_unet", "efficientnet_b3", "ensemble", "inception_resnet_v2")
 
 
 def compact_int8(t: torch.Tensor) -> Dict[str, torch.Tensor]:
@@ -265,6 +286,10 @@ def pack(models: List[str], runs: Path, dest: Path, minutes: float, compact: Seq
                    if (runs / m / name).exists()}
         if m == "ensemble":
             bundle: Dict[str, object] = {"records": records}
+        elif m in MAP_MODELS:  # its checkpoint holds the weights and its state (run records included)
+            ck = load_checkpoint(runs / m / "best.pt")
+            bundle = {"model": _weights_to_send(m, ck["model"], compact), "state": ck["state"], "records": records,
+                      "map_network": True}
         else:
             ck = load_checkpoint(runs / m / "best.pt")
             last = load_checkpoint(runs / m / "last.pt") if (runs / m / "last.pt").exists() else ck
@@ -272,8 +297,10 @@ def pack(models: List[str], runs: Path, dest: Path, minutes: float, compact: Seq
                       "pos_weight": ck["pos_weight"], "run": ck["run"], "last_epoch": ck.get("last_epoch"),
                       "records": records,
                       "predictions": (runs / m / "predictions.npz").read_bytes() if (runs / m / "predictions.npz").exists() else None}
-        if "evaluation.json" in records:
+        if "evaluation.json" in records and m not in MAP_MODELS:
             evaluation[m] = json.loads(records["evaluation.json"]).get("overall")
+        elif "evaluation.json" in records:
+            evaluation[m] = {"pointing_game_any": json.loads(records["evaluation.json"])["pools"][0]["pointing_game"]["any"]["hit_rate"]}
         blob_path = dest / f"{m}.pt"
         torch.save(bundle, blob_path)
         blob = blob_path.read_bytes()
@@ -307,8 +334,10 @@ def fetch(work: Path, part: int, out: Path) -> None:
     for p in summary["pieces"]:
         if p["part"] == part:
             shutil.copy(dest / p["name"], out / p["name"])
-    mean_auc = {m: (e or {}).get("mean_auc") for m, e in summary["evaluation"].items()}
-    print(json.dumps({"part": part, "of": summary["parts"], "held-out mean AUC": mean_auc}), flush=True)
+    mean_auc = {m: (e or {}).get("mean_auc") for m, e in summary["evaluation"].items() if m not in MAP_MODELS}
+    pointing = {m: (e or {}).get("pointing_game_any") for m, e in summary["evaluation"].items() if m in MAP_MODELS}
+    print(json.dumps({"part": part, "of": summary["parts"], "held-out mean AUC": mean_auc,
+                      "held-out pointing game (any)": pointing}), flush=True)
 
 
 def unpack(src: Path, into: Optional[Path] = None) -> None:
@@ -339,6 +368,10 @@ def unpack(src: Path, into: Optional[Path] = None) -> None:
             (d / name).write_text(text)
         if "model" not in b:  # the ensemble: records only
             continue
+        if b.get("map_network"):  # the best checkpoint only: `ship --checkpoint <into>/<id>/best.pt` exports it
+            torch.save({"model": _weights_received(b["model"]), "state": b["state"]}, d / "best.pt")
+            print(f"unpacked {m} into {d}", flush=True)
+            continue
         common = {"model": _weights_received(b["model"]), "pos_weight": b["pos_weight"], "run": b["run"],
                   "last_epoch": b["last_epoch"]}
         torch.save({**common, "state": b["state"]}, d / "best.pt")
@@ -363,7 +396,7 @@ def main(argv: Optional[List[str]] = None) -> None:
                    help="a real axial head-CT series (folder of *.dcm): its training slices with bleeds drawn in "
                         "join the training pool, its held-out slices the validation set")
     t.add_argument("--real-share", type=float, default=0.25, help="share of training slices from --series")
-    t.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    t.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=list(ALL_MODELS))
     t.add_argument("--init", default="onnx", help="as train.py: onnx (the committed weights), none, or a checkpoint")
     t.add_argument("--eval-every", type=int, default=None, help="default: the recipe's, per network")
     t.add_argument("--device", default=None)

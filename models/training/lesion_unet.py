@@ -50,8 +50,8 @@ from torch import nn
 
 from .augment import PoolSlices, augment_with_targets, pool_loader
 from .contract import LABELS
-from .engine import (append_jsonl, command_line, hardware, load_checkpoint, now_iso, save_checkpoint, set_threads,
-                     warmup_cosine)
+from .engine import (append_jsonl, command_line, hardware, load_checkpoint, now_iso, save_checkpoint, select_device,
+                     set_threads, warmup_cosine)
 from .localise import TOLERANCE_PX, pointing_game
 from .pool import PoolIndex, shard_path
 from .windowing import StackWindows
@@ -161,12 +161,13 @@ class PoolSlicesWithMasks(PoolSlices):
 
 @torch.no_grad()
 def predict_maps(model: LesionUNet, hu: np.ndarray, batch_size: int = 8) -> Tuple[np.ndarray, np.ndarray]:
-    """(probabilities [N, 6], lesion maps [N, 5, 128, 128]) for HU [N, 512, 512]."""
+    """(probabilities [N, 6], lesion maps [N, 5, 128, 128]) for HU [N, 512, 512], on the model's device."""
+    device = next(model.parameters()).device
     probs, maps = [], []
     for s in range(0, len(hu), batch_size):
-        x = torch.from_numpy(np.asarray(hu[s:s + batch_size], np.float32))[:, None]
-        p, m = model(x, torch.zeros(len(x), 2))
-        probs.append(p.numpy()); maps.append(m.numpy())
+        x = torch.from_numpy(np.asarray(hu[s:s + batch_size], np.float32))[:, None].to(device)
+        p, m = model(x, torch.zeros(len(x), 2, device=device))
+        probs.append(p.float().cpu().numpy()); maps.append(m.float().cpu().numpy())
     return np.concatenate(probs), np.concatenate(maps)
 
 
@@ -263,18 +264,27 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     torch.manual_seed(args.torch_seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    model = LesionUNet()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    device = select_device(args.device)
+    cuda = device.type == "cuda"
     state: Dict[str, object] = {"step": 0, "best": None, "minutes": 0.0, "slices": 0}
     last = out / "last.pt"
-    if last.exists() and not args.fresh:
+    resume = last.exists() and not args.fresh
+    # A new run starts from the shipped network's weights when asked (training on different days
+    # and machines adds up), else from scratch; a resumed one from its last checkpoint.
+    model = load_weights(None, str(SHIPPED_ONNX)) if args.init == "onnx" and not resume else LesionUNet()
+    if args.init == "onnx" and not resume:
+        state["prior"] = shipped_training()  # the card counts the shipped weights' runs too
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    if resume:
         ck = load_checkpoint(last)
         model.load_state_dict(ck["model"]); state = ck["state"]
         opt.load_state_dict(state.pop("optimizer"))  # type: ignore[arg-type]
     # What the card prints of each run: the command, the machine, the data (a resumed run adds one).
     runs = list(state.get("runs", []))  # type: ignore[call-overload]
-    runs.append({"started": now_iso(), "command": args.command, "hardware": hardware(torch.device("cpu")),
-                 "data": ", ".join(args.pool), "batch_size": args.batch_size, "lr": args.lr, "from_step": state["step"]})
+    runs.append({"started": now_iso(), "command": args.command, "hardware": hardware(device), "device": str(device),
+                 "data": ", ".join(args.pool), "batch_size": args.batch_size, "lr": args.lr, "from_step": state["step"],
+                 "init": "resumed" if resume else args.init})
     state["runs"] = runs
     loader = pool_loader(args.pool, args.batch_size, args.workers, args.torch_seed, dataset=PoolSlicesWithMasks)
     gen = torch.Generator().manual_seed(args.torch_seed + int(state["step"]))  # type: ignore[arg-type]
@@ -290,8 +300,11 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        x, target = augment_with_targets(hu.float(), coverage_targets(bits), gen)
-        parts = lesion_loss(model.map_logits(x), target, labels.float())
+        x, target = augment_with_targets(hu.to(device, non_blocking=True).float(), coverage_targets(bits.to(device)), gen)
+        # bf16 autocast on a GPU; the losses in float32 either way
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda):
+            maps = model.map_logits(x)
+        parts = lesion_loss(maps.float(), target, labels.to(device).float())
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
         nn.utils.clip_grad_norm_(model.parameters(), 2.0)
@@ -325,6 +338,8 @@ def _validate(model: LesionUNet, args: argparse.Namespace, state: Dict[str, obje
 
 MODEL_ID = "lesion_unet"
 VERSION = "0.1.0"
+#: The shipped network, where ``train --init onnx`` starts a new run from.
+SHIPPED_ONNX = Path(__file__).resolve().parents[1] / MODEL_ID / f"{MODEL_ID}.onnx"
 #: The manifest's declaration of the extra output, as the app reads it (src/main/inference/manifest.ts).
 LESION_MAP_OUTPUT = {"dtype": "float32", "shape": ["N", len(SUBTYPES), MAP_SIZE, MAP_SIZE], "kind": "lesion-map",
                      "labels": list(SUBTYPES), "threshold": VOLUME_THRESHOLD, "stride": MAP_STRIDE}
@@ -365,11 +380,25 @@ def training_record(checkpoint: str) -> Dict[str, object]:
     st = load_checkpoint(Path(checkpoint))["state"]
     last = Path(checkpoint).parent / "last.pt"
     end = load_checkpoint(last)["state"] if last.exists() and last != Path(checkpoint) else st
-    return {"fromScratch": True, "pretrained": None, "runs": st.get("runs", []), "steps": st["step"],
-            "runEnded": {"steps": end["step"], "minutes": round(float(end["minutes"]), 1)},
-            "slicesSeen": st.get("slices"), "minutes": round(float(st["minutes"]), 1),
-            "exportedCheckpoint": {"step": st["step"], "rule": "best validation pointing game (any), every few hundred steps"},
+    # a run started from the shipped weights (train --init onnx) adds to the runs that made them
+    prior = st.get("prior") or {"runs": [], "steps": 0, "slicesSeen": 0, "minutes": 0.0}
+    return {"fromScratch": True, "pretrained": None, "runs": list(prior["runs"]) + list(st.get("runs", [])),
+            "steps": prior["steps"] + st["step"],
+            "runEnded": {"steps": prior["steps"] + end["step"], "minutes": round(float(prior["minutes"]) + float(end["minutes"]), 1)},
+            "slicesSeen": (prior["slicesSeen"] or 0) + (st.get("slices") or 0),
+            "minutes": round(float(prior["minutes"]) + float(st["minutes"]), 1),
+            "exportedCheckpoint": {"step": prior["steps"] + st["step"], "rule": "best validation pointing game (any), every few hundred steps"},
             "optimizer": "AdamW, warm-up then cosine; loss: pixel BCE + soft Dice per subtype + slice-label BCE"}
+
+
+def shipped_training() -> Dict[str, object]:
+    """What made the shipped lesion network (its manifest row's training record): runs, steps, slices, minutes."""
+    from .onnx_utils import read_manifest
+
+    rows = [m for m in read_manifest().get("models", []) if m["id"] == MODEL_ID]
+    t = rows[0]["training"] if rows else {}
+    return {"runs": t.get("runs", []), "steps": int(t.get("steps", 0)), "slicesSeen": int(t.get("slicesSeen") or 0),
+            "minutes": float(t.get("minutes", 0.0))}
 
 
 def shipped_threshold() -> Optional[float]:
@@ -538,7 +567,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--workers", type=int, default=1)
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--torch-seed", type=int, default=0)
-    t.add_argument("--fresh", action="store_true")
+    t.add_argument("--fresh", action="store_true", help="ignore OUT/last.pt")
+    t.add_argument("--init", choices=("none", "onnx"), default="none",
+                   help="a run not resumed starts from scratch (none) or from the shipped network's weights (onnx)")
+    t.add_argument("--device", default=None, help="default: cuda when present, else cpu")
     t.add_argument("--out", default="models/training/runs/lesion_unet")
     e = sub.add_parser("evaluate", help="pointing game and volume on held-out pools")
     w = e.add_mutually_exclusive_group(required=True)

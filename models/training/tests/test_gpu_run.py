@@ -86,5 +86,31 @@ class PackUnpackTest(unittest.TestCase):
         self.assertFalse((self.root / "unpacked" / "convlstm" / "best.pt").exists())
 
 
+class LesionPackTest(unittest.TestCase):
+    def test_the_lesion_network_travels_in_fp16_with_its_run_records(self) -> None:
+        from models.training.lesion_unet import LesionUNet
+
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            weights = LesionUNet().state_dict()
+            state = {"step": 9, "best": 0.5, "minutes": 1.0, "slices": 72, "runs": [{"hardware": "test"}]}
+            save_checkpoint(root / "runs" / "lesion_unet" / "best.pt", model=weights, state=state)
+            (root / "runs" / "lesion_unet" / "evaluation.json").write_text(json.dumps(
+                {"pools": [{"pointing_game": {"any": {"hit_rate": 0.9}}}]}))
+            summary = gpu_run.pack(["lesion_unet"], root / "runs", root / "pack", minutes=0.1)
+            self.assertEqual(summary["models"], ["lesion_unet"])
+            self.assertEqual(summary["evaluation"]["lesion_unet"], {"pointing_game_any": 0.9})
+            gpu_run.fetch(root, 1, root / "back")
+            gpu_run.unpack(root / "back", root / "unpacked")
+            ck = load_checkpoint(root / "unpacked" / "lesion_unet" / "best.pt")
+            self.assertEqual(ck["state"]["step"], 9)
+            for k, v in weights.items():
+                if v.is_floating_point():
+                    torch.testing.assert_close(ck["model"][k], v.half().float())
+                else:
+                    self.assertTrue(torch.equal(ck["model"][k], v))
+            LesionUNet().load_state_dict(ck["model"])  # what `lesion_unet ship --checkpoint` loads
+
+
 if __name__ == "__main__":
     unittest.main()

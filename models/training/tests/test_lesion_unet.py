@@ -128,6 +128,21 @@ class LesionTrainingTest(unittest.TestCase):
             self.assertIn(chosen["threshold"], (0.3, 0.5, 0.7))
             self.assertEqual(res["pointing_game"]["any"]["slices"], bleeding)
             self.assertEqual(res["volume"]["bleeding_studies"], 1 if bleeding else 0)
+            # a new run from the shipped network's weights (training on other days and machines adds
+            # up): at learning rate 0 its convolutions are still the shipped ones after a step
+            if lu.SHIPPED_ONNX.exists():
+                again = Path(tmp) / "from-shipped"
+                lu.main(["train", "--pool", str(root), "--init", "onnx", "--max-steps", "1", "--lr", "0", "--weight-decay", "0",
+                         "--batch-size", "2", "--workers", "0", "--threads", "1", "--out", str(again)])
+                shipped = lu.load_weights(None, str(lu.SHIPPED_ONNX)).state_dict()
+                trained = lu.load_lesion_model(str(again / "best.pt")).state_dict()
+                for name in ("down.0.0.weight", "up.0.0.weight", "head.weight"):
+                    torch.testing.assert_close(trained[name], shipped[name])
+                record, before = lu.training_record(str(again / "best.pt")), lu.shipped_training()
+                self.assertEqual(record["runs"][-1]["init"], "onnx")
+                self.assertEqual(len(record["runs"]), len(before["runs"]) + 1)  # the card counts what made the shipped weights
+                self.assertEqual(record["slicesSeen"], before["slicesSeen"] + 2)
+                self.assertEqual(record["steps"], before["steps"] + 1)
 
 
 if __name__ == "__main__":
