@@ -10,8 +10,8 @@
  * change is one transaction, so a process killed at any moment leaves either all of a change or
  * none of it. The store keeps data; what the data means for inference is the inference stage's.
  */
-import type { Db } from './db.js';
-import { openDatabase } from './db.js';
+import type { SqlHandle } from './handle.js';
+import { dataVersion, openDatabase } from './db.js';
 import { AuditRepository } from './audit.js';
 import { FileRepository } from './files.js';
 import { InstanceRepository } from './instances.js';
@@ -27,7 +27,7 @@ import { StudyRepository } from './studies.js';
 import { WorklistRepository } from './worklist.js';
 
 export { openDatabase, schemaVersion, migrate, DATABASE_FILE } from './db.js';
-export type { Db } from './db.js';
+export type { Db, SqlHandle } from './db.js';
 export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 export { acquireDataLock, DataFolderInUse, LOCK_FILE } from './lock.js';
 export type { AuditRepository, AuditRow, AuditVerdict } from './audit.js';
@@ -65,7 +65,7 @@ export class Store {
   readonly worklist: WorklistRepository;
 
   /** Over a database already open and migrated (openDatabase); `Store.open` is the usual door. */
-  constructor(private readonly db: Db) {
+  constructor(private readonly db: SqlHandle) {
     this.audit = new AuditRepository(db);
     this.settings = new SettingsRepository(db);
     this.studies = new StudyRepository(db);
@@ -97,7 +97,7 @@ export class Store {
 
   /** SQLite's commit counter for other connections: it changes when another process writes. */
   dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    return dataVersion(this.db);
   }
 
   /** What `triage status` counts. */

@@ -3,7 +3,7 @@
  * least once by idempotent handlers. A job is named by its kind and a key its caller chooses; the
  * queue knows nothing of what a kind means.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 
 export interface JobRow {
@@ -30,7 +30,7 @@ function toJobRow(r: Record<string, unknown>): JobRow {
 }
 
 export class JobRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   /** Queues a job; the same kind and key queued again while it waits or runs is the same job. */
   enqueue(kind: string, key: string, payload: object): void {

@@ -6,9 +6,10 @@
  * Decision → study status: in_review → in_review, confirmed → confirmed, dismissed → dismissed,
  * reopened → in_review (a re-opened study is back in someone's hands, and unreviewed).
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import type { AuditRepository } from './audit.js';
+import { jsonListValues } from './dialect.js';
 import type { ReviewDecision, ReviewEntry, Subtype } from '../../shared/api.js';
 
 export type ReviewStatus = 'new' | 'in_review' | 'confirmed' | 'dismissed';
@@ -58,7 +59,7 @@ export class StudyNotFound extends NotFound {
 
 export class ReviewRepository {
   constructor(
-    private readonly db: Db,
+    private readonly db: SqlHandle,
     private readonly audit: AuditRepository,
   ) {}
 
@@ -71,15 +72,14 @@ export class ReviewRepository {
       if (!study) throw new StudyNotFound(r.studyUid);
       const at = nowIso();
       const subtypes = [...new Set(r.subtypes)];
-      const id = Number(
-        this.db
-          .prepare(
-            `INSERT INTO reviews (study_uid, reviewer, decision, subtypes, comment, created_at)
-             VALUES (@studyUid, @reviewer, @decision, @subtypes, @comment, @at)`,
-          )
-          .run({ studyUid: r.studyUid, reviewer: r.reviewer, decision: r.decision, subtypes: JSON.stringify(subtypes), comment: r.comment, at })
-          .lastInsertRowid,
-      );
+      const { id } = this.db
+        .prepare(
+          `INSERT INTO reviews (study_uid, reviewer, decision, subtypes, comment, created_at)
+           VALUES (@studyUid, @reviewer, @decision, @subtypes, @comment, @at) RETURNING id`,
+        )
+        .get({ studyUid: r.studyUid, reviewer: r.reviewer, decision: r.decision, subtypes: JSON.stringify(subtypes), comment: r.comment, at }) as {
+        id: number;
+      };
       // studies.review_status follows from the new row (trigger reviews_set_status, migration 0002).
       const status = STATUS_AFTER[r.decision];
       this.audit.append(r.reviewer, `review.${r.decision}`, r.studyUid, {
@@ -110,7 +110,7 @@ export class ReviewRepository {
     const rows = this.db
       .prepare(
         `SELECT r.* FROM reviews r
-         WHERE r.study_uid IN (SELECT value FROM json_each(@uids))
+         WHERE r.study_uid IN ${jsonListValues(this.db, 'uids', 'text')}
            AND r.id = (SELECT r2.id FROM reviews r2 WHERE r2.study_uid = r.study_uid ORDER BY r2.created_at DESC, r2.id DESC LIMIT 1)`,
       )
       .all({ uids: JSON.stringify(studyUids) }) as Record<string, unknown>[];

@@ -5,7 +5,7 @@
  * their slices as the viewer shows them.
  */
 import { numberList } from './columns.js';
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import type { NewInstance } from './arrival.js';
 import type { SeriesDetail } from '../../shared/api.js';
@@ -89,7 +89,7 @@ function toSliceDetail(r: Record<string, unknown>, position: number): SeriesDeta
 
 
 export class SeriesRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   get(seriesUid: string): SeriesRow | undefined {
     const row = this.db.prepare('SELECT * FROM series WHERE series_uid = @seriesUid').get({ seriesUid }) as Record<string, unknown> | undefined;
@@ -135,9 +135,16 @@ export class SeriesRepository {
 
   /** Series in one state, in the order they were first seen. */
   inState(state: SeriesState): SeriesRow[] {
-    return (this.db.prepare('SELECT * FROM series WHERE state = @state ORDER BY rowid').all({ state }) as Record<string, unknown>[]).map(
-      toSeriesRow,
-    );
+    // A series is made with its first slice, in one transaction (instances.record): the order of
+    // first slices is the order series were first seen, in both dialects (PostgreSQL has no rowid).
+    return (
+      this.db
+        .prepare(
+          `SELECT * FROM series se WHERE state = @state
+           ORDER BY (SELECT MIN(i.id) FROM instances i WHERE i.series_uid = se.series_uid), series_uid`,
+        )
+        .all({ state }) as Record<string, unknown>[]
+    ).map(toSeriesRow);
   }
 
   /** Marks a settled series ready with its final slice count; its order is written beside it (instances.writeOrder). */

@@ -3,7 +3,7 @@
  * and the study; a reader's decision is kept on it as `review_status` (reviews.ts). Also the
  * patient's other studies, which a reader compares a new head CT with.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import type { NewInstance } from './arrival.js';
 import { RANKING_SCORE_ID, type PriorStudy } from '../../shared/api.js';
 
@@ -20,7 +20,7 @@ function toPriorStudy(r: Record<string, unknown>): PriorStudy {
 }
 
 export class StudyRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   exists(studyUid: string): boolean {
     return this.db.prepare('SELECT 1 FROM studies WHERE study_uid = @studyUid').get({ studyUid }) !== undefined;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditHash } from '../../../src/main/store/audit.js';
-import { MIGRATIONS } from '../../../src/main/store/migrations/index.js';
+import { MIGRATIONS, sqlFor } from '../../../src/main/store/migrations/index.js';
 import { openDatabase, Store, type Db } from '../../../src/main/store/index.js';
 import { REPO_ROOT, tempDir } from '../../helpers.js';
 
@@ -119,7 +119,7 @@ describe('the audit trail', () => {
   it('chains the rows of a schema-1 database when this build opens it', () => {
     // Build a schema-1 file by hand: only the first migration, then two rows the old way.
     const v1 = new Database(join(dir.path, 'v1b.sqlite'));
-    v1.exec(MIGRATIONS[0]!.up);
+    v1.exec(sqlFor(MIGRATIONS[0]!.up, 'sqlite'));
     v1.pragma('user_version = 1');
     v1.prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ('2026-01-01T00:00:00Z', 'ingest', 'quarantine', '/a', '{}')").run();
     v1.prepare("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ('2026-01-02T00:00:00Z', 'Dr A', 'settings.thresholds', NULL, '{}')").run();

@@ -1,0 +1,18 @@
+/**
+ * The few places where SQLite and PostgreSQL need different SQL, each a named fragment chosen by
+ * the handle's dialect, so that a repository is written once. Everything else the repositories
+ * write is SQL both accept (upserts with ON CONFLICT, RETURNING, IS DISTINCT FROM, string_agg:
+ * SQLite ≥ 3.44, which better-sqlite3 12 bundles).
+ */
+import { dialectOf, type SqlHandle } from './handle.js';
+
+/**
+ * A subquery over the elements of a JSON array bound as text at `@bind` (one statement whatever the
+ * list's length): SQLite's json_each, PostgreSQL's jsonb_array_elements_text, cast for integers
+ * because PostgreSQL does not compare text with a number.
+ */
+export function jsonListValues(db: SqlHandle, bind: string, of: 'text' | 'integer'): string {
+  if (dialectOf(db) === 'sqlite') return `(SELECT value FROM json_each(@${bind}))`;
+  const value = of === 'integer' ? 'CAST(value AS BIGINT)' : 'value';
+  return `(SELECT ${value} FROM jsonb_array_elements_text(CAST(@${bind} AS jsonb)))`;
+}
