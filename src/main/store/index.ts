@@ -12,6 +12,7 @@
  */
 import type { SqlHandle } from './handle.js';
 import { dataVersion, openDatabase } from './db.js';
+import { openPostgres, type PostgresOptions } from './postgres.js';
 import { AuditRepository } from './audit.js';
 import { FileRepository } from './files.js';
 import { InstanceRepository } from './instances.js';
@@ -28,6 +29,8 @@ import { WorklistRepository } from './worklist.js';
 
 export { openDatabase, schemaVersion, migrate, DATABASE_FILE } from './db.js';
 export type { Db, SqlHandle } from './db.js';
+export { openPostgres, PostgresError } from './postgres.js';
+export type { PostgresOptions } from './postgres.js';
 export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 export { acquireDataLock, DataFolderInUse, LOCK_FILE } from './lock.js';
 export type { AuditRepository, AuditRow, AuditVerdict } from './audit.js';
@@ -84,6 +87,11 @@ export class Store {
   /** Opens the data folder's database (made and migrated as needed: db.ts). */
   static open(dataDir: string): Store {
     return new Store(openDatabase(dataDir));
+  }
+
+  /** Connects to a PostgreSQL database (`postgres://…`), migrated as needed: several workstations share one. */
+  static connect(url: string, options?: PostgresOptions): Store {
+    return new Store(openPostgres(url, options));
   }
 
   close(): void {

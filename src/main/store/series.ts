@@ -108,9 +108,9 @@ export class SeriesRepository {
                              image_type, kernel, slice_thickness)
          VALUES (@seriesUid, @studyUid, @seriesNumber, @description, 'receiving', @at, 1, @imageType, @kernel, @sliceThickness)
          ON CONFLICT(series_uid) DO UPDATE SET state = 'receiving', state_reason = NULL,
-           last_arrival_at = excluded.last_arrival_at, slice_count = slice_count + 1,
-           image_type = COALESCE(image_type, excluded.image_type), kernel = COALESCE(kernel, excluded.kernel),
-           slice_thickness = COALESCE(slice_thickness, excluded.slice_thickness)`,
+           last_arrival_at = excluded.last_arrival_at, slice_count = series.slice_count + 1,
+           image_type = COALESCE(series.image_type, excluded.image_type), kernel = COALESCE(series.kernel, excluded.kernel),
+           slice_thickness = COALESCE(series.slice_thickness, excluded.slice_thickness)`,
       )
       .run({
         seriesUid: i.seriesUid,
