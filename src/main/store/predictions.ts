@@ -96,7 +96,8 @@ export class PredictionRepository {
     const rows = this.db
       .prepare(
         `SELECT instance_id, ${SCORE_COLUMNS.join(', ')} FROM predictions
-         WHERE model_id = @modelId AND model_sha256 = @modelSha256 AND instance_id IN ${jsonListValues(this.db, 'ids', 'integer')}`,
+         WHERE model_id = @modelId AND model_sha256 = @modelSha256 AND instance_id IN ${jsonListValues(this.db, 'ids', 'integer')}
+         ORDER BY instance_id`,
       )
       .all({ modelId, modelSha256, ids: JSON.stringify(instanceIds) }) as Record<string, number>[];
     for (const r of rows) out.set(r.instance_id!, Float32Array.from(SCORE_COLUMNS.map((c) => r[c]!)));

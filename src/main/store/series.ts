@@ -88,6 +88,13 @@ function toSliceDetail(r: Record<string, unknown>, position: number): SeriesDeta
 }
 
 
+/**
+ * Series `se` in the order they were first seen. A series is made with its first slice, in one
+ * transaction (instances.record), so its first slice's id says when; PostgreSQL has no rowid, and
+ * its rows come back in no particular order without ORDER BY.
+ */
+const FIRST_SEEN = '(SELECT MIN(i.id) FROM instances i WHERE i.series_uid = se.series_uid), se.series_uid';
+
 export class SeriesRepository {
   constructor(private readonly db: SqlHandle) {}
 
@@ -124,25 +131,20 @@ export class SeriesRepository {
       });
   }
 
-  /** Series still receiving whose last slice arrived at or before `cutoffIso` (all when null). */
+  /** Series still receiving whose last slice arrived at or before `cutoffIso` (all when null), the longest waiting first. */
   toSettle(cutoffIso: string | null): SeriesRow[] {
     const sql =
       cutoffIso === null
-        ? "SELECT * FROM series WHERE state = 'receiving'"
-        : "SELECT * FROM series WHERE state = 'receiving' AND last_arrival_at <= @cutoff";
+        ? "SELECT * FROM series WHERE state = 'receiving' ORDER BY last_arrival_at, series_uid"
+        : "SELECT * FROM series WHERE state = 'receiving' AND last_arrival_at <= @cutoff ORDER BY last_arrival_at, series_uid";
     return (this.db.prepare(sql).all(cutoffIso === null ? {} : { cutoff: cutoffIso }) as Record<string, unknown>[]).map(toSeriesRow);
   }
 
   /** Series in one state, in the order they were first seen. */
   inState(state: SeriesState): SeriesRow[] {
-    // A series is made with its first slice, in one transaction (instances.record): the order of
-    // first slices is the order series were first seen, in both dialects (PostgreSQL has no rowid).
     return (
       this.db
-        .prepare(
-          `SELECT * FROM series se WHERE state = @state
-           ORDER BY (SELECT MIN(i.id) FROM instances i WHERE i.series_uid = se.series_uid), series_uid`,
-        )
+        .prepare(`SELECT * FROM series se WHERE state = @state ORDER BY ${FIRST_SEEN}`)
         .all({ state }) as Record<string, unknown>[]
     ).map(toSeriesRow);
   }
@@ -163,7 +165,7 @@ export class SeriesRepository {
     const rows = this.db
       .prepare(
         `SELECT se.*, (SELECT COUNT(*) FROM instances i WHERE i.series_uid = se.series_uid) AS n FROM series se
-         WHERE se.study_uid = @studyUid ${opts.settledOnly ? "AND se.state <> 'receiving'" : ''}`,
+         WHERE se.study_uid = @studyUid ${opts.settledOnly ? "AND se.state <> 'receiving'" : ''} ORDER BY ${FIRST_SEEN}`,
       )
       .all({ studyUid }) as Record<string, unknown>[];
     return rows.map((r) => {

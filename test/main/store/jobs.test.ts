@@ -3,13 +3,10 @@
  * by its own kind, requeued after a crash, retried after a failure or given up; the queue gives a
  * job back with the payload its caller queued and knows nothing of what a kind means.
  */
-import { describe, expect, it } from 'vitest';
-import { withDatabase } from '../../helpers.js';
-import { storeFactory } from '../../fixtures/store.js';
+import { expect, it } from 'vitest';
+import { eachBackend } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-jobs-');
-
-describe('jobs', () => {
+eachBackend('jobs', 'triage-jobs-', (fresh) => {
   it('requeues jobs that were running when the process died, and retries failed ones later', () => {
     const { store } = fresh();
     store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' });
@@ -41,7 +38,7 @@ describe('jobs', () => {
   });
 
   it('queues a done or given-up job again under its key, afresh; never one that waits or runs', () => {
-    const { store, dataDir } = fresh();
+    const { store, sql } = fresh();
     store.jobs.enqueue('k', 'done', {});
     store.jobs.complete(store.jobs.claim('k')!.id);
     expect(store.jobs.pending('k')).toBe(0);
@@ -51,7 +48,7 @@ describe('jobs', () => {
     store.jobs.enqueue('k', 'broken', {});
     const broken = store.jobs.claim('k')!;
     store.jobs.fail(broken.id, 'contract broken', null);
-    const row = () => withDatabase(dataDir, (db) => db.prepare("SELECT state, attempts, last_error FROM jobs WHERE key = 'broken'").get());
+    const row = () => sql((db) => db.prepare("SELECT state, attempts, last_error FROM jobs WHERE key = 'broken'").get());
     expect(row()).toEqual({ state: 'failed', attempts: 1, last_error: 'contract broken' });
     store.jobs.enqueue('k', 'broken', {});
     expect(row()).toEqual({ state: 'queued', attempts: 0, last_error: null });
