@@ -4,13 +4,9 @@
  * commit counter that tells the API another process wrote.
  */
 import { describe, expect, it } from 'vitest';
-import { Store } from '../../../src/main/store/index.js';
-import { withDatabase } from '../../helpers.js';
-import { recordSeries, storeFactory } from '../../fixtures/store.js';
+import { eachBackend, recordSeries, storeFactory } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-store-');
-
-describe('the store', () => {
+eachBackend('the store', 'triage-store-', (fresh) => {
   it('keeps a change across table groups whole: all of it, or none when it throws', () => {
     const { store } = fresh();
     recordSeries(store, 1);
@@ -55,23 +51,29 @@ describe('the store', () => {
     });
   });
 
-  it("sees another connection's writes in its commit counter, not its own", () => {
-    const { store, dataDir } = fresh();
-    const before = store.dataVersion();
-    store.settings.set('x', 1);
-    expect(store.dataVersion()).toBe(before);
-    withDatabase(dataDir, (db) => db.prepare("INSERT INTO settings (key, value) VALUES ('y', '2')").run());
-    expect(store.dataVersion()).not.toBe(before);
-  });
-
   it('opens what an earlier store wrote, and refuses work once closed', () => {
-    const { dataDir } = fresh();
-    const first = Store.open(dataDir);
+    const { reopen } = fresh();
+    const first = reopen();
     recordSeries(first, 2);
     first.close();
     expect(() => first.studies.count()).toThrow(/not open/);
-    const again = Store.open(dataDir);
+    const again = reopen();
     expect(again.instances.count()).toBe(2);
     again.close();
+  });
+});
+
+// SQLite's commit counter; on PostgreSQL another workstation's writes are to be told by
+// LISTEN/NOTIFY instead, which the store does not have yet.
+describe('the store on sqlite', () => {
+  const fresh = storeFactory('triage-store-counter-');
+
+  it("sees another connection's writes in its commit counter, not its own", () => {
+    const { store, sql } = fresh();
+    const before = store.dataVersion();
+    store.settings.set('x', 1);
+    expect(store.dataVersion()).toBe(before);
+    sql((db) => db.prepare("INSERT INTO settings (key, value) VALUES ('y', '2')").run());
+    expect(store.dataVersion()).not.toBe(before);
   });
 });
