@@ -16,3 +16,13 @@ export function jsonListValues(db: SqlHandle, bind: string, of: 'text' | 'intege
   const value = of === 'integer' ? 'CAST(value AS BIGINT)' : 'value';
   return `(SELECT ${value} FROM jsonb_array_elements_text(CAST(@${bind} AS jsonb)))`;
 }
+
+/**
+ * Ends a SELECT that picks a row to take (a job to claim). On PostgreSQL several workstations
+ * claim from one queue: the row picked is locked until the claim commits, and rows another
+ * workstation has locked are passed over rather than waited for, so each job goes to one of them
+ * and none waits on another. SQLite has one writer per data folder (lock.ts): nothing to add.
+ */
+export function claimRowLock(db: SqlHandle): string {
+  return dialectOf(db) === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+}

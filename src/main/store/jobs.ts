@@ -5,6 +5,7 @@
  */
 import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
+import { claimRowLock } from './dialect.js';
 
 export interface JobRow {
   id: number;
@@ -53,14 +54,17 @@ export class JobRepository {
     ).n;
   }
 
-  /** Takes the oldest queued job of a kind; it stays 'running' until completed or failed. */
+  /**
+   * Takes the oldest queued job of a kind; it stays 'running' until completed or failed. On
+   * PostgreSQL, the oldest no other workstation is claiming at this moment (dialect.ts).
+   */
   claim(kind: string): JobRow | undefined {
     const at = nowIso();
     return this.db.transaction(() => {
       const row = this.db
         .prepare(
           `SELECT * FROM jobs WHERE kind = @kind AND state = 'queued' AND (not_before IS NULL OR not_before <= @at)
-           ORDER BY id LIMIT 1`,
+           ORDER BY id LIMIT 1 ${claimRowLock(this.db)}`,
         )
         .get({ kind, at }) as Record<string, unknown> | undefined;
       if (!row) return undefined;
