@@ -10,7 +10,7 @@
  * noted outside the machine to detect a whole rewritten chain.
  */
 import { createHash } from 'node:crypto';
-import type { SqlHandle } from './handle.js';
+import { dialectOf, type SqlHandle } from './handle.js';
 
 /** The link of the first row. */
 export const GENESIS = '0'.repeat(64);
@@ -99,6 +99,10 @@ export class AuditRepository {
   /** Appends one row at the head of the chain, atomically with the caller's transaction. */
   append(actor: string, action: string, subject: string | null, detail: object = {}): void {
     this.db.transaction(() => {
+      // On PostgreSQL several workstations append to one chain: each reads the head under a lock
+      // held to its commit (readers pass; other appenders wait), so two never link to one head.
+      // SQLite has one writer at a time already.
+      if (dialectOf(this.db) === 'postgres') this.db.exec('LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE');
       const head = auditHead(this.db);
       const prev = head?.hash ?? GENESIS;
       const id = (head?.id ?? 0) + 1;

@@ -5,7 +5,7 @@
  * link, and on SQLite so does `triage audit verify`. A database of schema 1 is chained when it is
  * opened by this build.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -156,6 +156,22 @@ const pgMissing = backendMissing('postgres');
 
 describe.skipIf(pgMissing !== null)(`the audit trail on postgres${pgMissing ? ` (missing: ${pgMissing})` : ''}`, () => {
   const fresh = pgMissing === null ? storeFactory('triage-audit-pg-', 'postgres') : undefined;
+
+  it('keeps one chain when several workstations append at once', async () => {
+    const { store, url } = fresh!();
+    const workstation = (actor: string) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'fixtures', 'append-audit.ts'), url!, actor, '40'], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    const results = await Promise.all([workstation('ws-a'), workstation('ws-b'), workstation('ws-c')]);
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(store.audit.verify()).toMatchObject({ ok: true, rows: 120 });
+  });
 
   it('chains the rows of a schema-1 database when this build opens it', () => {
     const { sql, reopen } = fresh!();
