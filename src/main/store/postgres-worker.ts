@@ -89,7 +89,9 @@ async function handle(req: PgRequest): Promise<{ rows: Record<string, unknown>[]
   if (req.kind === 'close') {
     const c = client;
     client = undefined;
-    if (c && !lost) await c.end();
+    // A server that vanished without closing the socket would keep end() waiting: give it a
+    // moment, then let the thread's termination drop the socket.
+    if (c && !lost) await Promise.race([c.end(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     return { rows: [], rowCount: 0 };
   }
   if (!client) throw new Error('The database connection is not open');
