@@ -79,11 +79,7 @@ export function migrate(db: SqlHandle): void {
   }
 }
 
-/**
- * SQLite's commit counter for other connections: it changes when another process writes. PostgreSQL
- * has no such counter; there another workstation's writes will be told by LISTEN/NOTIFY.
- */
-export function dataVersion(db: SqlHandle): number {
-  if (dialectOf(db) !== 'sqlite') throw new Error('dataVersion is SQLite\'s commit counter; PostgreSQL tells of other writers by notification');
-  return (db as Db).pragma('data_version', { simple: true }) as number;
+/** SQLite's commit counter for other connections: it changes when another process writes. */
+export function dataVersion(db: Db): number {
+  return db.pragma('data_version', { simple: true }) as number;
 }

@@ -10,9 +10,9 @@
  * change is one transaction, so a process killed at any moment leaves either all of a change or
  * none of it. The store keeps data; what the data means for inference is the inference stage's.
  */
-import type { SqlHandle } from './handle.js';
+import type { Db, SqlHandle } from './handle.js';
 import { dataVersion, openDatabase } from './db.js';
-import { openPostgres, type PostgresOptions } from './postgres.js';
+import { openPostgres, PostgresHandle, type PostgresOptions } from './postgres.js';
 import { AuditRepository } from './audit.js';
 import { FileRepository } from './files.js';
 import { InstanceRepository } from './instances.js';
@@ -103,9 +103,13 @@ export class Store {
     return this.db.transaction(fn)();
   }
 
-  /** SQLite's commit counter for other connections: it changes when another process writes. */
+  /**
+   * A counter that changes when another connection (another process, another workstation) commits
+   * a change, and not with this store's own: SQLite's data_version; on PostgreSQL, the change
+   * notices of other sessions (migration 0008).
+   */
   dataVersion(): number {
-    return dataVersion(this.db);
+    return this.db instanceof PostgresHandle ? this.db.othersCommits() : dataVersion(this.db as Db);
   }
 
   /** What `triage status` counts. */

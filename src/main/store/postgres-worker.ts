@@ -11,7 +11,7 @@ import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
 
 export type PgRequest =
-  | { kind: 'connect'; url: string; connectTimeoutMs: number; statementTimeoutMs: number }
+  | { kind: 'connect'; url: string; connectTimeoutMs: number; statementTimeoutMs: number; listen: string }
   | { kind: 'query'; sql: string; values: unknown[] }
   | { kind: 'exec'; sql: string }
   | { kind: 'close' };
@@ -28,7 +28,10 @@ export type PgReply =
   | { seq: number; ok: false; error: PgError };
 
 export interface PgWorkerData {
-  /** Word 0 is set to 1 and notified once a reply has been posted. */
+  /**
+   * Word 0 is set to 1 and notified once a reply has been posted; word 1 counts the notices on the
+   * listened channel sent by other sessions (read without a round trip by the store's thread).
+   */
   signal: Int32Array;
   port: MessagePort;
 }
@@ -84,6 +87,13 @@ async function handle(req: PgRequest): Promise<{ rows: Record<string, unknown>[]
       lost = err;
     });
     await client.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const ownPid = rows[0]?.pid;
+    client.on('notification', (n) => {
+      // A session's own notices come back to it too; SQLite's data_version ignores one's own writes.
+      if (n.processId !== ownPid) Atomics.add(signal, 1, 1);
+    });
+    await client.query(`LISTEN ${req.listen}`);
     return { rows: [], rowCount: 0 };
   }
   if (req.kind === 'close') {

@@ -12,6 +12,7 @@
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import { startWorker, workerUrl } from '../workers/index.js';
 import { migrate } from './db.js';
+import { CHANGE_CHANNEL } from './migrations/0008-change-notices.js';
 import type { SqlHandle, SqlParams, SqlStatement } from './handle.js';
 import { positionalValues, toPositional, type PositionalSql } from './named-binds.js';
 import type { PgReply, PgRequest, PgWorkerData } from './postgres-worker.js';
@@ -42,7 +43,7 @@ export class PostgresHandle implements SqlHandle {
   readonly dialect = 'postgres' as const;
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private readonly signal = new Int32Array(new SharedArrayBuffer(8));
   private readonly waitMs: number;
   private readonly rewritten = new Map<string, PositionalSql>();
   private seq = 0;
@@ -62,7 +63,7 @@ export class PostgresHandle implements SqlHandle {
     // The handle is closed explicitly; a forgotten one must not keep the process alive.
     this.worker.unref();
     try {
-      this.call({ kind: 'connect', url, connectTimeoutMs, statementTimeoutMs });
+      this.call({ kind: 'connect', url, connectTimeoutMs, statementTimeoutMs, listen: CHANGE_CHANNEL });
     } catch (err) {
       void this.worker.terminate();
       this.unusable = 'The database connection is not open';
@@ -107,6 +108,16 @@ export class PostgresHandle implements SqlHandle {
       this.exec(savepoint ? `RELEASE SAVEPOINT ${savepoint}` : 'COMMIT');
       return result;
     };
+  }
+
+  /**
+   * How many commits of other sessions changed the store's tables since this connection opened
+   * (migration 0008's notices, counted as they arrive): PostgreSQL's counterpart of SQLite's
+   * data_version, read without a round trip.
+   */
+  othersCommits(): number {
+    if (this.unusable) throw new PostgresError(this.unusable);
+    return Atomics.load(this.signal, 1);
   }
 
   close(): void {

@@ -67,6 +67,20 @@ describe.skipIf(pgMissing !== null)(`schema migrations on postgres${pgMissing ? 
     expect(applied()).toHaveLength(MIGRATIONS.length);
   });
 
+  it('gives every table a change notice, so other workstations hear of any write (0008)', () => {
+    const { sql } = fresh!();
+    const silent = sql((db) =>
+      db
+        .prepare(
+          `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+             AND tablename NOT IN (SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                                   JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'notify_change')`,
+        )
+        .all(),
+    );
+    expect(silent).toEqual([]);
+  });
+
   it('keeps probabilities as 8-byte floats, as SQLite does', () => {
     const { sql } = fresh!();
     const types = sql((db) => db.prepare("SELECT DISTINCT data_type FROM information_schema.columns WHERE table_schema = 'public' AND column_name LIKE 'p\\_%' ESCAPE '\\'").all());
