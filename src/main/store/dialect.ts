@@ -26,3 +26,13 @@ export function jsonListValues(db: SqlHandle, bind: string, of: 'text' | 'intege
 export function claimRowLock(db: SqlHandle): string {
   return dialectOf(db) === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
 }
+
+/**
+ * Ends a SELECT that reads a row a change is decided on (a study before a decision is recorded on
+ * it). On PostgreSQL the row stays locked until the transaction ends, so another workstation
+ * deciding on the same row waits and then reads what this one wrote. SQLite has one writer at a
+ * time: nothing to add.
+ */
+export function decideRowLock(db: SqlHandle): string {
+  return dialectOf(db) === 'postgres' ? 'FOR UPDATE' : '';
+}

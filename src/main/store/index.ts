@@ -41,7 +41,7 @@ export type { JobRepository, JobRow } from './jobs.js';
 export type { LesionMap, LesionMapFilter, LesionMapRepository, LesionMapSlice } from './lesion-maps.js';
 export type { PredictionRepository, SlicePrediction, StoredPrediction, StudyPredictionsFilter } from './predictions.js';
 export type { ReviewerRepository } from './reviewers.js';
-export { NotFound, StudyNotFound } from './reviews.js';
+export { NotFound, ReviewConflict, StudyNotFound } from './reviews.js';
 export type { NewReview, ReviewRepository, ReviewStatus } from './reviews.js';
 export type { ScoreRepository } from './scores.js';
 export type { ArrivingSeries, SeriesFacts, SeriesRepository, SeriesRow, SeriesState } from './series.js';

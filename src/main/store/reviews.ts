@@ -9,7 +9,7 @@
 import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import type { AuditRepository } from './audit.js';
-import { jsonListValues } from './dialect.js';
+import { decideRowLock, jsonListValues } from './dialect.js';
 import type { ReviewDecision, ReviewEntry, Subtype } from '../../shared/api.js';
 
 export type ReviewStatus = 'new' | 'in_review' | 'confirmed' | 'dismissed';
@@ -27,6 +27,11 @@ export interface NewReview {
   decision: ReviewDecision;
   subtypes: Subtype[];
   comment: string;
+  /**
+   * The id of the study's latest decision the reader saw (null: none), when the decision was made
+   * on what they saw: recorded only if no other decision came since. Absent: recorded regardless.
+   */
+  after?: number | null;
 }
 
 function toReviewEntry(r: Record<string, unknown>): ReviewEntry {
@@ -57,19 +62,44 @@ export class StudyNotFound extends NotFound {
   }
 }
 
+/**
+ * Another decision on the study was recorded since the one the reader saw (on this workstation or
+ * another): nothing is written, so neither decision silently replaces the other.
+ */
+export class ReviewConflict extends Error {
+  constructor(
+    readonly studyUid: string,
+    readonly latest: ReviewEntry | null,
+  ) {
+    super(
+      latest
+        ? `study ${studyUid} was decided meanwhile: ${latest.decision} by ${latest.reviewer} at ${latest.createdAt}`
+        : `study ${studyUid} has no decision yet, not the one the reader saw`,
+    );
+    this.name = 'ReviewConflict';
+  }
+}
+
 export class ReviewRepository {
   constructor(
     private readonly db: SqlHandle,
     private readonly audit: AuditRepository,
   ) {}
 
-  /** Records a decision, updates the study's status and appends the audit entry, atomically. */
+  /**
+   * Records a decision, updates the study's status and appends the audit entry, atomically; with
+   * `after`, only if the study's latest decision is still the one the reader saw (ReviewConflict).
+   */
   record(r: NewReview): { reviewStatus: ReviewStatus; review: ReviewEntry } {
     return this.db.transaction(() => {
-      const study = this.db.prepare('SELECT review_status FROM studies WHERE study_uid = @studyUid').get({ studyUid: r.studyUid }) as
-        | { review_status: ReviewStatus }
-        | undefined;
+      const study = this.db
+        .prepare(`SELECT review_status FROM studies WHERE study_uid = @studyUid ${decideRowLock(this.db)}`)
+        .get({ studyUid: r.studyUid }) as { review_status: ReviewStatus } | undefined;
       if (!study) throw new StudyNotFound(r.studyUid);
+      if (r.after !== undefined) {
+        const latest = this.latestOf(r.studyUid);
+        if ((latest?.id ?? null) !== r.after) throw new ReviewConflict(r.studyUid, latest ?? null);
+      }
       const at = nowIso();
       const subtypes = [...new Set(r.subtypes)];
       const { id } = this.db
@@ -94,6 +124,14 @@ export class ReviewRepository {
         review: { id, studyUid: r.studyUid, reviewer: r.reviewer, decision: r.decision, subtypes, comment: r.comment, createdAt: at },
       };
     })();
+  }
+
+  /** The study's latest decision (by id: the order they were recorded in). */
+  private latestOf(studyUid: string): ReviewEntry | undefined {
+    const row = this.db.prepare('SELECT * FROM reviews WHERE study_uid = @studyUid ORDER BY id DESC LIMIT 1').get({ studyUid }) as
+      | Record<string, unknown>
+      | undefined;
+    return row ? toReviewEntry(row) : undefined;
   }
 
   /** A study's decisions, oldest first. */

@@ -1,10 +1,11 @@
 /**
  * The reviews and reviewers repositories on a real database: a decision moves the study's status
  * and is written to the audit log with it; a study's history and the latest decision per study;
- * reviewers are added once, listed by name, and each addition audited.
+ * a decision made on a stale view is refused, not recorded over another; reviewers are added once,
+ * listed by name, and each addition audited.
  */
 import { describe, expect, it } from 'vitest';
-import { NotFound } from '../../../src/main/store/index.js';
+import { NotFound, ReviewConflict } from '../../../src/main/store/index.js';
 import { eachBackend, recordSeries, type FreshStore } from '../../fixtures/store.js';
 
 const status = (sql: FreshStore['sql'], studyUid: string) =>
@@ -39,6 +40,28 @@ eachBackend('reviews and reviewers', 'triage-reviews-', (fresh) => {
       const { store } = fresh();
       expect(() => store.reviews.record({ studyUid: '9.9', reviewer: 'Dr A', decision: 'confirmed', subtypes: [], comment: '' })).toThrow(NotFound);
       expect(store.audit.head()).toBeUndefined();
+    });
+
+    it('records a decision made on what the reader saw only if no other came since, and writes nothing when one did', () => {
+      const { store } = fresh();
+      recordSeries(store, 1);
+      const first = store.reviews.record({ studyUid: '1.2.3.1', reviewer: 'Dr A', decision: 'in_review', subtypes: [], comment: '', after: null });
+      // Dr B and Dr C both saw Dr A's decision; Dr B records first.
+      store.reviews.record({ studyUid: '1.2.3.1', reviewer: 'Dr B', decision: 'confirmed', subtypes: ['subdural'], comment: '', after: first.review.id });
+      const head = store.audit.head();
+      let conflict: unknown;
+      try {
+        store.reviews.record({ studyUid: '1.2.3.1', reviewer: 'Dr C', decision: 'dismissed', subtypes: [], comment: '', after: first.review.id });
+      } catch (err) {
+        conflict = err;
+      }
+      expect(conflict).toBeInstanceOf(ReviewConflict);
+      expect((conflict as ReviewConflict).latest).toMatchObject({ reviewer: 'Dr B', decision: 'confirmed' });
+      expect(String(conflict)).toMatch(/decided meanwhile: confirmed by Dr B/);
+      expect(store.reviews.ofStudy('1.2.3.1').map((v) => v.reviewer)).toEqual(['Dr A', 'Dr B']);
+      expect(store.audit.head()).toEqual(head);
+      expect(() => store.reviews.record({ studyUid: '1.2.3.1', reviewer: 'Dr C', decision: 'dismissed', subtypes: [], comment: '', after: null })).toThrow(ReviewConflict);
+      expect(store.worklist.query()[0]!.reviewStatus).toBe('confirmed');
     });
 
     it('gives the latest decision of each study asked for', () => {
