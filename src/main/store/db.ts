@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, sqlFor } from './migrations/index.js';
-import { dialectOf, nowIso, type Db, type SqlHandle } from './handle.js';
+import { dialectOf, nowIso, type Db, type Dialect, type SqlHandle } from './handle.js';
 
 export type { Db, SqlHandle } from './handle.js';
 export { nowIso } from './handle.js';
@@ -45,10 +45,10 @@ export function schemaVersion(db: SqlHandle): number {
   return (db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v;
 }
 
-function refuseNewer(current: number, latest: number): void {
+function refuseNewer(current: number, latest: number, dialect: Dialect): void {
   if (current > latest) {
     throw new Error(
-      `database schema version ${current} is newer than this build knows (${latest}); use a newer build or another database`,
+      `database schema version ${current} is newer than this build knows (${latest}); use a newer build or another ${dialect === 'sqlite' ? '--data-dir' : 'database'}`,
     );
   }
 }
@@ -63,7 +63,7 @@ export function migrate(db: SqlHandle): void {
     })();
   }
   const current = schemaVersion(db);
-  refuseNewer(current, latest);
+  refuseNewer(current, latest, dialect);
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
     db.transaction(() => {

@@ -67,7 +67,10 @@ export class Store {
   readonly reviewers: ReviewerRepository;
   readonly worklist: WorklistRepository;
 
-  /** Over a database already open and migrated (openDatabase); `Store.open` is the usual door. */
+  /**
+   * Over a database already open and migrated (openDatabase, openPostgres); `Store.open` and
+   * `Store.connect` are the usual doors.
+   */
   constructor(private readonly db: SqlHandle) {
     this.audit = new AuditRepository(db);
     this.settings = new SettingsRepository(db);
@@ -106,7 +109,7 @@ export class Store {
   /**
    * A counter that changes when another connection (another process, another workstation) commits
    * a change, and not with this store's own: SQLite's data_version; on PostgreSQL, the change
-   * notices of other sessions (migration 0008).
+   * notices of other connections (migration 0008).
    */
   dataVersion(): number {
     return this.db instanceof PostgresHandle ? this.db.othersCommits() : dataVersion(this.db as Db);

@@ -30,7 +30,7 @@ export type PgReply =
 export interface PgWorkerData {
   /**
    * Word 0 is set to 1 and notified once a reply has been posted; word 1 counts the notices on the
-   * listened channel sent by other sessions (read without a round trip by the store's thread).
+   * listened channel sent by other connections (read without a round trip by the store's thread).
    */
   signal: Int32Array;
   port: MessagePort;
@@ -90,7 +90,7 @@ async function handle(req: PgRequest): Promise<{ rows: Record<string, unknown>[]
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const ownPid = rows[0]?.pid;
     client.on('notification', (n) => {
-      // A session's own notices come back to it too; SQLite's data_version ignores one's own writes.
+      // A connection's own notices come back to it too; SQLite's data_version ignores one's own writes.
       if (n.processId !== ownPid) Atomics.add(signal, 1, 1);
     });
     await client.query(`LISTEN ${req.listen}`);

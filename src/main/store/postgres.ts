@@ -111,7 +111,7 @@ export class PostgresHandle implements SqlHandle {
   }
 
   /**
-   * How many commits of other sessions changed the store's tables since this connection opened
+   * How many commits of other connections changed the store's tables since this connection opened
    * (migration 0008's notices, counted as they arrive): PostgreSQL's counterpart of SQLite's
    * data_version, read without a round trip.
    */

@@ -2,7 +2,7 @@
  * 0008: other workstations' writes made known. SQLite needs nothing: its data_version pragma
  * changes when another connection commits. PostgreSQL has no such counter, so every table sends a
  * notice at commit of any statement that changes it (channel `CHANGE_CHANNEL`, the table's name
- * as payload); each store's connection listens and counts the notices of other sessions
+ * as payload); each store's connection listens and counts the notices of other connections
  * (postgres.ts), which is what the API polls to show another workstation's score or review.
  */
 export const CHANGE_CHANNEL = 'triage_change';
