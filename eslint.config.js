@@ -13,7 +13,7 @@ const NO_RENDERER = { group: ['**/renderer/**'], message: 'main never imports th
 const NO_SQLITE = { name: 'better-sqlite3', message: 'Only src/main/store speaks SQL: use a repository of the Store.' };
 const NO_STORE_HANDLE = {
   group: ['**/store/index.js'],
-  importNames: ['Db', 'openDatabase'],
+  importNames: ['Db', 'SqlHandle', 'openDatabase', 'openPostgres'],
   message: 'Only src/main/store holds the database handle: use a repository of the Store.',
 };
 

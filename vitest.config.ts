@@ -11,7 +11,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
-    // Says whether the shared corpus is present, so a fresh clone's skipped tests are explained.
-    globalSetup: ['test/corpus-notice.ts'],
+    // Says whether the shared corpus is present, so a fresh clone's skipped tests are explained;
+    // starts the PostgreSQL cluster the store's tests also run on (or says why they cannot).
+    globalSetup: ['test/corpus-notice.ts', 'test/postgres-cluster.ts'],
   },
 });

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the project needs beyond Node: the Python side (phantoms, training, export),
-# dcmtk as the independent DICOM peer for tests, and chromium for the renderer's browser tests.
+# dcmtk as the independent DICOM peer for tests, chromium for the renderer's browser tests, and
+# postgresql for the store's tests on its PostgreSQL backend (a throwaway cluster per test run).
 set -euo pipefail
 PACKAGES=(
   python3-numpy python3-scipy python3-torch python3-torchvision python3-onnx python3-pydicom python3-gdcm
-  dcmtk chromium strace
+  dcmtk chromium strace postgresql
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

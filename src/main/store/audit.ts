@@ -10,7 +10,7 @@
  * noted outside the machine to detect a whole rewritten chain.
  */
 import { createHash } from 'node:crypto';
-import type { Db } from './handle.js';
+import { dialectOf, type SqlHandle } from './handle.js';
 
 /** The link of the first row. */
 export const GENESIS = '0'.repeat(64);
@@ -46,12 +46,12 @@ export function auditHash(prevHash: string, r: HashedFields): string {
   return createHash('sha256').update(JSON.stringify([prevHash, r.id, r.at, r.actor, r.action, r.subject, r.detail])).digest('hex');
 }
 
-function auditHead(db: Db): { id: number; at: string; hash: string } | undefined {
+function auditHead(db: SqlHandle): { id: number; at: string; hash: string } | undefined {
   return db.prepare('SELECT id, at, hash FROM audit_log ORDER BY id DESC LIMIT 1').get() as { id: number; at: string; hash: string } | undefined;
 }
 
 /** Fills `prev_hash`/`hash` of rows written before the chain existed (migration 0002), in id order. */
-export function chainExistingRows(db: Db): void {
+export function chainExistingRows(db: SqlHandle): void {
   let prev = GENESIS;
   const rows = (db.prepare('SELECT * FROM audit_log ORDER BY id').all() as Record<string, unknown>[]).map(toAuditRow);
   const set = db.prepare('UPDATE audit_log SET prev_hash = @prev, hash = @hash WHERE id = @id');
@@ -94,11 +94,15 @@ function toWrittenReview(r: Record<string, unknown>): WrittenReview {
 }
 
 export class AuditRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   /** Appends one row at the head of the chain, atomically with the caller's transaction. */
   append(actor: string, action: string, subject: string | null, detail: object = {}): void {
     this.db.transaction(() => {
+      // On PostgreSQL several workstations append to one chain: each reads the head under a lock
+      // held to its commit (readers pass; other appenders wait), so two never link to one head.
+      // SQLite has one writer at a time already.
+      if (dialectOf(this.db) === 'postgres') this.db.exec('LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE');
       const head = auditHead(this.db);
       const prev = head?.hash ?? GENESIS;
       const id = (head?.id ?? 0) + 1;
@@ -149,7 +153,7 @@ export class AuditRepository {
     const row = this.db
       .prepare(
         `SELECT s.study_uid, s.review_status FROM studies s
-         WHERE s.review_status IS NOT COALESCE((SELECT CASE r.decision WHEN 'reopened' THEN 'in_review' ELSE r.decision END
+         WHERE s.review_status IS DISTINCT FROM COALESCE((SELECT CASE r.decision WHEN 'reopened' THEN 'in_review' ELSE r.decision END
                                                 FROM reviews r WHERE r.study_uid = s.study_uid ORDER BY r.id DESC LIMIT 1), 'new')
          LIMIT 1`,
       )

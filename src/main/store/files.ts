@@ -4,7 +4,7 @@
  * `conflicts` (a SOPInstanceUID sent again with other pixels). A refusal and a conflict are also
  * written to the audit log, in the same transaction.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import type { AuditRepository } from './audit.js';
 
@@ -41,7 +41,7 @@ function toQuarantineRow(r: Record<string, unknown>): QuarantineRow {
 
 export class FileRepository {
   constructor(
-    private readonly db: Db,
+    private readonly db: SqlHandle,
     private readonly audit: AuditRepository,
   ) {}
 
@@ -68,16 +68,14 @@ export class FileRepository {
   quarantine(path: string, sha256: string | null, size: number, reason: string): number {
     const at = nowIso();
     return this.db.transaction(() => {
-      const id = Number(
-        this.db
-          .prepare('INSERT INTO quarantine (path, sha256, reason, created_at) VALUES (@path, @sha256, @reason, @at)')
-          .run({ path, sha256, reason, at }).lastInsertRowid,
-      );
+      const { id } = this.db
+        .prepare('INSERT INTO quarantine (path, sha256, reason, created_at) VALUES (@path, @sha256, @reason, @at) RETURNING id')
+        .get({ path, sha256, reason, at }) as { id: number };
       if (sha256 !== null) {
         this.db
           .prepare(
-            `INSERT OR IGNORE INTO files (path, sha256, size, outcome, quarantine_id, seen_at)
-             VALUES (@path, @sha256, @size, 'quarantined', @id, @at)`,
+            `INSERT INTO files (path, sha256, size, outcome, quarantine_id, seen_at)
+             VALUES (@path, @sha256, @size, 'quarantined', @id, @at) ON CONFLICT DO NOTHING`,
           )
           .run({ path, sha256, size, id, at });
       }
@@ -109,8 +107,8 @@ export class FileRepository {
   record(f: { path: string; sha256: string; size: number; outcome: FileOutcome; instanceId: number; at: string }): void {
     this.db
       .prepare(
-        `INSERT OR IGNORE INTO files (path, sha256, size, outcome, instance_id, seen_at)
-         VALUES (@path, @sha256, @size, @outcome, @instanceId, @at)`,
+        `INSERT INTO files (path, sha256, size, outcome, instance_id, seen_at)
+         VALUES (@path, @sha256, @size, @outcome, @instanceId, @at) ON CONFLICT DO NOTHING`,
       )
       .run(f);
   }
@@ -119,8 +117,8 @@ export class FileRepository {
   recordConflict(file: ConflictingFile, existing: { id: number; sourcePath: string }, at: string): void {
     this.db
       .prepare(
-        `INSERT OR IGNORE INTO conflicts (sop_uid, existing_instance_id, path, file_sha256, pixel_sha256, created_at)
-         VALUES (@sopUid, @existingId, @path, @fileSha256, @pixelSha256, @at)`,
+        `INSERT INTO conflicts (sop_uid, existing_instance_id, path, file_sha256, pixel_sha256, created_at)
+         VALUES (@sopUid, @existingId, @path, @fileSha256, @pixelSha256, @at) ON CONFLICT DO NOTHING`,
       )
       .run({ sopUid: file.sopUid, existingId: existing.id, path: file.path, fileSha256: file.fileSha256, pixelSha256: file.pixelSha256, at });
     this.record({ path: file.path, sha256: file.fileSha256, size: file.size, outcome: 'conflict', instanceId: existing.id, at });

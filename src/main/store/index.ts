@@ -10,8 +10,9 @@
  * change is one transaction, so a process killed at any moment leaves either all of a change or
  * none of it. The store keeps data; what the data means for inference is the inference stage's.
  */
-import type { Db } from './db.js';
-import { openDatabase } from './db.js';
+import type { Db, SqlHandle } from './handle.js';
+import { dataVersion, openDatabase } from './db.js';
+import { openPostgres, PostgresHandle, type PostgresOptions } from './postgres.js';
 import { AuditRepository } from './audit.js';
 import { FileRepository } from './files.js';
 import { InstanceRepository } from './instances.js';
@@ -27,7 +28,9 @@ import { StudyRepository } from './studies.js';
 import { WorklistRepository } from './worklist.js';
 
 export { openDatabase, schemaVersion, migrate, DATABASE_FILE } from './db.js';
-export type { Db } from './db.js';
+export type { Db, SqlHandle } from './db.js';
+export { openPostgres, PostgresError } from './postgres.js';
+export type { PostgresOptions } from './postgres.js';
 export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 export { acquireDataLock, DataFolderInUse, LOCK_FILE } from './lock.js';
 export type { AuditRepository, AuditRow, AuditVerdict } from './audit.js';
@@ -38,7 +41,7 @@ export type { JobRepository, JobRow } from './jobs.js';
 export type { LesionMap, LesionMapFilter, LesionMapRepository, LesionMapSlice } from './lesion-maps.js';
 export type { PredictionRepository, SlicePrediction, StoredPrediction, StudyPredictionsFilter } from './predictions.js';
 export type { ReviewerRepository } from './reviewers.js';
-export { NotFound, StudyNotFound } from './reviews.js';
+export { NotFound, ReviewConflict, StudyNotFound } from './reviews.js';
 export type { NewReview, ReviewRepository, ReviewStatus } from './reviews.js';
 export type { ScoreRepository } from './scores.js';
 export type { ArrivingSeries, SeriesFacts, SeriesRepository, SeriesRow, SeriesState } from './series.js';
@@ -64,8 +67,11 @@ export class Store {
   readonly reviewers: ReviewerRepository;
   readonly worklist: WorklistRepository;
 
-  /** Over a database already open and migrated (openDatabase); `Store.open` is the usual door. */
-  constructor(private readonly db: Db) {
+  /**
+   * Over a database already open and migrated (openDatabase, openPostgres); `Store.open` and
+   * `Store.connect` are the usual doors.
+   */
+  constructor(private readonly db: SqlHandle) {
     this.audit = new AuditRepository(db);
     this.settings = new SettingsRepository(db);
     this.studies = new StudyRepository(db);
@@ -86,6 +92,11 @@ export class Store {
     return new Store(openDatabase(dataDir));
   }
 
+  /** Connects to a PostgreSQL database (`postgres://…`), migrated as needed: several workstations share one. */
+  static connect(url: string, options?: PostgresOptions): Store {
+    return new Store(openPostgres(url, options));
+  }
+
   close(): void {
     this.db.close();
   }
@@ -95,9 +106,13 @@ export class Store {
     return this.db.transaction(fn)();
   }
 
-  /** SQLite's commit counter for other connections: it changes when another process writes. */
+  /**
+   * A counter that changes when another connection (another process, another workstation) commits
+   * a change, and not with this store's own: SQLite's data_version; on PostgreSQL, the change
+   * notices of other connections (migration 0008).
+   */
   dataVersion(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
+    return this.db instanceof PostgresHandle ? this.db.othersCommits() : dataVersion(this.db as Db);
   }
 
   /** What `triage status` counts. */

@@ -4,7 +4,7 @@
  * Recording a read slice also makes or updates its study and series rows and its file's row, in
  * one transaction, so a process killed at any moment leaves either all of it or none.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import type { FileOutcome, FileRepository } from './files.js';
 import type { SeriesRepository } from './series.js';
@@ -84,7 +84,7 @@ export class SeriesStudyMismatch extends Error {
 
 export class InstanceRepository {
   constructor(
-    private readonly db: Db,
+    private readonly db: SqlHandle,
     private readonly tables: { studies: StudyRepository; series: SeriesRepository; files: FileRepository },
   ) {}
 
@@ -156,7 +156,7 @@ export class InstanceRepository {
 
   /** The instance row (geometry, window, rescale, where its HU and its original are); returns its id. */
   private insert(i: NewInstance, at: string): number {
-    const info = this.db
+    const row = this.db
       .prepare(
         `INSERT INTO instances (sop_uid, series_uid, study_uid, instance_number, position_x, position_y, position_z,
            orientation, original_rows, original_columns, resampled, pixel_spacing, window_center, window_width,
@@ -165,9 +165,10 @@ export class InstanceRepository {
          VALUES (@sopUid, @seriesUid, @studyUid, @instanceNumber, @positionX, @positionY, @positionZ,
            @orientation, @originalRows, @originalColumns, @resampled, @pixelSpacing, @windowCenter, @windowWidth,
            @windowSource, @rescaleSlope, @rescaleIntercept, @transferSyntax, @fileSha256, @pixelSha256, @huPath,
-           @sourcePath, @at)`,
+           @sourcePath, @at)
+         RETURNING id`,
       )
-      .run({
+      .get({
         sopUid: i.sopUid,
         seriesUid: i.seriesUid,
         studyUid: i.studyUid,
@@ -191,8 +192,8 @@ export class InstanceRepository {
         huPath: i.huPath,
         sourcePath: i.sourcePath,
         at,
-      });
-    return Number(info.lastInsertRowid);
+      }) as { id: number };
+    return row.id;
   }
 
   count(): number {

@@ -3,8 +3,9 @@
  * least once by idempotent handlers. A job is named by its kind and a key its caller chooses; the
  * queue knows nothing of what a kind means.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
+import { claimRowLock } from './dialect.js';
 
 export interface JobRow {
   id: number;
@@ -30,7 +31,7 @@ function toJobRow(r: Record<string, unknown>): JobRow {
 }
 
 export class JobRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   /** Queues a job; the same kind and key queued again while it waits or runs is the same job. */
   enqueue(kind: string, key: string, payload: object): void {
@@ -53,14 +54,17 @@ export class JobRepository {
     ).n;
   }
 
-  /** Takes the oldest queued job of a kind; it stays 'running' until completed or failed. */
+  /**
+   * Takes the oldest queued job of a kind; it stays 'running' until completed or failed. On
+   * PostgreSQL, the oldest no other workstation is claiming at this moment (dialect.ts).
+   */
   claim(kind: string): JobRow | undefined {
     const at = nowIso();
     return this.db.transaction(() => {
       const row = this.db
         .prepare(
           `SELECT * FROM jobs WHERE kind = @kind AND state = 'queued' AND (not_before IS NULL OR not_before <= @at)
-           ORDER BY id LIMIT 1`,
+           ORDER BY id LIMIT 1 ${claimRowLock(this.db)}`,
         )
         .get({ kind, at }) as Record<string, unknown> | undefined;
       if (!row) return undefined;

@@ -7,9 +7,10 @@
  * into a volume, which is stored per study beside the study scores and cleared with them.
  */
 import { deflateSync, inflateSync } from 'node:zlib';
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import { numberList } from './columns.js';
+import { jsonListValues } from './dialect.js';
 import { countedSeriesJoin } from './read-series.js';
 import type { VolumeEstimate } from '../../shared/api.js';
 
@@ -64,7 +65,7 @@ function toVolume(r: Record<string, unknown>): VolumeEstimate {
 }
 
 export class LesionMapRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   /** Stores one network's maps of some slices; `modelSha256` is the file that drew them. */
   save(
@@ -75,8 +76,10 @@ export class LesionMapRepository {
   ): void {
     const size = shape.channels * shape.height * shape.width;
     const stmt = this.db.prepare(
-      `INSERT OR REPLACE INTO lesion_maps (instance_id, model_id, model_sha256, channels, height, width, map, created_at)
-       VALUES (@instanceId, @modelId, @modelSha256, @channels, @height, @width, @map, @at)`,
+      `INSERT INTO lesion_maps (instance_id, model_id, model_sha256, channels, height, width, map, created_at)
+       VALUES (@instanceId, @modelId, @modelSha256, @channels, @height, @width, @map, @at)
+       ON CONFLICT (instance_id, model_id) DO UPDATE SET model_sha256 = excluded.model_sha256, channels = excluded.channels,
+         height = excluded.height, width = excluded.width, map = excluded.map, created_at = excluded.created_at`,
     );
     const at = nowIso();
     this.db.transaction(() => {
@@ -124,8 +127,10 @@ export class LesionMapRepository {
   saveVolume(studyUid: string, v: Omit<VolumeEstimate, 'computedAt'>): void {
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO study_volumes (study_uid, model_id, series_uid, total_ml, subtypes, slices, provisional, computed_at)
-         VALUES (@studyUid, @modelId, @seriesUid, @totalMl, @subtypes, @slices, @provisional, @at)`,
+        `INSERT INTO study_volumes (study_uid, model_id, series_uid, total_ml, subtypes, slices, provisional, computed_at)
+         VALUES (@studyUid, @modelId, @seriesUid, @totalMl, @subtypes, @slices, @provisional, @at)
+         ON CONFLICT (study_uid, model_id) DO UPDATE SET series_uid = excluded.series_uid, total_ml = excluded.total_ml,
+           subtypes = excluded.subtypes, slices = excluded.slices, provisional = excluded.provisional, computed_at = excluded.computed_at`,
       )
       .run({ studyUid, ...v, subtypes: JSON.stringify(v.subtypes), provisional: v.provisional ? 1 : 0, at: nowIso() });
   }
@@ -141,7 +146,7 @@ export class LesionMapRepository {
     if (!studyUids.length) return out;
     const rows = this.db
       .prepare(
-        `SELECT study_uid, total_ml FROM study_volumes WHERE study_uid IN (SELECT value FROM json_each(@uids))
+        `SELECT study_uid, total_ml FROM study_volumes WHERE study_uid IN ${jsonListValues(this.db, 'uids', 'text')}
          ORDER BY computed_at, model_id`,
       )
       .all({ uids: JSON.stringify(studyUids) }) as { study_uid: string; total_ml: number }[];

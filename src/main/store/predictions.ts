@@ -2,8 +2,9 @@
  * Per-slice probabilities (table `predictions`): one row per slice and model (or ensemble), with
  * the execution provider that ran it and, for a network, the model file that made it.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
+import { jsonListValues } from './dialect.js';
 import { countedSeriesJoin } from './read-series.js';
 import { SCORE_COLUMNS } from './score-columns.js';
 import { probabilitiesFromArray } from '../../shared/labels.js';
@@ -64,7 +65,7 @@ function groupByModel(rows: readonly Record<string, unknown>[]): Map<string, Sto
 }
 
 export class PredictionRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   /**
    * `modelSha256`: the file that made them (null for an ensemble, which is recomputed from its
@@ -73,8 +74,10 @@ export class PredictionRepository {
   save(modelId: string, version: string, provider: string, rows: readonly SlicePrediction[], modelSha256: string | null = null): void {
     const at = nowIso();
     const stmt = this.db.prepare(
-      `INSERT OR REPLACE INTO predictions (instance_id, model_id, model_version, provider, ${SCORE_COLUMNS.join(', ')}, created_at, model_sha256)
-       VALUES (@instanceId, @modelId, @version, @provider, ${SCORE_COLUMNS.map((c) => `@${c}`).join(', ')}, @at, @modelSha256)`,
+      `INSERT INTO predictions (instance_id, model_id, model_version, provider, ${SCORE_COLUMNS.join(', ')}, created_at, model_sha256)
+       VALUES (@instanceId, @modelId, @version, @provider, ${SCORE_COLUMNS.map((c) => `@${c}`).join(', ')}, @at, @modelSha256)
+       ON CONFLICT (instance_id, model_id) DO UPDATE SET model_version = excluded.model_version, provider = excluded.provider,
+         ${SCORE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}, created_at = excluded.created_at, model_sha256 = excluded.model_sha256`,
     );
     this.db.transaction(() => {
       for (const r of rows) {
@@ -93,7 +96,8 @@ export class PredictionRepository {
     const rows = this.db
       .prepare(
         `SELECT instance_id, ${SCORE_COLUMNS.join(', ')} FROM predictions
-         WHERE model_id = @modelId AND model_sha256 = @modelSha256 AND instance_id IN (SELECT value FROM json_each(@ids))`,
+         WHERE model_id = @modelId AND model_sha256 = @modelSha256 AND instance_id IN ${jsonListValues(this.db, 'ids', 'integer')}
+         ORDER BY instance_id`,
       )
       .all({ modelId, modelSha256, ids: JSON.stringify(instanceIds) }) as Record<string, number>[];
     for (const r of rows) out.set(r.instance_id!, Float32Array.from(SCORE_COLUMNS.map((c) => r[c]!)));
@@ -146,7 +150,7 @@ export class PredictionRepository {
       .prepare(
         `SELECT DISTINCT i.study_uid, p.model_id, p.model_version, p.provider
          FROM predictions p JOIN instances i ON i.id = p.instance_id
-         WHERE i.study_uid IN (SELECT value FROM json_each(@uids)) ORDER BY p.model_id`,
+         WHERE i.study_uid IN ${jsonListValues(this.db, 'uids', 'text')} ORDER BY p.model_id`,
       )
       .all({ uids: JSON.stringify(studyUids) }) as Record<string, unknown>[];
     for (const r of rows) {

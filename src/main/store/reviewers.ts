@@ -3,18 +3,19 @@
  * are unique, never renamed or deleted (the audit log refers to them), and each addition is in
  * the audit log.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import type { AuditRepository } from './audit.js';
 
 export class ReviewerRepository {
   constructor(
-    private readonly db: Db,
+    private readonly db: SqlHandle,
     private readonly audit: AuditRepository,
   ) {}
 
   list(): string[] {
-    return this.db.prepare('SELECT name FROM reviewers ORDER BY name COLLATE NOCASE').pluck().all() as string[];
+    // lower(): SQLite's NOCASE is not PostgreSQL's; both fold ASCII the same way with lower().
+    return (this.db.prepare('SELECT name FROM reviewers ORDER BY lower(name), name').all() as { name: string }[]).map((r) => r.name);
   }
 
   exists(name: string): boolean {

@@ -3,7 +3,7 @@
  * site's ranking family), the six probabilities, the slices that drove them, and whether they are
  * provisional (made while a series of the study was still arriving).
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import { SCORE_COLUMNS, scoreFromRow } from './score-columns.js';
 import type { StudyScoreEntry } from '../../shared/api.js';
@@ -27,7 +27,7 @@ function parseIdList(v: unknown): number[] {
 }
 
 export class ScoreRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   /** `provisional`: made while a series of the study was still arriving, from `slicesScored` slices. */
   save(
@@ -40,8 +40,11 @@ export class ScoreRepository {
     const p = Array.from(probabilities);
     this.db
       .prepare(
-        `INSERT OR REPLACE INTO study_scores (study_uid, model_id, ${SCORE_COLUMNS.join(', ')}, key_slices, computed_at, provisional, slices_scored)
-         VALUES (@studyUid, @modelId, ${SCORE_COLUMNS.map((c) => `@${c}`).join(', ')}, @keySlices, @at, @provisional, @slicesScored)`,
+        `INSERT INTO study_scores (study_uid, model_id, ${SCORE_COLUMNS.join(', ')}, key_slices, computed_at, provisional, slices_scored)
+         VALUES (@studyUid, @modelId, ${SCORE_COLUMNS.map((c) => `@${c}`).join(', ')}, @keySlices, @at, @provisional, @slicesScored)
+         ON CONFLICT (study_uid, model_id) DO UPDATE SET ${SCORE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')},
+           key_slices = excluded.key_slices, computed_at = excluded.computed_at, provisional = excluded.provisional,
+           slices_scored = excluded.slices_scored`,
       )
       .run({
         studyUid,

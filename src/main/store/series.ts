@@ -5,7 +5,7 @@
  * their slices as the viewer shows them.
  */
 import { numberList } from './columns.js';
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { nowIso } from './handle.js';
 import type { NewInstance } from './arrival.js';
 import type { SeriesDetail } from '../../shared/api.js';
@@ -88,8 +88,15 @@ function toSliceDetail(r: Record<string, unknown>, position: number): SeriesDeta
 }
 
 
+/**
+ * Series `se` in the order they were first seen. A series is made with its first slice, in one
+ * transaction (instances.record), so its first slice's id says when; PostgreSQL has no rowid, and
+ * its rows come back in no particular order without ORDER BY.
+ */
+const FIRST_SEEN = '(SELECT MIN(i.id) FROM instances i WHERE i.series_uid = se.series_uid), se.series_uid';
+
 export class SeriesRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   get(seriesUid: string): SeriesRow | undefined {
     const row = this.db.prepare('SELECT * FROM series WHERE series_uid = @seriesUid').get({ seriesUid }) as Record<string, unknown> | undefined;
@@ -108,9 +115,9 @@ export class SeriesRepository {
                              image_type, kernel, slice_thickness)
          VALUES (@seriesUid, @studyUid, @seriesNumber, @description, 'receiving', @at, 1, @imageType, @kernel, @sliceThickness)
          ON CONFLICT(series_uid) DO UPDATE SET state = 'receiving', state_reason = NULL,
-           last_arrival_at = excluded.last_arrival_at, slice_count = slice_count + 1,
-           image_type = COALESCE(image_type, excluded.image_type), kernel = COALESCE(kernel, excluded.kernel),
-           slice_thickness = COALESCE(slice_thickness, excluded.slice_thickness)`,
+           last_arrival_at = excluded.last_arrival_at, slice_count = series.slice_count + 1,
+           image_type = COALESCE(series.image_type, excluded.image_type), kernel = COALESCE(series.kernel, excluded.kernel),
+           slice_thickness = COALESCE(series.slice_thickness, excluded.slice_thickness)`,
       )
       .run({
         seriesUid: i.seriesUid,
@@ -124,20 +131,22 @@ export class SeriesRepository {
       });
   }
 
-  /** Series still receiving whose last slice arrived at or before `cutoffIso` (all when null). */
+  /** Series still receiving whose last slice arrived at or before `cutoffIso` (all when null), the longest waiting first. */
   toSettle(cutoffIso: string | null): SeriesRow[] {
     const sql =
       cutoffIso === null
-        ? "SELECT * FROM series WHERE state = 'receiving'"
-        : "SELECT * FROM series WHERE state = 'receiving' AND last_arrival_at <= @cutoff";
+        ? "SELECT * FROM series WHERE state = 'receiving' ORDER BY last_arrival_at, series_uid"
+        : "SELECT * FROM series WHERE state = 'receiving' AND last_arrival_at <= @cutoff ORDER BY last_arrival_at, series_uid";
     return (this.db.prepare(sql).all(cutoffIso === null ? {} : { cutoff: cutoffIso }) as Record<string, unknown>[]).map(toSeriesRow);
   }
 
   /** Series in one state, in the order they were first seen. */
   inState(state: SeriesState): SeriesRow[] {
-    return (this.db.prepare('SELECT * FROM series WHERE state = @state ORDER BY rowid').all({ state }) as Record<string, unknown>[]).map(
-      toSeriesRow,
-    );
+    return (
+      this.db
+        .prepare(`SELECT * FROM series se WHERE state = @state ORDER BY ${FIRST_SEEN}`)
+        .all({ state }) as Record<string, unknown>[]
+    ).map(toSeriesRow);
   }
 
   /** Marks a settled series ready with its final slice count; its order is written beside it (instances.writeOrder). */
@@ -156,7 +165,7 @@ export class SeriesRepository {
     const rows = this.db
       .prepare(
         `SELECT se.*, (SELECT COUNT(*) FROM instances i WHERE i.series_uid = se.series_uid) AS n FROM series se
-         WHERE se.study_uid = @studyUid ${opts.settledOnly ? "AND se.state <> 'receiving'" : ''}`,
+         WHERE se.study_uid = @studyUid ${opts.settledOnly ? "AND se.state <> 'receiving'" : ''} ORDER BY ${FIRST_SEEN}`,
       )
       .all({ studyUid }) as Record<string, unknown>[];
     return rows.map((r) => {

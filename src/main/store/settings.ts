@@ -3,10 +3,10 @@
  * business of the stages that read and write them (the API's screen settings, the model states
  * of the last model load, the ranking family in use).
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 
 export class SettingsRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   get<T>(key: string): T | undefined {
     const row = this.db.prepare('SELECT value FROM settings WHERE key = @key').get({ key }) as { value: string } | undefined;

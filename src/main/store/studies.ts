@@ -3,7 +3,7 @@
  * and the study; a reader's decision is kept on it as `review_status` (reviews.ts). Also the
  * patient's other studies, which a reader compares a new head CT with.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import type { NewInstance } from './arrival.js';
 import { RANKING_SCORE_ID, type PriorStudy } from '../../shared/api.js';
 
@@ -20,13 +20,17 @@ function toPriorStudy(r: Record<string, unknown>): PriorStudy {
 }
 
 export class StudyRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   exists(studyUid: string): boolean {
     return this.db.prepare('SELECT 1 FROM studies WHERE study_uid = @studyUid').get({ studyUid }) !== undefined;
   }
 
-  /** A slice of the study arrived: its first slice makes the row; later ones fill only what it lacked. */
+  /**
+   * A slice of the study arrived: its first slice makes the row; later ones fill only what it lacked.
+   * (The stored row's columns are named with their table: PostgreSQL reads a bare name in an upsert
+   * as ambiguous between the row and `excluded`.)
+   */
   recordArrival(i: NewInstance, at: string): void {
     this.db
       .prepare(
@@ -35,9 +39,9 @@ export class StudyRepository {
          VALUES (@studyUid, @patientName, @patientId, @patientSex, @patientAge, @accession, @description, @studyDate,
                  @studyTime, @at, @at)
          ON CONFLICT(study_uid) DO UPDATE SET last_arrival_at = @at,
-           patient_name = COALESCE(patient_name, @patientName), patient_id = COALESCE(patient_id, @patientId),
-           patient_sex = COALESCE(patient_sex, @patientSex), patient_age = COALESCE(patient_age, @patientAge),
-           accession = COALESCE(accession, @accession), description = COALESCE(description, @description)`,
+           patient_name = COALESCE(studies.patient_name, @patientName), patient_id = COALESCE(studies.patient_id, @patientId),
+           patient_sex = COALESCE(studies.patient_sex, @patientSex), patient_age = COALESCE(studies.patient_age, @patientAge),
+           accession = COALESCE(studies.accession, @accession), description = COALESCE(studies.description, @description)`,
       )
       .run({
         studyUid: i.studyUid,

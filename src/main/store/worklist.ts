@@ -2,7 +2,7 @@
  * The worklist query: studies ranked by the site's ranking score for "any" (most likely bleed
  * first); studies not yet scored follow, oldest arrival first so nothing waits unseen.
  */
-import type { Db } from './handle.js';
+import type { SqlHandle } from './handle.js';
 import { RANKING_SCORE_ID, type WorklistRow } from '../../shared/api.js';
 import { scoreFromRow } from './score-columns.js';
 
@@ -27,14 +27,14 @@ export interface WorklistQuery {
 const STATE_ORDER = ['failed', 'receiving', 'ready', 'awaiting_model', 'scored'] as const;
 
 export class WorklistRepository {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: SqlHandle) {}
 
   query(q: WorklistQuery = {}): WorklistRow[] {
     return queryWorklist(this.db, q);
   }
 }
 
-function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
+function queryWorklist(db: SqlHandle, q: WorklistQuery = {}): WorklistRow[] {
   const { where, params } = filters(q);
   const order =
     q.sort === 'arrival'
@@ -44,12 +44,14 @@ function queryWorklist(db: Db, q: WorklistQuery = {}): WorklistRow[] {
   const rows = db
     .prepare(
       // The page of studies is chosen first (sort and limit over studies and their score only);
-      // the per-series figures are then computed for that page alone, not for every study.
+      // the per-series figures are then computed for that page alone, not for every study. The
+      // series states are joined by a newline written as itself: char(10) is SQLite's, chr(10)
+      // PostgreSQL's.
       `SELECT s.*, (SELECT COUNT(*) FROM series se WHERE se.study_uid = s.study_uid) AS series_count,
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se WHERE se.study_uid = s.study_uid) AS slice_count,
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se
                  WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS read_slice_count,
-              (SELECT GROUP_CONCAT(se.state || '|' || COALESCE(se.state_reason, ''), char(10)) FROM series se
+              (SELECT string_agg(se.state || '|' || COALESCE(se.state_reason, ''), '${'\n'}') FROM series se
                  WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS series_states,
               (SELECT value FROM settings WHERE key = @rankingInUse) AS ranking_model
        FROM (SELECT s.*, sc.p_any, sc.p_epidural, sc.p_intraparenchymal, sc.p_intraventricular, sc.p_subarachnoid,

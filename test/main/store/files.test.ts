@@ -3,15 +3,12 @@
  * quarantine with its reasons, refusals of unread paths recorded once, and the audit entry of
  * each refusal.
  */
-import { describe, expect, it } from 'vitest';
-import { withDatabase } from '../../helpers.js';
-import { slice, storeFactory } from '../../fixtures/store.js';
+import { expect, it } from 'vitest';
+import { slice, eachBackend } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-files-');
-
-describe('files', () => {
+eachBackend('files', 'triage-files-', (fresh) => {
   it('quarantines a read file with its reason: seen again by path and content, listed, audited', () => {
-    const { store, dataDir } = fresh();
+    const { store, sql } = fresh();
     const id = store.files.quarantine('/in/mr.dcm', 'abc', 1234, 'Modality is MR, not CT');
     expect(store.files.seen('/in/mr.dcm', 'abc')).toEqual({ outcome: 'quarantined' });
     expect(store.files.seen('/in/mr.dcm', 'changed')).toBeUndefined(); // new content is read again
@@ -20,7 +17,7 @@ describe('files', () => {
       { id, path: '/in/mr.dcm', sha256: 'abc', reason: 'Modality is MR, not CT', createdAt: expect.any(String), resolvedAt: null },
     ]);
     expect(store.files.unresolvedCount()).toBe(1);
-    const audit = withDatabase(dataDir, (db) => db.prepare('SELECT actor, action, subject FROM audit_log').all());
+    const audit = sql((db) => db.prepare('SELECT actor, action, subject FROM audit_log').all());
     expect(audit).toEqual([{ actor: 'ingest', action: 'quarantine', subject: '/in/mr.dcm' }]);
   });
 

@@ -3,14 +3,11 @@
  * conflict, a series claimed by two studies), the camelCase row it hands back, slice order and
  * the look-ups the viewer and the demo make.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { SeriesStudyMismatch } from '../../../src/main/store/index.js';
-import { withDatabase } from '../../helpers.js';
-import { recordSeries, slice, storeFactory } from '../../fixtures/store.js';
+import { recordSeries, slice, eachBackend } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-instances-');
-
-describe('instances', () => {
+eachBackend('instances', 'triage-instances-', (fresh) => {
   it('records a slice with its study, series and file rows, and reads it back in camelCase', () => {
     const { store } = fresh();
     const { outcome, instanceId } = store.instances.record(slice(0));
@@ -54,7 +51,7 @@ describe('instances', () => {
   });
 
   it('keeps the first of two slices with one SOPInstanceUID and other pixels, and records the second as a conflict', () => {
-    const { store, dataDir } = fresh();
+    const { store, sql } = fresh();
     const first = store.instances.record(slice(0));
     const other = slice(0, { sourcePath: '/import/other.dcm', fileSha256: 'file-other', pixelSha256: 'other-pixels' });
     expect(store.instances.record(other)).toEqual({ outcome: 'conflict', instanceId: first.instanceId });
@@ -64,7 +61,7 @@ describe('instances', () => {
     expect(store.files.refusalReason('/import/other.dcm', 'file-other')).toBe(
       'conflict: SOPInstanceUID 1.2.3.2.0 is stored with other pixel data',
     );
-    const audit = withDatabase(dataDir, (db) => db.prepare("SELECT actor, subject, detail FROM audit_log WHERE action = 'conflict'").all()) as {
+    const audit = sql((db) => db.prepare("SELECT actor, subject, detail FROM audit_log WHERE action = 'conflict'").all()) as {
       actor: string;
       subject: string;
       detail: string;

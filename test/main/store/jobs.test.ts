@@ -1,15 +1,13 @@
 /**
  * The job queue on a real database: a job is its kind and key, queued once, claimed oldest first
  * by its own kind, requeued after a crash, retried after a failure or given up; the queue gives a
- * job back with the payload its caller queued and knows nothing of what a kind means.
+ * job back with the payload its caller queued and knows nothing of what a kind means. On
+ * PostgreSQL, workstations sharing the queue each claim a different job and never wait on another.
  */
 import { describe, expect, it } from 'vitest';
-import { withDatabase } from '../../helpers.js';
-import { storeFactory } from '../../fixtures/store.js';
+import { backendMissing, eachBackend, storeFactory } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-jobs-');
-
-describe('jobs', () => {
+eachBackend('jobs', 'triage-jobs-', (fresh) => {
   it('requeues jobs that were running when the process died, and retries failed ones later', () => {
     const { store } = fresh();
     store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' });
@@ -41,7 +39,7 @@ describe('jobs', () => {
   });
 
   it('queues a done or given-up job again under its key, afresh; never one that waits or runs', () => {
-    const { store, dataDir } = fresh();
+    const { store, sql } = fresh();
     store.jobs.enqueue('k', 'done', {});
     store.jobs.complete(store.jobs.claim('k')!.id);
     expect(store.jobs.pending('k')).toBe(0);
@@ -51,7 +49,7 @@ describe('jobs', () => {
     store.jobs.enqueue('k', 'broken', {});
     const broken = store.jobs.claim('k')!;
     store.jobs.fail(broken.id, 'contract broken', null);
-    const row = () => withDatabase(dataDir, (db) => db.prepare("SELECT state, attempts, last_error FROM jobs WHERE key = 'broken'").get());
+    const row = () => sql((db) => db.prepare("SELECT state, attempts, last_error FROM jobs WHERE key = 'broken'").get());
     expect(row()).toEqual({ state: 'failed', attempts: 1, last_error: 'contract broken' });
     store.jobs.enqueue('k', 'broken', {});
     expect(row()).toEqual({ state: 'queued', attempts: 0, last_error: null });
@@ -60,5 +58,28 @@ describe('jobs', () => {
     store.jobs.enqueue('k', 'broken', {});
     expect(store.jobs.claim('k')).toBeUndefined(); // still the one running
     expect(running.attempts).toBe(1);
+  });
+});
+
+const pgMissing = backendMissing('postgres');
+
+describe.skipIf(pgMissing !== null)(`jobs on postgres, several workstations${pgMissing ? ` (missing: ${pgMissing})` : ''}`, () => {
+  const fresh = pgMissing === null ? storeFactory('triage-jobs-pg-', 'postgres') : undefined;
+
+  it('passes over a job another workstation is claiming, without waiting for it', () => {
+    const { store, reopen, connection } = fresh!();
+    store.jobs.enqueue('infer-series', 'a', {});
+    store.jobs.enqueue('infer-series', 'b', {});
+    // Another workstation in the middle of claiming job a: its row is locked until it commits.
+    const claiming = connection();
+    claiming.exec('BEGIN');
+    claiming.prepare("SELECT id FROM jobs WHERE key = 'a' FOR UPDATE").get();
+    const second = reopen();
+    const started = Date.now();
+    expect(second.jobs.claim('infer-series')).toMatchObject({ key: 'b', state: 'running' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(second.jobs.claim('infer-series')).toBeUndefined();
+    claiming.exec('ROLLBACK');
+    expect(store.jobs.claim('infer-series')).toMatchObject({ key: 'a', state: 'running' });
   });
 });

@@ -3,10 +3,9 @@
  * per slice for the viewer, a study's maps with each slice's geometry for the volume, and the
  * volume estimates the worklist and the viewer read.
  */
-import { describe, expect, it } from 'vitest';
-import { recordSeries, storeFactory } from '../../fixtures/store.js';
+import { expect, it } from 'vitest';
+import { recordSeries, eachBackend } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-lesion-maps-');
 const shape = { channels: 5, height: 128, width: 128 };
 
 function map(seed: number): Uint8Array {
@@ -15,7 +14,7 @@ function map(seed: number): Uint8Array {
   return m;
 }
 
-describe('lesion maps', () => {
+eachBackend('lesion maps', 'triage-lesion-maps-', (fresh) => {
   it('keeps each slice map byte for byte, and gives the viewer the newest', () => {
     const { store } = fresh();
     const ids = recordSeries(store, 3);

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../../src/main/store/migrations/index.js';
 import { openDatabase, schemaVersion, Store } from '../../../src/main/store/index.js';
 import { tempDir } from '../../helpers.js';
+import { backendMissing, storeFactory } from '../../fixtures/store.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -45,5 +46,61 @@ describe('schema migrations', () => {
     expect(() => db.prepare("UPDATE audit_log SET actor = 'someone else'").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
     db.close();
+  });
+});
+
+const pgMissing = backendMissing('postgres');
+
+describe.skipIf(pgMissing !== null)(`schema migrations on postgres${pgMissing ? ` (missing: ${pgMissing})` : ''}`, () => {
+  const fresh = pgMissing === null ? storeFactory('triage-migrations-pg-', 'postgres') : undefined;
+
+  it('creates the tables and records each migration applied; opening again is a no-op', () => {
+    const { reopen, sql } = fresh!();
+    const applied = () => sql((db) => db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all());
+    expect(applied()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    expect(sql((db) => schemaVersion(db))).toBe(MIGRATIONS.length);
+    const tables = sql((db) => db.prepare("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").all() as { tablename: string }[]).map((t) => t.tablename);
+    expect(tables).toEqual(
+      expect.arrayContaining(['studies', 'series', 'instances', 'files', 'quarantine', 'conflicts', 'predictions', 'study_scores', 'reviews', 'audit_log', 'jobs', 'settings', 'reviewers', 'lesion_maps', 'study_volumes']),
+    );
+    reopen().close();
+    expect(applied()).toHaveLength(MIGRATIONS.length);
+  });
+
+  it('gives every table a change notice, so other workstations hear of any write (0008)', () => {
+    const { sql } = fresh!();
+    const silent = sql((db) =>
+      db
+        .prepare(
+          `SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+             AND tablename NOT IN (SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                                   JOIN pg_proc p ON p.oid = t.tgfoid WHERE p.proname = 'notify_change')`,
+        )
+        .all(),
+    );
+    expect(silent).toEqual([]);
+  });
+
+  it('keeps probabilities as 8-byte floats, as SQLite does', () => {
+    const { sql } = fresh!();
+    const types = sql((db) => db.prepare("SELECT DISTINCT data_type FROM information_schema.columns WHERE table_schema = 'public' AND column_name LIKE 'p\\_%' ESCAPE '\\'").all());
+    expect(types).toEqual([{ data_type: 'double precision' }]);
+  });
+
+  it('refuses a database written by a newer build', () => {
+    const { reopen, sql } = fresh!();
+    sql((db) => db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from the future', '2030-01-01')").run());
+    expect(() => reopen()).toThrow(/newer than this build/);
+  });
+
+  it('keeps the audit log append-only, TRUNCATE included', () => {
+    const { store, sql } = fresh!();
+    store.audit.append('dr.a', 'review', '1.2.3', { decision: 'confirmed' });
+    sql((db) => {
+      expect(() => db.prepare("UPDATE audit_log SET actor = 'someone else'").run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+      expect(() => db.exec('TRUNCATE audit_log')).toThrow(/append-only/);
+    });
+    expect(store.audit.verify()).toMatchObject({ ok: true, rows: 1 });
   });
 });

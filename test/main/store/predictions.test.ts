@@ -3,11 +3,10 @@
  * the model file that made them, grouped by model in series and slice order, filtered to the
  * series a study score counts, and the model runs that produced a study's predictions.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Store } from '../../../src/main/store/index.js';
-import { recordSeries, storeFactory } from '../../fixtures/store.js';
+import { recordSeries, eachBackend } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-predictions-');
 const P = (any: number) => [any, 0.01, 0.02, 0.03, 0.04, 0.05];
 
 /** Two ordered series of study 1.2.3.1 (a: 2 slices, b: 3), each slice's `any` its own. */
@@ -18,7 +17,7 @@ function twoSeries(store: Store): { a: number[]; b: number[] } {
   return { a, b };
 }
 
-describe('predictions', () => {
+eachBackend('predictions', 'triage-predictions-', (fresh) => {
   it('saves per-slice probabilities and finds them again only for the same model file', () => {
     const { store } = fresh();
     const { a } = twoSeries(store);

@@ -2,13 +2,11 @@
  * The study scores repository on a real database: per study and model, the six probabilities and
  * the key slices, replaced when scored again, cleared all at once, and read back in camelCase.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RANKING_SCORE_ID } from '../../../src/main/store/index.js';
-import { recordSeries, storeFactory } from '../../fixtures/store.js';
+import { recordSeries, eachBackend } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-scores-');
-
-describe('scores', () => {
+eachBackend('scores', 'triage-scores-', (fresh) => {
   it('saves, replaces, reads back by model and clears a study score', () => {
     const { store } = fresh();
     const ids = recordSeries(store, 2);

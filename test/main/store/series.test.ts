@@ -3,12 +3,10 @@
  * re-opened by a late slice, the states it moves through, the facts and choice of which series a
  * study's networks read, and a study's series as the viewer lists them.
  */
-import { describe, expect, it } from 'vitest';
-import { recordSeries, slice, storeFactory } from '../../fixtures/store.js';
+import { expect, it } from 'vitest';
+import { recordSeries, slice, eachBackend } from '../../fixtures/store.js';
 
-const fresh = storeFactory('triage-series-');
-
-describe('series', () => {
+eachBackend('series', 'triage-series-', (fresh) => {
   it('is made by its first slice and counts the slices that follow, in camelCase', () => {
     const { store } = fresh();
     recordSeries(store, 3);

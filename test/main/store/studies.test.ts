@@ -2,27 +2,24 @@
  * The studies repository on a real database: a study made by its first slice and filled by later
  * ones, and a patient's other studies (priors) by PatientID, newest first, with their ranking score.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RANKING_SCORE_ID } from '../../../src/main/store/index.js';
-import { withDatabase } from '../../helpers.js';
-import { slice, storeFactory } from '../../fixtures/store.js';
-
-const fresh = storeFactory('triage-studies-');
+import { slice, eachBackend } from '../../fixtures/store.js';
 
 /** One slice of study `n` (its own series) for patient `patientId`, on `studyDate`. */
 function studySlice(n: number, patientId: string | undefined, studyDate: string) {
   return slice(0, { studyUid: `1.2.9.${n}`, seriesUid: `1.2.9.${n}.1`, study: { patientId, studyDate, description: `study ${n}` } });
 }
 
-describe('studies', () => {
+eachBackend('studies', 'triage-studies-', (fresh) => {
   it('is made by its first slice; a later slice fills only what the first lacked', () => {
-    const { store, dataDir } = fresh();
+    const { store, sql } = fresh();
     expect(store.studies.exists('1.2.3.1')).toBe(false);
     store.instances.record(slice(0, { study: { patientName: 'DOE^JANE' } }));
     store.instances.record(slice(1, { study: { patientName: 'SOMEONE^ELSE', patientId: 'P7', accession: 'A7' } }));
     expect(store.studies.exists('1.2.3.1')).toBe(true);
     expect(store.studies.count()).toBe(1);
-    const row = withDatabase(dataDir, (db) => db.prepare('SELECT patient_name, patient_id, accession, first_arrival_at, last_arrival_at FROM studies').get()) as Record<
+    const row = sql((db) => db.prepare('SELECT patient_name, patient_id, accession, first_arrival_at, last_arrival_at FROM studies').get()) as Record<
       string,
       string
     >;

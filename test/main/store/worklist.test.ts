@@ -3,11 +3,9 @@
  * after, oldest first), the filters the screen sends, one study's row, a study's state from its
  * least advanced series that the networks read, and which ranking family made the score.
  */
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { RANKING_IN_USE_SETTING, RANKING_SCORE_ID, type Store } from '../../../src/main/store/index.js';
-import { recordSeries, storeFactory } from '../../fixtures/store.js';
-
-const fresh = storeFactory('triage-worklist-');
+import { recordSeries, eachBackend } from '../../fixtures/store.js';
 
 /** Study `n` (one series of `slices` slices), scored `any` by the ranking family when given. */
 function study(store: Store, n: number, any: number | null, slices = 2): string {
@@ -21,7 +19,7 @@ function study(store: Store, n: number, any: number | null, slices = 2): string 
   return studyUid;
 }
 
-describe('worklist', () => {
+eachBackend('worklist', 'triage-worklist-', (fresh) => {
   it('ranks scored studies by their ranking score, unscored ones after in arrival order', () => {
     const { store } = fresh();
     const [s1, s2, s3, s4] = [study(store, 1, null), study(store, 2, 0.3), study(store, 3, 0.9), study(store, 4, null)];

@@ -9,3 +9,11 @@ ALTER TABLE series ADD COLUMN kernel TEXT;
 ALTER TABLE series ADD COLUMN slice_thickness REAL;
 ALTER TABLE series ADD COLUMN skipped_reason TEXT;
 `;
+
+/** The same in PostgreSQL's words: DOUBLE PRECISION for SQLite's 8-byte REAL. */
+export const upPostgres = `
+ALTER TABLE series ADD COLUMN image_type TEXT;
+ALTER TABLE series ADD COLUMN kernel TEXT;
+ALTER TABLE series ADD COLUMN slice_thickness DOUBLE PRECISION;
+ALTER TABLE series ADD COLUMN skipped_reason TEXT;
+`;

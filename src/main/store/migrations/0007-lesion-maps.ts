@@ -29,3 +29,30 @@ CREATE TABLE study_volumes (
   PRIMARY KEY (study_uid, model_id)
 );
 `;
+
+/** The same in PostgreSQL's words: bytea for BLOB, DOUBLE PRECISION for REAL, BIGINT instance ids. */
+export const upPostgres = `
+CREATE TABLE lesion_maps (
+  instance_id BIGINT NOT NULL REFERENCES instances(id),
+  model_id    TEXT NOT NULL,
+  model_sha256 TEXT,
+  channels    INTEGER NOT NULL,
+  height      INTEGER NOT NULL,
+  width       INTEGER NOT NULL,
+  map         BYTEA NOT NULL,
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (instance_id, model_id)
+);
+
+CREATE TABLE study_volumes (
+  study_uid   TEXT NOT NULL REFERENCES studies(study_uid),
+  model_id    TEXT NOT NULL,
+  series_uid  TEXT NOT NULL,
+  total_ml    DOUBLE PRECISION NOT NULL,
+  subtypes    TEXT NOT NULL,
+  slices      INTEGER NOT NULL,
+  provisional INTEGER NOT NULL DEFAULT 0,
+  computed_at TEXT NOT NULL,
+  PRIMARY KEY (study_uid, model_id)
+);
+`;
