@@ -190,30 +190,41 @@ def slice_spacing(z: np.ndarray) -> float:
     return float(np.median(np.abs(np.diff(np.sort(z))))) if len(z) > 1 else 5.0
 
 
-def evaluate_pool(model: LesionUNet, pool: str, studies: int, batch_size: int = 8,
-                  threshold: float = VOLUME_THRESHOLD) -> Dict[str, object]:
+def _bleeding_studies(model: LesionUNet, pool: str, studies: int):
+    """The first ``studies`` studies of a pool that have a bleeding slice (the others count towards
+    neither figure), each as (study id, maps [Z, 5, 128, 128], lesion bits, labels, pixel mm or None,
+    slice spacing mm)."""
     idx = PoolIndex.open(pool)
+    for k in range(min(studies, len(idx.studies))):
+        labels = idx.labels[idx.study_of == k]
+        if not labels[:, 0].any():
+            continue
+        pixel_mm, z = idx.geometry(k)
+        _, maps = predict_maps(model, idx.hu_map(k))
+        yield int(idx.studies[k]), maps, idx.masks(k), labels, pixel_mm, slice_spacing(z)
+
+
+def _pointing(maps: np.ndarray, bits: np.ndarray, labels: np.ndarray) -> Dict[str, List[int]]:
+    """The pointing game on a study's bleeding slices, asked at full resolution: each map upsampled to 512 x 512."""
+    rows = np.nonzero(labels[:, 0])[0]
+    up = F.interpolate(torch.from_numpy(maps[rows]), size=(512, 512), mode="bilinear", align_corners=False).numpy()
+    cams = np.concatenate([up.max(axis=1, keepdims=True), up], 1)   # "any": the highest subtype
+    return pointing_game(cams, bits[rows], labels[rows])
+
+
+def evaluate_pool(model: LesionUNet, pool: str, studies: int, threshold: float = VOLUME_THRESHOLD) -> Dict[str, object]:
     hits: Dict[str, List[int]] = {l: [0, 0] for l in LABELS}
     per_study = []
-    for k in range(min(studies, len(idx.studies))):
-        hu, bits, labels = idx.hu_map(k), idx.masks(k), idx.labels[idx.study_of == k]
-        pixel_mm, z = idx.geometry(k)
-        _, maps = predict_maps(model, hu, batch_size)
-        # the pointing game asks the full-resolution question: upsample each map to 512 x 512
-        rows = np.nonzero(labels[:, 0])[0]
-        if len(rows):
-            up = F.interpolate(torch.from_numpy(maps[rows]), size=(512, 512), mode="bilinear", align_corners=False).numpy()
-            cams = np.concatenate([up.max(axis=1, keepdims=True), up], 1)   # "any": the highest subtype
-            for label, (n, h) in pointing_game(cams, bits[rows], labels[rows]).items():
-                hits[label][0] += n; hits[label][1] += h
-        if pixel_mm is not None and labels[:, 0].any():
-            dz = slice_spacing(z)
+    for study, maps, bits, labels, pixel_mm, dz in _bleeding_studies(model, pool, studies):
+        for label, (n, h) in _pointing(maps, bits, labels).items():
+            hits[label][0] += n; hits[label][1] += h
+        if pixel_mm is not None:
             est, truth = volume_ml(maps, pixel_mm, dz, threshold), mask_volume_ml(bits, pixel_mm, dz)
-            per_study.append({"study": int(idx.studies[k]), "truth_ml": round(truth, 2), "estimate_ml": round(est, 2),
+            per_study.append({"study": study, "truth_ml": round(truth, 2), "estimate_ml": round(est, 2),
                               "within": volume_within(est, truth)})
     within = [s["within"] for s in per_study]
     return {
-        "pool": str(pool), "studies": min(studies, len(idx.studies)), "tolerance_px": TOLERANCE_PX,
+        "pool": str(pool), "studies": min(studies, len(PoolIndex.open(pool).studies)), "tolerance_px": TOLERANCE_PX,
         "volume_threshold": threshold,
         "pointing_game": {l: {"slices": n, "hits": h, "hit_rate": round(h / n, 4) if n else None} for l, (n, h) in hits.items()},
         "volume": {"bleeding_studies": len(per_study), "within": int(sum(within)),
@@ -223,31 +234,68 @@ def evaluate_pool(model: LesionUNet, pool: str, studies: int, batch_size: int = 
     }
 
 
-def choose_volume_threshold(model: LesionUNet, pools: Sequence[str], studies: int,
-                            grid: Sequence[float] = tuple(np.round(np.arange(0.2, 0.801, 0.05), 2))) -> Dict[str, object]:
-    """The map threshold whose volumes fall within the tolerance on most bleeding studies of these
-    pools (never the test pool), ties to the one nearest 0.5: the map's probabilities are per pixel,
-    and a pixel half covered by blood should count half the time."""
-    cases = []
-    for pool in pools:
-        idx = PoolIndex.open(pool)
-        for k in range(min(studies, len(idx.studies))):
-            pixel_mm, z = idx.geometry(k)
-            labels = idx.labels[idx.study_of == k]
-            if pixel_mm is None or not labels[:, 0].any():
-                continue
-            _, maps = predict_maps(model, idx.hu_map(k))
-            dz = slice_spacing(z)
-            cases.append((maps.max(axis=1, keepdims=True), pixel_mm, dz, mask_volume_ml(idx.masks(k), pixel_mm, dz)))
-    if not cases:
-        raise SystemExit("no bleeding study with pixel spacing in these pools: build pools that keep it")
+#: The map thresholds the volume threshold is chosen among.
+THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.2, 0.801, 0.05), 2))
+
+
+def _volume_cases(model: LesionUNet, pools: Sequence[str], studies: int) -> List[Tuple[np.ndarray, float, float, float]]:
+    """Each bleeding study with pixel spacing: (the highest subtype map [Z, 1, 128, 128], pixel mm, slice mm, drawn mL)."""
+    return [(maps.max(axis=1, keepdims=True), pixel_mm, dz, mask_volume_ml(bits, pixel_mm, dz))
+            for pool in pools for _, maps, bits, _, pixel_mm, dz in _bleeding_studies(model, pool, studies) if pixel_mm is not None]
+
+
+def _threshold_rows(cases, grid: Sequence[float]) -> List[Dict[str, object]]:
     rows = []
     for t in grid:
         hits = sum(volume_within(volume_ml(m, px, dz, float(t)), truth) for m, px, dz, truth in cases)
         rows.append({"threshold": float(t), "within": int(hits), "within_rate": round(hits / len(cases), 4)})
-    best = max(rows, key=lambda r: (r["within"], -abs(r["threshold"] - 0.5)))
-    return {"pools": [str(p) for p in pools], "bleeding_studies": len(cases), "threshold": best["threshold"],
+    return rows
+
+
+def _best_threshold(rows: List[Dict[str, object]]) -> Dict[str, object]:
+    return max(rows, key=lambda r: (r["within"], -abs(float(r["threshold"]) - 0.5)))  # type: ignore[arg-type, operator]
+
+
+def choose_volume_threshold(model: LesionUNet, pools: Sequence[str], studies: int,
+                            grid: Sequence[float] = THRESHOLD_GRID) -> Dict[str, object]:
+    """The map threshold whose volumes fall within the tolerance on most bleeding studies of these
+    pools (never the test pool), ties to the one nearest 0.5: the map's probabilities are per pixel,
+    and a pixel half covered by blood should count half the time."""
+    cases = _volume_cases(model, pools, studies)
+    if not cases:
+        raise SystemExit("no bleeding study with pixel spacing in these pools: build pools that keep it")
+    rows = _threshold_rows(cases, grid)
+    return {"pools": [str(p) for p in pools], "bleeding_studies": len(cases), "threshold": _best_threshold(rows)["threshold"],
             "rule": "most bleeding studies within 25 % or 2 mL; ties to the threshold nearest 0.5", "rows": rows}
+
+
+def choose_checkpoint(checkpoints: Sequence[str], pools: Sequence[str], volume_pools: Sequence[str],
+                      studies: int) -> Dict[str, object]:
+    """The checkpoint to ship, among a run's candidates (its validation best, its final weights, ...),
+    on held-out pools that are never the test pool: the mean of its pointing-game hit rate (any) over
+    the bleeding slices of ``pools`` and ``volume_pools``, and its volume agreement on
+    ``volume_pools`` at the best threshold there. Both figures gate the product (the map shown, the
+    volume shown), so neither alone chooses."""
+    rows = []
+    for path in checkpoints:
+        model = load_lesion_model(path)
+        n = h = 0
+        for pool in list(pools) + list(volume_pools):
+            for _, maps, bits, labels, _, _ in _bleeding_studies(model, pool, studies):
+                n_any, h_any = _pointing(maps, bits, labels)["any"]
+                n += n_any; h += h_any
+        cases = _volume_cases(model, volume_pools, studies)
+        best = _best_threshold(_threshold_rows(cases, THRESHOLD_GRID)) if cases else {"threshold": None, "within_rate": 0.0}
+        pointing = h / n if n else 0.0
+        rows.append({"checkpoint": str(path), "step": int(load_checkpoint(Path(path))["state"]["step"]),
+                     "pointing_any": round(pointing, 4), "pointing_slices": n,
+                     "volume_within_rate": best["within_rate"], "volume_studies": len(cases), "at_threshold": best["threshold"],
+                     "score": round((pointing + float(best["within_rate"])) / 2, 4)})  # type: ignore[arg-type]
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    chosen = max(rows, key=lambda r: (r["score"], r["step"]))
+    return {"pools": [str(p) for p in pools], "volume_pools": [str(p) for p in volume_pools], "studies": studies,
+            "rule": "highest mean of the pointing game (any) and the volume agreement at its best threshold; ties to the later step",
+            "chosen": chosen["checkpoint"], "rows": rows}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -598,6 +646,13 @@ def main(argv: Optional[List[str]] = None) -> None:
     th.add_argument("--studies", type=int, default=40)
     th.add_argument("--threads", type=int, default=None)
     th.add_argument("--out", required=True)
+    ch = sub.add_parser("choose", help="the checkpoint to ship among a run's candidates, on held-out pools (not the test pool)")
+    ch.add_argument("--checkpoint", action="append", required=True, help="a candidate, repeatable")
+    ch.add_argument("--pool", action="append", default=[], help="a pool for the pointing game only (no pixel spacing needed)")
+    ch.add_argument("--volume-pool", action="append", required=True, help="a pool for the pointing game and the volume")
+    ch.add_argument("--studies", type=int, default=40)
+    ch.add_argument("--threads", type=int, default=None)
+    ch.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     args.command = command_line("models.training.lesion_unet", sys.argv[1:] if argv is None else list(argv))
     if args.cmd == "export":
@@ -610,6 +665,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.cmd == "train":
         state = train(args)
         print(json.dumps({"step": state["step"], "minutes": state["minutes"], "best": state["best"]}))
+        return
+    if args.cmd == "choose":
+        chosen = {"command": args.command, **choose_checkpoint(args.checkpoint, args.pool, args.volume_pool, args.studies)}
+        Path(args.out).write_text(json.dumps(chosen, indent=1) + "\n")
+        print(json.dumps({"chosen": chosen["chosen"]}))
         return
     model = load_weights(args.checkpoint, args.onnx)
     if args.cmd == "threshold":

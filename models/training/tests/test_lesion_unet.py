@@ -143,6 +143,12 @@ class LesionTrainingTest(unittest.TestCase):
                 self.assertEqual(len(record["runs"]), len(before["runs"]) + 1)  # the card counts what made the shipped weights
                 self.assertEqual(record["slicesSeen"], before["slicesSeen"] + 2)
                 self.assertEqual(record["steps"], before["steps"] + 1)
+                # choosing between the two runs' checkpoints on a pool with pixel spacing
+                picked = lu.choose_checkpoint([str(out / "best.pt"), str(again / "best.pt")], [], [str(root)], 1)
+                self.assertEqual([r["pointing_slices"] for r in picked["rows"]], [bleeding, bleeding])
+                self.assertEqual([r["volume_studies"] for r in picked["rows"]], [1, 1])
+                best = max(picked["rows"], key=lambda r: (r["score"], r["step"]))
+                self.assertEqual(picked["chosen"], best["checkpoint"])
 
 
 if __name__ == "__main__":

@@ -36,6 +36,22 @@ class LocaliseTest(unittest.TestCase):
         cams[1, :, 120 + 10, 210] = 5.0  # 11 px below its edge: within the tolerance
         self.assertEqual(pointing_game(cams, bits, labels)["any"], [2, 2])
 
+    def test_the_tolerance_is_the_lesion_grown_by_the_cross_fifteen_times(self) -> None:
+        from scipy import ndimage
+
+        rng = np.random.default_rng(0)
+        labels = np.zeros((1, len(LABELS)), np.uint8)
+        labels[0, 0] = 1
+        for _ in range(40):
+            bits = np.zeros((1, 512, 512), np.uint8)
+            r0, c0 = rng.integers(50, 400, 2)
+            bits[0, r0:r0 + rng.integers(1, 40), c0:c0 + rng.integers(1, 40)] = 1
+            peak = (int(r0 + rng.integers(-25, 60)), int(c0 + rng.integers(-25, 60)))
+            cams = np.zeros((1, len(LABELS), 512, 512), np.float32)
+            cams[0, 0][peak] = 1.0
+            grown = ndimage.binary_dilation(bits[0] != 0, iterations=15)
+            self.assertEqual(pointing_game(cams, bits, labels)["any"], [1, int(grown[peak])], peak)
+
 
 if __name__ == "__main__":
     unittest.main()
