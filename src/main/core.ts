@@ -14,13 +14,20 @@ import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } f
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
-import { acquireDataLock, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
+import { acquireDataLock, redact, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
 
 export interface CoreOptions {
+  /** This workstation's own folder: its writer lock, received files, HU copies; the SQLite database unless `database` names another. */
   dataDir: string;
+  /**
+   * A PostgreSQL database (`postgres://…`) that several workstations share; absent, the store is
+   * SQLite in the data folder. Per workstation and known before the store opens, so it comes from
+   * the command line or the environment (`--database`, TRIAGE_DATABASE), never from the database.
+   */
+  database?: string | undefined;
   settleMs?: number;
   /** How long a file's size must be stable before it is read (watch mode). */
   stableMs?: number;
@@ -55,9 +62,21 @@ export function defaultDataDir(): string {
   return join(xdg, 'ich-triage');
 }
 
+/** The PostgreSQL database from the environment (TRIAGE_DATABASE), if any; an empty value is none. */
+export function defaultDatabase(): string | undefined {
+  return process.env.TRIAGE_DATABASE || undefined;
+}
+
+/** Which database a store uses, for status and logs: the data folder's SQLite file, or the URL without its password. */
+export function describeDatabase(dataDir: string, database: string | undefined): string {
+  return database ? `PostgreSQL ${redact(database)}` : `SQLite in ${resolve(dataDir)}`;
+}
+
 export class TriageCore {
   readonly store: Store;
   readonly dataDir: string;
+  /** Which database the store uses (status): never with a password. */
+  readonly database: string;
   private readonly ingest: Ingest;
   private readonly settleMs: number;
   private watcher: FolderWatcher | undefined;
@@ -79,10 +98,11 @@ export class TriageCore {
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
+    this.database = describeDatabase(this.dataDir, opts.database);
     // The writer lock first: a second writer is refused before it touches anything.
     this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
     try {
-      this.store = Store.open(this.dataDir);
+      this.store = opts.database ? Store.connect(opts.database) : Store.open(this.dataDir);
     } catch (err) {
       this.releaseLock();
       throw err;
@@ -426,7 +446,7 @@ export class TriageCore {
     } catch (err) {
       models = `manifest unreadable: ${(err as Error).message}`;
     }
-    return { dataDir: this.dataDir, counts: this.store.counts(), models };
+    return { dataDir: this.dataDir, database: this.database, counts: this.store.counts(), models };
   }
 
   async stop(): Promise<void> {
@@ -456,6 +476,8 @@ export type CoreEvent =
 
 export interface CoreStatus {
   dataDir: string;
+  /** Which database the store uses: "SQLite in <data folder>" or "PostgreSQL <url without its password>". */
+  database: string;
   counts: Record<string, number>;
   models: string;
 }

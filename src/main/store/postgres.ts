@@ -52,6 +52,7 @@ export class PostgresHandle implements SqlHandle {
   private unusable: string | null = null;
 
   constructor(url: string, options: PostgresOptions = {}) {
+    checkPostgresUrl(url);
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
     // Past the server's own limits: only a thread or a network that no longer answers gets here.
@@ -169,6 +170,27 @@ function withBuffers(row: Record<string, unknown>): Record<string, unknown> {
     if (v instanceof Uint8Array && !Buffer.isBuffer(v)) row[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   }
   return row;
+}
+
+/**
+ * Refuses a database URL that cannot name a PostgreSQL database, before any connection is tried:
+ * the message says what is wrong and never carries the password.
+ */
+export function checkPostgresUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PostgresError('the database is not a URL: give postgres://user:password@host:port/database');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new PostgresError(
+      `database ${redact(url)}: only PostgreSQL (postgres://…) can be named; without a database URL the store is SQLite in the data folder`,
+    );
+  }
+  if (parsed.pathname.replace(/^\//, '') === '') {
+    throw new PostgresError(`database ${redact(url)} names no database: end the URL with /<database name>`);
+  }
 }
 
 /** The URL without its password, for messages and logs. */
