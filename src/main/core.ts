@@ -8,6 +8,7 @@
  *
  * `TriageCore` runs under plain Node; the CLI and the Electron shell are thin clients of it.
  */
+import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
@@ -28,6 +29,13 @@ export interface CoreOptions {
    * the command line or the environment (`--database`, TRIAGE_DATABASE), never from the database.
    */
   database?: string | undefined;
+  /**
+   * The folder the workstations on one PostgreSQL database share for the HU copies (a network
+   * share every one of them mounts: `--shared-dir`, TRIAGE_SHARED_DIR); required with `database`
+   * unless read-only, since a slice one workstation received must be readable by the others. It
+   * must exist: a share that is not mounted must not silently become a local folder.
+   */
+  sharedDir?: string | undefined;
   settleMs?: number;
   /** How long a file's size must be stable before it is read (watch mode). */
   stableMs?: number;
@@ -67,6 +75,33 @@ export function defaultDatabase(): string | undefined {
   return process.env.TRIAGE_DATABASE || undefined;
 }
 
+/** The folder the workstations of one database share for HU copies, from the environment (TRIAGE_SHARED_DIR). */
+export function defaultSharedDir(): string | undefined {
+  return process.env.TRIAGE_SHARED_DIR || undefined;
+}
+
+/**
+ * Where this core keeps and reads the HU copies: the data folder on its own, the shared folder
+ * when several workstations use one database. Refuses, before anything is opened, a PostgreSQL
+ * writer with no shared folder or one that does not exist: slices it stored would be unreadable to
+ * the other workstations, which would fail only later, at scoring or in the viewer.
+ */
+function huDirOf(opts: CoreOptions): string {
+  if (opts.sharedDir) {
+    const dir = resolve(opts.sharedDir);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new Error(`shared folder ${dir} does not exist or is not a folder: mount the share the workstations use for HU copies, or fix --shared-dir`);
+    }
+    return dir;
+  }
+  if (opts.database && !opts.readOnly) {
+    throw new Error(
+      `database ${redact(opts.database)} is shared by workstations that read each other's slices: name the folder they share for HU copies with --shared-dir or TRIAGE_SHARED_DIR`,
+    );
+  }
+  return resolve(opts.dataDir);
+}
+
 /** Which database a store uses, for status and logs: the data folder's SQLite file, or the URL without its password. */
 export function describeDatabase(dataDir: string, database: string | undefined): string {
   return database ? `PostgreSQL ${redact(database)}` : `SQLite in ${resolve(dataDir)}`;
@@ -77,6 +112,8 @@ export class TriageCore {
   readonly dataDir: string;
   /** Which database the store uses (status): never with a password. */
   readonly database: string;
+  /** The folder the HU copies' paths are relative to: the data folder, or the one workstations share. */
+  readonly huDir: string;
   private readonly ingest: Ingest;
   private readonly settleMs: number;
   private watcher: FolderWatcher | undefined;
@@ -99,6 +136,7 @@ export class TriageCore {
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
     this.database = describeDatabase(this.dataDir, opts.database);
+    this.huDir = huDirOf(opts);
     // The writer lock first: a second writer is refused before it touches anything.
     this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
     try {
@@ -108,7 +146,7 @@ export class TriageCore {
       throw err;
     }
     if (!opts.decoder) this.ownDecoder = new PooledFrameDecoder();
-    this.ingest = new Ingest(this.store, this.dataDir, opts.decoder ?? this.ownDecoder);
+    this.ingest = new Ingest(this.store, this.huDir, opts.decoder ?? this.ownDecoder);
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     if (!opts.readOnly) {
       // Work a previous writer was doing when it died is done again (handlers are idempotent);
@@ -116,7 +154,7 @@ export class TriageCore {
       const requeued = this.store.jobs.requeueInterrupted();
       if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
       // HU copies half-written by a process killed mid-write (their rows were never written).
-      const swept = sweepHuTemps(this.dataDir);
+      const swept = sweepHuTemps(this.huDir);
       if (swept) this.log(`removed ${swept} unfinished HU temp file(s)`);
     }
     if (opts.scorer) this.attachScorer(opts.scorer);

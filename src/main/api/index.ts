@@ -275,7 +275,7 @@ export class TriageApiImpl implements TriageApi {
     const { instanceId } = parseRequest('slice', req);
     const rel = this.core.store.instances.huPath(instanceId);
     if (!rel) throw new NotFound(`no slice ${instanceId}`);
-    const hu = readHuFile(this.core.dataDir, rel);
+    const hu = readHuFile(this.core.huDir, rel);
     const side = Math.round(Math.sqrt(hu.length));
     if (side * side !== hu.length) throw new Error(`slice ${instanceId}: ${hu.length} values is not a square image`);
     const map = this.core.store.lesionMaps.ofInstance(instanceId);

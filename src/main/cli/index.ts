@@ -30,6 +30,7 @@ export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3, noModel: 4 } a
 interface GlobalOptions {
   dataDir?: string;
   database?: string;
+  sharedDir?: string;
   modelsDir?: string;
   cuda?: boolean;
   init?: boolean;
@@ -78,11 +79,12 @@ async function openWorkstation(
   dataDirOverride?: string,
   create: 'always' | 'with-init' = 'with-init',
 ): Promise<Workstation> {
-  const { modelsDir, cuda, database } = cmd.optsWithGlobals<GlobalOptions>();
+  const { modelsDir, cuda, database, sharedDir } = cmd.optsWithGlobals<GlobalOptions>();
   return startWorkstation({
     dataDir: dataDirOverride ?? dataDirOf(cmd, { create }),
     // An evaluation's own data folder is its own SQLite database: it never mixes into the site's worklist.
     database: dataDirOverride ? undefined : database,
+    sharedDir: dataDirOverride ? undefined : sharedDir,
     modelsDir,
     ...(cuda === false ? { cuda: false } : {}),
     onModelError: 'throw',
@@ -375,6 +377,11 @@ export function buildProgram(out: Out = (s) => process.stdout.write(s)): Command
     .addOption(
       new Option('--database <url>', 'a PostgreSQL database several workstations share (postgres://user:password@host/db); default: SQLite in --data-dir').env(
         'TRIAGE_DATABASE',
+      ),
+    )
+    .addOption(
+      new Option('--shared-dir <dir>', 'with --database: the folder every workstation on that database mounts, for the HU copies of slices').env(
+        'TRIAGE_SHARED_DIR',
       ),
     )
     .addOption(new Option('--models-dir <dir>', 'folder with manifest.json and the ONNX models').env('TRIAGE_MODELS_DIR'))

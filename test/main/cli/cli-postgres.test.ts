@@ -43,7 +43,12 @@ describe.skipIf(missing !== null)(`the triage command on PostgreSQL${missing ? `
     const inbox = join(dir.path, 'inbox');
     mkdirSync(inbox);
     phantomSlices(inbox, 11, 4);
-    const imp = triage(['--data-dir', join(dir.path, 'ws1'), '--init', '--database', url, 'import', '--no-models', inbox]);
+    const share = join(dir.path, 'share');
+    const noShare = triage(['--data-dir', join(dir.path, 'ws1'), '--init', '--database', url, 'import', '--no-models', inbox]);
+    expect(noShare.code).toBe(1);
+    expect(noShare.stderr).toMatch(/is shared by workstations that read each other's slices: name the folder they share for HU copies with --shared-dir/);
+    mkdirSync(share);
+    const imp = triage(['--data-dir', join(dir.path, 'ws1'), '--init', '--database', url, 'import', '--no-models', inbox], { TRIAGE_SHARED_DIR: share });
     expect(imp.stderr).not.toMatch(/triage:/);
     expect(imp.code).toBe(0);
     expect(imp.stdout).toMatch(/4 stored/);
@@ -69,7 +74,7 @@ describe.skipIf(missing !== null)(`the triage command on PostgreSQL${missing ? `
     expect(noDb.stderr).toMatch(/names no database/);
     expect(noDb.stderr).not.toContain('s3cret');
 
-    const gone = triage(['--data-dir', join(dir.path, 'ws3'), '--init', '--database', 'postgres://triage:s3cret@127.0.0.1:1/triage', 'import', '--no-models', dir.path]);
+    const gone = triage(['--data-dir', join(dir.path, 'ws3'), '--init', '--database', 'postgres://triage:s3cret@127.0.0.1:1/triage', '--shared-dir', dir.path, 'import', '--no-models', dir.path]);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toMatch(/cannot connect to PostgreSQL at postgres:\/\/triage:\*\*\*@127\.0\.0\.1:1\/triage: /);
     expect(gone.stderr).not.toContain('s3cret');
