@@ -9,7 +9,7 @@
  * `TriageCore` runs under plain Node; the CLI and the Electron shell are thin clients of it.
  */
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
@@ -61,6 +61,14 @@ export interface CoreOptions {
 
 export const INFER_JOB = 'infer-series';
 const RETRY_AFTER_MS = 30_000;
+/**
+ * How long a claimed job is this workstation's without renewal, and how often it renews while the
+ * job runs: a workstation that dies (or loses the database) gives its job up to the others within
+ * this, while a slow series on a CPU (a minute and more with every network) is never taken from a
+ * live one.
+ */
+export const JOB_LEASE_MS = 120_000;
+const JOB_RENEW_MS = 30_000;
 
 /** The data folder: --data-dir, else $TRIAGE_DATA_DIR, else the platform's per-user data place. */
 export function defaultDataDir(): string {
@@ -114,6 +122,11 @@ export class TriageCore {
   readonly database: string;
   /** The folder the HU copies' paths are relative to: the data folder, or the one workstations share. */
   readonly huDir: string;
+  /**
+   * Names this workstation in the job queue (who claimed a job): its host and data folder, the
+   * same across its restarts, so that at start it takes back its own interrupted jobs.
+   */
+  readonly workstation: string;
   private readonly ingest: Ingest;
   private readonly settleMs: number;
   private watcher: FolderWatcher | undefined;
@@ -137,6 +150,7 @@ export class TriageCore {
     this.dataDir = resolve(opts.dataDir);
     this.database = describeDatabase(this.dataDir, opts.database);
     this.huDir = huDirOf(opts);
+    this.workstation = `${hostname()}:${this.dataDir}`;
     // The writer lock first: a second writer is refused before it touches anything.
     this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
     try {
@@ -149,9 +163,10 @@ export class TriageCore {
     this.ingest = new Ingest(this.store, this.huDir, opts.decoder ?? this.ownDecoder);
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     if (!opts.readOnly) {
-      // Work a previous writer was doing when it died is done again (handlers are idempotent);
-      // the lock says no other writer is alive, so nothing running is taken from anyone.
-      const requeued = this.store.jobs.requeueInterrupted();
+      // Work this workstation was doing when it died is done again (handlers are idempotent), and
+      // work whose claimant's lease ran out; on a shared database, another live workstation's
+      // running jobs stay its own.
+      const requeued = this.store.jobs.requeueInterrupted(this.workstation);
       if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
       // HU copies half-written by a process killed mid-write (their rows were never written).
       const swept = sweepHuTemps(this.huDir);
@@ -388,8 +403,18 @@ export class TriageCore {
     if (this.jobsRunning) return;
     this.jobsRunning = true;
     try {
-      for (let job = this.store.jobs.claim(INFER_JOB); job && !this.closed; job = this.store.jobs.claim(INFER_JOB)) {
+      const claimant = { workstation: this.workstation, leaseMs: JOB_LEASE_MS };
+      for (let job = this.store.jobs.claim(INFER_JOB, claimant); job && !this.closed; job = this.store.jobs.claim(INFER_JOB, claimant)) {
         const { seriesUid } = JSON.parse(job.payload) as { seriesUid: string };
+        const jobId = job.id;
+        // Renewed while the networks run, so other workstations never take a job this one is doing.
+        const renewal = setInterval(() => {
+          try {
+            if (!this.store.jobs.renew(jobId, claimant)) this.log(`job ${jobId} is no longer this workstation's (its lease ran out)`);
+          } catch (err) {
+            this.log(`could not renew the lease of job ${jobId}: ${(err as Error).message}`);
+          }
+        }, JOB_RENEW_MS);
         try {
           const series = this.store.series.get(seriesUid);
           if (!series) {
@@ -426,6 +451,8 @@ export class TriageCore {
           this.store.series.setState(seriesUid, 'failed', `inference failed (will retry): ${reason}`);
           this.store.jobs.fail(job.id, reason, job.attempts < 3 ? RETRY_AFTER_MS : null);
           this.log(`inference failed for series ${seriesUid}: ${reason}`);
+        } finally {
+          clearInterval(renewal);
         }
       }
     } finally {

@@ -37,7 +37,7 @@ export type { AuditRepository, AuditRow, AuditVerdict } from './audit.js';
 export type { FileOutcome, FileRepository, QuarantineRow } from './files.js';
 export { SeriesStudyMismatch } from './instances.js';
 export type { InstanceRepository, InstanceRow, NewInstance, SliceOrder } from './instances.js';
-export type { JobRepository, JobRow } from './jobs.js';
+export type { JobClaimant, JobRepository, JobRow } from './jobs.js';
 export type { LesionMap, LesionMapFilter, LesionMapRepository, LesionMapSlice } from './lesion-maps.js';
 export type { PredictionRepository, SlicePrediction, StoredPrediction, StudyPredictionsFilter } from './predictions.js';
 export type { ReviewerRepository } from './reviewers.js';
