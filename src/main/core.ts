@@ -356,6 +356,14 @@ export class TriageCore {
         if (this.closed || this.store.jobs.queued(INFER_JOB) > 0) break;
         if ((this.provisionalCovered.get(s.seriesUid) ?? 0) >= s.sliceCount) continue;
         if (!wouldBeRead(this.store, s.studyUid, s.seriesUid)) continue; // e.g. its bone-kernel twin
+        // Another workstation sharing the database is running it now: its scores show here too.
+        // Counted as covered, so this does not ask again at once; a slice stored later asks again,
+        // and the final run after settling runs whatever no provisional run reached.
+        const release = this.store.series.holdForScoring(s.seriesUid);
+        if (!release) {
+          this.provisionalCovered.set(s.seriesUid, s.sliceCount);
+          continue;
+        }
         try {
           await this.scorer.scoreSeries(
             s.seriesUid,
@@ -379,6 +387,7 @@ export class TriageCore {
           this.log(`provisional scoring of series ${s.seriesUid} failed: ${(err as Error).message.split('\n')[0]}`);
           this.provisionalCovered.set(s.seriesUid, s.sliceCount);
         } finally {
+          release();
           this.scoring.delete(s.seriesUid);
         }
       }
@@ -429,14 +438,27 @@ export class TriageCore {
             continue;
           }
           if (this.scorer) {
-            await this.scorer.scoreSeries(
-              seriesUid,
-              (progress) => {
-                this.scoring.set(seriesUid, progress);
-                this.emit({ type: 'series-scoring', seriesUid, progress });
-              },
-              { onRanked: () => this.emit({ type: 'series-ranked', seriesUid }) },
-            );
+            // A provisional run of this series on another workstation finishes first (it is short),
+            // so that the final run finds its slices done instead of running them again.
+            let release = this.store.series.holdForScoring(seriesUid);
+            while (!release && !this.closed) {
+              await new Promise((r) => setTimeout(r, 200));
+              release = this.store.series.holdForScoring(seriesUid);
+            }
+            // Stopping meanwhile: the job stays this workstation's, requeued at its next start.
+            if (!release) return;
+            try {
+              await this.scorer.scoreSeries(
+                seriesUid,
+                (progress) => {
+                  this.scoring.set(seriesUid, progress);
+                  this.emit({ type: 'series-scoring', seriesUid, progress });
+                },
+                { onRanked: () => this.emit({ type: 'series-ranked', seriesUid }) },
+              );
+            } finally {
+              release();
+            }
           } else {
             this.store.series.setState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
           }
