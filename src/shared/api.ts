@@ -321,6 +321,12 @@ export const API_SCHEMAS = {
       decision: ReviewDecisionSchema,
       subtypes: z.array(SubtypeSchema).max(5).default([]),
       comment: z.string().max(4000).default(''),
+      /**
+       * The id of the study's latest decision the reader saw (null: none yet), so that a decision
+       * made on what they saw is recorded only if no other came since; otherwise refused (HTTP
+       * 409) with the other decision. Absent: recorded regardless.
+       */
+      after: z.number().int().positive().nullable().optional(),
     }),
     response: z.object({ reviewStatus: ReviewStatusSchema, review: ReviewEntrySchema }),
   },
@@ -463,8 +469,15 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
 ]);
 export type ApiEvent = z.infer<typeof ApiEventSchema>;
 
-/** A transport's error reply: the message only, never a stack. */
-export const ApiErrorSchema = z.object({ error: z.string(), method: z.string().optional() });
+/**
+ * A transport's error reply: the message only, never a stack; a review refused because another
+ * decision came since the one the reader saw carries that decision (`latest`, null: none).
+ */
+export const ApiErrorSchema = z.object({
+  error: z.string(),
+  method: z.string().optional(),
+  conflict: z.object({ studyUid: z.string(), latest: ReviewEntrySchema.nullable() }).optional(),
+});
 
 export class ApiError extends Error {
   constructor(

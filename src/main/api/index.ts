@@ -31,7 +31,7 @@ import {
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
 import { lesionMapNetworks, MODEL_STATES_SETTING } from '../inference/index.js';
-import { NotFound, readHuFile, type WorklistQuery } from '../store/index.js';
+import { NotFound, readHuFile, ReviewConflict, type WorklistQuery } from '../store/index.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
   defaultRankingFamily,
@@ -60,7 +60,7 @@ export interface ApiOptions {
   externalPollMs?: number;
 }
 
-export { NotFound };
+export { NotFound, ReviewConflict };
 
 export class TriageApiImpl implements TriageApi {
   /** Who records decisions and changes through this instance (one per app or server launch). */
