@@ -15,7 +15,7 @@ import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } f
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
-import { acquireDataLock, redact, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
+import { acquireDataLock, PostgresError, redact, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
@@ -68,6 +68,8 @@ const RETRY_AFTER_MS = 30_000;
  * live one.
  */
 export const JOB_LEASE_MS = 120_000;
+/** How soon a file read while the database could not be reached is read again. */
+export const DATABASE_RETRY_MS = 5_000;
 const JOB_RENEW_MS = 30_000;
 
 /** The data folder: --data-dir, else $TRIAGE_DATA_DIR, else the platform's per-user data place. */
@@ -145,6 +147,8 @@ export class TriageCore {
   private readonly releaseLock: () => void;
   private receiver: DicomReceiver | undefined;
   private ownDecoder: PooledFrameDecoder | undefined;
+  /** Since when and why the database cannot be reached (a shared PostgreSQL one); null while it answers. */
+  private unreachable: { since: string; reason: string } | null = null;
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
@@ -297,8 +301,13 @@ export class TriageCore {
     if (this.settleTimer) return;
     const tick = Math.max(100, Math.min(1000, this.settleMs / 4));
     this.settleTimer = setInterval(() => {
-      if (this.settle(false).length) this.track(this.runJobs());
-      else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
+      try {
+        if (this.settle(false).length) this.track(this.runJobs());
+        else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
+      } catch (err) {
+        // The database went away: settling resumes at a tick once it answers again.
+        if (!this.databaseGone(err)) this.log(`settling failed: ${(err as Error).message}`);
+      }
     }, tick);
     this.track(this.runJobs());
   }
@@ -315,7 +324,23 @@ export class TriageCore {
       this.ingestActive++;
       this.track(
         this.ingestFile(path)
-          .catch((err: unknown) => this.log(`ingest failed for ${path}: ${(err as Error).message}`))
+          .then(() => {
+            this.unreachable = null;
+          })
+          .catch((err: unknown) => {
+            if (!this.databaseGone(err)) {
+              this.log(`ingest failed for ${path}: ${(err as Error).message}`);
+              return;
+            }
+            // The file stays where it is and is read again: no received slice is lost to a database
+            // that went away (ingest is idempotent: a slice recorded after all is not stored twice).
+            this.log(`database unreachable: ${path} is kept and read again in ${DATABASE_RETRY_MS / 1000} s`);
+            this.track(
+              new Promise<void>((resolveRetry) => setTimeout(resolveRetry, DATABASE_RETRY_MS)).then(() => {
+                if (!this.closed) this.enqueueIngest(path);
+              }),
+            );
+          })
           .finally(() => {
             this.ingestActive--;
             this.pumpIngest();
@@ -326,7 +351,19 @@ export class TriageCore {
 
   private track<T>(p: Promise<T>): void {
     this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    // A failure here has no caller left to hear it: said in the log, never an unhandled rejection.
+    void p
+      .catch((err: unknown) => {
+        if (!this.databaseGone(err)) this.log(`background work failed: ${(err as Error).message}`);
+      })
+      .finally(() => this.pending.delete(p));
+  }
+
+  /** Whether `err` says the database cannot be reached; if so, status says so from now on. */
+  private databaseGone(err: unknown): boolean {
+    if (!(err instanceof PostgresError) || !err.unreachable) return false;
+    this.unreachable = { since: this.unreachable?.since ?? new Date().toISOString(), reason: err.message.split('\n')[0]! };
+    return true;
   }
 
   /** Waits until every file seen so far has been read and all queued work is done. */
@@ -514,6 +551,17 @@ export class TriageCore {
   }
 
   status(): CoreStatus {
+    let counts: Record<string, number> = {};
+    try {
+      counts = this.store.counts();
+      this.unreachable = null;
+    } catch (err) {
+      if (!this.databaseGone(err)) throw err;
+    }
+    const database = this.unreachable
+      ? `${this.database}: UNREACHABLE since ${this.unreachable.since} (${this.unreachable.reason}); received files are kept and read again`
+      : this.database;
+    if (this.unreachable) return { dataDir: this.dataDir, database, counts, models: 'unknown while the database cannot be reached' };
     let models: string;
     try {
       const manifest = loadManifest(this.opts.modelsDir);
@@ -533,7 +581,7 @@ export class TriageCore {
     } catch (err) {
       models = `manifest unreadable: ${(err as Error).message}`;
     }
-    return { dataDir: this.dataDir, database: this.database, counts: this.store.counts(), models };
+    return { dataDir: this.dataDir, database, counts, models };
   }
 
   async stop(): Promise<void> {

@@ -4,8 +4,8 @@
  * workstation that names no shared folder, or one that is not there, is refused before it opens
  * anything, with the reason and the database without its password.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
 import { PostgresHandle } from '../../../src/main/store/postgres.js';
@@ -54,6 +54,44 @@ describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${m
     } finally {
       await second.stop();
       await first.stop();
+    }
+  });
+
+  it('keeps a file that arrives while the database cannot be reached, says so in status, and stores it once the database is back', async () => {
+    const database = freshDatabase('gone_away');
+    const name = new URL(database).pathname.slice(1);
+    const sharedDir = join(dir.path, 'share-gone');
+    const importDir = join(dir.path, 'import-gone');
+    mkdirSync(sharedDir);
+    mkdirSync(importDir);
+    const files = phantomSlices(join(dir.path, 'gone-study'), 22, 4);
+    const core = compose({ dataDir: join(dir.path, 'ws-gone'), database, sharedDir, stableMs: 200, settleMs: 60_000 });
+    const admin = new PostgresHandle(inject('postgres').url!);
+    try {
+      core.watch(importDir);
+      // The database goes away: no new connection is let in, and the workstation's is ended.
+      admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      admin.prepare('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @name').all({ name });
+      const until = async (test: () => boolean, ms: number, what: string) => {
+        const deadline = Date.now() + ms;
+        while (!test()) {
+          if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await until(() => /UNREACHABLE since/.test(core.status().database), 10_000, 'status saying the database is unreachable');
+      expect(core.status().database).toMatch(/^PostgreSQL postgresql:.*: UNREACHABLE since .*is unreachable.*received files are kept and read again$/);
+      copyFileSync(files[0]!, join(importDir, basename(files[0]!)));
+      await new Promise((r) => setTimeout(r, 1_500)); // read, and refused by the database
+      expect(existsSync(join(importDir, basename(files[0]!)))).toBe(true);
+
+      admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await until(() => !/UNREACHABLE/.test(core.status().database) && core.status().counts.instances === 1, 15_000, 'the slice stored after the database came back');
+      expect(core.status().counts).toMatchObject({ instances: 1, quarantined: 0 });
+    } finally {
+      admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      admin.close();
+      await core.stop();
     }
   });
 
