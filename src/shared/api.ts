@@ -281,6 +281,11 @@ export type Session = z.infer<typeof SessionSchema>;
 
 export const SettingsSchema = z.object({
   dataDir: z.string(),
+  /**
+   * Which database this workstation uses ("SQLite in <data folder>", or "PostgreSQL <URL without
+   * its password>"): chosen at start (--database, TRIAGE_DATABASE), so shown, never edited here.
+   */
+  database: z.string(),
   importFolder: z.string().nullable(),
   /** Whether the import folder is being watched by this process right now. */
   watching: z.boolean(),
@@ -300,6 +305,8 @@ export type Settings = z.infer<typeof SettingsSchema>;
 
 export const StatusSchema = z.object({
   dataDir: z.string(),
+  /** As in Settings, and "… UNREACHABLE since …" while a shared database cannot be reached. */
+  database: z.string(),
   counts: z.record(z.string(), z.number()),
   models: z.string(),
   providers: z.array(ProviderInfoSchema),

@@ -328,12 +328,13 @@ export class TriageApiImpl implements TriageApi {
   async status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>> {
     parseRequest('status', req);
     const s = this.core.status();
-    return { dataDir: s.dataDir, counts: s.counts, models: s.models, providers: this.providers(), changeCounter: this.counter };
+    return { dataDir: s.dataDir, database: s.database, counts: s.counts, models: s.models, providers: this.providers(), changeCounter: this.counter };
   }
 
   private settings(): Settings {
     return {
       dataDir: this.core.dataDir,
+      database: this.core.database,
       importFolder: this.opts.watching?.() ?? this.core.store.settings.get<string>(SETTING.importFolder) ?? null,
       watching: Boolean(this.opts.watching?.()),
       ...(() => {

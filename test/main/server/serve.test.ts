@@ -318,6 +318,13 @@ describe('the loopback server and the API', () => {
     expect((await s.api.study({ studyUid: S2.studyUid })).reviews.map((r) => r.decision).slice(-2)).toEqual(['confirmed', 'reopened']);
   });
 
+  it('says which database the workstation uses, in status and in settings (read-only)', async () => {
+    const status = JSON.parse((await post('status', {})).body) as { database: string };
+    expect(status.database).toBe(`SQLite in ${s.core.dataDir}`);
+    expect((await s.api.getSettings({})).database).toBe(`SQLite in ${s.core.dataDir}`);
+    expect((await post('updateSettings', { database: 'postgres://elsewhere/db' })).status).toBe(400);
+  });
+
   it('csvCell quotes and defuses', () => {
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell('+1')).toBe("'+1");
