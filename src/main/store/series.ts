@@ -197,7 +197,7 @@ export class SeriesRepository {
    * Takes a series for a provisional run of the networks, unless another workstation on the same
    * database has it: the release function, or null when it is taken. When one study reaches two
    * workstations at once each stores some of its slices, and both would otherwise run the networks
-   * on the same slices. On PostgreSQL a session advisory lock keyed by the series (the server drops
+   * on the same slices. On PostgreSQL an advisory lock held by the connection, keyed by the series (the server drops
    * it with the connection, so a workstation that dies holds nothing); SQLite has one writer.
    */
   holdForScoring(seriesUid: string): (() => void) | null {
