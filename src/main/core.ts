@@ -8,19 +8,34 @@
  *
  * `TriageCore` runs under plain Node; the CLI and the Electron shell are thin clients of it.
  */
-import { homedir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { Ingest, type IngestOutcome } from './ingest/index.js';
-import { acquireDataLock, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
+import { acquireDataLock, PostgresError, redact, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
 import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
 
 export interface CoreOptions {
+  /** This workstation's own folder: its writer lock, received files, HU copies; the SQLite database unless `database` names another. */
   dataDir: string;
+  /**
+   * A PostgreSQL database (`postgres://…`) that several workstations share; absent, the store is
+   * SQLite in the data folder. Per workstation and known before the store opens, so it comes from
+   * the command line or the environment (`--database`, TRIAGE_DATABASE), never from the database.
+   */
+  database?: string | undefined;
+  /**
+   * The folder the workstations on one PostgreSQL database share for the HU copies (a network
+   * share every one of them mounts: `--shared-dir`, TRIAGE_SHARED_DIR); required with `database`
+   * unless read-only, since a slice one workstation received must be readable by the others. It
+   * must exist: a share that is not mounted must not silently become a local folder.
+   */
+  sharedDir?: string | undefined;
   settleMs?: number;
   /** How long a file's size must be stable before it is read (watch mode). */
   stableMs?: number;
@@ -46,6 +61,16 @@ export interface CoreOptions {
 
 export const INFER_JOB = 'infer-series';
 const RETRY_AFTER_MS = 30_000;
+/**
+ * How long a claimed job is this workstation's without renewal, and how often it renews while the
+ * job runs: a workstation that dies (or loses the database) gives its job up to the others within
+ * this, while a slow series on a CPU (a minute and more with every network) is never taken from a
+ * live one.
+ */
+export const JOB_LEASE_MS = 120_000;
+/** How soon a file read while the database could not be reached is read again. */
+export const DATABASE_RETRY_MS = 5_000;
+const JOB_RENEW_MS = 30_000;
 
 /** The data folder: --data-dir, else $TRIAGE_DATA_DIR, else the platform's per-user data place. */
 export function defaultDataDir(): string {
@@ -55,9 +80,55 @@ export function defaultDataDir(): string {
   return join(xdg, 'ich-triage');
 }
 
+/** The PostgreSQL database from the environment (TRIAGE_DATABASE), if any; an empty value is none. */
+export function defaultDatabase(): string | undefined {
+  return process.env.TRIAGE_DATABASE || undefined;
+}
+
+/** The folder the workstations of one database share for HU copies, from the environment (TRIAGE_SHARED_DIR). */
+export function defaultSharedDir(): string | undefined {
+  return process.env.TRIAGE_SHARED_DIR || undefined;
+}
+
+/**
+ * Where this core keeps and reads the HU copies: the data folder on its own, the shared folder
+ * when several workstations use one database. Refuses, before anything is opened, a PostgreSQL
+ * writer with no shared folder or one that does not exist: slices it stored would be unreadable to
+ * the other workstations, which would fail only later, at scoring or in the viewer.
+ */
+function huDirOf(opts: CoreOptions): string {
+  if (opts.sharedDir) {
+    const dir = resolve(opts.sharedDir);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new Error(`shared folder ${dir} does not exist or is not a folder: mount the share the workstations use for HU copies, or fix --shared-dir`);
+    }
+    return dir;
+  }
+  if (opts.database && !opts.readOnly) {
+    throw new Error(
+      `database ${redact(opts.database)} is shared by workstations that read each other's slices: name the folder they share for HU copies with --shared-dir or TRIAGE_SHARED_DIR`,
+    );
+  }
+  return resolve(opts.dataDir);
+}
+
+/** Which database a store uses, for status and logs: the data folder's SQLite file, or the URL without its password. */
+export function describeDatabase(dataDir: string, database: string | undefined): string {
+  return database ? `PostgreSQL ${redact(database)}` : `SQLite in ${resolve(dataDir)}`;
+}
+
 export class TriageCore {
   readonly store: Store;
   readonly dataDir: string;
+  /** Which database the store uses (status): never with a password. */
+  readonly database: string;
+  /** The folder the HU copies' paths are relative to: the data folder, or the one workstations share. */
+  readonly huDir: string;
+  /**
+   * Names this workstation in the job queue (who claimed a job): its host and data folder, the
+   * same across its restarts, so that at start it takes back its own interrupted jobs.
+   */
+  readonly workstation: string;
   private readonly ingest: Ingest;
   private readonly settleMs: number;
   private watcher: FolderWatcher | undefined;
@@ -76,27 +147,33 @@ export class TriageCore {
   private readonly releaseLock: () => void;
   private receiver: DicomReceiver | undefined;
   private ownDecoder: PooledFrameDecoder | undefined;
+  /** Since when and why the database cannot be reached (a shared PostgreSQL one); null while it answers. */
+  private unreachable: { since: string; reason: string } | null = null;
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
+    this.database = describeDatabase(this.dataDir, opts.database);
+    this.huDir = huDirOf(opts);
+    this.workstation = `${hostname()}:${this.dataDir}`;
     // The writer lock first: a second writer is refused before it touches anything.
     this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
     try {
-      this.store = Store.open(this.dataDir);
+      this.store = opts.database ? Store.connect(opts.database) : Store.open(this.dataDir);
     } catch (err) {
       this.releaseLock();
       throw err;
     }
     if (!opts.decoder) this.ownDecoder = new PooledFrameDecoder();
-    this.ingest = new Ingest(this.store, this.dataDir, opts.decoder ?? this.ownDecoder);
+    this.ingest = new Ingest(this.store, this.huDir, opts.decoder ?? this.ownDecoder);
     this.settleMs = opts.settleMs ?? DEFAULT_SETTLE_MS;
     if (!opts.readOnly) {
-      // Work a previous writer was doing when it died is done again (handlers are idempotent);
-      // the lock says no other writer is alive, so nothing running is taken from anyone.
-      const requeued = this.store.jobs.requeueInterrupted();
+      // Work this workstation was doing when it died is done again (handlers are idempotent), and
+      // work whose claimant's lease ran out; on a shared database, another live workstation's
+      // running jobs stay its own.
+      const requeued = this.store.jobs.requeueInterrupted(this.workstation);
       if (requeued) this.log(`requeued ${requeued} interrupted job(s)`);
       // HU copies half-written by a process killed mid-write (their rows were never written).
-      const swept = sweepHuTemps(this.dataDir);
+      const swept = sweepHuTemps(this.huDir);
       if (swept) this.log(`removed ${swept} unfinished HU temp file(s)`);
     }
     if (opts.scorer) this.attachScorer(opts.scorer);
@@ -224,8 +301,13 @@ export class TriageCore {
     if (this.settleTimer) return;
     const tick = Math.max(100, Math.min(1000, this.settleMs / 4));
     this.settleTimer = setInterval(() => {
-      if (this.settle(false).length) this.track(this.runJobs());
-      else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
+      try {
+        if (this.settle(false).length) this.track(this.runJobs());
+        else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
+      } catch (err) {
+        // The database went away: settling resumes at a tick once it answers again.
+        if (!this.databaseGone(err)) this.log(`settling failed: ${(err as Error).message}`);
+      }
     }, tick);
     this.track(this.runJobs());
   }
@@ -242,7 +324,23 @@ export class TriageCore {
       this.ingestActive++;
       this.track(
         this.ingestFile(path)
-          .catch((err: unknown) => this.log(`ingest failed for ${path}: ${(err as Error).message}`))
+          .then(() => {
+            this.unreachable = null;
+          })
+          .catch((err: unknown) => {
+            if (!this.databaseGone(err)) {
+              this.log(`ingest failed for ${path}: ${(err as Error).message}`);
+              return;
+            }
+            // The file stays where it is and is read again: no received slice is lost to a database
+            // that went away (ingest is idempotent: a slice recorded after all is not stored twice).
+            this.log(`database unreachable: ${path} is kept and read again in ${DATABASE_RETRY_MS / 1000} s`);
+            this.track(
+              new Promise<void>((resolveRetry) => setTimeout(resolveRetry, DATABASE_RETRY_MS)).then(() => {
+                if (!this.closed) this.enqueueIngest(path);
+              }),
+            );
+          })
           .finally(() => {
             this.ingestActive--;
             this.pumpIngest();
@@ -253,7 +351,19 @@ export class TriageCore {
 
   private track<T>(p: Promise<T>): void {
     this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
+    // A failure here has no caller left to hear it: said in the log, never an unhandled rejection.
+    void p
+      .catch((err: unknown) => {
+        if (!this.databaseGone(err)) this.log(`background work failed: ${(err as Error).message}`);
+      })
+      .finally(() => this.pending.delete(p));
+  }
+
+  /** Whether `err` says the database cannot be reached; if so, status says so from now on. */
+  private databaseGone(err: unknown): boolean {
+    if (!(err instanceof PostgresError) || !err.unreachable) return false;
+    this.unreachable = { since: this.unreachable?.since ?? new Date().toISOString(), reason: err.message.split('\n')[0]! };
+    return true;
   }
 
   /** Waits until every file seen so far has been read and all queued work is done. */
@@ -283,6 +393,14 @@ export class TriageCore {
         if (this.closed || this.store.jobs.queued(INFER_JOB) > 0) break;
         if ((this.provisionalCovered.get(s.seriesUid) ?? 0) >= s.sliceCount) continue;
         if (!wouldBeRead(this.store, s.studyUid, s.seriesUid)) continue; // e.g. its bone-kernel twin
+        // Another workstation sharing the database is running it now: its scores show here too.
+        // Counted as covered, so this does not ask again at once; a slice stored later asks again,
+        // and the final run after settling runs whatever no provisional run reached.
+        const release = this.store.series.holdForScoring(s.seriesUid);
+        if (!release) {
+          this.provisionalCovered.set(s.seriesUid, s.sliceCount);
+          continue;
+        }
         try {
           await this.scorer.scoreSeries(
             s.seriesUid,
@@ -306,6 +424,7 @@ export class TriageCore {
           this.log(`provisional scoring of series ${s.seriesUid} failed: ${(err as Error).message.split('\n')[0]}`);
           this.provisionalCovered.set(s.seriesUid, s.sliceCount);
         } finally {
+          release();
           this.scoring.delete(s.seriesUid);
         }
       }
@@ -330,8 +449,18 @@ export class TriageCore {
     if (this.jobsRunning) return;
     this.jobsRunning = true;
     try {
-      for (let job = this.store.jobs.claim(INFER_JOB); job && !this.closed; job = this.store.jobs.claim(INFER_JOB)) {
+      const claimant = { workstation: this.workstation, leaseMs: JOB_LEASE_MS };
+      for (let job = this.store.jobs.claim(INFER_JOB, claimant); job && !this.closed; job = this.store.jobs.claim(INFER_JOB, claimant)) {
         const { seriesUid } = JSON.parse(job.payload) as { seriesUid: string };
+        const jobId = job.id;
+        // Renewed while the networks run, so other workstations never take a job this one is doing.
+        const renewal = setInterval(() => {
+          try {
+            if (!this.store.jobs.renew(jobId, claimant)) this.log(`job ${jobId} is no longer this workstation's (its lease ran out)`);
+          } catch (err) {
+            this.log(`could not renew the lease of job ${jobId}: ${(err as Error).message}`);
+          }
+        }, JOB_RENEW_MS);
         try {
           const series = this.store.series.get(seriesUid);
           if (!series) {
@@ -346,14 +475,27 @@ export class TriageCore {
             continue;
           }
           if (this.scorer) {
-            await this.scorer.scoreSeries(
-              seriesUid,
-              (progress) => {
-                this.scoring.set(seriesUid, progress);
-                this.emit({ type: 'series-scoring', seriesUid, progress });
-              },
-              { onRanked: () => this.emit({ type: 'series-ranked', seriesUid }) },
-            );
+            // A provisional run of this series on another workstation finishes first (it is short),
+            // so that the final run finds its slices done instead of running them again.
+            let release = this.store.series.holdForScoring(seriesUid);
+            while (!release && !this.closed) {
+              await new Promise((r) => setTimeout(r, 200));
+              release = this.store.series.holdForScoring(seriesUid);
+            }
+            // Stopping meanwhile: the job stays this workstation's, requeued at its next start.
+            if (!release) return;
+            try {
+              await this.scorer.scoreSeries(
+                seriesUid,
+                (progress) => {
+                  this.scoring.set(seriesUid, progress);
+                  this.emit({ type: 'series-scoring', seriesUid, progress });
+                },
+                { onRanked: () => this.emit({ type: 'series-ranked', seriesUid }) },
+              );
+            } finally {
+              release();
+            }
           } else {
             this.store.series.setState(seriesUid, 'awaiting_model', AWAITING_MODEL_REASON);
           }
@@ -368,6 +510,8 @@ export class TriageCore {
           this.store.series.setState(seriesUid, 'failed', `inference failed (will retry): ${reason}`);
           this.store.jobs.fail(job.id, reason, job.attempts < 3 ? RETRY_AFTER_MS : null);
           this.log(`inference failed for series ${seriesUid}: ${reason}`);
+        } finally {
+          clearInterval(renewal);
         }
       }
     } finally {
@@ -407,6 +551,17 @@ export class TriageCore {
   }
 
   status(): CoreStatus {
+    let counts: Record<string, number> = {};
+    try {
+      counts = this.store.counts();
+      this.unreachable = null;
+    } catch (err) {
+      if (!this.databaseGone(err)) throw err;
+    }
+    const database = this.unreachable
+      ? `${this.database}: UNREACHABLE since ${this.unreachable.since} (${this.unreachable.reason}); received files are kept and read again`
+      : this.database;
+    if (this.unreachable) return { dataDir: this.dataDir, database, counts, models: 'unknown while the database cannot be reached' };
     let models: string;
     try {
       const manifest = loadManifest(this.opts.modelsDir);
@@ -426,7 +581,7 @@ export class TriageCore {
     } catch (err) {
       models = `manifest unreadable: ${(err as Error).message}`;
     }
-    return { dataDir: this.dataDir, counts: this.store.counts(), models };
+    return { dataDir: this.dataDir, database, counts, models };
   }
 
   async stop(): Promise<void> {
@@ -456,6 +611,8 @@ export type CoreEvent =
 
 export interface CoreStatus {
   dataDir: string;
+  /** Which database the store uses: "SQLite in <data folder>" or "PostgreSQL <url without its password>". */
+  database: string;
   counts: Record<string, number>;
   models: string;
 }

@@ -15,6 +15,10 @@ import { attachModels } from './inference/attach.js';
 
 export interface WorkstationOptions {
   dataDir: string;
+  /** A shared PostgreSQL database (`postgres://…`); absent, SQLite in the data folder (CoreOptions.database). */
+  database?: string | undefined;
+  /** The folder the workstations on that database share for HU copies (CoreOptions.sharedDir). */
+  sharedDir?: string | undefined;
   modelsDir?: string | undefined;
   cuda?: boolean;
   /** Load the manifest's models (default true); tests that write model outputs themselves say false. */
@@ -27,7 +31,7 @@ export interface WorkstationOptions {
   /** Folder to watch; else the stored import folder setting when `watchStored`. */
   watch?: string | undefined;
   watchStored?: boolean;
-  core?: Omit<CoreOptions, 'dataDir' | 'log'>;
+  core?: Omit<CoreOptions, 'dataDir' | 'database' | 'sharedDir' | 'log'>;
   log?: (m: string) => void;
 }
 
@@ -44,7 +48,7 @@ export interface Workstation {
 
 export async function startWorkstation(opts: WorkstationOptions): Promise<Workstation> {
   const log = opts.log ?? (() => {});
-  const core = compose({ ...opts.core, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}), dataDir: opts.dataDir, log });
+  const core = compose({ ...opts.core, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}), dataDir: opts.dataDir, database: opts.database, sharedDir: opts.sharedDir, log });
   let modelsLoaded = 0;
   if (opts.models !== false) {
     try {

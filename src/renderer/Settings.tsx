@@ -15,8 +15,12 @@ export function SettingsPage() {
       <h2>Settings</h2>
       <div className="form">
         <label className="field">
-          Data folder (database and slice store)
+          Data folder (this workstation&apos;s files)
           <input value={s.dataDir} readOnly />
+        </label>
+        <label className="field">
+          Database (chosen at start: --database or TRIAGE_DATABASE)
+          <input value={s.database} readOnly data-testid="database" />
         </label>
         <label className="field">
           Import folder {s.watching ? <span className="pill st-confirmed">watching</span> : <span className="muted">(not watched)</span>}

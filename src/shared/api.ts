@@ -281,6 +281,11 @@ export type Session = z.infer<typeof SessionSchema>;
 
 export const SettingsSchema = z.object({
   dataDir: z.string(),
+  /**
+   * Which database this workstation uses ("SQLite in <data folder>", or "PostgreSQL <URL without
+   * its password>"): chosen at start (--database, TRIAGE_DATABASE), so shown, never edited here.
+   */
+  database: z.string(),
   importFolder: z.string().nullable(),
   /** Whether the import folder is being watched by this process right now. */
   watching: z.boolean(),
@@ -300,6 +305,8 @@ export type Settings = z.infer<typeof SettingsSchema>;
 
 export const StatusSchema = z.object({
   dataDir: z.string(),
+  /** As in Settings, and "… UNREACHABLE since …" while a shared database cannot be reached. */
+  database: z.string(),
   counts: z.record(z.string(), z.number()),
   models: z.string(),
   providers: z.array(ProviderInfoSchema),
@@ -321,6 +328,12 @@ export const API_SCHEMAS = {
       decision: ReviewDecisionSchema,
       subtypes: z.array(SubtypeSchema).max(5).default([]),
       comment: z.string().max(4000).default(''),
+      /**
+       * The id of the study's latest decision the reader saw (null: none yet), so that a decision
+       * made on what they saw is recorded only if no other came since; otherwise refused (HTTP
+       * 409) with the other decision. Absent: recorded regardless.
+       */
+      after: z.number().int().positive().nullable().optional(),
     }),
     response: z.object({ reviewStatus: ReviewStatusSchema, review: ReviewEntrySchema }),
   },
@@ -463,8 +476,15 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
 ]);
 export type ApiEvent = z.infer<typeof ApiEventSchema>;
 
-/** A transport's error reply: the message only, never a stack. */
-export const ApiErrorSchema = z.object({ error: z.string(), method: z.string().optional() });
+/**
+ * A transport's error reply: the message only, never a stack; a review refused because another
+ * decision came since the one the reader saw carries that decision (`latest`, null: none).
+ */
+export const ApiErrorSchema = z.object({
+  error: z.string(),
+  method: z.string().optional(),
+  conflict: z.object({ studyUid: z.string(), latest: ReviewEntrySchema.nullable() }).optional(),
+});
 
 export class ApiError extends Error {
   constructor(

@@ -31,7 +31,7 @@ import {
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
 import { lesionMapNetworks, MODEL_STATES_SETTING } from '../inference/index.js';
-import { NotFound, readHuFile, type WorklistQuery } from '../store/index.js';
+import { NotFound, readHuFile, ReviewConflict, type WorklistQuery } from '../store/index.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
   defaultRankingFamily,
@@ -60,7 +60,7 @@ export interface ApiOptions {
   externalPollMs?: number;
 }
 
-export { NotFound };
+export { NotFound, ReviewConflict };
 
 export class TriageApiImpl implements TriageApi {
   /** Who records decisions and changes through this instance (one per app or server launch). */
@@ -275,7 +275,7 @@ export class TriageApiImpl implements TriageApi {
     const { instanceId } = parseRequest('slice', req);
     const rel = this.core.store.instances.huPath(instanceId);
     if (!rel) throw new NotFound(`no slice ${instanceId}`);
-    const hu = readHuFile(this.core.dataDir, rel);
+    const hu = readHuFile(this.core.huDir, rel);
     const side = Math.round(Math.sqrt(hu.length));
     if (side * side !== hu.length) throw new Error(`slice ${instanceId}: ${hu.length} values is not a square image`);
     const map = this.core.store.lesionMaps.ofInstance(instanceId);
@@ -328,12 +328,13 @@ export class TriageApiImpl implements TriageApi {
   async status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>> {
     parseRequest('status', req);
     const s = this.core.status();
-    return { dataDir: s.dataDir, counts: s.counts, models: s.models, providers: this.providers(), changeCounter: this.counter };
+    return { dataDir: s.dataDir, database: s.database, counts: s.counts, models: s.models, providers: this.providers(), changeCounter: this.counter };
   }
 
   private settings(): Settings {
     return {
       dataDir: this.core.dataDir,
+      database: this.core.database,
       importFolder: this.opts.watching?.() ?? this.core.store.settings.get<string>(SETTING.importFolder) ?? null,
       watching: Boolean(this.opts.watching?.()),
       ...(() => {

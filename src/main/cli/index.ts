@@ -29,6 +29,8 @@ export const EXIT = { ok: 0, error: 1, usage: 2, refusedFiles: 3, noModel: 4 } a
 
 interface GlobalOptions {
   dataDir?: string;
+  database?: string;
+  sharedDir?: string;
   modelsDir?: string;
   cuda?: boolean;
   init?: boolean;
@@ -41,9 +43,11 @@ interface GlobalOptions {
  * new, empty database. The default folder is ours and is made when needed.
  */
 function dataDirOf(cmd: Command, opts: { create: 'always' | 'with-init' | 'never' }): string {
-  const { dataDir, init } = cmd.optsWithGlobals<GlobalOptions>();
+  const { dataDir, init, database } = cmd.optsWithGlobals<GlobalOptions>();
   const dir = resolve(dataDir ?? defaultDataDir());
   if (existsSync(dir)) return dir;
+  // A reader of a PostgreSQL database reads nothing of the data folder's: it need not exist.
+  if (database && opts.create === 'never') return dir;
   if (dataDir === undefined && opts.create !== 'never') return dir;
   if (opts.create === 'always' || (opts.create === 'with-init' && init)) return dir;
   throw new CliError(
@@ -60,8 +64,8 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 
 /** A core that only reads (status, worklist, quarantine, audit): no lock, nothing requeued or swept. */
 function openReader(cmd: Command): TriageCore {
-  const { modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
-  return compose({ dataDir: dataDirOf(cmd, { create: 'never' }), ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
+  const { modelsDir, database } = cmd.optsWithGlobals<GlobalOptions>();
+  return compose({ dataDir: dataDirOf(cmd, { create: 'never' }), database, ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
 }
 
 /**
@@ -75,9 +79,12 @@ async function openWorkstation(
   dataDirOverride?: string,
   create: 'always' | 'with-init' = 'with-init',
 ): Promise<Workstation> {
-  const { modelsDir, cuda } = cmd.optsWithGlobals<GlobalOptions>();
+  const { modelsDir, cuda, database, sharedDir } = cmd.optsWithGlobals<GlobalOptions>();
   return startWorkstation({
     dataDir: dataDirOverride ?? dataDirOf(cmd, { create }),
+    // An evaluation's own data folder is its own SQLite database: it never mixes into the site's worklist.
+    database: dataDirOverride ? undefined : database,
+    sharedDir: dataDirOverride ? undefined : sharedDir,
     modelsDir,
     ...(cuda === false ? { cuda: false } : {}),
     onModelError: 'throw',
@@ -197,7 +204,7 @@ function registerWatchCommand(program: Command): void {
       });
       if (folder) {
         ws.startWatch(folder);
-        process.stderr.write(`watching ${folder} (data folder ${core.dataDir})\n`);
+        process.stderr.write(`watching ${folder} (data folder ${core.dataDir}, database: ${core.database})\n`);
       }
       if (opts.listen) {
         const receiver = await core.listen({
@@ -265,7 +272,7 @@ function registerStatusCommand(program: Command, out: Out): void {
         const s = core.status();
         if (opts.json) out(`${JSON.stringify(s, null, 2)}\n`);
         else {
-          out(`data folder: ${s.dataDir}\nmodels: ${s.models}\n`);
+          out(`data folder: ${s.dataDir}\ndatabase: ${s.database}\nmodels: ${s.models}\n`);
           out(`${table(['what', 'count'], Object.entries(s.counts).map(([k, v]) => [k, String(v)]))}\n`);
         }
       } finally {
@@ -367,6 +374,16 @@ export function buildProgram(out: Out = (s) => process.stdout.write(s)): Command
   const program = new Command('triage')
     .description('ICH triage workstation core: import head-CT DICOM, rank studies, list refusals.')
     .addOption(new Option('--data-dir <dir>', 'where the database and slice store live').env('TRIAGE_DATA_DIR'))
+    .addOption(
+      new Option('--database <url>', 'a PostgreSQL database several workstations share (postgres://user:password@host/db); default: SQLite in --data-dir').env(
+        'TRIAGE_DATABASE',
+      ),
+    )
+    .addOption(
+      new Option('--shared-dir <dir>', 'with --database: the folder every workstation on that database mounts, for the HU copies of slices').env(
+        'TRIAGE_SHARED_DIR',
+      ),
+    )
     .addOption(new Option('--models-dir <dir>', 'folder with manifest.json and the ONNX models').env('TRIAGE_MODELS_DIR'))
     .option('--no-cuda', 'do not try the CUDA execution provider; run models on the CPU')
     .option('--init', 'create the data folder named by --data-dir if it does not exist')

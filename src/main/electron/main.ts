@@ -15,7 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, protocol, session, shell, type WebContents } from 'electron';
-import { defaultDataDir } from '../core.js';
+import { defaultDatabase, defaultDataDir, defaultSharedDir } from '../core.js';
 import { startWorkstationThread, type WorkstationThread } from '../workstation-thread/index.js';
 import { CONTENT_SECURITY_POLICY, MIME } from '../server/index.js';
 import { EVENT_CHANNEL, type ApiEvent } from '../../shared/api.js';
@@ -148,7 +148,7 @@ async function start(): Promise<void> {
   const modelsDir = process.env.TRIAGE_MODELS_DIR ?? (app.isPackaged ? join(process.resourcesPath, 'models') : undefined);
   // A broken manifest must not keep the worklist from opening: series wait for a model.
   const ws = await startWorkstationThread(
-    { dataDir, modelsDir, onModelError: 'continue', watch: process.env.TRIAGE_IMPORT_DIR, watchStored: true },
+    { dataDir, database: defaultDatabase(), sharedDir: defaultSharedDir(), modelsDir, onModelError: 'continue', watch: process.env.TRIAGE_IMPORT_DIR, watchStored: true },
     log,
   );
   workstation = ws;

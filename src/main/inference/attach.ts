@@ -16,7 +16,7 @@ export async function attachModels(
 ): Promise<number> {
   const scorer = await OnnxSeriesScorer.create({
     store: core.store,
-    dataDir: core.dataDir,
+    dataDir: core.huDir,
     ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}),
     providers: opts.cuda === false ? ['cpu'] : ['cuda', 'cpu'],
     ...(opts.log ? { log: opts.log } : {}),

@@ -40,7 +40,8 @@ export interface SeriesScorer {
  */
 export interface ScorerHost {
   readonly store: Store;
-  readonly dataDir: string;
+  /** The folder the HU copies' paths are relative to (the data folder, or the folder workstations share). */
+  readonly huDir: string;
   attachScorer(scorer: SeriesScorer): void;
 }
 

@@ -34,6 +34,7 @@ export interface ModelState {
 
 export interface OnnxScorerOptions {
   store: Store;
+  /** The folder the HU copies' paths (instances.hu_path) are relative to: the data folder, or the shared one. */
   dataDir: string;
   modelsDir?: string;
   /** Providers to try in order; CUDA first by default (falls back to CPU with the reason). */

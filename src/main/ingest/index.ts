@@ -88,7 +88,8 @@ function instanceRecord(
 export class Ingest {
   constructor(
     private readonly store: Store,
-    private readonly dataDir: string,
+    /** Where the HU copies go (hu/…): the data folder, or the folder workstations on one database share. */
+    private readonly huDir: string,
     private readonly decoder?: FrameDecoder,
   ) {}
 
@@ -119,7 +120,7 @@ export class Ingest {
     const pixelSha = pixelSha256(pixels);
     // The HU file is written (durably) before the row that points at it, so a crash between the
     // two leaves at worst an unreferenced file that the next attempt reuses by its hash.
-    const huPath = writeHuFile(this.dataDir, pixelSha, pixels);
+    const huPath = writeHuFile(this.huDir, pixelSha, pixels);
     const h = slice.header;
     const ids = { sopUid: h.sopInstanceUid!, seriesUid: h.seriesInstanceUid!, studyUid: h.studyInstanceUid! };
     try {

@@ -20,10 +20,18 @@ export function registerServeCommand(program: Command): Command {
     .option('--watch <folder>', 'also watch this import folder (default: the import folder set in Settings)')
     .option('--settle <seconds>', 'a series is ready when no slice arrived for this long', '10')
     .action(async (opts: { port: number; watch?: string; settle: string }, cmd: Command) => {
-      const { dataDir, modelsDir, cuda } = cmd.optsWithGlobals<{ dataDir?: string; modelsDir?: string; cuda?: boolean }>();
+      const { dataDir, database, sharedDir, modelsDir, cuda } = cmd.optsWithGlobals<{
+        dataDir?: string;
+        database?: string;
+        sharedDir?: string;
+        modelsDir?: string;
+        cuda?: boolean;
+      }>();
       const log = (m: string) => process.stderr.write(`${m}\n`);
       const running = await serve({
         dataDir: dataDir ?? defaultDataDir(),
+        database,
+        sharedDir,
         port: opts.port,
         watch: opts.watch,
         watchStored: true,
@@ -33,7 +41,7 @@ export function registerServeCommand(program: Command): Command {
         log,
       });
       process.stdout.write(`${running.url}\n`);
-      log(`serving the triage screen at ${running.url} (data folder ${running.core.dataDir}); Ctrl-C to stop`);
+      log(`serving the triage screen at ${running.url} (data folder ${running.core.dataDir}, database: ${running.core.database}); Ctrl-C to stop`);
       await new Promise<void>((done) => {
         process.once('SIGINT', () => done());
         process.once('SIGTERM', () => done());

@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { ApiError, dispatch, EVENTS_PATH, isApiMethod, TOKEN_HEADER, type ApiEvent } from '../../shared/api.js';
-import { NotFound, SignInRequired, type TriageApiImpl } from '../api/index.js';
+import { NotFound, ReviewConflict, SignInRequired, type TriageApiImpl } from '../api/index.js';
 
 export const LOOPBACK = '127.0.0.1';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -120,6 +120,7 @@ function statusOf(e: Error): number {
   if (e instanceof SignInRequired) return 403;
   if (e instanceof ApiError) return 400;
   if (e instanceof NotFound) return 404;
+  if (e instanceof ReviewConflict) return 409;
   return 500;
 }
 
@@ -163,7 +164,9 @@ async function answerApi(
     if (e instanceof BodyTooLarge) res.setHeader('Connection', 'close');
     const status = statusOf(e);
     if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);
-    sendJson(res, status, { error: e.message, method });
+    // A conflict says which decision came first, so the screen can show it beside the reader's own.
+    const conflict = e instanceof ReviewConflict ? { conflict: { studyUid: e.studyUid, latest: e.latest } } : {};
+    sendJson(res, status, { error: e.message, method, ...conflict });
   }
 }
 

@@ -11,6 +11,10 @@ import { startServer, type RunningServer } from './index.js';
 
 export interface ServeOptions {
   dataDir: string;
+  /** A shared PostgreSQL database (`postgres://…`); absent, SQLite in the data folder. */
+  database?: string | undefined;
+  /** The folder the workstations on that database share for HU copies. */
+  sharedDir?: string | undefined;
   port?: number;
   /** Folder to watch; else the stored import folder setting, if any, when `watchStored`. */
   watch?: string | undefined;
@@ -20,7 +24,7 @@ export interface ServeOptions {
   models?: boolean;
   modelsDir?: string;
   cuda?: boolean;
-  core?: Omit<CoreOptions, 'dataDir'>;
+  core?: Omit<CoreOptions, 'dataDir' | 'database' | 'sharedDir'>;
   log?: (m: string) => void;
 }
 
@@ -41,6 +45,8 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   const rendererDir = await ensureRendererBuilt(opts.rendererDir ?? RENDERER_DIST, log);
   const ws = await startWorkstation({
     dataDir: opts.dataDir,
+    database: opts.database,
+    sharedDir: opts.sharedDir,
     modelsDir: opts.modelsDir,
     ...(opts.cuda !== undefined ? { cuda: opts.cuda } : {}),
     ...(opts.models !== undefined ? { models: opts.models } : {}),

@@ -1,6 +1,9 @@
 /**
  * The core's own copy of each slice's pixels: HU as little-endian int16, 512×512, in a
- * content-addressed file `hu/<aa>/<sha256>.i16` under the data folder.
+ * content-addressed file `hu/<aa>/<sha256>.i16` under the data folder, or, when several
+ * workstations share one PostgreSQL database, under the folder they share (`--shared-dir`), so
+ * that each reads the slices another received. Content addressing makes several writers of the
+ * same slice agree: the name is the pixels' hash, and a file appears whole (rename) or not at all.
  *
  * Why a copy: moving or deleting the import folder's files is not the core's business, yet
  * inference, the viewer and re-scoring need the pixels later; decoding the DICOM again would do
@@ -10,6 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 
 export function huToInt16(hu: Float32Array): Int16Array {
@@ -40,7 +44,8 @@ export function writeHuFile(dataDir: string, sha256: string, values: Int16Array)
   const full = join(dataDir, rel);
   if (existsSync(full)) return rel;
   mkdirSync(dirname(full), { recursive: true });
-  const tmp = `${full}.${process.pid}.tmp`;
+  // Host and process in the temp name: writers on several machines may share the folder.
+  const tmp = `${full}.${hostname()}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
     writeSync(fd, bytesOf(values));
@@ -53,7 +58,7 @@ export function writeHuFile(dataDir: string, sha256: string, values: Int16Array)
 }
 
 /**
- * Removes HU temp files that no writer will finish: `<sha>.i16.<pid>.tmp` left by a process killed
+ * Removes HU temp files that no writer will finish: `<sha>.i16.<host>.<pid>.tmp` left by a process killed
  * between its write and its rename. Only files older than `olderThanMs` go, so a second process
  * writing into the same data folder right now keeps its own. Returns how many were removed.
  */

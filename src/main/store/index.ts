@@ -29,7 +29,7 @@ import { WorklistRepository } from './worklist.js';
 
 export { openDatabase, schemaVersion, migrate, DATABASE_FILE } from './db.js';
 export type { Db, SqlHandle } from './db.js';
-export { openPostgres, PostgresError } from './postgres.js';
+export { checkPostgresUrl, openPostgres, PostgresError, redact } from './postgres.js';
 export type { PostgresOptions } from './postgres.js';
 export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 export { acquireDataLock, DataFolderInUse, LOCK_FILE } from './lock.js';
@@ -37,7 +37,7 @@ export type { AuditRepository, AuditRow, AuditVerdict } from './audit.js';
 export type { FileOutcome, FileRepository, QuarantineRow } from './files.js';
 export { SeriesStudyMismatch } from './instances.js';
 export type { InstanceRepository, InstanceRow, NewInstance, SliceOrder } from './instances.js';
-export type { JobRepository, JobRow } from './jobs.js';
+export type { JobClaimant, JobRepository, JobRow } from './jobs.js';
 export type { LesionMap, LesionMapFilter, LesionMapRepository, LesionMapSlice } from './lesion-maps.js';
 export type { PredictionRepository, SlicePrediction, StoredPrediction, StudyPredictionsFilter } from './predictions.js';
 export type { ReviewerRepository } from './reviewers.js';

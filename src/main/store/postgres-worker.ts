@@ -10,8 +10,12 @@
 import { workerData, type MessagePort } from 'node:worker_threads';
 import pg from 'pg';
 
+type ConnectRequest = { kind: 'connect'; url: string; connectTimeoutMs: number; statementTimeoutMs: number; listen: string };
+
 export type PgRequest =
-  | { kind: 'connect'; url: string; connectTimeoutMs: number; statementTimeoutMs: number; listen: string }
+  | ConnectRequest
+  /** A new connection like the last one, after that one was lost. */
+  | { kind: 'reconnect' }
   | { kind: 'query'; sql: string; values: unknown[] }
   | { kind: 'exec'; sql: string }
   | { kind: 'close' };
@@ -70,9 +74,24 @@ const { signal, port } = workerData as PgWorkerData;
 let client: pg.Client | undefined;
 /** Set when the server closed the connection or the network dropped: every later request says so. */
 let lost: Error | undefined;
+/** How the connection was made, to make it again (reconnect). */
+let made: ConnectRequest | undefined;
+
+/** SQLSTATE class 08 (connection exception): what a request on a lost connection answers. */
+export const CONNECTION_LOST = '08006';
 
 async function handle(req: PgRequest): Promise<{ rows: Record<string, unknown>[]; rowCount: number }> {
+  if (req.kind === 'reconnect') {
+    if (!made) throw new Error('The database connection was never open');
+    const old = client;
+    client = undefined;
+    lost = undefined;
+    // The old socket is dead or dying: drop it without waiting for a goodbye.
+    if (old) void old.end().catch(() => {});
+    return handle(made);
+  }
   if (req.kind === 'connect') {
+    made = req;
     client = new pg.Client({
       connectionString: req.url,
       connectionTimeoutMillis: req.connectTimeoutMs,
@@ -83,10 +102,16 @@ async function handle(req: PgRequest): Promise<{ rows: Record<string, unknown>[]
       keepAlive: true,
       application_name: 'ich-triage',
     });
+    const own = client;
     client.on('error', (err) => {
-      lost = err;
+      if (client === own) lost = err;
     });
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (err) {
+      lost = err as Error;
+      throw err;
+    }
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const ownPid = rows[0]?.pid;
     client.on('notification', (n) => {
@@ -115,7 +140,11 @@ async function handle(req: PgRequest): Promise<{ rows: Record<string, unknown>[]
 port.on('message', (msg: { seq: number; request: PgRequest }) => {
   void handle(msg.request).then(
     (r) => reply({ seq: msg.seq, ok: true, ...r }),
-    (err: unknown) => reply({ seq: msg.seq, ok: false, error: serialise(err) }),
+    (err: unknown) => {
+      const error = serialise(err);
+      // The connection itself failed (not the statement): say so with SQLSTATE's connection class.
+      reply({ seq: msg.seq, ok: false, error: lost && !error.code?.startsWith('08') ? { ...error, code: CONNECTION_LOST } : error });
+    },
   );
 });
 

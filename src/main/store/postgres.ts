@@ -34,7 +34,18 @@ export class PostgresError extends Error {
     super(message);
     this.name = 'PostgresError';
   }
+
+  /**
+   * The database could not be reached (the connection was lost, or making it again failed), as
+   * opposed to a statement the server refused: the same work done again later may succeed.
+   */
+  get unreachable(): boolean {
+    return this.code?.startsWith('08') === true || this.code === '57P01' || this.code === UNREACHABLE;
+  }
 }
+
+/** The code of a PostgresError raised when the connection could not be made again. */
+const UNREACHABLE = 'unreachable';
 
 /** Distinct SQL texts kept rewritten; the store's are a few dozen, so this bound is never reached in use. */
 const REWRITTEN_LIMIT = 1_000;
@@ -50,8 +61,14 @@ export class PostgresHandle implements SqlHandle {
   private depth = 0;
   /** Why the handle can no longer be used (closed, or a reply that never came); null while open. */
   private unusable: string | null = null;
+  /** The connection was lost: the next call outside a transaction connects again first. */
+  private lost = false;
 
-  constructor(url: string, options: PostgresOptions = {}) {
+  constructor(
+    private readonly url: string,
+    options: PostgresOptions = {},
+  ) {
+    checkPostgresUrl(url);
     const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
     // Past the server's own limits: only a thread or a network that no longer answers gets here.
@@ -140,8 +157,33 @@ export class PostgresHandle implements SqlHandle {
     return p;
   }
 
-  /** Sends one request to the connection's thread and waits for its reply. */
+  /**
+   * Sends one request to the connection's thread and waits for its reply. After the connection
+   * was lost, a call outside a transaction connects again first (a transaction begun on the lost
+   * connection fails to its end); the call that met the loss is never repeated, since it may or
+   * may not have committed: its caller hears the error and decides.
+   */
   private call(request: PgRequest): { rows: Record<string, unknown>[]; rowCount: number } {
+    if (this.lost && this.depth === 0 && request.kind !== 'close') {
+      try {
+        this.send({ kind: 'reconnect' });
+      } catch (err) {
+        if (err instanceof PostgresError && this.unusable) throw err;
+        throw new PostgresError(`PostgreSQL at ${redact(this.url)} is unreachable: ${(err as Error).message}`, UNREACHABLE);
+      }
+      this.lost = false;
+      // Other workstations may have committed while this one could not hear: the data changed.
+      Atomics.add(this.signal, 1, 1);
+    }
+    try {
+      return this.send(request);
+    } catch (err) {
+      if (err instanceof PostgresError && err.unreachable && !this.unusable) this.lost = true;
+      throw err;
+    }
+  }
+
+  private send(request: PgRequest): { rows: Record<string, unknown>[]; rowCount: number } {
     if (this.unusable) throw new PostgresError(this.unusable);
     const seq = ++this.seq;
     Atomics.store(this.signal, 0, 0);
@@ -169,6 +211,27 @@ function withBuffers(row: Record<string, unknown>): Record<string, unknown> {
     if (v instanceof Uint8Array && !Buffer.isBuffer(v)) row[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   }
   return row;
+}
+
+/**
+ * Refuses a database URL that cannot name a PostgreSQL database, before any connection is tried:
+ * the message says what is wrong and never carries the password.
+ */
+export function checkPostgresUrl(url: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new PostgresError('the database is not a URL: give postgres://user:password@host:port/database');
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new PostgresError(
+      `database ${redact(url)}: only PostgreSQL (postgres://…) can be named; without a database URL the store is SQLite in the data folder`,
+    );
+  }
+  if (parsed.pathname.replace(/^\//, '') === '') {
+    throw new PostgresError(`database ${redact(url)} names no database: end the URL with /<database name>`);
+  }
 }
 
 /** The URL without its password, for messages and logs. */

@@ -6,7 +6,7 @@
  */
 import { numberList } from './columns.js';
 import type { SqlHandle } from './handle.js';
-import { nowIso } from './handle.js';
+import { dialectOf, nowIso } from './handle.js';
 import type { NewInstance } from './arrival.js';
 import type { SeriesDetail } from '../../shared/api.js';
 
@@ -94,6 +94,9 @@ function toSliceDetail(r: Record<string, unknown>, position: number): SeriesDeta
  * its rows come back in no particular order without ORDER BY.
  */
 const FIRST_SEEN = '(SELECT MIN(i.id) FROM instances i WHERE i.series_uid = se.series_uid), se.series_uid';
+
+/** The store's key space for series advisory locks ("tr" in ASCII), apart from other applications' keys. */
+const SCORING_LOCK_SPACE = 0x7472;
 
 export class SeriesRepository {
   constructor(private readonly db: SqlHandle) {}
@@ -188,6 +191,21 @@ export class SeriesRepository {
       if (choice.read) set.run({ reason: null, seriesUid: choice.read });
       for (const [seriesUid, reason] of choice.skipped) set.run({ reason, seriesUid });
     })();
+  }
+
+  /**
+   * Takes a series for a provisional run of the networks, unless another workstation on the same
+   * database has it: the release function, or null when it is taken. When one study reaches two
+   * workstations at once each stores some of its slices, and both would otherwise run the networks
+   * on the same slices. On PostgreSQL an advisory lock held by the connection, keyed by the series (the server drops
+   * it with the connection, so a workstation that dies holds nothing); SQLite has one writer.
+   */
+  holdForScoring(seriesUid: string): (() => void) | null {
+    if (dialectOf(this.db) === 'sqlite') return () => {};
+    const key = { space: SCORING_LOCK_SPACE, seriesUid };
+    const taken = this.db.prepare('SELECT pg_try_advisory_lock(@space, hashtext(@seriesUid)) AS ok').get(key) as { ok: boolean };
+    if (!taken.ok) return null;
+    return () => void this.db.prepare('SELECT pg_advisory_unlock(@space, hashtext(@seriesUid)) AS ok').get(key);
   }
 
   /** Series still arriving, with how many slices each holds now, the longest-waiting first. */

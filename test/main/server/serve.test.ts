@@ -298,6 +298,33 @@ describe('the loopback server and the API', () => {
     expect(JSON.parse(await got)).toMatchObject({ type: 'changed', reason: 'review', studyUid: S2.studyUid });
   });
 
+  it('refuses a decision made on what the reader saw when another came since: 409 with the other decision', async () => {
+    await s.api.signIn({ name: 'Dr A' });
+    const seen = (await s.api.study({ studyUid: S2.studyUid })).reviews.at(-1)?.id ?? null;
+    const first = await post('review', { studyUid: S2.studyUid, decision: 'confirmed', subtypes: ['subdural'], after: seen });
+    expect(first.status).toBe(200);
+    const decided = (JSON.parse(first.body) as { review: { id: number; createdAt: string } }).review;
+    // A second reader who saw the same history decides otherwise.
+    const late = await post('review', { studyUid: S2.studyUid, decision: 'dismissed', after: seen });
+    expect(late.status).toBe(409);
+    expect(JSON.parse(late.body)).toEqual({
+      error: `study ${S2.studyUid} was decided meanwhile: confirmed by Dr A at ${decided.createdAt}`,
+      method: 'review',
+      conflict: { studyUid: S2.studyUid, latest: expect.objectContaining({ id: decided.id, reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural'] }) },
+    });
+    // Having seen it, the reader's decision is recorded; an id that is not a decision is a bad request.
+    expect((await post('review', { studyUid: S2.studyUid, decision: 'reopened', after: decided.id })).status).toBe(200);
+    expect((await post('review', { studyUid: S2.studyUid, decision: 'reopened', after: 0 })).status).toBe(400);
+    expect((await s.api.study({ studyUid: S2.studyUid })).reviews.map((r) => r.decision).slice(-2)).toEqual(['confirmed', 'reopened']);
+  });
+
+  it('says which database the workstation uses, in status and in settings (read-only)', async () => {
+    const status = JSON.parse((await post('status', {})).body) as { database: string };
+    expect(status.database).toBe(`SQLite in ${s.core.dataDir}`);
+    expect((await s.api.getSettings({})).database).toBe(`SQLite in ${s.core.dataDir}`);
+    expect((await post('updateSettings', { database: 'postgres://elsewhere/db' })).status).toBe(400);
+  });
+
   it('csvCell quotes and defuses', () => {
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell('+1')).toBe("'+1");

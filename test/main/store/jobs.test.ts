@@ -13,7 +13,7 @@ eachBackend('jobs', 'triage-jobs-', (fresh) => {
     store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' });
     store.jobs.enqueue('infer-series', 's1@3', { seriesUid: 's1' }); // same work: queued once
     const job = store.jobs.claim('infer-series')!;
-    expect(job).toEqual({ id: job.id, kind: 'infer-series', key: 's1@3', payload: '{"seriesUid":"s1"}', state: 'running', attempts: 1, lastError: null });
+    expect(job).toEqual({ id: job.id, kind: 'infer-series', key: 's1@3', payload: '{"seriesUid":"s1"}', state: 'running', attempts: 1, lastError: null, claimedBy: null, leaseUntil: null });
     expect(store.jobs.claim('infer-series')).toBeUndefined();
     expect(store.jobs.requeueInterrupted()).toBe(1);
     const again = store.jobs.claim('infer-series')!;
@@ -58,6 +58,41 @@ eachBackend('jobs', 'triage-jobs-', (fresh) => {
     store.jobs.enqueue('k', 'broken', {});
     expect(store.jobs.claim('k')).toBeUndefined(); // still the one running
     expect(running.attempts).toBe(1);
+  });
+
+  it("records who claimed a job and its lease; a start requeues only its own or lapsed claims, never a live workstation's", () => {
+    const { store, reopen, sql } = fresh();
+    const a = { workstation: 'host-a:/data', leaseMs: 60_000 };
+    const b = { workstation: 'host-b:/data', leaseMs: 60_000 };
+    for (const key of ['1', '2', '3']) store.jobs.enqueue('infer-series', key, {});
+    const before = Date.now();
+    const ofA = store.jobs.claim('infer-series', a)!;
+    expect(ofA).toMatchObject({ key: '1', claimedBy: 'host-a:/data' });
+    expect(Date.parse(ofA.leaseUntil!) - before).toBeGreaterThanOrEqual(60_000);
+    const second = reopen();
+    const ofB = second.jobs.claim('infer-series', b)!;
+    expect(ofB).toMatchObject({ key: '2', claimedBy: 'host-b:/data' });
+
+    // Workstation a restarts: its own job is queued again, b's (lease holding) stays b's.
+    expect(store.jobs.requeueInterrupted(a.workstation)).toBe(1);
+    const state = (key: string) => sql((db) => db.prepare('SELECT state, claimed_by FROM jobs WHERE key = @key').get({ key }));
+    expect(state('1')).toEqual({ state: 'queued', claimed_by: 'host-a:/data' });
+    expect(state('2')).toEqual({ state: 'running', claimed_by: 'host-b:/data' });
+    expect(store.jobs.claim('infer-series', a)).toMatchObject({ key: '1' });
+    expect(store.jobs.claim('infer-series', a)).toMatchObject({ key: '3' });
+    expect(store.jobs.claim('infer-series', a)).toBeUndefined(); // b's job is not taken while its lease holds
+
+    // b renews while it works; once b stops renewing and the lease runs out, its job is anyone's.
+    expect(second.jobs.renew(ofB.id, b)).toBe(true);
+    expect(store.jobs.renew(ofB.id, a)).toBe(false); // not a's to renew
+    sql((db) => db.prepare("UPDATE jobs SET lease_until = '2000-01-01T00:00:00.000Z' WHERE key = '2'").run());
+    expect(store.jobs.claim('infer-series', a)).toMatchObject({ key: '2', claimedBy: 'host-a:/data', attempts: 2 });
+    expect(second.jobs.renew(ofB.id, b)).toBe(false); // b hears it is no longer its own
+
+    // A lapsed lease is requeued by whichever workstation starts.
+    sql((db) => db.prepare("UPDATE jobs SET lease_until = '2000-01-01T00:00:00.000Z' WHERE key = '3'").run());
+    expect(second.jobs.requeueInterrupted(b.workstation)).toBe(1);
+    expect(state('3')).toEqual({ state: 'queued', claimed_by: 'host-a:/data' });
   });
 });
 

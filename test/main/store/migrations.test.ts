@@ -1,9 +1,10 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS } from '../../../src/main/store/migrations/index.js';
+import { MIGRATIONS, sqlFor } from '../../../src/main/store/migrations/index.js';
 import { openDatabase, schemaVersion, Store } from '../../../src/main/store/index.js';
-import { tempDir } from '../../helpers.js';
+import { tempDir, withDatabase } from '../../helpers.js';
 import { backendMissing, storeFactory } from '../../fixtures/store.js';
 
 const dir = tempDir();
@@ -28,6 +29,25 @@ describe('schema migrations', () => {
     const again = openDatabase(join(dir.path, 'a'));
     expect(schemaVersion(again)).toBe(MIGRATIONS.length);
     again.close();
+  });
+
+  it('gives jobs a claimant and a lease; a job running before 0009 has none, so any start requeues it (0009)', () => {
+    const path = join(dir.path, 'before-0009');
+    mkdirSync(path);
+    // A database as the build before 0009 left it: migrations 1–8, one job running.
+    const db = new Database(join(path, 'triage.sqlite'));
+    for (const m of MIGRATIONS.filter((x) => x.version <= 8)) {
+      db.exec(sqlFor(m.up, 'sqlite'));
+      m.fill?.(db);
+      if (m.finish) db.exec(sqlFor(m.finish, 'sqlite'));
+    }
+    db.pragma('user_version = 8');
+    db.prepare("INSERT INTO jobs (kind, key, payload, state, created_at, updated_at) VALUES ('infer-series', 's', '{}', 'running', 'x', 'x')").run();
+    db.close();
+    const store = Store.open(path);
+    expect(withDatabase(path, (d) => d.prepare('SELECT claimed_by, lease_until FROM jobs').get())).toEqual({ claimed_by: null, lease_until: null });
+    expect(store.jobs.requeueInterrupted('another-host:/data')).toBe(1);
+    store.close();
   });
 
   it('refuses a database written by a newer build', () => {

@@ -63,5 +63,7 @@ describe.skipIf(missing !== null)(`the PostgreSQL handle${missing ? ` (missing: 
     const started = Date.now();
     expect(() => victim.prepare('SELECT 1').get()).toThrow(PostgresError);
     expect(Date.now() - started).toBeLessThan(5_000);
+    // The call after connects again: a server that comes back is used again without a restart.
+    expect(victim.prepare('SELECT 1 AS one').get()).toEqual({ one: 1 });
   });
 });

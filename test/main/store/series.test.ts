@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest';
 import { recordSeries, slice, eachBackend } from '../../fixtures/store.js';
 
-eachBackend('series', 'triage-series-', (fresh) => {
+eachBackend('series', 'triage-series-', (fresh, backend) => {
   it('is made by its first slice and counts the slices that follow, in camelCase', () => {
     const { store } = fresh();
     recordSeries(store, 3);
@@ -116,5 +116,26 @@ eachBackend('series', 'triage-series-', (fresh) => {
     store.instances.record(slice(0, { kernel: undefined }));
     store.instances.record(slice(1, { kernel: 'STANDARD', imageType: undefined }));
     expect(store.series.get('1.2.3.2')).toMatchObject({ kernel: 'STANDARD', imageType: 'ORIGINAL\\PRIMARY\\AXIAL' });
+  });
+
+  it('holds a series for scoring on one workstation at a time; a workstation that goes away holds nothing', () => {
+    const { store, reopen } = fresh();
+    const other = reopen();
+    const release = store.series.holdForScoring('1.2.3.2')!;
+    expect(release).toBeTypeOf('function');
+    // SQLite has one writer (the data folder's lock): there is no other workstation to keep out.
+    const second = other.series.holdForScoring('1.2.3.2');
+    if (backend === 'sqlite') {
+      expect(second).toBeTypeOf('function');
+      return;
+    }
+    expect(second).toBeNull();
+    expect(other.series.holdForScoring('1.2.3.9')).toBeTypeOf('function'); // another series is free
+    release();
+    const now = other.series.holdForScoring('1.2.3.2')!;
+    expect(now).toBeTypeOf('function');
+    expect(store.series.holdForScoring('1.2.3.2')).toBeNull();
+    other.close(); // its connection ends: the server drops its holds
+    expect(store.series.holdForScoring('1.2.3.2')).toBeTypeOf('function');
   });
 });

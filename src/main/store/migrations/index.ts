@@ -17,6 +17,7 @@ import * as m0005 from './0005-provisional-scores.js';
 import * as m0006 from './0006-series-choice.js';
 import * as m0007 from './0007-lesion-maps.js';
 import * as m0008 from './0008-change-notices.js';
+import * as m0009 from './0009-job-leases.js';
 
 /** SQL both dialects run as it is, or each dialect's own. */
 export type MigrationSql = string | Readonly<Record<Dialect, string>>;
@@ -52,4 +53,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: '0006-series-choice', up: { sqlite: m0006.up, postgres: m0006.upPostgres } },
   { version: 7, name: '0007-lesion-maps', up: { sqlite: m0007.up, postgres: m0007.upPostgres } },
   { version: 8, name: '0008-change-notices', up: { sqlite: m0008.up, postgres: m0008.upPostgres } },
+  { version: 9, name: '0009-job-leases', up: m0009.up },
 ];

@@ -1,0 +1,110 @@
+/**
+ * Several workstations on one PostgreSQL database (the run's test cluster): the HU copy of a slice
+ * one workstation received is read by another through the folder they share (`sharedDir`), and a
+ * workstation that names no shared folder, or one that is not there, is refused before it opens
+ * anything, with the reason and the database without its password.
+ */
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { compose } from '../../../src/main/core.js';
+import { PostgresHandle } from '../../../src/main/store/postgres.js';
+import { startWorkstation } from '../../../src/main/workstation.js';
+import { backendMissing } from '../../fixtures/store.js';
+import { phantomSlices, tempDir } from '../../helpers.js';
+
+const missing = backendMissing('postgres');
+const dir = tempDir('triage-shared-');
+afterAll(() => dir.cleanup());
+
+function freshDatabase(name: string): string {
+  const admin = new PostgresHandle(inject('postgres').url!);
+  try {
+    admin.exec(`CREATE DATABASE ${name}_${process.pid}`);
+  } finally {
+    admin.close();
+  }
+  const url = new URL(inject('postgres').url!);
+  url.pathname = `/${name}_${process.pid}`;
+  return url.href;
+}
+
+describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${missing ? ` (missing: ${missing})` : ''}`, () => {
+  it("reads a slice another workstation received, through the shared folder's HU copies", async () => {
+    const database = freshDatabase('shared_hu');
+    const sharedDir = join(dir.path, 'share');
+    mkdirSync(sharedDir);
+    const inbox = join(dir.path, 'inbox');
+    const files = phantomSlices(inbox, 21, 4);
+    const first = await startWorkstation({ dataDir: join(dir.path, 'ws1'), database, sharedDir, models: false });
+    const second = await startWorkstation({ dataDir: join(dir.path, 'ws2'), database, sharedDir, models: false });
+    try {
+      const outcomes = await first.core.importFolder(inbox);
+      expect(outcomes.filter((o) => o.outcome === 'stored')).toHaveLength(files.length);
+      const [study] = second.core.worklist();
+      const [series] = second.core.store.series.facts(study!.studyUid, { settledOnly: false });
+      const instanceId = second.core.store.instances.ofSeries(series!.seriesUid)[0]!.id;
+      // The copy is in the shared folder, not in the data folder of the workstation that received it.
+      const rel = first.core.store.instances.huPath(instanceId)!;
+      expect(existsSync(join(sharedDir, rel))).toBe(true);
+      expect(existsSync(join(dir.path, 'ws1', rel))).toBe(false);
+      const seen = await second.api.slice({ instanceId });
+      const own = await first.api.slice({ instanceId });
+      expect(seen).toEqual(own);
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  });
+
+  it('keeps a file that arrives while the database cannot be reached, says so in status, and stores it once the database is back', async () => {
+    const database = freshDatabase('gone_away');
+    const name = new URL(database).pathname.slice(1);
+    const sharedDir = join(dir.path, 'share-gone');
+    const importDir = join(dir.path, 'import-gone');
+    mkdirSync(sharedDir);
+    mkdirSync(importDir);
+    const files = phantomSlices(join(dir.path, 'gone-study'), 22, 4);
+    const core = compose({ dataDir: join(dir.path, 'ws-gone'), database, sharedDir, stableMs: 200, settleMs: 60_000 });
+    const admin = new PostgresHandle(inject('postgres').url!);
+    try {
+      core.watch(importDir);
+      // The database goes away: no new connection is let in, and the workstation's is ended.
+      admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
+      admin.prepare('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @name').all({ name });
+      const until = async (test: () => boolean, ms: number, what: string) => {
+        const deadline = Date.now() + ms;
+        while (!test()) {
+          if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      await until(() => /UNREACHABLE since/.test(core.status().database), 10_000, 'status saying the database is unreachable');
+      expect(core.status().database).toMatch(/^PostgreSQL postgresql:.*: UNREACHABLE since .*is unreachable.*received files are kept and read again$/);
+      copyFileSync(files[0]!, join(importDir, basename(files[0]!)));
+      await new Promise((r) => setTimeout(r, 1_500)); // read, and refused by the database
+      expect(existsSync(join(importDir, basename(files[0]!)))).toBe(true);
+
+      admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      await until(() => !/UNREACHABLE/.test(core.status().database) && core.status().counts.instances === 1, 15_000, 'the slice stored after the database came back');
+      expect(core.status().counts).toMatchObject({ instances: 1, quarantined: 0 });
+    } finally {
+      admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+      admin.close();
+      await core.stop();
+    }
+  });
+
+  it('refuses a workstation on a shared database without a shared folder, or with one that is not there', () => {
+    const database = freshDatabase('shared_refused').replace('triage@', 'triage:s3cret@');
+    const dataDir = join(dir.path, 'ws3');
+    expect(() => compose({ dataDir, database })).toThrow(/database postgresql:\/\/triage:\*\*\*@.* is shared by workstations .*--shared-dir or TRIAGE_SHARED_DIR/);
+    expect(() => compose({ dataDir, database, sharedDir: join(dir.path, 'not-mounted') })).toThrow(/shared folder .*not-mounted does not exist/);
+    // Refused before anything was opened: no writer lock, no data folder.
+    expect(existsSync(dataDir)).toBe(false);
+    // A reader needs no shared folder: it reads rows, not slices.
+    const reader = compose({ dataDir, database, readOnly: true });
+    expect(reader.status().database).toMatch(/^PostgreSQL postgresql:\/\/triage:\*\*\*@/);
+    void reader.stop();
+  });
+});
