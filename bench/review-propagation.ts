@@ -33,6 +33,8 @@ export interface ReviewPropagationBench {
 }
 
 const REVIEWER_A = 'bench workstation A';
+/** Far past any polling period: a decision not shown by then is lost, and the bench says so rather than hang. */
+const GIVE_UP_MS = 30_000;
 
 function figures(ms: number[]): LatencyFigures {
   return { reps: ms.length, medianMs: quantile(ms, 0.5), p95Ms: quantile(ms, 0.95) };
@@ -61,6 +63,7 @@ export async function benchReviewPropagation(url: string, reviews: number, appPo
       record(studyUid);
       // A notice of some other commit may come first: only the row showing the decision counts.
       for (;;) {
+        if (performance.now() - t0 > GIVE_UP_MS) throw new Error(`a review on A did not show on B within ${GIVE_UP_MS} ms`);
         const v = b.dataVersion();
         if (v !== seen) {
           seen = v;
@@ -90,8 +93,9 @@ export async function benchReviewPropagation(url: string, reviews: number, appPo
       for (const studyUid of studies.slice(reviews)) {
         // Each decision at another moment of B's period, as readers click when they click.
         await new Promise((r) => setTimeout(r, phase() * appPollMs));
-        await new Promise<void>((done) => {
-          waiting = { studyUid, t0: performance.now(), done };
+        await new Promise<void>((done, fail) => {
+          const late = setTimeout(() => fail(new Error(`a review on A did not show on B within ${GIVE_UP_MS} ms`)), GIVE_UP_MS);
+          waiting = { studyUid, t0: performance.now(), done: () => (clearTimeout(late), done()) };
           record(studyUid);
         });
       }
