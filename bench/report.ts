@@ -131,14 +131,43 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(`${r.decode.slices} phantom files (explicit VR little endian, 512×512), bytes in memory, median of ${r.decode.app.passSeconds.length} passes after a warm-up.`, '');
 
   const w = r.worklist;
+  const pg = r.postgres;
+  const isMeasured = <T extends object>(x: T | { skipped: string } | undefined): x is T => x !== undefined && !('skipped' in x);
+  const worklists = [w, ...(isMeasured(pg?.worklist) ? [pg.worklist] : [])];
   lines.push(`## Worklist query, ${w.studies.toLocaleString('en')} studies`, '');
-  lines.push('| query | rows returned | median ms | p95 ms | repetitions |', '|---|---:|---:|---:|---:|');
-  for (const q of w.queries) lines.push(`| ${q.name} | ${q.rowsReturned} | ${f(q.medianMs, 1)} | ${f(q.p95Ms, 1)} | ${q.reps} |`);
+  lines.push('| backend | query | rows returned | median ms | p95 ms | repetitions |', '|---|---|---:|---:|---:|---:|');
+  for (const wl of worklists) {
+    const backend = wl.backend === 'postgres' ? 'PostgreSQL' : 'SQLite';
+    for (const q of wl.queries) lines.push(`| ${backend} | ${q.name} | ${q.rowsReturned} | ${f(q.medianMs, 1)} | ${f(q.p95Ms, 1)} | ${q.reps} |`);
+  }
+  if (pg && !isMeasured(pg.worklist)) lines.push(`| PostgreSQL | skipped: ${pg.worklist.skipped} | | | | |`);
   lines.push('');
   lines.push(
-    `${w.series.toLocaleString('en')} series, ${w.scoredStudies.toLocaleString('en')} scored studies; database ${(w.databaseBytes / 1e6).toFixed(0)} MB, filled in ${f(w.fillSeconds, 1)} s through the app's migrations (openDatabase) and direct INSERTs.`,
+    `${w.series.toLocaleString('en')} series, ${w.scoredStudies.toLocaleString('en')} scored studies${worklists.length > 1 ? ', the same rows on each backend' : ''}, filled through the app's migrations and direct INSERTs. SQLite: database ${(w.databaseBytes / 1e6).toFixed(0)} MB, filled in ${f(w.fillSeconds, 1)} s.`,
     '',
   );
+  if (pg && isMeasured(pg.worklist)) {
+    lines.push(
+      `PostgreSQL (${pg.server ?? '?'}; a throwaway cluster on this machine, Unix socket, fsync off): database ${(pg.worklist.databaseBytes / 1e6).toFixed(0)} MB after VACUUM ANALYZE, filled in ${f(pg.worklist.fillSeconds, 1)} s (multi-row INSERTs in one transaction).`,
+      '',
+    );
+  }
+  if (pg) {
+    const p = pg.reviewPropagation;
+    lines.push('## A review on one workstation, seen on another (PostgreSQL)', '');
+    if (isMeasured(p)) {
+      lines.push('| way of looking | median ms | p95 ms | reviews |', '|---|---:|---:|---:|');
+      lines.push(`| **as the app sees it**: its data version read every ${p.appPollMs} ms | **${f(p.asTheAppSees.medianMs, 0)}** | ${f(p.asTheAppSees.p95Ms, 0)} | ${p.asTheAppSees.reps} |`);
+      lines.push(`| the notice alone: data version read every millisecond | ${f(p.notice.medianMs, 1)} | ${f(p.notice.p95Ms, 1)} | ${p.notice.reps} |`);
+      lines.push('');
+      lines.push(
+        `Two Store connections to the PostgreSQL worklist database above as two workstations; from reviews.record() on A until B's worklist row for the study shows the decision, B looking as the app's API does (the store's data version, then the row). The app's polling period is ${p.appPollMs} ms (src/main/api DEFAULT_EXTERNAL_POLL_MS), and each decision is recorded at another moment of it, so the first row includes on average half a period of waiting.`,
+        '',
+      );
+    } else {
+      lines.push(`Skipped: ${p.skipped}.`, '');
+    }
+  }
 
   lines.push('## Where onnxruntime spends the time (profiler, batch 1, top operator types)', '');
   for (const model of r.models) {

@@ -5,6 +5,7 @@
  */
 import type { MachineInfo } from './machine.js';
 import type { ProfileSummary } from './profile.js';
+import type { PostgresBench } from './postgres.js';
 import type { WorklistBench } from './worklist.js';
 
 export interface RuntimeFigures {
@@ -114,7 +115,14 @@ export interface BenchResults {
     pydicom: { slicesPerSecond: number; passSeconds: number[]; version: string };
     appOverPydicomSpeed: number;
   };
+  /** On SQLite, the app's default backend. */
   worklist: WorklistBench;
+  /**
+   * The same worklist on PostgreSQL, and a review's way from one workstation to another; each a
+   * skipped stage with its reason where PostgreSQL's server is not installed. Absent in results
+   * written before these were measured.
+   */
+  postgres?: PostgresBench;
 }
 
 export interface ScannerPaceRun {

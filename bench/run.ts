@@ -11,7 +11,10 @@
  *   end to end compose() + OnnxSeriesScorer + watch: last file copied → worklist row 'scored',
  *              split into the configured waits and the compute (bench/e2e-child.ts)
  *   decode     the app's readSlice vs pydicom + numpy on the same files
- *   worklist   the store's worklist query on 100,000 studies in a database with the app's schema
+ *   worklist   the store's worklist query on 100,000 studies in a database with the app's schema,
+ *              on SQLite and on PostgreSQL (a throwaway cluster of the bench's own, bench/postgres.ts)
+ *   reviews    on PostgreSQL, a review recorded on one workstation until another shows it, as the
+ *              app's API polls for it (bench/review-propagation.ts)
  *   memory     peak RSS of the process hosting the core and the inference worker, models loaded
  *
  * Prints a markdown table and writes the JSON. Nothing here is a test or runs in CI; --quick is a
@@ -21,6 +24,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_EXTERNAL_POLL_MS } from '../src/main/api/index.js';
 import { DEFAULT_SETTLE_MS } from '../src/main/assemble/index.js';
 import { DEFAULT_STABLE_MS } from '../src/main/watch/index.js';
 import { loadManifest, graphFor, DEFAULT_MODELS_DIR } from '../src/main/inference/index.js';
@@ -28,6 +32,7 @@ import { benchDecode } from './decode.js';
 import type { E2eInput, E2eOutput } from './e2e-child.js';
 import { machineInfo } from './machine.js';
 import type { MatmulChildInput, MatmulChildOutput, ModelChildInput, ModelChildOutput } from './ort-child.js';
+import { benchPostgres } from './postgres.js';
 import { PYTHON, PYTHON_ENV, REPO_ROOT, gb, runJsonChild, runPython, runTsChild, type ChildResult } from './proc.js';
 import { renderMarkdown } from './report.js';
 import type { BenchResults, ModelBench, RuntimeFigures, ScannerPaceRun, Skipped } from './results.js';
@@ -49,6 +54,8 @@ interface Settings {
   decodeReps: number;
   worklistRows: number;
   worklistReps: { limited: number; full: number };
+  /** Reviews timed from one workstation to another, each way of looking (bench/review-propagation.ts). */
+  propagationReviews: number;
   settleMs: number;
   stableMs: number;
   /** The second end-to-end run: slices arriving at this pace, at the app's default waits. */
@@ -70,6 +77,7 @@ function settingsFrom(quick: boolean, threads: number, memLimitGb: number): Sett
     decodeReps: quick ? 3 : 10,
     worklistRows: quick ? 5_000 : 100_000,
     worklistReps: quick ? { limited: 5, full: 3 } : { limited: 30, full: 10 },
+    propagationReviews: quick ? 5 : 20,
     settleMs: 1000,
     stableMs: 500,
     scannerSlicesPerSecond: 10,
@@ -378,7 +386,8 @@ export async function runBench(argv: string[]): Promise<number> {
     });
 
     log(`worklist query on ${s.worklistRows.toLocaleString('en')} studies…`);
-    const worklist = benchWorklist(join(work, 'worklist'), s.worklistRows, s.worklistReps);
+    const worklist = benchWorklist({ backend: 'sqlite', dataDir: join(work, 'worklist') }, s.worklistRows, s.worklistReps);
+    const postgres = await benchPostgres(s.worklistRows, s.worklistReps, s.propagationReviews, DEFAULT_EXTERNAL_POLL_MS, log);
 
     machine.loadAverageAtEnd = loadavg();
     const results: BenchResults = {
@@ -435,6 +444,7 @@ export async function runBench(argv: string[]): Promise<number> {
         appOverPydicomSpeed: appRate / pyRate,
       },
       worklist,
+      postgres,
     };
     const md = renderMarkdown(results);
     process.stdout.write(`${md}\n`);

@@ -60,6 +60,13 @@ export interface ApiOptions {
   externalPollMs?: number;
 }
 
+/**
+ * How often, by default, the API looks at the store's data version for other processes' writes
+ * (another workstation's review, `triage import` beside `triage serve`): a change made elsewhere
+ * reaches the readers within about this long.
+ */
+export const DEFAULT_EXTERNAL_POLL_MS = 1000;
+
 export { NotFound, ReviewConflict };
 
 export class TriageApiImpl implements TriageApi {
@@ -78,7 +85,7 @@ export class TriageApiImpl implements TriageApi {
   ) {
     this.unsubscribeCore = core.on((e) => this.onCoreEvent(e));
     this.lastDataVersion = core.store.dataVersion();
-    const every = opts.externalPollMs ?? 1000;
+    const every = opts.externalPollMs ?? DEFAULT_EXTERNAL_POLL_MS;
     if (every > 0) {
       this.poll = setInterval(() => this.checkExternal(), every);
       this.poll.unref();
