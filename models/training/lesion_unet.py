@@ -423,7 +423,7 @@ def export(checkpoint: str, path: Path) -> Dict[str, object]:
             "outputs": shapes, "parameters": sum(p.numel() for p in model.parameters())}
 
 
-def training_record(checkpoint: str) -> Dict[str, object]:
+def training_record(checkpoint: str, choice: Optional[Dict[str, object]] = None) -> Dict[str, object]:
     """The runs that made the checkpoint, from its own state (the card's training table)."""
     st = load_checkpoint(Path(checkpoint))["state"]
     last = Path(checkpoint).parent / "last.pt"
@@ -435,7 +435,8 @@ def training_record(checkpoint: str) -> Dict[str, object]:
             "runEnded": {"steps": prior["steps"] + end["step"], "minutes": round(float(prior["minutes"]) + float(end["minutes"]), 1)},
             "slicesSeen": (prior["slicesSeen"] or 0) + (st.get("slices") or 0),
             "minutes": round(float(prior["minutes"]) + float(st["minutes"]), 1),
-            "exportedCheckpoint": {"step": prior["steps"] + st["step"], "rule": "best validation pointing game (any), every few hundred steps"},
+            "exportedCheckpoint": {"step": prior["steps"] + st["step"],
+                                   "rule": choice_rule(choice) if choice else "best validation pointing game (any), every few hundred steps"},
             "optimizer": "AdamW, warm-up then cosine; loss: pixel BCE + soft Dice per subtype + slice-label BCE"}
 
 
@@ -457,9 +458,18 @@ def shipped_threshold() -> Optional[float]:
     return float(rows[0]["outputs"]["lesion_map"]["threshold"]) if rows else None
 
 
-def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Optional[str] = None) -> Dict[str, object]:
+def choice_rule(choice: Dict[str, object]) -> str:
+    """How ``choose`` picked the checkpoint, for the card: the candidates, the pools, the rule."""
+    steps = ", ".join(str(r["step"]) for r in sorted(choice["rows"], key=lambda r: r["step"]))  # type: ignore[union-attr, index]
+    pools = ", ".join(Path(p).name for p in [*choice["pools"], *choice["volume_pools"]])  # type: ignore[misc]
+    return f"`lesion_unet choose` among steps {steps} on {pools} (never the test pool): {choice['rule']}"
+
+
+def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Optional[str] = None,
+         choice_path: Optional[str] = None) -> Dict[str, object]:
     """Export to models/lesion_unet/, write its card and its row in models/manifest.json (the
-    classifiers' rows, the ensemble and the ranking record are kept as they are)."""
+    classifiers' rows, the ensemble and the ranking record are kept as they are). ``choice_path``:
+    the JSON ``choose`` wrote, when it picked the checkpoint (the card says how)."""
     from .contract import INPUTS, MODELS_DIR, OUTPUTS
     from .onnx_export import FLOAT_PRECISION, WARNING, file_entries, write_manifest
     from .onnx_utils import OPSET, read_manifest
@@ -487,7 +497,7 @@ def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Option
                           "brain, subdural, soft tissue), bilinear resize to 256x256; maps at 128x128, 4 slice pixels each"),
         "interpretations": ["probabilities = each subtype map's highest pixel; any = the highest subtype (ours)",
                             "volume: map pixels at or above the threshold x pixel area x slice spacing (ours)"],
-        "training": training_record(checkpoint),
+        "training": training_record(checkpoint, json.loads(Path(choice_path).read_text()) if choice_path else None),
         "mapThresholdRule": (f"{threshold:g}: the map threshold of the volume estimate"
                           + (f", chosen on {', '.join(Path(p).name for p in chosen['pools'])} ({chosen['rule']})" if chosen else "")
                           + "; the network flags nothing"),
@@ -533,7 +543,8 @@ def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
         "## How it was trained", "",
         f"From scratch (no pretrained weights), on synthetic data only: {t['steps']} steps, {t['slicesSeen']} slices, "
         f"{t['minutes']} minutes. {t['optimizer']}. The run went on to step {t['runEnded']['steps']} "
-        f"({t['runEnded']['minutes']} minutes); {t['exportedCheckpoint']['rule']} chose step {t['exportedCheckpoint']['step']}.", "",
+        f"({t['runEnded']['minutes']} minutes); the exported checkpoint is step {t['exportedCheckpoint']['step']}, chosen by "
+        f"{t['exportedCheckpoint']['rule']}.", "",
         "| started | hardware | data | batch | lr | command |", "|---|---|---|---:|---:|---|",
         *[f"| {r['started']} | {r['hardware']} | {r['data']} | {r['batch_size']} | {r['lr']} | `{r['command']}` |" for r in t["runs"]],
         "",
@@ -638,6 +649,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     sh.add_argument("--checkpoint", required=True)
     sh.add_argument("--evaluation", default=None, help="the JSON `evaluate --onnx ... --out` wrote")
     sh.add_argument("--volume-threshold", default=None, help="the JSON `threshold --out` wrote (else 0.5)")
+    sh.add_argument("--choice", default=None, help="the JSON `choose --out` wrote, when it picked the checkpoint")
     th = sub.add_parser("threshold", help="choose the volume threshold on held-out pools (not the test pool)")
     tw = th.add_mutually_exclusive_group(required=True)
     tw.add_argument("--checkpoint")
@@ -659,7 +671,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         print(json.dumps(export(args.checkpoint, Path(args.out))))
         return
     if args.cmd == "ship":
-        print(json.dumps(ship(args.checkpoint, args.evaluation, args.volume_threshold)))
+        print(json.dumps(ship(args.checkpoint, args.evaluation, args.volume_threshold, args.choice)))
         return
     set_threads(args.threads)
     if args.cmd == "train":

@@ -149,6 +149,10 @@ class LesionTrainingTest(unittest.TestCase):
                 self.assertEqual([r["volume_studies"] for r in picked["rows"]], [1, 1])
                 best = max(picked["rows"], key=lambda r: (r["score"], r["step"]))
                 self.assertEqual(picked["chosen"], best["checkpoint"])
+                # the card says how the shipped checkpoint was picked: which candidates, on which pools
+                rule = lu.training_record(str(again / "best.pt"), picked)["exportedCheckpoint"]["rule"]
+                self.assertIn("lesion_unet choose", rule)
+                self.assertIn(f"on {root.name} (never the test pool)", rule)
 
 
 if __name__ == "__main__":
