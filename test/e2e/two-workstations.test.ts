@@ -11,11 +11,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Store, type NewReview } from '../../src/main/store/index.js';
-import { PostgresHandle } from '../../src/main/store/postgres.js';
 import type { WorklistRow } from '../../src/shared/api.js';
-import { backendMissing } from '../fixtures/store.js';
+import { backendMissing, freshPostgresDatabase } from '../fixtures/store.js';
 import { phantomSlices, REPO_ROOT, tempDir } from '../helpers.js';
 import type { WorkstationChildInput } from './workstation-child.js';
 
@@ -104,16 +103,7 @@ describe.skipIf(missing !== null)(`two workstations on one PostgreSQL database${
   });
 
   it('score each series once between them, agree on the worklist within a second, and surface a review conflict', async () => {
-    const admin = new PostgresHandle(inject('postgres').url!);
-    const name = `two_workstations_${process.pid}`;
-    try {
-      admin.exec(`CREATE DATABASE ${name}`);
-    } finally {
-      admin.close();
-    }
-    const url = new URL(inject('postgres').url!);
-    url.pathname = `/${name}`;
-    const database = url.href;
+    const database = freshPostgresDatabase('two_workstations');
 
     // The shipped EfficientNet-B3 alone, its file linked, not copied.
     const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: { id: string; files: { path: string }[] }[] };

@@ -7,9 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { PostgresHandle } from '../../../src/main/store/postgres.js';
-import { backendMissing } from '../../fixtures/store.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendMissing, freshPostgresDatabase } from '../../fixtures/store.js';
 import { phantomSlices, REPO_ROOT, tempDir } from '../../helpers.js';
 
 const missing = backendMissing('postgres');
@@ -25,21 +24,8 @@ function triage(args: string[], env: Record<string, string> = {}) {
 }
 
 describe.skipIf(missing !== null)(`the triage command on PostgreSQL${missing ? ` (missing: ${missing})` : ''}`, () => {
-  const admin = () => new PostgresHandle(inject('postgres').url!);
-  function freshDatabase(name: string): string {
-    const a = admin();
-    try {
-      a.exec(`CREATE DATABASE ${name}_${process.pid}`);
-    } finally {
-      a.close();
-    }
-    const url = new URL(inject('postgres').url!);
-    url.pathname = `/${name}_${process.pid}`;
-    return url.href;
-  }
-
   it('imports into the database --database names, and a reader on another data folder (TRIAGE_DATABASE) lists it', () => {
-    const url = freshDatabase('cli_import');
+    const url = freshPostgresDatabase('cli_import');
     const inbox = join(dir.path, 'inbox');
     mkdirSync(inbox);
     phantomSlices(inbox, 11, 4);

@@ -10,28 +10,16 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
 import { PostgresHandle } from '../../../src/main/store/postgres.js';
 import { startWorkstation } from '../../../src/main/workstation.js';
-import { backendMissing } from '../../fixtures/store.js';
+import { backendMissing, freshPostgresDatabase } from '../../fixtures/store.js';
 import { phantomSlices, tempDir } from '../../helpers.js';
 
 const missing = backendMissing('postgres');
 const dir = tempDir('triage-shared-');
 afterAll(() => dir.cleanup());
 
-function freshDatabase(name: string): string {
-  const admin = new PostgresHandle(inject('postgres').url!);
-  try {
-    admin.exec(`CREATE DATABASE ${name}_${process.pid}`);
-  } finally {
-    admin.close();
-  }
-  const url = new URL(inject('postgres').url!);
-  url.pathname = `/${name}_${process.pid}`;
-  return url.href;
-}
-
 describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${missing ? ` (missing: ${missing})` : ''}`, () => {
   it("reads a slice another workstation received, through the shared folder's HU copies", async () => {
-    const database = freshDatabase('shared_hu');
+    const database = freshPostgresDatabase('shared_hu');
     const sharedDir = join(dir.path, 'share');
     mkdirSync(sharedDir);
     const inbox = join(dir.path, 'inbox');
@@ -58,7 +46,7 @@ describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${m
   });
 
   it('keeps a file that arrives while the database cannot be reached, says so in status, and stores it once the database is back', async () => {
-    const database = freshDatabase('gone_away');
+    const database = freshPostgresDatabase('gone_away');
     const name = new URL(database).pathname.slice(1);
     const sharedDir = join(dir.path, 'share-gone');
     const importDir = join(dir.path, 'import-gone');
@@ -96,7 +84,7 @@ describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${m
   });
 
   it('refuses a workstation on a shared database without a shared folder, or with one that is not there', () => {
-    const database = freshDatabase('shared_refused').replace('triage@', 'triage:s3cret@');
+    const database = freshPostgresDatabase('shared_refused').replace('triage@', 'triage:s3cret@');
     const dataDir = join(dir.path, 'ws3');
     expect(() => compose({ dataDir, database })).toThrow(/database postgresql:\/\/triage:\*\*\*@.* is shared by workstations .*--shared-dir or TRIAGE_SHARED_DIR/);
     expect(() => compose({ dataDir, database, sharedDir: join(dir.path, 'not-mounted') })).toThrow(/shared folder .*not-mounted does not exist/);
