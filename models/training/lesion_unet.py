@@ -238,9 +238,14 @@ def evaluate_pool(model: LesionUNet, pool: str, studies: int, threshold: float =
 THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.2, 0.801, 0.05), 2))
 
 
+def _volume_case(maps: np.ndarray, bits: np.ndarray, pixel_mm: float, dz: float) -> Tuple[np.ndarray, float, float, float]:
+    """A bleeding study's volume case: (the highest subtype map [Z, 1, 128, 128], pixel mm, slice mm, drawn mL)."""
+    return maps.max(axis=1, keepdims=True), pixel_mm, dz, mask_volume_ml(bits, pixel_mm, dz)
+
+
 def _volume_cases(model: LesionUNet, pools: Sequence[str], studies: int) -> List[Tuple[np.ndarray, float, float, float]]:
-    """Each bleeding study with pixel spacing: (the highest subtype map [Z, 1, 128, 128], pixel mm, slice mm, drawn mL)."""
-    return [(maps.max(axis=1, keepdims=True), pixel_mm, dz, mask_volume_ml(bits, pixel_mm, dz))
+    """Each bleeding study with pixel spacing of these pools, as a volume case."""
+    return [_volume_case(maps, bits, pixel_mm, dz)
             for pool in pools for _, maps, bits, _, pixel_mm, dz in _bleeding_studies(model, pool, studies) if pixel_mm is not None]
 
 
@@ -280,11 +285,14 @@ def choose_checkpoint(checkpoints: Sequence[str], pools: Sequence[str], volume_p
     for path in checkpoints:
         model = load_lesion_model(path)
         n = h = 0
+        cases = []
+        # one pass over each pool's bleeding studies: their maps serve both figures
         for pool in list(pools) + list(volume_pools):
-            for _, maps, bits, labels, _, _ in _bleeding_studies(model, pool, studies):
+            for _, maps, bits, labels, pixel_mm, dz in _bleeding_studies(model, pool, studies):
                 n_any, h_any = _pointing(maps, bits, labels)["any"]
                 n += n_any; h += h_any
-        cases = _volume_cases(model, volume_pools, studies)
+                if pool in volume_pools and pixel_mm is not None:
+                    cases.append(_volume_case(maps, bits, pixel_mm, dz))
         best = _best_threshold(_threshold_rows(cases, THRESHOLD_GRID)) if cases else {"threshold": None, "within_rate": 0.0}
         pointing = h / n if n else 0.0
         rows.append({"checkpoint": str(path), "step": int(load_checkpoint(Path(path))["state"]["step"]),
