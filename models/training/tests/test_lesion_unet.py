@@ -81,6 +81,26 @@ class LesionMapTest(unittest.TestCase):
         self.assertTrue(lu.volume_within(1.5, 0.1))   # small bleeds: within 2 mL
         self.assertAlmostEqual(lu.slice_spacing(np.array([10.0, 5.0, 0.0])), 5.0)
 
+    def test_the_overlap_term_is_the_soft_dice_at_half_and_weighs_misses_above_it(self) -> None:
+        torch.manual_seed(0)
+        target = (torch.rand(2, 5, 16, 16) > 0.8).float()
+        logits = torch.randn(2, 5, 16, 16)
+        labels = torch.zeros(2, 6)
+        p = torch.sigmoid(logits)
+        inter = (p * target).sum(dim=(0, 2, 3))
+        denom = p.sum(dim=(0, 2, 3)) + target.sum(dim=(0, 2, 3))
+        dice = (1 - (2 * inter + 1) / (denom + 1)).mean()
+        self.assertAlmostEqual(float(lu.lesion_loss(logits, target, labels)["dice"]), float(dice), places=5)
+        # a map that draws half the lesion against one that draws all of it and half as much again:
+        # weighing misses at 0.7 widens the gap between them against the Dice's
+        lesion = torch.zeros(1, 5, 32, 32)
+        lesion[:, :, 8:24, 8:24] = 1
+        small = torch.full_like(lesion, -6.0); small[:, :, 8:24, 8:16] = 6.0
+        large = torch.full_like(lesion, -6.0); large[:, :, 4:28, 8:24] = 6.0
+        at = lambda m, w: float(lu.lesion_loss(m, lesion, torch.zeros(1, 6), fn_weight=w)["dice"])
+        self.assertGreater(at(small, 0.7) - at(large, 0.7), 1.5 * (at(small, 0.5) - at(large, 0.5)))
+        self.assertLess(at(large, 0.7), at(large, 0.5))
+
 
 @unittest.skipUnless(phantom_available(), "models.phantom is needed to build a pool")
 class LesionTrainingTest(unittest.TestCase):
