@@ -125,8 +125,10 @@ export class TriageCore {
   /** The folder the HU copies' paths are relative to: the data folder, or the one workstations share. */
   readonly huDir: string;
   /**
-   * Names this workstation in the job queue (who claimed a job): its host and data folder, the
-   * same across its restarts, so that at start it takes back its own interrupted jobs.
+   * Names this workstation in the database: in the job queue (who claimed a job) and as the owner
+   * of its own settings (its import folder, its models' states: store/settings.ts). Its host and
+   * data folder, the same across its restarts, so that at start it takes back its own interrupted
+   * jobs and finds its own settings.
    */
   readonly workstation: string;
   private readonly ingest: Ingest;
@@ -158,7 +160,7 @@ export class TriageCore {
     // The writer lock first: a second writer is refused before it touches anything.
     this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
     try {
-      this.store = opts.database ? Store.connect(opts.database) : Store.open(this.dataDir);
+      this.store = opts.database ? Store.connect(opts.database, { workstation: this.workstation }) : Store.open(this.dataDir, { workstation: this.workstation });
     } catch (err) {
       this.releaseLock();
       throw err;

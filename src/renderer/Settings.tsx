@@ -1,8 +1,12 @@
-/** Settings: folders, flag thresholds, the ranking model family, and (read-only) providers. */
+/**
+ * Settings: folders, flag thresholds, the ranking model family, and (read-only) providers; each
+ * marked as this PC's own or the whole site's (on a database several workstations share, the
+ * difference is whether a change here changes the other reading rooms too).
+ */
 import { useEffect, useState } from 'react';
 import { getClient } from './api.js';
 import { LABELS, type Label } from '../shared/labels.js';
-import type { ApiResponse, RankingModel, Settings, Thresholds } from '../shared/api.js';
+import type { ApiResponse, RankingModel, Settings, SettingScope, Thresholds } from '../shared/api.js';
 import { LABEL_SHORT } from './format.js';
 
 export function SettingsPage() {
@@ -23,10 +27,17 @@ export function SettingsPage() {
           <input value={s.database} readOnly data-testid="database" />
         </label>
         <label className="field">
-          Import folder {s.watching ? <span className="pill st-confirmed">watching</span> : <span className="muted">(not watched)</span>}
+          This workstation (the settings marked &ldquo;this PC&rdquo; are kept under its name)
+          <input value={s.workstation} readOnly data-testid="workstation" />
+        </label>
+        <label className="field">
+          <span>
+            Import folder <ScopeTag scope={s.scopes.importFolder} setting="importFolder" />{' '}
+            {s.watching ? <span className="pill st-confirmed">watching</span> : <span className="muted">(not watched)</span>}
+          </span>
           <input value={form.folder} onChange={(e) => form.setFolder(e.target.value)} placeholder="/path/to/incoming DICOM" />
         </label>
-        <ThresholdsFieldset thresholds={thresholds} model={s.modelThresholds} onChange={form.setThresholds} onError={form.setError} />
+        <ThresholdsFieldset thresholds={thresholds} model={s.modelThresholds} scope={s.scopes.thresholds} onChange={form.setThresholds} onError={form.setError} />
         <RankingChoice ranking={form.ranking} onChange={form.setRanking} settings={s} />
         <div className="actions">
           <button className="confirm" onClick={() => void form.save()}>Save</button>
@@ -34,7 +45,9 @@ export function SettingsPage() {
         </div>
         {error && <div className="error" role="alert">{error}</div>}
       </div>
-      <h3>Models and execution providers (read-only)</h3>
+      <h3>
+        Models and execution providers (read-only) <ScopeTag scope={s.scopes.providers} setting="providers" />
+      </h3>
       <p>{s.modelsDescription}</p>
       <ProvidersTable providers={s.providers} />
       <p className="muted small">The models were trained on synthetic data only (phantoms, and synthetic bleeds drawn into one real head CT) and are not clinically validated.</p>
@@ -92,13 +105,21 @@ function useSettingsForm() {
 }
 
 /** The flag thresholds: one per label, back to the model's, or proposed from the studies reviewed here. */
-function ThresholdsFieldset(props: { thresholds: Thresholds; model: Thresholds; onChange(t: Thresholds): void; onError(message: string): void }) {
+function ThresholdsFieldset(props: {
+  thresholds: Thresholds;
+  model: Thresholds;
+  scope: SettingScope;
+  onChange(t: Thresholds): void;
+  onError(message: string): void;
+}) {
   const client = getClient();
   const { thresholds, model, onChange } = props;
   const [proposal, setProposal] = useState<ApiResponse<'proposeThresholds'> | null>(null);
   return (
     <fieldset>
-      <legend>Flag thresholds (a study is flagged when any label reaches its threshold)</legend>
+      <legend>
+        Flag thresholds (a study is flagged when any label reaches its threshold) <ScopeTag scope={props.scope} setting="thresholds" />
+      </legend>
       <p className="muted small">
         Defaults are the ranking family&apos;s operating thresholds from the model manifest (chosen on held-out
         synthetic phantoms); <code>triage evaluate</code> reports these same numbers. A value you change here
@@ -126,7 +147,9 @@ function RankingChoice({ ranking, onChange, settings }: { ranking: RankingModel;
   return (
     <>
       <label className="field">
-        Model family that ranks the worklist
+        <span>
+          Model family that ranks the worklist <ScopeTag scope={settings.scopes.rankingModel} setting="rankingModel" />
+        </span>
         <select value={ranking} onChange={(e) => onChange(e.target.value as RankingModel)} data-testid="ranking-model">
           <option value="ensemble">ensemble (EfficientNet-B3 + Inception-ResNet-V2, mean)</option>
           <option value="convlstm">Conv-LSTM with systematic windows</option>
@@ -200,6 +223,19 @@ function ThresholdProposal({ proposal, onUse }: { proposal: ApiResponse<'propose
         Use the proposed thresholds
       </button>
     </div>
+  );
+}
+
+/** Whose a setting is, beside it: this PC's own, or shared by every workstation on the database. */
+function ScopeTag({ scope, setting }: { scope: SettingScope; setting: keyof Settings['scopes'] }) {
+  return scope === 'workstation' ? (
+    <span className="pill scope-workstation" data-testid={`scope-${setting}`} title="Kept for this workstation only: the other workstations on the database keep their own">
+      this PC
+    </span>
+  ) : (
+    <span className="pill scope-site" data-testid={`scope-${setting}`} title="Shared by every workstation on this database: a change here changes them all">
+      whole site
+    </span>
   );
 }
 

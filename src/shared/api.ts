@@ -279,8 +279,24 @@ export const SessionSchema = z.object({
 });
 export type Session = z.infer<typeof SessionSchema>;
 
+/**
+ * Whose a setting is on a database several workstations share: the whole site's (every
+ * workstation reads the one value) or this workstation's own (kept under its name).
+ */
+export const SettingScopeSchema = z.enum(['site', 'workstation']);
+export type SettingScope = z.infer<typeof SettingScopeSchema>;
+
 export const SettingsSchema = z.object({
   dataDir: z.string(),
+  /** The name this workstation's own settings are kept under in the database (its host and data folder). */
+  workstation: z.string(),
+  /** Whose each editable or shown setting is, so that the screen can say so beside it. */
+  scopes: z.object({
+    importFolder: SettingScopeSchema,
+    thresholds: SettingScopeSchema,
+    rankingModel: SettingScopeSchema,
+    providers: SettingScopeSchema,
+  }),
   /**
    * Which database this workstation uses ("SQLite in <data folder>", or "PostgreSQL <URL without
    * its password>"): chosen at start (--database, TRIAGE_DATABASE), so shown, never edited here.

@@ -399,6 +399,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
 
   it('proposes flag thresholds from the reviewed studies, and says when there are too few', async () => {
     await page.click('[data-testid="tab-settings"]');
+    // Whose each setting is, beside it: the import folder this PC's, the thresholds the site's.
+    expect(await page.textContent('[data-testid="scope-importFolder"]')).toBe('this PC');
+    expect(await page.textContent('[data-testid="scope-thresholds"]')).toBe('whole site');
     await page.click('[data-testid="thresholds-propose"]');
     const any = (await page.textContent('[data-testid="proposal-any"]')) ?? '';
     // Two confirmed studies, none dismissed: no proposal yet, and the row says why.

@@ -31,7 +31,7 @@ import {
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
 import { lesionMapNetworks, MODEL_STATES_SETTING } from '../inference/index.js';
-import { NotFound, readHuFile, ReviewConflict, type WorklistQuery } from '../store/index.js';
+import { NotFound, readHuFile, ReviewConflict, settingScope, type WorklistQuery } from '../store/index.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
   defaultRankingFamily,
@@ -341,6 +341,13 @@ export class TriageApiImpl implements TriageApi {
   private settings(): Settings {
     return {
       dataDir: this.core.dataDir,
+      workstation: this.core.workstation,
+      scopes: {
+        importFolder: settingScope(SETTING.importFolder),
+        thresholds: settingScope(SETTING.thresholds),
+        rankingModel: settingScope(SETTING.rankingModel),
+        providers: settingScope(MODEL_STATES_SETTING),
+      },
       database: this.core.database,
       importFolder: this.opts.watching?.() ?? this.core.store.settings.get<string>(SETTING.importFolder) ?? null,
       watching: Boolean(this.opts.watching?.()),
@@ -399,7 +406,8 @@ export class TriageApiImpl implements TriageApi {
     }
     if (importFolder !== undefined) {
       store.settings.set(SETTING.importFolder, importFolder);
-      store.audit.append(actor, 'settings.importFolder', null, { importFolder });
+      // The folder is this workstation's own (store/settings.ts): the record says whose.
+      store.audit.append(actor, 'settings.importFolder', null, { importFolder, workstation: this.core.workstation });
       // A watcher already running keeps its folder until restart; a first one starts now.
       if (importFolder && this.opts.startWatch && !this.opts.watching?.()) this.opts.startWatch(importFolder);
     }

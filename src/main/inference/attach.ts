@@ -1,8 +1,8 @@
 /**
  * Loads the manifest's models into a core — the one way every entry point does it (the CLI's
  * import/watch/evaluate, `triage serve`, the Electron app, the demo). Records each model's state
- * (provider and why, or why it was refused) in the `modelStates` setting, which `triage status`
- * and the API's `providers` field read. Returns how many models loaded: 0 means nothing will be
+ * (provider and why, or why it was refused) in the `modelStates` setting, this workstation's own on a
+ * shared database, which `triage status` and the API's `providers` field read. Returns how many models loaded: 0 means nothing will be
  * scored (no manifest, or every model refused), which the callers say out loud.
  */
 import { OnnxSeriesScorer } from './scorer.js';

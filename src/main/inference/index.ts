@@ -47,5 +47,5 @@ export interface ScorerHost {
 
 export const AWAITING_MODEL_REASON = 'awaiting model: models/manifest.json lists no model';
 
-/** The setting where the last model load's states (provider and why, or refusal) are kept. */
+/** The setting where this workstation's last model load's states (provider and why, or refusal) are kept: each PC's own (store/settings.ts). */
 export const MODEL_STATES_SETTING = 'modelStates';

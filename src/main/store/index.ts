@@ -45,10 +45,20 @@ export { NotFound, ReviewConflict, StudyNotFound } from './reviews.js';
 export type { NewReview, ReviewRepository, ReviewStatus } from './reviews.js';
 export type { ScoreRepository } from './scores.js';
 export type { ArrivingSeries, SeriesFacts, SeriesRepository, SeriesRow, SeriesState } from './series.js';
-export type { SettingsRepository } from './settings.js';
+export { SETTING_SCOPES, settingScope } from './settings.js';
+export type { SettingKey, SettingsRepository } from './settings.js';
 export type { StudyRepository } from './studies.js';
 export { RANKING_IN_USE_SETTING, RANKING_SCORE_ID } from './worklist.js';
 export type { WorklistQuery, WorklistRepository } from './worklist.js';
+
+export interface StoreOptions {
+  /**
+   * The workstation this store works for (TriageCore.workstation): the name its own settings are
+   * kept under (store/settings.ts). Absent, the workstation-scoped settings read their site
+   * default and cannot be written.
+   */
+  workstation?: string;
+}
 
 export class Store {
   readonly audit: AuditRepository;
@@ -71,9 +81,12 @@ export class Store {
    * Over a database already open and migrated (openDatabase, openPostgres); `Store.open` and
    * `Store.connect` are the usual doors.
    */
-  constructor(private readonly db: SqlHandle) {
+  constructor(
+    private readonly db: SqlHandle,
+    options: StoreOptions = {},
+  ) {
     this.audit = new AuditRepository(db);
-    this.settings = new SettingsRepository(db);
+    this.settings = new SettingsRepository(db, options.workstation ?? null);
     this.studies = new StudyRepository(db);
     this.series = new SeriesRepository(db);
     this.files = new FileRepository(db, this.audit);
@@ -88,13 +101,14 @@ export class Store {
   }
 
   /** Opens the data folder's database (made and migrated as needed: db.ts). */
-  static open(dataDir: string): Store {
-    return new Store(openDatabase(dataDir));
+  static open(dataDir: string, options: StoreOptions = {}): Store {
+    return new Store(openDatabase(dataDir), options);
   }
 
   /** Connects to a PostgreSQL database (`postgres://…`), migrated as needed: several workstations share one. */
-  static connect(url: string, options?: PostgresOptions): Store {
-    return new Store(openPostgres(url, options));
+  static connect(url: string, options: PostgresOptions & StoreOptions = {}): Store {
+    const { workstation, ...postgres } = options;
+    return new Store(openPostgres(url, postgres), { workstation });
   }
 
   close(): void {

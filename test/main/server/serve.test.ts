@@ -325,6 +325,12 @@ describe('the loopback server and the API', () => {
     expect((await post('updateSettings', { database: 'postgres://elsewhere/db' })).status).toBe(400);
   });
 
+  it("names this workstation and says whose each setting is (this PC's or the whole site's)", async () => {
+    const settings = await s.api.getSettings({});
+    expect(settings.workstation).toBe(s.core.workstation);
+    expect(settings.scopes).toEqual({ importFolder: 'workstation', thresholds: 'site', rankingModel: 'site', providers: 'workstation' });
+  });
+
   it('csvCell quotes and defuses', () => {
     expect(csvCell('a,b')).toBe('"a,b"');
     expect(csvCell('+1')).toBe("'+1");

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MIGRATIONS, sqlFor } from '../../../src/main/store/migrations/index.js';
-import { openDatabase, schemaVersion, Store } from '../../../src/main/store/index.js';
+import { openDatabase, schemaVersion, Store, type SqlHandle } from '../../../src/main/store/index.js';
+import type { Dialect } from '../../../src/main/store/handle.js';
+import { PostgresHandle } from '../../../src/main/store/postgres.js';
 import { tempDir, withDatabase } from '../../helpers.js';
-import { backendMissing, storeFactory } from '../../fixtures/store.js';
+import { backendMissing, freshPostgresDatabase, storeFactory } from '../../fixtures/store.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -36,18 +38,26 @@ describe('schema migrations', () => {
     mkdirSync(path);
     // A database as the build before 0009 left it: migrations 1–8, one job running.
     const db = new Database(join(path, 'triage.sqlite'));
-    for (const m of MIGRATIONS.filter((x) => x.version <= 8)) {
-      db.exec(sqlFor(m.up, 'sqlite'));
-      m.fill?.(db);
-      if (m.finish) db.exec(sqlFor(m.finish, 'sqlite'));
-    }
-    db.pragma('user_version = 8');
+    migrateTo(db, 'sqlite', 8);
     db.prepare("INSERT INTO jobs (kind, key, payload, state, created_at, updated_at) VALUES ('infer-series', 's', '{}', 'running', 'x', 'x')").run();
     db.close();
     const store = Store.open(path);
     expect(withDatabase(path, (d) => d.prepare('SELECT claimed_by, lease_until FROM jobs').get())).toEqual({ claimed_by: null, lease_until: null });
     expect(store.jobs.requeueInterrupted('another-host:/data')).toBe(1);
     store.close();
+  });
+
+  it("keeps every setting saved before 0010 where it was, as the default a workstation's own value overrides (0010)", () => {
+    const path = join(dir.path, 'before-0010');
+    mkdirSync(path);
+    const db = new Database(join(path, 'triage.sqlite'));
+    migrateTo(db, 'sqlite', 9);
+    saveSettingsBefore0010(db);
+    db.close();
+    keepsSettingsThrough0010(
+      (workstation) => Store.open(path, { workstation }),
+      (use) => withDatabase(path, use),
+    );
   });
 
   it('refuses a database written by a newer build', () => {
@@ -101,6 +111,32 @@ describe.skipIf(pgMissing !== null)(`schema migrations on postgres${pgMissing ? 
     expect(silent).toEqual([]);
   });
 
+  it("keeps every setting saved before 0010 where it was, as the default a workstation's own value overrides (0010)", () => {
+    const url = freshPostgresDatabase('triage_before_0010');
+    const db = new PostgresHandle(url);
+    try {
+      migrateTo(db, 'postgres', 9);
+      saveSettingsBefore0010(db);
+    } finally {
+      db.close();
+    }
+    const opened: Store[] = [];
+    const sql = new PostgresHandle(url);
+    try {
+      keepsSettingsThrough0010(
+        (workstation) => {
+          const store = Store.connect(url, { workstation });
+          opened.push(store);
+          return store;
+        },
+        (use) => use(sql),
+      );
+    } finally {
+      for (const s of opened) s.close();
+      sql.close();
+    }
+  });
+
   it('keeps probabilities as 8-byte floats, as SQLite does', () => {
     const { sql } = fresh!();
     const types = sql((db) => db.prepare("SELECT DISTINCT data_type FROM information_schema.columns WHERE table_schema = 'public' AND column_name LIKE 'p\\_%' ESCAPE '\\'").all());
@@ -124,3 +160,43 @@ describe.skipIf(pgMissing !== null)(`schema migrations on postgres${pgMissing ? 
     expect(store.audit.verify()).toMatchObject({ ok: true, rows: 1 });
   });
 });
+
+/** A database as a build before `version + 1` left it: migrations 1..version, recorded as applied. */
+function migrateTo(db: SqlHandle, dialect: Dialect, version: number): void {
+  if (dialect === 'postgres') db.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  for (const m of MIGRATIONS.filter((x) => x.version <= version)) {
+    db.exec(sqlFor(m.up, dialect));
+    m.fill?.(db);
+    if (m.finish) db.exec(sqlFor(m.finish, dialect));
+    if (dialect === 'postgres') db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@version, @name, 'x')").run({ version: m.version, name: m.name });
+  }
+  if (dialect === 'sqlite') (db as Database.Database).pragma(`user_version = ${version}`);
+}
+
+/** Settings as one PC saved them before 0010: site and workstation keys alike in `settings`. */
+function saveSettingsBefore0010(db: SqlHandle): void {
+  const save = db.prepare('INSERT INTO settings (key, value) VALUES (@key, @value)');
+  save.run({ key: 'importFolder', value: JSON.stringify('/srv/import') });
+  save.run({ key: 'flagThresholds', value: JSON.stringify({ any: 0.3 }) });
+  save.run({ key: 'modelStates', value: JSON.stringify({ at: '2026-01-01T00:00:00Z', models: [] }) });
+}
+
+function keepsSettingsThrough0010(open: (workstation: string) => Store, sql: <T>(use: (db: SqlHandle) => T) => T): void {
+  const reading1 = open('reading-1:/data');
+  const reading2 = open('reading-2:/data');
+  // Every value as it was, for every workstation.
+  for (const store of [reading1, reading2]) {
+    expect(store.settings.get('importFolder')).toBe('/srv/import');
+    expect(store.settings.get('flagThresholds')).toEqual({ any: 0.3 });
+    expect(store.settings.get('modelStates')).toEqual({ at: '2026-01-01T00:00:00Z', models: [] });
+  }
+  // One workstation's new folder is its own; the old value stays the other's default.
+  reading1.settings.set('importFolder', '/mnt/scanner-a');
+  expect(reading1.settings.get('importFolder')).toBe('/mnt/scanner-a');
+  expect(reading2.settings.get('importFolder')).toBe('/srv/import');
+  expect(sql((db) => db.prepare('SELECT key, value FROM settings ORDER BY key').all())).toEqual([
+    { key: 'flagThresholds', value: '{"any":0.3}' },
+    { key: 'importFolder', value: '"/srv/import"' },
+    { key: 'modelStates', value: '{"at":"2026-01-01T00:00:00Z","models":[]}' },
+  ]);
+}

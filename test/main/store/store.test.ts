@@ -54,7 +54,7 @@ eachBackend('the store', 'triage-store-', (fresh) => {
   it("sees another connection's writes in its commit counter, not its own", async () => {
     const { store, sql } = fresh();
     const before = store.dataVersion();
-    store.settings.set('x', 1);
+    store.settings.set('flagThresholds', { any: 0.3 });
     // On PostgreSQL the counter follows notices that arrive on their own: give the store's own a
     // moment to arrive (and be passed over) before looking.
     await new Promise((resolve) => setTimeout(resolve, 300));

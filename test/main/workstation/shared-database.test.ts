@@ -2,7 +2,8 @@
  * Several workstations on one PostgreSQL database (the run's test cluster): the HU copy of a slice
  * one workstation received is read by another through the folder they share (`sharedDir`), and a
  * workstation that names no shared folder, or one that is not there, is refused before it opens
- * anything, with the reason and the database without its password.
+ * anything, with the reason and the database without its password; a workstation's own settings
+ * (its import folder) stay its own while the site's (flag thresholds) are every workstation's.
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -80,6 +81,41 @@ describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${m
       admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
       admin.close();
       await core.stop();
+    }
+  });
+
+  it("keeps each workstation's import folder its own and shares the flag thresholds, and the settings say whose each is", async () => {
+    const database = freshPostgresDatabase('shared_settings');
+    const sharedDir = join(dir.path, 'share-settings');
+    const [in1, in2] = [join(dir.path, 'settings-in-1'), join(dir.path, 'settings-in-2')];
+    for (const d of [sharedDir, in1, in2]) mkdirSync(d);
+    const first = await startWorkstation({ dataDir: join(dir.path, 'ws-settings-1'), database, sharedDir, models: false });
+    const second = await startWorkstation({ dataDir: join(dir.path, 'ws-settings-2'), database, sharedDir, models: false });
+    try {
+      await first.api.signIn({ name: 'Dr A', create: true });
+      await second.api.signIn({ name: 'Dr A' });
+      await first.api.updateSettings({ importFolder: in1, confirmImportFolder: true, thresholds: { any: 0.15 } });
+      const seen = await second.api.getSettings({});
+      expect(seen.importFolder).toBeNull();
+      expect(seen.thresholds.any).toBe(0.15);
+      expect(seen.thresholdSources.any).toBe('site');
+      await second.api.updateSettings({ importFolder: in2, confirmImportFolder: true });
+      expect((await first.api.getSettings({})).importFolder).toBe(in1);
+      expect((await second.api.getSettings({})).importFolder).toBe(in2);
+      expect(seen.workstation).toBe(second.core.workstation);
+      expect(seen.workstation).not.toBe(first.core.workstation);
+      expect(seen.scopes).toEqual({ importFolder: 'workstation', thresholds: 'site', rankingModel: 'site', providers: 'workstation' });
+      // Each change of a folder is recorded with whose folder it is.
+      const sql = new PostgresHandle(database);
+      const changes = sql.prepare("SELECT detail FROM audit_log WHERE action = 'settings.importFolder' ORDER BY id").all() as { detail: string }[];
+      sql.close();
+      expect(changes.map((r) => JSON.parse(r.detail) as unknown)).toEqual([
+        { importFolder: in1, workstation: first.core.workstation },
+        { importFolder: in2, workstation: second.core.workstation },
+      ]);
+    } finally {
+      await second.stop();
+      await first.stop();
     }
   });
 
