@@ -21,6 +21,7 @@ import {
   type ApiResponse,
   type ProviderInfo,
   type RankingModel,
+  type ReviewConflictInfo,
   type Session,
   type Settings,
   type Thresholds,
@@ -469,6 +470,18 @@ export class TriageApiImpl implements TriageApi {
 
 /** A decision or a change that needs a signed-in reviewer was asked for without one (HTTP 403). */
 export class SignInRequired extends Error {}
+
+/**
+ * What every transport says about a failed call (the HTTP error body, the IPC envelope, the
+ * workstation thread's reply): the message, never a stack, and for a review refused by a
+ * ReviewConflict the decision that came first, so the screen can show it beside the reader's own.
+ * An ApiError that already carries one (a reply from the workstation thread) passes it on.
+ */
+export function errorReply(err: unknown): { error: string; conflict?: ReviewConflictInfo } {
+  if (err instanceof ReviewConflict) return { error: err.message, conflict: { studyUid: err.studyUid, latest: err.latest } };
+  if (err instanceof ApiError && err.conflict) return { error: err.message, conflict: err.conflict };
+  return { error: err instanceof Error ? err.message : String(err) };
+}
 
 // ---- CSV ------------------------------------------------------------------------------
 
