@@ -303,10 +303,19 @@ export const SettingsSchema = z.object({
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
+/** Since when (ISO time) and why a shared database cannot be reached. */
+export const DatabaseUnreachableSchema = z.object({ since: z.string(), reason: z.string() });
+export type DatabaseUnreachable = z.infer<typeof DatabaseUnreachableSchema>;
+
 export const StatusSchema = z.object({
   dataDir: z.string(),
   /** As in Settings, and "… UNREACHABLE since …" while a shared database cannot be reached. */
   database: z.string(),
+  /**
+   * Set while the database cannot be reached: what the screen shows is then as of its last
+   * successful refresh, not live. Null while it answers.
+   */
+  databaseUnreachable: DatabaseUnreachableSchema.nullable(),
   counts: z.record(z.string(), z.number()),
   models: z.string(),
   providers: z.array(ProviderInfoSchema),
@@ -466,7 +475,8 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('changed'),
     counter: z.number().int(),
-    reason: z.enum(['ingest', 'series', 'scoring', 'scored', 'review', 'settings', 'session', 'external']),
+    /** `database`: the shared database stopped answering, or answers again (status says which). */
+    reason: z.enum(['ingest', 'series', 'scoring', 'scored', 'review', 'settings', 'session', 'external', 'database']),
     studyUid: z.string().nullable(),
   }),
   z.object({

@@ -78,6 +78,8 @@ export class TriageApiImpl implements TriageApi {
   private readonly unsubscribeCore: () => void;
   private readonly poll: NodeJS.Timeout | undefined;
   private lastDataVersion: number;
+  /** When the core last said the database went away (null: it answers), as the screens were last told. */
+  private unreachableSince: string | null = null;
   private readonly notifiedFlags = new Set<string>();
 
   constructor(
@@ -137,6 +139,12 @@ export class TriageApiImpl implements TriageApi {
   }
 
   private checkExternal(): void {
+    // Whether the core found the database gone, or back: the screens show it at once, not at their next call.
+    const unreachableSince = this.core.databaseUnreachable()?.since ?? null;
+    if (unreachableSince !== this.unreachableSince) {
+      this.unreachableSince = unreachableSince;
+      this.changed('database', null);
+    }
     try {
       const v = this.core.store.dataVersion();
       if (v !== this.lastDataVersion) {
@@ -336,7 +344,16 @@ export class TriageApiImpl implements TriageApi {
   async status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>> {
     parseRequest('status', req);
     const s = this.core.status();
-    return { dataDir: s.dataDir, database: s.database, counts: s.counts, models: s.models, providers: this.providers(), changeCounter: this.counter };
+    return {
+      dataDir: s.dataDir,
+      database: s.database,
+      databaseUnreachable: s.databaseUnreachable,
+      counts: s.counts,
+      models: s.models,
+      // The providers are read from the database: unknown while it cannot be reached (as the models are).
+      providers: s.databaseUnreachable ? [] : this.providers(),
+      changeCounter: this.counter,
+    };
   }
 
   private settings(): Settings {
