@@ -2,7 +2,8 @@
  * The radiologist's screen in a real browser (Debian's chromium via playwright-core), over
  * http://127.0.0.1 against the real headless core and a real SQLite database: ranking, live
  * arrival, quarantine, viewer presets, the probability strip, a review that survives a server
- * restart, and a review conflict with another reader and both ways out of it. Saves the screenshots in assets/docs/screenshots/.
+ * restart, a review conflict with another reader and both ways out of it, and the banner of a
+ * shared database that cannot be reached. Saves the screenshots in assets/docs/screenshots/.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -488,5 +489,47 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     } finally {
       other.close();
     }
+  });
+
+  it('says when the shared database cannot be reached and dims the worklist as of its last read; a failed read says so', async () => {
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="worklist-page"][data-stale="0"] tr.row');
+    expect(await page.$('[data-testid="database-banner"]')).toBeNull();
+    // The status as a workstation on an unreachable PostgreSQL answers it (test/main/workstation/shared-database.test.ts).
+    const since = new Date(Date.now() - 4 * 60_000).toISOString();
+    await page.route('**/api/status', async (route) => {
+      const reply = await route.fetch();
+      const status = (await reply.json()) as Record<string, unknown>;
+      const databaseUnreachable = { since, reason: 'PostgreSQL at postgresql://triage:***@dbhost/triage is unreachable: connect ECONNREFUSED' };
+      await route.fulfill({ response: reply, json: { ...status, databaseUnreachable, providers: [] } });
+    });
+    try {
+      const banner = await page.waitForSelector('[data-testid="database-banner"]', { timeout: 20_000 });
+      const asOf = (await page.textContent('[data-testid="worklist-stale"]'))!;
+      expect(asOf).toMatch(/^as of \d\d:\d\d:\d\d — not live$/);
+      const sinceShown = await page.evaluate((iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }), since);
+      expect(await banner.textContent()).toBe(
+        `Shared database unreachable since ${sinceShown} — the worklist below is as of ${asOf.slice('as of '.length, -' — not live'.length)}, not live; received slices are kept and read again.`,
+      );
+      expect(await page.$('[data-testid="worklist-page"][data-stale="1"] tr.row')).not.toBeNull();
+      // Not "no model loaded": while the database is gone, which models run is unknown.
+      expect(await page.$('[data-testid="no-model-banner"]')).toBeNull();
+
+      // The list's own read fails: said, with the rows kept and marked as of their last read.
+      await page.route('**/api/worklist', (route) =>
+        route.fulfill({ status: 500, json: { error: 'PostgreSQL at postgresql://triage:***@dbhost/triage is unreachable: connect ECONNREFUSED', method: 'worklist' } }),
+      );
+      await page.click('[data-testid="filter-all"]');
+      const failed = (await (await page.waitForSelector('[data-testid="worklist-error"]')).textContent())!;
+      expect(failed).toMatch(/^The worklist could not be refreshed at \d\d:\d\d:\d\d: PostgreSQL at .* is unreachable: connect ECONNREFUSED\. The rows below are as of (\d\d:\d\d:\d\d)\. Trying again\.$/);
+      expect(failed).toContain(`as of ${asOf.slice('as of '.length, -' — not live'.length)}.`);
+      expect((await rowOrder()).length).toBeGreaterThan(0);
+    } finally {
+      await page.unrouteAll({ behavior: 'wait' });
+    }
+    // The database answers again: the banner goes, the list is read again and is live.
+    await page.waitForSelector('[data-testid="database-banner"]', { state: 'detached', timeout: 20_000 });
+    await page.waitForSelector('[data-testid="worklist-page"][data-stale="0"]', { timeout: 20_000 });
+    expect(await page.$('[data-testid="worklist-error"]')).toBeNull();
   });
 });
