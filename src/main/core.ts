@@ -560,10 +560,11 @@ export class TriageCore {
     } catch (err) {
       if (!this.databaseGone(err)) throw err;
     }
-    const database = this.unreachable
-      ? `${this.database}: UNREACHABLE since ${this.unreachable.since} (${this.unreachable.reason}); received files are kept and read again`
+    const databaseUnreachable = this.databaseUnreachable();
+    const database = databaseUnreachable
+      ? `${this.database}: UNREACHABLE since ${databaseUnreachable.since} (${databaseUnreachable.reason}); received files are kept and read again`
       : this.database;
-    if (this.unreachable) return { dataDir: this.dataDir, database, counts, models: 'unknown while the database cannot be reached' };
+    if (databaseUnreachable) return { dataDir: this.dataDir, database, databaseUnreachable, counts, models: 'unknown while the database cannot be reached' };
     let models: string;
     try {
       const manifest = loadManifest(this.opts.modelsDir);
@@ -583,7 +584,15 @@ export class TriageCore {
     } catch (err) {
       models = `manifest unreadable: ${(err as Error).message}`;
     }
-    return { dataDir: this.dataDir, database, counts, models };
+    return { dataDir: this.dataDir, database, databaseUnreachable: null, counts, models };
+  }
+
+  /**
+   * Since when and why the database cannot be reached, as last found by this core's own work
+   * (ingest, settling, jobs, status); null while it answers. Asks the database nothing.
+   */
+  databaseUnreachable(): { since: string; reason: string } | null {
+    return this.unreachable ? { ...this.unreachable } : null;
   }
 
   async stop(): Promise<void> {
@@ -615,6 +624,8 @@ export interface CoreStatus {
   dataDir: string;
   /** Which database the store uses: "SQLite in <data folder>" or "PostgreSQL <url without its password>". */
   database: string;
+  /** Since when and why the database cannot be reached; null while it answers. */
+  databaseUnreachable: { since: string; reason: string } | null;
   counts: Record<string, number>;
   models: string;
 }

@@ -9,9 +9,16 @@ import { Viewer } from './Viewer.js';
 import { Quarantine } from './Quarantine.js';
 import { SettingsPage } from './Settings.js';
 import { SessionContext, SignIn, useSessionState } from './SignIn.js';
-import type { Status } from '../shared/api.js';
+import type { DatabaseUnreachable, Status } from '../shared/api.js';
+import { clockTime, localTime } from './format.js';
 
 const SOUND_KEY = 'triage.alertSound';
+
+/**
+ * How often the status is read besides on every change: a database that went away sends no change,
+ * and nothing else may touch it (no import folder watched), so the status read is what finds it.
+ */
+const STATUS_POLL_MS = 10_000;
 
 /** A short two-note tone (Web Audio: no file to ship, nothing fetched). */
 function playTone(): void {
@@ -42,7 +49,10 @@ export function App() {
   const [selected, setSelected] = useState<string | null>(null);
 
   useEffect(() => client.onConnection(setLive), [client]);
-  const status = useStatusAndAlerts(client);
+  const { status, statusError } = useStatusAndAlerts(client);
+  // When the worklist was last read whole: what the screen is as of while it is not live.
+  const [worklistAsOf, setWorklistAsOf] = useState<number | null>(null);
+  const unreachable = status?.databaseUnreachable ?? null;
 
   const openStudy = (studyUid: string) => {
     setSelected(studyUid);
@@ -54,7 +64,8 @@ export function App() {
     <SessionContext.Provider value={sessionState}>
     <div className="app">
       <TopBar page={page} onPage={setPage} quarantined={status?.counts.quarantined ?? 0} reviewer={sessionState.session?.reviewer ?? null} />
-      {status && status.providers.length === 0 && (
+      {unreachable && <DatabaseBanner unreachable={unreachable} worklistAsOf={worklistAsOf} onWorklist={page.name === 'worklist'} />}
+      {status && !unreachable && status.providers.length === 0 && (
         <div className="banner-nomodel" role="alert" data-testid="no-model-banner">
           <strong>No model loaded: nothing is being scored.</strong> New studies wait as &ldquo;awaiting model&rdquo;
           and are not ranked by bleed. {status.models}
@@ -67,6 +78,8 @@ export function App() {
             selected={selected}
             onSelect={setSelected}
             onOpen={openStudy}
+            databaseUnreachable={unreachable !== null}
+            onLoaded={setWorklistAsOf}
           />
         )}
         {notice && (
@@ -90,9 +103,22 @@ export function App() {
         {page.name === 'quarantine' && <Quarantine />}
         {page.name === 'settings' && <SettingsPage />}
       </main>
-      <StatusBar live={live} status={status} />
+      <StatusBar live={live} status={status} statusError={statusError} />
     </div>
     </SessionContext.Provider>
+  );
+}
+
+/**
+ * While the shared database cannot be reached: since when, and that what the screen shows is as of
+ * the worklist's last successful read, not live; the slices received meanwhile are not lost.
+ */
+function DatabaseBanner({ unreachable, worklistAsOf, onWorklist }: { unreachable: DatabaseUnreachable; worklistAsOf: number | null; onWorklist: boolean }) {
+  const shown = worklistAsOf === null ? 'no worklist has been read since this screen opened' : `the worklist${onWorklist ? ' below' : ''} is as of ${clockTime(worklistAsOf)}, not live`;
+  return (
+    <div className="banner-database" role="alert" data-testid="database-banner" title={unreachable.reason}>
+      <strong>Shared database unreachable since {localTime(unreachable.since)}</strong> — {shown}; received slices are kept and read again.
+    </div>
   );
 }
 
@@ -135,16 +161,27 @@ function TopBar({ page, onPage, quarantined, reviewer }: { page: Page; onPage(pa
 }
 
 /**
- * The status (footer, no-model banner) and the flagged count, fetched again on every change. A new
- * flagged study is announced where the reader is: the tab title, and a tone if asked for.
+ * The status (footer, no-model and database banners) and the flagged count, fetched again on every
+ * change, and the status every STATUS_POLL_MS besides. A new flagged study is announced where the
+ * reader is: the tab title, and a tone if asked for.
  */
-function useStatusAndAlerts(client: TriageClient): Status | null {
+function useStatusAndAlerts(client: TriageClient): { status: Status | null; statusError: string | null } {
   const [status, setStatus] = useState<Status | null>(null);
+  const [statusError, setStatusError] = useState<string | null>(null);
   const flaggedSeen = useRef<number | null>(null);
   useEffect(() => {
     let alive = true;
+    const readStatus = () =>
+      void client.api
+        .status({})
+        .then((st) => {
+          if (!alive) return;
+          setStatus(st);
+          setStatusError(null);
+        })
+        .catch((e: Error) => alive && setStatusError(`${clockTime(Date.now())}: ${e.message}`));
     const refresh = () => {
-      void client.api.status({}).then((st) => alive && setStatus(st)).catch(() => {});
+      readStatus();
       void client.api
         .worklist({ ...toRequest(loadFilter()), status: 'unreviewed', flaggedOnly: true, from: null, to: null })
         .then(({ rows }) => {
@@ -158,12 +195,14 @@ function useStatusAndAlerts(client: TriageClient): Status | null {
     };
     refresh();
     const off = client.onEvent(() => refresh());
+    const poll = setInterval(readStatus, STATUS_POLL_MS);
     return () => {
       alive = false;
       off();
+      clearInterval(poll);
     };
   }, [client]);
-  return status;
+  return { status, statusError };
 }
 
 /**
@@ -199,13 +238,18 @@ function useStudyStepping(client: TriageClient, openStudy: (studyUid: string) =>
 }
 
 /** The footer: connection, models in use, data folder, and the alert-tone switch. */
-function StatusBar({ live, status }: { live: boolean; status: Status | null }) {
+function StatusBar({ live, status, statusError }: { live: boolean; status: Status | null; statusError: string | null }) {
   const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
   return (
     <footer className="statusbar">
       <span className={live ? 'live on' : 'live'} data-testid="live">
         {live ? '● live' : '○ reconnecting'}
       </span>
+      {statusError && (
+        <span className="stale-note" data-testid="status-error" title={statusError}>
+          status not read at {statusError}
+        </span>
+      )}
       <span title="the models in use">{status ? status.models : '…'}</span>
       <span className="muted">data: {status?.dataDir ?? '…'}</span>
       <button

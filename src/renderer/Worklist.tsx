@@ -1,11 +1,13 @@
 /**
  * The ranked worklist: most likely bleed first, live, filterable, keyboard-driven
  * (j/k or ↓/↑ move, Enter opens). A study without a score says "awaiting model", never a number.
+ * When it is not live — the shared database cannot be reached, or the last read of the list failed —
+ * the rows are dimmed and say what time they are as of, and a failed read says so.
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { isTyping } from './keys.js';
 import { getClient, type TriageClient } from './api.js';
-import { LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText, waiting } from './format.js';
+import { clockTime, LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText, waiting } from './format.js';
 import type { ApiRequest, ApiResponse, WorklistItem } from '../shared/api.js';
 
 type Filter = { status: 'all' | 'unreviewed' | 'reviewed'; flaggedOnly: boolean; from: string; to: string; sort: 'score' | 'arrival' };
@@ -33,10 +35,19 @@ export function toRequest(f: Filter): ApiRequest<'worklist'> {
   };
 }
 
-export function Worklist(props: { selected: string | null; onSelect(uid: string): void; onOpen(uid: string): void }) {
+export function Worklist(props: {
+  selected: string | null;
+  onSelect(uid: string): void;
+  onOpen(uid: string): void;
+  /** The status says the shared database cannot be reached: the rows are as of their last read. */
+  databaseUnreachable?: boolean;
+  /** Told the time of each successful read of the list. */
+  onLoaded?(at: number): void;
+}) {
   const client = getClient();
   const [filter, setFilter] = useState<Filter>(loadFilter);
-  const { data, error, setError } = useLiveWorklist(client, filter);
+  const { data, error, setError, loadedAt, failure } = useLiveWorklist(client, filter, props.databaseUnreachable ?? false, props.onLoaded);
+  const stale = Boolean(props.databaseUnreachable) || failure !== null;
   const now = useNow(30_000);
   const tableRef = useRef<HTMLTableSectionElement>(null);
 
@@ -72,10 +83,15 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
   const filtered = filter.status !== 'all' || filter.flaggedOnly || filter.from || filter.to;
 
   return (
-    <section className="worklist">
+    <section className={stale ? 'worklist stale' : 'worklist'} data-testid="worklist-page" data-stale={stale ? '1' : '0'}>
       <div className="toolbar">
         <FilterControls filter={filter} set={set} />
         <span className="spacer" />
+        {stale && (
+          <span className="stale-note" data-testid="worklist-stale">
+            {loadedAt === null ? 'not read yet' : `as of ${clockTime(loadedAt)}`} — not live
+          </span>
+        )}
         {data && (
           <span className="muted small" data-testid="ranking-family" title={data.rankingReason}>
             ranked by {data.rankingModel}
@@ -90,6 +106,12 @@ export function Worklist(props: { selected: string | null; onSelect(uid: string)
           Export reviewed CSV
         </button>
       </div>
+      {failure && (
+        <div className="error" role="alert" data-testid="worklist-error">
+          The worklist could not be refreshed at {clockTime(failure.at)}: {failure.message}.{' '}
+          {loadedAt === null ? 'No list has been read yet.' : `The rows below are as of ${clockTime(loadedAt)}.`} Trying again.
+        </div>
+      )}
       {error && <div className="error" role="alert">{error}</div>}
       <div className="tablewrap">
         <WorklistTable bodyRef={tableRef} rows={rows} now={now} selected={props.selected} onSelect={props.onSelect} onOpen={props.onOpen} rankingModel={data?.rankingModel ?? ''} />
@@ -249,24 +271,51 @@ function Row(props: { r: WorklistItem; now: number; selected: boolean; rankingMo
   );
 }
 
-/** The worklist under `filter`, fetched again on any change event (debounced) and on reconnect. */
-function useLiveWorklist(client: TriageClient, filter: Filter) {
+/** How often a worklist read that failed is tried again, with no change event to prompt it. */
+const RETRY_MS = 10_000;
+
+/**
+ * The worklist under `filter`, fetched again on any change event (debounced), on reconnect, when the
+ * database answers again, and every RETRY_MS after a read failed; with the time of the last
+ * successful read and the last failure (null once a read succeeds again).
+ */
+function useLiveWorklist(client: TriageClient, filter: Filter, databaseUnreachable: boolean, onLoaded?: (at: number) => void) {
   const [data, setData] = useState<ApiResponse<'worklist'> | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [loadedAt, setLoadedAt] = useState<number | null>(null);
+  const [failure, setFailure] = useState<{ at: number; message: string } | null>(null);
+  const told = useRef(onLoaded);
+  told.current = onLoaded;
   const load = useCallback(() => {
     client.api
       .worklist(toRequest(filter))
       .then((d) => {
+        const at = Date.now();
         setData(d);
-        setError(null);
+        setLoadedAt(at);
+        setFailure(null);
+        told.current?.(at);
       })
-      .catch((e: Error) => setError(e.message));
+      .catch((e: Error) => setFailure({ at: Date.now(), message: e.message }));
   }, [client, filter]);
 
   useEffect(() => {
     sessionStorage.setItem(FILTER_KEY, JSON.stringify(filter));
     load();
   }, [filter, load]);
+
+  useEffect(() => {
+    if (!failure) return;
+    const t = setTimeout(load, RETRY_MS);
+    return () => clearTimeout(t);
+  }, [failure, load]);
+
+  // Back from unreachable: what others recorded meanwhile is read now, not at the next change.
+  const wasUnreachable = useRef(databaseUnreachable);
+  useEffect(() => {
+    if (wasUnreachable.current && !databaseUnreachable) load();
+    wasUnreachable.current = databaseUnreachable;
+  }, [databaseUnreachable, load]);
 
   useEffect(() => {
     let t: ReturnType<typeof setTimeout> | undefined;
@@ -282,7 +331,7 @@ function useLiveWorklist(client: TriageClient, filter: Filter) {
       off2();
     };
   }, [client, load]);
-  return { data, error, setError };
+  return { data, error, setError, loadedAt, failure };
 }
 
 /** j/k or ↓/↑ move the selection, Home/End jump, Enter opens (not while typing in a field). */

@@ -4,12 +4,14 @@
  * same API is served over loopback HTTP. Both are wrapped by makeClient(), which validates every
  * reply against the schemas in src/shared/api.ts (requests are validated where they are received,
  * by the implementation), so the rest of the renderer cannot tell which transport it has and never
- * draws a malformed reply.
+ * draws a malformed reply. A failed call throws an ApiError, from either transport alike
+ * (errorFromReply): a review refused for a conflict carries the decision that came first.
  */
 import {
   ApiError,
   ApiEventSchema,
   API_METHODS,
+  errorFromReply,
   EVENTS_PATH,
   httpPath,
   TOKEN_HEADER,
@@ -43,7 +45,7 @@ export interface TriageClient {
 function unwrap(method: ApiMethod, reply: unknown): unknown {
   const r = reply as Envelope | undefined;
   if (!r || typeof r !== 'object' || !('ok' in r)) throw new ApiError(`malformed ${method} reply`, method);
-  if (!r.ok) throw new ApiError(r.error, method);
+  if (!r.ok) throw errorFromReply(method, r, `malformed ${method} reply`);
   return r.value;
 }
 
@@ -114,8 +116,8 @@ function httpClient(): TriageClient {
         headers: { 'Content-Type': 'application/json', [TOKEN_HEADER]: token },
         body: JSON.stringify(request),
       });
-      const body = (await res.json().catch(() => ({}))) as { error?: string };
-      if (!res.ok) throw new ApiError(body.error ?? `${method}: HTTP ${res.status}`, method);
+      const body: unknown = await res.json().catch(() => ({}));
+      if (!res.ok) throw errorFromReply(method, body, `${method}: HTTP ${res.status}`);
       return body;
     }),
     onEvent: (listener) => {

@@ -73,6 +73,11 @@ export function localTime(iso: string): string {
   return d.toDateString() === today.toDateString() ? hm : `${d.toLocaleDateString()} ${hm}`;
 }
 
+/** A time of day to the second ('14:03:27'), where which minute is not enough: what a screen is as of, who decided first. */
+export function clockTime(at: string | number): string {
+  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+}
+
 const MODEL_SHORT: Record<string, string> = {
   convlstm: 'Conv-LSTM',
   ensemble: 'Ensemble',

@@ -319,10 +319,19 @@ export const SettingsSchema = z.object({
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 
+/** Since when (ISO time) and why a shared database cannot be reached. */
+export const DatabaseUnreachableSchema = z.object({ since: z.string(), reason: z.string() });
+export type DatabaseUnreachable = z.infer<typeof DatabaseUnreachableSchema>;
+
 export const StatusSchema = z.object({
   dataDir: z.string(),
   /** As in Settings, and "… UNREACHABLE since …" while a shared database cannot be reached. */
   database: z.string(),
+  /**
+   * Set while the database cannot be reached: what the screen shows is then as of its last
+   * successful refresh, not live. Null while it answers.
+   */
+  databaseUnreachable: DatabaseUnreachableSchema.nullable(),
   counts: z.record(z.string(), z.number()),
   models: z.string(),
   providers: z.array(ProviderInfoSchema),
@@ -449,8 +458,11 @@ export function isApiMethod(name: string): name is ApiMethod {
   return Object.prototype.hasOwnProperty.call(API_SCHEMAS, name);
 }
 
-/** What an IPC call answers: the method's value, or the error message (Electron). */
-export type Envelope = { ok: true; value: unknown } | { ok: false; error: string };
+/**
+ * What an IPC call answers: the method's value, or the error message with a review conflict's
+ * decision (Electron; the same error reply the HTTP server sends, ApiErrorSchema).
+ */
+export type Envelope = { ok: true; value: unknown } | { ok: false; error: string; conflict?: ReviewConflictInfo };
 
 /**
  * The score id under which a study's ranking score is stored and served: the site's chosen
@@ -479,7 +491,8 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('changed'),
     counter: z.number().int(),
-    reason: z.enum(['ingest', 'series', 'scoring', 'scored', 'review', 'settings', 'session', 'external']),
+    /** `database`: the shared database stopped answering, or answers again (status says which). */
+    reason: z.enum(['ingest', 'series', 'scoring', 'scored', 'review', 'settings', 'session', 'external', 'database']),
     studyUid: z.string().nullable(),
   }),
   z.object({
@@ -493,19 +506,25 @@ export const ApiEventSchema = z.discriminatedUnion('type', [
 export type ApiEvent = z.infer<typeof ApiEventSchema>;
 
 /**
- * A transport's error reply: the message only, never a stack; a review refused because another
- * decision came since the one the reader saw carries that decision (`latest`, null: none).
+ * A review refused because another decision on the study came since the one the reader saw: that
+ * decision (`latest`; null: the study has none), so the screen can show who decided what and when.
  */
+export const ReviewConflictSchema = z.object({ studyUid: z.string(), latest: ReviewEntrySchema.nullable() });
+export type ReviewConflictInfo = z.infer<typeof ReviewConflictSchema>;
+
+/** A transport's error reply: the message only, never a stack, and a review conflict's decision. */
 export const ApiErrorSchema = z.object({
   error: z.string(),
   method: z.string().optional(),
-  conflict: z.object({ studyUid: z.string(), latest: ReviewEntrySchema.nullable() }).optional(),
+  conflict: ReviewConflictSchema.optional(),
 });
 
 export class ApiError extends Error {
   constructor(
     message: string,
     readonly method?: string,
+    /** Set when a review was refused because another decision came since the one the reader saw. */
+    readonly conflict?: ReviewConflictInfo,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -528,12 +547,25 @@ export function parseResponse<M extends ApiMethod>(method: M, raw: unknown): Api
   return r.data as ApiResponse<M>;
 }
 
+/**
+ * The error a client throws for a failed call's reply (an HTTP error body or an IPC envelope),
+ * validated here as replies are: its message, and a review conflict's decision when it carries one.
+ * `fallback` is the message for a reply that has none (an HTTP error page, an empty body).
+ */
+export function errorFromReply(method: ApiMethod, reply: unknown, fallback: string): ApiError {
+  if (typeof reply !== 'object' || reply === null || !('error' in reply)) return new ApiError(fallback, method);
+  const r = ApiErrorSchema.safeParse(reply);
+  if (!r.success) return new ApiError(`invalid ${method} error reply: ${describeIssues(r.error)}`, method);
+  return new ApiError(r.data.error, method, r.data.conflict);
+}
+
 /*
  * Validation happens once on each edge, on the side that receives:
  * - a request, by the implementation (src/main/api: parseRequest is each method's first step),
  *   because in-process callers (the CLI, the demo, the tests) reach it without any transport;
  * - a response, by the client that receives it (makeClient: the screen), because the screen is
- *   what must never draw a malformed reply.
+ *   what must never draw a malformed reply; an error reply too (errorFromReply), since the screen
+ *   draws a review conflict's decision.
  * The transports in between (HTTP, IPC, the workstation thread) pass both through unchanged.
  */
 

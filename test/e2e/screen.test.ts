@@ -1,8 +1,9 @@
 /**
  * The radiologist's screen in a real browser (Debian's chromium via playwright-core), over
  * http://127.0.0.1 against the real headless core and a real SQLite database: ranking, live
- * arrival, quarantine, viewer presets, the probability strip, and a review that survives a
- * server restart. Saves the screenshots in assets/docs/screenshots/.
+ * arrival, quarantine, viewer presets, the probability strip, a review that survives a server
+ * restart, a review conflict with another reader and both ways out of it, and the banner of a
+ * shared database that cannot be reached. Saves the screenshots in assets/docs/screenshots/.
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { compose } from '../../src/main/core.js';
+import { TriageApiImpl } from '../../src/main/api/index.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
 import { bump, discMap, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from '../fixtures/studies.js';
@@ -408,5 +410,129 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     expect(any).toMatch(/needs at least 5 reviewed studies with and 5 without \(has 2 and 0\)/);
     expect(await page.textContent('[data-testid="thresholds-proposal"]')).toMatch(/From 2 reviewed studies scored by/);
     expect(await page.isDisabled('[data-testid="thresholds-use-proposal"]')).toBe(true);
+  });
+
+  /**
+   * Another reading room's reviewer: a second API on the same core and store. Its decisions make no
+   * change event on this page's stream, so the page keeps showing what it loaded, as it does in the
+   * moment between another workstation's decision and that change reaching this screen.
+   */
+  const elsewhere = async () => {
+    const other = new TriageApiImpl(serving.core, { externalPollMs: 0 });
+    await other.signIn({ name: 'Dr Bo Other', create: true });
+    return other;
+  };
+  const reviewAudit = (studyUid: string) =>
+    withDatabase(serving.core.dataDir, (db) =>
+      db.prepare("SELECT actor, action, detail FROM audit_log WHERE action LIKE 'review.%' AND subject = @studyUid ORDER BY id").all({ studyUid }),
+    ) as { actor: string; action: string; detail: string }[];
+
+  it('shows a decision recorded elsewhere since the study was opened, and keeps theirs when asked: nothing written', async () => {
+    await page.click('button.tab >> text=Worklist');
+    await page.dblclick(`tr.row[data-study="${C.studyUid}"]`);
+    await page.waitForSelector(`[data-testid="viewer"][data-study="${C.studyUid}"] [data-testid="review-status"] >> text=new`);
+    const other = await elsewhere();
+    try {
+      const theirs = await other.review({ studyUid: C.studyUid, decision: 'confirmed', subtypes: ['subarachnoid'], comment: 'small SAH, left sylvian', after: null });
+      await page.fill('[data-testid="comment"]', 'no bleed');
+      await page.click('[data-testid="dismiss"]');
+      const conflict = await page.waitForSelector('[data-testid="review-conflict"]');
+      const text = (await conflict.textContent()) ?? '';
+      expect(await page.textContent('[data-testid="conflict-theirs"]')).toMatch(/^confirmed · SAH by Dr Bo Other at \d\d:\d\d:\d\d“small SAH, left sylvian”$/);
+      expect(await page.textContent('[data-testid="conflict-mine"]')).toBe('Yours: dismissed · “no bleed”');
+      expect(text).toMatch(/Not recorded: another decision came first/);
+      // The time shown is the one recorded, on this screen's clock.
+      const hms = /at (\d\d:\d\d:\d\d)/.exec(text)![1]!;
+      expect(hms).toBe(await page.evaluate((iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }), theirs.review.createdAt));
+      // Nothing of ours was written, and no key sends another decision on the refused view.
+      await page.keyboard.press('d');
+      expect((await serving.api.study({ studyUid: C.studyUid })).reviews.map((r) => `${r.decision}:${r.reviewer}`)).toEqual(['confirmed:Dr Bo Other']);
+
+      await page.click('[data-testid="conflict-keep-theirs"]');
+      await page.waitForSelector('[data-testid="review-conflict"]', { state: 'detached' });
+      await page.waitForSelector(`[data-testid="viewer"][data-study="${C.studyUid}"] [data-testid="review-status"] >> text=confirmed`);
+      expect(await page.textContent('[data-testid="review-history"]')).toContain('Dr Bo Other');
+      expect(await page.inputValue('[data-testid="comment"]')).toBe('');
+      expect((await serving.api.study({ studyUid: C.studyUid })).reviews.map((r) => `${r.decision}:${r.reviewer}`)).toEqual(['confirmed:Dr Bo Other']);
+      expect(reviewAudit(C.studyUid).map((a) => `${a.action}:${a.actor}`)).toEqual(['review.confirmed:Dr Bo Other']);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('records mine anyway over the decision shown, and refuses it again when a third came meanwhile', async () => {
+    await page.keyboard.press('Escape');
+    await page.dblclick(`tr.row[data-study="${D.studyUid}"]`);
+    await page.waitForSelector(`[data-testid="viewer"][data-study="${D.studyUid}"] [data-testid="review-status"] >> text=new`);
+    const other = await elsewhere();
+    try {
+      const theirs = await other.review({ studyUid: D.studyUid, decision: 'confirmed', subtypes: ['subdural'], comment: '', after: null });
+      await page.check('[data-testid="subtype-intraventricular"]');
+      await page.fill('[data-testid="comment"]', 'IVH only');
+      await page.click('[data-testid="confirm"]');
+      await page.waitForSelector('[data-testid="conflict-theirs"]:has-text("confirmed · SDH by Dr Bo Other")');
+      // A third decision, made while the reader looks at the second.
+      const third = await other.review({ studyUid: D.studyUid, decision: 'reopened', subtypes: [], comment: 'second look', after: theirs.review.id });
+      await page.click('[data-testid="conflict-record-mine"]');
+      await page.waitForSelector('[data-testid="conflict-theirs"]:has-text("re-opened by Dr Bo Other")');
+      expect(await page.textContent('[data-testid="conflict-theirs"]')).toContain('“second look”');
+      expect((await serving.api.study({ studyUid: D.studyUid })).reviews.map((r) => r.id)).toEqual([theirs.review.id, third.review.id]);
+
+      await page.click('[data-testid="conflict-record-mine"]');
+      // Recorded: a confirm moves on to the next unreviewed study.
+      await page.waitForSelector(`[data-testid="viewer"]:not([data-study="${D.studyUid}"])`);
+      const reviews = (await serving.api.study({ studyUid: D.studyUid })).reviews;
+      expect(reviews.map((r) => `${r.decision}:${r.reviewer}`)).toEqual(['confirmed:Dr Bo Other', 'reopened:Dr Bo Other', 'confirmed:Dr Ada Test']);
+      expect(reviews[2]).toMatchObject({ subtypes: ['intraventricular'], comment: 'IVH only' });
+      // Audited as every decision is, naming the decision it was recorded over.
+      const audit = reviewAudit(D.studyUid);
+      expect(audit.map((a) => `${a.action}:${a.actor}`)).toEqual(['review.confirmed:Dr Bo Other', 'review.reopened:Dr Bo Other', 'review.confirmed:Dr Ada Test']);
+      expect(JSON.parse(audit[2]!.detail)).toMatchObject({ reviewId: reviews[2]!.id, from: 'in_review', to: 'confirmed', after: third.review.id });
+      expect(serving.core.store.audit.verify().ok).toBe(true);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('says when the shared database cannot be reached and dims the worklist as of its last read; a failed read says so', async () => {
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-testid="worklist-page"][data-stale="0"] tr.row');
+    expect(await page.$('[data-testid="database-banner"]')).toBeNull();
+    // The status as a workstation on an unreachable PostgreSQL answers it (test/main/workstation/shared-database.test.ts).
+    const since = new Date(Date.now() - 4 * 60_000).toISOString();
+    await page.route('**/api/status', async (route) => {
+      const reply = await route.fetch();
+      const status = (await reply.json()) as Record<string, unknown>;
+      const databaseUnreachable = { since, reason: 'PostgreSQL at postgresql://triage:***@dbhost/triage is unreachable: connect ECONNREFUSED' };
+      await route.fulfill({ response: reply, json: { ...status, databaseUnreachable, providers: [] } });
+    });
+    try {
+      const banner = await page.waitForSelector('[data-testid="database-banner"]', { timeout: 20_000 });
+      const asOf = (await page.textContent('[data-testid="worklist-stale"]'))!;
+      expect(asOf).toMatch(/^as of \d\d:\d\d:\d\d — not live$/);
+      const sinceShown = await page.evaluate((iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false }), since);
+      expect(await banner.textContent()).toBe(
+        `Shared database unreachable since ${sinceShown} — the worklist below is as of ${asOf.slice('as of '.length, -' — not live'.length)}, not live; received slices are kept and read again.`,
+      );
+      expect(await page.$('[data-testid="worklist-page"][data-stale="1"] tr.row')).not.toBeNull();
+      // Not "no model loaded": while the database is gone, which models run is unknown.
+      expect(await page.$('[data-testid="no-model-banner"]')).toBeNull();
+
+      // The list's own read fails: said, with the rows kept and marked as of their last read.
+      await page.route('**/api/worklist', (route) =>
+        route.fulfill({ status: 500, json: { error: 'PostgreSQL at postgresql://triage:***@dbhost/triage is unreachable: connect ECONNREFUSED', method: 'worklist' } }),
+      );
+      await page.click('[data-testid="filter-all"]');
+      const failed = (await (await page.waitForSelector('[data-testid="worklist-error"]')).textContent())!;
+      expect(failed).toMatch(/^The worklist could not be refreshed at \d\d:\d\d:\d\d: PostgreSQL at .* is unreachable: connect ECONNREFUSED\. The rows below are as of (\d\d:\d\d:\d\d)\. Trying again\.$/);
+      expect(failed).toContain(`as of ${asOf.slice('as of '.length, -' — not live'.length)}.`);
+      expect((await rowOrder()).length).toBeGreaterThan(0);
+    } finally {
+      await page.unrouteAll({ behavior: 'wait' });
+    }
+    // The database answers again: the banner goes, the list is read again and is live.
+    await page.waitForSelector('[data-testid="database-banner"]', { state: 'detached', timeout: 20_000 });
+    await page.waitForSelector('[data-testid="worklist-page"][data-stale="0"]', { timeout: 20_000 });
+    expect(await page.$('[data-testid="worklist-error"]')).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ import {
   API_METHODS,
   API_SCHEMAS,
   dispatch,
+  errorFromReply,
   httpPath,
   ipcChannel,
   isApiMethod,
@@ -94,6 +95,21 @@ describe('the API contract', () => {
       ['changes', {}],
       ['worklist', { sort: 'sideways' }],
     ]);
+  });
+
+  it("reads a failed call's reply into an ApiError, with a review conflict's decision validated", () => {
+    const latest = { id: 7, studyUid: '1.2.3', reviewer: 'Dr B', decision: 'confirmed', subtypes: ['subdural'], comment: 'thin SDH', createdAt: '2026-01-01T10:00:00.000Z' };
+    const conflict = errorFromReply('review', { error: 'study 1.2.3 was decided meanwhile', method: 'review', conflict: { studyUid: '1.2.3', latest } }, 'HTTP 409');
+    expect(conflict).toBeInstanceOf(ApiError);
+    expect(conflict).toMatchObject({ message: 'study 1.2.3 was decided meanwhile', method: 'review', conflict: { studyUid: '1.2.3', latest } });
+    expect(errorFromReply('review', { ok: false, error: 'no study 1.2.3' }, 'x').conflict).toBeUndefined();
+    // No message (an HTTP error page, an empty body): the transport's own words.
+    expect(errorFromReply('status', {}, 'status: HTTP 502').message).toBe('status: HTTP 502');
+    expect(errorFromReply('status', null, 'status: HTTP 502').message).toBe('status: HTTP 502');
+    // A conflict that is not a decision never reaches the screen as one.
+    const bad = errorFromReply('review', { error: 'x', conflict: { studyUid: '1.2.3', latest: { ...latest, decision: 'deleted' } } }, 'HTTP 409');
+    expect(bad.conflict).toBeUndefined();
+    expect(bad.message).toMatch(/^invalid review error reply: conflict\.latest\.decision/);
   });
 
   it('dispatch passes the request to the implementation unchanged and its reply back, refusing unknown methods', async () => {

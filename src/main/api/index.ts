@@ -21,6 +21,7 @@ import {
   type ApiResponse,
   type ProviderInfo,
   type RankingModel,
+  type ReviewConflictInfo,
   type Session,
   type Settings,
   type Thresholds,
@@ -77,6 +78,8 @@ export class TriageApiImpl implements TriageApi {
   private readonly unsubscribeCore: () => void;
   private readonly poll: NodeJS.Timeout | undefined;
   private lastDataVersion: number;
+  /** When the core last said the database went away (null: it answers), as the screens were last told. */
+  private unreachableSince: string | null = null;
   private readonly notifiedFlags = new Set<string>();
 
   constructor(
@@ -136,6 +139,12 @@ export class TriageApiImpl implements TriageApi {
   }
 
   private checkExternal(): void {
+    // Whether the core found the database gone, or back: the screens show it at once, not at their next call.
+    const unreachableSince = this.core.databaseUnreachable()?.since ?? null;
+    if (unreachableSince !== this.unreachableSince) {
+      this.unreachableSince = unreachableSince;
+      this.changed('database', null);
+    }
     try {
       const v = this.core.store.dataVersion();
       if (v !== this.lastDataVersion) {
@@ -335,7 +344,16 @@ export class TriageApiImpl implements TriageApi {
   async status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>> {
     parseRequest('status', req);
     const s = this.core.status();
-    return { dataDir: s.dataDir, database: s.database, counts: s.counts, models: s.models, providers: this.providers(), changeCounter: this.counter };
+    return {
+      dataDir: s.dataDir,
+      database: s.database,
+      databaseUnreachable: s.databaseUnreachable,
+      counts: s.counts,
+      models: s.models,
+      // The providers are read from the database: unknown while it cannot be reached (as the models are).
+      providers: s.databaseUnreachable ? [] : this.providers(),
+      changeCounter: this.counter,
+    };
   }
 
   private settings(): Settings {
@@ -477,6 +495,18 @@ export class TriageApiImpl implements TriageApi {
 
 /** A decision or a change that needs a signed-in reviewer was asked for without one (HTTP 403). */
 export class SignInRequired extends Error {}
+
+/**
+ * What every transport says about a failed call (the HTTP error body, the IPC envelope, the
+ * workstation thread's reply): the message, never a stack, and for a review refused by a
+ * ReviewConflict the decision that came first, so the screen can show it beside the reader's own.
+ * An ApiError that already carries one (a reply from the workstation thread) passes it on.
+ */
+export function errorReply(err: unknown): { error: string; conflict?: ReviewConflictInfo } {
+  if (err instanceof ReviewConflict) return { error: err.message, conflict: { studyUid: err.studyUid, latest: err.latest } };
+  if (err instanceof ApiError && err.conflict) return { error: err.message, conflict: err.conflict };
+  return { error: err instanceof Error ? err.message : String(err) };
+}
 
 // ---- CSV ------------------------------------------------------------------------------
 

@@ -4,11 +4,13 @@
  * handler and one preload function. Each handler first checks the sender (our window, our
  * app:// page), then hands the request as it came to the API call: the API implementation, in the
  * workstation thread, validates it (the rule is written beside dispatch in src/shared/api.ts).
- * Replies are envelopes so the renderer sees our error message, not Electron's wrapping of it.
+ * Replies are envelopes so the renderer sees our error message, not Electron's wrapping of it, and
+ * a review conflict's decision (errorReply), as the HTTP server sends it.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IpcMain, IpcMainEvent, IpcMainInvokeEvent } from 'electron';
 import { API_METHODS, ipcChannel, TOKEN_CHANNEL, type ApiMethod, type Envelope } from '../../shared/api.js';
+import { errorReply } from '../api/index.js';
 
 /**
  * Answers one API call, validating the request and the response: dispatch over the API in the
@@ -52,7 +54,7 @@ export function registerIpcHandlers(
       try {
         return { ok: true, value: await call(method, request) };
       } catch (err) {
-        return { ok: false, error: (err as Error).message };
+        return { ok: false, ...errorReply(err) };
       }
     });
   }

@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { ApiError, dispatch, EVENTS_PATH, isApiMethod, TOKEN_HEADER, type ApiEvent } from '../../shared/api.js';
-import { NotFound, ReviewConflict, SignInRequired, type TriageApiImpl } from '../api/index.js';
+import { errorReply, NotFound, ReviewConflict, SignInRequired, type TriageApiImpl } from '../api/index.js';
 
 export const LOOPBACK = '127.0.0.1';
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -164,9 +164,7 @@ async function answerApi(
     if (e instanceof BodyTooLarge) res.setHeader('Connection', 'close');
     const status = statusOf(e);
     if (status === 500) opts.log?.(`api ${method} failed: ${e.stack ?? e.message}`);
-    // A conflict says which decision came first, so the screen can show it beside the reader's own.
-    const conflict = e instanceof ReviewConflict ? { conflict: { studyUid: e.studyUid, latest: e.latest } } : {};
-    sendJson(res, status, { error: e.message, method, ...conflict });
+    sendJson(res, status, { ...errorReply(e), method });
   }
 }
 

@@ -118,6 +118,9 @@ export class ReviewRepository {
         to: status,
         subtypes,
         comment: r.comment,
+        // The decision the reader had seen (null: none): after a conflict, the other decision this
+        // one was knowingly recorded over.
+        ...(r.after !== undefined ? { after: r.after } : {}),
       });
       return {
         reviewStatus: status,

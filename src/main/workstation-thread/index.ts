@@ -10,7 +10,7 @@
  * them as they are.
  */
 import type { Worker } from 'node:worker_threads';
-import type { ApiEvent, ApiMethod } from '../../shared/api.js';
+import { ApiError, type ApiEvent, type ApiMethod } from '../../shared/api.js';
 import { startWorker, workerUrl } from '../workers/index.js';
 import type { FromThread, ToThread, WorkstationThreadOptions } from './protocol.js';
 
@@ -19,7 +19,10 @@ export type { WorkstationThreadOptions } from './protocol.js';
 export interface WorkstationThread {
   /** Models loaded and scoring in the thread (0: series wait for a model). */
   readonly modelsLoaded: number;
-  /** One API call, validated and answered in the thread; rejects with the API's error message. */
+  /**
+   * One API call, validated and answered in the thread; rejects with an ApiError carrying the API's
+   * message (and a review conflict's decision).
+   */
   call(method: ApiMethod, request: unknown): Promise<unknown>;
   onEvent(listener: (e: ApiEvent) => void): () => void;
   /**
@@ -32,6 +35,7 @@ export interface WorkstationThread {
 }
 
 interface Pending {
+  method: ApiMethod;
   resolve(v: unknown): void;
   reject(e: Error): void;
 }
@@ -73,7 +77,7 @@ class ThreadHost implements WorkstationThread {
     if (this.ended !== null || this.stopRequested) return Promise.reject(new Error(this.ended ?? 'the triage core is stopping'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { method, resolve, reject });
       this.post({ type: 'call', id, method, request });
     });
   }
@@ -116,7 +120,8 @@ class ThreadHost implements WorkstationThread {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
         if (m.envelope.ok) p?.resolve(m.envelope.value);
-        else p?.reject(new Error(m.envelope.error));
+        // A review conflict's decision rides along as it came: the screen validates it.
+        else p?.reject(new ApiError(m.envelope.error, p.method, m.envelope.conflict));
         break;
       }
       case 'event':

@@ -2,10 +2,12 @@
  * The workstation thread's entry: starts the workstation (core, store, models, watcher, API) here,
  * so every SQLite statement, DICOM parse and scoring step runs off the thread that owns the
  * windows. Each API call is answered by dispatch (src/shared/api.ts) over the API implementation,
- * which validates the request; errors travel back as envelopes.
+ * which validates the request; errors travel back as envelopes (errorReply: the message, and a
+ * review conflict's decision).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { dispatch } from '../../shared/api.js';
+import { errorReply } from '../api/index.js';
 import { startWorkstation, type Workstation } from '../workstation.js';
 import type { FromThread, ToThread, WorkstationThreadOptions } from './protocol.js';
 
@@ -37,7 +39,7 @@ async function answer(m: Extract<ToThread, { type: 'call' }>): Promise<void> {
   try {
     post({ type: 'reply', id: m.id, envelope: { ok: true, value: await dispatch(ws.api, m.method, m.request) } });
   } catch (err) {
-    post({ type: 'reply', id: m.id, envelope: { ok: false, error: (err as Error).message } });
+    post({ type: 'reply', id: m.id, envelope: { ok: false, ...errorReply(err) } });
   }
 }
 

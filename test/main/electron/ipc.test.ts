@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { API_METHODS, dispatch, EVENT_CHANNEL, ipcChannel, TOKEN_CHANNEL, type ApiMethod } from '../../../src/shared/api.js';
+import { ApiError, API_METHODS, dispatch, errorFromReply, EVENT_CHANNEL, ipcChannel, TOKEN_CHANNEL, type ApiMethod } from '../../../src/shared/api.js';
 
 type Handler = (event: unknown, ...args: unknown[]) => Promise<unknown>;
 type Listener = (event: unknown, payload: unknown) => void;
@@ -80,6 +80,8 @@ describe('Electron IPC wiring', () => {
   let dir: string;
   let stop: () => Promise<void>;
   let bridge: Record<string, (req?: unknown) => Promise<unknown>> & { onEvent(l: (e: unknown) => void): () => void };
+  /** Another reviewer's API on the same core, as a second reading room on the same database. */
+  let elsewhere: import('../../../src/main/api/index.js').TriageApiImpl;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'triage-ipc-'));
@@ -88,6 +90,7 @@ describe('Electron IPC wiring', () => {
     const { registerIpcHandlers, makeSenderCheck } = await import('../../../src/main/electron/ipc.js');
     const core = compose({ dataDir: dir });
     const api = new TriageApiImpl(core, { externalPollMs: 0 });
+    elsewhere = new TriageApiImpl(core, { externalPollMs: 0 });
     const { ipcMain } = await import('electron');
     const unregister = registerIpcHandlers(ipcMain, (method, request) => dispatch(api, method, request), makeSenderCheck((id) => id === 1));
     await import('../../../src/preload/index.js');
@@ -95,6 +98,7 @@ describe('Electron IPC wiring', () => {
     stop = async () => {
       unregister();
       api.close();
+      elsewhere.close();
       await core.stop();
     };
   });
@@ -131,6 +135,38 @@ describe('Electron IPC wiring', () => {
     expect(await bridge.worklist!({ sort: 'random' })).toMatchObject({ ok: false });
     expect(await bridge.worklist!({ extra: 1 })).toMatchObject({ ok: false });
     expect(await bridge.study!({ studyUid: '9.9.9' })).toMatchObject({ ok: false, error: 'no study 9.9.9' });
+  });
+
+  it("carries a review conflict structured: the other decision, validated by the screen's client into ApiError.conflict", async () => {
+    const { recordSeries } = await import('../../fixtures/store.js');
+    const core = elsewhere.core;
+    recordSeries(core.store, 1);
+    expect(await bridge.signIn!({ name: 'Dr Here', create: true })).toMatchObject({ ok: true });
+    await elsewhere.signIn({ name: 'Dr Elsewhere', create: true });
+    // Both readers saw no decision; the other records first.
+    const theirs = await elsewhere.review({ studyUid: '1.2.3.1', decision: 'confirmed', subtypes: ['subdural'], comment: 'thin SDH', after: null });
+    const reply = await bridge.review!({ studyUid: '1.2.3.1', decision: 'dismissed', after: null });
+    expect(reply).toEqual({
+      ok: false,
+      error: `study 1.2.3.1 was decided meanwhile: confirmed by Dr Elsewhere at ${theirs.review.createdAt}`,
+      conflict: { studyUid: '1.2.3.1', latest: theirs.review },
+    });
+    const err = errorFromReply('review', reply, 'no message');
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.conflict).toEqual({ studyUid: '1.2.3.1', latest: theirs.review });
+    // A reply whose conflict is not a decision is refused at that edge, not drawn.
+    const forged = errorFromReply('review', { ok: false, error: 'x', conflict: { studyUid: '1.2.3.1', latest: { id: 'one' } } }, 'no message');
+    expect(forged.conflict).toBeUndefined();
+    expect(forged.message).toMatch(/invalid review error reply/);
+    // Recorded anyway, over the decision shown: after = its id.
+    expect(await bridge.review!({ studyUid: '1.2.3.1', decision: 'dismissed', after: theirs.review.id })).toMatchObject({
+      ok: true,
+      value: { reviewStatus: 'dismissed', review: { reviewer: 'Dr Here' } },
+    });
+    expect((await elsewhere.study({ studyUid: '1.2.3.1' })).reviews.map((r) => `${r.decision}:${r.reviewer}`)).toEqual([
+      'confirmed:Dr Elsewhere',
+      'dismissed:Dr Here',
+    ]);
   });
 
   it('refuses a message without the per-launch token, and hands the token only to our own page', async () => {

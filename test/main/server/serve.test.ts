@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
 import { readHuFile } from '../../../src/main/store/index.js';
 import { csvCell } from '../../../src/main/api/index.js';
+import { errorFromReply } from '../../../src/shared/api.js';
 import { familyThresholds } from '../../../src/main/triage/index.js';
 import { ensureRendererBuilt } from '../../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../../src/main/server/serve.js';
@@ -312,6 +313,9 @@ describe('the loopback server and the API', () => {
       method: 'review',
       conflict: { studyUid: S2.studyUid, latest: expect.objectContaining({ id: decided.id, reviewer: 'Dr A', decision: 'confirmed', subtypes: ['subdural'] }) },
     });
+    // The screen's HTTP client reads that reply into an ApiError carrying the other decision.
+    const err = errorFromReply('review', JSON.parse(late.body), 'HTTP 409');
+    expect(err.conflict).toEqual({ studyUid: S2.studyUid, latest: expect.objectContaining({ id: decided.id, reviewer: 'Dr A', createdAt: decided.createdAt }) });
     // Having seen it, the reader's decision is recorded; an id that is not a decision is a bad request.
     expect((await post('review', { studyUid: S2.studyUid, decision: 'reopened', after: decided.id })).status).toBe(200);
     expect((await post('review', { studyUid: S2.studyUid, decision: 'reopened', after: 0 })).status).toBe(400);

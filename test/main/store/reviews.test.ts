@@ -43,7 +43,7 @@ eachBackend('reviews and reviewers', 'triage-reviews-', (fresh) => {
     });
 
     it('records a decision made on what the reader saw only if no other came since, and writes nothing when one did', () => {
-      const { store } = fresh();
+      const { store, sql } = fresh();
       recordSeries(store, 1);
       const first = store.reviews.record({ studyUid: '1.2.3.1', reviewer: 'Dr A', decision: 'in_review', subtypes: [], comment: '', after: null });
       // Dr B and Dr C both saw Dr A's decision; Dr B records first.
@@ -62,6 +62,20 @@ eachBackend('reviews and reviewers', 'triage-reviews-', (fresh) => {
       expect(store.audit.head()).toEqual(head);
       expect(() => store.reviews.record({ studyUid: '1.2.3.1', reviewer: 'Dr C', decision: 'dismissed', subtypes: [], comment: '', after: null })).toThrow(ReviewConflict);
       expect(store.worklist.query()[0]!.reviewStatus).toBe('confirmed');
+
+      // Having been shown Dr B's decision, Dr C records theirs over it: audited as every decision
+      // is, naming the decision it was recorded over.
+      const latest = (conflict as ReviewConflict).latest!;
+      const over = store.reviews.record({ studyUid: '1.2.3.1', reviewer: 'Dr C', decision: 'dismissed', subtypes: [], comment: 'no bleed', after: latest.id });
+      expect(over.reviewStatus).toBe('dismissed');
+      const entry = sql((db) => db.prepare("SELECT actor, action, detail FROM audit_log WHERE action LIKE 'review.%' ORDER BY id DESC LIMIT 1").get()) as {
+        actor: string;
+        action: string;
+        detail: string;
+      };
+      expect(entry).toMatchObject({ actor: 'Dr C', action: 'review.dismissed' });
+      expect(JSON.parse(entry.detail)).toMatchObject({ reviewId: over.review.id, from: 'confirmed', to: 'dismissed', comment: 'no bleed', after: latest.id });
+      expect(store.audit.verify()).toMatchObject({ ok: true, reviews: 3 });
     });
 
     it('gives the latest decision of each study asked for', () => {

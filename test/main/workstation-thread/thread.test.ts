@@ -1,6 +1,7 @@
 /**
  * The workstation in a worker thread, as the Electron shell runs it: calls answered (and
- * validated) in the thread, errors as rejections carrying the API's message, events forwarded,
+ * validated) in the thread, errors as rejections carrying the API's message (and a review
+ * conflict's decision), events forwarded,
  * the data folder held by the thread and released by stop(), and a start that fails (the folder
  * in use) reported with its reason. Real core, real SQLite, real worker thread.
  */
@@ -8,8 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ApiEvent } from '../../../src/shared/api.js';
-import { acquireDataLock, DataFolderInUse } from '../../../src/main/store/index.js';
+import { ApiError, type ApiEvent, type ReviewEntry } from '../../../src/shared/api.js';
+import { acquireDataLock, DataFolderInUse, Store } from '../../../src/main/store/index.js';
+import { recordSeries } from '../../fixtures/store.js';
 import { startWorkstationThread, type WorkstationThread } from '../../../src/main/workstation-thread/index.js';
 
 describe('the workstation thread', () => {
@@ -19,6 +21,10 @@ describe('the workstation thread', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'triage-thread-'));
+    // One study on record before the thread opens the folder, for the review conflict below.
+    const store = Store.open(join(dir, 'data'));
+    recordSeries(store, 1);
+    store.close();
     ws = await startWorkstationThread({ dataDir: join(dir, 'data'), models: false }, (m) => logs.push(m));
   });
 
@@ -30,7 +36,7 @@ describe('the workstation thread', () => {
   it('answers API calls from the thread that owns the store', async () => {
     expect(ws.modelsLoaded).toBe(0);
     expect(await ws.call('status', {})).toMatchObject({ dataDir: join(dir, 'data'), counts: expect.any(Object) });
-    expect(await ws.call('worklist', {})).toMatchObject({ rows: [] });
+    expect(await ws.call('worklist', {})).toMatchObject({ rows: [expect.objectContaining({ studyUid: '1.2.3.1' })] });
     // The folder is locked by the thread's core, so a second store in this thread is refused.
     expect(() => acquireDataLock(join(dir, 'data'), 'test')).toThrow(DataFolderInUse);
   });
@@ -39,6 +45,17 @@ describe('the workstation thread', () => {
     await expect(ws.call('worklist', { sort: 'random' })).rejects.toThrow(/invalid worklist request/);
     await expect(ws.call('study', { studyUid: '9.9.9' })).rejects.toThrow('no study 9.9.9');
     await expect(ws.call('slice', { instanceId: -1 })).rejects.toThrow(/invalid slice request/);
+  });
+
+  it("rejects a review conflict with the other decision as it came, for the IPC envelope", async () => {
+    await ws.call('signIn', { name: 'Dr Ahmed', create: true });
+    const first = (await ws.call('review', { studyUid: '1.2.3.1', decision: 'in_review', after: null })) as { review: ReviewEntry };
+    const late = await ws.call('review', { studyUid: '1.2.3.1', decision: 'confirmed', after: null }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(ApiError);
+    expect(late).toMatchObject({ method: 'review', message: expect.stringMatching(/decided meanwhile: in_review by Dr Ahmed/) });
+    expect((late as ApiError).conflict).toEqual({ studyUid: '1.2.3.1', latest: first.review });
+    // Other failures carry no conflict.
+    expect(await ws.call('study', { studyUid: '9.9.9' }).catch((e: ApiError) => e.conflict)).toBeUndefined();
   });
 
   it('forwards the API events', async () => {

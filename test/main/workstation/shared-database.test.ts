@@ -2,19 +2,31 @@
  * Several workstations on one PostgreSQL database (the run's test cluster): the HU copy of a slice
  * one workstation received is read by another through the folder they share (`sharedDir`), and a
  * workstation that names no shared folder, or one that is not there, is refused before it opens
- * anything, with the reason and the database without its password; a workstation's own settings
- * (its import folder) stay its own while the site's (flag thresholds) are every workstation's.
+ * anything, with the reason and the database without its password; a database that goes away is
+ * said in status, structured for the screen, and the screens are told when it goes and comes back;
+ * a workstation's own settings (its import folder) stay its own while the site's (flag thresholds)
+ * are every workstation's.
  */
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { compose } from '../../../src/main/core.js';
+import { TriageApiImpl } from '../../../src/main/api/index.js';
+import { StatusSchema, type ApiEvent } from '../../../src/shared/api.js';
 import { PostgresHandle } from '../../../src/main/store/postgres.js';
 import { startWorkstation } from '../../../src/main/workstation.js';
 import { backendMissing, freshPostgresDatabase } from '../../fixtures/store.js';
 import { phantomSlices, tempDir } from '../../helpers.js';
 
 const missing = backendMissing('postgres');
+
+async function until(test: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 const dir = tempDir('triage-shared-');
 afterAll(() => dir.cleanup());
 
@@ -55,21 +67,25 @@ describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${m
     mkdirSync(importDir);
     const files = phantomSlices(join(dir.path, 'gone-study'), 22, 4);
     const core = compose({ dataDir: join(dir.path, 'ws-gone'), database, sharedDir, stableMs: 200, settleMs: 60_000 });
+    // The screen's view of it: the API's status reply, and the change events that tell the screen to ask.
+    const api = new TriageApiImpl(core, { externalPollMs: 100 });
+    const events: ApiEvent[] = [];
+    api.onEvent((e) => events.push(e));
     const admin = new PostgresHandle(inject('postgres').url!);
     try {
       core.watch(importDir);
       // The database goes away: no new connection is let in, and the workstation's is ended.
       admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS false`);
       admin.prepare('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = @name').all({ name });
-      const until = async (test: () => boolean, ms: number, what: string) => {
-        const deadline = Date.now() + ms;
-        while (!test()) {
-          if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      };
       await until(() => /UNREACHABLE since/.test(core.status().database), 10_000, 'status saying the database is unreachable');
       expect(core.status().database).toMatch(/^PostgreSQL postgresql:.*: UNREACHABLE since .*is unreachable.*received files are kept and read again$/);
+      const gone = await api.status({});
+      expect(gone.databaseUnreachable).toEqual({ since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), reason: expect.stringMatching(/is unreachable/) });
+      expect(gone.database).toContain(`UNREACHABLE since ${gone.databaseUnreachable!.since}`);
+      // What only the database knows is not made up meanwhile: no providers, the models unknown.
+      expect(gone).toMatchObject({ providers: [], models: 'unknown while the database cannot be reached' });
+      expect(StatusSchema.safeParse(gone).success).toBe(true);
+      await until(() => events.some((e) => e.type === 'changed' && e.reason === 'database'), 2_000, 'a change event for the screens');
       copyFileSync(files[0]!, join(importDir, basename(files[0]!)));
       await new Promise((r) => setTimeout(r, 1_500)); // read, and refused by the database
       expect(existsSync(join(importDir, basename(files[0]!)))).toBe(true);
@@ -77,9 +93,12 @@ describe.skipIf(missing !== null)(`workstations sharing a PostgreSQL database${m
       admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
       await until(() => !/UNREACHABLE/.test(core.status().database) && core.status().counts.instances === 1, 15_000, 'the slice stored after the database came back');
       expect(core.status().counts).toMatchObject({ instances: 1, quarantined: 0 });
+      expect((await api.status({})).databaseUnreachable).toBeNull();
+      await until(() => events.filter((e) => e.type === 'changed' && e.reason === 'database').length === 2, 2_000, 'a change event saying it is back');
     } finally {
       admin.exec(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
       admin.close();
+      api.close();
       await core.stop();
     }
   });
