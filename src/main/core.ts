@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
-import { Ingest, type IngestOutcome } from './ingest/index.js';
+import { HeldFiles, Ingest, type IngestOutcome } from './ingest/index.js';
 import { acquireDataLock, PostgresError, redact, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
@@ -150,6 +150,8 @@ export class TriageCore {
   private manifestCache: Manifest | undefined;
   private readonly releaseLock: () => void;
   private receiver: DicomReceiver | undefined;
+  /** Received slices answered success while the database could not take them (listen()). */
+  private held: HeldFiles | undefined;
   private ownDecoder: PooledFrameDecoder | undefined;
   /** Since when and why the database cannot be reached (a shared PostgreSQL one); null while it answers. */
   private unreachable: { since: string; reason: string } | null = null;
@@ -273,11 +275,14 @@ export class TriageCore {
    * Starts the DICOM receiver (C-STORE SCP): each instance is spooled durably under the data
    * folder and goes through the same ingest as the import folder before the sender hears success.
    * While the database cannot be reached, an instance durable in the spool is success already: it
-   * is read again with the import folder's files once the database answers (readAgainLater), so a
-   * scanner is never told "failed" for a slice this workstation holds. Settling and inference run
-   * as in watch mode.
+   * is held (holdReceived) and read again with the import folder's files once the database answers,
+   * so a scanner is never told "failed" for a slice this workstation keeps; slices still held when
+   * the workstation stopped are read again here. Settling and inference run as in watch mode.
    */
   async listen(opts: { port: number; aeTitle: string; allowedCallingAeTitles?: string[]; host?: string }): Promise<DicomReceiver> {
+    const held = new HeldFiles(join(this.dataDir, 'awaiting-database'));
+    this.held = held;
+    for (const path of held.held()) this.enqueueIngest(path);
     const receiver = new DicomReceiver({
       port: opts.port,
       aeTitle: opts.aeTitle,
@@ -287,13 +292,13 @@ export class TriageCore {
       onInstance: async (path) => {
         // Known unreachable: no connection attempt (a cut network costs the connect timeout) for
         // a slice that is kept either way.
-        if (this.unreachable) return this.readAgainLater(path);
+        if (this.unreachable) return this.holdReceived(path);
         let outcome: IngestOutcome;
         try {
           outcome = await this.ingestFile(path);
         } catch (err) {
           if (!this.databaseGone(err)) throw err;
-          return this.readAgainLater(path);
+          return this.holdReceived(path);
         }
         if (outcome.outcome === 'vanished') throw new Error(`received file ${path} vanished before it was read`);
         // A refused or conflicting instance is kept (quarantine, conflict list) but will not be
@@ -350,6 +355,7 @@ export class TriageCore {
         this.ingestFile(path)
           .then(() => {
             this.unreachable = null;
+            this.held?.release(path);
           })
           .catch((err: unknown) => {
             if (this.databaseGone(err)) this.readAgainLater(path);
@@ -376,6 +382,23 @@ export class TriageCore {
         if (!this.closed) this.enqueueIngest(path);
       }),
     );
+  }
+
+  /**
+   * A received slice the database cannot take now, durable in the spool: noted as held (so that a
+   * restart reads it too) and read again later. If the note cannot be written the sender is told
+   * to keep its copy: after a restart nothing would name this file again.
+   */
+  private holdReceived(path: string): void {
+    try {
+      this.held!.hold(path);
+    } catch (err) {
+      throw new StoreRefusedError(
+        STORE_STATUS.refusedOutOfResources,
+        `database unreachable, and the slice could not be held for it: ${(err as Error).message}`,
+      );
+    }
+    this.readAgainLater(path);
   }
 
   private track<T>(p: Promise<T>): void {
