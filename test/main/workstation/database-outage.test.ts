@@ -7,14 +7,16 @@
  * folder and socket. The sender hears success for every slice (each is durable in the receiver's
  * spool and held for the database); status says UNREACHABLE while the server is down and stops
  * saying it after; in the end every slice is stored exactly once (rows, HU copies, spooled
- * originals) and each series is scored once, each slice run once by the network.
+ * originals) and each series is scored once, each slice run once by the network. And a workstation
+ * that is itself stopped during the outage reads the slices it held at its next start; one that
+ * cannot note a slice as held tells the sender to keep it (0xA700).
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DATABASE_RETRY_MS } from '../../../src/main/core.js';
+import { compose, DATABASE_RETRY_MS } from '../../../src/main/core.js';
 import { Store } from '../../../src/main/store/index.js';
 import { PostgresHandle } from '../../../src/main/store/postgres.js';
 import { startWorkstation, type Workstation } from '../../../src/main/workstation.js';
@@ -43,17 +45,24 @@ describe.skipIf(missing !== null)(`a PostgreSQL server stopped during an import 
     dir.cleanup();
   });
 
-  it('loses no slice and stores none twice; the sender hears success; status says unreachable, then clears; each series is scored once', async () => {
-    // Acknowledged commits survive the server's crash, as on a production server.
-    const started = startThrowawayCluster({ crashSafe: true });
-    if ('missing' in started) throw new Error(started.missing);
-    cluster = started;
+  /** A new database on this test's own cluster (started at the first call), as a URL. */
+  const ownDatabase = (name: string): string => {
+    if (!cluster) {
+      // Acknowledged commits survive the server's crash, as on a production server.
+      const started = startThrowawayCluster({ crashSafe: true });
+      if ('missing' in started) throw new Error(started.missing);
+      cluster = started;
+    }
     const admin = new PostgresHandle(cluster.url);
-    admin.exec('CREATE DATABASE outage');
+    admin.exec(`CREATE DATABASE ${name}`);
     admin.close();
     const url = new URL(cluster.url);
-    url.pathname = '/outage';
-    const database = url.href;
+    url.pathname = `/${name}`;
+    return url.href;
+  };
+
+  it('loses no slice and stores none twice; the sender hears success; status says unreachable, then clears; each series is scored once', async () => {
+    const database = ownDatabase('outage');
 
     const sharedDir = join(dir.path, 'share');
     const importDir = join(dir.path, 'import');
@@ -95,7 +104,7 @@ describe.skipIf(missing !== null)(`a PostgreSQL server stopped during an import 
     await until(() => instances() === 10, 30_000, 'the first halves stored', log);
 
     // The server crashes; the second halves arrive while it is down.
-    cluster.halt('immediate');
+    cluster!.halt('immediate');
     await until(unreachable, 10_000, 'status saying the database is unreachable', log);
     expect(core.status().database).toMatch(/^PostgreSQL postgresql:.*: UNREACHABLE since .*received files are kept and read again$/);
     drop(byFolder.slice(5));
@@ -109,7 +118,7 @@ describe.skipIf(missing !== null)(`a PostgreSQL server stopped during an import 
     await new Promise((r) => setTimeout(r, DATABASE_RETRY_MS + 1_000));
     expect(unreachable()).toBe(true);
 
-    cluster.restart();
+    cluster!.restart();
     await until(() => !unreachable() && instances() === 20, 30_000, 'every slice stored once the server is back', log);
     expect(readdirSync(held)).toEqual([]);
     await until(() => new Set(scored).size === 2, 120_000, 'both series scored', log);
@@ -143,6 +152,51 @@ describe.skipIf(missing !== null)(`a PostgreSQL server stopped during an import 
     } finally {
       sql.close();
       reader.close();
+    }
+  });
+
+  it('reads at its next start the slices it held when it was stopped during the outage; a slice it cannot note as held is refused', async () => {
+    const database = ownDatabase('stopped_during_outage');
+    const sharedDir = join(dir.path, 'share-2');
+    const dataDir = join(dir.path, 'data-2');
+    mkdirSync(sharedDir);
+    const slices = phantomSlices(join(dir.path, 'held'), 63, 4);
+    const log: string[] = [];
+    const options = { dataDir, database, sharedDir, settleMs: 60_000, log: (m: string) => log.push(m) };
+    const listen = { port: 0, aeTitle: 'ICH_TRIAGE', allowedCallingAeTitles: ['CT_SCANNER'] };
+    const send = (port: number, files: string[], extra: string[] = []) =>
+      run('storescu', [...extra, '-aet', 'CT_SCANNER', '-aec', 'ICH_TRIAGE', '127.0.0.1', String(port), ...files]);
+
+    const first = compose(options);
+    const receiver = await first.listen(listen);
+    cluster!.halt('fast');
+    // The note cannot be written (its folder's name is taken by a file): the sender must keep this slice.
+    const held = join(dataDir, 'awaiting-database');
+    writeFileSync(held, 'not a folder');
+    // storescu's debug log shows the response's status and Error Comment, and it exits non-zero.
+    const refusal = await send(receiver.port, slices.slice(0, 1), ['-d']).then(
+      () => 'stored',
+      (e: { stdout: string; stderr: string }) => e.stdout + e.stderr,
+    );
+    expect(refusal).toMatch(/OutOfResources|0xa700/i);
+    expect(refusal).toMatch(/database unreachable, and the/);
+    rmSync(held);
+    // These are held, and the workstation is stopped before the server is back.
+    await send(receiver.port, slices.slice(1));
+    expect(receiver.stats).toMatchObject({ stored: 3, failed: 1 });
+    expect(readdirSync(held)).toHaveLength(3);
+    await first.stop();
+
+    // The server comes back; so does the workstation, and reads what it held.
+    cluster!.restart();
+    const second = compose(options);
+    try {
+      await second.listen(listen);
+      await until(() => second.status().counts.instances === 3, 30_000, 'the held slices stored at the next start', log);
+      expect(readdirSync(held)).toEqual([]);
+      expect(second.status().counts).toMatchObject({ instances: 3, quarantined: 0 });
+    } finally {
+      await second.stop();
     }
   });
 });
