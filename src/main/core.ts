@@ -331,7 +331,10 @@ export class TriageCore {
         this.takeBackJobsLostToDatabase();
         // Claimable work includes a job whose claimant's lease ran out: a workstation that died
         // mid-job has its job taken over here, not only at this one's next start.
-        if (this.settle(false).length || this.store.jobs.claimable(INFER_JOB) > 0) this.track(this.runJobs());
+        const work = this.settle(false).length > 0 || this.store.jobs.claimable(INFER_JOB) > 0;
+        // The database answered: a slice received from now on is tried at once, not held first.
+        this.unreachable = null;
+        if (work) this.track(this.runJobs());
         else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
       } catch (err) {
         // The database went away: settling resumes at a tick once it answers again.
