@@ -1,6 +1,6 @@
 /** Shared test helpers: temp folders, the shared DICOM corpus, and the pydicom fixture maker. */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,4 +99,20 @@ export function pythonJson<T>(code: string, input: unknown): T {
   return JSON.parse(
     execFileSync(PYTHON, ['-c', code], { cwd: REPO_ROOT, input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 }),
   ) as T;
+}
+
+/**
+ * A models folder under `out` whose manifest lists only the shipped model `id`, its files linked,
+ * not copied: for tests of a whole workstation that need a real network but not all of them.
+ */
+export function modelsFolderWith(out: string, id: string): string {
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: { id: string; files: { path: string }[] }[] };
+  const model = manifest.models.find((m) => m.id === id);
+  if (!model) throw new Error(`no model ${id} in models/manifest.json`);
+  for (const f of model.files) {
+    mkdirSync(join(out, f.path, '..'), { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'models', f.path), join(out, f.path));
+  }
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify({ models: [model], ensembles: [] }));
+  return out;
 }

@@ -1,7 +1,8 @@
 /**
  * A throwaway PostgreSQL cluster: made in a temp folder, listening on a Unix socket in that folder
  * only (no TCP port to collide with), run without fsync (it need not survive power loss), stopped
- * and removed by `stop()`. The store's tests run on one (test/postgres-cluster.ts, a vitest
+ * and removed by `stop()`. A fault test halts and restarts its own cluster (`halt`, `restart`) as a
+ * server restart or crash would, on the same data and socket. The store's tests run on one (test/postgres-cluster.ts, a vitest
  * globalSetup) and so does the benchmark's PostgreSQL half (bench/worklist.ts), so both measure
  * and test a real server, never a mock.
  *
@@ -22,6 +23,22 @@ export interface ThrowawayCluster {
   dir: string;
   /** Stops the server at once and removes its folder. */
   stop(): void;
+  /**
+   * Stops the server and keeps its data: 'fast' as an administrator's restart does (sessions are
+   * ended), 'immediate' as a crash does (no shutdown checkpoint; recovery at the next start).
+   */
+  halt(mode: 'fast' | 'immediate'): void;
+  /** Starts a halted server again on the same data folder and socket; returns once it accepts connections. */
+  restart(): void;
+}
+
+export interface ClusterOptions {
+  /**
+   * Keep every acknowledged commit through a server crash (halt('immediate')): commits wait for
+   * their WAL to be written (synchronous_commit on). fsync stays off: the machine itself does not
+   * crash in a test, and the WAL the server wrote is in the page cache.
+   */
+  crashSafe?: boolean;
 }
 
 export const POSTGRES_BINARIES_MISSING =
@@ -42,7 +59,7 @@ export function serverBin(): string | null {
 }
 
 /** A started cluster, or what is missing for one. */
-export function startThrowawayCluster(): ThrowawayCluster | { missing: string } {
+export function startThrowawayCluster(options: ClusterOptions = {}): ThrowawayCluster | { missing: string } {
   const bin = serverBin();
   if (!bin) return { missing: POSTGRES_BINARIES_MISSING };
   const asRoot = process.getuid?.() === 0;
@@ -59,18 +76,19 @@ export function startThrowawayCluster(): ThrowawayCluster | { missing: string } 
       stdio: 'pipe',
       cwd: dir,
     });
+  const serverOptions = [
+    "-c listen_addresses=''",
+    `-c unix_socket_directories=${dir}`,
+    '-c fsync=off',
+    ...(options.crashSafe ? [] : ['-c synchronous_commit=off']),
+    '-c full_page_writes=off',
+    '-c max_connections=200',
+  ].join(' ');
+  const start = () => run('pg_ctl', ['-D', data, '-o', serverOptions, '-l', join(dir, 'server.log'), '-w', 'start']);
   try {
     // C collation: ISO-8601 times order by their bytes, as in SQLite.
     run('initdb', ['-D', data, '-U', USER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    const serverOptions = [
-      "-c listen_addresses=''",
-      `-c unix_socket_directories=${dir}`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
-      '-c max_connections=200',
-    ].join(' ');
-    run('pg_ctl', ['-D', data, '-o', serverOptions, '-l', join(dir, 'server.log'), '-w', 'start']);
+    start();
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -82,9 +100,13 @@ export function startThrowawayCluster(): ThrowawayCluster | { missing: string } 
     stop: () => {
       try {
         run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } catch {
+        // Halted already (a fault test that failed between halt and restart).
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     },
+    halt: (mode) => void run('pg_ctl', ['-D', data, '-m', mode, '-w', 'stop']),
+    restart: () => void start(),
   };
 }

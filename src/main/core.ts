@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
-import { Ingest, type IngestOutcome } from './ingest/index.js';
+import { HeldFiles, Ingest, type IngestOutcome } from './ingest/index.js';
 import { acquireDataLock, PostgresError, redact, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
@@ -57,20 +57,24 @@ export interface CoreOptions {
    * the slice store as they are, so it never disturbs the process that is working on them.
    */
   readOnly?: boolean;
+  /**
+   * How long a job this workstation claims stays its own without renewal (default JOB_LEASE_MS); it
+   * renews the lease every quarter of that while the job runs.
+   */
+  jobLeaseMs?: number;
 }
 
 export const INFER_JOB = 'infer-series';
 const RETRY_AFTER_MS = 30_000;
 /**
- * How long a claimed job is this workstation's without renewal, and how often it renews while the
- * job runs: a workstation that dies (or loses the database) gives its job up to the others within
- * this, while a slow series on a CPU (a minute and more with every network) is never taken from a
- * live one.
+ * How long a claimed job is this workstation's without renewal (it renews every quarter of this
+ * while the job runs): a workstation that dies (or loses the database) gives its job up to the
+ * others within this, while a slow series on a CPU (a minute and more with every network) is never
+ * taken from a live one.
  */
 export const JOB_LEASE_MS = 120_000;
 /** How soon a file read while the database could not be reached is read again. */
 export const DATABASE_RETRY_MS = 5_000;
-const JOB_RENEW_MS = 30_000;
 
 /** The data folder: --data-dir, else $TRIAGE_DATA_DIR, else the platform's per-user data place. */
 export function defaultDataDir(): string {
@@ -148,15 +152,22 @@ export class TriageCore {
   private manifestCache: Manifest | undefined;
   private readonly releaseLock: () => void;
   private receiver: DicomReceiver | undefined;
+  /** Received slices answered success while the database could not take them (listen()). */
+  private held: HeldFiles | undefined;
   private ownDecoder: PooledFrameDecoder | undefined;
   /** Since when and why the database cannot be reached (a shared PostgreSQL one); null while it answers. */
   private unreachable: { since: string; reason: string } | null = null;
+  /** Who this workstation is in the job queue, and how long its claims hold unrenewed. */
+  private readonly claimant: { workstation: string; leaseMs: number };
+  /** A job the database went away under is still claimed here: queued again once it answers. */
+  private jobsLostToDatabase = false;
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
     this.database = describeDatabase(this.dataDir, opts.database);
     this.huDir = huDirOf(opts);
     this.workstation = `${hostname()}:${this.dataDir}`;
+    this.claimant = { workstation: this.workstation, leaseMs: opts.jobLeaseMs ?? JOB_LEASE_MS };
     // The writer lock first: a second writer is refused before it touches anything.
     this.releaseLock = opts.readOnly ? () => {} : acquireDataLock(this.dataDir, process.argv.slice(1).join(' ') || 'triage');
     try {
@@ -265,9 +276,15 @@ export class TriageCore {
   /**
    * Starts the DICOM receiver (C-STORE SCP): each instance is spooled durably under the data
    * folder and goes through the same ingest as the import folder before the sender hears success.
-   * Settling and inference run as in watch mode.
+   * While the database cannot be reached, an instance durable in the spool is success already: it
+   * is held (holdReceived) and read again with the import folder's files once the database answers,
+   * so a scanner is never told "failed" for a slice this workstation keeps; slices still held when
+   * the workstation stopped are read again here. Settling and inference run as in watch mode.
    */
   async listen(opts: { port: number; aeTitle: string; allowedCallingAeTitles?: string[]; host?: string }): Promise<DicomReceiver> {
+    const held = new HeldFiles(join(this.dataDir, 'awaiting-database'));
+    this.held = held;
+    for (const path of held.held()) this.enqueueIngest(path);
     const receiver = new DicomReceiver({
       port: opts.port,
       aeTitle: opts.aeTitle,
@@ -275,7 +292,16 @@ export class TriageCore {
       ...(opts.host ? { host: opts.host } : {}),
       spoolDir: join(this.dataDir, 'received'),
       onInstance: async (path) => {
-        const outcome = await this.ingestFile(path);
+        // Known unreachable: no connection attempt (a cut network costs the connect timeout) for
+        // a slice that is kept either way.
+        if (this.unreachable) return this.holdReceived(path);
+        let outcome: IngestOutcome;
+        try {
+          outcome = await this.ingestFile(path);
+        } catch (err) {
+          if (!this.databaseGone(err)) throw err;
+          return this.holdReceived(path);
+        }
         if (outcome.outcome === 'vanished') throw new Error(`received file ${path} vanished before it was read`);
         // A refused or conflicting instance is kept (quarantine, conflict list) but will not be
         // scored: the sender hears a failure with the reason and keeps its copy.
@@ -304,7 +330,13 @@ export class TriageCore {
     const tick = Math.max(100, Math.min(1000, this.settleMs / 4));
     this.settleTimer = setInterval(() => {
       try {
-        if (this.settle(false).length) this.track(this.runJobs());
+        this.takeBackJobsLostToDatabase();
+        // Claimable work includes a job whose claimant's lease ran out: a workstation that died
+        // mid-job has its job taken over here, not only at this one's next start.
+        const work = this.settle(false).length > 0 || this.store.jobs.claimable(INFER_JOB) > 0;
+        // The database answered: a slice received from now on is tried at once, not held first.
+        this.unreachable = null;
+        if (work) this.track(this.runJobs());
         else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
       } catch (err) {
         // The database went away: settling resumes at a tick once it answers again.
@@ -328,20 +360,11 @@ export class TriageCore {
         this.ingestFile(path)
           .then(() => {
             this.unreachable = null;
+            this.held?.release(path);
           })
           .catch((err: unknown) => {
-            if (!this.databaseGone(err)) {
-              this.log(`ingest failed for ${path}: ${(err as Error).message}`);
-              return;
-            }
-            // The file stays where it is and is read again: no received slice is lost to a database
-            // that went away (ingest is idempotent: a slice recorded after all is not stored twice).
-            this.log(`database unreachable: ${path} is kept and read again in ${DATABASE_RETRY_MS / 1000} s`);
-            this.track(
-              new Promise<void>((resolveRetry) => setTimeout(resolveRetry, DATABASE_RETRY_MS)).then(() => {
-                if (!this.closed) this.enqueueIngest(path);
-              }),
-            );
+            if (this.databaseGone(err)) this.readAgainLater(path);
+            else this.log(`ingest failed for ${path}: ${(err as Error).message}`);
           })
           .finally(() => {
             this.ingestActive--;
@@ -349,6 +372,38 @@ export class TriageCore {
           }),
       );
     }
+  }
+
+  /**
+   * The one place a file the database could not take waits for it (import folder and receiver
+   * alike): it stays where it is and is read again every DATABASE_RETRY_MS until it is stored, so
+   * no received slice is lost to a database that went away (ingest is idempotent: a slice that was
+   * recorded after all is not stored twice).
+   */
+  private readAgainLater(path: string): void {
+    this.log(`database unreachable: ${path} is kept and read again in ${DATABASE_RETRY_MS / 1000} s`);
+    this.track(
+      new Promise<void>((resolveRetry) => setTimeout(resolveRetry, DATABASE_RETRY_MS)).then(() => {
+        if (!this.closed) this.enqueueIngest(path);
+      }),
+    );
+  }
+
+  /**
+   * A received slice the database cannot take now, durable in the spool: noted as held (so that a
+   * restart reads it too) and read again later. If the note cannot be written the sender is told
+   * to keep its copy: after a restart nothing would name this file again.
+   */
+  private holdReceived(path: string): void {
+    try {
+      this.held!.hold(path);
+    } catch (err) {
+      throw new StoreRefusedError(
+        STORE_STATUS.refusedOutOfResources,
+        `database unreachable, and the slice could not be held for it: ${(err as Error).message}`,
+      );
+    }
+    this.readAgainLater(path);
   }
 
   private track<T>(p: Promise<T>): void {
@@ -392,7 +447,7 @@ export class TriageCore {
     this.jobsRunning = true;
     try {
       for (const s of this.store.series.arriving()) {
-        if (this.closed || this.store.jobs.queued(INFER_JOB) > 0) break;
+        if (this.closed || this.store.jobs.claimable(INFER_JOB) > 0) break;
         if ((this.provisionalCovered.get(s.seriesUid) ?? 0) >= s.sliceCount) continue;
         if (!wouldBeRead(this.store, s.studyUid, s.seriesUid)) continue; // e.g. its bone-kernel twin
         // Another workstation sharing the database is running it now: its scores show here too.
@@ -416,7 +471,7 @@ export class TriageCore {
               // New slices (stored meanwhile: ingest runs while the networks do) are ranked before
               // the slowest network finishes the old ones; a settled series goes first altogether.
               yieldTo: () =>
-                this.closed || this.store.jobs.queued(INFER_JOB) > 0 || this.store.instances.ofSeries(s.seriesUid).length > s.sliceCount,
+                this.closed || this.store.jobs.claimable(INFER_JOB) > 0 || this.store.instances.ofSeries(s.seriesUid).length > s.sliceCount,
             },
           );
           this.provisionalCovered.set(s.seriesUid, s.sliceCount);
@@ -435,7 +490,7 @@ export class TriageCore {
     }
     // A series may have settled while this ran: its final run should not wait for the next tick;
     // nor should slices stored while this ran (their arrival found this run busy).
-    if (this.store.jobs.queued(INFER_JOB) > 0) this.track(this.runJobs());
+    if (this.store.jobs.claimable(INFER_JOB) > 0) this.track(this.runJobs());
     else if (!this.closed && this.uncoveredArrivals()) this.track(this.runProvisional());
   }
 
@@ -446,12 +501,24 @@ export class TriageCore {
       .some((s) => (this.provisionalCovered.get(s.seriesUid) ?? 0) < s.sliceCount && wouldBeRead(this.store, s.studyUid, s.seriesUid));
   }
 
+  /**
+   * A job the database went away under stays claimed by this workstation, under a lease that may
+   * hold for minutes more: once the database answers and no job runs here, it is queued again at
+   * once (requeueInterrupted, as at a start) rather than left until the lease runs out.
+   */
+  private takeBackJobsLostToDatabase(): void {
+    if (!this.jobsLostToDatabase || this.jobsRunning) return;
+    const requeued = this.store.jobs.requeueInterrupted(this.workstation);
+    this.jobsLostToDatabase = false;
+    if (requeued) this.log(`the database answers again: requeued ${requeued} interrupted job(s)`);
+  }
+
   /** Runs queued inference jobs one at a time until none is left. */
   async runJobs(): Promise<void> {
     if (this.jobsRunning) return;
     this.jobsRunning = true;
     try {
-      const claimant = { workstation: this.workstation, leaseMs: JOB_LEASE_MS };
+      const claimant = this.claimant;
       for (let job = this.store.jobs.claim(INFER_JOB, claimant); job && !this.closed; job = this.store.jobs.claim(INFER_JOB, claimant)) {
         const { seriesUid } = JSON.parse(job.payload) as { seriesUid: string };
         const jobId = job.id;
@@ -462,7 +529,7 @@ export class TriageCore {
           } catch (err) {
             this.log(`could not renew the lease of job ${jobId}: ${(err as Error).message}`);
           }
-        }, JOB_RENEW_MS);
+        }, claimant.leaseMs / 4);
         try {
           const series = this.store.series.get(seriesUid);
           if (!series) {
@@ -507,6 +574,12 @@ export class TriageCore {
           this.emit({ type: 'series-scored', seriesUid });
         } catch (err) {
           this.scoring.delete(seriesUid);
+          if (this.databaseGone(err)) {
+            // Nothing can be recorded now; the job is queued again once the database answers.
+            this.jobsLostToDatabase = true;
+            this.log(`database unreachable: series ${seriesUid} is scored once it answers again`);
+            return;
+          }
           // A failed model run costs this series a retry, never the app.
           const reason = (err as Error).message.split('\n')[0]!;
           this.store.series.setState(seriesUid, 'failed', `inference failed (will retry): ${reason}`);

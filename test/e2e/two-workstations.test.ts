@@ -8,14 +8,14 @@
  * (the fastest shipped one), so this runs in well under a minute on two shared cores.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Store, type NewReview } from '../../src/main/store/index.js';
 import type { WorklistRow } from '../../src/shared/api.js';
 import { backendMissing, freshPostgresDatabase } from '../fixtures/store.js';
-import { phantomSlices, REPO_ROOT, tempDir } from '../helpers.js';
+import { modelsFolderWith, phantomSlices, REPO_ROOT, tempDir } from '../helpers.js';
 import type { WorkstationChildInput } from './workstation-child.js';
 
 const missing = backendMissing('postgres');
@@ -106,14 +106,7 @@ describe.skipIf(missing !== null)(`two workstations on one PostgreSQL database${
     const database = freshPostgresDatabase('two_workstations');
 
     // The shipped EfficientNet-B3 alone, its file linked, not copied.
-    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'models', 'manifest.json'), 'utf8')) as { models: { id: string; files: { path: string }[] }[] };
-    const b3 = manifest.models.find((m) => m.id === 'efficientnet_b3')!;
-    const modelsDir = join(dir.path, 'models');
-    for (const f of b3.files) {
-      mkdirSync(join(modelsDir, f.path, '..'), { recursive: true });
-      symlinkSync(join(REPO_ROOT, 'models', f.path), join(modelsDir, f.path));
-    }
-    writeFileSync(join(modelsDir, 'manifest.json'), JSON.stringify({ models: [b3], ensembles: [] }));
+    const modelsDir = modelsFolderWith(join(dir.path, 'models'), 'efficientnet_b3');
 
     const sharedDir = join(dir.path, 'share');
     mkdirSync(sharedDir);

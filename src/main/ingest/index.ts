@@ -14,6 +14,8 @@ import { resolve } from 'node:path';
 import { hasPart10Prefix, readSlice, QuarantineError, type FrameDecoder, type HuSlice } from '../dicom/index.js';
 import { huToInt16, pixelSha256, writeHuFile, SeriesStudyMismatch, type FileOutcome, type NewInstance, type Store } from '../store/index.js';
 
+export { HeldFiles } from './held.js';
+
 /**
  * `unchanged`: this exact file was read before (its `reason` says why, when it was refused then);
  * `skipped`: a side file that is plainly not DICOM (a CSV, JSON, text or image file beside the

@@ -63,11 +63,18 @@ export class JobRepository {
       .run({ kind, key, payload: JSON.stringify(payload), at });
   }
 
-  /** How many jobs of a kind wait to run now. */
-  queued(kind: string): number {
+  /**
+   * How many jobs of a kind `claim` would hand out now: queued (past their retry time), or running
+   * under a lease that ran out (their claimant died or lost the database), so a workstation that
+   * polls this takes over a dead one's work without waiting for a restart.
+   */
+  claimable(kind: string): number {
     return (
       this.db
-        .prepare("SELECT COUNT(*) AS n FROM jobs WHERE kind = @kind AND state = 'queued' AND (not_before IS NULL OR not_before <= @now)")
+        .prepare(
+          `SELECT COUNT(*) AS n FROM jobs WHERE kind = @kind
+             AND ((state = 'queued' AND (not_before IS NULL OR not_before <= @now)) OR (state = 'running' AND lease_until < @now))`,
+        )
         .get({ kind, now: nowIso() }) as { n: number }
     ).n;
   }

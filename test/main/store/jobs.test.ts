@@ -20,7 +20,7 @@ eachBackend('jobs', 'triage-jobs-', (fresh) => {
     expect(again.id).toBe(job.id);
     store.jobs.fail(again.id, 'model crashed', 60_000);
     expect(store.jobs.claim('infer-series')).toBeUndefined(); // not before its retry time
-    expect(store.jobs.queued('infer-series')).toBe(0);
+    expect(store.jobs.claimable('infer-series')).toBe(0);
     expect(store.jobs.pending('infer-series')).toBe(1);
   });
 
@@ -29,7 +29,7 @@ eachBackend('jobs', 'triage-jobs-', (fresh) => {
     store.jobs.enqueue('b-kind', 'x', { n: 1 });
     store.jobs.enqueue('a-kind', 'x', { n: 2 });
     store.jobs.enqueue('a-kind', 'y', { n: 3 });
-    expect(store.jobs.queued('a-kind')).toBe(2);
+    expect(store.jobs.claimable('a-kind')).toBe(2);
     expect(store.jobs.pending()).toBe(3);
     expect(JSON.parse(store.jobs.claim('a-kind')!.payload)).toEqual({ n: 2 });
     expect(JSON.parse(store.jobs.claim('a-kind')!.payload)).toEqual({ n: 3 });
@@ -81,11 +81,13 @@ eachBackend('jobs', 'triage-jobs-', (fresh) => {
     expect(store.jobs.claim('infer-series', a)).toMatchObject({ key: '1' });
     expect(store.jobs.claim('infer-series', a)).toMatchObject({ key: '3' });
     expect(store.jobs.claim('infer-series', a)).toBeUndefined(); // b's job is not taken while its lease holds
+    expect(store.jobs.claimable('infer-series')).toBe(0);
 
     // b renews while it works; once b stops renewing and the lease runs out, its job is anyone's.
     expect(second.jobs.renew(ofB.id, b)).toBe(true);
     expect(store.jobs.renew(ofB.id, a)).toBe(false); // not a's to renew
     sql((db) => db.prepare("UPDATE jobs SET lease_until = '2000-01-01T00:00:00.000Z' WHERE key = '2'").run());
+    expect(store.jobs.claimable('infer-series')).toBe(1); // a lapsed lease is work waiting, as a queued job is
     expect(store.jobs.claim('infer-series', a)).toMatchObject({ key: '2', claimedBy: 'host-a:/data', attempts: 2 });
     expect(second.jobs.renew(ofB.id, b)).toBe(false); // b hears it is no longer its own
 
