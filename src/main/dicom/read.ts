@@ -293,6 +293,54 @@ function scaleToHu(values: StoredValues, slope: number, intercept: number): Floa
 }
 
 /**
+ * HU = stored × slope + intercept where the stored value is the field of BitsStored bits ending at
+ * `fieldHighBit` of each value. Two shifts take the field out: the left one drops the bits above
+ * it (for a signed array, its sign bits too), the right one the bits below it, sign-extending when
+ * the pixels are signed. Eight pixels a turn, as in `scaleToHu`: this is the loop of every native
+ * file whose BitsStored is below BitsAllocated (12 of 16 is common in CT).
+ */
+function fieldToHu(
+  values: StoredValues,
+  fieldHighBit: number,
+  bitsStored: number,
+  signed: boolean,
+  slope: number,
+  intercept: number,
+): Float32Array {
+  const up = 31 - fieldHighBit;
+  const down = 32 - bitsStored;
+  const hu = new Float32Array(values.length);
+  const whole = hu.length - (hu.length % 8);
+  let i = 0;
+  if (signed) {
+    for (; i < whole; i += 8) {
+      hu[i] = ((values[i]! << up) >> down) * slope + intercept;
+      hu[i + 1] = ((values[i + 1]! << up) >> down) * slope + intercept;
+      hu[i + 2] = ((values[i + 2]! << up) >> down) * slope + intercept;
+      hu[i + 3] = ((values[i + 3]! << up) >> down) * slope + intercept;
+      hu[i + 4] = ((values[i + 4]! << up) >> down) * slope + intercept;
+      hu[i + 5] = ((values[i + 5]! << up) >> down) * slope + intercept;
+      hu[i + 6] = ((values[i + 6]! << up) >> down) * slope + intercept;
+      hu[i + 7] = ((values[i + 7]! << up) >> down) * slope + intercept;
+    }
+    for (; i < hu.length; i++) hu[i] = ((values[i]! << up) >> down) * slope + intercept;
+  } else {
+    for (; i < whole; i += 8) {
+      hu[i] = ((values[i]! << up) >>> down) * slope + intercept;
+      hu[i + 1] = ((values[i + 1]! << up) >>> down) * slope + intercept;
+      hu[i + 2] = ((values[i + 2]! << up) >>> down) * slope + intercept;
+      hu[i + 3] = ((values[i + 3]! << up) >>> down) * slope + intercept;
+      hu[i + 4] = ((values[i + 4]! << up) >>> down) * slope + intercept;
+      hu[i + 5] = ((values[i + 5]! << up) >>> down) * slope + intercept;
+      hu[i + 6] = ((values[i + 6]! << up) >>> down) * slope + intercept;
+      hu[i + 7] = ((values[i + 7]! << up) >>> down) * slope + intercept;
+    }
+    for (; i < hu.length; i++) hu[i] = ((values[i]! << up) >>> down) * slope + intercept;
+  }
+  return hu;
+}
+
+/**
  * Stored values → HU, masking to BitsStored at HighBit and sign-extending (PS3.5 8.1.1) where the
  * values are not already the stored integers at their full width. One pass over the pixels in
  * either case: the common 16-bit file is read straight from its bytes into float32 HU.
@@ -309,10 +357,15 @@ export function storedToHu(values: StoredValues, h: DicomHeader): Float32Array {
   const fullWidth = desc.bitsStored === desc.bitsAllocated && shift === 0;
   if (fullWidth && signed === isSignedArray(values)) return scaleToHu(values, slope, intercept);
   const bits = desc.bitsStored;
+  // A HighBit below BitsStored − 1 reads as BitsStored − 1 (the field starts at bit 0).
+  const fieldHighBit = shift + bits - 1;
+  const valueBits = values instanceof Int8Array || values instanceof Uint8Array ? 8 : 16;
+  if (fieldHighBit < valueBits) return fieldToHu(values, fieldHighBit, bits, signed, slope, intercept);
+  // A HighBit past the values' width (a broken header): the bits above the width read as 0.
   const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
   const signBit = 1 << (bits - 1);
   const wrap = 1 << bits;
-  const unsignedWidth = values instanceof Int8Array ? 0xff : 0xffff;
+  const unsignedWidth = valueBits === 8 ? 0xff : 0xffff;
   const hu = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     // the raw bits as an unsigned integer, whatever the array's signedness
