@@ -293,86 +293,74 @@ function scaleToHu(values: StoredValues, slope: number, intercept: number): Floa
 }
 
 /**
- * HU = stored × slope + intercept where the stored value is the field of BitsStored bits ending at
- * `fieldHighBit` of each value. Two shifts take the field out: the left one drops the bits above
- * it (for a signed array, its sign bits too), the right one the bits below it, sign-extending when
- * the pixels are signed. Eight pixels a turn, as in `scaleToHu`: this is the loop of every native
- * file whose BitsStored is below BitsAllocated (12 of 16 is common in CT).
+ * How many HU tables are kept. A series shares its pixel layout and rescale, so one table serves
+ * all its slices; a few more cover studies read side by side.
  */
-function fieldToHu(
-  values: StoredValues,
-  fieldHighBit: number,
-  bitsStored: number,
-  signed: boolean,
-  slope: number,
-  intercept: number,
-): Float32Array {
-  const up = 31 - fieldHighBit;
-  const down = 32 - bitsStored;
-  const hu = new Float32Array(values.length);
-  const whole = hu.length - (hu.length % 8);
-  let i = 0;
-  if (signed) {
-    for (; i < whole; i += 8) {
-      hu[i] = ((values[i]! << up) >> down) * slope + intercept;
-      hu[i + 1] = ((values[i + 1]! << up) >> down) * slope + intercept;
-      hu[i + 2] = ((values[i + 2]! << up) >> down) * slope + intercept;
-      hu[i + 3] = ((values[i + 3]! << up) >> down) * slope + intercept;
-      hu[i + 4] = ((values[i + 4]! << up) >> down) * slope + intercept;
-      hu[i + 5] = ((values[i + 5]! << up) >> down) * slope + intercept;
-      hu[i + 6] = ((values[i + 6]! << up) >> down) * slope + intercept;
-      hu[i + 7] = ((values[i + 7]! << up) >> down) * slope + intercept;
-    }
-    for (; i < hu.length; i++) hu[i] = ((values[i]! << up) >> down) * slope + intercept;
-  } else {
-    for (; i < whole; i += 8) {
-      hu[i] = ((values[i]! << up) >>> down) * slope + intercept;
-      hu[i + 1] = ((values[i + 1]! << up) >>> down) * slope + intercept;
-      hu[i + 2] = ((values[i + 2]! << up) >>> down) * slope + intercept;
-      hu[i + 3] = ((values[i + 3]! << up) >>> down) * slope + intercept;
-      hu[i + 4] = ((values[i + 4]! << up) >>> down) * slope + intercept;
-      hu[i + 5] = ((values[i + 5]! << up) >>> down) * slope + intercept;
-      hu[i + 6] = ((values[i + 6]! << up) >>> down) * slope + intercept;
-      hu[i + 7] = ((values[i + 7]! << up) >>> down) * slope + intercept;
-    }
-    for (; i < hu.length; i++) hu[i] = ((values[i]! << up) >>> down) * slope + intercept;
+const HU_TABLES_KEPT = 4;
+const huTables = new Map<string, Float32Array>();
+
+/**
+ * HU for every bit pattern a stored value can hold (2^8 or 2^16 entries): masked to BitsStored
+ * at HighBit, sign-extended when PixelRepresentation is 1 (PS3.5 8.1.1), then
+ * stored × slope + intercept rounded to float32, exactly as a pixel-by-pixel reading would.
+ * Built once per layout and rescale and kept, so a slice costs one lookup a pixel.
+ */
+function huTable(valueBits: 8 | 16, bits: number, shift: number, signed: boolean, slope: number, intercept: number): Float32Array {
+  const key = `${valueBits} ${bits} ${shift} ${signed} ${slope} ${intercept}`;
+  let table = huTables.get(key);
+  if (table) return table;
+  const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
+  const signBit = 1 << (bits - 1);
+  const wrap = 1 << bits;
+  table = new Float32Array(2 ** valueBits);
+  for (let raw = 0; raw < table.length; raw++) {
+    let v = (raw >>> shift) & mask;
+    if (signed && v & signBit) v -= wrap;
+    table[raw] = v * slope + intercept;
   }
-  return hu;
+  if (huTables.size >= HU_TABLES_KEPT) huTables.delete(huTables.keys().next().value!);
+  huTables.set(key, table);
+  return table;
 }
 
 /**
- * Stored values → HU, masking to BitsStored at HighBit and sign-extending (PS3.5 8.1.1) where the
- * values are not already the stored integers at their full width. One pass over the pixels in
- * either case: the common 16-bit file is read straight from its bytes into float32 HU.
+ * Stored values → HU. Whole-width values that are the stored integers already go to `scaleToHu`;
+ * any other layout (BitsStored below BitsAllocated, as 12 of 16 in most CT; a codec's unsigned
+ * array for signed pixels; a broken HighBit) through `huTable`, indexed by each value's bits as an
+ * unsigned integer (a signed array's value masked to its width). A lookup replaces the masking,
+ * the sign extension, the integer-to-float conversion and the multiply-add of a pixel; the loop
+ * body does eight pixels, as in `scaleToHu`.
  */
 export function storedToHu(values: StoredValues, h: DicomHeader): Float32Array {
   const desc = frameDescription(h);
   const slope = h.rescaleSlope;
   const intercept = h.rescaleIntercept;
-  const highBit = h.highBit ?? desc.bitsStored - 1;
-  const shift = Math.max(0, highBit + 1 - desc.bitsStored);
+  const bits = desc.bitsStored;
+  const highBit = h.highBit ?? bits - 1;
+  // A HighBit below BitsStored − 1 reads as BitsStored − 1 (the field starts at bit 0).
+  const shift = Math.max(0, highBit + 1 - bits);
   const signed = desc.pixelRepresentation === 1;
   // Full-width values at their natural place whose array signedness matches PixelRepresentation
   // are the stored integers already (a signed view sign-extends; a codec gives natural widths).
-  const fullWidth = desc.bitsStored === desc.bitsAllocated && shift === 0;
+  const fullWidth = bits === desc.bitsAllocated && shift === 0;
   if (fullWidth && signed === isSignedArray(values)) return scaleToHu(values, slope, intercept);
-  const bits = desc.bitsStored;
-  // A HighBit below BitsStored − 1 reads as BitsStored − 1 (the field starts at bit 0).
-  const fieldHighBit = shift + bits - 1;
   const valueBits = values instanceof Int8Array || values instanceof Uint8Array ? 8 : 16;
-  if (fieldHighBit < valueBits) return fieldToHu(values, fieldHighBit, bits, signed, slope, intercept);
-  // A HighBit past the values' width (a broken header): the bits above the width read as 0.
-  const mask = bits >= 32 ? 0xffffffff : (1 << bits) - 1;
-  const signBit = 1 << (bits - 1);
-  const wrap = 1 << bits;
-  const unsignedWidth = valueBits === 8 ? 0xff : 0xffff;
+  const table = huTable(valueBits, bits, shift, signed, slope, intercept);
+  const width = table.length - 1;
   const hu = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    // the raw bits as an unsigned integer, whatever the array's signedness
-    let v = ((values[i]! & unsignedWidth) >>> shift) & mask;
-    if (signed && v & signBit) v -= wrap;
-    hu[i] = v * slope + intercept;
+  const whole = hu.length - (hu.length % 8);
+  let i = 0;
+  for (; i < whole; i += 8) {
+    hu[i] = table[values[i]! & width]!;
+    hu[i + 1] = table[values[i + 1]! & width]!;
+    hu[i + 2] = table[values[i + 2]! & width]!;
+    hu[i + 3] = table[values[i + 3]! & width]!;
+    hu[i + 4] = table[values[i + 4]! & width]!;
+    hu[i + 5] = table[values[i + 5]! & width]!;
+    hu[i + 6] = table[values[i + 6]! & width]!;
+    hu[i + 7] = table[values[i + 7]! & width]!;
   }
+  for (; i < hu.length; i++) hu[i] = table[values[i]! & width]!;
   return hu;
 }
 

@@ -51,9 +51,11 @@ function rawPatterns(bits: 8 | 16): number[] {
   return [...set];
 }
 
+// Two that differ only in the intercept, and two only in the slope: each is its own HU.
 const RESCALES = [
   { slope: 1, intercept: -1024 },
   { slope: 0.5, intercept: -1000.25 },
+  { slope: 1, intercept: 0 },
   { slope: 2.5, intercept: 0 },
 ];
 
