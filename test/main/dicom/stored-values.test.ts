@@ -52,6 +52,12 @@ function rawPatterns(bits: 8 | 16): number[] {
 }
 
 // Two that differ only in the intercept, and two only in the slope: each is its own HU.
+function offsetBy2<T extends Int16Array | Uint16Array>(a: T): T {
+  const moved = new (a.constructor as new (buffer: ArrayBuffer, byteOffset: number, length: number) => T)(new ArrayBuffer(a.byteLength + 2), 2, a.length);
+  moved.set(a);
+  return moved;
+}
+
 const RESCALES = [
   { slope: 1, intercept: -1024 },
   { slope: 0.5, intercept: -1000.25 },
@@ -64,10 +70,11 @@ describe('stored values to HU', () => {
     let layouts = 0;
     for (const bitsAllocated of [8, 16] as const) {
       const raws = rawPatterns(bitsAllocated);
+      // 16-bit values also 2 bytes into their buffer, where two of them do not fill one aligned 32-bit word
       const arrays: Values[] =
         bitsAllocated === 8
           ? [Uint8Array.from(raws), Int8Array.from(raws, (r) => (r << 24) >> 24)]
-          : [Uint16Array.from(raws), Int16Array.from(raws, (r) => (r << 16) >> 16)];
+          : [Uint16Array.from(raws), Int16Array.from(raws, (r) => (r << 16) >> 16)].flatMap((a) => [a, offsetBy2(a)]);
       for (let bitsStored = 1; bitsStored <= bitsAllocated; bitsStored++) {
         // HighBit below BitsStored − 1 and past the value's width are broken headers that are still read.
         for (let highBit = bitsStored - 2; highBit <= bitsAllocated + 1; highBit++) {
@@ -79,7 +86,7 @@ describe('stored values to HU', () => {
               for (const values of arrays) {
                 const hu = storedToHu(values, header(l, values.length));
                 const first = expected.findIndex((e, i) => e !== hu[i]);
-                expect(first, `${values.constructor.name} ${JSON.stringify(l)}: raw ${raws[first]} gave ${hu[first]}, not ${expected[first]}`).toBe(-1);
+                expect(first, `${values.constructor.name} at byte ${values.byteOffset} ${JSON.stringify(l)}: raw ${raws[first]} gave ${hu[first]}, not ${expected[first]}`).toBe(-1);
               }
               layouts++;
             }
