@@ -292,13 +292,14 @@ function scaleToHu(values: StoredValues, slope: number, intercept: number): Floa
   return hu;
 }
 
+/** Whether a 32-bit load of two 16-bit values puts the first in its low half. */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
  * How many HU tables are kept. A series shares its pixel layout and rescale, so one table serves
  * all its slices; a few more cover studies read side by side.
  */
 const HU_TABLES_KEPT = 4;
-/** Whether a 32-bit load of two 16-bit values puts the first in its low half. */
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const huTables = new Map<string, Float32Array>();
 
 /**
