@@ -3,8 +3,9 @@
  * here one pixel at a time: take the value's bits as an unsigned integer, shift HighBit's field
  * down, keep BitsStored bits, sign-extend when PixelRepresentation is 1, then
  * HU = value × RescaleSlope + RescaleIntercept rounded to float32. The reader takes faster routes
- * (a view on the file's bytes, whole-width values scaled directly, the field cut out by two
- * shifts); whatever route a file takes, every pixel must be the HU this definition gives.
+ * (a view on the file's bytes, whole-width values scaled directly, a kept table of HU by bit
+ * pattern, two 16-bit values a load where they are 4-byte aligned); whatever route a file takes,
+ * every pixel must be the HU this definition gives.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
