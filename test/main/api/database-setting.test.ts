@@ -6,11 +6,13 @@
  * Real core, real SQLite.
  */
 import { mkdirSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TriageApiImpl } from '../../../src/main/api/index.js';
 import { compose, type CoreOptions } from '../../../src/main/core.js';
 import { readStartConfig, startConfigPath } from '../../../src/main/start-config.js';
+import { testPostgresConnection } from '../../../src/main/store/index.js';
 import { withDatabase, tempDir } from '../../helpers.js';
 
 const dir = tempDir('triage-database-setting-');
@@ -119,5 +121,30 @@ describe('saving the database for the next start', () => {
       await api.signIn({ name: 'Dr Admin', create: true });
       expect(await api.testDatabase({ database: 'sqlite' })).toEqual({ ok: true, message: `SQLite in ${dataDir}: nothing to connect to` });
     });
+  });
+});
+
+describe('the connection test', () => {
+  it('says a server that refuses the connection, without the password', async () => {
+    const r = await testPostgresConnection('postgres://triage:s3cret@127.0.0.1:1/triage', 2_000);
+    expect(r.ok).toBe(false);
+    expect(r.message).toMatch(/^cannot connect to PostgreSQL at postgres:\/\/triage:\*\*\*@127\.0\.0\.1:1\/triage: .*ECONNREFUSED/);
+    expect(r.message).not.toContain('s3cret');
+  });
+
+  it('gives up on a server that accepts and never answers, within its time limit', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((done) => silent.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const began = Date.now();
+      const r = await testPostgresConnection(`postgres://triage:s3cret@127.0.0.1:${port}/triage`, 500);
+      expect(r.ok).toBe(false);
+      expect(r.message).toMatch(/timeout/i);
+      expect(r.message).not.toContain('s3cret');
+      expect(Date.now() - began).toBeLessThan(5_000);
+    } finally {
+      silent.close();
+    }
   });
 });
