@@ -18,7 +18,7 @@ import { HeldFiles, Ingest, type IngestOutcome } from './ingest/index.js';
 import { acquireDataLock, PostgresError, redact, Store, sweepHuTemps, type WorklistQuery } from './store/index.js';
 import { listFiles, watchFolder, type FolderWatcher } from './watch/index.js';
 import { DicomReceiver, STORE_STATUS, StoreRefusedError } from './receive/index.js';
-import type { QuarantineEntry, WorklistRow } from '../shared/api.js';
+import type { DatabaseSource, QuarantineEntry, WorklistRow } from '../shared/api.js';
 
 export interface CoreOptions {
   /** This workstation's own folder: its writer lock, received files, HU copies; the SQLite database unless `database` names another. */
@@ -26,9 +26,12 @@ export interface CoreOptions {
   /**
    * A PostgreSQL database (`postgres://…`) that several workstations share; absent, the store is
    * SQLite in the data folder. Per workstation and known before the store opens, so it comes from
-   * the command line or the environment (`--database`, TRIAGE_DATABASE), never from the database.
+   * the command line, the environment (`--database`, TRIAGE_DATABASE) or the start configuration
+   * in the data folder (start-config.ts), never from the database.
    */
   database?: string | undefined;
+  /** What chose `database` (start-config.ts), said beside it in status; absent, nothing is said. */
+  databaseSource?: DatabaseSource | undefined;
   /**
    * The folder the workstations on one PostgreSQL database share for the HU copies (a network
    * share every one of them mounts: `--shared-dir`, TRIAGE_SHARED_DIR); required with `database`
@@ -84,11 +87,6 @@ export function defaultDataDir(): string {
   return join(xdg, 'ich-triage');
 }
 
-/** The PostgreSQL database from the environment (TRIAGE_DATABASE), if any; an empty value is none. */
-export function defaultDatabase(): string | undefined {
-  return process.env.TRIAGE_DATABASE || undefined;
-}
-
 /** The folder the workstations of one database share for HU copies, from the environment (TRIAGE_SHARED_DIR). */
 export function defaultSharedDir(): string | undefined {
   return process.env.TRIAGE_SHARED_DIR || undefined;
@@ -110,15 +108,27 @@ function huDirOf(opts: CoreOptions): string {
   }
   if (opts.database && !opts.readOnly) {
     throw new Error(
-      `database ${redact(opts.database)} is shared by workstations that read each other's slices: name the folder they share for HU copies with --shared-dir or TRIAGE_SHARED_DIR`,
+      `database ${redact(opts.database)} is shared by workstations that read each other's slices: name the folder they share for HU copies with --shared-dir or TRIAGE_SHARED_DIR, or save it with the database in Settings`,
     );
   }
   return resolve(opts.dataDir);
 }
 
-/** Which database a store uses, for status and logs: the data folder's SQLite file, or the URL without its password. */
-export function describeDatabase(dataDir: string, database: string | undefined): string {
-  return database ? `PostgreSQL ${redact(database)}` : `SQLite in ${resolve(dataDir)}`;
+/** How status says what chose the database in use. */
+const SOURCE_WORDS: Record<DatabaseSource, string> = {
+  'command line': 'from --database',
+  TRIAGE_DATABASE: 'from TRIAGE_DATABASE',
+  Settings: 'from Settings, applies since start',
+  default: 'the default',
+};
+
+/**
+ * Which database a store uses, for status and logs: the data folder's SQLite file, or the URL
+ * without its password; and, when known, what chose it.
+ */
+export function describeDatabase(dataDir: string, database: string | undefined, source?: DatabaseSource): string {
+  const which = database ? `PostgreSQL ${redact(database)}` : `SQLite in ${resolve(dataDir)}`;
+  return source ? `${which} (${SOURCE_WORDS[source]})` : which;
 }
 
 export class TriageCore {
@@ -164,7 +174,7 @@ export class TriageCore {
 
   constructor(private readonly opts: CoreOptions) {
     this.dataDir = resolve(opts.dataDir);
-    this.database = describeDatabase(this.dataDir, opts.database);
+    this.database = describeDatabase(this.dataDir, opts.database, opts.databaseSource);
     this.huDir = huDirOf(opts);
     this.workstation = `${hostname()}:${this.dataDir}`;
     this.claimant = { workstation: this.workstation, leaseMs: opts.jobLeaseMs ?? JOB_LEASE_MS };
@@ -190,6 +200,15 @@ export class TriageCore {
       if (swept) this.log(`removed ${swept} unfinished HU temp file(s)`);
     }
     if (opts.scorer) this.attachScorer(opts.scorer);
+  }
+
+  /**
+   * The database and shared folder this core was started with, and what chose them (Settings
+   * compares them with the start configuration saved for the next start). Main-process only: the
+   * URL may carry a password.
+   */
+  startedWith(): { database: string | undefined; sharedDir: string | undefined; source: DatabaseSource | undefined } {
+    return { database: this.opts.database, sharedDir: this.opts.sharedDir, source: this.opts.databaseSource };
   }
 
   /** Installs the model runner; series that were waiting for a model are queued for it. */

@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { compose, type CoreOptions, type TriageCore } from './core.js';
 import { SETTING, TriageApiImpl } from './api/index.js';
 import { attachModels } from './inference/attach.js';
+import type { DatabaseSource } from '../shared/api.js';
 
 export interface WorkstationOptions {
   dataDir: string;
@@ -19,6 +20,8 @@ export interface WorkstationOptions {
   database?: string | undefined;
   /** The folder the workstations on that database share for HU copies (CoreOptions.sharedDir). */
   sharedDir?: string | undefined;
+  /** What chose the database (start-config.ts: chooseStart); the status and Settings say it. */
+  databaseSource?: DatabaseSource | undefined;
   modelsDir?: string | undefined;
   cuda?: boolean;
   /** Load the manifest's models (default true); tests that write model outputs themselves say false. */
@@ -31,7 +34,7 @@ export interface WorkstationOptions {
   /** Folder to watch; else the stored import folder setting when `watchStored`. */
   watch?: string | undefined;
   watchStored?: boolean;
-  core?: Omit<CoreOptions, 'dataDir' | 'database' | 'sharedDir' | 'log'>;
+  core?: Omit<CoreOptions, 'dataDir' | 'database' | 'databaseSource' | 'sharedDir' | 'log'>;
   log?: (m: string) => void;
 }
 
@@ -48,7 +51,7 @@ export interface Workstation {
 
 export async function startWorkstation(opts: WorkstationOptions): Promise<Workstation> {
   const log = opts.log ?? (() => {});
-  const core = compose({ ...opts.core, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}), dataDir: opts.dataDir, database: opts.database, sharedDir: opts.sharedDir, log });
+  const core = compose({ ...opts.core, ...(opts.modelsDir ? { modelsDir: opts.modelsDir } : {}), dataDir: opts.dataDir, database: opts.database, databaseSource: opts.databaseSource, sharedDir: opts.sharedDir, log });
   let modelsLoaded = 0;
   if (opts.models !== false) {
     try {

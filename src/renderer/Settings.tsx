@@ -1,7 +1,8 @@
 /**
- * Settings: folders, flag thresholds, the ranking model family, and (read-only) providers; each
- * marked as this PC's own or the whole site's (on a database several workstations share, the
- * difference is whether a change here changes the other reading rooms too).
+ * Settings: the database for the next start, folders, flag thresholds, the ranking model family,
+ * and (read-only) providers; each marked as this PC's own or the whole site's (on a database
+ * several workstations share, the difference is whether a change here changes the other reading
+ * rooms too).
  */
 import { useEffect, useState } from 'react';
 import { getClient } from './api.js';
@@ -22,10 +23,7 @@ export function SettingsPage() {
           Data folder (this workstation&apos;s files)
           <input value={s.dataDir} readOnly />
         </label>
-        <label className="field">
-          Database (chosen at start: --database or TRIAGE_DATABASE)
-          <input value={s.database} readOnly data-testid="database" />
-        </label>
+        <DatabaseChoice settings={s} onSaved={form.setS} />
         <label className="field">
           This workstation (the settings marked &ldquo;this PC&rdquo; are kept under its name)
           <input value={s.workstation} readOnly data-testid="workstation" />
@@ -101,7 +99,112 @@ function useSettingsForm() {
       setError((e as Error).message);
     }
   };
-  return { s, folder, setFolder, thresholds, setThresholds, ranking, setRanking, msg, error, setError, save };
+  return { s, setS, folder, setFolder, thresholds, setThresholds, ranking, setRanking, msg, error, setError, save };
+}
+
+/** Words for what chose the database in use. */
+const SOURCE_WORDS: Record<Settings['databaseStart']['source'], string> = {
+  'command line': 'the --database option',
+  TRIAGE_DATABASE: 'the TRIAGE_DATABASE environment variable',
+  Settings: 'Settings',
+  default: 'the default',
+};
+
+/**
+ * The database this PC uses, chosen at start: in use now and what chose it, and the one saved here
+ * for the next start (this PC's own, kept in its data folder, never in the database). A saved URL
+ * is shown without its password, so the field starts empty rather than with a URL that has lost it.
+ */
+function DatabaseChoice({ settings, onSaved }: { settings: Settings; onSaved(s: Settings): void }) {
+  const client = getClient();
+  const start = settings.databaseStart;
+  const [database, setDatabase] = useState('');
+  const [sharedDir, setSharedDir] = useState(start.savedSharedDir ?? '');
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const postgres = /^postgres(ql)?:\/\//i.test(database.trim());
+
+  const run = async (what: () => Promise<{ ok: boolean; text: string }>) => {
+    setBusy(true);
+    setNote(null);
+    try {
+      setNote(await what());
+    } catch (e) {
+      setNote({ ok: false, text: (e as Error).message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const test = () => run(async () => {
+    const r = await client.api.testDatabase({ database: database.trim() });
+    return { ok: r.ok, text: r.message };
+  });
+  const save = () => run(async () => {
+    const r = await client.api.saveDatabase({ database: database.trim(), sharedDir: postgres ? sharedDir.trim() || null : null, test: postgres });
+    onSaved(r);
+    setDatabase('');
+    return { ok: true, text: r.databaseStart.overriddenBy ? 'Saved; overridden at start, as said above.' : 'Saved for the next start: restart the workstation to use it.' };
+  });
+
+  return (
+    <fieldset data-testid="database-choice">
+      <legend>
+        Database <span className="pill scope-workstation" title="Kept for this PC only, in its data folder">this PC</span>
+      </legend>
+      <label className="field">
+        In use (chosen at start by {SOURCE_WORDS[start.source]})
+        <input value={settings.database} readOnly data-testid="database" />
+      </label>
+      {start.saved !== null && (
+        <p className="small" data-testid="database-saved">
+          Saved for the next start: <code>{start.saved === 'sqlite' ? 'SQLite in the data folder' : start.saved}</code>
+          {start.savedSharedDir && <> with the shared folder <code>{start.savedSharedDir}</code></>}
+          {start.overriddenBy
+            ? ` — overridden: ${SOURCE_WORDS[start.overriddenBy]} chooses the database at start, not this saved value.`
+            : start.pendingRestart
+              ? ' — restart the workstation to use it.'
+              : ' — in use.'}
+        </p>
+      )}
+      {start.savedError && <div className="error" data-testid="database-saved-error">{start.savedError}</div>}
+      <label className="field">
+        <span>
+          Database for the next start: <code>sqlite</code> (the default, in the data folder) or a PostgreSQL URL several workstations share
+        </span>
+        <input
+          value={database}
+          onChange={(e) => setDatabase(e.target.value)}
+          placeholder="postgres://user:password@host:5432/database"
+          autoComplete="off"
+          spellCheck={false}
+          data-testid="database-input"
+        />
+      </label>
+      {postgres && (
+        <label className="field">
+          Shared folder for HU copies (mounted on every workstation on that database)
+          <input value={sharedDir} onChange={(e) => setSharedDir(e.target.value)} placeholder="/mnt/triage-share" data-testid="shared-dir-input" />
+        </label>
+      )}
+      <div className="actions">
+        <button type="button" disabled={busy || !postgres} onClick={() => void test()} data-testid="database-test">
+          Test connection
+        </button>{' '}
+        <button type="button" className="confirm" disabled={busy || !database.trim()} onClick={() => void save()} data-testid="database-save">
+          Save database
+        </button>
+        {note && (
+          <span className={note.ok ? 'muted' : 'error'} role={note.ok ? 'status' : 'alert'} data-testid="database-note">
+            {note.text}
+          </span>
+        )}
+      </div>
+      <p className="muted small">
+        Saved in {start.file} (readable by this PC&apos;s user only), never in the database. The <code>--database</code> option and
+        TRIAGE_DATABASE override it. A PostgreSQL database is tested before it is saved.
+      </p>
+    </fieldset>
+  );
 }
 
 /** The flag thresholds: one per label, back to the model's, or proposed from the studies reviewed here. */

@@ -286,6 +286,48 @@ export type Session = z.infer<typeof SessionSchema>;
 export const SettingScopeSchema = z.enum(['site', 'workstation']);
 export type SettingScope = z.infer<typeof SettingScopeSchema>;
 
+/**
+ * Where the database this workstation uses was chosen at start, strongest first: the command line
+ * (`--database`), the environment (TRIAGE_DATABASE), this PC's start configuration saved in
+ * Settings, or the default (SQLite in the data folder).
+ */
+export const DatabaseSourceSchema = z.enum(['command line', 'TRIAGE_DATABASE', 'Settings', 'default']);
+export type DatabaseSource = z.infer<typeof DatabaseSourceSchema>;
+
+/**
+ * A database to use from the next start: `sqlite` (the default: SQLite in the data folder) or a
+ * PostgreSQL URL several workstations share. The message never repeats the value: it may carry a
+ * password.
+ */
+export const DatabaseChoiceSchema = z
+  .string()
+  .trim()
+  .min(1, 'give sqlite or a postgres:// URL')
+  .max(4096)
+  .refine((v) => v.toLowerCase() === 'sqlite' || /^postgres(ql)?:\/\//i.test(v), {
+    message: 'the database is sqlite (SQLite in the data folder, the default) or a PostgreSQL URL postgres://user:password@host:port/database',
+  })
+  .transform((v) => (v.toLowerCase() === 'sqlite' ? 'sqlite' : v));
+
+/** The database this PC uses now, and the one saved for its next start (never with a password). */
+export const DatabaseStartSchema = z.object({
+  /** What chose the database in use. */
+  source: DatabaseSourceSchema,
+  /** The start configuration file in the data folder that Settings writes. */
+  file: z.string(),
+  /** The value saved there ("sqlite", or the URL without its password); null when nothing is saved. */
+  saved: z.string().nullable(),
+  /** The shared HU folder saved with it (PostgreSQL); null when none. */
+  savedSharedDir: z.string().nullable(),
+  /** Why the saved file cannot be used (unreadable, not valid): the next start will refuse it too. */
+  savedError: z.string().nullable(),
+  /** What overrides the saved value at start (the command line or the environment); null when nothing does. */
+  overriddenBy: z.enum(['command line', 'TRIAGE_DATABASE']).nullable(),
+  /** The saved value differs from the one in use and will be used once the workstation restarts. */
+  pendingRestart: z.boolean(),
+});
+export type DatabaseStart = z.infer<typeof DatabaseStartSchema>;
+
 export const SettingsSchema = z.object({
   dataDir: z.string(),
   /** The name this workstation's own settings are kept under in the database (its host and data folder). */
@@ -299,9 +341,11 @@ export const SettingsSchema = z.object({
   }),
   /**
    * Which database this workstation uses ("SQLite in <data folder>", or "PostgreSQL <URL without
-   * its password>"): chosen at start (--database, TRIAGE_DATABASE), so shown, never edited here.
+   * its password>") and what chose it: fixed at start; a change (saveDatabase) applies at the next.
    */
   database: z.string(),
+  /** Where the database was chosen, and what is saved for the next start (DatabaseStartSchema). */
+  databaseStart: DatabaseStartSchema,
   importFolder: z.string().nullable(),
   /** Whether the import folder is being watched by this process right now. */
   watching: z.boolean(),
@@ -384,6 +428,24 @@ export const API_SCHEMAS = {
    * Flag thresholds proposed from this site's reviewed studies (Youden's J per label on the ranking
    * family's study scores); nothing changes until the user applies them with updateSettings.
    */
+  /**
+   * Saves the database this PC uses from its next start in its start configuration (never in the
+   * database itself), with the shared HU folder a PostgreSQL database needs; `test` first makes a
+   * short connection and refuses to save when it fails. Needs a signed-in reviewer; audited.
+   */
+  saveDatabase: {
+    request: z.strictObject({
+      database: DatabaseChoiceSchema,
+      sharedDir: z.string().trim().min(1).max(4096).nullable().optional(),
+      test: z.boolean().default(false),
+    }),
+    response: SettingsSchema,
+  },
+  /** A short connection to a PostgreSQL database (connect, SELECT 1) with its result in words, never the password. */
+  testDatabase: {
+    request: z.strictObject({ database: DatabaseChoiceSchema }),
+    response: z.object({ ok: z.boolean(), message: z.string() }),
+  },
   proposeThresholds: {
     request: Empty,
     response: z.object({
@@ -440,6 +502,8 @@ export interface TriageApi {
   status(req: ApiRequest<'status'>): Promise<ApiResponse<'status'>>;
   getSettings(req: ApiRequest<'getSettings'>): Promise<ApiResponse<'getSettings'>>;
   updateSettings(req: ApiRequest<'updateSettings'>): Promise<ApiResponse<'updateSettings'>>;
+  saveDatabase(req: ApiRequest<'saveDatabase'>): Promise<ApiResponse<'saveDatabase'>>;
+  testDatabase(req: ApiRequest<'testDatabase'>): Promise<ApiResponse<'testDatabase'>>;
   proposeThresholds(req: ApiRequest<'proposeThresholds'>): Promise<ApiResponse<'proposeThresholds'>>;
   changes(req: ApiRequest<'changes'>): Promise<ApiResponse<'changes'>>;
   session(req: ApiRequest<'session'>): Promise<ApiResponse<'session'>>;

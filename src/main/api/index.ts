@@ -10,6 +10,8 @@
  * the core's own events and, through SQLite's `data_version`, on writes by any other process on
  * the same data folder (e.g. `triage import` run beside `triage serve`).
  */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import { LABELS, SUBTYPES, type Label } from '../../shared/labels.js';
 import {
   ApiError,
@@ -19,6 +21,8 @@ import {
   type ApiParsedRequest,
   type ApiRequest,
   type ApiResponse,
+  type DatabaseSource,
+  type DatabaseStart,
   type ProviderInfo,
   type RankingModel,
   type ReviewConflictInfo,
@@ -32,7 +36,8 @@ import {
 import type { CoreEvent, TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
 import { lesionMapNetworks, MODEL_STATES_SETTING } from '../inference/index.js';
-import { NotFound, readHuFile, ReviewConflict, settingScope, type WorklistQuery } from '../store/index.js';
+import { checkPostgresUrl, NotFound, readHuFile, redact, ReviewConflict, settingScope, testPostgresConnection, type WorklistQuery } from '../store/index.js';
+import { readStartConfig, startConfigPath, writeStartConfig, type StartConfig } from '../start-config.js';
 import { validateImportFolder } from '../watch/index.js';
 import {
   defaultRankingFamily,
@@ -367,6 +372,7 @@ export class TriageApiImpl implements TriageApi {
         providers: settingScope(MODEL_STATES_SETTING),
       },
       database: this.core.database,
+      databaseStart: this.databaseStart(),
       importFolder: this.opts.watching?.() ?? this.core.store.settings.get<string>(SETTING.importFolder) ?? null,
       watching: Boolean(this.opts.watching?.()),
       ...(() => {
@@ -431,6 +437,85 @@ export class TriageApiImpl implements TriageApi {
     }
     this.changed('settings', null);
     return this.settings();
+  }
+
+  /** The database in use, what chose it, and what is saved for the next start (start-config.ts). */
+  private databaseStart(): DatabaseStart {
+    const started = this.core.startedWith();
+    const source: DatabaseSource = started.source ?? (started.database ? 'command line' : 'default');
+    let saved: StartConfig | null = null;
+    let savedError: string | null = null;
+    try {
+      saved = readStartConfig(this.core.dataDir);
+    } catch (err) {
+      savedError = (err as Error).message;
+    }
+    const overriddenBy = saved && (source === 'command line' || source === 'TRIAGE_DATABASE') ? source : null;
+    const savedDatabase = saved && saved.database !== 'sqlite' ? saved.database : undefined;
+    const differs = saved !== null && (savedDatabase !== started.database || (savedDatabase !== undefined && (saved.sharedDir ?? undefined) !== started.sharedDir));
+    return {
+      source,
+      file: startConfigPath(this.core.dataDir),
+      saved: saved ? (savedDatabase ? redact(savedDatabase) : 'sqlite') : null,
+      savedSharedDir: saved?.sharedDir ?? null,
+      savedError,
+      overriddenBy,
+      pendingRestart: differs && overriddenBy === null,
+    };
+  }
+
+  async saveDatabase(req: ApiRequest<'saveDatabase'>): Promise<ApiResponse<'saveDatabase'>> {
+    const { database, sharedDir, test } = parseRequest('saveDatabase', req);
+    const actor = this.signedIn('change the database');
+    let folder: string | null = null;
+    if (database !== 'sqlite') {
+      try {
+        checkPostgresUrl(database);
+      } catch (err) {
+        throw new ApiError((err as Error).message, 'saveDatabase');
+      }
+      // The same rule the next start applies (core.ts): without the shared folder, slices this PC
+      // receives would be unreadable to the other workstations. Checked now, not at that start.
+      if (!sharedDir) {
+        throw new ApiError('a PostgreSQL database is shared: name the folder every workstation on it mounts for HU copies (the shared folder)', 'saveDatabase');
+      }
+      if (!isAbsolute(sharedDir)) throw new ApiError(`shared folder ${sharedDir}: give the whole path`, 'saveDatabase');
+      if (!existsSync(sharedDir) || !statSync(sharedDir).isDirectory()) {
+        throw new ApiError(`shared folder ${sharedDir} does not exist or is not a folder: mount the share first`, 'saveDatabase');
+      }
+      folder = resolve(sharedDir);
+      if (test) {
+        const tried = await testPostgresConnection(database);
+        if (!tried.ok) throw new ApiError(`not saved: ${tried.message}`, 'saveDatabase');
+      }
+    }
+    try {
+      writeStartConfig(this.core.dataDir, { database, sharedDir: folder, savedBy: actor, savedAt: new Date().toISOString() });
+    } catch (err) {
+      throw new ApiError((err as Error).message, 'saveDatabase');
+    }
+    try {
+      // The database in use records the change (the new one may not be reachable yet); never the password.
+      this.core.store.audit.append(actor, 'settings.database', null, {
+        database: database === 'sqlite' ? 'sqlite' : redact(database),
+        sharedDir: folder,
+        workstation: this.core.workstation,
+        file: startConfigPath(this.core.dataDir),
+        tested: test && database !== 'sqlite',
+        appliesAt: 'next start',
+      });
+    } catch (err) {
+      throw new ApiError(`saved for the next start in ${startConfigPath(this.core.dataDir)}, but the audit log could not record it: ${(err as Error).message}`, 'saveDatabase');
+    }
+    this.changed('settings', null);
+    return this.settings();
+  }
+
+  async testDatabase(req: ApiRequest<'testDatabase'>): Promise<ApiResponse<'testDatabase'>> {
+    const { database } = parseRequest('testDatabase', req);
+    this.signedIn('test a database connection');
+    if (database === 'sqlite') return { ok: true, message: `SQLite in ${this.core.dataDir}: nothing to connect to` };
+    return testPostgresConnection(database);
   }
 
   async proposeThresholds(req: ApiRequest<'proposeThresholds'>): Promise<ApiResponse<'proposeThresholds'>> {

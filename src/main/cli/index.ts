@@ -17,6 +17,7 @@ import { evaluateStored, formatReport, parseLabelsCsv, reportHtml, rsnaId, submi
 import { loadManifest } from '../inference/index.js';
 import { rankingFamily, RANKING_SETTING } from '../inference/index.js';
 import { startWorkstation, type Workstation } from '../workstation.js';
+import { startChoiceOf, type StartChoice } from '../start-config.js';
 import { registerServeCommand } from '../server/cli.js';
 import { RANKING_SCORE_ID } from '../store/index.js';
 import { familyThresholds, rankingSlices } from '../triage/index.js';
@@ -64,8 +65,10 @@ const log = (m: string) => process.stderr.write(`${m}\n`);
 
 /** A core that only reads (status, worklist, quarantine, audit): no lock, nothing requeued or swept. */
 function openReader(cmd: Command): TriageCore {
-  const { modelsDir, database } = cmd.optsWithGlobals<GlobalOptions>();
-  return compose({ dataDir: dataDirOf(cmd, { create: 'never' }), database, ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
+  const { modelsDir } = cmd.optsWithGlobals<GlobalOptions>();
+  const dataDir = dataDirOf(cmd, { create: 'never' });
+  const { database, source } = startChoiceOf(cmd, dataDir);
+  return compose({ dataDir, database, databaseSource: source, ...(modelsDir ? { modelsDir } : {}), log, readOnly: true });
 }
 
 /**
@@ -79,12 +82,15 @@ async function openWorkstation(
   dataDirOverride?: string,
   create: 'always' | 'with-init' = 'with-init',
 ): Promise<Workstation> {
-  const { modelsDir, cuda, database, sharedDir } = cmd.optsWithGlobals<GlobalOptions>();
+  const { modelsDir, cuda } = cmd.optsWithGlobals<GlobalOptions>();
+  const dataDir = dataDirOverride ?? dataDirOf(cmd, { create });
+  // An evaluation's own data folder is its own SQLite database: it never mixes into the site's worklist.
+  const start: StartChoice = dataDirOverride ? { database: undefined, sharedDir: undefined, source: 'default' } : startChoiceOf(cmd, dataDir);
   return startWorkstation({
-    dataDir: dataDirOverride ?? dataDirOf(cmd, { create }),
-    // An evaluation's own data folder is its own SQLite database: it never mixes into the site's worklist.
-    database: dataDirOverride ? undefined : database,
-    sharedDir: dataDirOverride ? undefined : sharedDir,
+    dataDir,
+    database: start.database,
+    sharedDir: start.sharedDir,
+    databaseSource: dataDirOverride ? undefined : start.source,
     modelsDir,
     ...(cuda === false ? { cuda: false } : {}),
     onModelError: 'throw',

@@ -15,7 +15,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, protocol, session, shell, type WebContents } from 'electron';
-import { defaultDatabase, defaultDataDir, defaultSharedDir } from '../core.js';
+import { defaultDataDir, defaultSharedDir } from '../core.js';
+import { chooseStart, databaseFromEnvironment, type StartChoice } from '../start-config.js';
 import { startWorkstationThread, type WorkstationThread } from '../workstation-thread/index.js';
 import { CONTENT_SECURITY_POLICY, MIME } from '../server/index.js';
 import { EVENT_CHANNEL, type ApiEvent } from '../../shared/api.js';
@@ -146,9 +147,29 @@ async function start(): Promise<void> {
   const dataDir = process.env.TRIAGE_DATA_DIR ? resolve(process.env.TRIAGE_DATA_DIR) : defaultDataDir();
   // Packaged: models are an extra resource beside app.asar (electron-builder.yml).
   const modelsDir = process.env.TRIAGE_MODELS_DIR ?? (app.isPackaged ? join(process.resourcesPath, 'models') : undefined);
+  // TRIAGE_DATABASE, else the database saved in Settings (start-config.ts). A saved choice that
+  // cannot be read stops the start with its reason: SQLite instead would split the worklist.
+  let start: StartChoice;
+  try {
+    start = chooseStart(dataDir, { database: databaseFromEnvironment(), sharedDir: defaultSharedDir() });
+  } catch (err) {
+    log((err as Error).message);
+    dialog.showErrorBox('ICH triage cannot start', (err as Error).message);
+    app.exit(1);
+    return;
+  }
   // A broken manifest must not keep the worklist from opening: series wait for a model.
   const ws = await startWorkstationThread(
-    { dataDir, database: defaultDatabase(), sharedDir: defaultSharedDir(), modelsDir, onModelError: 'continue', watch: process.env.TRIAGE_IMPORT_DIR, watchStored: true },
+    {
+      dataDir,
+      database: start.database,
+      sharedDir: start.sharedDir,
+      databaseSource: start.source,
+      modelsDir,
+      onModelError: 'continue',
+      watch: process.env.TRIAGE_IMPORT_DIR,
+      watchStored: true,
+    },
     log,
   );
   workstation = ws;

@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { defaultDataDir } from '../core.js';
 import { serve } from './serve.js';
+import { startChoiceOf } from '../start-config.js';
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -20,18 +21,15 @@ export function registerServeCommand(program: Command): Command {
     .option('--watch <folder>', 'also watch this import folder (default: the import folder set in Settings)')
     .option('--settle <seconds>', 'a series is ready when no slice arrived for this long', '10')
     .action(async (opts: { port: number; watch?: string; settle: string }, cmd: Command) => {
-      const { dataDir, database, sharedDir, modelsDir, cuda } = cmd.optsWithGlobals<{
-        dataDir?: string;
-        database?: string;
-        sharedDir?: string;
-        modelsDir?: string;
-        cuda?: boolean;
-      }>();
+      const { dataDir, modelsDir, cuda } = cmd.optsWithGlobals<{ dataDir?: string; modelsDir?: string; cuda?: boolean }>();
       const log = (m: string) => process.stderr.write(`${m}\n`);
+      const folder = dataDir ?? defaultDataDir();
+      const start = startChoiceOf(cmd, folder);
       const running = await serve({
-        dataDir: dataDir ?? defaultDataDir(),
-        database,
-        sharedDir,
+        dataDir: folder,
+        database: start.database,
+        sharedDir: start.sharedDir,
+        databaseSource: start.source,
         port: opts.port,
         watch: opts.watch,
         watchStored: true,

@@ -4,6 +4,7 @@
  * finishes or safely requeues work).
  */
 import type { CoreOptions, TriageCore } from '../core.js';
+import type { DatabaseSource } from '../../shared/api.js';
 import type { TriageApiImpl } from '../api/index.js';
 import { startWorkstation } from '../workstation.js';
 import { ensureRendererBuilt, RENDERER_DIST } from './renderer-build.js';
@@ -15,6 +16,8 @@ export interface ServeOptions {
   database?: string | undefined;
   /** The folder the workstations on that database share for HU copies. */
   sharedDir?: string | undefined;
+  /** What chose the database (start-config.ts), said in status and Settings. */
+  databaseSource?: DatabaseSource | undefined;
   port?: number;
   /** Folder to watch; else the stored import folder setting, if any, when `watchStored`. */
   watch?: string | undefined;
@@ -24,7 +27,7 @@ export interface ServeOptions {
   models?: boolean;
   modelsDir?: string;
   cuda?: boolean;
-  core?: Omit<CoreOptions, 'dataDir' | 'database' | 'sharedDir'>;
+  core?: Omit<CoreOptions, 'dataDir' | 'database' | 'databaseSource' | 'sharedDir'>;
   log?: (m: string) => void;
 }
 
@@ -47,6 +50,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     dataDir: opts.dataDir,
     database: opts.database,
     sharedDir: opts.sharedDir,
+    databaseSource: opts.databaseSource,
     modelsDir: opts.modelsDir,
     ...(opts.cuda !== undefined ? { cuda: opts.cuda } : {}),
     ...(opts.models !== undefined ? { models: opts.models } : {}),

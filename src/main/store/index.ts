@@ -29,7 +29,7 @@ import { WorklistRepository } from './worklist.js';
 
 export { openDatabase, schemaVersion, migrate, DATABASE_FILE } from './db.js';
 export type { Db, SqlHandle } from './db.js';
-export { checkPostgresUrl, openPostgres, PostgresError, redact } from './postgres.js';
+export { checkPostgresUrl, openPostgres, PostgresError, redact, testPostgresConnection } from './postgres.js';
 export type { PostgresOptions } from './postgres.js';
 export { huToInt16, pixelSha256, writeHuFile, readHuFile, huRelativePath, sweepHuTemps } from './hu-files.js';
 export { acquireDataLock, DataFolderInUse, LOCK_FILE } from './lock.js';

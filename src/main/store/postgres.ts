@@ -10,6 +10,7 @@
  * a server that goes away gives a clear error, never a hung workstation.
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
+import pg from 'pg';
 import { startWorker, workerUrl } from '../workers/index.js';
 import { migrate } from './db.js';
 import { CHANGE_CHANNEL } from './migrations/0008-change-notices.js';
@@ -255,4 +256,39 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Postgr
     throw err;
   }
   return handle;
+}
+
+/**
+ * Whether a PostgreSQL database answers: one short connection (connect, `SELECT 1`, close) bounded
+ * by `timeoutMs`, so that an administrator choosing a database hears at once whether this PC can
+ * reach it and log in. Nothing is created or migrated. The answer never carries the password, even
+ * where the driver's message would repeat it.
+ */
+export async function testPostgresConnection(url: string, timeoutMs = 5_000): Promise<{ ok: boolean; message: string }> {
+  const where = redact(url);
+  try {
+    checkPostgresUrl(url);
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+  const password = (() => {
+    try {
+      return decodeURIComponent(new URL(url).password);
+    } catch {
+      return '';
+    }
+  })();
+  const hide = (text: string) => (password ? text.split(password).join('***') : text);
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, statement_timeout: timeoutMs });
+  // A connection that fails after connect() (the server ends it) must not become an uncaught error.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return { ok: true, message: `PostgreSQL at ${where} answered` };
+  } catch (err) {
+    return { ok: false, message: hide(`cannot connect to PostgreSQL at ${where}: ${(err as Error).message || String(err)}`) };
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
