@@ -242,9 +242,17 @@ function StatusBar({ live, status, statusError }: { live: boolean; status: Statu
   const [soundOn, setSoundOn] = useState(() => localStorage.getItem(SOUND_KEY) === 'on');
   return (
     <footer className="statusbar">
-      <span className={live ? 'live on' : 'live'} data-testid="live">
-        {live ? '● live' : '○ reconnecting'}
-      </span>
+      {/* Connected to the workstation is not live while its database is gone: the footer must not
+          say "live" under the banner that says the rows are stale. */}
+      {status?.databaseUnreachable ? (
+        <span className="live gone" data-testid="live" title={status.databaseUnreachable.reason}>
+          ● database unreachable
+        </span>
+      ) : (
+        <span className={live ? 'live on' : 'live'} data-testid="live">
+          {live ? '● live' : '○ reconnecting'}
+        </span>
+      )}
       {statusError && (
         <span className="stale-note" data-testid="status-error" title={statusError}>
           status not read at {statusError}

@@ -441,6 +441,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
       expect(await page.textContent('[data-testid="conflict-theirs"]')).toMatch(/^confirmed · SAH by Dr Bo Other at \d\d:\d\d:\d\d“small SAH, left sylvian”$/);
       expect(await page.textContent('[data-testid="conflict-mine"]')).toBe('Yours: dismissed · “no bleed”');
       expect(text).toMatch(/Not recorded: another decision came first/);
+      await shot('review-conflict.png');
       // The time shown is the one recorded, on this screen's clock.
       const hms = /at (\d\d:\d\d:\d\d)/.exec(text)![1]!;
       expect(hms).toBe(await page.evaluate((iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }), theirs.review.createdAt));
@@ -517,6 +518,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
       expect(await page.$('[data-testid="worklist-page"][data-stale="1"] tr.row')).not.toBeNull();
       // Not "no model loaded": while the database is gone, which models run is unknown.
       expect(await page.$('[data-testid="no-model-banner"]')).toBeNull();
+      // The footer says so too, never "live" under that banner.
+      expect(await page.textContent('[data-testid="live"]')).toBe('● database unreachable');
+      await shot('database-unreachable.png');
 
       // The list's own read fails: said, with the rows kept and marked as of their last read.
       await page.route('**/api/worklist', (route) =>
@@ -534,5 +538,6 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await page.waitForSelector('[data-testid="database-banner"]', { state: 'detached', timeout: 20_000 });
     await page.waitForSelector('[data-testid="worklist-page"][data-stale="0"]', { timeout: 20_000 });
     expect(await page.$('[data-testid="worklist-error"]')).toBeNull();
+    await page.waitForSelector('[data-testid="live"].on');
   });
 });
