@@ -303,7 +303,7 @@ def choose_checkpoint(checkpoints: Sequence[str], pools: Sequence[str], volume_p
                     cases.append(_volume_case(maps, bits, pixel_mm, dz))
         best = _best_threshold(_threshold_rows(cases, THRESHOLD_GRID)) if cases else {"threshold": None, "within_rate": 0.0}
         pointing = h / n if n else 0.0
-        rows.append({"checkpoint": str(path), "step": int(load_checkpoint(Path(path))["state"]["step"]),
+        rows.append({"checkpoint": str(path), "step": total_steps(load_checkpoint(Path(path))["state"]),
                      "pointing_any": round(pointing, 4), "pointing_slices": n,
                      "volume_within_rate": best["within_rate"], "volume_studies": len(cases), "at_threshold": best["threshold"],
                      "score": round((pointing + float(best["within_rate"])) / 2, 4)})  # type: ignore[arg-type]
@@ -316,6 +316,13 @@ def choose_checkpoint(checkpoints: Sequence[str], pools: Sequence[str], volume_p
 
 # ---------------------------------------------------------------------------------------------
 # training
+
+
+def total_steps(state: Dict[str, object]) -> int:
+    """A checkpoint's steps counted from scratch: a run started from the shipped weights (train
+    --init onnx) adds its own to the steps that made them, so candidates of two runs compare."""
+    prior = state.get("prior") or {}
+    return int(state["step"]) + int(prior.get("steps", 0))  # type: ignore[union-attr, call-overload, arg-type]
 
 
 def load_lesion_model(path: str) -> LesionUNet:

@@ -167,6 +167,8 @@ class LesionTrainingTest(unittest.TestCase):
                 picked = lu.choose_checkpoint([str(out / "best.pt"), str(again / "best.pt")], [], [str(root)], 1)
                 self.assertEqual([r["pointing_slices"] for r in picked["rows"]], [bleeding, bleeding])
                 self.assertEqual([r["volume_studies"] for r in picked["rows"]], [1, 1])
+                # steps counted from scratch: the new run's one step adds to the shipped weights' steps
+                self.assertEqual(picked["rows"][1]["step"], before["steps"] + 1)
                 best = max(picked["rows"], key=lambda r: (r["score"], r["step"]))
                 self.assertEqual(picked["chosen"], best["checkpoint"])
                 # the card says how the shipped checkpoint was picked: which candidates, on which pools
