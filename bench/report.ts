@@ -128,7 +128,14 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push(`| app (readSlice, dicom-parser) | ${f(r.decode.app.slicesPerSecond, 0)} |`);
   lines.push(`| pydicom ${r.decode.pydicom.version} + numpy | ${f(r.decode.pydicom.slicesPerSecond, 0)} |`);
   lines.push(`| **app ÷ pydicom speed** | **${f(r.decode.appOverPydicomSpeed)}** |`, '');
-  lines.push(`${r.decode.slices} phantom files (explicit VR little endian, 512×512), bytes in memory, median of ${r.decode.app.passSeconds.length} passes after a warm-up.`, '');
+  const rounds = r.decode.roundRatios;
+  lines.push(
+    `${r.decode.slices} phantom files (explicit VR little endian, 512×512), bytes in memory, median of ${r.decode.app.passSeconds.length} passes after a warm-up` +
+      (rounds
+        ? `; ${rounds.length} rounds of the two readers, the order swapped each round, and the speed ratio is the median of the rounds' ratios (${rounds.map((x) => f(x)).join(', ')}).`
+        : '.'),
+    '',
+  );
 
   const w = r.worklist;
   const pg = r.postgres;

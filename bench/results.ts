@@ -113,7 +113,10 @@ export interface BenchResults {
     slices: number;
     app: { slicesPerSecond: number; passSeconds: number[] };
     pydicom: { slicesPerSecond: number; passSeconds: number[]; version: string };
+    /** The median of roundRatios where present; before rounds, the two medians' ratio. */
     appOverPydicomSpeed: number;
+    /** Each round's app ÷ pydicom speed (the two alternate, the order swapped each round). */
+    roundRatios?: number[];
   };
   /** On SQLite, the app's default backend. */
   worklist: WorklistBench;
