@@ -5,16 +5,17 @@
  * restart, a review conflict with another reader and both ways out of it, and the banner of a
  * shared database that cannot be reached. Saves the screenshots in assets/docs/screenshots/.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { compose } from '../../src/main/core.js';
 import { TriageApiImpl } from '../../src/main/api/index.js';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
 import { bump, discMap, makeSeries, makeTruncated, phantomStudy, probs, putPredictions, putStudyScore, type FixtureStudy } from '../fixtures/studies.js';
+import { chromiumMissing, openScreen } from '../fixtures/browser.js';
 import { REPO_ROOT, withDatabase } from '../helpers.js';
 
 // Browser-side callbacks are typed structurally: the Node test tsconfig has no DOM lib, on purpose.
@@ -22,7 +23,6 @@ type El = { dataset: Record<string, string | undefined> };
 type Canvas = { width: number; height: number; getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
 type Doc = { querySelector(selector: string): El | null };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // README's fixture screenshots are rewritten only when asked (`npm run screenshots`), so an ordinary
 // test run leaves the working tree as it was; otherwise they go to a scratch folder.
 const SHOTS = process.env.TRIAGE_WRITE_SCREENSHOTS === '1' ? resolve('assets/docs/screenshots') : join(tmpdir(), 'triage-screen-shots');
@@ -46,7 +46,7 @@ const C = study('3', 'LINDQVIST^MAJA', 8);
 const D = study('4', 'PEREIRA^TOMAS', 8);
 const E = study('5', 'NOWAK^ADAM', 6); // arrives while the page is open
 
-describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
+describe.skipIf(chromiumMissing !== null)('the triage screen in a browser', () => {
   let root: string;
   let dataDir: string;
   let watchDir: string;
@@ -135,12 +135,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the triage screen in a browser', () => {
     await core.stop();
 
     serving = await start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+    ({ browser, page } = await openScreen());
     mkdirSync(SHOTS, { recursive: true });
   });
 

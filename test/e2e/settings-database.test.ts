@@ -5,19 +5,19 @@
  * where the cluster is missing) is saved for the next start and the screen says to restart, and
  * after the restart the screen says that Settings chose the database in use.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ensureRendererBuilt } from '../../src/main/server/renderer-build.js';
 import { serve, type Serving } from '../../src/main/server/serve.js';
 import { chooseStart, readStartConfig, startConfigPath } from '../../src/main/start-config.js';
 import { freshPostgresDatabase } from '../fixtures/store.js';
+import { chromiumMissing, openScreen } from '../fixtures/browser.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-describe.skipIf(!existsSync(CHROMIUM))('the database on the Settings screen', () => {
+describe.skipIf(chromiumMissing !== null)('the database on the Settings screen', () => {
   let root: string;
   let dataDir: string;
   let share: string;
@@ -46,12 +46,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the database on the Settings screen', ()
     }
     rendererDir = await ensureRendererBuilt(join(root, 'renderer'));
     serving = await start();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-    page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+    ({ browser, page } = await openScreen());
   });
 
   afterAll(async () => {
