@@ -93,19 +93,23 @@ export function defaultSharedDir(): string | undefined {
 }
 
 /**
+ * The shared folder for HU copies, as a whole path, if it is there: a share that is not mounted
+ * must not become an empty local folder. Checked at start and when Settings saves one.
+ */
+export function existingSharedFolder(dir: string, remedy: string): string {
+  const abs = resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new Error(`shared folder ${abs} does not exist or is not a folder: ${remedy}`);
+  return abs;
+}
+
+/**
  * Where this core keeps and reads the HU copies: the data folder on its own, the shared folder
  * when several workstations use one database. Refuses, before anything is opened, a PostgreSQL
  * writer with no shared folder or one that does not exist: slices it stored would be unreadable to
  * the other workstations, which would fail only later, at scoring or in the viewer.
  */
 function huDirOf(opts: CoreOptions): string {
-  if (opts.sharedDir) {
-    const dir = resolve(opts.sharedDir);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new Error(`shared folder ${dir} does not exist or is not a folder: mount the share the workstations use for HU copies, or fix --shared-dir`);
-    }
-    return dir;
-  }
+  if (opts.sharedDir) return existingSharedFolder(opts.sharedDir, 'mount the share the workstations use for HU copies, or fix --shared-dir');
   if (opts.database && !opts.readOnly) {
     throw new Error(
       `database ${redact(opts.database)} is shared by workstations that read each other's slices: name the folder they share for HU copies with --shared-dir or TRIAGE_SHARED_DIR, or save it with the database in Settings`,

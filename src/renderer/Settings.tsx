@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'react';
 import { getClient } from './api.js';
 import { LABELS, type Label } from '../shared/labels.js';
-import type { ApiResponse, RankingModel, Settings, SettingScope, Thresholds } from '../shared/api.js';
+import { isPostgresUrl, type ApiResponse, type RankingModel, type Settings, type SettingScope, type Thresholds } from '../shared/api.js';
 import { LABEL_SHORT } from './format.js';
 
 export function SettingsPage() {
@@ -122,7 +122,7 @@ function DatabaseChoice({ settings, onSaved }: { settings: Settings; onSaved(s: 
   const [sharedDir, setSharedDir] = useState(start.savedSharedDir ?? '');
   const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const postgres = /^postgres(ql)?:\/\//i.test(database.trim());
+  const postgres = isPostgresUrl(database);
 
   const run = async (what: () => Promise<{ ok: boolean; text: string }>) => {
     setBusy(true);

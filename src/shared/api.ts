@@ -299,12 +299,17 @@ export type DatabaseSource = z.infer<typeof DatabaseSourceSchema>;
  * PostgreSQL URL several workstations share. The message never repeats the value: it may carry a
  * password.
  */
+/** Whether a database choice names PostgreSQL (postgres:// or postgresql://) rather than SQLite. */
+export function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value.trim());
+}
+
 export const DatabaseChoiceSchema = z
   .string()
   .trim()
   .min(1, 'give sqlite or a postgres:// URL')
   .max(4096)
-  .refine((v) => v.toLowerCase() === 'sqlite' || /^postgres(ql)?:\/\//i.test(v), {
+  .refine((v) => v.toLowerCase() === 'sqlite' || isPostgresUrl(v), {
     message: 'the database is sqlite (SQLite in the data folder, the default) or a PostgreSQL URL postgres://user:password@host:port/database',
   })
   .transform((v) => (v.toLowerCase() === 'sqlite' ? 'sqlite' : v));

@@ -10,8 +10,7 @@
  * the core's own events and, through SQLite's `data_version`, on writes by any other process on
  * the same data folder (e.g. `triage import` run beside `triage serve`).
  */
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { LABELS, SUBTYPES, type Label } from '../../shared/labels.js';
 import {
   ApiError,
@@ -33,7 +32,7 @@ import {
   type WorklistFilter,
   type WorklistItem,
 } from '../../shared/api.js';
-import type { CoreEvent, TriageCore } from '../core.js';
+import { existingSharedFolder, type CoreEvent, type TriageCore } from '../core.js';
 import { rankingFamily, RANKING_SETTING, siteRankingFamily } from '../inference/index.js';
 import { lesionMapNetworks, MODEL_STATES_SETTING } from '../inference/index.js';
 import { checkPostgresUrl, NotFound, readHuFile, redact, ReviewConflict, settingScope, testPostgresConnection, type WorklistQuery } from '../store/index.js';
@@ -480,10 +479,11 @@ export class TriageApiImpl implements TriageApi {
         throw new ApiError('a PostgreSQL database is shared: name the folder every workstation on it mounts for HU copies (the shared folder)', 'saveDatabase');
       }
       if (!isAbsolute(sharedDir)) throw new ApiError(`shared folder ${sharedDir}: give the whole path`, 'saveDatabase');
-      if (!existsSync(sharedDir) || !statSync(sharedDir).isDirectory()) {
-        throw new ApiError(`shared folder ${sharedDir} does not exist or is not a folder: mount the share first`, 'saveDatabase');
+      try {
+        folder = existingSharedFolder(sharedDir, 'mount the share first');
+      } catch (err) {
+        throw new ApiError((err as Error).message, 'saveDatabase');
       }
-      folder = resolve(sharedDir);
       if (test) {
         const tried = await testPostgresConnection(database);
         if (!tried.ok) throw new ApiError(`not saved: ${tried.message}`, 'saveDatabase');
