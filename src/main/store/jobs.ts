@@ -48,6 +48,12 @@ function toJobRow(r: Record<string, unknown>): JobRow {
   };
 }
 
+/**
+ * What `claim` may hand out at @now: a job queued and past its retry time, or one running under a
+ * lease that ran out (its claimant died or lost the database). `claimable` counts the same rows.
+ */
+const CLAIMABLE_AT_NOW = `((state = 'queued' AND (not_before IS NULL OR not_before <= @now)) OR (state = 'running' AND lease_until < @now))`;
+
 export class JobRepository {
   constructor(private readonly db: SqlHandle) {}
 
@@ -69,14 +75,10 @@ export class JobRepository {
    * polls this takes over a dead one's work without waiting for a restart.
    */
   claimable(kind: string): number {
-    return (
-      this.db
-        .prepare(
-          `SELECT COUNT(*) AS n FROM jobs WHERE kind = @kind
-             AND ((state = 'queued' AND (not_before IS NULL OR not_before <= @now)) OR (state = 'running' AND lease_until < @now))`,
-        )
-        .get({ kind, now: nowIso() }) as { n: number }
-    ).n;
+    const row = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM jobs WHERE kind = @kind AND ${CLAIMABLE_AT_NOW}`)
+      .get({ kind, now: nowIso() }) as { n: number };
+    return row.n;
   }
 
   /**
@@ -92,12 +94,8 @@ export class JobRepository {
     const leaseUntil = claimant ? new Date(now.getTime() + claimant.leaseMs).toISOString() : null;
     return this.db.transaction(() => {
       const row = this.db
-        .prepare(
-          `SELECT * FROM jobs WHERE kind = @kind
-             AND ((state = 'queued' AND (not_before IS NULL OR not_before <= @at)) OR (state = 'running' AND lease_until < @at))
-           ORDER BY id LIMIT 1 ${claimRowLock(this.db)}`,
-        )
-        .get({ kind, at }) as Record<string, unknown> | undefined;
+        .prepare(`SELECT * FROM jobs WHERE kind = @kind AND ${CLAIMABLE_AT_NOW} ORDER BY id LIMIT 1 ${claimRowLock(this.db)}`)
+        .get({ kind, now: at }) as Record<string, unknown> | undefined;
       if (!row) return undefined;
       const job = toJobRow(row);
       this.db
