@@ -592,12 +592,14 @@ def shipped_training() -> Dict[str, object]:
             "minutes": float(t.get("minutes", 0.0))}
 
 
-def shipped_threshold() -> Optional[float]:
-    """The volume threshold of the shipped lesion network's manifest row, if one is shipped."""
+def shipped_threshold(stride: int = MAP_STRIDE) -> Optional[float]:
+    """The volume threshold of the shipped lesion network's manifest row, if one is shipped and its
+    maps have this stride (a threshold chosen on 128 x 128 maps says nothing of 256 x 256 ones)."""
     from .onnx_utils import read_manifest
 
     rows = [m for m in read_manifest().get("models", []) if m["id"] == MODEL_ID]
-    return float(rows[0]["outputs"]["lesion_map"]["threshold"]) if rows else None
+    out = rows[0]["outputs"]["lesion_map"] if rows else None
+    return float(out["threshold"]) if out and int(out.get("stride", 4)) == stride else None
 
 
 def choice_rule(choice: Dict[str, object]) -> str:
@@ -797,7 +799,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     e.add_argument("--out", default=None, help="also write the JSON here")
     e.add_argument("--report", default=None, help="also write a markdown report here (per study volumes)")
     e.add_argument("--volume-threshold", type=float, default=None,
-                   help="map threshold of the volume (default: the shipped manifest's, else 0.5)")
+                   help="map threshold of the volume (default: the shipped manifest's when its stride is the "
+                        "network's, else 0.5)")
     x = sub.add_parser("export", help="the checkpoint as an ONNX file with the extra output lesion_map")
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--out", required=True, help="the .onnx path to write")
@@ -845,7 +848,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         Path(args.out).write_text(json.dumps(chosen, indent=1) + "\n")
         print(json.dumps({k: chosen[k] for k in ("threshold", "bleeding_studies")}))
         return
-    threshold = args.volume_threshold if args.volume_threshold is not None else (shipped_threshold() or VOLUME_THRESHOLD)
+    threshold = (args.volume_threshold if args.volume_threshold is not None
+                 else (shipped_threshold(model.map_stride) or VOLUME_THRESHOLD))
     result = {"command": args.command, "weights": args.onnx or args.checkpoint,
               "pools": [evaluate_pool(model, p, args.studies, threshold=threshold) for p in args.pool]}
     print(json.dumps(result))

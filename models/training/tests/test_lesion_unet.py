@@ -232,9 +232,11 @@ class StrideTwoTest(unittest.TestCase):
             np.testing.assert_allclose(m_ox, m_ck, atol=1e-5)
 
     @unittest.skipUnless(lu.SHIPPED_ONNX.exists(), "no lesion-map network shipped")
-    def test_the_shipped_file_reads_as_stride_four(self) -> None:
+    def test_the_shipped_file_reads_as_stride_four_and_its_threshold_is_not_a_stride_two_one(self) -> None:
         self.assertEqual(lu.onnx_map_stride(lu.SHIPPED_ONNX), 4)
         self.assertEqual(lu.load_weights(None, str(lu.SHIPPED_ONNX)).map_stride, 4)
+        self.assertIsNotNone(lu.shipped_threshold(4))
+        self.assertIsNone(lu.shipped_threshold(2))  # evaluate then defaults to 0.5, or --volume-threshold
 
 
 @unittest.skipUnless(phantom_available(), "models.phantom is needed to build a pool")
