@@ -20,7 +20,9 @@ Data: a phantom pool of mixed slice thickness (seed 1, the checkout's generator)
 the networks train (the pool loader re-reads it every pass), so no minute of GPU time waits for
 data; with
 ``--series``, a real head-CT series with bleeds drawn in (``models.phantom.insert``) joins it at
-``--real-share``, and its held-out slices join the validation set, as in the CPU runs.
+``--real-share``, and its held-out slices join the validation set, as in the CPU runs. The lesion
+network draws its maps at ``--lesion-map-stride`` (default 2: 256 x 256, one decoder level finer
+than the shipped stride-4 network, whose weights start it where names and shapes match).
 
 Why pieces: the machine returns at most 8 files of 16 MB, 64 MB per command. One archive per
 network, cut into 15 MB pieces, the small networks first, so the first part alone brings whole
@@ -193,7 +195,8 @@ def _train_command(args: argparse.Namespace, m: str, small: Dict[str, int], runs
         cmd = _py(f"models.training.{m}", "train", "--val-pool", val_pools[0], "--val-studies", str(small["val"]),
                   "--init", "onnx" if args.init == "onnx" else "none", "--batch-size", str(r["batch"]), "--lr", str(r["lr"]),
                   "--max-minutes", str(args.minutes), "--eval-every", str(args.eval_every or r["eval_every"]),
-                  "--workers", str(r["workers"]), "--threads", "2", "--out", str(runs / m), "--fresh")
+                  "--workers", str(r["workers"]), "--threads", "2", "--out", str(runs / m), "--fresh",
+                  "--map-stride", str(args.lesion_map_stride))
         for p in train_pools:
             cmd += ["--pool", p]
         return cmd + (["--device", args.device] if args.device else [])
@@ -381,7 +384,7 @@ def unpack(src: Path, into: Optional[Path] = None) -> None:
         print(f"unpacked {m} into {d}", flush=True)
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
@@ -399,6 +402,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=list(ALL_MODELS))
     t.add_argument("--init", default="onnx", help="as train.py: onnx (the committed weights), none, or a checkpoint")
     t.add_argument("--eval-every", type=int, default=None, help="default: the recipe's, per network")
+    # 2 by default: the finer map is what the volume still needs and the CPU cannot train it in time;
+    # from the shipped stride-4 weights (--init onnx) its encoder and coarser decoder carry over
+    t.add_argument("--lesion-map-stride", type=int, choices=(4, 2), default=2,
+                   help="the lesion network's map stride: 2 (256 x 256 maps, the default here) or 4 (as shipped)")
     t.add_argument("--device", default=None)
     t.add_argument("--toy", action="store_true", help="tiny pools and batches: a dry run on a CPU")
     t.add_argument("--work", default=GPU_WORK, help="pools, runs and pieces (kept while the machine is warm)")
@@ -410,7 +417,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     u = sub.add_parser("unpack")
     u.add_argument("--from", dest="src", required=True)
     u.add_argument("--into", default=None, help="folder of run folders (default models/training/runs)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parser().parse_args(argv)
     if args.cmd == "train":
         train(args)
     elif args.cmd == "fetch":

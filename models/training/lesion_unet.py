@@ -9,23 +9,25 @@ Architecture (ours, after Ronneberger et al., "U-Net", MICCAI 2015): the ensembl
 stack (windowing.StackWindows, inside the graph) at 256 x 256; an encoder of five levels (two
 3x3 convolution + BatchNorm + ReLU per level, max-pool between), a decoder with skip connections
 back to 128 x 128, and a 1x1 convolution to five logits, one map per subtype, at a quarter of the
-slice's resolution (4 px of the 512 x 512 slice per map pixel: finer than the thinnest bleed the
-pointing game's 15 px tolerance allows for, and 320 KB a slice instead of 5 MB).
+slice's resolution (stride 4: 4 px of the 512 x 512 slice per map pixel: finer than the thinnest
+bleed the pointing game's 15 px tolerance allows for, and 320 KB a slice instead of 5 MB). As an
+option (``train --map-stride 2``) the decoder goes one level further, to 256 x 256 (stride 2), for
+thin bleeds whose volume a 4 px grid misses; the shipped network is stride 4.
 
 It satisfies the model contract: ``forward(hu, window)`` returns the sigmoid ``probabilities``
 [N, 6] (a subtype's = its map's highest logit; "any" = the highest over the subtypes) and, as the
-contract's optional extra output, ``lesion_map`` [N, 5, 128, 128], each pixel's probability of
-that subtype.
+contract's optional extra output, ``lesion_map`` [N, 5, 128, 128] (stride 4; [N, 5, 256, 256] at
+stride 2), each pixel's probability of that subtype.
 
 Training (``train``): pixel-wise binary cross-entropy against the share of each map pixel the lesion
-covers (the 512 x 512 mask averaged over 4 x 4 blocks, so partial volume counts), a soft Dice term
+covers (the 512 x 512 mask averaged over stride x stride blocks, so partial volume counts), a soft Dice term
 per subtype (the lesions are small: without it the network learns that everything is background),
 and a slice-label term on the maps' maxima; the augmentation of the classifiers (augment.py) with
 the same geometry applied to the targets.
 
 Measurement (``evaluate``), on held-out pools:
 - the pointing game (localise.pointing_game): the map's peak inside the drawn lesion, per subtype;
-- the bleed volume per study: map pixels at or above 0.5 times their area (pixel spacing x 4 squared)
+- the bleed volume per study: map pixels at or above 0.5 times their area (pixel spacing x stride squared)
   times the slice spacing, against the drawn masks' volume (the same sum over the 512 x 512 masks);
   "within" = within 25 % or 2 mL.
 
@@ -57,10 +59,17 @@ from .pool import PoolIndex, shard_path
 from .windowing import StackWindows
 
 SUBTYPES = LABELS[1:]
-#: The network's input size after in-graph resizing, and the map's size (a quarter of 512).
+#: The network's input size after in-graph resizing (the slice is 512 x 512).
 INPUT_SIZE = 256
-MAP_SIZE = 128
-MAP_STRIDE = 512 // MAP_SIZE
+SLICE_SIZE = 512
+#: The map strides a network may have (slice pixels per map pixel, each way): 4 (the decoder stops
+#: at the U-Net's 128 x 128 level; the shipped network) or 2 (one level further, 256 x 256: a thin
+#: subdural crescent of 3-4 mm, two map pixels wide at most at stride 4, gets twice as many across).
+MAP_STRIDES = (4, 2)
+#: The default stride, and its map size: the shipped network's. Everything that handles a trained
+#: network takes its stride from the network (``LesionUNet.map_stride``), its checkpoint or its ONNX file.
+MAP_STRIDE = 4
+MAP_SIZE = SLICE_SIZE // MAP_STRIDE
 WIDTHS = (16, 32, 48, 96, 128)
 #: A map pixel counts towards the volume at this probability.
 VOLUME_THRESHOLD = 0.5
@@ -78,18 +87,41 @@ def _block(cin: int, cout: int) -> nn.Sequential:
     )
 
 
+def map_size(stride: int) -> int:
+    """The side of a map at this stride (128 at 4, 256 at 2)."""
+    return SLICE_SIZE // stride
+
+
+def stride_of_maps(maps: np.ndarray) -> int:
+    """The stride of maps [..., S, S]: their size tells it (as in the app, src/main/triage/volume.ts)."""
+    h, w = maps.shape[-2:]
+    if h != w or SLICE_SIZE % h:
+        raise ValueError(f"maps of {h} x {w} do not divide the {SLICE_SIZE} x {SLICE_SIZE} slice evenly")
+    return SLICE_SIZE // h
+
+
 class LesionUNet(nn.Module):
-    def __init__(self, widths: Sequence[int] = WIDTHS) -> None:
+    """``map_stride`` 4: the decoder ends at the 128 x 128 level (index 1) and the head reads its
+    w[1] channels; 2: one more decoder block with the skip of level 0 (256 x 256, w[0] channels),
+    and the head reads those. The levels up to 128 x 128 carry the same names and shapes either way,
+    so stride-4 weights start a stride-2 network (``init_from``)."""
+
+    def __init__(self, widths: Sequence[int] = WIDTHS, map_stride: int = MAP_STRIDE) -> None:
         super().__init__()
+        if map_stride not in MAP_STRIDES:
+            raise ValueError(f"map stride {map_stride}: one of {MAP_STRIDES}")
+        self.map_stride = int(map_stride)
+        self.map_size = map_size(self.map_stride)
+        level = {2: 0, 4: 1}[self.map_stride]   # the U-Net level the map is drawn at (0: 256 x 256)
         self.stack = StackWindows(INPUT_SIZE)
         w = list(widths)
         self.down = nn.ModuleList([_block(3, w[0])] + [_block(w[i - 1], w[i]) for i in range(1, len(w))])
-        # decoder: from the deepest level back to the 128 x 128 level (index 1), skip connections on the way
-        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 2, 0, -1)])
-        self.head = nn.Conv2d(w[1], len(SUBTYPES), 1)
+        # decoder: from the deepest level back to the map's level, skip connections on the way
+        self.up = nn.ModuleList([_block(w[i + 1] + w[i], w[i]) for i in range(len(w) - 2, level - 1, -1)])
+        self.head = nn.Conv2d(w[level], len(SUBTYPES), 1)
 
     def map_logits(self, hu: torch.Tensor) -> torch.Tensor:
-        """[N, 5, 128, 128] logits for HU slices [N, 1, 512, 512]."""
+        """[N, 5, S, S] logits for HU slices [N, 1, 512, 512] (S = 512 / map_stride: 128 or 256)."""
         x = self.stack(hu)
         skips = []
         for i, block in enumerate(self.down):
@@ -116,11 +148,11 @@ class LesionUNet(nn.Module):
         return torch.sigmoid(self.label_logits(maps)), torch.sigmoid(maps)
 
 
-def coverage_targets(bits: torch.Tensor) -> torch.Tensor:
-    """uint8 lesion bits [N, 512, 512] -> float [N, 5, 128, 128]: the share of each map pixel that
-    each subtype's lesion covers."""
+def coverage_targets(bits: torch.Tensor, stride: int = MAP_STRIDE) -> torch.Tensor:
+    """uint8 lesion bits [N, 512, 512] -> float [N, 5, 512 / stride, 512 / stride]: the share of each
+    map pixel that each subtype's lesion covers (the network's stride: ``model.map_stride``)."""
     planes = torch.stack([((bits.long() >> i) & 1) for i in range(len(SUBTYPES))], 1).float()
-    return F.avg_pool2d(planes, MAP_STRIDE)
+    return F.avg_pool2d(planes, stride)
 
 
 def lesion_loss(maps: torch.Tensor, target: torch.Tensor, labels: torch.Tensor, pos_weight: float = 4.0,
@@ -169,7 +201,7 @@ class PoolSlicesWithMasks(PoolSlices):
 
 @torch.no_grad()
 def predict_maps(model: LesionUNet, hu: np.ndarray, batch_size: int = 8) -> Tuple[np.ndarray, np.ndarray]:
-    """(probabilities [N, 6], lesion maps [N, 5, 128, 128]) for HU [N, 512, 512], on the model's device."""
+    """(probabilities [N, 6], lesion maps [N, 5, S, S] at the model's stride) for HU [N, 512, 512], on the model's device."""
     device = next(model.parameters()).device
     probs, maps = [], []
     for s in range(0, len(hu), batch_size):
@@ -180,9 +212,11 @@ def predict_maps(model: LesionUNet, hu: np.ndarray, batch_size: int = 8) -> Tupl
 
 
 def volume_ml(maps: np.ndarray, pixel_mm: float, slice_mm: float, threshold: float = VOLUME_THRESHOLD) -> float:
-    """Bleed volume (mL) from lesion maps [Z, 5, 128, 128]: pixels where any subtype reaches the threshold."""
+    """Bleed volume (mL) from lesion maps [Z, C, S, S] (C: the subtypes, or their maximum): pixels where
+    any subtype reaches the threshold, each (pixel mm x stride)^2 x slice mm, the stride from the
+    maps' size (4 at 128, 2 at 256), as the app's rule does."""
     voxels = int((maps.max(axis=1) >= threshold).sum())
-    return voxels * (pixel_mm * MAP_STRIDE) ** 2 * slice_mm / 1000.0
+    return voxels * (pixel_mm * stride_of_maps(maps)) ** 2 * slice_mm / 1000.0
 
 
 def mask_volume_ml(bits: np.ndarray, pixel_mm: float, slice_mm: float) -> float:
@@ -200,7 +234,7 @@ def slice_spacing(z: np.ndarray) -> float:
 
 def _bleeding_studies(model: LesionUNet, pool: str, studies: int):
     """The first ``studies`` studies of a pool that have a bleeding slice (the others count towards
-    neither figure), each as (study id, maps [Z, 5, 128, 128], lesion bits, labels, pixel mm or None,
+    neither figure), each as (study id, maps [Z, 5, S, S] at the model's stride, lesion bits, labels, pixel mm or None,
     slice spacing mm)."""
     idx = PoolIndex.open(pool)
     for k in range(min(studies, len(idx.studies))):
@@ -213,9 +247,11 @@ def _bleeding_studies(model: LesionUNet, pool: str, studies: int):
 
 
 def _pointing(maps: np.ndarray, bits: np.ndarray, labels: np.ndarray) -> Dict[str, List[int]]:
-    """The pointing game on a study's bleeding slices, asked at full resolution: each map upsampled to 512 x 512."""
+    """The pointing game on a study's bleeding slices, asked at full resolution: each map upsampled
+    to 512 x 512 from whatever its stride."""
     rows = np.nonzero(labels[:, 0])[0]
-    up = F.interpolate(torch.from_numpy(maps[rows]), size=(512, 512), mode="bilinear", align_corners=False).numpy()
+    up = F.interpolate(torch.from_numpy(maps[rows]), size=(SLICE_SIZE, SLICE_SIZE), mode="bilinear",
+                       align_corners=False).numpy()
     cams = np.concatenate([up.max(axis=1, keepdims=True), up], 1)   # "any": the highest subtype
     return pointing_game(cams, bits[rows], labels[rows])
 
@@ -247,7 +283,7 @@ THRESHOLD_GRID = tuple(float(t) for t in np.round(np.arange(0.2, 0.801, 0.05), 2
 
 
 def _volume_case(maps: np.ndarray, bits: np.ndarray, pixel_mm: float, dz: float) -> Tuple[np.ndarray, float, float, float]:
-    """A bleeding study's volume case: (the highest subtype map [Z, 1, 128, 128], pixel mm, slice mm, drawn mL)."""
+    """A bleeding study's volume case: (the highest subtype map [Z, 1, S, S], pixel mm, slice mm, drawn mL)."""
     return maps.max(axis=1, keepdims=True), pixel_mm, dz, mask_volume_ml(bits, pixel_mm, dz)
 
 
@@ -325,10 +361,48 @@ def total_steps(state: Dict[str, object]) -> int:
     return int(state["step"]) + int(prior.get("steps", 0))  # type: ignore[union-attr, call-overload, arg-type]
 
 
+def checkpoint_stride(ck: Dict[str, object]) -> int:
+    """A checkpoint's map stride, from its state; checkpoints from before the option are stride 4."""
+    return int((ck.get("state") or {}).get("map_stride", 4))  # type: ignore[union-attr]
+
+
 def load_lesion_model(path: str) -> LesionUNet:
-    model = LesionUNet()
-    model.load_state_dict(load_checkpoint(Path(path))["model"])
+    ck = load_checkpoint(Path(path))
+    model = LesionUNet(map_stride=checkpoint_stride(ck))
+    model.load_state_dict(ck["model"])
     return model.eval()
+
+
+def init_from(model: LesionUNet, source: LesionUNet) -> Dict[str, object]:
+    """Copy into ``model`` every tensor of ``source`` whose name and shape match; the rest stays as
+    initialised. Between strides (stride-4 weights into a stride-2 network) the head stays fresh even
+    where its shape would match (equal widths): it read other features. Returns what was loaded and
+    what stayed fresh, by module, for the log and the run record."""
+    ours, theirs = model.state_dict(), source.state_dict()
+    same_stride = model.map_stride == source.map_stride
+    take = {k: v for k, v in theirs.items()
+            if k in ours and tuple(v.shape) == tuple(ours[k].shape) and (same_stride or not k.startswith("head."))}
+    model.load_state_dict({**ours, **take})
+    fresh = sorted({".".join(k.split(".")[:2]) if k.startswith(("up.", "down.")) else k.split(".")[0]
+                    for k in ours if k not in take})
+    return {"from_stride": source.map_stride, "to_stride": model.map_stride, "loaded": len(take), "tensors": len(ours),
+            "fresh": fresh}
+
+
+def init_note(info: Dict[str, object]) -> str:
+    """One line for the log, the run record and the card."""
+    fresh = ", ".join(info["fresh"]) or "none"  # type: ignore[arg-type]
+    return (f"stride-{info['from_stride']} weights into a stride-{info['to_stride']} network: {info['loaded']} of "
+            f"{info['tensors']} tensors loaded (name and shape match), fresh: {fresh}")
+
+
+def checkpoint_prior(path: str) -> Dict[str, object]:
+    """What made a checkpoint (its runs, steps, slices, minutes), for a new run that starts from it."""
+    st = load_checkpoint(Path(path))["state"]
+    prior = st.get("prior") or {"runs": [], "steps": 0, "slicesSeen": 0, "minutes": 0.0}
+    return {"runs": list(prior["runs"]) + list(st.get("runs", [])), "steps": int(prior["steps"]) + int(st["step"]),
+            "slicesSeen": int(prior["slicesSeen"] or 0) + int(st.get("slices") or 0),
+            "minutes": float(prior["minutes"]) + float(st["minutes"])}
 
 
 def train(args: argparse.Namespace) -> Dict[str, object]:
@@ -340,23 +414,38 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     state: Dict[str, object] = {"step": 0, "best": None, "minutes": 0.0, "slices": 0}
     last = out / "last.pt"
     resume = last.exists() and not args.fresh
-    # A new run starts from the shipped network's weights when asked (training on different days
-    # and machines adds up), else from scratch; a resumed one from its last checkpoint.
-    model = load_weights(None, str(SHIPPED_ONNX)) if args.init == "onnx" and not resume else LesionUNet()
-    if args.init == "onnx" and not resume:
-        state["prior"] = shipped_training()  # the card counts the shipped weights' runs too
+    # A new run starts from the shipped network's weights (or a checkpoint's) when asked (training on
+    # different days and machines adds up), else from scratch; a resumed one from its last checkpoint.
+    # Stride-4 weights start a stride-2 network where names and shapes match (init_from): the encoder
+    # and the decoder down to 128 x 128 carry over, the level-0 block and the head start fresh.
+    ck = load_checkpoint(last) if resume else None
+    # a resumed run keeps its stride; a new one draws at --map-stride (default 4, as shipped)
+    stride = int(args.map_stride or (checkpoint_stride(ck) if ck is not None else MAP_STRIDE))
+    if ck is not None and checkpoint_stride(ck) != stride:
+        raise SystemExit(f"{last} is a stride-{checkpoint_stride(ck)} run: resume it at that stride, "
+                         "or start a new one with --fresh")
+    model = LesionUNet(map_stride=stride)
+    note = None
+    if args.init != "none" and not resume:
+        source = load_weights(None, str(SHIPPED_ONNX)) if args.init == "onnx" else load_lesion_model(args.init)
+        info = init_from(model, source)
+        if info["fresh"]:
+            note = init_note(info)
+            print(f"init from {args.init}: {note}", file=sys.stderr, flush=True)
+        # the card counts the runs behind the starting weights too
+        state["prior"] = shipped_training() if args.init == "onnx" else checkpoint_prior(args.init)
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    if resume:
-        ck = load_checkpoint(last)
+    if ck is not None:
         model.load_state_dict(ck["model"]); state = ck["state"]
         opt.load_state_dict(state.pop("optimizer"))  # type: ignore[arg-type]
+    state["map_stride"] = stride  # every checkpoint says what it draws (load_lesion_model reads it)
     # What the card prints of each run: the command, the machine, the data (a resumed run adds one).
     runs = list(state.get("runs", []))  # type: ignore[call-overload]
     runs.append({"started": now_iso(), "command": args.command, "hardware": hardware(device), "device": str(device),
                  "data": ", ".join(args.pool), "batch_size": args.batch_size, "lr": args.lr, "fn_weight": args.fn_weight,
-                 "from_step": state["step"],
-                 "init": "resumed" if resume else args.init})
+                 "from_step": state["step"], "map_stride": stride,
+                 "init": "resumed" if resume else args.init, **({"init_note": note} if note else {})})
     state["runs"] = runs
     loader = pool_loader(args.pool, args.batch_size, args.workers, args.torch_seed, dataset=PoolSlicesWithMasks)
     gen = torch.Generator().manual_seed(args.torch_seed + int(state["step"]))  # type: ignore[arg-type]
@@ -372,7 +461,8 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         for g in opt.param_groups:
             g["lr"] = lr
         model.train()
-        x, target = augment_with_targets(hu.to(device, non_blocking=True).float(), coverage_targets(bits.to(device)), gen)
+        x, target = augment_with_targets(hu.to(device, non_blocking=True).float(),
+                                         coverage_targets(bits.to(device), stride), gen)
         # bf16 autocast on a GPU; the losses in float32 either way
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda):
             maps = model.map_logits(x)
@@ -412,9 +502,33 @@ MODEL_ID = "lesion_unet"
 VERSION = "0.1.0"
 #: The shipped network, where ``train --init onnx`` starts a new run from.
 SHIPPED_ONNX = Path(__file__).resolve().parents[1] / MODEL_ID / f"{MODEL_ID}.onnx"
-#: The manifest's declaration of the extra output, as the app reads it (src/main/inference/manifest.ts).
-LESION_MAP_OUTPUT = {"dtype": "float32", "shape": ["N", len(SUBTYPES), MAP_SIZE, MAP_SIZE], "kind": "lesion-map",
-                     "labels": list(SUBTYPES), "threshold": VOLUME_THRESHOLD, "stride": MAP_STRIDE}
+
+
+def lesion_map_output(stride: int = MAP_STRIDE) -> Dict[str, object]:
+    """The manifest's declaration of the extra output at this stride, as the app reads it
+    (src/main/inference/manifest.ts)."""
+    size = map_size(stride)
+    return {"dtype": "float32", "shape": ["N", len(SUBTYPES), size, size], "kind": "lesion-map",
+            "labels": list(SUBTYPES), "threshold": VOLUME_THRESHOLD, "stride": stride}
+
+
+#: The shipped (stride-4) network's declaration.
+LESION_MAP_OUTPUT = lesion_map_output(MAP_STRIDE)
+
+
+def onnx_map_stride(path: Path) -> int:
+    """The map stride of an exported file, from its ``lesion_map`` output's declared size; a file
+    whose map has no fixed size is refused (the app refuses it too)."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    for out in proto.graph.output:
+        if out.name == "lesion_map":
+            dims = [d.dim_value for d in out.type.tensor_type.shape.dim]
+            if len(dims) == 4 and dims[2] > 0 and dims[2] == dims[3] and SLICE_SIZE % dims[2] == 0:
+                return SLICE_SIZE // dims[2]
+            raise ValueError(f"{path}: lesion_map declared as {dims}, not [N, 5, S, S] with S dividing {SLICE_SIZE}")
+    raise ValueError(f"{path}: no lesion_map output")
 
 
 def export(checkpoint: str, path: Path) -> Dict[str, object]:
@@ -429,7 +543,7 @@ def export(checkpoint: str, path: Path) -> Dict[str, object]:
     round_to_fp16_(model)
     proto = export_onnx(model, path, extra_outputs=("lesion_map",))
     # The exporter cannot infer the label axis through the maxima over the maps: state both shapes.
-    shapes = {"probabilities": ["N", len(LABELS)], "lesion_map": LESION_MAP_OUTPUT["shape"]}
+    shapes = {"probabilities": ["N", len(LABELS)], "lesion_map": lesion_map_output(model.map_stride)["shape"]}
     for out in proto.graph.output:
         dims = out.type.tensor_type.shape.dim
         del dims[:]
@@ -444,7 +558,7 @@ def export(checkpoint: str, path: Path) -> Dict[str, object]:
     files = save_sharded(proto, path)
     onnx.checker.check_model(str(path))
     return {"path": str(path), "files": [str(f) for f in files], "fp16_initializers": stored,
-            "outputs": shapes, "parameters": sum(p.numel() for p in model.parameters())}
+            "outputs": shapes, "parameters": sum(p.numel() for p in model.parameters()), "map_stride": model.map_stride}
 
 
 def training_record(checkpoint: str, choice: Optional[Dict[str, object]] = None) -> Dict[str, object]:
@@ -478,12 +592,14 @@ def shipped_training() -> Dict[str, object]:
             "minutes": float(t.get("minutes", 0.0))}
 
 
-def shipped_threshold() -> Optional[float]:
-    """The volume threshold of the shipped lesion network's manifest row, if one is shipped."""
+def shipped_threshold(stride: int = MAP_STRIDE) -> Optional[float]:
+    """The volume threshold of the shipped lesion network's manifest row, if one is shipped and its
+    maps have this stride (a threshold chosen on 128 x 128 maps says nothing of 256 x 256 ones)."""
     from .onnx_utils import read_manifest
 
     rows = [m for m in read_manifest().get("models", []) if m["id"] == MODEL_ID]
-    return float(rows[0]["outputs"]["lesion_map"]["threshold"]) if rows else None
+    out = rows[0]["outputs"]["lesion_map"] if rows else None
+    return float(out["threshold"]) if out and int(out.get("stride", 4)) == stride else None
 
 
 def choice_rule(choice: Dict[str, object]) -> str:
@@ -511,18 +627,20 @@ def ship(checkpoint: str, evaluation_path: Optional[str], threshold_path: Option
     chosen = json.loads(Path(threshold_path).read_text()) if threshold_path else None
     threshold = float(chosen["threshold"]) if chosen else VOLUME_THRESHOLD
     volume = volume_declaration(evaluation)
+    stride = int(done["map_stride"])  # type: ignore[call-overload]
+    size = map_size(stride)
     entry = {
         "id": MODEL_ID, "version": VERSION,
-        "architecture": "U-Net lesion maps (ours, after Ronneberger et al. 2015): one map per subtype at 128x128",
+        "architecture": f"U-Net lesion maps (ours, after Ronneberger et al. 2015): one map per subtype at {size}x{size}",
         "paper": "Ronneberger et al., MICCAI 2015 (U-Net); the seed papers give slice labels only",
         "role": "localisation: where each subtype lies on the slice, and the bleed-volume estimate; not in the ranking",
         "file": f"{MODEL_ID}/{path.name}",
         "files": file_entries(MODEL_ID, files, path, "float16", ["cuda", "cpu"]),
         "parameters": done["parameters"], "opset": OPSET, "weightsOnDisk": FLOAT_PRECISION,
-        "inputs": INPUTS, "outputs": {**OUTPUTS, "lesion_map": {**LESION_MAP_OUTPUT, "threshold": threshold, "volume": volume}},
+        "inputs": INPUTS, "outputs": {**OUTPUTS, "lesion_map": {**lesion_map_output(stride), "threshold": threshold, "volume": volume}},
         "labels": list(LABELS), "networkInputSize": INPUT_SIZE,
         "preprocessing": ("three windows of the 512x512 HU slice stacked as channels inside the graph (as the ensemble: "
-                          "brain, subdural, soft tissue), bilinear resize to 256x256; maps at 128x128, 4 slice pixels each"),
+                          f"brain, subdural, soft tissue), bilinear resize to 256x256; maps at {size}x{size}, {stride} slice pixels each"),
         "interpretations": ["probabilities = each subtype map's highest pixel; any = the highest subtype (ours)",
                             "volume: map pixels at or above the threshold x pixel area x slice spacing (ours)"],
         "training": training_record(checkpoint, json.loads(Path(choice_path).read_text()) if choice_path else None),
@@ -558,13 +676,16 @@ def volume_declaration(evaluation: Optional[Dict]) -> Dict[str, object]:
 def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
     t: Dict = entry["training"]  # type: ignore[assignment]
     ev: Optional[Dict] = entry["metrics"]  # type: ignore[assignment]
+    size = entry["outputs"]["lesion_map"]["shape"][-1]  # type: ignore[index]
+    # runs that started from weights of another stride: which tensors carried over (init_from)
+    partial = [f"- {r['started']}: {r['init_note']}." for r in t["runs"] if r.get("init_note")]
     lines = [
         f"# {entry['id']} {entry['version']}: where the bleed is, and how much", "",
         f"**{entry['clinicalUse']}**", "",
         "## What it is", "",
         f"{entry['architecture']}; {entry['parameters']:,} parameters. {entry['preprocessing']}.",
         "Output `probabilities` [N, 6] under the model contract and, declared in the manifest, `lesion_map` "
-        f"[N, 5, {MAP_SIZE}, {MAP_SIZE}]: each map pixel's probability of each subtype. The app overlays the maps on the "
+        f"[N, 5, {size}, {size}]: each map pixel's probability of each subtype. The app overlays the maps on the "
         f"slice; it sums the pixels at or above {entry['outputs']['lesion_map']['threshold']:g} into a bleed-volume "  # type: ignore[index]
         f"**estimate** (mL) only when the network's held-out volumes met the bar below ({entry['mapThresholdRule']}). "
         "It is not part of the ranking: the worklist order comes from the ranking family.", "",
@@ -576,6 +697,8 @@ def write_lesion_card(path: Path, entry: Dict[str, object]) -> None:
         "| started | hardware | data | batch | lr | command |", "|---|---|---|---:|---:|---|",
         *[f"| {r['started']} | {r['hardware']} | {r['data']} | {r['batch_size']} | {r['lr']} | `{r['command']}` |" for r in t["runs"]],
         "",
+        *(["Runs started from weights of another map stride (the tensors whose name and shape match carried over; "
+           "the rest started fresh):", *partial, ""] if partial else []),
         "## How well it points and measures (synthetic held-out sets)", "",
     ]
     if not ev:
@@ -628,12 +751,13 @@ def evaluation_report(result: Dict) -> str:
 
 
 def load_weights(checkpoint: Optional[str], onnx_path: Optional[str]) -> LesionUNet:
-    """The network from a training checkpoint, or from the shipped ONNX file's weights."""
+    """The network from a training checkpoint, or from an exported ONNX file's weights (its stride
+    from the file's ``lesion_map`` output)."""
     if checkpoint:
         return load_lesion_model(checkpoint)
     from .onnx_utils import state_dict_from_onnx
 
-    model = LesionUNet()
+    model = LesionUNet(map_stride=onnx_map_stride(Path(onnx_path)))  # type: ignore[arg-type]
     model.load_state_dict(state_dict_from_onnx(Path(onnx_path), model))  # type: ignore[arg-type]
     return model.eval()
 
@@ -657,8 +781,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--threads", type=int, default=None)
     t.add_argument("--torch-seed", type=int, default=0)
     t.add_argument("--fresh", action="store_true", help="ignore OUT/last.pt")
-    t.add_argument("--init", choices=("none", "onnx"), default="none",
-                   help="a run not resumed starts from scratch (none) or from the shipped network's weights (onnx)")
+    t.add_argument("--init", default="none",
+                   help="a run not resumed starts from scratch (none), from the shipped network's weights (onnx) or "
+                        "from a checkpoint (PATH.pt); weights of another stride load where name and shape match")
+    t.add_argument("--map-stride", type=int, choices=MAP_STRIDES, default=None,
+                   help="slice pixels per map pixel: 4 (128 x 128 maps, as shipped; the default of a new run) or "
+                        "2 (256 x 256); a resumed run keeps its own")
     t.add_argument("--device", default=None, help="default: cuda when present, else cpu")
     t.add_argument("--out", default="models/training/runs/lesion_unet")
     e = sub.add_parser("evaluate", help="pointing game and volume on held-out pools")
@@ -671,7 +799,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     e.add_argument("--out", default=None, help="also write the JSON here")
     e.add_argument("--report", default=None, help="also write a markdown report here (per study volumes)")
     e.add_argument("--volume-threshold", type=float, default=None,
-                   help="map threshold of the volume (default: the shipped manifest's, else 0.5)")
+                   help="map threshold of the volume (default: the shipped manifest's when its stride is the "
+                        "network's, else 0.5)")
     x = sub.add_parser("export", help="the checkpoint as an ONNX file with the extra output lesion_map")
     x.add_argument("--checkpoint", required=True)
     x.add_argument("--out", required=True, help="the .onnx path to write")
@@ -719,7 +848,8 @@ def main(argv: Optional[List[str]] = None) -> None:
         Path(args.out).write_text(json.dumps(chosen, indent=1) + "\n")
         print(json.dumps({k: chosen[k] for k in ("threshold", "bleeding_studies")}))
         return
-    threshold = args.volume_threshold if args.volume_threshold is not None else (shipped_threshold() or VOLUME_THRESHOLD)
+    threshold = (args.volume_threshold if args.volume_threshold is not None
+                 else (shipped_threshold(model.map_stride) or VOLUME_THRESHOLD))
     result = {"command": args.command, "weights": args.onnx or args.checkpoint,
               "pools": [evaluate_pool(model, p, args.studies, threshold=threshold) for p in args.pool]}
     print(json.dumps(result))

@@ -8,52 +8,8 @@
 import { useEffect, useRef } from 'react';
 import { windowToGrey } from '../shared/windows.js';
 import { LABEL_SHORT } from './format.js';
+import { DISPLAY_FLOOR, lesionColour, mapPeak, mapToRgba, mapToRgbaAt } from './lesion-pixels.js';
 import type { HuSlice, LesionMapPixels } from './slices.js';
-
-/** Below this probability a map pixel is not drawn: the image stays readable around a lesion. */
-export const DISPLAY_FLOOR = 0.2;
-
-/**
- * The colour of a map probability: yellow at the floor through orange to red at 1, more opaque
- * as it rises; transparent below the floor. [r, g, b, a] with a in 0–255.
- */
-export function lesionColour(p: number): [number, number, number, number] {
-  if (p < DISPLAY_FLOOR) return [0, 0, 0, 0];
-  const t = Math.min(1, (p - DISPLAY_FLOOR) / (1 - DISPLAY_FLOOR));
-  return [255, Math.round(230 * (1 - t)), 0, Math.round(255 * (0.35 + 0.4 * t))];
-}
-
-/** Per map pixel, the highest subtype probability (0–1); and the subtype and value of the slice's peak. */
-export function mapPeak(map: LesionMapPixels): { label: string; p: number } {
-  const plane = map.height * map.width;
-  let best = 0;
-  let at = 0;
-  for (let c = 0; c < map.labels.length; c++) {
-    for (let k = 0; k < plane; k++) {
-      const v = map.data[c * plane + k]!;
-      if (v > best) {
-        best = v;
-        at = c;
-      }
-    }
-  }
-  return { label: map.labels[at] ?? '', p: best / 255 };
-}
-
-/** The map as RGBA at its own resolution: each pixel coloured by its highest subtype probability. */
-export function mapToRgba(map: LesionMapPixels, out: Uint8ClampedArray = new Uint8ClampedArray(map.height * map.width * 4)): Uint8ClampedArray {
-  const plane = map.height * map.width;
-  for (let k = 0; k < plane; k++) {
-    let v = 0;
-    for (let c = 0; c < map.labels.length; c++) v = Math.max(v, map.data[c * plane + k]!);
-    const [r, g, b, a] = lesionColour(v / 255);
-    out[k * 4] = r;
-    out[k * 4 + 1] = g;
-    out[k * 4 + 2] = b;
-    out[k * 4 + 3] = a;
-  }
-  return out;
-}
 
 /** The map over the slice, under the slice's zoom and pan (CSS scales it to the image). */
 export function LesionMapLayer({ map, transform }: { map: LesionMapPixels; transform: string }) {
@@ -114,7 +70,7 @@ export function KeySliceThumb({ slice, showMap }: { slice: HuSlice | null; showM
     const step = slice.columns / size;
     const grey = windowToGrey(slice.hu, { center: 40, width: 80 });
     const img = ctx.createImageData(size, size);
-    const map = showMap && slice.lesionMap && slice.lesionMap.width === size && slice.lesionMap.height === size ? mapToRgba(slice.lesionMap) : null;
+    const map = showMap && slice.lesionMap ? mapToRgbaAt(slice.lesionMap, size) : null;
     for (let y = 0; y < size; y++) {
       for (let x = 0; x < size; x++) {
         const g = grey[Math.floor(y * step) * slice.columns + Math.floor(x * step)]!;

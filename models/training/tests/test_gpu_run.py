@@ -111,6 +111,38 @@ class LesionPackTest(unittest.TestCase):
                     self.assertTrue(torch.equal(ck["model"][k], v))
             LesionUNet().load_state_dict(ck["model"])  # what `lesion_unet ship --checkpoint` loads
 
+    def test_a_stride_two_lesion_network_comes_back_as_stride_two(self) -> None:
+        from models.training.lesion_unet import LesionUNet, load_lesion_model
+
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            weights = LesionUNet(map_stride=2).state_dict()
+            state = {"step": 9, "best": 0.5, "minutes": 1.0, "slices": 72, "map_stride": 2, "runs": [{"hardware": "test"}]}
+            save_checkpoint(root / "runs" / "lesion_unet" / "best.pt", model=weights, state=state)
+            gpu_run.pack(["lesion_unet"], root / "runs", root / "pack", minutes=0.1)
+            gpu_run.fetch(root, 1, root / "back")
+            gpu_run.unpack(root / "back", root / "unpacked")
+            net = load_lesion_model(str(root / "unpacked" / "lesion_unet" / "best.pt"))  # what `ship` and `evaluate` load
+            self.assertEqual(net.map_stride, 2)
+            torch.testing.assert_close(net.head.weight, weights["head.weight"].half().float())
+
+    def test_the_lesion_network_trains_at_the_chosen_stride_two_by_default(self) -> None:
+        args = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none"])
+        self.assertEqual(args.lesion_map_stride, 2)
+        small = {"val": 2}
+
+        def command(a):
+            return gpu_run._train_command(a, "lesion_unet", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+
+        cmd = command(args)
+        self.assertEqual(cmd[cmd.index("--map-stride") + 1], "2")
+        self.assertEqual(cmd[cmd.index("--init") + 1], "onnx")
+        four = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--lesion-map-stride", "4"])
+        cmd = command(four)
+        self.assertEqual(cmd[cmd.index("--map-stride") + 1], "4")
+        classifier = gpu_run._train_command(args, "efficientnet_b3", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+        self.assertNotIn("--map-stride", classifier)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -102,6 +102,143 @@ class LesionMapTest(unittest.TestCase):
         self.assertLess(at(large, 0.7), at(large, 0.5))
 
 
+class StrideTwoTest(unittest.TestCase):
+    """The stride-2 option: maps of 256 x 256 (one decoder level further), and everything that reads
+    a map taking its stride from the map, the network, its checkpoint or its ONNX file."""
+
+    def test_stride_two_decodes_to_level_zero_and_stride_four_is_the_shipped_layout(self) -> None:
+        torch.manual_seed(0)
+        m4, m2 = lu.LesionUNet().eval(), lu.LesionUNet(map_stride=2).eval()
+        self.assertEqual((m4.map_stride, m4.map_size, m2.map_stride, m2.map_size), (4, 128, 2, 256))
+        hu = torch.randn(2, 1, 512, 512) * 40 + 30
+        with torch.no_grad():
+            probs, maps = m2(hu, torch.zeros(2, 2))
+            logits = m2.map_logits(hu)
+        self.assertEqual(tuple(maps.shape), (2, 5, 256, 256))
+        self.assertEqual(tuple(probs.shape), (2, len(LABELS)))
+        torch.testing.assert_close(probs[:, 1:], torch.sigmoid(logits.flatten(2).amax(2)))
+        # one more decoder block (w[1] + w[0] -> w[0], with level 0's skip), the head on w[0] channels
+        w = lu.WIDTHS
+        self.assertEqual(len(m2.up), len(m4.up) + 1)
+        self.assertEqual(tuple(m2.up[-1][0].weight.shape), (w[0], w[1] + w[0], 3, 3))
+        self.assertEqual(tuple(m2.head.weight.shape), (5, w[0], 1, 1))
+        self.assertEqual(tuple(m4.head.weight.shape), (5, w[1], 1, 1))
+        # the stride-4 network is the shipped one: its tensors are a subset of the stride-2 one's names
+        s4, s2 = m4.state_dict(), m2.state_dict()
+        self.assertEqual(set(s2) - set(s4), {k for k in s2 if k.startswith("up.3.")})
+        with self.assertRaises(ValueError):
+            lu.LesionUNet(map_stride=8)
+
+    def test_coverage_targets_at_stride_two_keep_partial_volume(self) -> None:
+        bits = torch.zeros(1, 512, 512, dtype=torch.uint8)
+        s = LABELS.index("subdural") - 1
+        bits[0, 0:2, 0:2] = 1 << s        # one whole stride-2 map pixel
+        bits[0, 4:5, 0:2] = (1 << s) | 1  # half a stride-2 map pixel, subdural and epidural
+        t = lu.coverage_targets(bits, 2)
+        self.assertEqual(tuple(t.shape), (1, 5, 256, 256))
+        self.assertAlmostEqual(float(t[0, s, 0, 0]), 1.0)
+        self.assertAlmostEqual(float(t[0, s, 2, 0]), 0.5)
+        self.assertAlmostEqual(float(t[0, 0, 2, 0]), 0.5)
+        self.assertAlmostEqual(float(t.sum()), 2.0)
+        # the same lesion at stride 4: one map pixel holds all of it, a quarter and an eighth covered
+        t4 = lu.coverage_targets(bits, 4)
+        self.assertEqual(tuple(t4.shape), (1, 5, 128, 128))
+        self.assertAlmostEqual(float(t4[0, s, 0, 0]), 0.25)
+        self.assertAlmostEqual(float(t4[0, s, 1, 0]), 0.125)
+
+    def test_volume_at_stride_two_on_a_hand_made_map(self) -> None:
+        maps = np.zeros((3, 5, 256, 256), np.float32)
+        maps[0:2, 4, 10:20, 10:20] = 0.9     # 10 x 10 map pixels on two slices
+        maps[0, 1, 10:15, 10:15] = 0.8      # shared with another subtype: counted once
+        maps[2, 2, 50:60, 50:60] = 0.45     # below the threshold
+        # a map pixel of 2 x 2 slice pixels at 0.5 mm: 1 mm2; 5 mm apart: 5 mm3
+        self.assertAlmostEqual(lu.volume_ml(maps, 0.5, 5.0, 0.5), 2 * 100 * 1.0 * 5.0 / 1000, places=9)
+        # the same count read as a 128 x 128 map would be four times the area: the stride is the map's
+        self.assertAlmostEqual(lu.volume_ml(maps[:, :, :128, :128], 0.5, 5.0, 0.5), 2 * 100 * 4.0 * 5.0 / 1000, places=9)
+        # a drawn lesion's coverage at stride 2 gives the masks' volume
+        bits = np.zeros((2, 512, 512), np.uint8)
+        bits[:, 100:140, 100:160] = 16
+        cov = lu.coverage_targets(torch.from_numpy(bits), 2).numpy()
+        self.assertAlmostEqual(lu.volume_ml(cov, 0.45, 5.0), lu.mask_volume_ml(bits, 0.45, 5.0), places=9)
+        with self.assertRaises(ValueError):
+            lu.volume_ml(np.zeros((1, 5, 100, 100), np.float32), 0.5, 5.0)
+
+    def test_a_checkpoint_records_its_stride_and_an_old_one_is_stride_four(self) -> None:
+        from models.training.engine import save_checkpoint
+
+        torch.manual_seed(1)
+        m2 = lu.LesionUNet(map_stride=2)
+        with tempfile.TemporaryDirectory() as tmp:
+            new, old = Path(tmp) / "new.pt", Path(tmp) / "old.pt"
+            save_checkpoint(new, model=m2.state_dict(), state={"step": 3, "map_stride": 2})
+            save_checkpoint(old, model=lu.LesionUNet().state_dict(), state={"step": 3})
+            back = lu.load_lesion_model(str(new))
+            self.assertEqual(back.map_stride, 2)
+            torch.testing.assert_close(back.head.weight, m2.head.weight)
+            self.assertEqual(lu.load_lesion_model(str(old)).map_stride, 4)
+
+    def test_stride_four_weights_start_a_stride_two_network_where_names_and_shapes_match(self) -> None:
+        torch.manual_seed(2)
+        m4 = lu.LesionUNet()
+        with torch.no_grad():
+            for v in m4.state_dict().values():
+                if v.is_floating_point():
+                    v.add_(1.0)   # unlike any fresh initialisation
+        m2 = lu.LesionUNet(map_stride=2)
+        before = {k: v.clone() for k, v in m2.state_dict().items()}
+        info = lu.init_from(m2, m4)
+        after, src = m2.state_dict(), m4.state_dict()
+        self.assertEqual(info["fresh"], ["head", "up.3"])
+        self.assertEqual(info["loaded"], len(src) - 2)     # all but the stride-4 head's weight and bias
+        self.assertEqual(info["tensors"], len(after))
+        for k, v in after.items():
+            if k.startswith(("head.", "up.3.")):
+                torch.testing.assert_close(v, before[k])    # fresh
+            else:
+                torch.testing.assert_close(v, src[k])       # carried over
+        self.assertIn("stride-4 weights into a stride-2 network", lu.init_note(info))
+        self.assertIn("fresh: head, up.3", lu.init_note(info))
+        # between networks of one stride everything loads, the head included
+        same = lu.LesionUNet()
+        self.assertEqual(lu.init_from(same, m4)["fresh"], [])
+        torch.testing.assert_close(same.head.weight, m4.head.weight)
+
+    def test_onnx_export_of_a_stride_two_network_declares_its_map_and_reads_back(self) -> None:
+        import onnx
+
+        from models.training.engine import round_to_fp16_, save_checkpoint
+
+        torch.manual_seed(3)
+        m2 = lu.LesionUNet(map_stride=2).eval()
+        decl = lu.lesion_map_output(2)
+        self.assertEqual((decl["shape"], decl["stride"]), (["N", 5, 256, 256], 2))
+        self.assertEqual((lu.LESION_MAP_OUTPUT["shape"], lu.LESION_MAP_OUTPUT["stride"]), (["N", 5, 128, 128], 4))
+        with tempfile.TemporaryDirectory() as tmp:
+            ck = Path(tmp) / "best.pt"
+            save_checkpoint(ck, model=m2.state_dict(), state={"step": 1, "map_stride": 2})
+            done = lu.export(str(ck), Path(tmp) / "onnx" / "lesion_unet.onnx")
+            self.assertEqual(done["map_stride"], 2)
+            self.assertEqual(done["outputs"]["lesion_map"], ["N", 5, 256, 256])
+            graph = onnx.load(done["path"]).graph
+            out = {o.name: [d.dim_value or d.dim_param for d in o.type.tensor_type.shape.dim] for o in graph.output}
+            self.assertEqual(out["lesion_map"], ["N", 5, 256, 256])
+            self.assertEqual(lu.onnx_map_stride(Path(done["path"])), 2)
+            back = lu.load_weights(None, done["path"])
+            self.assertEqual(back.map_stride, 2)
+            hu = (np.random.default_rng(0).normal(30, 40, (1, 512, 512))).astype(np.float32)
+            _, m_ck = lu.predict_maps(round_to_fp16_(lu.load_lesion_model(str(ck))), hu)
+            _, m_ox = lu.predict_maps(back, hu)
+            self.assertEqual(m_ox.shape, (1, 5, 256, 256))
+            np.testing.assert_allclose(m_ox, m_ck, atol=1e-5)
+
+    @unittest.skipUnless(lu.SHIPPED_ONNX.exists(), "no lesion-map network shipped")
+    def test_the_shipped_file_reads_as_stride_four_and_its_threshold_is_not_a_stride_two_one(self) -> None:
+        self.assertEqual(lu.onnx_map_stride(lu.SHIPPED_ONNX), 4)
+        self.assertEqual(lu.load_weights(None, str(lu.SHIPPED_ONNX)).map_stride, 4)
+        self.assertIsNotNone(lu.shipped_threshold(4))
+        self.assertIsNone(lu.shipped_threshold(2))  # evaluate then defaults to 0.5, or --volume-threshold
+
+
 @unittest.skipUnless(phantom_available(), "models.phantom is needed to build a pool")
 class LesionTrainingTest(unittest.TestCase):
     def test_a_few_steps_train_checkpoint_and_evaluate(self) -> None:
@@ -175,6 +312,47 @@ class LesionTrainingTest(unittest.TestCase):
                 rule = lu.training_record(str(again / "best.pt"), picked)["exportedCheckpoint"]["rule"]
                 self.assertIn("lesion_unet choose", rule)
                 self.assertIn(f"on {root.name} (never the test pool)", rule)
+
+                # a stride-2 run from the shipped stride-4 weights: at learning rate 0 the tensors that
+                # match by name and shape are the shipped ones, the level-0 block and the head are the
+                # fresh initialisation (the run's seed), and the record and the card say so
+                fine = Path(tmp) / "stride2"
+                lu.main(["train", "--pool", str(root), "--init", "onnx", "--map-stride", "2", "--max-steps", "1", "--lr", "0",
+                         "--weight-decay", "0", "--batch-size", "2", "--workers", "0", "--threads", "1", "--out", str(fine)])
+                torch.manual_seed(0)
+                fresh = lu.LesionUNet(map_stride=2).state_dict()
+                net = lu.load_lesion_model(str(fine / "best.pt"))
+                self.assertEqual(net.map_stride, 2)
+                got = net.state_dict()
+                for name in ("down.0.0.weight", "down.4.3.weight", "up.0.0.weight", "up.2.3.weight"):
+                    torch.testing.assert_close(got[name], shipped[name])
+                for name in ("up.3.0.weight", "up.3.3.weight", "head.weight", "head.bias"):
+                    torch.testing.assert_close(got[name], fresh[name])
+                record = lu.training_record(str(fine / "best.pt"))
+                run = record["runs"][-1]
+                self.assertEqual((run["init"], run["map_stride"]), ("onnx", 2))
+                self.assertIn("stride-4 weights into a stride-2 network", run["init_note"])
+                self.assertIn("fresh: head, up.3", run["init_note"])
+                self.assertNotIn("init_note", record["runs"][-2])  # the shipped weights' own runs
+                entry = {"id": lu.MODEL_ID, "version": "test", "clinicalUse": "test", "architecture": "test", "parameters": 1,
+                         "preprocessing": "test", "outputs": {"lesion_map": lu.lesion_map_output(2)}, "mapThresholdRule": "test",
+                         "training": record, "metrics": None}
+                lu.write_lesion_card(Path(tmp) / "CARD.md", entry)
+                card = (Path(tmp) / "CARD.md").read_text()
+                self.assertIn("`lesion_map` [N, 5, 256, 256]", card)
+                self.assertIn(run["init_note"], card)
+                # its maps are 256 x 256, and the pointing game and the volume read them
+                bleeding_rows = np.nonzero(idx.labels[:, 0])[0][:2]
+                _, maps2 = lu.predict_maps(net, idx.hu_map(0)[bleeding_rows])
+                self.assertEqual(maps2.shape, (2, 5, 256, 256))
+                hits = lu._pointing(maps2, idx.masks(0)[bleeding_rows], idx.labels[bleeding_rows])
+                self.assertEqual(hits["any"][0], 2)
+                # every pixel at threshold 0: the whole 512 x 512 slice's area, each pixel 2 x 2 slice pixels
+                self.assertAlmostEqual(lu.volume_ml(maps2, pixel_mm, 5.0, 0.0), 2 * 512 * 512 * pixel_mm ** 2 * 5.0 / 1000, places=6)
+                # resuming it at another stride is refused
+                with self.assertRaises(SystemExit):
+                    lu.main(["train", "--pool", str(root), "--map-stride", "4", "--max-steps", "2", "--batch-size", "2",
+                             "--workers", "0", "--threads", "1", "--out", str(fine)])
 
 
 if __name__ == "__main__":

@@ -137,6 +137,12 @@ export function lesionMapOutput(model: ModelEntry): LesionMapOutput | undefined 
   if (INPUT_SIZE % height || INPUT_SIZE % width) {
     throw new Error(`${model.id}: lesion map '${name}' is ${height}×${width}; it must divide the ${INPUT_SIZE}×${INPUT_SIZE} slice evenly`);
   }
+  // A map pixel's size on the slice comes from the map's size (the volume rule: 512 / height, 4 at
+  // 128×128, 2 at 256×256); a declared stride that says otherwise is a manifest that contradicts itself.
+  const stride = (out as { stride?: unknown }).stride;
+  if (stride !== undefined && (stride !== INPUT_SIZE / height || stride !== INPUT_SIZE / width)) {
+    throw new Error(`${model.id}: lesion map '${name}' declares stride ${String(stride)}, but ${height}×${width} on the ${INPUT_SIZE}×${INPUT_SIZE} slice is stride ${INPUT_SIZE / height}`);
+  }
   // A volume is shown only when the manifest records that it was measured and met its bar: a number
   // known to miss (or never checked) would mislead a reader more than no number.
   const volumeWithheld = out.volume?.shown

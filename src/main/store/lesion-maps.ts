@@ -3,7 +3,8 @@
  *
  * A map is kept as the network drew it, one byte per map pixel (probability ×255, channel by row
  * by column, one channel per subtype in label order), deflated: most of a slice is background,
- * so a 5×128×128 map of 80 KB keeps a few KB. The viewer overlays it; the triage stage sums it
+ * so a 5×128×128 map of 80 KB keeps a few KB (a stride-2 network's 5×256×256, 320 KB, likewise;
+ * the size is the row's own, never assumed). The viewer overlays it; the triage stage sums it
  * into a volume, which is stored per study beside the study scores and cleared with them.
  */
 import { deflateSync, inflateSync } from 'node:zlib';

@@ -2,7 +2,8 @@
  * The lesion-map network through the app, on phantom slices and the repository's shipped file:
  * each slice's map is run once and stored, the viewer's slice carries it, the study gets a volume
  * estimate made by the volume rule from exactly those maps, and a manifest that declares a map
- * the app cannot place is refused with its reason.
+ * the app cannot place is refused with its reason. A stride-2 network (256×256 maps, exported by
+ * the training code with untrained weights) goes the same way: worker, store, slice, volume.
  */
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { TriageApiImpl } from '../../../src/main/api/index.js';
 import { compose } from '../../../src/main/core.js';
 import { OnnxSeriesScorer } from '../../../src/main/inference/scorer.js';
 import { studyVolume } from '../../../src/main/triage/index.js';
-import { phantomSlices, REPO_ROOT, tempDir } from '../../helpers.js';
+import { phantomSlices, pythonJson, REPO_ROOT, tempDir } from '../../helpers.js';
 
 const dir = tempDir('triage-lesion-');
 afterAll(() => dir.cleanup());
@@ -94,4 +95,58 @@ describe.runIf(lesion)('the lesion-map network in the app', () => {
     expect(scorer!.modelStates()[0]).toMatchObject({ status: 'refused', reason: expect.stringMatching(/100×100; it must divide the 512×512 slice/) });
     await core.stop();
   });
+});
+
+describe('a stride-2 lesion-map network in the app', () => {
+  it('stores its 256×256 maps, serves them with the slice and sums the volume from them', async () => {
+    // the training code's export of an untrained stride-2 network and its manifest row's declaration
+    const out = join(dir.path, 'stride2');
+    const made = pythonJson<{ files: { path: string; sha256: string }[]; lesion_map: { shape: (string | number)[]; stride: number } }>(
+      `import json, sys, tempfile
+from pathlib import Path
+import torch
+from models.training import lesion_unet as lu
+from models.training.engine import save_checkpoint
+from models.training.onnx_export import file_entries
+d = json.load(sys.stdin)
+torch.manual_seed(0)
+with tempfile.TemporaryDirectory() as tmp:
+    ck = Path(tmp) / 'best.pt'
+    save_checkpoint(ck, model=lu.LesionUNet(map_stride=2).state_dict(), state={'step': 0, 'map_stride': 2})
+    graph = Path(d['out']) / lu.MODEL_ID / 'lesion_unet.onnx'
+    done = lu.export(str(ck), graph)
+print(json.dumps({'files': file_entries(lu.MODEL_ID, [Path(f) for f in done['files']], graph, 'float16', ['cuda', 'cpu']),
+                  'lesion_map': lu.lesion_map_output(done['map_stride'])}))`,
+      { out },
+    );
+    expect(made.lesion_map).toMatchObject({ shape: ['N', 5, 256, 256], stride: 2 });
+    const entry = {
+      id: 'lesion_unet', version: 'stride2-test', files: made.files,
+      labels: ['any', 'epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid', 'subdural'],
+      inputs: { hu: { dtype: 'float32', shape: ['N', 1, 512, 512] }, window: { dtype: 'float32', shape: ['N', 2] } },
+      outputs: { probabilities: { dtype: 'float32', shape: ['N', 6] }, lesion_map: { ...made.lesion_map, threshold: 0.5, volume: { shown: true, measured: 'as a test policy' } } },
+    };
+    writeFileSync(join(out, 'manifest.json'), JSON.stringify({ models: [entry], ensembles: [] }));
+    const core = compose({ dataDir: join(dir.path, 'data-stride2'), settleMs: 0, modelsDir: out });
+    const scorer = await OnnxSeriesScorer.create({ store: core.store, dataDir: core.dataDir, modelsDir: out });
+    expect(scorer!.modelStates()).toEqual([expect.objectContaining({ modelId: 'lesion_unet', status: 'loaded' })]);
+    core.attachScorer(scorer!);
+    await core.importFolder(inbox);
+    const [row] = core.worklist();
+    const api = new TriageApiImpl(core);
+    const detail = await api.study({ studyUid: row!.studyUid });
+    const slices = detail.series[0]!.slices;
+    for (const s of slices) {
+      const got = await api.slice({ instanceId: s.instanceId });
+      expect(got.lesionMap).toMatchObject({ modelId: 'lesion_unet', height: 256, width: 256, volumeWithheld: null });
+      expect(Buffer.from(got.lesionMap!.base64, 'base64').length).toBe(5 * 256 * 256);
+    }
+    const maps = core.store.lesionMaps.ofStudy(row!.studyUid, 'lesion_unet', { withReceiving: false });
+    expect(maps).toHaveLength(slices.length);
+    expect(maps.every((m) => m.height === 256 && m.width === 256 && m.data.length === 5 * 256 * 256)).toBe(true);
+    const expected = studyVolume(maps, 0.5);
+    expect(expected).not.toBeNull();
+    expect(detail.volume).toMatchObject({ modelId: 'lesion_unet', totalMl: expected!.totalMl, slices: slices.length });
+    await core.stop();
+  }, 300_000);
 });

@@ -90,4 +90,14 @@ describe('lesionMapOutput', () => {
     expect(() => lesionMapOutput(withMap({ labels: ['subdural', 'epidural', 'intraparenchymal', 'intraventricular', 'subarachnoid'] }))).toThrow(/in label order/);
     expect(() => lesionMapOutput(withMap({ shape: ['N', 5, 'H', 'W'] }))).toThrow(/fixed sizes/);
   });
+
+  it('reads a stride-2 map (256×256) as it reads the shipped stride-4 one, and refuses a stride its size contradicts', () => {
+    expect(lesionMapOutput(withMap({ shape: ['N', 5, 256, 256], stride: 2, threshold: 0.4 }))).toEqual({
+      name: 'lesion_map', channels: 5, height: 256, width: 256, threshold: 0.4, volumeWithheld: 'no volume estimate: its accuracy was never measured',
+    });
+    expect(lesionMapOutput(withMap({ stride: 4 }))).toMatchObject({ height: 128, width: 128 });
+    expect(() => lesionMapOutput(withMap({ shape: ['N', 5, 128, 128], stride: 2 }))).toThrow(/declares stride 2, but 128×128 on the 512×512 slice is stride 4/);
+    expect(() => lesionMapOutput(withMap({ shape: ['N', 5, 256, 256], stride: 4 }))).toThrow(/declares stride 4/);
+    expect(() => lesionMapOutput(withMap({ shape: ['N', 5, 256, 256], stride: '2' }))).toThrow(/declares stride 2/);
+  });
 });
