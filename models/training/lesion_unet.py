@@ -512,10 +512,6 @@ def lesion_map_output(stride: int = MAP_STRIDE) -> Dict[str, object]:
             "labels": list(SUBTYPES), "threshold": VOLUME_THRESHOLD, "stride": stride}
 
 
-#: The shipped (stride-4) network's declaration.
-LESION_MAP_OUTPUT = lesion_map_output(MAP_STRIDE)
-
-
 def onnx_map_stride(path: Path) -> int:
     """The map stride of an exported file, from its ``lesion_map`` output's declared size; a file
     whose map has no fixed size is refused (the app refuses it too)."""

@@ -212,7 +212,7 @@ class StrideTwoTest(unittest.TestCase):
         m2 = lu.LesionUNet(map_stride=2).eval()
         decl = lu.lesion_map_output(2)
         self.assertEqual((decl["shape"], decl["stride"]), (["N", 5, 256, 256], 2))
-        self.assertEqual((lu.LESION_MAP_OUTPUT["shape"], lu.LESION_MAP_OUTPUT["stride"]), (["N", 5, 128, 128], 4))
+        self.assertEqual((lu.lesion_map_output()["shape"], lu.lesion_map_output()["stride"]), (["N", 5, 128, 128], 4))
         with tempfile.TemporaryDirectory() as tmp:
             ck = Path(tmp) / "best.pt"
             save_checkpoint(ck, model=m2.state_dict(), state={"step": 1, "map_stride": 2})

@@ -31,7 +31,7 @@ class ManifestTest(unittest.TestCase):
                 self.assertTrue(m["training"]["fromScratch"])
 
     def test_the_lesion_map_network_declares_its_map_as_the_app_reads_it(self) -> None:
-        from models.training.lesion_unet import LESION_MAP_OUTPUT, MODEL_ID
+        from models.training.lesion_unet import MODEL_ID, lesion_map_output
 
         rows = [m for m in self.doc["models"] if m["id"] == MODEL_ID]
         if not rows:
@@ -42,7 +42,7 @@ class ManifestTest(unittest.TestCase):
         volume = out.pop("volume")
         self.assertIsInstance(volume["shown"], bool)
         self.assertTrue(volume["measured"])
-        self.assertEqual(out, {k: v for k, v in LESION_MAP_OUTPUT.items() if k != "threshold"})
+        self.assertEqual(out, {k: v for k, v in lesion_map_output().items() if k != "threshold"})
         self.assertEqual(m["outputs"]["lesion_map"]["labels"], list(LABELS[1:]))
         self.assertEqual(m["labels"], list(LABELS))
         self.assertTrue((MODELS_DIR / m["card"]).exists())
