@@ -93,8 +93,14 @@ describe.skipIf(missing !== null)(`a PostgreSQL server stopped during an import 
     });
     const receiver = await core.listen({ port: 0, aeTitle: 'ICH_TRIAGE', allowedCallingAeTitles: ['CT_SCANNER'] });
     const drop = (files: string[]) => files.forEach((f) => copyFileSync(f, join(importDir, basename(f))));
-    // storescu exits non-zero when any C-STORE is answered with a failure status.
-    const send = (files: string[]) => run('storescu', ['-aet', 'CT_SCANNER', '-aec', 'ICH_TRIAGE', '127.0.0.1', String(receiver.port), ...files]);
+    // storescu exits non-zero when any C-STORE is answered with a failure status; its verbose
+    // log names the slice, the status and the workstation's reason, kept with the failure.
+    const send = (files: string[]) =>
+      run('storescu', ['-v', '-aet', 'CT_SCANNER', '-aec', 'ICH_TRIAGE', '127.0.0.1', String(receiver.port), ...files]).catch(
+        (e: { message: string; stdout?: string; stderr?: string }) => {
+          throw new Error(`${e.message}\nstorescu said:\n${e.stdout ?? ''}${e.stderr ?? ''}\nthe workstation said:\n${log.join('\n')}`);
+        },
+      );
     const instances = () => core.status().counts.instances ?? -1;
     const unreachable = () => /UNREACHABLE since/.test(core.status().database);
 
