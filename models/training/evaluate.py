@@ -25,7 +25,8 @@ import numpy as np
 from . import data as D
 from .contract import LABELS, MODELS_DIR, REPO_ROOT
 from .engine import load_trained, predict, round_to_fp16_, run_dir, select_device, set_threads, now_iso
-from .metrics import expected_calibration_error, per_label_report, roc_auc, threshold_metrics, weighted_log_loss, youden_threshold
+from .metrics import (expected_calibration_error, per_label_report, roc_auc, subtype_separation, threshold_metrics,
+                      weighted_log_loss, youden_threshold)
 from .pool import pool_arrays
 from .registry import create_model, list_models
 
@@ -103,6 +104,8 @@ def report(labels_val: np.ndarray, prob_val: np.ndarray, labels: np.ndarray, pro
     per = per_label_report(LABELS, labels, prob, thresholds)
     for j, l in enumerate(LABELS):
         per[l]["ece"] = expected_calibration_error(labels[:, j], prob[:, j])
+    for j, split in subtype_separation(labels, prob).items():
+        per[LABELS[j]].update(split)
     micro = threshold_metrics(
         (labels >= 1).ravel(), (prob >= np.asarray(thresholds)[None]).astype(np.float64).ravel(), 0.5)
     aucs = [v["auc"] for v in per.values() if v["auc"] is not None]

@@ -2,7 +2,7 @@ import unittest
 
 import numpy as np
 
-from models.training.metrics import roc_auc, threshold_metrics, weighted_log_loss, youden_threshold
+from models.training.metrics import roc_auc, subtype_separation, threshold_metrics, weighted_log_loss, youden_threshold
 
 
 def brute_auc(y, s):
@@ -41,6 +41,19 @@ class MetricsTest(unittest.TestCase):
         y = np.array([[1, 0, 0, 0, 0, 0]])
         self.assertAlmostEqual(weighted_log_loss(y, np.full((1, 6), 0.5)), np.log(2), places=9)
 
+
+    def test_subtype_separation_tells_blood_from_subtype(self) -> None:
+        # columns: any, A, B. A network whose A score is "blood here": perfect against slices
+        # without blood, chance against slices with B only; a score that knows A is perfect on both.
+        y = np.array([[0, 0, 0], [0, 0, 0], [1, 1, 0], [1, 1, 0], [1, 0, 1], [1, 0, 1]])
+        blood = np.array([[.1, .1, .1], [.2, .2, .2], [.9, .9, .9], [.8, .8, .8], [.9, .9, .9], [.8, .8, .8]])
+        split = subtype_separation(y, blood)
+        self.assertEqual(split[1], {"auc_vs_no_bleed": 1.0, "auc_vs_other_bleed": 0.5})
+        knows = blood.copy()
+        knows[4:, 1] = 0.3
+        self.assertEqual(subtype_separation(y, knows)[1], {"auc_vs_no_bleed": 1.0, "auc_vs_other_bleed": 1.0})
+        # no slice with another subtype only: that AUC is undefined, not a number
+        self.assertIsNone(subtype_separation(y[:4], blood[:4])[1]["auc_vs_other_bleed"])
 
 if __name__ == "__main__":
     unittest.main()
