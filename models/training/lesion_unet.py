@@ -476,7 +476,7 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         state["minutes"] = (time.time() - t0) / 60
         if (step + 1) % 10 == 0:
             rec = {"step": step + 1, "minutes": round(float(state["minutes"]), 2), "lr": lr,
-                   **{k: round(float(v), 4) for k, v in parts.items()}}
+                   **{k: round(float(v.detach()), 4) for k, v in parts.items()}}
             append_jsonl(out / "log.jsonl", rec)
             print(f"step {step + 1} {rec}", file=sys.stderr, flush=True)
         if (step + 1) % args.eval_every == 0:
