@@ -34,15 +34,27 @@ def run_dir(model_id: str, out: Optional[str] = None) -> Path:
 
 
 class WeightedBCE(nn.Module):
-    """Binary cross-entropy per label on logits, class-weighted, averaged over the six labels."""
+    """Binary cross-entropy per label on logits, class-weighted, averaged over the six labels.
 
-    def __init__(self, pos_weight: Optional[torch.Tensor] = None) -> None:
+    ``other_bleed_weight`` scales the term of each subtype that is absent from a slice that bleeds
+    (``any`` set, column 0): the negatives that teach one subtype's blood from another's, which a
+    network can otherwise leave to "blood here, so every subtype a little" at almost no cost, as
+    most of a pool's subtype negatives have no blood at all. 1 is the plain loss."""
+
+    def __init__(self, pos_weight: Optional[torch.Tensor] = None, other_bleed_weight: float = 1.0) -> None:
         super().__init__()
         self.register_buffer("pos_weight", pos_weight if pos_weight is not None else torch.ones(0), persistent=False)
+        self.other_bleed_weight = float(other_bleed_weight)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         pw = self.pos_weight if self.pos_weight.numel() else None
-        return nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw)
+        if self.other_bleed_weight == 1.0:
+            return nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw)
+        per = nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
+        other = (target[:, :1] >= 0.5) & (target < 0.5)
+        other[:, 0] = False
+        w = torch.where(other, torch.full_like(per, self.other_bleed_weight), torch.ones_like(per))
+        return (per * w).mean()
 
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module, hu: torch.Tensor,

@@ -207,7 +207,7 @@ def _train_command(args: argparse.Namespace, m: str, small: Dict[str, int], runs
               "--val-slices-per-study", "2" if args.toy else "12", "--init", args.init, "--batch-size", str(r["batch"]),
               "--lr", str(r["lr"]), "--weight-decay", "0.05", "--max-minutes", str(args.minutes),
               "--eval-every", str(args.eval_every or r["eval_every"]), "--workers", str(r["workers"]), "--threads", "2",
-              "--out", str(runs / m), "--fresh")
+              "--out", str(runs / m), "--fresh", "--other-bleed-weight", str(args.other_bleed_weight))
     for p in train_pools:
         cmd += ["--pool", p]
     for p in val_pools:
@@ -405,6 +405,8 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--models", nargs="+", default=list(ALL_MODELS), choices=list(ALL_MODELS))
     t.add_argument("--init", default="onnx", help="as train.py: onnx (the committed weights), none, or a checkpoint")
     t.add_argument("--eval-every", type=int, default=None, help="default: the recipe's, per network")
+    t.add_argument("--other-bleed-weight", type=float, default=1.0,
+                   help="the classifiers' loss weight of a subtype's negatives on slices that bleed (train.py)")
     # 2 by default: the finer map is what the volume still needs and the CPU cannot train it in time;
     # from the shipped stride-4 weights (--init onnx) its encoder and coarser decoder carry over
     t.add_argument("--lesion-map-stride", type=int, choices=(4, 2), default=2,

@@ -73,6 +73,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--warmup-steps", type=int, default=None, help="default: 5 %% of --max-steps, else 50")
     ap.add_argument("--min-lr-ratio", type=float, default=0.02, help="the cosine ends at this share of the peak")
     ap.add_argument("--clip", type=float, default=2.0, help="gradient-norm clip (0: off)")
+    ap.add_argument("--other-bleed-weight", type=float, default=1.0,
+                    help="loss weight of a subtype's negatives on slices that bleed (another subtype): "
+                         "above 1 teaches one subtype's blood from another's (engine.WeightedBCE)")
     ap.add_argument("--ema-decay", type=float, default=0.998)
     ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--train-size", type=int, default=None,
@@ -244,6 +247,7 @@ def _run_record(args: argparse.Namespace, command: str, device: torch.device, st
             "data": (f"pool {', '.join(args.pool)}" if args.data == "pool" else args.data),
             "init": state.get("init"), "batch_size": recipe.batch_size, "lr": recipe.lr, "weight_decay": recipe.wd,
             "warmup_steps": recipe.warmup, "bf16": recipe.bf16, "augment": bool(args.augment),
+            "other_bleed_weight": args.other_bleed_weight,
             "train_size": args.train_size, "native_from": args.native_from if args.train_size else None,
             "steps": 0, "slices": 0, "seconds": 0.0, "finished": False}
 
@@ -269,7 +273,7 @@ class _TrainingRun:
             if ck.get("ema"):
                 self.ema.load_state_dict(ck["ema"])
             print(f"resumed from {out / 'last.pt'} at step {state['step']} (run step {self.run['steps']})", flush=True)
-        self.loss_fn = WeightedBCE(torch.from_numpy(pos_weight)).to(device)
+        self.loss_fn = WeightedBCE(torch.from_numpy(pos_weight), args.other_bleed_weight).to(device)
         self.val = _validation_set(args)
         self.aug_gen = torch.Generator().manual_seed(args.torch_seed * 1_000_003 + int(state["step"]))
         self.aug_cfg = AugmentConfig(flip=0.5 if cfg.flips else 0.0)

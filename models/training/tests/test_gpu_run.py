@@ -142,6 +142,11 @@ class LesionPackTest(unittest.TestCase):
         self.assertEqual(cmd[cmd.index("--map-stride") + 1], "4")
         classifier = gpu_run._train_command(args, "efficientnet_b3", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
         self.assertNotIn("--map-stride", classifier)
+        self.assertEqual(classifier[classifier.index("--other-bleed-weight") + 1], "1.0")
+        weighted = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--other-bleed-weight", "4"])
+        classifier = gpu_run._train_command(weighted, "efficientnet_b3", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+        self.assertEqual(classifier[classifier.index("--other-bleed-weight") + 1], "4.0")
+        self.assertNotIn("--other-bleed-weight", command(weighted))  # the lesion network has its own loss
 
 
 if __name__ == "__main__":

@@ -10,9 +10,23 @@ from models.training.augment import PADDING_HU, AugmentConfig, augment_batch
 from models.training.calibrate import fit_platt
 from models.training.metrics import expected_calibration_error
 from models.training.calibration import LabelCalibration
-from models.training.engine import ModelEma, warmup_cosine
+from models.training.engine import ModelEma, WeightedBCE, warmup_cosine
 from models.training.registry import create_model, list_models
 from models.training.tests import helpers  # noqa: F401 - sets torch threads
+
+
+class LossTest(unittest.TestCase):
+    def test_other_bleed_weight_scales_only_absent_subtypes_on_bleeding_slices(self) -> None:
+        # slice 0 bleeds with subtype 1 only; slice 1 has no blood
+        target = torch.tensor([[1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0]], dtype=torch.float32)
+        logits = torch.linspace(-2, 2, 12).reshape(2, 6)
+        pw = torch.full((6,), 2.0)
+        per = nn.functional.binary_cross_entropy_with_logits(logits, target, pos_weight=pw, reduction="none")
+        self.assertAlmostEqual(float(WeightedBCE(pw)(logits, target)), float(per.mean()), places=6)
+        self.assertAlmostEqual(float(WeightedBCE(pw, 1.0)(logits, target)), float(per.mean()), places=6)
+        w = torch.ones(2, 6)
+        w[0, 2:] = 3.0  # subtypes 2-5 absent from the bleeding slice; "any" and subtype 1 are positives
+        self.assertAlmostEqual(float(WeightedBCE(pw, 3.0)(logits, target)), float((per * w).mean()), places=6)
 
 
 class ScheduleTest(unittest.TestCase):
