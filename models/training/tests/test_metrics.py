@@ -41,7 +41,6 @@ class MetricsTest(unittest.TestCase):
         y = np.array([[1, 0, 0, 0, 0, 0]])
         self.assertAlmostEqual(weighted_log_loss(y, np.full((1, 6), 0.5)), np.log(2), places=9)
 
-
     def test_subtype_separation_tells_blood_from_subtype(self) -> None:
         # columns: any, A, B. A network whose A score is "blood here": perfect against slices
         # without blood, chance against slices with B only; a score that knows A is perfect on both.
@@ -54,6 +53,7 @@ class MetricsTest(unittest.TestCase):
         self.assertEqual(subtype_separation(y, knows)[1], {"auc_vs_no_bleed": 1.0, "auc_vs_other_bleed": 1.0})
         # no slice with another subtype only: that AUC is undefined, not a number
         self.assertIsNone(subtype_separation(y[:4], blood[:4])[1]["auc_vs_other_bleed"])
+
 
 if __name__ == "__main__":
     unittest.main()
