@@ -156,6 +156,15 @@ def _make_shards(out: Path, fn, jobs: list, workers: Optional[int], progress: bo
     return summary
 
 
+def shared_slices(labels: np.ndarray) -> Dict[str, int]:
+    """Per subtype, its positive slices that hold another subtype's blood too (labels [N, 6], ``any``
+    first): where a network can score "blood here" for every subtype at little cost, so a pool
+    should say how much of each subtype comes alone."""
+    sub = labels[:, 1:] >= 1
+    others = sub.sum(axis=1, keepdims=True) - sub
+    return {l: int((sub[:, j] & (others[:, j] > 0)).sum()) for j, l in enumerate(LABELS[1:])}
+
+
 def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, object]] = None,
                thickness: Optional[float] = 5.0) -> Dict[str, object]:
     from models.phantom.study import GENERATOR_VERSION
@@ -167,6 +176,7 @@ def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, 
     info = {"version": POOL_VERSION, "generator": f"models.phantom v{GENERATOR_VERSION}", "seed": seed,
             "balanced": balanced, "thickness": thickness, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
+            "positive_slices_with_another_subtype": shared_slices(allp),
             "bytes": int(sum(shard_path(out, "hu", i).stat().st_size for i in idx))}
     if source is not None:  # real slices with drawn bleeds, not phantoms
         info["generator"] = "models.phantom.insert"
@@ -301,7 +311,14 @@ def build_inserted(out: os.PathLike, series_dir: os.PathLike, seed: int, variant
 
 
 def _info(args: argparse.Namespace) -> None:
-    print((Path(args.pool) / "pool.json").read_text())
+    """pool.json, with the subtype co-occurrence counted from the shards (pools built before
+    pool.json kept it lack it)."""
+    root = Path(args.pool)
+    info = json.loads((root / "pool.json").read_text())
+    labels = [np.load(shard_path(root, "meta", i))["labels"] for i in complete_indices(root)]
+    allp = np.concatenate(labels) if labels else np.zeros((0, NUM_LABELS), np.uint8)
+    info["positive_slices_with_another_subtype"] = shared_slices(allp)
+    print(json.dumps(info, indent=1))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

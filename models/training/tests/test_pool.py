@@ -40,6 +40,17 @@ class PoolTest(unittest.TestCase):
         info = json.loads((self.root / "pool.json").read_text())
         self.assertEqual((info["seed"], info["studies"], info["labels"]), (5, 2, list(LABELS)))
         self.assertEqual(info["slices"], self.summary["slices"])
+        labels = np.concatenate([np.load(self.root / f"meta-0000{i}.npz")["labels"] for i in (0, 1)])
+        self.assertEqual(info["positive_slices_with_another_subtype"], pool.shared_slices(labels))
+
+    def test_shared_slices_count_each_subtype_that_shares_its_slice(self) -> None:
+        # any, epidural, intraparenchymal, intraventricular, subarachnoid, subdural
+        labels = np.array([[1, 0, 0, 0, 1, 0],    # subarachnoid alone
+                           [1, 0, 0, 0, 1, 1],    # subarachnoid with subdural
+                           [1, 1, 1, 0, 0, 1],    # three at once
+                           [0, 0, 0, 0, 0, 0]], np.uint8)
+        self.assertEqual(pool.shared_slices(labels), {"epidural": 1, "intraparenchymal": 1, "intraventricular": 0,
+                                                      "subarachnoid": 1, "subdural": 2})
 
     def test_a_build_resumes_and_refuses_another_seed(self) -> None:
         (self.root / "meta-00000.npz").unlink()  # as if killed before study 0 was complete
