@@ -156,6 +156,14 @@ def _make_shards(out: Path, fn, jobs: list, workers: Optional[int], progress: bo
     return summary
 
 
+def _study_labels(root: Path, indices: Sequence[int]) -> List[np.ndarray]:
+    return [np.load(shard_path(root, "meta", i))["labels"] for i in indices]
+
+
+def _stacked(labels: List[np.ndarray]) -> np.ndarray:
+    return np.concatenate(labels) if labels else np.zeros((0, NUM_LABELS), np.uint8)
+
+
 def shared_slices(labels: np.ndarray) -> Dict[str, int]:
     """Per subtype, its positive slices that hold another subtype's blood too (labels [N, 6], ``any``
     first): where a network can score "blood here" for every subtype at little cost, so a pool
@@ -170,9 +178,9 @@ def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, 
     from models.phantom.study import GENERATOR_VERSION
 
     idx = complete_indices(out)
-    labels = [np.load(shard_path(out, "meta", i))["labels"] for i in idx]
+    labels = _study_labels(out, idx)
     slices = [len(l) for l in labels]
-    allp = np.concatenate(labels) if labels else np.zeros((0, NUM_LABELS), np.uint8)
+    allp = _stacked(labels)
     info = {"version": POOL_VERSION, "generator": f"models.phantom v{GENERATOR_VERSION}", "seed": seed,
             "balanced": balanced, "thickness": thickness, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
@@ -315,9 +323,7 @@ def _info(args: argparse.Namespace) -> None:
     pool.json kept it lack it)."""
     root = Path(args.pool)
     info = json.loads((root / "pool.json").read_text())
-    labels = [np.load(shard_path(root, "meta", i))["labels"] for i in complete_indices(root)]
-    allp = np.concatenate(labels) if labels else np.zeros((0, NUM_LABELS), np.uint8)
-    info["positive_slices_with_another_subtype"] = shared_slices(allp)
+    info["positive_slices_with_another_subtype"] = shared_slices(_stacked(_study_labels(root, complete_indices(root))))
     print(json.dumps(info, indent=1))
 
 
