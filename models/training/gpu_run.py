@@ -196,7 +196,8 @@ def _train_command(args: argparse.Namespace, m: str, small: Dict[str, int], runs
     r = (TOY_RECIPE if args.toy else GPU_RECIPE)[m]
     if m in MAP_MODELS:
         cmd = _py(f"models.training.{m}", "train", "--val-pool", val_pools[0], "--val-studies", str(small["val"]),
-                  "--init", "onnx" if args.init == "onnx" else "none", "--batch-size", str(r["batch"]), "--lr", str(r["lr"]),
+                  "--init", args.lesion_init or ("onnx" if args.init == "onnx" else "none"), "--batch-size", str(r["batch"]),
+                  "--lr", str(r["lr"]),
                   "--max-minutes", str(args.minutes), "--eval-every", str(args.eval_every or r["eval_every"]),
                   "--workers", str(r["workers"]), "--threads", "2", "--out", str(runs / m), "--fresh",
                   "--map-stride", str(args.lesion_map_stride))
@@ -411,6 +412,10 @@ def parser() -> argparse.ArgumentParser:
     # from the shipped stride-4 weights (--init onnx) its encoder and coarser decoder carry over
     t.add_argument("--lesion-map-stride", type=int, choices=(4, 2), default=2,
                    help="the lesion network's map stride: 2 (256 x 256 maps, the default here) or 4 (as shipped)")
+    # a lesion network of another stride, or an earlier GPU run's, cannot travel as the shipped ONNX does:
+    # its checkpoint (3 MB) can, so short GPU runs on different days add up for it too
+    t.add_argument("--lesion-init", default=None,
+                   help="the lesion network's starting checkpoint (best.pt of an earlier run; default: as --init)")
     t.add_argument("--device", default=None)
     t.add_argument("--toy", action="store_true", help="tiny pools and batches: a dry run on a CPU")
     t.add_argument("--work", default=GPU_WORK, help="pools, runs and pieces (kept while the machine is warm)")

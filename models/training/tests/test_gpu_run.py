@@ -126,6 +126,17 @@ class LesionPackTest(unittest.TestCase):
             self.assertEqual(net.map_stride, 2)
             torch.testing.assert_close(net.head.weight, weights["head.weight"].half().float())
 
+    def test_the_lesion_network_can_start_from_an_earlier_runs_checkpoint(self) -> None:
+        small = {"val": 2}
+        plain = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--init", "none"])
+        cmd = gpu_run._train_command(plain, "lesion_unet", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+        self.assertEqual(cmd[cmd.index("--init") + 1], "none")
+        args = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--lesion-init", "/tmp/s2/best.pt"])
+        cmd = gpu_run._train_command(args, "lesion_unet", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+        self.assertEqual(cmd[cmd.index("--init") + 1], "/tmp/s2/best.pt")
+        b3 = gpu_run._train_command(args, "efficientnet_b3", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+        self.assertEqual(b3[b3.index("--init") + 1], "onnx")  # the classifiers keep --init
+
     def test_the_lesion_network_trains_at_the_chosen_stride_two_by_default(self) -> None:
         args = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none"])
         self.assertEqual(args.lesion_map_stride, 2)
