@@ -134,11 +134,14 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         variants = {k: 2 for k in variants}
     models = list(args.models)
     builder, train_pools, val_pools = _build_pools(args, pools, logs, small, variants)
+    reserve = 60 * args.after  # calibration, evaluation and packing after the training
+    asked = args.minutes
+    args.minutes = training_minutes(asked, left() - reserve)
     _log(f"pools ready in {time.time() - t0:.0f} s (training pool {_complete(pools / 'train')} studies and growing); "
-         f"training {', '.join(models)} for {args.minutes} min")
+         f"training {', '.join(models)} for {args.minutes} min"
+         + (f" (asked {asked}; that is what the deadline leaves)" if args.minutes < asked else ""))
     # the networks side by side on the one GPU
     cmds = {f"train-{m}": _train_command(args, m, small, runs, train_pools, val_pools) for m in models}
-    reserve = 60 * args.after  # calibration, evaluation and packing after the training
     failed = _run_all(cmds, logs, timeout=left() - reserve)
     builder.terminate()
     builder.wait()
@@ -188,6 +191,19 @@ def _build_pools(args: argparse.Namespace, pools: Path, logs: Path, small: Dict[
             raise SystemExit(f"the pool build failed: see {logs / 'pool-train.log'}")
         time.sleep(1)
     return builder, train_pools, val_pools
+
+
+#: Seconds a trainer needs besides its --max-minutes: its start (imports, CUDA, the first batches)
+#: and its last evaluation and checkpoint, which carry the end of the learning-rate schedule.
+TRAINER_MARGIN_S = 45.0
+
+
+def training_minutes(asked: float, seconds_left: float, margin_s: float = TRAINER_MARGIN_S) -> float:
+    """The trainers' --max-minutes: ``asked``, or less when the time left before the calibration must
+    start (``seconds_left``) would not hold it. A trainer stopped from outside loses its last
+    evaluation and the low-rate end of its cosine, and its best checkpoint is an early one."""
+    fits = (seconds_left - margin_s) / 60.0
+    return round(max(0.1, min(asked, fits)), 2)
 
 
 def _train_command(args: argparse.Namespace, m: str, small: Dict[str, int], runs: Path, train_pools: List[str],

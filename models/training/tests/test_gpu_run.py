@@ -126,6 +126,12 @@ class LesionPackTest(unittest.TestCase):
             self.assertEqual(net.map_stride, 2)
             torch.testing.assert_close(net.head.weight, weights["head.weight"].half().float())
 
+    def test_the_trainers_budget_ends_before_the_command_stops_them(self) -> None:
+        # 6.6 minutes left before calibration: 7 asked would be cut off mid-cosine, without a last evaluation
+        self.assertEqual(gpu_run.training_minutes(7.0, 6.6 * 60), round(6.6 - gpu_run.TRAINER_MARGIN_S / 60, 2))
+        self.assertEqual(gpu_run.training_minutes(5.0, 9 * 60), 5.0)  # time enough: as asked
+        self.assertEqual(gpu_run.training_minutes(5.0, 10.0), 0.1)  # nothing left: a token run, never negative
+
     def test_the_lesion_network_can_start_from_an_earlier_runs_checkpoint(self) -> None:
         small = {"val": 2}
         plain = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--init", "none"])
