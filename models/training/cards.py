@@ -192,7 +192,8 @@ def _run_details(t: Dict[str, Any]) -> List[str]:
                      "seed 1, growing while "
                      "the networks trained; the real series' training slices with bleeds drawn in, seed 1; validation "
                      "seed 2 and the real series' held-out slices; calibration 7001, thresholds 8001, test 9001) and "
-                     "ran this run, the calibration and the test below there.")
+                     "ran this run there; the calibration and the test below ran where their commands' paths say "
+                     "(there, or on this CPU from the pools of the training README's commands).")
     if t.get("recipe"):
         r = t["recipe"]
         lines += [
