@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -143,6 +144,26 @@ def _read_eval(model_id: str) -> Optional[Dict[str, Any]]:
         return None
     # Paths in the record are shown relative to the repository (older records held absolute ones).
     return json.loads(p.read_text().replace(str(REPO_ROOT) + "/", ""))
+
+
+def stale_evaluation(model_id: str, entry: Optional[Dict[str, Any]], evaluation: Optional[Dict[str, Any]]) -> Optional[str]:
+    """Why ``evaluation`` (runs/<id>/evaluation.json) did not measure the weights the manifest row
+    ``entry`` ships; None when it did (the shipped file itself, ``--weights onnx``/``runtime``, or a
+    checkpoint of the step the row says was exported) or when there is no evaluation. The ensemble
+    row and the ranking (the worklist's flag thresholds) are computed from these run folders, so a
+    candidate evaluated and never shipped must not feed them."""
+    if evaluation is None:  # nothing in the run folder: nothing of it feeds the families
+        return None
+    if entry is None:
+        return f"runs/{model_id} holds an evaluation, but {model_id} is not in the manifest"
+    weights = str(evaluation.get("weights", ""))
+    if weights.startswith(f"models/{model_id}/"):
+        return None
+    shipped = ((entry.get("training") or {}).get("exportedCheckpoint") or {}).get("step")
+    m = re.search(r"\(step (\d+)", weights)
+    if m and shipped is not None and int(m.group(1)) == int(shipped):
+        return None
+    return f"runs/{model_id}/evaluation.json measured {weights!r}, not the shipped weights (step {shipped})"
 
 
 COLLAPSED_STD = 1e-3  # a model whose test probabilities vary less than this has not learned
@@ -327,7 +348,7 @@ def refresh_card(entry: Dict[str, Any]) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    from .ranking import ranking_record
+    from .ranking import NETWORKS, ranking_record
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, choices=list_models() + [ENSEMBLE_ID, "all"])
@@ -354,14 +375,20 @@ def main(argv: Optional[List[str]] = None) -> None:
             continue
         models[model_id] = export_model(model_id, args.checkpoint, args.allow_untrained)
         print(f"exported {model_id}: " + ", ".join(f"{f['path']} ({f['bytes']} B)" for f in models[model_id]["files"]))
+    stale = [why for m in NETWORKS if (why := stale_evaluation(m, models.get(m), _read_eval(m))) is not None]
     ensembles = []
-    if all(m in models for m in ENSEMBLE_MEMBERS):
-        ensembles.append(ensemble_entry())
-    try:
-        ranking = ranking_record()
-    except SystemExit as err:  # not every family evaluated on one set: keep the last measured choice
-        print(f"ranking family unchanged: {err}")
-        ranking = doc.get("ranking")
+    if stale:  # keep the recorded ensemble row and ranking rather than compute them from candidates
+        for why in stale:
+            print(f"ensemble row and ranking family unchanged: {why}")
+        ensembles, ranking = list(doc.get("ensembles", [])), doc.get("ranking")
+    else:
+        if all(m in models for m in ENSEMBLE_MEMBERS):
+            ensembles.append(ensemble_entry())
+        try:
+            ranking = ranking_record()
+        except SystemExit as err:  # not every family evaluated on one set: keep the last measured choice
+            print(f"ranking family unchanged: {err}")
+            ranking = doc.get("ranking")
     write_manifest(list(models.values()), ensembles, ranking)
     print(f"wrote {MANIFEST}")
 

@@ -23,6 +23,8 @@ from .metrics import roc_auc, youden_threshold
 
 FAMILIES = ("convlstm", "ensemble", "mean")
 ENSEMBLE_MEMBERS = ("efficientnet_b3", "inception_resnet_v2")
+#: The networks whose run folders' predictions the families are computed from.
+NETWORKS = ("convlstm", *ENSEMBLE_MEMBERS)
 
 
 def _load(model_id: str, runs_root: Optional[Path] = None) -> Optional[Dict[str, np.ndarray]]:
@@ -35,7 +37,7 @@ def _load(model_id: str, runs_root: Optional[Path] = None) -> Optional[Dict[str,
 
 def family_probabilities(split: str = "val", runs_root: Optional[Path] = None) -> Dict[str, Any]:
     """Per family, the probabilities on ``split`` (when all its networks were evaluated on it)."""
-    preds = {m: _load(m, runs_root) for m in ("convlstm", *ENSEMBLE_MEMBERS)}
+    preds = {m: _load(m, runs_root) for m in NETWORKS}
     have = {m: p for m, p in preds.items() if p is not None}
     if not have:
         raise SystemExit("no evaluated network: run models.training.evaluate first")

@@ -116,3 +116,22 @@ class Int8PreparationTest(unittest.TestCase):
         self.assertEqual(float(hu[0, 0, 220, 330]), 38.0)
         self.assertEqual(float(hu[0, 0, 0, 0]), -1000.0)
         self.assertEqual(window.tolist(), [[40.0, 80.0], [40.0, 80.0]])
+
+
+class StaleEvaluationTest(unittest.TestCase):
+    """The ensemble row and the ranking are computed from run folders: only the shipped weights' count."""
+
+    def test_only_the_shipped_weights_feed_the_ensemble_and_the_ranking(self) -> None:
+        from models.training.onnx_export import stale_evaluation
+
+        row = {"id": "efficientnet_b3", "training": {"exportedCheckpoint": {"step": 1024}}}
+        shipped_file = {"weights": "models/efficientnet_b3/efficientnet_b3.onnx"}
+        exported = {"weights": "models/training/runs/efficientnet_b3/best.pt rounded through fp16 (step 1024, with its calibration)"}
+        candidate = {"weights": "models/training/runs/efficientnet_b3/best.pt rounded through fp16 (step 518, with its calibration)"}
+        self.assertIsNone(stale_evaluation("efficientnet_b3", row, shipped_file))
+        self.assertIsNone(stale_evaluation("efficientnet_b3", row, exported))
+        self.assertIsNone(stale_evaluation("efficientnet_b3", row, None))  # no run folder: feeds nothing
+        why = stale_evaluation("efficientnet_b3", row, candidate)
+        self.assertIn("step 518", why or "")
+        self.assertIn("not the shipped weights (step 1024)", why or "")
+        self.assertIsNotNone(stale_evaluation("efficientnet_b3", None, shipped_file))
