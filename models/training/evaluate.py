@@ -136,6 +136,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         sets = {s: {"labels": preds[0][f"{s}_labels"], "study": preds[0][f"{s}_study"]} for s in ("val", "test")}
         prob = {s: np.mean([p[f"{s}_prob"] for p in preds], axis=0) for s in ("val", "test")}
         weights_desc = "mean of the members' evaluated probabilities (" + ", ".join(ENSEMBLE_MEMBERS) + ")"
+        checkpoint_step = None
         member_cmds = [json.loads((member_dir[m] / "evaluation.json").read_text())["command"] for m in ENSEMBLE_MEMBERS]
     elif args.weights == "runtime":
         # The file the app runs on a CPU, run by onnxruntime: the only way to evaluate a network
@@ -151,6 +152,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         prob = {s: run_batches(sess, {"hu": sets[s]["hu"].astype(np.float32), "window": sets[s]["window"].astype(np.float32)},
                                args.batch_size) for s in ("val", "test")}
         weights_desc = f"models/{cpu['path']} run by onnxruntime ({cpu.get('precision', 'float')})"
+        checkpoint_step = None
         member_cmds = []
     else:
         device = select_device(args.device)
@@ -160,11 +162,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
             model = create_model(args.model)
             model.load_state_dict(state_dict_from_onnx(MODELS_DIR / args.model / f"{args.model}.onnx", model))
             weights_desc = f"models/{args.model}/{args.model}.onnx"
+            checkpoint_step = None
         else:
             model, ck = load_trained(args.model, args.checkpoint, args.out)
             round_to_fp16_(model)
             shown = str(Path(ck["path"]).resolve()).replace(str(REPO_ROOT) + "/", "")
-            weights_desc = (f"{shown} rounded through fp16 (step {ck['state']['step']}"
+            checkpoint_step = int(ck["state"]["step"])
+            weights_desc = (f"{shown} rounded through fp16 (step {checkpoint_step}"
                             + (", with its calibration" if ck.get("calibration") else ", uncalibrated") + ")")
         model.to(device)
         sets = _sets(args)
@@ -174,7 +178,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     rule = ("per label, Youden's J (max sensitivity + specificity - 1) on the validation set; 0.5 where the "
             "validation set lacks a class")
     evaluation = {"model": args.model, "command": command, "time": now_iso(), "seconds": round(time.time() - t0, 1),
-                  "weights": weights_desc, "threshold_rule": rule, "member_commands": member_cmds,
+                  "weights": weights_desc, "checkpoint_step": checkpoint_step, "threshold_rule": rule,
+                  "member_commands": member_cmds,
                   "test_set": describe(args, "test", sets["test"]), "validation_set": describe(args, "val", sets["val"]),
                   **result}
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -146,10 +145,11 @@ def _read_eval(model_id: str) -> Optional[Dict[str, Any]]:
     return json.loads(p.read_text().replace(str(REPO_ROOT) + "/", ""))
 
 
-def stale_evaluation(model_id: str, entry: Optional[Dict[str, Any]], evaluation: Optional[Dict[str, Any]]) -> Optional[str]:
+def stale_evaluation(model_id: str, entry: Optional[Dict[str, Any]],
+                     evaluation: Optional[Dict[str, Any]]) -> Optional[str]:
     """Why ``evaluation`` (runs/<id>/evaluation.json) did not measure the weights the manifest row
     ``entry`` ships; None when it did (the shipped file itself, ``--weights onnx``/``runtime``, or a
-    checkpoint of the step the row says was exported) or when there is no evaluation. The ensemble
+    checkpoint of the step the row says was exported, ``checkpoint_step``) or when there is no evaluation. The ensemble
     row and the ranking (the worklist's flag thresholds) are computed from these run folders, so a
     candidate evaluated and never shipped must not feed them."""
     if evaluation is None:  # nothing in the run folder: nothing of it feeds the families
@@ -160,8 +160,8 @@ def stale_evaluation(model_id: str, entry: Optional[Dict[str, Any]], evaluation:
     if weights.startswith(f"models/{model_id}/"):
         return None
     shipped = ((entry.get("training") or {}).get("exportedCheckpoint") or {}).get("step")
-    m = re.search(r"\(step (\d+)", weights)
-    if m and shipped is not None and int(m.group(1)) == int(shipped):
+    step = evaluation.get("checkpoint_step")  # absent in records written before evaluate kept it: re-evaluate
+    if step is not None and shipped is not None and int(step) == int(shipped):
         return None
     return f"runs/{model_id}/evaluation.json measured {weights!r}, not the shipped weights (step {shipped})"
 

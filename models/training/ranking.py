@@ -19,10 +19,10 @@ import numpy as np
 
 from .contract import LABELS
 from .engine import run_dir
+from .evaluate import ENSEMBLE_MEMBERS
 from .metrics import roc_auc, youden_threshold
 
 FAMILIES = ("convlstm", "ensemble", "mean")
-ENSEMBLE_MEMBERS = ("efficientnet_b3", "inception_resnet_v2")
 #: The networks whose run folders' predictions the families are computed from.
 NETWORKS = ("convlstm", *ENSEMBLE_MEMBERS)
 

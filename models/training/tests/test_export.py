@@ -126,8 +126,10 @@ class StaleEvaluationTest(unittest.TestCase):
 
         row = {"id": "efficientnet_b3", "training": {"exportedCheckpoint": {"step": 1024}}}
         shipped_file = {"weights": "models/efficientnet_b3/efficientnet_b3.onnx"}
-        exported = {"weights": "models/training/runs/efficientnet_b3/best.pt rounded through fp16 (step 1024, with its calibration)"}
-        candidate = {"weights": "models/training/runs/efficientnet_b3/best.pt rounded through fp16 (step 518, with its calibration)"}
+        exported = {"weights": "models/training/runs/efficientnet_b3/best.pt rounded through fp16 (step 1024, with its calibration)",
+                    "checkpoint_step": 1024}
+        candidate = {"weights": "models/training/runs/efficientnet_b3/best.pt rounded through fp16 (step 518, with its calibration)",
+                     "checkpoint_step": 518}
         self.assertIsNone(stale_evaluation("efficientnet_b3", row, shipped_file))
         self.assertIsNone(stale_evaluation("efficientnet_b3", row, exported))
         self.assertIsNone(stale_evaluation("efficientnet_b3", row, None))  # no run folder: feeds nothing
