@@ -5,9 +5,15 @@
 The app ranks by one of three families (src/main/triage/ranking.ts): the Conv-LSTM, the ensemble
 (mean of EfficientNet-B3 and Inception-ResNet-V2) or the mean of both. This compares them on the
 threshold-choosing set that ``evaluate.py`` already scored every network on (a phantom seed used
-neither for training nor for the test), picks the family with the highest mean slice ROC-AUC over
-the six labels, and chooses each family's thresholds there by Youden's J. The test seed is never
-looked at here, so the choice does not flatter the test figures.
+neither for training nor for the test), and chooses each family's thresholds there by Youden's J.
+The test seed is never looked at here, so the choice does not flatter the test figures.
+
+The rule judges the label the worklist ranks by, "any" (a study's score is its highest slice
+"any"), and prices what a family costs: families are tried cheapest first (COST_ORDER), and a
+costlier one replaces the choice only when its slice ROC-AUC of "any" beats it in at least
+``CONFIDENCE`` of paired bootstrap resamples of the set's studies. Slices of one study are not
+independent, so the studies are what is resampled. A family that waits for more networks must win
+on more than noise: on ten studies, a difference of a few thousandths is noise.
 """
 from __future__ import annotations
 
@@ -23,6 +29,15 @@ from .evaluate import ENSEMBLE_MEMBERS
 from .metrics import roc_auc, youden_threshold
 
 FAMILIES = ("convlstm", "ensemble", "mean")
+#: The label the worklist ranks by (src/main/triage/aggregate.ts: a study's score is its highest slice "any").
+RANK_LABEL = "any"
+#: Families cheapest first, by the kernel time a slice costs on a CPU (bench/RESULTS.md, "profile":
+#: B3 53 ms + Inception-ResNet-V2 102 ms against the Conv-LSTM's 441 ms; 'mean' waits for all three).
+COST_ORDER = ("ensemble", "convlstm", "mean")
+#: A costlier family must beat the choice on "any" in at least this share of the resamples.
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 8001
 #: The networks whose run folders' predictions the families are computed from.
 NETWORKS = ("convlstm", *ENSEMBLE_MEMBERS)
 
@@ -52,7 +67,7 @@ def family_probabilities(split: str = "val", runs_root: Optional[Path] = None) -
         out["ensemble"] = np.mean([have[m][f"{split}_prob"] for m in ENSEMBLE_MEMBERS], axis=0)
     if "convlstm" in out and "ensemble" in out:
         out["mean"] = (out["convlstm"] + out["ensemble"]) / 2
-    return {"labels": ref[f"{split}_labels"], "prob": out}
+    return {"labels": ref[f"{split}_labels"], "studies": ref[f"{split}_study"], "prob": out}
 
 
 def _mean_auc(y: np.ndarray, p: np.ndarray) -> Dict[str, Optional[float]]:
@@ -61,22 +76,59 @@ def _mean_auc(y: np.ndarray, p: np.ndarray) -> Dict[str, Optional[float]]:
     return {"mean_auc": float(np.mean(defined)) if defined else None, **{f"auc_{l}": a for l, a in aucs.items()}}
 
 
+def bootstrap_win_share(y: np.ndarray, p_new: np.ndarray, p_old: np.ndarray, studies: np.ndarray,
+                        resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> float:
+    """Share of study-level bootstrap resamples in which ``p_new`` has the higher ROC-AUC (ties count half)."""
+    ids = np.unique(studies)
+    rows = [np.flatnonzero(studies == s) for s in ids]
+    rng = np.random.default_rng(seed)
+    wins, counted = 0.0, 0
+    for _ in range(resamples):
+        take = np.concatenate([rows[i] for i in rng.integers(0, len(ids), len(ids))])
+        a_new, a_old = roc_auc(y[take], p_new[take]), roc_auc(y[take], p_old[take])
+        if a_new is None or a_old is None:  # a resample without a positive or a negative slice
+            continue
+        counted += 1
+        wins += 1.0 if a_new > a_old else 0.5 if a_new == a_old else 0.0
+    return wins / counted if counted else 0.0
+
+
+def choose_family(y: np.ndarray, prob: Dict[str, np.ndarray], studies: np.ndarray) -> Dict[str, Any]:
+    """The cheapest family no costlier family beats on "any" with ``CONFIDENCE``; each step's evidence."""
+    j = LABELS.index(RANK_LABEL)
+    order = [f for f in COST_ORDER if f in prob]
+    chosen, steps = order[0], []
+    for f in order[1:]:
+        share = bootstrap_win_share(y[:, j], prob[f][:, j], prob[chosen][:, j], studies)
+        steps.append({"challenger": f, "against": chosen, "win_share": share, "replaces": share >= CONFIDENCE})
+        if share >= CONFIDENCE:
+            chosen = f
+    return {"family": chosen, "steps": steps}
+
+
 def ranking_record(runs_root: Optional[Path] = None) -> Dict[str, Any]:
     val = family_probabilities("val", runs_root)
     y = val["labels"]
     measured = {f: _mean_auc(y, p) for f, p in val["prob"].items()}
     thresholds = {f: {l: float(youden_threshold(y[:, j], p[:, j])) for j, l in enumerate(LABELS)}
                   for f, p in val["prob"].items()}
-    best = max(measured, key=lambda f: (measured[f]["mean_auc"] or 0.0, f == "ensemble"))
+    choice = choose_family(y, val["prob"], val["studies"])
+    best = choice["family"]
     member = runs_root / ENSEMBLE_MEMBERS[0] if runs_root else run_dir(ENSEMBLE_MEMBERS[0])
     evaluation = json.loads((member / "evaluation.json").read_text())
     vs = evaluation["validation_set"]
-    words = ", ".join(f"{f} {measured[f]['mean_auc']:.3f}" for f in sorted(measured, key=lambda f: -(measured[f]["mean_auc"] or 0)))
-    reason = (f"{best} ranked best on held-out synthetic phantoms (seed {vs.get('seed')}, {vs['slices']} slices, "
-              f"mean slice ROC-AUC over the six labels: {words}); not clinically validated")
-    return {"family": best, "reason": reason, "rule": "highest mean slice ROC-AUC on the threshold-choosing set; "
-            "thresholds per family by Youden's J on the same set", "set": vs, "measured": measured,
-            "thresholds": thresholds}
+    key = f"auc_{RANK_LABEL}"
+    words = ", ".join(f"{f} {measured[f][key]:.3f}" for f in sorted(measured, key=lambda f: -(measured[f][key] or 0)))
+    steps = "; ".join(f"{s['challenger']} beat {s['against']} in {100 * s['win_share']:.0f} % of "
+                      f"{BOOTSTRAP_RESAMPLES} study resamples" for s in choice["steps"])
+    reason = (f"{best} chosen on held-out synthetic phantoms (seed {vs.get('seed')}, {vs['slices']} slices, "
+              f"slice ROC-AUC of '{RANK_LABEL}': {words}; {steps}); not clinically validated")
+    return {"family": best, "reason": reason,
+            "rule": (f"families tried cheapest first ({', '.join(COST_ORDER)}); a costlier one is chosen only when its "
+                     f"slice ROC-AUC of '{RANK_LABEL}' on the threshold-choosing set beats the choice in at least "
+                     f"{100 * CONFIDENCE:.0f} % of {BOOTSTRAP_RESAMPLES} paired bootstrap resamples of its studies; "
+                     "thresholds per family by Youden's J on the same set"),
+            "set": vs, "measured": measured, "bootstrap": choice["steps"], "thresholds": thresholds}
 
 
 if __name__ == "__main__":
