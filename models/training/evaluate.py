@@ -51,7 +51,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     ap.add_argument("--studies", type=int, default=20)
     ap.add_argument("--slices-per-study", type=int, default=8, help="0: every slice")
     ap.add_argument("--val-seed", type=int, default=8001, help="phantom seed of the threshold-choosing studies")
-    ap.add_argument("--val-studies", type=int, default=10)
+    ap.add_argument("--val-studies", type=int, default=48)
     ap.add_argument("--pool", help="read the test studies from this phantom pool (faster than generating them)")
     ap.add_argument("--val-pool", help="read the threshold-choosing studies from this phantom pool")
     ap.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True)

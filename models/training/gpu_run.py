@@ -127,7 +127,7 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     logs = work / "logs"
     for d in (pools, logs):
         d.mkdir(parents=True, exist_ok=True)
-    small = {"val": 16, "calibration": 16, "thresholds": 10, "test": 16}
+    small = {"val": 16, "calibration": 16, "thresholds": 48, "test": 16}
     variants = {"inserted": 120, "inserted-val": 40}
     if args.toy:
         small = {k: 2 for k in small}

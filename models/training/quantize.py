@@ -1,7 +1,7 @@
 """int8 networks for the CPU: static post-training quantisation of a shipped float ONNX file.
 
     /work/venv-ort/bin/python -m models.training.quantize --model efficientnet_b3 \\
-        --calibration-pool POOL_S7001 --pool POOL_S9001 --studies 16 --val-pool POOL_S8001 --val-studies 10
+        --calibration-pool POOL_S7001 --pool POOL_S9001 --studies 16 --val-pool POOL_S8001 --val-studies 48
 
 Runs in a virtual environment that has onnxruntime's Python quantisation tools (they install offline
 here; see models/training/README.md): never in CI, which only runs the committed files.

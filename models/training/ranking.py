@@ -5,15 +5,23 @@
 The app ranks by one of three families (src/main/triage/ranking.ts): the Conv-LSTM, the ensemble
 (mean of EfficientNet-B3 and Inception-ResNet-V2) or the mean of both. This compares them on the
 threshold-choosing set that ``evaluate.py`` already scored every network on (a phantom seed used
-neither for training nor for the test), and chooses each family's thresholds there by Youden's J.
-The test seed is never looked at here, so the choice does not flatter the test figures.
+neither for training nor for the test), and chooses each family's flag thresholds there. The
+test seed is never looked at here, so the choice does not flatter the test figures.
 
 The rule judges the label the worklist ranks by, "any" (a study's score is its highest slice
 "any"), and prices what a family costs: families are tried cheapest first (COST_ORDER), and a
 costlier one replaces the choice only when its slice ROC-AUC of "any" beats it in at least
 ``CONFIDENCE`` of paired bootstrap resamples of the set's studies. Slices of one study are not
 independent, so the studies are what is resampled. A family that waits for more networks must win
-on more than noise: on ten studies, a difference of a few thousandths is noise.
+on more than noise: on a few dozen studies, a difference of a few thousandths is noise.
+
+The flag thresholds are chosen on what the app flags: a study, by its score, the highest slice
+score per label (src/main/triage/policy.ts: flagged when any label's study score reaches its
+threshold). A threshold chosen on slices flags nearly every study, normal ones included, because a
+study's highest slice sits far above a typical slice. Per label, Youden's J over the set's studies,
+ties going to the lower (more sensitive) threshold: the rule the app uses to propose a site's
+thresholds from its reviewed studies (``thresholdsFromReviews``), so the two agree on what a
+threshold means. The slice-level Youden thresholds stay in the record, for reference.
 """
 from __future__ import annotations
 
@@ -38,6 +46,35 @@ COST_ORDER = ("ensemble", "convlstm", "mean")
 CONFIDENCE = 0.95
 BOOTSTRAP_RESAMPLES = 2000
 BOOTSTRAP_SEED = 8001
+
+
+def study_scores(labels: np.ndarray, prob: np.ndarray, studies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per study, its labels (any positive slice) and its score (the highest slice), per label."""
+    ids = np.unique(studies)
+    return (np.stack([labels[studies == s].max(axis=0) for s in ids]),
+            np.stack([prob[studies == s].max(axis=0) for s in ids]))
+
+
+def study_flag_threshold(y: np.ndarray, score: np.ndarray) -> Optional[float]:
+    """Youden's J over studies, candidates the positive studies' scores, ties to the lower threshold;
+    None when the set lacks positive or negative studies."""
+    pos, neg = score[y.astype(bool)], score[~y.astype(bool)]
+    if len(pos) == 0 or len(neg) == 0:
+        return None
+    best_t, best_j = None, -np.inf
+    for t in np.unique(pos):  # ascending: a later candidate must do strictly better
+        j = (pos >= t).mean() + (neg < t).mean() - 1
+        if j > best_j + 1e-12:
+            best_t, best_j = float(t), j
+    return best_t
+
+
+def study_operating_point(y: np.ndarray, score: np.ndarray, t: float) -> Dict[str, Any]:
+    """Sensitivity and specificity over studies at ``t``, with the counts they rest on."""
+    yb = y.astype(bool)
+    return {"threshold": t, "positives": int(yb.sum()), "negatives": int((~yb).sum()),
+            "sensitivity": float((score[yb] >= t).mean()) if yb.any() else None,
+            "specificity": float((score[~yb] < t).mean()) if (~yb).any() else None}
 #: The networks whose run folders' predictions the families are computed from.
 NETWORKS = ("convlstm", *ENSEMBLE_MEMBERS)
 
@@ -110,8 +147,18 @@ def ranking_record(runs_root: Optional[Path] = None) -> Dict[str, Any]:
     val = family_probabilities("val", runs_root)
     y = val["labels"]
     measured = {f: _mean_auc(y, p) for f, p in val["prob"].items()}
-    thresholds = {f: {l: float(youden_threshold(y[:, j], p[:, j])) for j, l in enumerate(LABELS)}
-                  for f, p in val["prob"].items()}
+    slice_thresholds = {f: {l: float(youden_threshold(y[:, j], p[:, j])) for j, l in enumerate(LABELS)}
+                        for f, p in val["prob"].items()}
+    thresholds: Dict[str, Dict[str, float]] = {}
+    operating: Dict[str, Dict[str, Any]] = {}
+    for f, p in val["prob"].items():
+        ys, ps = study_scores(y, p, val["studies"])
+        thresholds[f], operating[f] = {}, {}
+        for j, l in enumerate(LABELS):
+            t = study_flag_threshold(ys[:, j], ps[:, j])
+            thresholds[f][l] = slice_thresholds[f][l] if t is None else t  # a label the set cannot judge by study
+            operating[f][l] = {**study_operating_point(ys[:, j], ps[:, j], thresholds[f][l]),
+                               "chosen_on": "slices" if t is None else "studies"}
     choice = choose_family(y, val["prob"], val["studies"])
     best = choice["family"]
     member = runs_root / ENSEMBLE_MEMBERS[0] if runs_root else run_dir(ENSEMBLE_MEMBERS[0])
@@ -121,14 +168,16 @@ def ranking_record(runs_root: Optional[Path] = None) -> Dict[str, Any]:
     words = ", ".join(f"{f} {measured[f][key]:.3f}" for f in sorted(measured, key=lambda f: -(measured[f][key] or 0)))
     steps = "; ".join(f"{s['challenger']} beat {s['against']} in {100 * s['win_share']:.0f} % of "
                       f"{BOOTSTRAP_RESAMPLES} study resamples" for s in choice["steps"])
-    reason = (f"{best} chosen on held-out synthetic phantoms (seed {vs.get('seed')}, {vs['slices']} slices, "
+    reason = (f"{best} chosen on held-out synthetic phantoms (seed {vs.get('seed')}, {vs['studies']} studies, {vs['slices']} slices, "
               f"slice ROC-AUC of '{RANK_LABEL}': {words}; {steps}); not clinically validated")
     return {"family": best, "reason": reason,
             "rule": (f"families tried cheapest first ({', '.join(COST_ORDER)}); a costlier one is chosen only when its "
                      f"slice ROC-AUC of '{RANK_LABEL}' on the threshold-choosing set beats the choice in at least "
                      f"{100 * CONFIDENCE:.0f} % of {BOOTSTRAP_RESAMPLES} paired bootstrap resamples of its studies; "
-                     "thresholds per family by Youden's J on the same set"),
-            "set": vs, "measured": measured, "bootstrap": choice["steps"], "thresholds": thresholds}
+                     "flag thresholds per family by Youden's J over the same set's study scores (the highest slice "
+                     "per label), ties to the lower threshold"),
+            "set": vs, "measured": measured, "bootstrap": choice["steps"], "thresholds": thresholds,
+            "study_operating_points": operating, "slice_thresholds": slice_thresholds}
 
 
 if __name__ == "__main__":

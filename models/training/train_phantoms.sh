@@ -14,7 +14,7 @@ P=${POOLS:-/data/pools}
 $PY -m models.training.pool build --seed 2 --studies 24 --out "$P/val-s2"
 $PY -m models.training.pool build --seed 1 --studies 800 --out "$P/train-s1"
 $PY -m models.training.pool build --seed 7001 --studies 16 --out "$P/cal-s7001"
-$PY -m models.training.pool build --seed 8001 --studies 10 --out "$P/thr-s8001"
+$PY -m models.training.pool build --seed 8001 --studies 48 --out "$P/thr-s8001"
 $PY -m models.training.pool build --seed 9001 --studies 16 --out "$P/test-s9001"
 
 COMMON="--pool $P/train-s1 --val-pool $P/val-s2 --val-studies 16 --val-slices-per-study 12 --batch-size 16 \
@@ -25,7 +25,7 @@ nice -n 5 $PY -m models.training.train --model inception_resnet_v2 $COMMON --ini
   --native-from 0.8 --max-minutes "${IRV2_MIN:-110}" &
 wait
 
-SETS="--pool $P/test-s9001 --studies 16 --val-pool $P/thr-s8001 --val-studies 10 --slices-per-study 0 --threads 2"
+SETS="--pool $P/test-s9001 --studies 16 --val-pool $P/thr-s8001 --val-studies 48 --slices-per-study 0 --threads 2"
 for m in efficientnet_b3 inception_resnet_v2; do
   $PY -m models.training.calibrate --model $m --pool "$P/cal-s7001" --threads 2
   $PY -m models.training.evaluate --model $m $SETS

@@ -224,8 +224,9 @@ function ThresholdsFieldset(props: {
         Flag thresholds (a study is flagged when any label reaches its threshold) <ScopeTag scope={props.scope} setting="thresholds" />
       </legend>
       <p className="muted small">
-        Defaults are the ranking family&apos;s operating thresholds from the model manifest (chosen on held-out
-        synthetic phantoms); <code>triage evaluate</code> reports these same numbers. A value you change here
+        Defaults are the ranking family&apos;s operating thresholds from the model manifest, chosen on the study
+        scores of held-out synthetic phantoms (not on real patients); <code>triage evaluate</code> reports these
+        same numbers. A value you change here
         overrides that label and is marked &ldquo;site&rdquo;.
       </p>
       <ThresholdInputs thresholds={thresholds} model={model} onChange={onChange} />

@@ -1,6 +1,7 @@
 """The ranking family is chosen on the threshold set by the slice ROC-AUC of "any", cheapest family
 first, a costlier one only when it wins beyond the studies' noise; each family gets its own
-thresholds there; networks evaluated on different sets are refused."""
+flag thresholds there, chosen on study scores (the highest slice) as the app flags studies; networks
+evaluated on different sets are refused."""
 import json
 import tempfile
 import unittest
@@ -9,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from models.training.contract import LABELS
-from models.training.ranking import ranking_record
+from models.training.ranking import ranking_record, study_flag_threshold
 
 
 ANY = LABELS.index("any")
@@ -21,7 +22,8 @@ def _write(root: Path, model: str, labels: np.ndarray, prob: np.ndarray) -> None
     studies = np.arange(len(labels)) * 10 // len(labels)  # ten studies, as on the threshold set
     np.savez(d / "predictions.npz", val_prob=prob, test_prob=prob, val_labels=labels, test_labels=labels,
              val_study=studies, test_study=studies)
-    (d / "evaluation.json").write_text(json.dumps({"validation_set": {"seed": 8001, "slices": int(len(labels))}}))
+    (d / "evaluation.json").write_text(json.dumps({"validation_set": {"seed": 8001, "studies": 10,
+                                                                         "slices": int(len(labels))}}))
 
 
 class RankingTest(unittest.TestCase):
@@ -76,6 +78,49 @@ class RankingTest(unittest.TestCase):
             self.assertGreater(r["measured"]["convlstm"]["mean_auc"], r["measured"]["ensemble"]["mean_auc"] + 0.1)
             self.assertEqual(r["family"], "ensemble")
             self.assertLess(r["bootstrap"][0]["win_share"], 0.95)
+
+    def test_flag_thresholds_are_chosen_on_study_scores_so_normal_studies_go_unflagged(self) -> None:
+        # Ten studies of 40 slices; five bleed on six slices each. Most slices score below 0.2, but
+        # each normal study has one slice that looks a little like blood (0.40-0.50), as real studies
+        # do (a streak, a calcification); bleeding slices score 0.35-0.90, overlapping it.
+        rng = np.random.default_rng(3)
+        studies = np.arange(400) // 40
+        y = np.zeros((400, len(LABELS)), np.uint8)
+        for s in range(5):
+            y[s * 40 + 10: s * 40 + 16, [ANY, LABELS.index("subdural")]] = 1
+        p = 0.2 * rng.random(y.shape)
+        for s in range(5, 10):
+            p[s * 40 + 20] = 0.4 + 0.1 * rng.random(len(LABELS))
+        p[y.astype(bool)] = 0.35 + 0.55 * rng.random(int(y.sum()))
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            for m in ("convlstm", "efficientnet_b3", "inception_resnet_v2"):
+                _write(root, m, y, p)
+            r = ranking_record(root)
+        t = r["thresholds"]["ensemble"]["any"]
+        lowest_bleeding_study = min(p[studies == s, ANY].max() for s in range(5))
+        self.assertAlmostEqual(t, lowest_bleeding_study)
+        highest_normal_study = max(p[studies == s, ANY].max() for s in range(5, 10))
+        self.assertGreater(t, highest_normal_study)
+        op = r["study_operating_points"]["ensemble"]["any"]
+        self.assertEqual((op["sensitivity"], op["specificity"], op["positives"], op["negatives"]), (1.0, 1.0, 5, 5))
+        self.assertEqual(op["chosen_on"], "studies")
+        # The slice-level choice, kept for reference, sits lower: it would flag the normal studies too.
+        self.assertLess(r["slice_thresholds"]["ensemble"]["any"], highest_normal_study)
+        # A label with no positive study on the set keeps its slice-level threshold, and says so.
+        self.assertEqual(r["study_operating_points"]["ensemble"]["epidural"]["chosen_on"], "slices")
+
+    def test_study_threshold_ties_go_to_the_lower_threshold(self) -> None:
+        y = np.array([1, 1, 1, 0, 0])
+        score = np.array([0.9, 0.6, 0.4, 0.5, 0.1])
+        # 0.4: sensitivity 1, specificity 0.5 (J 0.5); 0.6: 2/3 and 1 (J 0.67); 0.9: 1/3 and 1.
+        self.assertAlmostEqual(study_flag_threshold(y, score), 0.6)
+        tie = np.array([0.9, 0.6, 0.4, 0.1, 0.5])  # the same, in another order
+        self.assertAlmostEqual(study_flag_threshold(y, tie), 0.6)
+        self.assertAlmostEqual(study_flag_threshold(np.array([1, 0, 1, 0]), np.array([0.7, 0.2, 0.7, 0.3])), 0.7)
+        y2 = np.array([1, 1, 0, 0])  # 0.3 and 0.8 both give J 0.5: the lower wins
+        self.assertAlmostEqual(study_flag_threshold(y2, np.array([0.8, 0.3, 0.5, 0.1])), 0.3)
+        self.assertIsNone(study_flag_threshold(np.array([0, 0]), np.array([0.1, 0.2])))
 
     def test_networks_evaluated_on_different_sets_are_refused(self) -> None:
         y = np.zeros((10, len(LABELS)), np.uint8)

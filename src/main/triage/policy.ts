@@ -6,9 +6,12 @@
  * measurement on a phantom seed used neither for training nor for testing) and a site's overrides.
  * Output: a family and six thresholds in label order.
  *
- * The operating thresholds are the manifest's (Youden's J per label on that seed), not 0.5: the
- * networks' probabilities are calibrated, but a calibrated 30 % is still a study a radiologist
- * wants to see first. A site may override any label in Settings; the override is recorded in the
+ * The operating thresholds are the manifest's, not 0.5: per label, Youden's J over that seed's
+ * study scores (each study's highest slice, as a study is flagged here), ties to the lower
+ * threshold, the same rule as `thresholdsFromReviews` below. The networks' probabilities are
+ * calibrated, but a calibrated 30 % is still a study a radiologist wants to see first; and a
+ * threshold chosen on single slices would flag nearly every study, since a study's highest slice
+ * sits far above a typical one. A site may override any label in Settings; the override is recorded in the
  * audit log and shown as such.
  */
 import { LABELS, type Label } from '../../shared/labels.js';
