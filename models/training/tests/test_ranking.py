@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from models.training.contract import LABELS
-from models.training.ranking import ranking_record, study_flag_threshold
+from models.training.ranking import above_normal_studies, ranking_record, study_flag_threshold
 
 
 ANY = LABELS.index("any")
@@ -104,23 +104,31 @@ class RankingTest(unittest.TestCase):
         self.assertGreater(t, highest_normal_study)
         op = r["study_operating_points"]["ensemble"]["any"]
         self.assertEqual((op["sensitivity"], op["specificity"], op["positives"], op["negatives"]), (1.0, 1.0, 5, 5))
-        self.assertEqual(op["chosen_on"], "studies")
+        self.assertEqual(op["set_by"], "sensitivity")
         # The slice-level choice, kept for reference, sits lower: it would flag the normal studies too.
         self.assertLess(r["slice_thresholds"]["ensemble"]["any"], highest_normal_study)
-        # A label with no positive study on the set keeps its slice-level threshold, and says so.
-        self.assertEqual(r["study_operating_points"]["ensemble"]["epidural"]["chosen_on"], "slices")
+        # A label with no positive study on the set starts from its slice-level threshold, and says
+        # so unless the normal studies then raise it.
+        self.assertIn(r["study_operating_points"]["ensemble"]["epidural"]["set_by"], ("slices", "studies without blood"))
+        self.assertGreater(r["thresholds"]["ensemble"]["epidural"], max(p[studies == s, 1].max() for s in range(5, 10)))
 
-    def test_study_threshold_ties_go_to_the_lower_threshold(self) -> None:
-        y = np.array([1, 1, 1, 0, 0])
-        score = np.array([0.9, 0.6, 0.4, 0.5, 0.1])
-        # 0.4: sensitivity 1, specificity 0.5 (J 0.5); 0.6: 2/3 and 1 (J 0.67); 0.9: 1/3 and 1.
-        self.assertAlmostEqual(study_flag_threshold(y, score), 0.6)
-        tie = np.array([0.9, 0.6, 0.4, 0.1, 0.5])  # the same, in another order
-        self.assertAlmostEqual(study_flag_threshold(y, tie), 0.6)
-        self.assertAlmostEqual(study_flag_threshold(np.array([1, 0, 1, 0]), np.array([0.7, 0.2, 0.7, 0.3])), 0.7)
-        y2 = np.array([1, 1, 0, 0])  # 0.3 and 0.8 both give J 0.5: the lower wins
-        self.assertAlmostEqual(study_flag_threshold(y2, np.array([0.8, 0.3, 0.5, 0.1])), 0.3)
+    def test_the_study_threshold_keeps_95_percent_of_the_bleeding_studies_flagged(self) -> None:
+        pos = np.linspace(0.05, 1.0, 20)  # 20 bleeding studies: one may fall below the threshold
+        y = np.r_[np.ones(20), np.zeros(3)]
+        score = np.r_[pos[::-1], [0.2, 0.5, 0.9]]
+        t = study_flag_threshold(y, score)
+        self.assertAlmostEqual(t, pos[1])
+        self.assertEqual(int((pos >= t).sum()), 19)
+        self.assertAlmostEqual(study_flag_threshold(np.r_[np.ones(10), 0], np.r_[np.linspace(0.1, 1, 10), 0.5]), 0.1)
         self.assertIsNone(study_flag_threshold(np.array([0, 0]), np.array([0.1, 0.2])))
+
+    def test_a_subtype_threshold_is_raised_above_every_study_without_blood(self) -> None:
+        y = np.array([1, 1, 0, 0, 0])            # the subtype: two studies have it
+        score = np.array([0.8, 0.3, 0.6, 0.4, 0.1])
+        normal = np.array([False, False, False, True, False])  # one study without blood, at 0.4
+        self.assertAlmostEqual(above_normal_studies(y, score, normal, 0.3), 0.8)  # the next bleeding study's score
+        self.assertAlmostEqual(above_normal_studies(y, score, normal, 0.5), 0.5)  # already above: unchanged
+        self.assertGreater(above_normal_studies(y, np.array([0.3, 0.3, 0.6, 0.9, 0.1]), normal, 0.3), 0.9)
 
     def test_networks_evaluated_on_different_sets_are_refused(self) -> None:
         y = np.zeros((10, len(LABELS)), np.uint8)

@@ -6,12 +6,13 @@
  * measurement on a phantom seed used neither for training nor for testing) and a site's overrides.
  * Output: a family and six thresholds in label order.
  *
- * The operating thresholds are the manifest's, not 0.5: per label, Youden's J over that seed's
- * study scores (each study's highest slice, as a study is flagged here), ties to the lower
- * threshold, the same rule as `thresholdsFromReviews` below. The networks' probabilities are
- * calibrated, but a calibrated 30 % is still a study a radiologist wants to see first; and a
- * threshold chosen on single slices would flag nearly every study, since a study's highest slice
- * sits far above a typical one. A site may override any label in Settings; the override is recorded in the
+ * The operating thresholds are the manifest's, not 0.5, chosen on that seed's study scores (each
+ * study's highest slice, as a study is flagged here): per label the highest threshold that still
+ * flags 95 % of the studies with that label, a subtype's raised above every study without blood
+ * (models/training/ranking.py says why). The networks' probabilities are calibrated, but a
+ * calibrated 30 % is still a study a radiologist wants to see first; and a threshold chosen on
+ * single slices would flag nearly every study, since a study's highest slice sits far above a
+ * typical one. A site may override any label in Settings; the override is recorded in the
  * audit log and shown as such.
  */
 import { LABELS, type Label } from '../../shared/labels.js';
