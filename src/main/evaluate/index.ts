@@ -23,7 +23,7 @@ import {
   type Confusion,
 } from '../metrics/index.js';
 import { RANKING_SCORE_ID, type StoredPrediction } from '../store/index.js';
-import { rankingSlices, studyLevel, type AggregationRule, type RankingFamily } from '../triage/index.js';
+import { isFlagged, rankingSlices, studyLevel, type AggregationRule, type RankingFamily } from '../triage/index.js';
 import { rsnaId } from './rsna.js';
 import type { EvaluationReport, LabelResult, LevelResult, ModelResult } from './types.js';
 
@@ -112,12 +112,16 @@ export function evaluateStored(input: EvaluateInput): EvaluationReport {
     const bleeding = studyRows.filter((r) => r.bleeds);
     const normal = studyRows.filter((r) => !r.bleeds);
     const sliceBleeds = new Map(labelled.map((r) => [r.instanceId, input.labels.get(rsnaId(r.sopUid, r.sourcePath))![0]! >= 0.5]));
+    const byLabel = (values: readonly number[]) => Object.fromEntries(LABELS.map((l, i) => [l, values[i]!])) as Record<Label, number>;
+    const flagged = (r: (typeof studyRows)[number]) => isFlagged(byLabel(r.level.probabilities), byLabel(thresholds));
     const worklist = {
       bleedingStudies: bleeding.length,
       normalStudies: normal.length,
       bleedingAboveNormal:
         Math.min(...bleeding.map((r) => r.level.probabilities[0]!)) > Math.max(...normal.map((r) => r.level.probabilities[0]!)),
       firstKeySliceBleeds: bleeding.filter((r) => sliceBleeds.get(r.level.keys[0] ?? -1) === true).length,
+      bleedingFlagged: bleeding.filter(flagged).length,
+      normalQuiet: normal.filter((r) => !flagged(r)).length,
     };
     models.push({ modelId, provider: [...new Set(rows.map((r) => r.provider))].join(', '), thresholds, slice, study, worklist });
     counts = {

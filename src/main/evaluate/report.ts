@@ -66,7 +66,9 @@ export function formatReport(r: EvaluationReport): string {
     out.push(
       `Worklist check: every bleeding study above every normal one: ${w.bleedingAboveNormal ? 'yes' : 'NO'} ` +
         `(${w.bleedingStudies} bleeding, ${w.normalStudies} normal); the first key slice holds a bleed in ` +
-        `${w.firstKeySliceBleeds}/${w.bleedingStudies} bleeding studies.`,
+        `${w.firstKeySliceBleeds}/${w.bleedingStudies} bleeding studies.\n` +
+        `Flags at the thresholds above (a study is flagged when any label reaches its threshold, the app's rule): ` +
+        `${w.bleedingFlagged}/${w.bleedingStudies} bleeding studies flagged, ${w.normalQuiet}/${w.normalStudies} normal studies quiet.`,
     );
   }
   out.push('\n## Barin et al. 2021 table (slice level, overall = pooled over the six labels)');

@@ -33,9 +33,17 @@ export interface ModelResult {
   /**
    * What the worklist shows a radiologist, checked against the labels (the app's rule): whether
    * every study with a bleed scores above every study without one (study AUC(any) = 1), and in how
-   * many bleeding studies the first key slice itself holds a bleed.
+   * many bleeding studies the first key slice itself holds a bleed; and at this row's thresholds,
+   * how many bleeding studies the app would flag and how many normal ones it would leave quiet.
    */
-  worklist: { bleedingStudies: number; normalStudies: number; bleedingAboveNormal: boolean; firstKeySliceBleeds: number };
+  worklist: {
+    bleedingStudies: number;
+    normalStudies: number;
+    bleedingAboveNormal: boolean;
+    firstKeySliceBleeds: number;
+    bleedingFlagged: number;
+    normalQuiet: number;
+  };
 }
 
 export interface EvaluationReport {
