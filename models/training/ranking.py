@@ -25,9 +25,10 @@ bleeds for one quiet normal study. A subtype's threshold is then raised, where n
 study of the set without blood: a subtype says which bleed, and "any" says whether there is one, so
 six labels at 95 % each do not pile six chances of a false alarm onto a normal study (measured on
 seed 8001, the flag by any label at the plain 95 % points called 2 of 7 normal studies quiet; with
-the subtypes raised, 4, as "any" alone does). (A site's own proposal, from its reviewed studies, uses Youden's
-J and shows the sensitivity it gives before anyone applies it.) The study-level sensitivity and
-specificity at each threshold, and the slice-level Youden thresholds, stay in the record.
+the subtypes raised, 4, as "any" alone does). A site's own proposal, from its reviewed studies,
+uses Youden's J and shows the sensitivity it gives before anyone applies it. The study-level
+sensitivity and specificity at each threshold, and the slice-level Youden thresholds, stay in the
+record.
 """
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ BOOTSTRAP_SEED = 8001
 #: triage flag that misses a bleed costs more than one that calls a normal study: the threshold is
 #: the highest that keeps this sensitivity, and the specificity is whatever that leaves (recorded).
 STUDY_SENSITIVITY = 0.95
+#: The networks whose run folders' predictions the families are computed from.
+NETWORKS = ("convlstm", *ENSEMBLE_MEMBERS)
 
 
 def study_scores(labels: np.ndarray, prob: np.ndarray, studies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -91,8 +94,6 @@ def study_operating_point(y: np.ndarray, score: np.ndarray, t: float) -> Dict[st
     return {"threshold": t, "positives": int(yb.sum()), "negatives": int((~yb).sum()),
             "sensitivity": float((score[yb] >= t).mean()) if yb.any() else None,
             "specificity": float((score[~yb] < t).mean()) if (~yb).any() else None}
-#: The networks whose run folders' predictions the families are computed from.
-NETWORKS = ("convlstm", *ENSEMBLE_MEMBERS)
 
 
 def _load(model_id: str, runs_root: Optional[Path] = None) -> Optional[Dict[str, np.ndarray]]:
