@@ -238,7 +238,9 @@ def _performance_section(mid: str, evaluation: Optional[Dict[str, Any]],
     return lines + [
         f"Test set: {_set_words(evaluation['test_set'])} — a seed never used in training.",
         f"Operating thresholds: {evaluation['threshold_rule']}; validation set: "
-        f"{_set_words(evaluation['validation_set'])}.",
+        f"{_set_words(evaluation['validation_set'])}. These are slice-level operating points; the worklist "
+        "flags a study by its ranking family's study-level thresholds, chosen on the same set (the manifest's "
+        "`ranking.thresholds`; models/training/README.md, \"Calibration and thresholds\").",
         "",
         _metrics_table(evaluation),
         "",
