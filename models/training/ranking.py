@@ -26,7 +26,7 @@ study of the set without blood: a subtype says which bleed, and "any" says wheth
 six labels at 95 % each do not pile six chances of a false alarm onto a normal study (measured on
 seed 8001, the flag by any label at the plain 95 % points called 2 of 7 normal studies quiet; with
 the subtypes raised, 4, as "any" alone does). A site's own proposal, from its reviewed studies,
-uses Youden's J and shows the sensitivity it gives before anyone applies it. The study-level
+follows the same rule (``thresholdsFromReviews`` in src/main/triage/policy.ts). The study-level
 sensitivity and specificity at each threshold, and the slice-level Youden thresholds, stay in the
 record.
 """
@@ -56,6 +56,8 @@ BOOTSTRAP_SEED = 8001
 #: The share of the threshold set's bleeding studies a label's default flag threshold must flag. A
 #: triage flag that misses a bleed costs more than one that calls a normal study: the threshold is
 #: the highest that keeps this sensitivity, and the specificity is whatever that leaves (recorded).
+#: The app proposes a site's own thresholds by the same rule (src/main/triage/policy.ts
+#: FLAG_SENSITIVITY; a test there holds the two to the manifest's record).
 STUDY_SENSITIVITY = 0.95
 #: The networks whose run folders' predictions the families are computed from.
 NETWORKS = ("convlstm", *ENSEMBLE_MEMBERS)
@@ -199,7 +201,8 @@ def ranking_record(runs_root: Optional[Path] = None) -> Dict[str, Any]:
                      "flag thresholds per family and label: the highest that flags at least "
                      f"{100 * STUDY_SENSITIVITY:.0f} % of the same set's studies with that label, on study scores "
                      "(the highest slice per label), a subtype's raised above every study without blood"),
-            "set": vs, "measured": measured, "bootstrap": choice["steps"], "thresholds": thresholds,
+            "set": vs, "measured": measured, "bootstrap": choice["steps"], "study_sensitivity": STUDY_SENSITIVITY,
+            "thresholds": thresholds,
             "study_operating_points": operating, "slice_thresholds": slice_thresholds}
 
 

@@ -236,7 +236,7 @@ function ThresholdsFieldset(props: {
       <button
         type="button"
         data-testid="thresholds-propose"
-        title="Youden's J per label on the ranking family's scores of the studies reviewed here"
+        title="Per label, the highest threshold on the ranking family's scores that still flags 95 % of the studies confirmed here"
         onClick={() => void client.api.proposeThresholds({}).then(setProposal).catch((e: Error) => props.onError(e.message))}
       >
         Propose from reviewed studies

@@ -430,8 +430,10 @@ export const API_SCHEMAS = {
     response: SettingsSchema,
   },
   /**
-   * Flag thresholds proposed from this site's reviewed studies (Youden's J per label on the ranking
-   * family's study scores); nothing changes until the user applies them with updateSettings.
+   * Flag thresholds proposed from this site's reviewed studies (per label on the ranking family's
+   * study scores, by the rule of the manifest's defaults: the highest threshold that still flags
+   * 95 % of the confirmed studies, a subtype's raised above every dismissed study); nothing
+   * changes until the user applies them with updateSettings.
    */
   /**
    * Saves the database this PC uses from its next start in its start configuration (never in the

@@ -105,6 +105,7 @@ class RankingTest(unittest.TestCase):
         op = r["study_operating_points"]["ensemble"]["any"]
         self.assertEqual((op["sensitivity"], op["specificity"], op["positives"], op["negatives"]), (1.0, 1.0, 5, 5))
         self.assertEqual(op["set_by"], "sensitivity")
+        self.assertEqual(r["study_sensitivity"], 0.95)
         # The slice-level choice, kept for reference, sits lower: it would flag the normal studies too.
         self.assertLess(r["slice_thresholds"]["ensemble"]["any"], highest_normal_study)
         # A label with no positive study on the set starts from its slice-level threshold, and says

@@ -128,14 +128,24 @@ export interface LocalThreshold {
 export const MIN_LOCAL_CASES = 5;
 
 /**
- * Flag thresholds from this site's own reviewed studies: per label, the threshold on the ranking
- * score that maximises Youden's J (sensitivity + specificity − 1) over the confirmed and dismissed
- * studies, ties going to the lower (more sensitive) threshold. "any" is positive for every
- * confirmed study; a subtype for the confirmed studies that name it, and negative for the rest.
- * A label with fewer than MIN_LOCAL_CASES positives or negatives gets no proposal, with the reason:
- * a threshold from three studies would be noise presented as policy.
+ * The share of a label's bleeding studies a flag threshold must flag. The model manifest's default
+ * thresholds are chosen by the same rule on phantom studies (models/training/ranking.py, recorded
+ * as the manifest's `ranking.study_sensitivity`), so a site's proposal means what the default means.
+ */
+export const FLAG_SENSITIVITY = 0.95;
+
+/**
+ * Flag thresholds from this site's own reviewed studies, by the rule the manifest's defaults
+ * follow: per label, the highest threshold on the ranking score that still flags FLAG_SENSITIVITY
+ * of the studies confirmed with that label (sensitivity first: a missed flag on a bleed costs more
+ * than a flagged normal study); a subtype's is then raised, where needed, above every dismissed
+ * study, because "any" says whether there is a bleed and a subtype only which. "any" is positive
+ * for every confirmed study; a subtype for the confirmed studies that name it, and negative for
+ * the rest. A label with fewer than MIN_LOCAL_CASES positives or negatives gets no proposal, with
+ * the reason: a threshold from three studies would be noise presented as policy.
  */
 export function thresholdsFromReviews(studies: readonly ReviewedStudy[], minEach = MIN_LOCAL_CASES): LocalThreshold[] {
+  const dismissed = studies.filter((s) => s.decision === 'dismissed');
   return LABELS.map((label) => {
     const pos: number[] = [];
     const neg: number[] = [];
@@ -153,19 +163,28 @@ export function thresholdsFromReviews(studies: readonly ReviewedStudy[], minEach
         reason: `needs at least ${minEach} reviewed studies with and ${minEach} without (has ${pos.length} and ${neg.length})`,
       };
     }
-    const candidates = [...new Set(pos)].sort((a, b) => a - b);
-    let best = { t: candidates[0]!, j: -Infinity, sens: 0, spec: 0 };
-    for (const t of candidates) {
-      const sens = pos.filter((p) => p >= t).length / pos.length;
-      const spec = neg.filter((n) => n < t).length / neg.length;
-      if (sens + spec - 1 > best.j) best = { t, j: sens + spec - 1, sens, spec };
+    const ascending = [...pos].sort((a, b) => a - b);
+    // The confirmed studies the threshold may leave below it (the epsilon keeps 0.95 × 20 at 1).
+    let t = ascending[Math.floor((1 - FLAG_SENSITIVITY) * ascending.length + 1e-9)]!;
+    let raised = false;
+    const quietAbove = dismissed.length > 0 && label !== 'any' ? Math.max(...dismissed.map((s) => s.score[label])) : -Infinity;
+    if (quietAbove >= t) {
+      const above = ascending.filter((p) => p > quietAbove);
+      t = above.length > 0 ? above[0]! : Math.min(1, quietAbove + Number.EPSILON);
+      raised = true;
     }
+    const best = {
+      t,
+      sens: pos.filter((p) => p >= t).length / pos.length,
+      spec: neg.filter((n) => n < t).length / neg.length,
+    };
+    const rule = `the highest threshold that flags ${Math.round(100 * FLAG_SENSITIVITY)} % of ${pos.length} confirmed studies`;
     return {
       ...base,
       threshold: best.t,
       sensitivity: best.sens,
       specificity: best.spec,
-      reason: `Youden's J on ${pos.length} positive and ${neg.length} negative reviewed studies`,
+      reason: raised ? `${rule}, raised above every dismissed study` : rule,
     };
   });
 }
