@@ -173,17 +173,12 @@ export function thresholdsFromReviews(studies: readonly ReviewedStudy[], minEach
       t = above.length > 0 ? above[0]! : Math.min(1, quietAbove + Number.EPSILON);
       raised = true;
     }
-    const best = {
-      t,
-      sens: pos.filter((p) => p >= t).length / pos.length,
-      spec: neg.filter((n) => n < t).length / neg.length,
-    };
     const rule = `the highest threshold that flags ${Math.round(100 * FLAG_SENSITIVITY)} % of ${pos.length} confirmed studies`;
     return {
       ...base,
-      threshold: best.t,
-      sensitivity: best.sens,
-      specificity: best.spec,
+      threshold: t,
+      sensitivity: pos.filter((p) => p >= t).length / pos.length,
+      specificity: neg.filter((n) => n < t).length / neg.length,
       reason: raised ? `${rule}, raised above every dismissed study` : rule,
     };
   });
