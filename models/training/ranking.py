@@ -43,7 +43,7 @@ import numpy as np
 from .contract import LABELS
 from .engine import run_dir
 from .evaluate import ENSEMBLE_MEMBERS
-from .metrics import roc_auc, youden_threshold
+from .metrics import roc_auc, threshold_metrics, youden_threshold
 
 FAMILIES = ("convlstm", "ensemble", "mean")
 #: The label the worklist ranks by (src/main/triage/aggregate.ts: a study's score is its highest slice "any").
@@ -94,10 +94,9 @@ def above_normal_studies(y: np.ndarray, score: np.ndarray, normal: np.ndarray, t
 
 def study_operating_point(y: np.ndarray, score: np.ndarray, t: float) -> Dict[str, Any]:
     """Sensitivity and specificity over studies at ``t``, with the counts they rest on."""
-    yb = y.astype(bool)
-    return {"threshold": t, "positives": int(yb.sum()), "negatives": int((~yb).sum()),
-            "sensitivity": float((score[yb] >= t).mean()) if yb.any() else None,
-            "specificity": float((score[~yb] < t).mean()) if (~yb).any() else None}
+    m = threshold_metrics(y, score, t)
+    return {"threshold": t, "positives": int(m["tp"] + m["fn"]), "negatives": int(m["tn"] + m["fp"]),
+            "sensitivity": m["sensitivity"], "specificity": m["specificity"]}
 
 
 def _load(model_id: str, runs_root: Optional[Path] = None) -> Optional[Dict[str, np.ndarray]]:

@@ -26,41 +26,43 @@ def _write(root: Path, model: str, labels: np.ndarray, prob: np.ndarray) -> None
                                                                          "slices": int(len(labels))}}))
 
 
+def _separating_and_noisy(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """400 slices of labels, probabilities that separate them well, and ones that barely do."""
+    rng = np.random.default_rng(seed)
+    y = (rng.random((400, len(LABELS))) < 0.3).astype(np.uint8)
+    return (y, np.clip(0.7 * y + 0.3 * rng.random(y.shape), 0, 1), np.clip(0.2 * y + 0.8 * rng.random(y.shape), 0, 1))
+
+
+def _rank(y: np.ndarray, convlstm: np.ndarray, members: np.ndarray) -> dict:
+    """The ranking record of run folders where the Conv-LSTM said ``convlstm`` and both ensemble
+    members said ``members``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        _write(root, "convlstm", y, convlstm)
+        _write(root, "efficientnet_b3", y, members)
+        _write(root, "inception_resnet_v2", y, members)
+        return ranking_record(root)
+
+
 class RankingTest(unittest.TestCase):
     def test_the_family_that_ranks_best_on_the_threshold_set_is_chosen(self) -> None:
-        rng = np.random.default_rng(0)
-        y = (rng.random((400, len(LABELS))) < 0.3).astype(np.uint8)
-        good = np.clip(0.7 * y + 0.3 * rng.random(y.shape), 0, 1)      # separates well
-        noisy = np.clip(0.2 * y + 0.8 * rng.random(y.shape), 0, 1)     # barely
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            _write(root, "convlstm", y, noisy)
-            _write(root, "efficientnet_b3", y, good)
-            _write(root, "inception_resnet_v2", y, good)
-            r = ranking_record(root)
-            self.assertEqual(r["family"], "ensemble")
-            self.assertEqual(set(r["thresholds"]), {"convlstm", "ensemble", "mean"})
-            self.assertGreater(r["measured"]["ensemble"]["mean_auc"], r["measured"]["mean"]["mean_auc"])
-            self.assertGreater(r["measured"]["mean"]["mean_auc"], r["measured"]["convlstm"]["mean_auc"])
-            self.assertIn("seed 8001", r["reason"])
-            self.assertIn("not clinically validated", r["reason"])
-            self.assertEqual([st["challenger"] for st in r["bootstrap"]], ["convlstm", "mean"])
+        y, good, noisy = _separating_and_noisy(0)
+        r = _rank(y, convlstm=noisy, members=good)
+        self.assertEqual(r["family"], "ensemble")
+        self.assertEqual(set(r["thresholds"]), {"convlstm", "ensemble", "mean"})
+        self.assertGreater(r["measured"]["ensemble"]["mean_auc"], r["measured"]["mean"]["mean_auc"])
+        self.assertGreater(r["measured"]["mean"]["mean_auc"], r["measured"]["convlstm"]["mean_auc"])
+        self.assertIn("seed 8001", r["reason"])
+        self.assertIn("not clinically validated", r["reason"])
+        self.assertEqual([st["challenger"] for st in r["bootstrap"]], ["convlstm", "mean"])
 
     def test_a_costlier_family_that_ranks_clearly_better_is_chosen(self) -> None:
-        rng = np.random.default_rng(1)
-        y = (rng.random((400, len(LABELS))) < 0.3).astype(np.uint8)
-        good = np.clip(0.7 * y + 0.3 * rng.random(y.shape), 0, 1)
-        noisy = np.clip(0.2 * y + 0.8 * rng.random(y.shape), 0, 1)
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            _write(root, "convlstm", y, good)
-            _write(root, "efficientnet_b3", y, noisy)
-            _write(root, "inception_resnet_v2", y, noisy)
-            r = ranking_record(root)
-            self.assertEqual(r["family"], "convlstm")
-            self.assertTrue(r["bootstrap"][0]["replaces"])
-            self.assertGreaterEqual(r["bootstrap"][0]["win_share"], 0.95)
-            self.assertEqual(r["bootstrap"][1]["against"], "convlstm")  # 'mean' must then beat the Conv-LSTM
+        y, good, noisy = _separating_and_noisy(1)
+        r = _rank(y, convlstm=good, members=noisy)
+        self.assertEqual(r["family"], "convlstm")
+        self.assertTrue(r["bootstrap"][0]["replaces"])
+        self.assertGreaterEqual(r["bootstrap"][0]["win_share"], 0.95)
+        self.assertEqual(r["bootstrap"][1]["against"], "convlstm")  # 'mean' must then beat the Conv-LSTM
 
     def test_a_costlier_family_ahead_by_noise_or_on_other_labels_is_not_chosen(self) -> None:
         rng = np.random.default_rng(2)
@@ -69,15 +71,10 @@ class RankingTest(unittest.TestCase):
         # The Conv-LSTM: the ensemble's "any" plus a little noise, and far better on every subtype.
         clstm = np.clip(0.9 * y + 0.1 * rng.random(y.shape), 0, 1)
         clstm[:, ANY] = np.clip(base[:, ANY] + 0.01 * rng.standard_normal(len(y)), 0, 1)
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            _write(root, "convlstm", y, clstm)
-            _write(root, "efficientnet_b3", y, base)
-            _write(root, "inception_resnet_v2", y, base)
-            r = ranking_record(root)
-            self.assertGreater(r["measured"]["convlstm"]["mean_auc"], r["measured"]["ensemble"]["mean_auc"] + 0.1)
-            self.assertEqual(r["family"], "ensemble")
-            self.assertLess(r["bootstrap"][0]["win_share"], 0.95)
+        r = _rank(y, convlstm=clstm, members=base)
+        self.assertGreater(r["measured"]["convlstm"]["mean_auc"], r["measured"]["ensemble"]["mean_auc"] + 0.1)
+        self.assertEqual(r["family"], "ensemble")
+        self.assertLess(r["bootstrap"][0]["win_share"], 0.95)
 
     def test_flag_thresholds_are_chosen_on_study_scores_so_normal_studies_go_unflagged(self) -> None:
         # Ten studies of 40 slices; five bleed on six slices each. Most slices score below 0.2, but
@@ -92,11 +89,7 @@ class RankingTest(unittest.TestCase):
         for s in range(5, 10):
             p[s * 40 + 20] = 0.4 + 0.1 * rng.random(len(LABELS))
         p[y.astype(bool)] = 0.35 + 0.55 * rng.random(int(y.sum()))
-        with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            for m in ("convlstm", "efficientnet_b3", "inception_resnet_v2"):
-                _write(root, m, y, p)
-            r = ranking_record(root)
+        r = _rank(y, convlstm=p, members=p)
         t = r["thresholds"]["ensemble"]["any"]
         lowest_bleeding_study = min(p[studies == s, ANY].max() for s in range(5))
         self.assertAlmostEqual(t, lowest_bleeding_study)

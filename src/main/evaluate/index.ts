@@ -113,7 +113,8 @@ export function evaluateStored(input: EvaluateInput): EvaluationReport {
     const normal = studyRows.filter((r) => !r.bleeds);
     const sliceBleeds = new Map(labelled.map((r) => [r.instanceId, input.labels.get(rsnaId(r.sopUid, r.sourcePath))![0]! >= 0.5]));
     const byLabel = (values: readonly number[]) => Object.fromEntries(LABELS.map((l, i) => [l, values[i]!])) as Record<Label, number>;
-    const flagged = (r: (typeof studyRows)[number]) => isFlagged(byLabel(r.level.probabilities), byLabel(thresholds));
+    const flagAt = byLabel(thresholds);
+    const flagged = (r: (typeof studyRows)[number]) => isFlagged(byLabel(r.level.probabilities), flagAt);
     const worklist = {
       bleedingStudies: bleeding.length,
       normalStudies: normal.length,
