@@ -78,6 +78,10 @@ VOLUME_TOLERANCE = (0.25, 2.0)
 #: The app shows a network's volume estimates only when at least this share of the held-out
 #: bleeding studies came within the tolerance: a number known to miss would mislead a reader.
 VOLUME_SHOWN_RATE = 0.8
+#: Blood darker than this (HU, the map pixel's mean) is "faint": subacute, anaemic and chronic
+#: collections (lesions.sample_blood: 10-52 HU) that sit at or below grey matter's 35-45 HU, where
+#: acute blood is 55-85. The maps drew such subdurals at a tenth to a third of their volume.
+FAINT_BLOOD_HU = 50.0
 
 
 def _block(cin: int, cout: int) -> nn.Sequential:
@@ -155,19 +159,33 @@ def coverage_targets(bits: torch.Tensor, stride: int = MAP_STRIDE) -> torch.Tens
     return F.avg_pool2d(planes, stride)
 
 
+def faint_blood_weights(hu: torch.Tensor, target: torch.Tensor, weight: float) -> Optional[torch.Tensor]:
+    """[N, 5, S, S] pixel weights for the loss: ``weight`` on lesion pixels whose mean HU (the slice
+    [N, 1, 512, 512] averaged over each map pixel's block) is below FAINT_BLOOD_HU, 1 elsewhere;
+    None at weight 1 (the plain loss)."""
+    if weight == 1.0:
+        return None
+    stride = hu.shape[-1] // target.shape[-1]
+    faint = (F.avg_pool2d(hu.float(), stride) < FAINT_BLOOD_HU) & (target > 0)   # [N,1,S,S] & [N,5,S,S]
+    return 1.0 + (weight - 1.0) * faint.float()
+
+
 def lesion_loss(maps: torch.Tensor, target: torch.Tensor, labels: torch.Tensor, pos_weight: float = 4.0,
-                fn_weight: float = 0.5) -> Dict[str, torch.Tensor]:
+                fn_weight: float = 0.5, pixel_weight: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
     """Pixel BCE (soft targets) + soft Tversky per subtype over the batch + slice-label BCE on the maxima.
 
     The Tversky index TP / (TP + (1 - fn_weight) FP + fn_weight FN) is the Dice coefficient at
     fn_weight 0.5; above it a missed lesion pixel costs more than a false one (Salehi et al. 2017),
     which counters maps that draw thin subdurals and diffuse subarachnoid blood too small, since a
-    bleed volume sums those pixels."""
-    bce = F.binary_cross_entropy_with_logits(maps, target, pos_weight=torch.tensor(pos_weight, device=maps.device))
+    bleed volume sums those pixels. ``pixel_weight`` (faint_blood_weights) counts some lesion pixels
+    more in the BCE and in the overlap's TP and FN: the faint collections a map leaves out."""
+    bce = F.binary_cross_entropy_with_logits(maps, target, weight=pixel_weight,
+                                             pos_weight=torch.tensor(pos_weight, device=maps.device))
     p = torch.sigmoid(maps)
-    tp = (p * target).sum(dim=(0, 2, 3))
+    lesion = target if pixel_weight is None else target * pixel_weight
+    tp = (p * lesion).sum(dim=(0, 2, 3))
     fp = (p * (1 - target)).sum(dim=(0, 2, 3))
-    fn = ((1 - p) * target).sum(dim=(0, 2, 3))
+    fn = ((1 - p) * lesion).sum(dim=(0, 2, 3))
     present = target.sum(dim=(0, 2, 3)) > 0
     tversky = (tp + 0.5) / (tp + (1 - fn_weight) * fp + fn_weight * fn + 0.5)
     dice = (1 - tversky)[present].mean() if bool(present.any()) else maps.new_zeros(())
@@ -444,6 +462,7 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     runs = list(state.get("runs", []))  # type: ignore[call-overload]
     runs.append({"started": now_iso(), "command": args.command, "hardware": hardware(device), "device": str(device),
                  "data": ", ".join(args.pool), "batch_size": args.batch_size, "lr": args.lr, "fn_weight": args.fn_weight,
+                 "faint_blood_weight": args.faint_blood_weight,
                  "from_step": state["step"], "map_stride": stride,
                  "init": "resumed" if resume else args.init, **({"init_note": note} if note else {})})
     state["runs"] = runs
@@ -466,7 +485,8 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
         # bf16 autocast on a GPU; the losses in float32 either way
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cuda):
             maps = model.map_logits(x)
-        parts = lesion_loss(maps.float(), target, labels.to(device).float(), fn_weight=args.fn_weight)
+        parts = lesion_loss(maps.float(), target, labels.to(device).float(), fn_weight=args.fn_weight,
+                            pixel_weight=faint_blood_weights(x, target, args.faint_blood_weight))
         opt.zero_grad(set_to_none=True)
         parts["loss"].backward()
         nn.utils.clip_grad_norm_(model.parameters(), 2.0)
@@ -770,6 +790,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     t.add_argument("--weight-decay", type=float, default=1e-4)
     t.add_argument("--fn-weight", type=float, default=0.5,
                    help="Tversky weight of missed lesion pixels in the overlap loss (0.5: soft Dice)")
+    t.add_argument("--faint-blood-weight", type=float, default=1.0,
+                   help=f"loss weight of lesion pixels darker than {FAINT_BLOOD_HU:g} HU (subacute, anaemic, chronic "
+                        "blood) against 1 for the rest; 1: the plain loss")
     t.add_argument("--max-minutes", type=float, default=30.0)
     t.add_argument("--max-steps", type=int, default=0)
     t.add_argument("--eval-every", type=int, default=300)

@@ -101,6 +101,32 @@ class LesionMapTest(unittest.TestCase):
         self.assertGreater(at(small, 0.7) - at(large, 0.7), 1.5 * (at(small, 0.5) - at(large, 0.5)))
         self.assertLess(at(large, 0.7), at(large, 0.5))
 
+    def test_faint_blood_weighs_only_dark_lesion_pixels_and_a_map_missing_it_costs_more(self) -> None:
+        # a slice of brain (35 HU) with one collection: its left half acute (70 HU), its right half
+        # chronic (20 HU); the subdural plane (bit 4) covers both halves
+        hu = torch.full((1, 1, 512, 512), 35.0)
+        hu[..., 100:200, 100:150] = 70.0
+        hu[..., 100:200, 150:200] = 20.0
+        bits = torch.zeros(1, 512, 512, dtype=torch.uint8)
+        bits[:, 100:200, 100:200] = 1 << 4
+        target = lu.coverage_targets(bits)
+        self.assertIsNone(lu.faint_blood_weights(hu, target, 1.0))   # weight 1: the plain loss
+        w = lu.faint_blood_weights(hu, target, 3.0)
+        self.assertEqual(tuple(w.shape), tuple(target.shape))
+        sdh = w[0, 4]
+        self.assertEqual(float(sdh[25:50, 38:50].min()), 3.0)    # the chronic half
+        self.assertEqual(float(sdh[25:50, 25:37].max()), 1.0)    # the acute half
+        self.assertEqual(float(sdh[:20].max()), 1.0)             # dark brain outside the lesion
+        self.assertEqual(float(w[0, :4].max()), 1.0)             # other subtypes' planes: no lesion
+        # a map that draws only the acute half now costs more than one that draws only the chronic
+        # half; the plain loss counts the two halves alike
+        acute = torch.full_like(target, -6.0); acute[0, 4, 25:50, 25:37] = 6.0
+        chronic = torch.full_like(target, -6.0); chronic[0, 4, 25:50, 38:50] = 6.0
+        labels = torch.zeros(1, 6); labels[0, 0] = labels[0, 5] = 1
+        loss = lambda m, pw: float(lu.lesion_loss(m, target, labels, pixel_weight=pw)["loss"])
+        self.assertAlmostEqual(loss(acute, None), loss(chronic, None), places=2)
+        self.assertGreater(loss(acute, w), loss(chronic, w) + 0.1)
+
 
 class StrideTwoTest(unittest.TestCase):
     """The stride-2 option: maps of 256 x 256 (one decoder level further), and everything that reads
