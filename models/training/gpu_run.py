@@ -216,7 +216,7 @@ def _train_command(args: argparse.Namespace, m: str, small: Dict[str, int], runs
                   "--lr", str(r["lr"]),
                   "--max-minutes", str(args.minutes), "--eval-every", str(args.eval_every or r["eval_every"]),
                   "--workers", str(r["workers"]), "--threads", "2", "--out", str(runs / m), "--fresh",
-                  "--map-stride", str(args.lesion_map_stride))
+                  "--map-stride", str(args.lesion_map_stride), "--faint-blood-weight", str(args.lesion_faint_blood_weight))
         for p in train_pools:
             cmd += ["--pool", p]
         return cmd + (["--device", args.device] if args.device else [])
@@ -432,6 +432,8 @@ def parser() -> argparse.ArgumentParser:
     # its checkpoint (3 MB) can, so short GPU runs on different days add up for it too
     t.add_argument("--lesion-init", default=None,
                    help="the lesion network's starting checkpoint (best.pt of an earlier run; default: as --init)")
+    t.add_argument("--lesion-faint-blood-weight", type=float, default=1.0,
+                   help="the lesion network's loss weight of blood darker than 50 HU (lesion_unet train)")
     t.add_argument("--device", default=None)
     t.add_argument("--toy", action="store_true", help="tiny pools and batches: a dry run on a CPU")
     t.add_argument("--work", default=GPU_WORK, help="pools, runs and pieces (kept while the machine is warm)")

@@ -140,6 +140,10 @@ class LesionPackTest(unittest.TestCase):
         args = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--lesion-init", "/tmp/s2/best.pt"])
         cmd = gpu_run._train_command(args, "lesion_unet", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
         self.assertEqual(cmd[cmd.index("--init") + 1], "/tmp/s2/best.pt")
+        self.assertEqual(cmd[cmd.index("--faint-blood-weight") + 1], "1.0")   # the plain loss unless asked
+        faint = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--lesion-faint-blood-weight", "3"])
+        cmd = gpu_run._train_command(faint, "lesion_unet", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+        self.assertEqual(cmd[cmd.index("--faint-blood-weight") + 1], "3.0")
         b3 = gpu_run._train_command(args, "efficientnet_b3", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
         self.assertEqual(b3[b3.index("--init") + 1], "onnx")  # the classifiers keep --init
 
