@@ -100,7 +100,8 @@ MAX_THIN_NOISE_GAIN = 2.2
 
 def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int | None = None,
                    slices_min: int = 32, slices_max: int = 40, prevalence: dict | None = None,
-                   slice_thickness: float | None = 5.0, overrides: dict | None = None) -> Study:
+                   slice_thickness: float | None = 5.0, overrides: dict | None = None,
+                   single_subtype_share: float = 0.0) -> Study:
     """Generate study ``index`` of the dataset ``seed`` in memory (see module docstring).
 
     ``slice_thickness`` in mm, or None to draw it per study from THICKNESS_CHOICES (its own random
@@ -110,6 +111,9 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     ``overrides`` (tests, demos) pins acquisition variants: ``storage`` (a STORAGE_VARIANTS name),
     ``windows`` ("none" | "single" | "multi"), ``transfer_syntax`` ("explicit" | "implicit"),
     ``gantry_tilt`` (degrees). Anatomy and lesions do not change with them.
+
+    ``single_subtype_share``: the share of bleeding studies with one subtype only
+    (``lesions.sample_lesions``; training pools); at 0, the default, a seed gives what it always gave.
     """
     ov = overrides or {}
     if slice_thickness is None:
@@ -128,7 +132,7 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     scanner = Scanner(np.random.default_rng(rng.integers(1 << 62)), acq.grid, head)
     if slice_thickness < 5.0:
         scanner.noise_hu *= min(MAX_THIN_NOISE_GAIN, math.sqrt(5.0 / slice_thickness))
-    lesions = sample_lesions(np.random.default_rng(rng.integers(1 << 62)), head, prev)
+    lesions = sample_lesions(np.random.default_rng(rng.integers(1 << 62)), head, prev, single_subtype_share)
     noise_rng = np.random.default_rng(rng.integers(1 << 62))
     zs = _slice_heights(seed, index, head, rng, slice_thickness, n_slices, acq.tilt)
     scan = _scan_slices(head, scanner, lesions, noise_rng, zs, acq, slice_thickness)
@@ -136,6 +140,8 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     window = np.array([acq.windows[0] if acq.windows else DEFAULT_WINDOW] * n_slices, F32)
     meta = _study_meta(seed, index, balanced, head, lesions, acq, slice_thickness, zs, scan,
                        table_z0=round(-rng.uniform(100, 300), 2))
+    if single_subtype_share:
+        meta["single_subtype_share"] = single_subtype_share
     study_labels = scan.labels.max(axis=0).astype(np.uint8)
     return Study(hu=scan.hu, labels=scan.labels, window=window, study_labels=study_labels,
                  lesion_bits=scan.bits, raw=scan.raw, meta=meta)

@@ -159,6 +159,14 @@ def train(args: argparse.Namespace) -> Dict[str, object]:
     return summary
 
 
+def _train_pool_command(args: argparse.Namespace, pools: Path, workers: int) -> List[str]:
+    """The training pool's build: seed 1 at ``--thickness``, with ``--single-subtype-share`` of its
+    bleeding studies holding one subtype only; the held-out pools keep the generator's own mix."""
+    return _py("models.training.pool", "build", "--seed", str(SEEDS["train"]), "--studies", str(args.studies),
+               "--thickness", args.thickness, "--single-subtype-share", str(args.single_subtype_share),
+               "--out", str(pools / "train"), "--workers", str(workers))
+
+
 def _build_pools(args: argparse.Namespace, pools: Path, logs: Path, small: Dict[str, int],
                  variants: Dict[str, int]) -> tuple[subprocess.Popen, List[str], List[str]]:
     """Start the training pool's build, build the held-out pools (and the real series' variants), and
@@ -168,9 +176,7 @@ def _build_pools(args: argparse.Namespace, pools: Path, logs: Path, small: Dict[
     # the training pool starts at once, in the background, on part of the cores; it grows while the
     # networks train (the pool loader re-reads it every pass), so no minute of GPU time waits for data
     builder_workers = max(1, cores // 3) if not args.toy else 1
-    builder = subprocess.Popen(_py("models.training.pool", "build", "--seed", str(SEEDS["train"]), "--studies",
-                                   str(args.studies), "--thickness", args.thickness, "--out", str(pools / "train"),
-                                   "--workers", str(builder_workers)),
+    builder = subprocess.Popen(_train_pool_command(args, pools, builder_workers),
                                env=_env(), cwd=REPO_ROOT, stdout=open(logs / "pool-train.log", "w"), stderr=subprocess.STDOUT)
     # the small held-out pools (every one a seed used for nothing else) and the real anatomy, on the rest
     rest = str(max(1, cores - builder_workers))
@@ -415,6 +421,10 @@ def parser() -> argparse.ArgumentParser:
                    help="minutes kept after the training for calibration, evaluation and packing")
     t.add_argument("--studies", type=int, default=1000, help="training pool size (it grows while training)")
     t.add_argument("--thickness", default="mixed", help="training pool slice thickness: mm, or 'mixed' (0.625-5 mm)")
+    # half: the classifiers found blood but could not tell subarachnoid blood from other blood, and
+    # the balanced mix seldom shows subarachnoid blood alone (pool info: positive_slices_with_another_subtype)
+    t.add_argument("--single-subtype-share", type=float, default=0.5,
+                   help="share of the training pool's bleeding studies with one subtype only (pool build)")
     t.add_argument("--series", default=None,
                    help="a real axial head-CT series (folder of *.dcm): its training slices with bleeds drawn in "
                         "join the training pool, its held-out slices the validation set")

@@ -63,11 +63,11 @@ def _atomic_save(path: Path, writer) -> None:
 
 
 def _build_one(args) -> Dict[str, object]:
-    out, seed, index, balanced, thickness = args
+    out, seed, index, balanced, thickness, single = args
     from models.phantom import generate_study
 
     c0 = time.process_time()
-    st = generate_study(seed, index, balanced=balanced, slice_thickness=thickness)
+    st = generate_study(seed, index, balanced=balanced, slice_thickness=thickness, single_subtype_share=single)
     out = Path(out)
     hu = np.asarray(st.hu)
     if hu.min() < -32768 or hu.max() > 32767 or not np.array_equal(hu, np.rint(hu)):
@@ -86,20 +86,26 @@ def complete_indices(out: Path) -> List[int]:
 
 
 def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, workers: Optional[int] = None,
-          progress: bool = True, thickness: Optional[float] = 5.0) -> Dict[str, object]:
+          progress: bool = True, thickness: Optional[float] = 5.0, single_subtype_share: float = 0.0) -> Dict[str, object]:
     """Generate studies ``0..studies-1`` of ``seed`` into ``out``; studies already there are kept.
 
-    ``thickness``: the slice thickness in mm, or None for one drawn per study (0.625–5 mm)."""
+    ``thickness``: the slice thickness in mm, or None for one drawn per study (0.625–5 mm).
+    ``single_subtype_share``: the share of bleeding studies with one subtype only (a training pool's
+    option, ``generate_study``); held-out pools keep 0, the generator's own mix."""
+    if not 0.0 <= single_subtype_share <= 1.0:
+        raise SystemExit(f"single-subtype share {single_subtype_share}: a share, from 0 to 1")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     info_path = out / "pool.json"
     if info_path.exists():
         info = json.loads(info_path.read_text())
+        held = info.get("single_subtype_share", 0.0)
         if (info["seed"] != seed or info["balanced"] != balanced or info.get("source")
-                or info.get("thickness", 5.0) != thickness):
+                or info.get("thickness", 5.0) != thickness or held != single_subtype_share):
             raise SystemExit(f"{out} holds seed {info['seed']} (balanced={info['balanced']}, thickness "
-                             f"{info.get('thickness', 5.0) or 'mixed'}); asked for seed {seed} (balanced={balanced}, "
-                             f"thickness {thickness or 'mixed'}): use another folder")
+                             f"{info.get('thickness', 5.0) or 'mixed'}, single-subtype share {held}); asked for seed "
+                             f"{seed} (balanced={balanced}, thickness {thickness or 'mixed'}, single-subtype share "
+                             f"{single_subtype_share}): use another folder")
     done = set(complete_indices(out))
     todo = [i for i in range(studies) if i not in done]
     need = len(todo) * MEAN_SLICES_PER_STUDY * BYTES_PER_SLICE
@@ -108,10 +114,11 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
           f"≈ {need / 1e9:.1f} GB more on disk ({free / 1e9:.0f} GB free)", file=sys.stderr, flush=True)
     if need > free * 0.95:
         raise SystemExit(f"not enough disk space in {out}: need ≈ {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
-    write_info(out, seed, balanced, thickness=thickness)  # on record from the start; a pool being built is readable
-    jobs = [(str(out), seed, i, balanced, thickness) for i in todo]
+    record = dict(thickness=thickness, single_subtype_share=single_subtype_share)
+    write_info(out, seed, balanced, **record)  # on record from the start; a pool being built is readable
+    jobs = [(str(out), seed, i, balanced, thickness, single_subtype_share) for i in todo]
     return _make_shards(out, _build_one, jobs, workers, progress, "studies",
-                        lambda: write_info(out, seed, balanced, thickness=thickness))
+                        lambda: write_info(out, seed, balanced, **record))
 
 
 def _make_shards(out: Path, fn, jobs: list, workers: Optional[int], progress: bool, what: str,
@@ -174,7 +181,7 @@ def shared_slices(labels: np.ndarray) -> Dict[str, int]:
 
 
 def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, object]] = None,
-               thickness: Optional[float] = 5.0) -> Dict[str, object]:
+               thickness: Optional[float] = 5.0, single_subtype_share: float = 0.0) -> Dict[str, object]:
     from models.phantom.study import GENERATOR_VERSION
 
     idx = complete_indices(out)
@@ -185,6 +192,7 @@ def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, 
             "balanced": balanced, "thickness": thickness, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
             "positive_slices_with_another_subtype": shared_slices(allp),
+            **({"single_subtype_share": single_subtype_share} if single_subtype_share else {}),
             "bytes": int(sum(shard_path(out, "hu", i).stat().st_size for i in idx))}
     if source is not None:  # real slices with drawn bleeds, not phantoms
         info["generator"] = "models.phantom.insert"
@@ -337,6 +345,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     b.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True)
     b.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     b.add_argument("--thickness", default="5", help="slice thickness in mm, or 'mixed': drawn per study, 0.625–5 mm")
+    b.add_argument("--single-subtype-share", type=float, default=0.0,
+                   help="share of bleeding studies with one subtype only (training pools; default 0: the generator's mix)")
     r = sub.add_parser("build-inserted", help="real slices with synthetic bleeds drawn in (models.phantom.insert)")
     r.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
     r.add_argument("--seed", type=int, required=True)
@@ -350,7 +360,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = ap.parse_args(argv)
     if args.cmd == "build":
         build(args.out, args.seed, args.studies, args.balanced, args.workers,
-              thickness=None if args.thickness == "mixed" else float(args.thickness))
+              thickness=None if args.thickness == "mixed" else float(args.thickness),
+              single_subtype_share=args.single_subtype_share)
     elif args.cmd == "build-inserted":
         build_inserted(args.out, args.series, args.seed, args.variants, args.part, args.workers)
     else:

@@ -20,7 +20,9 @@ import pydicom
 
 from models.phantom import LABELS, generate_dataset, generate_study, write_study
 from models.phantom.contract import CONTRACT_PATH, DEFAULT_WINDOW, SUBTYPES
-from models.phantom.lesions import blood_texture, sample_blood
+from models.phantom.anatomy import Head
+from models.phantom.lesions import BALANCED_PREVALENCE, blood_texture, sample_blood, sample_lesions
+from models.phantom.shapes import Grid
 from models.phantom.study import STORAGE_VARIANTS, sop_id
 
 # the RSNA-style SOP Instance UID 'ID_<id>' is deliberately not a valid UI value
@@ -224,6 +226,36 @@ class TestBloodDensity(unittest.TestCase):
         acute = rng.random() < 0.85
         self.assertTrue(acute)
         self.assertAlmostEqual(a["hu"], rng.uniform(55, 85))
+
+
+class TestSingleSubtypeShare(unittest.TestCase):
+    """Training pools may hold more bleeds of one subtype alone; every other pool stays as it was."""
+
+    head = Head(np.random.default_rng(0), Grid(512, 0.45, 0.0, 0.0, 0.0), 5.0)
+
+    def draw(self, seed, share=None):
+        kw = {} if share is None else {"single_subtype_share": share}
+        return sorted({les.subtype for les in sample_lesions(np.random.default_rng(seed), self.head,
+                                                            BALANCED_PREVALENCE, **kw)})
+
+    def test_share_zero_draws_what_the_generator_always_drew(self):
+        # the subtypes of these draws, pinned before the option existed: held-out pools stay reproducible
+        pinned = [["epidural", "intraparenchymal", "intraventricular"], ["intraparenchymal", "subarachnoid"],
+                  ["epidural", "intraventricular"], ["epidural", "subarachnoid"], [], [],
+                  ["epidural", "intraparenchymal", "intraventricular"], ["intraventricular", "subarachnoid"]]
+        self.assertEqual([self.draw(s) for s in range(8)], pinned)
+        self.assertEqual([self.draw(s, 0.0) for s in range(8)], pinned)
+
+    def test_at_share_one_every_bleeding_study_holds_one_subtype_and_the_same_studies_bleed(self):
+        plain = [self.draw(s) for s in range(60)]
+        single = [self.draw(s, 1.0) for s in range(60)]
+        self.assertEqual([bool(p) for p in plain], [bool(x) for x in single])
+        self.assertTrue(all(len(x) == 1 for x in single if x))
+        self.assertGreater(sum(len(p) > 1 for p in plain), 20)   # the plain mix: mostly several at once
+        self.assertEqual({x[0] for x in single if x}, set(SUBTYPES))
+        half = [self.draw(s, 0.5) for s in range(60)]
+        alone = sum(len(x) == 1 for x in half if x) / sum(bool(x) for x in half)
+        self.assertTrue(sum(len(p) == 1 for p in plain if p) / sum(bool(p) for p in plain) < alone < 1.0)
 
 
 class TestDataset(unittest.TestCase):

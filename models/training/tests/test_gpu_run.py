@@ -147,6 +147,15 @@ class LesionPackTest(unittest.TestCase):
         b3 = gpu_run._train_command(args, "efficientnet_b3", small, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
         self.assertEqual(b3[b3.index("--init") + 1], "onnx")  # the classifiers keep --init
 
+    def test_the_training_pool_alone_holds_more_single_subtype_bleeds(self) -> None:
+        args = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none"])
+        cmd = gpu_run._train_pool_command(args, Path("/tmp/pools"), 3)
+        self.assertEqual(cmd[cmd.index("--single-subtype-share") + 1], "0.5")
+        self.assertEqual(cmd[cmd.index("--out") + 1], "/tmp/pools/train")
+        mix = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none", "--single-subtype-share", "0"])
+        cmd = gpu_run._train_pool_command(mix, Path("/tmp/pools"), 3)
+        self.assertEqual(cmd[cmd.index("--single-subtype-share") + 1], "0.0")
+
     def test_the_lesion_network_trains_at_the_chosen_stride_two_by_default(self) -> None:
         args = gpu_run.parser().parse_args(["train", "--toy", "--out", "/tmp/none"])
         self.assertEqual(args.lesion_map_stride, 2)

@@ -62,6 +62,22 @@ class PoolTest(unittest.TestCase):
         with self.assertRaises(SystemExit):   # nor the same seed at other slice thicknesses
             pool.build(self.root, seed=5, studies=2, workers=1, progress=False, thickness=None)
 
+    def test_a_single_subtype_pool_records_its_share_and_refuses_another(self) -> None:
+        from models.phantom import generate_study
+
+        root = Path(self.tmp.name) / "single"
+        pool.build(root, seed=8, studies=1, workers=1, progress=False, single_subtype_share=1.0)
+        self.assertEqual(json.loads((root / "pool.json").read_text())["single_subtype_share"], 1.0)
+        self.assertNotIn("single_subtype_share", json.loads((self.root / "pool.json").read_text()))
+        st = generate_study(8, 0, balanced=True, single_subtype_share=1.0)
+        np.testing.assert_array_equal(np.load(root / "hu-00000.npy"), st.hu.astype(np.int16))
+        with np.load(root / "meta-00000.npz") as m:
+            self.assertEqual(int(m["labels"][:, 1:].max(axis=0).sum()), 1)   # it bleeds, of one subtype
+        with self.assertRaises(SystemExit):   # resuming it with the generator's own mix
+            pool.build(root, seed=8, studies=1, workers=1, progress=False)
+        with self.assertRaises(SystemExit):
+            pool.build(Path(self.tmp.name) / "bad", seed=8, studies=1, workers=1, progress=False, single_subtype_share=1.5)
+
     def test_a_mixed_thickness_pool_records_each_studys_spacing(self) -> None:
         from models.phantom import generate_study
         from models.phantom.study import THICKNESS_CHOICES
