@@ -241,6 +241,22 @@ def mask_volume_ml(bits: np.ndarray, pixel_mm: float, slice_mm: float) -> float:
     return int((bits != 0).sum()) * pixel_mm ** 2 * slice_mm / 1000.0
 
 
+def subtype_coverage(maps: np.ndarray, bits: np.ndarray, pixel_mm: float, slice_mm: float,
+                     threshold: float = VOLUME_THRESHOLD) -> Dict[str, Dict[str, float]]:
+    """Per subtype drawn in a study: its drawn volume (mL) and the share of its drawn pixels that the
+    volume counts (map pixels at or above the threshold, any subtype's map, each covering stride x
+    stride slice pixels): which bleeds a volume misses, or where it draws more than there is."""
+    stride = stride_of_maps(maps)
+    counted = np.repeat(np.repeat(maps.max(axis=1) >= threshold, stride, axis=1), stride, axis=2)
+    out = {}
+    for i, subtype in enumerate(SUBTYPES):
+        drawn = ((bits >> i) & 1).astype(bool)
+        if drawn.any():
+            out[subtype] = {"drawn_ml": round(mask_volume_ml(drawn, pixel_mm, slice_mm), 2),
+                            "counted": round(float((counted & drawn).sum() / drawn.sum()), 2)}
+    return out
+
+
 def volume_within(estimate: float, truth: float) -> bool:
     share, ml = VOLUME_TOLERANCE
     return abs(estimate - truth) <= max(share * truth, ml)
@@ -283,7 +299,8 @@ def evaluate_pool(model: LesionUNet, pool: str, studies: int, threshold: float =
         if pixel_mm is not None:
             est, truth = volume_ml(maps, pixel_mm, dz, threshold), mask_volume_ml(bits, pixel_mm, dz)
             per_study.append({"study": study, "truth_ml": round(truth, 2), "estimate_ml": round(est, 2),
-                              "within": volume_within(est, truth)})
+                              "within": volume_within(est, truth),
+                              "by_subtype": subtype_coverage(maps, bits, pixel_mm, dz, threshold)})
     within = [s["within"] for s in per_study]
     return {
         "pool": str(pool), "studies": min(studies, len(PoolIndex.open(pool).studies)), "tolerance_px": TOLERANCE_PX,
@@ -760,8 +777,10 @@ def evaluation_report(result: Dict) -> str:
                   *[f"| {l} | {v['slices']} | {v['hits']} | {_rate(v['hit_rate'])} |" for l, v in pg.items()], "",
                   f"Volume (map pixels from {p.get('volume_threshold', VOLUME_THRESHOLD):g}), {vol['rule']}: {vol['within']} of {vol['bleeding_studies']} bleeding studies"
                   + (f" ({vol['within_rate']:.0%})." if vol["within_rate"] is not None else "."), "",
-                  "| study | drawn (mL) | estimate (mL) | within |", "|---:|---:|---:|---|",
-                  *[f"| {s['study']} | {s['truth_ml']:.2f} | {s['estimate_ml']:.2f} | {'yes' if s['within'] else 'no'} |"
+                  "| study | drawn (mL) | estimate (mL) | within | drawn by subtype, mL (share counted) |",
+                  "|---:|---:|---:|---|---|",
+                  *[f"| {s['study']} | {s['truth_ml']:.2f} | {s['estimate_ml']:.2f} | {'yes' if s['within'] else 'no'} | "
+                    + ", ".join(f"{k} {v['drawn_ml']:.1f} ({v['counted']:.2f})" for k, v in s.get("by_subtype", {}).items()) + " |"
                     for s in vol["per_study"]], ""]
     return "\n".join(lines)
 

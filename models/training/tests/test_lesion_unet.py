@@ -81,6 +81,21 @@ class LesionMapTest(unittest.TestCase):
         self.assertTrue(lu.volume_within(1.5, 0.1))   # small bleeds: within 2 mL
         self.assertAlmostEqual(lu.slice_spacing(np.array([10.0, 5.0, 0.0])), 5.0)
 
+    def test_each_drawn_subtype_reports_its_volume_and_the_share_the_volume_counts(self) -> None:
+        bits = np.zeros((2, 512, 512), np.uint8)
+        bits[:, 100:140, 100:160] = 1 << 4          # a subdural collection
+        bits[:, 300:320, 300:340] |= 1 << 3         # subarachnoid blood the map leaves out
+        maps = np.zeros((2, 5, 128, 128), np.float32)
+        maps[:, 4, 25:35, 25:33] = 0.9              # the subdural's left 32 of 60 columns, every row
+        got = lu.subtype_coverage(maps, bits, 0.45, 5.0, threshold=0.5)
+        self.assertEqual(sorted(got), ["subarachnoid", "subdural"])
+        self.assertAlmostEqual(got["subdural"]["drawn_ml"], round(2 * 40 * 60 * 0.45 ** 2 * 5.0 / 1000, 2))
+        self.assertAlmostEqual(got["subdural"]["counted"], round(32 / 60, 2))
+        self.assertEqual(got["subarachnoid"]["counted"], 0.0)
+        # counted pixels are any subtype's: a map drawn as epidural still counts the subdural's pixels
+        maps[:, 0], maps[:, 4] = maps[:, 4], 0.0
+        self.assertAlmostEqual(lu.subtype_coverage(maps, bits, 0.45, 5.0, 0.5)["subdural"]["counted"], round(32 / 60, 2))
+
     def test_the_overlap_term_is_the_soft_dice_at_half_and_weighs_misses_above_it(self) -> None:
         torch.manual_seed(0)
         target = (torch.rand(2, 5, 16, 16) > 0.8).float()
