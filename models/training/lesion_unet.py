@@ -80,7 +80,8 @@ VOLUME_TOLERANCE = (0.25, 2.0)
 VOLUME_SHOWN_RATE = 0.8
 #: Blood darker than this (HU, the map pixel's mean) is "faint": subacute, anaemic and chronic
 #: collections (lesions.sample_blood: 10-52 HU) that sit at or below grey matter's 35-45 HU, where
-#: acute blood is 55-85. The maps drew such subdurals at a tenth to a third of their volume.
+#: acute blood is 55-85. The shipped maps count 0.01-0.35 of such subdurals' volume (evaluate's
+#: per-subtype column), though diffuse subarachnoid blood is the larger share of the volume misses.
 FAINT_BLOOD_HU = 50.0
 
 
