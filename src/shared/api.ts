@@ -430,12 +430,6 @@ export const API_SCHEMAS = {
     response: SettingsSchema,
   },
   /**
-   * Flag thresholds proposed from this site's reviewed studies (per label on the ranking family's
-   * study scores, by the rule of the manifest's defaults: the highest threshold that still flags
-   * 95 % of the confirmed studies, a subtype's raised above every dismissed study); nothing
-   * changes until the user applies them with updateSettings.
-   */
-  /**
    * Saves the database this PC uses from its next start in its start configuration (never in the
    * database itself), with the shared HU folder a PostgreSQL database needs; `test` first makes a
    * short connection and refuses to save when it fails. Needs a signed-in reviewer; audited.
@@ -453,6 +447,12 @@ export const API_SCHEMAS = {
     request: z.strictObject({ database: DatabaseChoiceSchema }),
     response: z.object({ ok: z.boolean(), message: z.string() }),
   },
+  /**
+   * Flag thresholds proposed from this site's reviewed studies (per label on the ranking family's
+   * study scores, by the rule of the manifest's defaults: the highest threshold that still flags
+   * 95 % of the confirmed studies, a subtype's raised above every dismissed study); nothing
+   * changes until the user applies them with updateSettings.
+   */
   proposeThresholds: {
     request: Empty,
     response: z.object({

@@ -11,7 +11,7 @@
  * of the per-label AUCs that are defined. Study truth: a study is positive for a label when any
  * of its labelled slices is.
  */
-import { LABELS, type Label } from '../../shared/labels.js';
+import { LABELS, probabilitiesFromArray, type Label } from '../../shared/labels.js';
 import {
   addConfusion,
   confusion,
@@ -112,9 +112,8 @@ export function evaluateStored(input: EvaluateInput): EvaluationReport {
     const bleeding = studyRows.filter((r) => r.bleeds);
     const normal = studyRows.filter((r) => !r.bleeds);
     const sliceBleeds = new Map(labelled.map((r) => [r.instanceId, input.labels.get(rsnaId(r.sopUid, r.sourcePath))![0]! >= 0.5]));
-    const byLabel = (values: readonly number[]) => Object.fromEntries(LABELS.map((l, i) => [l, values[i]!])) as Record<Label, number>;
-    const flagAt = byLabel(thresholds);
-    const flagged = (r: (typeof studyRows)[number]) => isFlagged(byLabel(r.level.probabilities), flagAt);
+    const flagAt = probabilitiesFromArray(thresholds);
+    const flagged = (r: (typeof studyRows)[number]) => isFlagged(probabilitiesFromArray(r.level.probabilities), flagAt);
     const worklist = {
       bleedingStudies: bleeding.length,
       normalStudies: normal.length,
