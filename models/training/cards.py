@@ -76,12 +76,17 @@ def _int8_section(entry: Dict[str, Any]) -> List[str]:
         "the CPU file; CUDA runs the float file"
     return [
         f"**int8 file** `{q['file']}` ({where}). {q['scheme']}; activation ranges from {q['calibration']} slices "
-        f"of phantom seed {q['calibrationSeed']}. Measured through onnxruntime on the same {held['slices']} held-out "
+        + ("(" + " and ".join(f"{c['slices']} of {c['pool']}, seed {c['seed']}" for c in q["calibrationPools"]) + ")"
+           if len(q.get("calibrationPools") or []) > 1 else f"of phantom seed {q['calibrationSeed']}")
+        + f". Measured through onnxruntime on the same {held['slices']} held-out "
         f"slices ({held['studies']} studies, phantom seed {held['seed']}): mean "
         f"ROC-AUC {_f(q['meanAucFloat'])} float → {_f(q['meanAucInt8'])} int8 (cost {q['meanAucCost']:+.4f}), "
         f"\"any\" {_f(q['aucAnyFloat'])} → {_f(q['aucAnyInt8'])}; {q['msPerSliceFloat']:.0f} → "
         f"{q['msPerSliceInt8']:.0f} ms a slice ({q['speedup']:.2f}× faster; {q['threads']} threads, batch "
-        f"{q['batchSize']}, {q.get('measuredOn') or 'this machine'}). Command: `{q['command']}`.",
+        f"{q['batchSize']}, {q.get('measuredOn') or 'this machine'})"
+        + "".join(f"; on {a['slices']} held-out slices of {a['pool']}: {_f(a['meanAucFloat'])} → {_f(a['meanAucInt8'])} "
+                  f"(cost {a['meanAucCost']:+.4f})" for a in q.get("alsoHeldOut") or [])
+        + f". Command: `{q['command']}`.",
         "",
     ]
 
@@ -103,6 +108,12 @@ def write_card(path: Path, entry: Dict[str, Any], evaluation: Optional[Dict[str,
     path.write_text("\n".join(lines))
 
 
+def _shards(entry: Dict[str, Any]) -> int:
+    """External-data shards of the model's main file (an int8 file beside it is not one of them)."""
+    return sum(1 for f in entry["files"] if f["path"] != entry["file"] and f["path"].startswith(entry["file"] + ".")
+               and f.get("role", "external-data") == "external-data")
+
+
 def _what_it_is(entry: Dict[str, Any]) -> List[str]:
     """Title, the warning, and the network: source, files, inputs and outputs, preprocessing."""
     return [
@@ -116,7 +127,7 @@ def _what_it_is(entry: Dict[str, Any]) -> List[str]:
         "## What it is",
         "",
         f"{entry['architecture']}. Source: {entry['paper']}. {entry['parameters']:,} parameters. "
-        f"File: `{entry['file']}`" + (f" with {len(entry['files']) - 1} external-data shard(s)" if len(entry['files']) > 1 else "")
+        f"File: `{entry['file']}`" + (f" with {shards} external-data shard(s)" if (shards := _shards(entry)) else "")
         + f"; weights: {entry.get('weightsOnDisk', 'float16, computed in float32')} (ONNX opset 17).",
         "",
         *_int8_section(entry),

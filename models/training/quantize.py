@@ -1,21 +1,26 @@
 """int8 networks for the CPU: static post-training quantisation of a shipped float ONNX file.
 
     /work/venv-ort/bin/python -m models.training.quantize --model efficientnet_b3 \\
-        --calibration-pool POOL_S7001 --pool POOL_S9001 --studies 16 --val-pool POOL_S8001 --val-studies 48
+        --calibration-pool POOL_S7001 [--calibration-pool POOL_INSERTED_S1] --pool POOL_S9001 --studies 16 \\
+        --also-pool POOL_INSERTED_HELD_S2 --keep-float first,last [--ops chain]
 
 Runs in a virtual environment that has onnxruntime's Python quantisation tools (they install offline
 here; see models/training/README.md): never in CI, which only runs the committed files.
 
 What it does, and why:
 - reads ``models/<id>/<id>.onnx`` (float16 initializers behind Cast nodes) and folds the Casts back
-  into float32 initializers, so the quantiser sees each convolution's weights as constants;
+  into float32 initializers, so the quantiser sees each convolution's weights as constants; a batch
+  norm after a ReLU is rewritten exactly as a scaled convolution and an addition
+  (``fold_batchnorm_after_relu``);
 - QDQ format, weights int8 per output channel, activations uint8 per tensor, ranges from the
-  calibration pool's slices (MinMax); only Conv, Gemm and MatMul are quantised: the in-graph
-  windowing, resizing, LSTM gates and the label calibration stay in float32, where they are cheap and
-  where int8 would cost accuracy;
+  calibration pools' slices (percentile by default), gathered in passes of a few slices so that
+  memory stays flat; Conv, Gemm and MatMul are quantised (``--ops chain`` adds the operators between
+  convolutions); the in-graph windowing, resizing, LSTM gates and the label calibration stay in
+  float32, where they are cheap and where int8 would cost accuracy;
 - measures the float file and the int8 file through the same onnxruntime on the same held-out
-  slices (thresholds chosen on the threshold set, as ``evaluate.py`` does) and writes
-  ``runs/<id>/quantization.json``; ``onnx_export.py --int8`` records it in the manifest and the card.
+  slices, on the test pool and on every ``--also-pool`` (real anatomy: ranges set on phantoms may
+  clip it), times the two taking turns, and writes ``runs/<id>/quantization.json``;
+  ``onnx_export.py --adopt-int8`` ships the file only when every pool's cost is within the limit.
 The output is ``models/<id>/<id>.int8.onnx``: the app runs it on the CPU provider and the float file
 on CUDA.
 """
@@ -40,8 +45,16 @@ from .onnx_utils import save_sharded, sha256
 from .pool import pool_arrays
 from .reference_input import NAME as REFERENCE_NAME, reference_input
 
-#: Operators whose int8 kernels pay off on the CPU; everything else stays float32.
+#: Operators quantised by default: the ones whose int8 kernels pay off on the CPU when the operators
+#: between them are cheap (Inception-ResNet-V2: ReLU, which the int8 convolution absorbs, and
+#: concatenation); everything else stays float32.
 QUANTISED_OPS = ["Conv", "Gemm", "MatMul"]
+#: What ``--ops chain`` adds for networks whose convolutions are followed by a float activation
+#: (EfficientNet's swish, x * sigmoid(x), the squeeze-excitation gates, the residual additions): left
+#: in float, every convolution's output is dequantised and quantised again around them, which cost
+#: more than int8 saved (B3: slower in int8 than in float, with AVX-512 VNNI as without).
+CHAIN_OPS = QUANTISED_OPS + ["Sigmoid", "Mul", "Add", "GlobalAveragePool", "MaxPool"]
+OP_SETS = {"default": QUANTISED_OPS, "chain": CHAIN_OPS}
 CALIBRATION_SLICES = 96
 
 
@@ -78,6 +91,57 @@ def fold_fp16_casts(proto: onnx.ModelProto) -> int:
     return len(new_inits)
 
 
+def fold_batchnorm_after_relu(proto: onnx.ModelProto) -> int:
+    """Rewrite every ``Conv -> Relu -> BatchNormalization`` whose batch-norm scales are all positive
+    as ``Conv' -> Relu -> Add``: with a = gamma / sqrt(var + eps) > 0 and b = beta - mean * a,
+    a * relu(z) + b = relu(a * z) + b, so the scale moves into the convolution's weights and bias
+    and the shift stays as a per-channel addition. Exact (the next layer still pads the same
+    values); it lets the quantiser keep int8 from one convolution to the next (the Conv-LSTM's units
+    are the paper's convolution -> ReLU -> batch norm, where no batch norm folds into a
+    convolution). Returns the number rewritten."""
+    g = proto.graph
+    inits = {i.name: i for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    users: Dict[str, int] = {}
+    for n in g.node:
+        for i in n.input:
+            users[i] = users.get(i, 0) + 1
+    folded = 0
+    for bn in list(g.node):
+        if bn.op_type != "BatchNormalization" or len(bn.output) != 1:
+            continue
+        relu = producer.get(bn.input[0])
+        conv = producer.get(relu.input[0]) if relu is not None and relu.op_type == "Relu" else None
+        if conv is None or conv.op_type != "Conv" or users.get(conv.output[0]) != 1 or users.get(relu.output[0]) != 1:
+            continue
+        if not all(x in inits for x in bn.input[1:5]) or conv.input[1] not in inits:
+            continue
+        gamma, beta, mean, var = (numpy_helper.to_array(inits[x]).astype(np.float64) for x in bn.input[1:5])
+        eps = next((a.f for a in bn.attribute if a.name == "epsilon"), 1e-5)
+        a = gamma / np.sqrt(var + eps)
+        if not (a > 0).all():
+            continue
+        w = numpy_helper.to_array(inits[conv.input[1]]).astype(np.float64)
+        bias = numpy_helper.to_array(inits[conv.input[2]]).astype(np.float64) if len(conv.input) > 2 and conv.input[2] else np.zeros(len(a))
+        w_name, b_name, shift_name = conv.input[1] + "__bn_folded", conv.name + "__bias_bn_folded", bn.name + "__shift"
+        g.initializer.extend([
+            numpy_helper.from_array((w * a.reshape(-1, *([1] * (w.ndim - 1)))).astype(np.float32), w_name),
+            numpy_helper.from_array((bias * a).astype(np.float32), b_name),
+            numpy_helper.from_array((beta - mean * a).reshape(1, -1, *([1] * (w.ndim - 2))).astype(np.float32), shift_name),
+        ])
+        del conv.input[1:]
+        conv.input.extend([w_name, b_name])
+        add = onnx.helper.make_node("Add", [relu.output[0], shift_name], [bn.output[0]], name=bn.name + "__as_add")
+        g.node.insert(list(g.node).index(bn), add)
+        g.node.remove(bn)
+        folded += 1
+    used = {i for n in g.node for i in n.input}
+    kept = [i for i in g.initializer if i.name in used or i.name in {o.name for o in g.output}]
+    del g.initializer[:]
+    g.initializer.extend(kept)
+    return folded
+
+
 def calibration_slices(pool: str, count: int = CALIBRATION_SLICES) -> Dict[str, np.ndarray]:
     """``count`` slices spread over every study of the calibration pool, bleeding and normal alike."""
     s = pool_arrays(pool, 10_000, None)
@@ -90,30 +154,36 @@ def calibration_slices(pool: str, count: int = CALIBRATION_SLICES) -> Dict[str, 
     return {"hu": s["hu"][idx], "window": s["window"][idx]}
 
 
-def _flush_every(n: int, target: int = 4) -> int:
-    """How many slices' intermediate outputs the calibrator holds before reducing them to ranges
-    (memory). onnxruntime refuses a final flush that finds nothing, so avoid divisors of ``n``."""
-    k = target
-    while n % k == 0 and k < n:
-        k += 1
-    return k
+def _chunk(n: int, target: int = 2) -> int:
+    """Slices per calibration pass: the largest divisor of ``n`` up to ``target``. The percentile
+    and entropy calibrators hold every intermediate output of a pass until its end (2.3 GB a
+    Conv-LSTM slice, 0.13 GB a B3 slice: 96 slices in one pass do not fit in 24 GB), and onnxruntime
+    runs the passes over equal ranges of the reader; each pass's histograms are merged into the last."""
+    return max(k for k in range(1, max(1, min(target, n)) + 1) if n % k == 0)
 
 
 class _Reader:
-    """onnxruntime's CalibrationDataReader protocol: one slice per call."""
+    """onnxruntime's CalibrationDataReader protocol: one slice per call, within the range a
+    calibration pass asked for (``set_range``)."""
 
     def __init__(self, data: Dict[str, np.ndarray]) -> None:
-        self.data, self.i = data, 0
+        self.data, self.i, self.end = data, 0, len(data["hu"])
+
+    def __len__(self) -> int:
+        return len(self.data["hu"])
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self.i, self.end = start_index, min(end_index, len(self))
 
     def get_next(self) -> Optional[Dict[str, np.ndarray]]:
-        if self.i >= len(self.data["hu"]):
+        if self.i >= self.end:
             return None
         i = self.i
         self.i += 1
         return {"hu": self.data["hu"][i:i + 1], "window": self.data["window"][i:i + 1]}
 
     def rewind(self) -> None:
-        self.i = 0
+        self.i, self.end = 0, len(self)
 
 
 def _ends(model: onnx.ModelProto, keep: List[str]) -> List[str]:
@@ -126,13 +196,15 @@ def _ends(model: onnx.ModelProto, keep: List[str]) -> List[str]:
     return names
 
 
-def quantise(model_id: str, calibration_pool: str, out: Path, method: str = "percentile",
-             slices: int = CALIBRATION_SLICES, keep_float: Optional[List[str]] = None) -> Dict[str, object]:
+def quantise(model_id: str, calibration_pool: "str | List[str]", out: Path, method: str = "percentile",
+             slices: int = CALIBRATION_SLICES, keep_float: Optional[List[str]] = None,
+             ops: Optional[List[str]] = None) -> Dict[str, object]:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     proto = onnx.load(str(float_path(model_id)))  # external-data shards beside it load too
     folded = fold_fp16_casts(proto)
+    bn_folded = fold_batchnorm_after_relu(proto)
     with tempfile.TemporaryDirectory() as tmp:
         f32 = Path(tmp) / "float32.onnx"
         pre = Path(tmp) / "float32-pre.onnx"
@@ -141,16 +213,20 @@ def quantise(model_id: str, calibration_pool: str, out: Path, method: str = "per
         # Shape inference and graph fusions first, as onnxruntime's quantisation guide asks.
         quant_pre_process(str(f32), str(pre), skip_symbolic_shape=False, save_as_external_data=True,
                           external_data_location="float32-pre.onnx.data")
-        data = calibration_slices(calibration_pool, slices)
+        # Several pools share the slices evenly (phantoms and real anatomy: the ranges must cover both).
+        pools = [calibration_pool] if isinstance(calibration_pool, str) else list(calibration_pool)
+        parts = [calibration_slices(p, slices // len(pools) + (k < slices % len(pools))) for k, p in enumerate(pools)]
+        data = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         excluded = _ends(onnx.load(str(pre), load_external_data=False), keep_float or [])
         methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
                    "entropy": CalibrationMethod.Entropy}
         quantize_static(str(pre), str(out), _Reader(data), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True,
-                        op_types_to_quantize=QUANTISED_OPS, calibrate_method=methods[method],
+                        op_types_to_quantize=ops or QUANTISED_OPS, calibrate_method=methods[method],
                         nodes_to_exclude=excluded,
                         use_external_data_format=False,
-                        extra_options={"CalibMaxIntermediateOutputs": _flush_every(len(data["hu"]))})
+                        # onnxruntime's name says MinMax, but its passes over ranges serve every method
+                        extra_options={"CalibStridedMinMax": _chunk(len(data["hu"]))})
     q = onnx.load(str(out))
     counts: Dict[str, int] = {}
     for n in q.graph.node:
@@ -164,8 +240,10 @@ def quantise(model_id: str, calibration_pool: str, out: Path, method: str = "per
     q.producer_name = "models/training/quantize.py"
     save_sharded(q, out)  # shards above 40 MB, as the float files
     return {"fp16_casts_folded": folded, "calibration_slices": int(len(data["hu"])), "method": method,
-            "kept_float": excluded,
-            "calibration_pool_seed": json.loads((Path(calibration_pool) / "pool.json").read_text())["seed"],
+            "ops": list(ops or QUANTISED_OPS), "batchnorms_folded_after_relu": bn_folded, "kept_float": excluded,
+            "calibration_pool_seed": json.loads((Path(pools[0]) / "pool.json").read_text())["seed"],
+            "calibration_pools": [{"pool": Path(p).name, "seed": json.loads((Path(p) / "pool.json").read_text())["seed"],
+                                   "slices": int(len(part["hu"]))} for p, part in zip(pools, parts)],
             "qdq_nodes": counts,
             "bytes": sum(f.stat().st_size for f in out.parent.glob(out.name + "*"))}
 
@@ -177,7 +255,12 @@ def machine() -> str:
     model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                   if l.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return f"{os.cpu_count()}-core {model}, load {load:.1f} at the start"
+    # int8 speed depends on the CPU's integer dot-product instructions more than on its name
+    flags = next((set(l.split(":", 1)[1].split()) for l in Path("/proc/cpuinfo").read_text().splitlines()
+                  if l.startswith("flags")), set()) if Path("/proc/cpuinfo").exists() else set()
+    isa = ([f for f in ("avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
+           or [f for f in ("avx512f", "avx2") if f in flags][:1])
+    return f"{os.cpu_count()}-core {model}{' (' + ', '.join(isa) + ')' if isa else ''}, load {load:.1f} at the start"
 
 
 def cpu_session(path: Path, threads: int):
@@ -218,7 +301,7 @@ def scheme(q: Dict[str, object]) -> str:
     """The quantisation in words, from what ``quantise`` recorded."""
     kept = list(q.get("kept_float") or [])  # type: ignore[call-overload]
     return (f"QDQ; weights int8 per channel, activations uint8 per tensor ({q.get('method', 'minmax')} ranges); "
-            + ", ".join(QUANTISED_OPS) + " quantised"
+            + ", ".join(q.get("ops") or QUANTISED_OPS) + " quantised"  # type: ignore[arg-type]
             + (f"; kept float (the layers int8 hurt most): {', '.join(map(str, kept))}" if kept else ""))
 
 
@@ -255,12 +338,38 @@ def measure_float(model_id: str, test: Dict[str, np.ndarray], test_key: str, thr
     return out
 
 
+def also_measured(model_id: str, spec: str, int8_file: Path, threads: int, batch: int) -> Dict[str, object]:
+    """Float and int8 on one more held-out pool (``POOL[:STUDIES]``): per-label ROC-AUC and the cost."""
+    pool, _, studies = spec.partition(":")
+    data = pool_arrays(pool, int(studies) if studies else 10_000, None)
+    f = measure(model_id, "float", float_path(model_id), data, threads, batch)
+    i = measure(model_id, "int8", int8_file, data, threads, batch)
+    info = json.loads((Path(pool) / "pool.json").read_text())
+    return {"pool": Path(pool).name, "seed": info.get("seed"), "source": info.get("source"),
+            "slices": int(len(data["hu"])), "studies": int(len(np.unique(data["study"]))),
+            "mean_auc_float": f["mean_auc"], "mean_auc_int8": i["mean_auc"],
+            "mean_auc_cost": float(f["mean_auc"]) - float(i["mean_auc"]),  # type: ignore[arg-type]
+            "auc_float": f["auc"], "auc_int8": i["auc"], "ece_any_float": f["ece_any"], "ece_any_int8": i["ece_any"]}
+
+
+def worst_cost(record: Dict[str, object]) -> float:
+    """The largest mean ROC-AUC cost over the test pool and every ``--also-pool``."""
+    also = record.get("also") or []
+    return max([float(record["mean_auc_cost"])] + [float(a["mean_auc_cost"]) for a in also])  # type: ignore[arg-type, index, union-attr]
+
+
 def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--calibration-pool", required=True, help="pool whose slices set the activation ranges")
+    ap.add_argument("--calibration-pool", required=True, action="append",
+                    help="pool whose slices set the activation ranges (repeatable: the slices are shared evenly)")
     ap.add_argument("--pool", required=True, help="held-out test pool (an untrained seed)")
     ap.add_argument("--studies", type=int, default=16)
+    ap.add_argument("--also-pool", action="append", default=[], metavar="POOL[:STUDIES]",
+                    help="another held-out pool the cost is measured on (repeatable; every study unless STUDIES): "
+                         "the real anatomy with drawn bleeds (build-inserted --part held-out), where ranges "
+                         "calibrated on phantoms may clip; the export adopts the int8 file only when every pool's cost "
+                         "is within its limit")
     ap.add_argument("--method", choices=["minmax", "percentile", "entropy"], default="percentile",
                     help="how activation ranges are set from the calibration slices (percentile: onnxruntime's "
                          "99.999 %%; min-max let rare extreme activations stretch the ranges: it cost the "
@@ -268,6 +377,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     ap.add_argument("--calibration-slices", type=int, default=CALIBRATION_SLICES)
     ap.add_argument("--keep-float", default="",
                     help="comma-separated: 'first' (the first convolution) and/or 'last' (the classifier) stay float")
+    ap.add_argument("--ops", choices=sorted(OP_SETS), default="default",
+                    help="operators to quantise: 'default' (" + ", ".join(QUANTISED_OPS) + "), or 'chain', which adds "
+                         + ", ".join(CHAIN_OPS[len(QUANTISED_OPS):]) + " so that int8 runs from one convolution to the next")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--measure-only", action="store_true", help="keep the int8 file; measure again")
@@ -284,7 +396,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         record["command"] = json.loads(dest.read_text()).get("command", record["command"]) + "   # measured again: " + record["command"]
     if not args.measure_only:
         record["quantization"] = quantise(args.model, args.calibration_pool, out, args.method, args.calibration_slices,
-                                          [k for k in args.keep_float.split(",") if k])
+                                          [k for k in args.keep_float.split(",") if k], OP_SETS[args.ops])
         print(f"wrote {out} ({record['quantization']['bytes']} B) in {time.time() - t0:.0f} s", flush=True)
     test = pool_arrays(args.pool, args.studies, None)
     test_key = f"{json.loads((Path(args.pool) / 'pool.json').read_text())['seed']}:{args.studies}:{len(test['hu'])}"
@@ -300,6 +412,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     record["reference"] = {"input": REFERENCE_NAME, **{
         name: run_session(path, ref, args.threads, len(hu))[0].round(6).tolist()
         for name, path in (("float", float_path(args.model)), ("int8", out))}}
+    record["also"] = [also_measured(args.model, spec, out, args.threads, args.batch_size) for spec in args.also_pool]
     record.update({
         "scheme": scheme(record.get("quantization") or {}),
         "test": {"slices": int(len(test["hu"])), "studies": int(len(np.unique(test["study"]))),
@@ -313,7 +426,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     })
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"{args.model}: int8 costs {record['mean_auc_cost']:+.4f} mean AUC, {record['speedup']:.2f}x faster; wrote {dest}")
+    print(f"{args.model}: int8 costs {record['mean_auc_cost']:+.4f} mean AUC"
+          + "".join(f" ({a['mean_auc_cost']:+.4f} on {a['pool']})" for a in record["also"])  # type: ignore[union-attr]
+          + f", {record['speedup']:.2f}x faster; wrote {dest}")
     return record
 
 

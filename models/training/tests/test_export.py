@@ -1,8 +1,10 @@
 """ONNX export under the contract: fp16 storage, sharding, contract inputs, weights read back."""
+import json
 import tempfile
 import unittest
 from pathlib import Path
 
+import numpy as np
 import onnx
 import torch
 from onnx import TensorProto
@@ -106,6 +108,113 @@ class Int8PreparationTest(unittest.TestCase):
                 self.assertTrue((after[name] == arr).all(), name)
             onnx.checker.check_model(stored)
 
+    def test_calibration_passes_cover_every_slice_once_in_small_equal_ranges(self) -> None:
+        # onnxruntime runs one pass per range of the reader (the range size must divide the slices);
+        # the histogram calibrators hold a pass's activations in memory, so the ranges stay small.
+        from models.training.quantize import _chunk, _Reader
+
+        self.assertEqual([_chunk(n) for n in (96, 25, 48, 7, 1)], [2, 1, 2, 1, 1])
+        self.assertEqual(_chunk(96, target=5), 4)
+        data = {"hu": np.arange(6, dtype=np.float32).reshape(6, 1, 1, 1), "window": np.zeros((6, 2), np.float32)}
+        reader, seen = _Reader(data), []
+        self.assertEqual(len(reader), 6)
+        for start in range(0, len(reader), _chunk(len(reader))):
+            reader.set_range(start_index=start, end_index=start + _chunk(len(reader)))
+            pass_slices = []
+            while (item := reader.get_next()) is not None:
+                self.assertEqual(item["hu"].shape, (1, 1, 1, 1))
+                pass_slices.append(int(item["hu"][0, 0, 0, 0]))
+            self.assertEqual(len(pass_slices), 2)
+            seen += pass_slices
+        self.assertEqual(seen, list(range(6)))
+
+    def test_batch_norm_after_relu_folds_into_the_convolution_exactly(self) -> None:
+        # The Conv-LSTM's units (convolution -> ReLU -> batch norm, padded convolutions after them):
+        # the scale moves into the convolution, the shift stays as an addition, the answers do not move.
+        import io
+
+        import torch.nn.functional as F
+        from onnx import numpy_helper
+
+        from models.training.quantize import fold_batchnorm_after_relu
+
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.BatchNorm2d(4),
+                                  torch.nn.Conv2d(4, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.BatchNorm2d(3),
+                                  torch.nn.MaxPool2d(2, 2))
+        for bn in (net[2], net[5]):
+            bn.weight.data.uniform_(0.5, 2.0)
+            bn.bias.data.normal_()
+            bn.running_mean.normal_()
+            bn.running_var.uniform_(0.5, 2.0)
+        net.eval()
+        x = torch.randn(2, 2, 12, 12)
+        buf = io.BytesIO()
+        torch.onnx.export(net, x, buf, input_names=["x"], output_names=["y"], opset_version=17, do_constant_folding=False)
+        proto = onnx.load_from_string(buf.getvalue())
+        self.assertEqual(sum(n.op_type == "BatchNormalization" for n in proto.graph.node), 2)
+        self.assertEqual(fold_batchnorm_after_relu(proto), 2)
+        self.assertEqual(sorted({n.op_type for n in proto.graph.node}), ["Add", "Conv", "MaxPool", "Relu"])
+        onnx.checker.check_model(proto)
+
+        def attr(node: onnx.NodeProto, name: str, default: list) -> list:
+            return next((list(a.ints) for a in node.attribute if a.name == name), default)
+
+        values = {"x": x}
+        values.update({i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in proto.graph.initializer})
+        for node in proto.graph.node:  # the four operators left, as onnxruntime would run them
+            ins = [values[i] for i in node.input if i]
+            if node.op_type == "Conv":
+                out = F.conv2d(ins[0], ins[1], ins[2] if len(ins) > 2 else None, padding=attr(node, "pads", [0] * 4)[:2])
+            elif node.op_type == "Relu":
+                out = F.relu(ins[0])
+            elif node.op_type == "Add":
+                out = ins[0] + ins[1]
+            else:
+                out = F.max_pool2d(ins[0], attr(node, "kernel_shape", [2, 2]), attr(node, "strides", [2, 2]))
+            values[node.output[0]] = out
+        with torch.no_grad():
+            expected = net(x)
+        self.assertLess(float((values["y"] - expected).abs().max()), 1e-5)
+
+    def test_a_batch_norm_with_a_negative_scale_is_left_alone(self) -> None:
+        # a * relu(z) = relu(a * z) only for a > 0.
+        import io
+
+        from models.training.quantize import fold_batchnorm_after_relu
+
+        net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU(), torch.nn.BatchNorm2d(2)).eval()
+        net[2].weight.data = torch.tensor([1.0, -1.0])
+        buf = io.BytesIO()
+        torch.onnx.export(net, torch.randn(1, 1, 6, 6), buf, opset_version=17, do_constant_folding=False)
+        proto = onnx.load_from_string(buf.getvalue())
+        self.assertEqual(fold_batchnorm_after_relu(proto), 0)
+        self.assertIn("BatchNormalization", {n.op_type for n in proto.graph.node})
+
+    def test_an_int8_file_is_adopted_only_within_the_limit_on_every_held_out_pool(self) -> None:
+        # Ranges calibrated on phantoms may clip real anatomy: a cost on the real-anatomy pool alone refuses.
+        from unittest import mock
+
+        from models.training import onnx_export
+        from models.training.quantize import worst_cost
+
+        record = {"mean_auc_cost": -0.0006, "speedup": 2.3, "results": {"int8": {"sha256": None}},
+                  "also": [{"pool": "inserted-held-s2", "mean_auc_cost": 0.0189}]}
+        self.assertAlmostEqual(worst_cost(record), 0.0189)
+        self.assertAlmostEqual(worst_cost({"mean_auc_cost": 0.001}), 0.001)
+        with tempfile.TemporaryDirectory() as tmp:
+            run, models = Path(tmp) / "run", Path(tmp) / "models"
+            run.mkdir()
+            (models / "m").mkdir(parents=True)
+            (models / "m" / "m.int8.onnx").write_bytes(b"int8 graph")
+            (run / "quantization.json").write_text(json.dumps(record))
+            entry = {"id": "m", "files": [{"path": "m/m.onnx", "precision": "float16", "providers": ["cuda", "cpu"]}]}
+            with mock.patch.object(onnx_export, "run_dir", return_value=run), \
+                    mock.patch.object(onnx_export, "MODELS_DIR", models), self.assertRaises(SystemExit) as refused:
+                onnx_export.adopt_int8(entry, drop_float=False)
+            self.assertIn("0.0189 on inserted-held-s2", str(refused.exception))
+            self.assertIn("not adopted", str(refused.exception))
+
     def test_the_reference_head_is_fixed(self) -> None:
         from models.training.reference_input import reference_input
 
@@ -137,3 +246,20 @@ class StaleEvaluationTest(unittest.TestCase):
         self.assertIn("step 518", why or "")
         self.assertIn("not the shipped weights (step 1024)", why or "")
         self.assertIsNotNone(stale_evaluation("efficientnet_b3", None, shipped_file))
+
+    def test_a_checkout_without_evaluations_refreshes_no_card_and_keeps_the_manifest(self) -> None:
+        # A fresh clone has no run folders: adopting an int8 file or refreshing metrics there would
+        # write the card without its figures (and the ensemble row without its thresholds).
+        from unittest import mock
+
+        from models.training import onnx_export
+
+        manifest = onnx_export.MANIFEST
+        before = manifest.read_bytes() if manifest.exists() else None
+        for flag in ("--adopt-int8", "--metrics-only"):
+            with mock.patch.object(onnx_export, "_read_eval", return_value=None), \
+                    self.assertRaises(SystemExit) as refused:
+                onnx_export.main(["--model", "efficientnet_b3", flag])
+            self.assertIn("evaluation.json", str(refused.exception))
+            self.assertIn("evaluate the shipped file first", str(refused.exception))
+        self.assertEqual(manifest.read_bytes() if manifest.exists() else None, before)
