@@ -135,8 +135,8 @@ def fold_batchnorm_after_relu(proto: onnx.ModelProto) -> int:
         g.node.insert(list(g.node).index(bn), add)
         g.node.remove(bn)
         folded += 1
-    used = {i for n in g.node for i in n.input}
-    kept = [i for i in g.initializer if i.name in used or i.name in {o.name for o in g.output}]
+    used = {i for n in g.node for i in n.input} | {o.name for o in g.output}
+    kept = [i for i in g.initializer if i.name in used]
     del g.initializer[:]
     g.initializer.extend(kept)
     return folded
@@ -157,8 +157,9 @@ def calibration_slices(pool: str, count: int = CALIBRATION_SLICES) -> Dict[str, 
 def _chunk(n: int, target: int = 2) -> int:
     """Slices per calibration pass: the largest divisor of ``n`` up to ``target``. The percentile
     and entropy calibrators hold every intermediate output of a pass until its end (2.3 GB a
-    Conv-LSTM slice, 0.13 GB a B3 slice: 96 slices in one pass do not fit in 24 GB), and onnxruntime
-    runs the passes over equal ranges of the reader; each pass's histograms are merged into the last."""
+    Conv-LSTM slice, 0.13 GB a B3 slice and more through its chain: 48 Conv-LSTM slices, or 96 B3
+    slices with ``--ops chain``, did not fit in 24 GB), and onnxruntime runs the passes over equal
+    ranges of the reader; each pass's histograms are merged into the last."""
     return max(k for k in range(1, max(1, min(target, n)) + 1) if n % k == 0)
 
 
