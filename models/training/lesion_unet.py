@@ -234,8 +234,13 @@ def volume_ml(maps: np.ndarray, pixel_mm: float, slice_mm: float, threshold: flo
     """Bleed volume (mL) from lesion maps [Z, C, S, S] (C: the subtypes, or their maximum): pixels where
     any subtype reaches the threshold, each (pixel mm x stride)^2 x slice mm, the stride from the
     maps' size (4 at 128, 2 at 256), as the app's rule does."""
-    voxels = int((maps.max(axis=1) >= threshold).sum())
+    voxels = int(counted_pixels(maps, threshold).sum())
     return voxels * (pixel_mm * stride_of_maps(maps)) ** 2 * slice_mm / 1000.0
+
+
+def counted_pixels(maps: np.ndarray, threshold: float = VOLUME_THRESHOLD) -> np.ndarray:
+    """The map pixels the volume counts [Z, S, S]: where any subtype reaches the threshold."""
+    return maps.max(axis=1) >= threshold
 
 
 def mask_volume_ml(bits: np.ndarray, pixel_mm: float, slice_mm: float) -> float:
@@ -248,7 +253,7 @@ def subtype_coverage(maps: np.ndarray, bits: np.ndarray, pixel_mm: float, slice_
     volume counts (map pixels at or above the threshold, any subtype's map, each covering stride x
     stride slice pixels): which bleeds a volume misses, or where it draws more than there is."""
     stride = stride_of_maps(maps)
-    counted = np.repeat(np.repeat(maps.max(axis=1) >= threshold, stride, axis=1), stride, axis=2)
+    counted = np.repeat(np.repeat(counted_pixels(maps, threshold), stride, axis=1), stride, axis=2)
     out = {}
     for i, subtype in enumerate(SUBTYPES):
         drawn = ((bits >> i) & 1).astype(bool)
