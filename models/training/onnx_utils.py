@@ -70,19 +70,27 @@ def ensure_contract_inputs(proto: onnx.ModelProto) -> onnx.ModelProto:
     return proto
 
 
-def to_fp16_storage(proto: onnx.ModelProto) -> Dict[str, int]:
-    """Store float initializers as float16 behind Cast nodes; returns counts for the record."""
+def to_fp16_storage(proto: onnx.ModelProto, rounded: Optional[Sequence[str]] = None) -> Dict[str, int]:
+    """Store float initializers as float16 behind Cast nodes; returns counts for the record.
+
+    By default only values that float16 holds exactly move (the exported weights were rounded to
+    float16 before export, so nothing changes). Given ``rounded``, only the initializers it names move,
+    rounded to float16 when within its range: an int8 file's float layers, whose weights the
+    quantiser's batch-norm fusion recomputed in float32 (its scales must stay as they are); the
+    caller measures the file it saves."""
     g = proto.graph
     casts: List[onnx.NodeProto] = []
     kept: List[onnx.TensorProto] = []
     converted = skipped = 0
+    only = None if rounded is None else set(rounded)
     for init in list(g.initializer):
-        if init.data_type != TensorProto.FLOAT:
+        if init.data_type != TensorProto.FLOAT or (only is not None and init.name not in only):
             kept.append(init)
             continue
         arr = numpy_helper.to_array(init)
         half = arr.astype(np.float16)
-        if not np.array_equal(half.astype(np.float32), arr):
+        lossy = only is not None and bool(np.isfinite(half).all())
+        if not lossy and not np.array_equal(half.astype(np.float32), arr):
             skipped += 1  # not exactly representable: keep fp32 (only small constants end up here)
             kept.append(init)
             continue
@@ -97,6 +105,15 @@ def to_fp16_storage(proto: onnx.ModelProto) -> Dict[str, int]:
     del g.node[:]
     g.node.extend(casts + nodes)
     return {"fp16_initializers": converted, "fp32_initializers_kept": skipped}
+
+
+def float_weights_outside_qdq(proto: onnx.ModelProto, min_elements: int = 1024) -> List[str]:
+    """The float32 initializers of at least ``min_elements`` values that no QuantizeLinear or
+    DequantizeLinear reads: the weights of the layers an int8 file keeps float (its scales and zero
+    points stay as the quantiser wrote them, so onnxruntime still fuses each Q/DQ pair)."""
+    qdq_inputs = {i for n in proto.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear") for i in n.input}
+    return [t.name for t in proto.graph.initializer
+            if t.data_type == TensorProto.FLOAT and t.name not in qdq_inputs and int(np.prod(t.dims)) >= min_elements]
 
 
 def save_sharded(proto: onnx.ModelProto, path: Path, shard_bytes: int = 40 * 1024 * 1024,

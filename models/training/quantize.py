@@ -2,7 +2,7 @@
 
     /work/venv-ort/bin/python -m models.training.quantize --model efficientnet_b3 \\
         --calibration-pool POOL_S7001 [--calibration-pool POOL_INSERTED_S1] --pool POOL_S9001 --studies 16 \\
-        --also-pool POOL_INSERTED_HELD_S2 --keep-float first,last [--ops chain]
+        --also-pool POOL_INSERTED_HELD_S2 --keep-float first,last[,BLOCK_PREFIX...] [--ops chain]
 
 Runs in a virtual environment that has onnxruntime's Python quantisation tools (they install offline
 here; see models/training/README.md): never in CI, which only runs the committed files.
@@ -16,7 +16,8 @@ What it does, and why:
   calibration pools' slices (percentile by default), gathered in passes of a few slices so that
   memory stays flat; Conv, Gemm and MatMul are quantised (``--ops chain`` adds the operators between
   convolutions); the in-graph windowing, resizing, LSTM gates and the label calibration stay in
-  float32, where they are cheap and where int8 would cost accuracy;
+  float32, where they are cheap and where int8 would cost accuracy; ``--keep-float`` keeps the ends
+  and any block named by its path float (their weights stored as float16);
 - measures the float file and the int8 file through the same onnxruntime on the same held-out
   slices, on the test pool and on every ``--also-pool`` (real anatomy: ranges set on phantoms may
   clip it), times the two taking turns, and writes ``runs/<id>/quantization.json``;
@@ -41,7 +42,7 @@ from onnx import TensorProto, numpy_helper
 
 from .contract import LABELS, MODELS_DIR
 from .metrics import expected_calibration_error, roc_auc
-from .onnx_utils import save_sharded, sha256
+from .onnx_utils import float_weights_outside_qdq, save_sharded, sha256, to_fp16_storage
 from .pool import pool_arrays
 from .reference_input import NAME as REFERENCE_NAME, reference_input
 
@@ -187,13 +188,23 @@ class _Reader:
         self.i, self.end = 0, len(self)
 
 
-def _ends(model: onnx.ModelProto, keep: List[str]) -> List[str]:
-    """Names of the first convolution and/or the last Gemm/MatMul (the classifier), to keep float."""
+def kept_float_nodes(model: onnx.ModelProto, keep: List[str]) -> List[str]:
+    """Names of the nodes to keep float: ``first`` (the first convolution), ``last`` (the last
+    Gemm/MatMul, the classifier), and every node whose name starts with any other entry (a block's
+    path in the exported graph, e.g. ``/net/features/features.6``: the layers whose int8 outputs
+    lose the most on real anatomy). An entry that names no node is an error, not a silent no-op."""
     names: List[str] = []
-    if "first" in keep:
-        names += [n.name for n in model.graph.node if n.op_type == "Conv"][:1]
-    if "last" in keep:
-        names += [n.name for n in model.graph.node if n.op_type in ("Gemm", "MatMul")][-1:]
+    for entry in keep:
+        if entry == "first":
+            found = [n.name for n in model.graph.node if n.op_type == "Conv"][:1]
+        elif entry == "last":
+            found = [n.name for n in model.graph.node if n.op_type in ("Gemm", "MatMul")][-1:]
+        else:
+            found = [n.name for n in model.graph.node if n.name.startswith(entry)]
+        if not found:
+            raise SystemExit(f"--keep-float {entry!r}: no node of the graph is named so (node names look like "
+                             f"{model.graph.node[len(model.graph.node) // 2].name!r})")
+        names += [n for n in found if n not in names]
     return names
 
 
@@ -218,7 +229,7 @@ def quantise(model_id: str, calibration_pool: "str | List[str]", out: Path, meth
         pools = [calibration_pool] if isinstance(calibration_pool, str) else list(calibration_pool)
         parts = [calibration_slices(p, slices // len(pools) + (k < slices % len(pools))) for k, p in enumerate(pools)]
         data = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-        excluded = _ends(onnx.load(str(pre), load_external_data=False), keep_float or [])
+        excluded = kept_float_nodes(onnx.load(str(pre), load_external_data=False), keep_float or [])
         methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
                    "entropy": CalibrationMethod.Entropy}
         quantize_static(str(pre), str(out), _Reader(data), quant_format=QuantFormat.QDQ,
@@ -239,13 +250,17 @@ def quantise(model_id: str, calibration_pool: "str | List[str]", out: Path, meth
     for k, v in meta.items():
         q.metadata_props.add(key=k, value=v)
     q.producer_name = "models/training/quantize.py"
+    # The layers kept float would store float32 weights: float16 halves them (B3 with its late stages
+    # float: 37 MB). Measured with the rest of the file below, never assumed free.
+    fp16 = to_fp16_storage(q, float_weights_outside_qdq(q))
     save_sharded(q, out)  # shards above 40 MB, as the float files
     return {"fp16_casts_folded": folded, "calibration_slices": int(len(data["hu"])), "method": method,
-            "ops": list(ops or QUANTISED_OPS), "batchnorms_folded_after_relu": bn_folded, "kept_float": excluded,
+            "ops": list(ops or QUANTISED_OPS), "batchnorms_folded_after_relu": bn_folded,
+            "kept_float": list(keep_float or []), "kept_float_nodes": len(excluded),
             "calibration_pool_seed": json.loads((Path(pools[0]) / "pool.json").read_text())["seed"],
             "calibration_pools": [{"pool": Path(p).name, "seed": json.loads((Path(p) / "pool.json").read_text())["seed"],
                                    "slices": int(len(part["hu"]))} for p, part in zip(pools, parts)],
-            "qdq_nodes": counts,
+            "qdq_nodes": counts, "float_weights_stored_fp16": fp16["fp16_initializers"],
             "bytes": sum(f.stat().st_size for f in out.parent.glob(out.name + "*"))}
 
 
@@ -353,6 +368,38 @@ def also_measured(model_id: str, spec: str, int8_file: Path, threads: int, batch
             "auc_float": f["auc"], "auc_int8": i["auc"], "ece_any_float": f["ece_any"], "ece_any_int8": i["ece_any"]}
 
 
+def block_of(tensor: str) -> str:
+    """The block a tensor of the exported graph belongs to: its path up to three levels
+    (``/net/features/features.6/features.6.5/block/.../Mul_output_0`` -> ``/net/features/features.6``),
+    the prefix ``--keep-float`` takes."""
+    return "/".join(tensor.split("/")[:-1][:4]) or tensor
+
+
+def activation_sqnr(int8_file: Path, pool: str, slices: int = 12) -> Dict[str, object]:
+    """How much each quantised activation loses, on slices of ``pool``: the signal-to-quantisation-
+    noise ratio (dB) of every tensor before and after its QuantizeLinear/DequantizeLinear pair
+    (onnxruntime's qdq_loss_debug), and per block the lowest. The blocks lowest on real anatomy are
+    the ones to keep float; use training slices here and judge the result on held-out ones."""
+    from onnxruntime.quantization import qdq_loss_debug as debug
+
+    data = calibration_slices(pool, slices)
+    inputs = [{"hu": data["hu"][i:i + 1], "window": data["window"][i:i + 1]} for i in range(len(data["hu"]))]
+    with tempfile.TemporaryDirectory() as tmp:
+        augmented = Path(tmp) / "augmented.onnx"
+        debug.modify_model_output_intermediate_tensors(str(int8_file), str(augmented), save_as_external_data=True)
+        pairs = debug.create_activation_matching(debug.collect_activations(str(augmented), inputs))
+    sqnr = {name: debug.compute_signal_to_quantization_noice_ratio(m["pre_qdq"], m["post_qdq"]) for name, m in pairs.items()}
+    blocks: Dict[str, float] = {}
+    for name, db in sqnr.items():
+        blocks[block_of(name)] = min(db, blocks.get(block_of(name), float("inf")))
+    worst = sorted(sqnr.items(), key=lambda kv: kv[1])[:12]
+    print("lowest SQNR per block (dB): " + ", ".join(f"{b} {db:.1f}" for b, db in sorted(blocks.items(), key=lambda kv: kv[1])),
+          flush=True)
+    return {"pool": Path(pool).name, "slices": int(len(inputs)), "tensors": len(sqnr),
+            "blocks_db": {b: round(db, 2) for b, db in sorted(blocks.items(), key=lambda kv: kv[1])},
+            "worst_db": [{"tensor": n, "db": round(db, 2)} for n, db in worst]}
+
+
 def worst_cost(record: Dict[str, object]) -> float:
     """The largest mean ROC-AUC cost over the test pool and every ``--also-pool``."""
     also = record.get("also") or []
@@ -377,13 +424,17 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
                          "GPU-trained Inception-ResNet-V2 0.020 mean ROC-AUC against 0.0003)")
     ap.add_argument("--calibration-slices", type=int, default=CALIBRATION_SLICES)
     ap.add_argument("--keep-float", default="",
-                    help="comma-separated: 'first' (the first convolution) and/or 'last' (the classifier) stay float")
+                    help="comma-separated: 'first' (the first convolution), 'last' (the classifier), and node-name "
+                         "prefixes (every node whose name starts so) stay float")
     ap.add_argument("--ops", choices=sorted(OP_SETS), default="default",
                     help="operators to quantise: 'default' (" + ", ".join(QUANTISED_OPS) + "), or 'chain', which adds "
                          + ", ".join(CHAIN_OPS[len(QUANTISED_OPS):]) + " so that int8 runs from one convolution to the next")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--measure-only", action="store_true", help="keep the int8 file; measure again")
+    ap.add_argument("--sqnr-pool", metavar="POOL",
+                    help="also record each block's lowest activation SQNR on 12 slices of POOL (real-anatomy "
+                         "training slices): which blocks to keep float")
     args = ap.parse_args(argv)
     argv_used = sys.argv[1:] if argv is None else argv
     out = int8_path(args.model)
@@ -414,6 +465,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
         name: run_session(path, ref, args.threads, len(hu))[0].round(6).tolist()
         for name, path in (("float", float_path(args.model)), ("int8", out))}}
     record["also"] = [also_measured(args.model, spec, out, args.threads, args.batch_size) for spec in args.also_pool]
+    if args.sqnr_pool:
+        record["sqnr"] = activation_sqnr(out, args.sqnr_pool)
     record.update({
         "scheme": scheme(record.get("quantization") or {}),
         "test": {"slices": int(len(test["hu"])), "studies": int(len(np.unique(test["study"]))),

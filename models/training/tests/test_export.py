@@ -191,6 +191,60 @@ class Int8PreparationTest(unittest.TestCase):
         self.assertEqual(fold_batchnorm_after_relu(proto), 0)
         self.assertIn("BatchNormalization", {n.op_type for n in proto.graph.node})
 
+    def test_the_layers_kept_float_are_named_by_their_ends_or_by_a_block_prefix(self) -> None:
+        # B3's late stages lose the most in int8 on real anatomy: a block path keeps every node under it float.
+        from models.training.quantize import kept_float_nodes
+
+        torch.manual_seed(0)
+        with tempfile.TemporaryDirectory() as tmp:
+            proto = export_onnx(create_model("efficientnet_b3").eval(), Path(tmp) / "b3.onnx")
+        names = [n.name for n in proto.graph.node]
+        convs = [n.name for n in proto.graph.node if n.op_type == "Conv"]
+        self.assertEqual(kept_float_nodes(proto, ["first"]), convs[:1])
+        self.assertEqual(kept_float_nodes(proto, ["last"]), [n.name for n in proto.graph.node if n.op_type == "Gemm"][-1:])
+        tail = kept_float_nodes(proto, ["/net/features/features.7", "/net/features/features.8"])
+        self.assertEqual(tail, [n for n in names if n.startswith(("/net/features/features.7", "/net/features/features.8"))])
+        self.assertIn("Conv", {n.op_type for n in proto.graph.node if n.name in tail})
+        self.assertFalse([n for n in tail if n.startswith("/net/features/features.6")])
+        # each node once, even when two entries name it
+        self.assertEqual(len(kept_float_nodes(proto, ["/net/features/features.8", "/net/features/features.8/"])),
+                         len([n for n in names if n.startswith("/net/features/features.8")]))
+        with self.assertRaises(SystemExit) as refused:
+            kept_float_nodes(proto, ["/net/features/features.99"])
+        self.assertIn("features.99", str(refused.exception))
+
+    def test_an_int8_files_float_layers_are_stored_in_float16_and_its_scales_are_not(self) -> None:
+        # One quantised convolution (int8 weight, float scale read by a DequantizeLinear) and one kept float.
+        from onnx import helper, numpy_helper
+
+        from models.training.onnx_utils import float_weights_outside_qdq
+
+        rng = np.random.default_rng(0)
+        w_float = rng.normal(0, 0.1, (32, 8, 3, 3)).astype(np.float32)  # not exact in float16
+        scale = np.full(2048, 0.0078125, np.float32)  # exact in float16, but a quantiser's scale
+        inits = [numpy_helper.from_array(w_float, "w_float"), numpy_helper.from_array(np.zeros(32, np.float32), "b_float"),
+                 numpy_helper.from_array(rng.integers(-127, 127, (2048, 32, 1, 1)).astype(np.int8), "w_q"),
+                 numpy_helper.from_array(scale, "w_scale"), numpy_helper.from_array(np.zeros(2048, np.int8), "w_zero")]
+        nodes = [helper.make_node("Conv", ["x", "w_float", "b_float"], ["y"], pads=[1, 1, 1, 1]),
+                 helper.make_node("DequantizeLinear", ["w_q", "w_scale", "w_zero"], ["w_deq"], axis=0),
+                 helper.make_node("Conv", ["y", "w_deq"], ["z"])]
+        graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 4])],
+                                  [helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 2048, 4, 4])], inits)
+        proto = helper.make_model(graph)
+        self.assertEqual(float_weights_outside_qdq(proto), ["w_float"])  # the bias is below the size floor
+        counts = to_fp16_storage(proto, float_weights_outside_qdq(proto))
+        self.assertEqual(counts["fp16_initializers"], 1)
+        stored = {t.name: t for t in proto.graph.initializer}
+        self.assertIn("w_float__fp16", stored)
+        self.assertEqual(stored["w_float__fp16"].data_type, TensorProto.FLOAT16)
+        self.assertEqual(stored["w_scale"].data_type, TensorProto.FLOAT)
+        self.assertNotIn("w_scale__fp16", stored)
+        back = numpy_helper.to_array(stored["w_float__fp16"]).astype(np.float32)
+        self.assertLess(float(np.abs(back - w_float).max()), 1e-3 * float(np.abs(w_float).max()))
+        self.assertGreater(float(np.abs(back - w_float).max()), 0.0)  # rounded, not only the exact ones
+        self.assertEqual([n.op_type for n in proto.graph.node][0], "Cast")
+        onnx.checker.check_model(proto)
+
     def test_an_int8_file_is_adopted_only_within_the_limit_on_every_held_out_pool(self) -> None:
         # Ranges calibrated on phantoms may clip real anatomy: a cost on the real-anatomy pool alone refuses.
         from unittest import mock
