@@ -123,6 +123,28 @@ export function renderMarkdown(r: BenchResults): string {
   }
   if (skipped.length) lines.push('Skipped:', '', ...skipped.map((s) => `- ${s}`), '');
 
+  const paired = r.models.filter((m) => m.configurations.some((c) => c.onnxruntimeFloat));
+  if (paired.length) {
+    lines.push('## int8 against float (onnxruntime, same run)', '');
+    lines.push('| model | batch | float ms/slice | int8 ms/slice | int8 speed-up |', '|---|---:|---:|---:|---:|');
+    for (const model of paired) {
+      for (const c of model.configurations) {
+        const fl = c.onnxruntimeFloat;
+        if (!fl) continue;
+        const i8 = c.onnxruntime;
+        lines.push(`| ${model.id} | ${c.batch} | ${isRun(fl) ? f(fl.msPerSlice, 0) : `skipped (${fl.skipped})`} | ${isRun(i8) ? f(i8.msPerSlice, 0) : 'skipped'} | ${c.int8Speedup ? `${f(c.int8Speedup)}×` : '–'} |`);
+      }
+    }
+    lines.push('', 'The float file ran right after the int8 one, same threads and batch. Accuracy of the same two files, as measured when the int8 file was made (the manifest\'s `int8` record; mean ROC-AUC over six labels):', '');
+    lines.push('| model | held-out slices | float | int8 | cost |', '|---|---|---:|---:|---:|');
+    for (const model of paired) {
+      for (const a of model.int8Accuracy ?? []) {
+        lines.push(`| ${model.id} | ${a.pool}, ${a.slices} | ${f(a.meanAucFloat, 4)} | ${f(a.meanAucInt8, 4)} | ${f(a.meanAucFloat - a.meanAucInt8, 4)} |`);
+      }
+    }
+    lines.push('');
+  }
+
   lines.push('## DICOM decode to Hounsfield slices', '');
   lines.push('| reader | slices/s |', '|---|---:|');
   lines.push(`| app (readSlice, dicom-parser) | ${f(r.decode.app.slicesPerSecond, 0)} |`);

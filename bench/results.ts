@@ -40,8 +40,16 @@ export interface ModelBench {
     /** onnxruntime's achieved FLOP/s ÷ the measured fp32 MatMul peak. */
     fractionOfPeak: number | null;
     pytorchFractionOfPeak?: number;
+    /** Where the CPU file is int8 and a float file ships too: the float file through onnxruntime,
+     * same batch and threads, measured right after the int8 one. */
+    onnxruntimeFloat?: RuntimeFigures | Skipped;
+    /** float ms per slice ÷ int8 ms per slice (> 1: int8 is faster). */
+    int8Speedup?: number | null;
   }[];
   profile: (ProfileSummary & { batch: number }) | null;
+  /** The int8 file's accuracy cost as the export recorded it (models/manifest.json `int8`): mean
+   * ROC-AUC of the float and int8 files on the same held-out slices, per pool. */
+  int8Accuracy?: { pool: string; slices: number; meanAucFloat: number; meanAucInt8: number }[];
 }
 
 export interface BenchResults {

@@ -38,6 +38,15 @@ import { PYTHON, PYTHON_ENV, REPO_ROOT, gb, runJsonChild, runPython, runTsChild,
 import { renderMarkdown } from './report.js';
 import type { BenchResults, ModelBench, RuntimeFigures, ScannerPaceRun, Skipped } from './results.js';
 import { median } from './stats.js';
+import { z } from 'zod';
+
+/** The manifest's record of an adopted int8 file (models/training/onnx_export.py), as far as the bench reports it. */
+const Int8Record = z.object({
+  meanAucFloat: z.number(),
+  meanAucInt8: z.number(),
+  heldOut: z.object({ slices: z.number(), seed: z.number() }).passthrough(),
+  alsoHeldOut: z.array(z.object({ pool: z.string(), slices: z.number(), meanAucFloat: z.number(), meanAucInt8: z.number() })).optional(),
+});
 import { benchWorklist } from './worklist.js';
 
 /** The watch stage's default stability wait (src/main/watch/index.ts; not exported there). */
@@ -158,27 +167,41 @@ async function benchModel(
       log(`${modelId} batch ${batch} ${runtime}…`);
       const minReps = batch === 1 ? (s.quick ? 1 : 3) : 1;
       const warmup = batch === 1 && !s.quick ? 2 : 1;
+      const ortInput = (file: string, profile: boolean): ModelChildInput => ({
+        mode: 'model',
+        modelId,
+        path: file,
+        batch,
+        threads: s.threads,
+        huFile: io.huFile,
+        windowFile: io.windowFile,
+        warmup,
+        minReps,
+        maxReps: s.maxReps,
+        targetSeconds: s.targetSeconds,
+        ...(profile ? { profileDir: io.profileDir, profileRuns: s.profileRuns } : {}),
+      });
       if (runtime === 'onnxruntime') {
-        const input: ModelChildInput = {
-          mode: 'model',
-          modelId,
-          path,
-          batch,
-          threads: s.threads,
-          huFile: io.huFile,
-          windowFile: io.windowFile,
-          warmup,
-          minReps,
-          maxReps: s.maxReps,
-          targetSeconds: s.targetSeconds,
-          ...(batch === 1 ? { profileDir: io.profileDir, profileRuns: s.profileRuns } : {}),
-        };
-        const r = await runTsChild<ModelChildOutput>('bench/ort-child.ts', input, opts);
+        const r = await runTsChild<ModelChildOutput>('bench/ort-child.ts', ortInput(path, batch === 1), opts);
         if (r.ok && r.value) {
           row.onnxruntime = figures(r.value.runSeconds, batch, r.value.peakRssBytes, r.value.loadSeconds, r.othersCpuShare);
           if (r.value.profile) out.profile = { batch: 1, ...r.value.profile, operators: r.value.profile.operators.slice(0, 12) };
         } else {
           row.onnxruntime = { skipped: r.reason ?? 'failed', peakRssBytes: r.polledPeakRssBytes || null };
+        }
+        if (floatPath && floatPath !== path) {
+          // int8 on the CPU with a float file beside it: the float file right after, same batch and
+          // threads, so that the ratio compares the two files under the same machine load.
+          log(`${modelId} batch ${batch} onnxruntime, float file…`);
+          const f = await runTsChild<ModelChildOutput>('bench/ort-child.ts', ortInput(floatPath, false), opts);
+          row.onnxruntimeFloat =
+            f.ok && f.value
+              ? figures(f.value.runSeconds, batch, f.value.peakRssBytes, f.value.loadSeconds, f.othersCpuShare)
+              : { skipped: f.reason ?? 'failed', peakRssBytes: f.polledPeakRssBytes || null };
+          row.int8Speedup =
+            'msPerSlice' in row.onnxruntimeFloat && 'msPerSlice' in row.onnxruntime
+              ? row.onnxruntimeFloat.msPerSlice / row.onnxruntime.msPerSlice
+              : null;
         }
       } else if (!floatPath) {
         row.pytorch = { skipped: 'no float file shipped (the int8 file is the only one)', peakRssBytes: null };
@@ -354,7 +377,15 @@ export async function runBench(argv: string[]): Promise<number> {
       const cpuGraph = graphFor(m, 'cpu') ?? m.files[0]!;
       const floatGraph = m.files.find((f) => (f.role ?? 'model') === 'model' && f.path.endsWith('.onnx') && f.precision !== 'int8');
       const path = resolve(DEFAULT_MODELS_DIR, cpuGraph.path);
-      models.push(await benchModel(s, m.id, path, floatGraph ? resolve(DEFAULT_MODELS_DIR, floatGraph.path) : null, flops[m.id]?.total ?? null, io));
+      const bench = await benchModel(s, m.id, path, floatGraph ? resolve(DEFAULT_MODELS_DIR, floatGraph.path) : null, flops[m.id]?.total ?? null, io);
+      const int8 = Int8Record.safeParse((m as Record<string, unknown>)['int8']);
+      if (int8.success) {
+        bench.int8Accuracy = [
+          { pool: `seed ${int8.data.heldOut.seed} (phantoms)`, slices: int8.data.heldOut.slices, meanAucFloat: int8.data.meanAucFloat, meanAucInt8: int8.data.meanAucInt8 },
+          ...(int8.data.alsoHeldOut ?? []).map((a) => ({ pool: a.pool, slices: a.slices, meanAucFloat: a.meanAucFloat, meanAucInt8: a.meanAucInt8 })),
+        ];
+      }
+      models.push(bench);
     }
     await measurePeak('after');
     const torchBest = Math.max(...peakSamples.map((p) => p.torch));
