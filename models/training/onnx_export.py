@@ -42,11 +42,16 @@ INT8_MAX_AUC_COST = 0.005
 FLOAT_PRECISION = "float16 initializers, Cast to float32 in the graph (computes in fp32)"
 
 
-def int8_precision(ops: Optional[List[str]] = None) -> str:
+def int8_precision(ops: Optional[List[str]] = None, fp16_weights: int = 0) -> str:
     """The int8 file's storage and arithmetic in words, naming the operators quantised (the
-    quantisation record's; files quantised before it kept them: Conv, Gemm and MatMul)."""
+    quantisation record's; files quantised before it kept them: Conv, Gemm and MatMul) and whether
+    the layers kept float store their weights as float16."""
+    rest = ("the rest computes in float32, its weights stored float16" if fp16_weights
+            else "the rest float32")
     return (f"int8 QDQ: weights int8 per channel, activations uint8 ({'/'.join(ops or ['Conv', 'Gemm', 'MatMul'])} "
-            "but the layers the int8 record keeps float); the rest float32")
+            f"but the layers the int8 record keeps float); {rest}")
+
+
 WARNING = ("Trained from scratch on synthetic data only (phantoms, and synthetic bleeds drawn into one real head "
            "CT); NOT clinically validated. Retrain on real data "
            "(see the card) before any use on patients.")
@@ -297,7 +302,8 @@ def adopt_int8(entry: Dict[str, Any], drop_float: bool) -> Dict[str, Any]:
     f, i = q["results"]["float"], q["results"]["int8"]
     entry = dict(entry, files=floats + rows, file=(floats[0]["path"] if floats else rows[0]["path"]),
                  weightsOnDisk=(FLOAT_PRECISION + "; CPU: " if floats else "")
-                 + int8_precision(q.get("quantization", {}).get("ops")))
+                 + int8_precision(q.get("quantization", {}).get("ops"),
+                                  q.get("quantization", {}).get("float_weights_stored_fp16", 0)))
     entry["int8"] = {
         "file": rows[0]["path"], "providers": rows[0]["providers"], "scheme": q["scheme"],
         "calibration": q.get("quantization", {}).get("calibration_slices"),
