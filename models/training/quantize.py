@@ -190,9 +190,9 @@ class _Reader:
 
 def kept_float_nodes(model: onnx.ModelProto, keep: List[str]) -> List[str]:
     """Names of the nodes to keep float: ``first`` (the first convolution), ``last`` (the last
-    Gemm/MatMul, the classifier), and every node whose name starts with any other entry (a block's
-    path in the exported graph, e.g. ``/net/features/features.6``: the layers whose int8 outputs
-    lose the most on real anatomy). An entry that names no node is an error, not a silent no-op."""
+    Gemm/MatMul, the classifier), and every node under any other entry, a block's path in the
+    exported graph (``/net/features/features.6``: the layers whose int8 outputs lose the most on
+    real anatomy). An entry that names no node is an error, not a silent no-op."""
     names: List[str] = []
     for entry in keep:
         if entry == "first":
@@ -200,7 +200,8 @@ def kept_float_nodes(model: onnx.ModelProto, keep: List[str]) -> List[str]:
         elif entry == "last":
             found = [n.name for n in model.graph.node if n.op_type in ("Gemm", "MatMul")][-1:]
         else:
-            found = [n.name for n in model.graph.node if n.name.startswith(entry)]
+            block = entry.rstrip("/") + "/"  # a path: features.1 does not take features.10
+            found = [n.name for n in model.graph.node if n.name.startswith(block)]
         if not found:
             raise SystemExit(f"--keep-float {entry!r}: no node of the graph is named so (node names look like "
                              f"{model.graph.node[len(model.graph.node) // 2].name!r})")
@@ -424,8 +425,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
                          "GPU-trained Inception-ResNet-V2 0.020 mean ROC-AUC against 0.0003)")
     ap.add_argument("--calibration-slices", type=int, default=CALIBRATION_SLICES)
     ap.add_argument("--keep-float", default="",
-                    help="comma-separated: 'first' (the first convolution), 'last' (the classifier), and node-name "
-                         "prefixes (every node whose name starts so) stay float")
+                    help="comma-separated: 'first' (the first convolution), 'last' (the classifier), and block paths "
+                         "(every node under /net/features/features.6, say) stay float")
     ap.add_argument("--ops", choices=sorted(OP_SETS), default="default",
                     help="operators to quantise: 'default' (" + ", ".join(QUANTISED_OPS) + "), or 'chain', which adds "
                          + ", ".join(CHAIN_OPS[len(QUANTISED_OPS):]) + " so that int8 runs from one convolution to the next")

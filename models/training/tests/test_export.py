@@ -209,6 +209,17 @@ class Int8PreparationTest(unittest.TestCase):
         # each node once, even when two entries name it
         self.assertEqual(len(kept_float_nodes(proto, ["/net/features/features.8", "/net/features/features.8/"])),
                          len([n for n in names if n.startswith("/net/features/features.8")]))
+        # what --sqnr-pool reports per block is a prefix --keep-float takes
+        from models.training.quantize import block_of
+
+        tensor = next(o for n in proto.graph.node if n.name.startswith("/net/features/features.6/") for o in n.output)
+        self.assertEqual(block_of(tensor), "/net/features/features.6")
+        self.assertEqual(kept_float_nodes(proto, [block_of(tensor)]),
+                         [n for n in names if n.startswith("/net/features/features.6")])
+        self.assertEqual(kept_float_nodes(proto, ["/net/features/features.8"]),
+                         [n for n in names if n.startswith("/net/features/features.8/")])
+        with self.assertRaises(SystemExit) as refused:  # a path, not a string prefix
+            kept_float_nodes(proto, ["/net/features/features.6/features.6.1/blo"])
         with self.assertRaises(SystemExit) as refused:
             kept_float_nodes(proto, ["/net/features/features.99"])
         self.assertIn("features.99", str(refused.exception))
