@@ -38,6 +38,7 @@ import { PYTHON, PYTHON_ENV, REPO_ROOT, gb, runJsonChild, runPython, runTsChild,
 import { renderMarkdown } from './report.js';
 import type { BenchResults, ModelBench, RuntimeFigures, ScannerPaceRun, Skipped } from './results.js';
 import { median } from './stats.js';
+import { benchWorklist } from './worklist.js';
 import { z } from 'zod';
 
 /** The manifest's record of an adopted int8 file (models/training/onnx_export.py), as far as the bench reports it. */
@@ -47,7 +48,6 @@ const Int8Record = z.object({
   heldOut: z.object({ slices: z.number(), seed: z.number() }).passthrough(),
   alsoHeldOut: z.array(z.object({ pool: z.string(), slices: z.number(), meanAucFloat: z.number(), meanAucInt8: z.number() })).optional(),
 });
-import { benchWorklist } from './worklist.js';
 
 /** The watch stage's default stability wait (src/main/watch/index.ts; not exported there). */
 
