@@ -191,7 +191,7 @@ class Int8PreparationTest(unittest.TestCase):
         self.assertEqual(fold_batchnorm_after_relu(proto), 0)
         self.assertIn("BatchNormalization", {n.op_type for n in proto.graph.node})
 
-    def test_the_layers_kept_float_are_named_by_their_ends_or_by_a_block_prefix(self) -> None:
+    def test_the_layers_kept_float_are_named_by_their_ends_or_by_a_block_path(self) -> None:
         # B3's late stages lose the most in int8 on real anatomy: a block path keeps every node under it float.
         from models.training.quantize import kept_float_nodes
 
@@ -209,7 +209,7 @@ class Int8PreparationTest(unittest.TestCase):
         # each node once, even when two entries name it
         self.assertEqual(len(kept_float_nodes(proto, ["/net/features/features.8", "/net/features/features.8/"])),
                          len([n for n in names if n.startswith("/net/features/features.8")]))
-        # what --sqnr-pool reports per block is a prefix --keep-float takes
+        # what --sqnr-pool reports per block is a path --keep-float takes
         from models.training.quantize import block_of
 
         tensor = next(o for n in proto.graph.node if n.name.startswith("/net/features/features.6/") for o in n.output)
