@@ -26,7 +26,7 @@ import torch
 
 from .contract import LABELS
 from .metrics import ECE_BINS, expected_calibration_error
-from .engine import load_checkpoint, now_iso, round_to_fp16_, run_dir, select_device, set_threads
+from .engine import load_checkpoint, now_iso, round_to_fp16_, run_dir, select_device, prepare_cpu
 from .pool import pool_arrays
 from .registry import create_model, list_models
 
@@ -85,7 +85,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    set_threads(args.threads)
+    prepare_cpu(args.threads)
     t0 = time.time()
     device = select_device(args.device)
     d = run_dir(args.model, args.out)

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import data as D
 from .contract import LABELS, MODELS_DIR, REPO_ROOT
-from .engine import load_trained, predict, round_to_fp16_, run_dir, select_device, set_threads, now_iso
+from .engine import load_trained, predict, round_to_fp16_, run_dir, select_device, prepare_cpu, now_iso
 from .metrics import (expected_calibration_error, per_label_report, roc_auc, subtype_separation, threshold_metrics,
                       weighted_log_loss, youden_threshold)
 from .pool import pool_arrays
@@ -121,7 +121,7 @@ def report(labels_val: np.ndarray, prob_val: np.ndarray, labels: np.ndarray, pro
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     args = parse_args(argv)
-    set_threads(args.threads)
+    prepare_cpu(args.threads)
     argv_used = sys.argv[1:] if argv is None else argv
     command = "/usr/bin/python3 -m models.training.evaluate " + " ".join(shlex.quote(a) for a in argv_used)
     out_dir = run_dir(args.model, args.out)

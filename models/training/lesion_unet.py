@@ -53,7 +53,7 @@ from torch import nn
 from .augment import PoolSlices, augment_with_targets, pool_loader
 from .contract import LABELS
 from .engine import (append_jsonl, command_line, hardware, load_checkpoint, now_iso, save_checkpoint, select_device,
-                     set_threads, warmup_cosine)
+                     prepare_cpu, warmup_cosine)
 from .localise import TOLERANCE_PX, pointing_game
 from .pool import PoolIndex, shard_path
 from .windowing import StackWindows
@@ -876,7 +876,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.cmd == "ship":
         print(json.dumps(ship(args.checkpoint, args.evaluation, args.volume_threshold, args.choice)))
         return
-    set_threads(args.threads)
+    prepare_cpu(args.threads)
     if args.cmd == "train":
         state = train(args)
         print(json.dumps({"step": state["step"], "minutes": state["minutes"], "best": state["best"]}))

@@ -23,7 +23,7 @@ import torch
 
 from . import data as D
 from .augment import AugmentConfig, augment_batch, pool_loader
-from .engine import WeightedBCE, now_iso, run_dir, select_device, set_threads, train_step
+from .engine import WeightedBCE, now_iso, run_dir, select_device, prepare_cpu, train_step
 from .registry import create_model, get_config, list_models
 
 
@@ -42,7 +42,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     ap.add_argument("--device", default=None)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    set_threads(args.threads)
+    prepare_cpu(args.threads)
     torch.manual_seed(0)
     cfg = get_config(args.model)
     device = select_device(args.device)

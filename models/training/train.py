@@ -36,7 +36,7 @@ from . import data as D
 from .augment import AugmentConfig, augment_batch, parse_pool, pool_loader
 from .contract import LABELS, MODELS_DIR
 from .engine import (ModelEma, WeightedBCE, append_jsonl, command_line, hardware, load_checkpoint, now_iso, predict, run_dir,
-                     save_checkpoint, select_device, set_threads, train_step, warmup_cosine)
+                     save_checkpoint, select_device, prepare_cpu, train_step, warmup_cosine)
 from .metrics import roc_auc, weighted_log_loss
 from .pool import PoolIndex, pool_arrays
 from .registry import ModelConfig, create_model, get_config, list_models
@@ -377,7 +377,7 @@ class _TrainingRun:
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     args = parse_args(argv)
-    set_threads(args.threads)
+    prepare_cpu(args.threads)
     torch.manual_seed(args.torch_seed)
     cfg = get_config(args.model)
     device = select_device(args.device)

@@ -1,6 +1,9 @@
 """The training recipe's parts: schedule, weight averaging, on-device augmentation, calibration."""
 import math
+import subprocess
+import sys
 import unittest
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -150,3 +153,32 @@ class CalibrationTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+_RSS_AFTER_FREE = """
+import sys
+import numpy as np
+from models.training.engine import reuse_freed_memory
+took = reuse_freed_memory() if sys.argv[1] == "keep" else None
+def rss():
+    return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) * 1024
+base = rss()
+a = np.ones(256 * 2**20 // 8)  # 256 MB, over glibc's largest mmap threshold
+del a
+print(took, (rss() - base) / 2**20)
+"""
+
+
+@unittest.skipUnless(sys.platform.startswith("linux"), "glibc's allocator")
+class FreedMemoryTest(unittest.TestCase):
+    def _after_free(self, mode: str) -> "tuple[str, float]":
+        out = subprocess.run([sys.executable, "-c", _RSS_AFTER_FREE, mode], capture_output=True, text=True, check=True,
+                             cwd=Path(__file__).resolve().parents[3]).stdout.split()
+        return out[0], float(out[1])
+
+    def test_a_freed_block_stays_for_the_next_tensor_only_when_asked(self) -> None:
+        took, kept_mb = self._after_free("keep")
+        self.assertEqual(took, "True")
+        self.assertGreater(kept_mb, 200)  # kept in the heap: the next tensor reuses its pages
+        _, default_mb = self._after_free("default")
+        self.assertLess(default_mb, 50)  # glibc's default: unmapped, faulted in again next time
