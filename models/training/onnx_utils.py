@@ -201,6 +201,157 @@ def state_dict_from_onnx(path: Path, model: nn.Module) -> Dict[str, torch.Tensor
     return out
 
 
+def _graph_values(proto: onnx.ModelProto):
+    """A reader of the float value behind a name: an initializer, or one reached through Identity,
+    Cast or a DequantizeLinear of initializers (``(q - zero_point) * scale``, per tensor or along
+    its axis), as an int8 file stores its weights and biases."""
+    inits = {t.name: t for t in proto.graph.initializer}
+    producer = {o: n for n in proto.graph.node for o in n.output}
+
+    def value(name: str, depth: int = 0) -> Optional[np.ndarray]:
+        if name in inits:
+            return numpy_helper.to_array(inits[name])
+        node = producer.get(name)
+        if node is None or depth > 8:
+            return None
+        if node.op_type in ("Identity", "Cast") and len(node.input) == 1:
+            v = value(node.input[0], depth + 1)
+            return None if v is None else v.astype(np.float32)
+        if node.op_type == "DequantizeLinear":
+            parts = [value(i, depth + 1) if i else None for i in node.input]
+            q, scale = parts[0], parts[1]
+            if q is None or scale is None:
+                return None
+            zero = parts[2] if len(parts) > 2 and parts[2] is not None else np.zeros_like(scale)
+            q, scale, zero = q.astype(np.float64), scale.astype(np.float64), zero.astype(np.float64)
+            if scale.ndim == 1 and q.ndim > 1:
+                axis = next((a.i for a in node.attribute if a.name == "axis"), 1) % q.ndim
+                shape = [1] * q.ndim
+                shape[axis] = -1
+                scale, zero = scale.reshape(shape), zero.reshape(shape)
+            return ((q - zero) * scale).astype(np.float32)
+        return None
+
+    return value
+
+
+def state_dict_from_int8_onnx(path: Path, model: nn.Module) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Float weights of ``model`` read back from an int8 (QDQ) file at ``path``, and the batch-norm
+    layers whose statistics must be measured again before training (``restat_batchnorm``).
+
+    The quantiser's pre-processing folds each batch norm into the convolution before it
+    (``ConvBnFusion_W_<conv>.weight``, ``ConvBnFusion_BN_B_<bn>.bias``) and a residual scale into the
+    convolution it multiplies (``ConvMulFusion_W_<conv>.weight``): the folded weights are dequantised,
+    each batch norm is set to pass its input through plus the folded bias, and a scaled convolution
+    is divided by its block's ``scale``. In evaluation the network then computes what the int8 file
+    computes with float activations; the original batch-norm factors are gone, so their statistics
+    are measured again on training slices. Raises KeyError when a float weight of ``model`` is not
+    accounted for, so a file of another network never loads silently."""
+    proto = onnx.load(str(path), load_external_data=True)
+    value = _graph_values(proto)
+    modules = dict(model.named_modules())
+    ref = model.state_dict()
+    out: Dict[str, torch.Tensor] = {}
+    folded: List[str] = []
+
+    def put(key: str, arr: np.ndarray) -> None:
+        t = torch.from_numpy(np.array(arr, dtype=np.float32))
+        if key not in ref:
+            raise KeyError(f"{path.name}: {key} is not a weight of {type(model).__name__}")
+        if tuple(t.shape) != tuple(ref[key].shape):
+            raise ValueError(f"{key}: shape {tuple(t.shape)} in ONNX, {tuple(ref[key].shape)} in PyTorch")
+        out[key] = t
+
+    for node in proto.graph.node:
+        if node.op_type != "Conv":
+            continue
+        w_name = node.input[1].removesuffix("_DequantizeLinear_Output")
+        w, b = value(node.input[1]), (value(node.input[2]) if len(node.input) > 2 and node.input[2] else None)
+        if w is None:
+            raise KeyError(f"{path.name}: the weight of {node.name} is not a constant")
+        if w_name.startswith("ConvBnFusion_W_"):
+            conv = w_name.removeprefix("ConvBnFusion_W_").removesuffix(".weight")
+            bn_key = node.input[2].removeprefix("ConvBnFusion_BN_B_").removesuffix(".bias")
+            bn = modules.get(bn_key)
+            if not isinstance(bn, nn.modules.batchnorm._BatchNorm) or b is None:
+                raise KeyError(f"{path.name}: {node.name} folds a batch norm {bn_key!r} the model does not have")
+            put(f"{conv}.weight", w)
+            put(f"{bn_key}.weight", np.ones_like(b))
+            put(f"{bn_key}.bias", b)
+            put(f"{bn_key}.running_mean", np.zeros_like(b))
+            put(f"{bn_key}.running_var", np.full_like(b, 1.0 - bn.eps))
+            folded.append(bn_key)
+        elif w_name.startswith("ConvMulFusion_W_"):
+            conv = w_name.removeprefix("ConvMulFusion_W_").removesuffix(".weight")
+            parent = modules.get(conv.rpartition(".")[0])
+            scale = getattr(parent, "scale", None)
+            if not isinstance(scale, float) or scale == 0.0:
+                raise KeyError(f"{path.name}: {node.name} folds a multiplier, but {conv}'s block has no scale")
+            put(f"{conv}.weight", w / scale)
+            if b is not None:
+                put(f"{conv}.bias", b / scale)
+        else:
+            conv = w_name.removesuffix(".weight")
+            put(f"{conv}.weight", w)
+            if b is not None:
+                put(f"{conv}.bias", b)
+    for key, t in ref.items():  # the head (Gemm), the calibration, and anything stored under its own name
+        if key in out:
+            continue
+        if not t.is_floating_point():
+            out[key] = t.clone()
+            continue
+        arr = value(key)
+        if arr is None:
+            raise KeyError(f"{path.name}: {key} not found (is it an int8 file of {type(model).__name__}?)")
+        put(key, arr)
+    return out, folded
+
+
+@torch.no_grad()
+def restat_batchnorm(model: nn.Module, folded: Sequence[str], batches: Sequence[Tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Give the batch norms ``state_dict_from_int8_onnx`` passed through their statistics again,
+    measured on ``batches`` of (hu, window), without changing what the network computes in
+    evaluation: each layer's running mean m and variance v become its input's, its weight
+    sqrt(v + eps) and its bias the folded bias plus m. Training then normalises each batch by
+    statistics close to these, as it did before the weights were folded."""
+    modules = dict(model.named_modules())
+    sums: Dict[str, List[torch.Tensor]] = {}
+    hooks = []
+    for name in folded:
+        bn = modules[name]
+
+        def hook(_m: nn.Module, inputs: Tuple[torch.Tensor, ...], _o: torch.Tensor, name: str = name) -> None:
+            x = inputs[0].detach().double()
+            dims = [d for d in range(x.ndim) if d != 1]
+            s = sums.setdefault(name, [torch.zeros(x.shape[1], dtype=torch.float64)] * 2 + [torch.zeros((), dtype=torch.float64)])
+            n = x.numel() / x.shape[1]
+            sums[name] = [s[0] + x.sum(dims), s[1] + (x * x).sum(dims), s[2] + n]
+
+        hooks.append(bn.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        for hu, win in batches:
+            model(hu, win)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    for name in folded:
+        bn = modules[name]
+        if name not in sums:
+            raise RuntimeError(f"batch norm {name} saw no input: cannot measure its statistics")
+        s1, s2, n = sums[name]
+        mean = s1 / n
+        var = (s2 / n - mean * mean).clamp_min(0.0)
+        bias = bn.bias.detach().double()  # the folded bias (the layer passes its input through)
+        bn.running_mean.copy_(mean.float())
+        bn.running_var.copy_(var.float())
+        bn.weight.copy_(torch.sqrt(var + bn.eps).float())
+        bn.bias.copy_((bias + mean).float())
+
+
 def check_contract(proto: onnx.ModelProto) -> None:
     ins = {i.name: i for i in proto.graph.input}
     outs = {o.name: o for o in proto.graph.output}

@@ -177,21 +177,33 @@ def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[s
     if args.init == "none":
         return {"init": "from scratch", "history": []}
     if args.init == "onnx":
-        from .onnx_utils import read_manifest, state_dict_from_onnx
+        from .onnx_utils import read_manifest, state_dict_from_int8_onnx, state_dict_from_onnx
 
         path = MODELS_DIR / args.model / f"{args.model}.onnx"
-        if not path.exists():  # e.g. left behind where the working tree must stay small (gpu_run.py)
+        entry = next((m for m in read_manifest().get("models", []) if m["id"] == args.model), {})
+        int8_path = MODELS_DIR / entry["file"] if ".int8." in str(entry.get("file", "")) else None
+        folded: List[str] = []
+        if path.exists():
+            model.load_state_dict(state_dict_from_onnx(path, model))
+        elif int8_path is not None and int8_path.exists():
+            # A network shipped in int8 only: its dequantised weights, the batch norms folded into
+            # them measured again on the first training batches (_TrainingRun), so training adds up.
+            weights, folded = state_dict_from_int8_onnx(int8_path, model)
+            model.load_state_dict(weights)
+            path = int8_path
+            print(f"{args.model}: starting from the int8 file {int8_path.name}, dequantised "
+                  f"({len(folded)} folded batch norms to measure again)", flush=True)
+        else:  # e.g. left behind where the working tree must stay small (gpu_run.py)
             print(f"warning: {path} (or its external data) is not here: training {args.model} from scratch", flush=True)
             return {"init": f"from scratch ({path.name} absent)", "history": []}
-        model.load_state_dict(state_dict_from_onnx(path, model))
-        entry = next((m for m in read_manifest().get("models", []) if m["id"] == args.model), {})
         history = list(entry.get("training", {}).get("runs", []))
         if not history and entry.get("training"):
             t = entry["training"]  # weights exported before runs were recorded one by one
             history = [{"hardware": t.get("hardware"), "minutes": round(float(t.get("wallSeconds", 0)) / 60, 1),
                         "slices": t.get("slicesSeen"), "steps": t.get("steps"), "command": t.get("command"),
                         "data": t.get("data")}]
-        return {"init": f"models/{args.model}/{args.model}.onnx", "history": history}
+        return {"init": f"models/{args.model}/{path.name}" + (" (int8, dequantised)" if folded else ""),
+                "history": history, "restat": folded}
     ck = load_checkpoint(Path(args.init))
     model.load_state_dict(ck["model"])
     st = ck.get("state", {})
@@ -237,6 +249,8 @@ def _start_or_resume(args: argparse.Namespace, model: torch.nn.Module,
     init = _initial_weights(args, model)
     state = {"step": 0, "slices_seen": 0, "best_mean_auc": None, "evaluations": 0,
              "runs": init["history"], "init": init["init"]}
+    if init.get("restat"):
+        state["batchnorm_to_measure"] = init["restat"]
     return None, state, D.positive_weights(_training_labels(args))
 
 
@@ -278,7 +292,30 @@ class _TrainingRun:
         self.aug_gen = torch.Generator().manual_seed(args.torch_seed * 1_000_003 + int(state["step"]))
         self.aug_cfg = AugmentConfig(flip=0.5 if cfg.flips else 0.0)
         self.batches = _batches(args, recipe.batch_size, seed=args.torch_seed + int(state["step"]), pin=recipe.cuda)
+        if state.get("batchnorm_to_measure"):
+            self._measure_folded_batchnorm(state.pop("batchnorm_to_measure"))
         self.t_start, self.run_seconds0 = time.time(), float(self.run["seconds"])
+
+    def _measure_folded_batchnorm(self, folded: List[str], n_batches: int = 8) -> None:
+        """Statistics for the batch norms an int8 start folded away, from the run's first training
+        batches at the size training runs at (evaluation output unchanged; ``restat_batchnorm``)."""
+        from .onnx_utils import restat_batchnorm
+
+        t0 = time.time()
+        model, stack = self.model, getattr(self.model, "stack", None)
+        size0 = stack.size if stack is not None else None
+        if stack is not None and self.args.train_size:
+            stack.size = self.args.train_size
+        batches = []
+        for _ in range(n_batches):
+            hu, win, _lab = next(self.batches)
+            batches.append((hu.to(self.device).float(), win.to(self.device)))
+        restat_batchnorm(model, folded, batches)
+        if stack is not None:
+            stack.size = size0
+        self.ema = ModelEma(model, self.args.ema_decay)  # the average starts from the measured layers
+        print(f"measured {len(folded)} folded batch norms on {sum(int(h.shape[0]) for h, _ in batches)} training slices "
+              f"in {time.time() - t0:.0f} s", flush=True)
 
     def progress(self) -> float:
         """Share of the budget used: steps or minutes, whichever runs out first."""
