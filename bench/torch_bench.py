@@ -70,10 +70,11 @@ def cmd_model(a: argparse.Namespace) -> Dict[str, object]:
     import torch
 
     from models.training.contract import MODELS_DIR
+    from models.training.engine import prepare_cpu
     from models.training.onnx_utils import state_dict_from_onnx
     from models.training.registry import create_network
 
-    torch.set_num_threads(a.threads)
+    prepare_cpu(a.threads)  # freed memory kept for reuse, as onnxruntime's arena does in the app
     hu_all = np.fromfile(a.hu, dtype="<f4").reshape(-1, 1, 512, 512)
     win_all = np.fromfile(a.window, dtype="<f4").reshape(-1, 2)
     idx = np.arange(a.batch) % len(hu_all)

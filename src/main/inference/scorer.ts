@@ -181,15 +181,16 @@ export class OnnxSeriesScorer implements SeriesScorer {
   }
 
   /**
-   * Slices per run, from `npm run bench` on a 2-core CPU: the Conv-LSTM (512×512, ten views)
-   * ran fastest at 2–8 and needs 2.8 GB at 8, so 2; EfficientNet-B3 (300×300) was about twice as
-   * fast per slice at batch 1 as at 8; Inception-ResNet-V2 (299×299) gained a little from 8.
+   * Slices per run, from `npm run bench` on a 2-core CPU: the Conv-LSTM (512×512, ten views) runs
+   * as fast per slice at 1 as at 2, and onnxruntime's arena keeps the peak of the largest batch
+   * (0.65 GB at 1, 1.2 GB at 2), so 1; EfficientNet-B3 (300×300) was about twice as fast per slice
+   * at batch 1 as at 8; Inception-ResNet-V2 (299×299) gained a little from 8.
    */
   private batchSize(modelId: string): number {
     if (this.opts.batchSize) return this.opts.batchSize;
     const size = (this.manifest.models.find((x) => x.id === modelId) as { networkInputSize?: number } | undefined)
       ?.networkInputSize;
-    return size === 512 ? 2 : size === 300 ? 1 : 8;
+    return size === 512 ? 1 : size === 300 ? 1 : 8;
   }
 
   /**

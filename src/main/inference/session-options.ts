@@ -2,16 +2,21 @@
  * onnxruntime session options for one execution provider — the app's, and the benchmark's, so
  * what `npm run bench` measures is what the app runs.
  *
- * Memory: onnxruntime's CPU arena keeps the peak of every batch shape it has seen; with the
- * Conv-LSTM's ten 512×512 views a batch of 16 took over 15 GB. The arena and memory patterns are
- * off, so memory follows the current batch and is returned after it.
+ * Memory: onnxruntime's CPU arena keeps the blocks a run frees for the next run, and without it
+ * every intermediate tensor is a fresh allocation that the system maps page by page. Where a page
+ * fault is dear (a virtual machine), that was most of the time: the Conv-LSTM (ten 512×512 views)
+ * took 5.5 s a slice without the arena and 0.23 s with it, at 0.65 GB peak for a batch of 1
+ * against 0.52 GB (bench/RESULTS.md has the run that measured the app this way). Memory patterns
+ * stay off: they plan one block per batch shape and keep each (a batch of 16 took over 15 GB with
+ * both on), while the arena alone holds about the peak of the largest batch a session has run,
+ * which the scorer keeps small (scorer.ts, batchSize).
  */
 import type { InferenceSession } from 'onnxruntime-node';
 
 export function sessionOptions(provider: string, threads: number): InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
-    enableCpuMemArena: false,
+    enableCpuMemArena: true,
     enableMemPattern: false,
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,

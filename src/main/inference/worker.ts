@@ -6,9 +6,8 @@
  * CUDA provider as a hard error, not a fallback, so we catch it, load on CPU, and report which
  * provider runs and why.
  *
- * Memory: onnxruntime's CPU arena keeps the peak of every batch shape it has seen; with the
- * Conv-LSTM's ten 512×512 views a batch of 16 took over 15 GB. The arena is off and memory
- * patterns are off, so memory follows the current batch and is returned after it.
+ * Memory: each session's CPU arena keeps about the peak of the largest batch it has run, and
+ * memory patterns are off (session-options.ts says why both).
  */
 import './offline.js'; // before onnxruntime-node: telemetry off (offline.ts says why)
 import { readdirSync } from 'node:fs';
