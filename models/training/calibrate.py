@@ -26,7 +26,7 @@ import torch
 
 from .contract import LABELS
 from .metrics import ECE_BINS, expected_calibration_error
-from .engine import load_checkpoint, now_iso, round_to_fp16_, run_dir, select_device, prepare_cpu
+from .engine import load_checkpoint, now_iso, prepare_cpu, round_to_fp16_, run_dir, select_device
 from .pool import pool_arrays
 from .registry import create_model, list_models
 

@@ -52,8 +52,8 @@ from torch import nn
 
 from .augment import PoolSlices, augment_with_targets, pool_loader
 from .contract import LABELS
-from .engine import (append_jsonl, command_line, hardware, load_checkpoint, now_iso, save_checkpoint, select_device,
-                     prepare_cpu, warmup_cosine)
+from .engine import (append_jsonl, command_line, hardware, load_checkpoint, now_iso, prepare_cpu, save_checkpoint,
+                     select_device, warmup_cosine)
 from .localise import TOLERANCE_PX, pointing_game
 from .pool import PoolIndex, shard_path
 from .windowing import StackWindows

@@ -23,7 +23,7 @@ import torch
 
 from . import data as D
 from .augment import AugmentConfig, augment_batch, pool_loader
-from .engine import WeightedBCE, now_iso, run_dir, select_device, prepare_cpu, train_step
+from .engine import WeightedBCE, now_iso, prepare_cpu, run_dir, select_device, train_step
 from .registry import create_model, get_config, list_models
 
 

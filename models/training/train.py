@@ -35,8 +35,8 @@ from torch.utils.data import DataLoader
 from . import data as D
 from .augment import AugmentConfig, augment_batch, parse_pool, pool_loader
 from .contract import LABELS, MODELS_DIR
-from .engine import (ModelEma, WeightedBCE, append_jsonl, command_line, hardware, load_checkpoint, now_iso, predict, run_dir,
-                     save_checkpoint, select_device, prepare_cpu, train_step, warmup_cosine)
+from .engine import (ModelEma, WeightedBCE, append_jsonl, command_line, hardware, load_checkpoint, now_iso, predict,
+                     prepare_cpu, run_dir, save_checkpoint, select_device, train_step, warmup_cosine)
 from .metrics import roc_auc, weighted_log_loss
 from .pool import PoolIndex, pool_arrays
 from .registry import ModelConfig, create_model, get_config, list_models
