@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+from models.memory import reuse_freed_memory
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python3 -m models.phantom", description="Synthetic head-CT studies in the RSNA 2019 format.")
@@ -42,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="the held-out slices (every fifth) or the training ones")
     ins.add_argument("--out", required=True)
     a = ap.parse_args(argv)
+    reuse_freed_memory()  # its workers inherit it: each study's volumes reuse the last one's pages
 
     if a.cmd == "generate":
         from .dataset import generate_dataset

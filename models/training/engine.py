@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..memory import reuse_freed_memory
 from .contract import RUNS_DIR
 
 
@@ -30,34 +31,6 @@ def prepare_cpu(threads: Optional[int]) -> None:
     if threads:
         torch.set_num_threads(threads)
     reuse_freed_memory()
-
-
-#: glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_MAX.
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-
-
-def reuse_freed_memory() -> bool:
-    """Keep the memory PyTorch frees in the process, for its next tensors, instead of giving it back
-    to the system: glibc serves every block over 32 MB with its own mmap and unmaps it when freed, so
-    each step's activations are faulted in page by page again. On a virtual machine, where a page
-    fault is dear, that was most of a step: EfficientNet-B3 trained 2.3x faster with this, and
-    the Conv-LSTM's forward pass went from 3.5 to 0.2 s a slice (models/training/README.md, "Memory
-    and time guidance"). Resident memory stays at the run's peak, which it reaches anyway.
-    Returns whether the C library took the settings (glibc only; elsewhere nothing changes)."""
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False  # not glibc (e.g. musl): its allocator is left as it is
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    # 0x7fffffff, the largest value mallopt takes: only a free block of over 2 GB at the heap's top goes back
-    return bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 0x7FFFFFFF))
 
 
 def run_dir(model_id: str, out: Optional[str] = None) -> Path:

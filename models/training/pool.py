@@ -38,6 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..memory import reuse_freed_memory
 from .contract import LABELS, NUM_LABELS
 
 POOL_VERSION = 1
@@ -358,6 +359,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     i = sub.add_parser("info", help="print pool.json")
     i.add_argument("pool")
     args = ap.parse_args(argv)
+    reuse_freed_memory()  # its workers inherit it: each study's volumes reuse the last one's pages
     if args.cmd == "build":
         build(args.out, args.seed, args.studies, args.balanced, args.workers,
               thickness=None if args.thickness == "mixed" else float(args.thickness),

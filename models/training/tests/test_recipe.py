@@ -158,7 +158,7 @@ if __name__ == "__main__":
 _RSS_AFTER_FREE = """
 import sys
 import numpy as np
-from models.training.engine import reuse_freed_memory
+from models.memory import reuse_freed_memory
 took = reuse_freed_memory() if sys.argv[1] == "keep" else None
 def rss():
     return int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1]) * 1024
