@@ -14,8 +14,8 @@ def reuse_freed_memory() -> bool:
     instead of giving it back to the system. glibc serves every block over 32 MB with its own mmap
     and unmaps it when freed, so the next step's tensors are faulted in page by page again. On a
     virtual machine, where a page fault is dear, that was most of the time: EfficientNet-B3 trained
-    2.3x faster with this, the Conv-LSTM's PyTorch forward pass went from 3.5 to 0.2 s a slice, and
-    phantom studies were made 2x faster (models/training/README.md, "Memory and time guidance").
+    2.3x faster with this, the bench's PyTorch Conv-LSTM went from 4.2 to 0.31 s a slice, and phantom
+    studies were made 1.5-2x faster (models/training/README.md, "Memory and time guidance").
     Resident memory stays at the process's peak, which it reaches anyway. Processes forked after
     the call (loader and generator workers) inherit it. Returns whether the C library took the
     settings (glibc only; elsewhere nothing changes)."""

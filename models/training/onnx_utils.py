@@ -166,19 +166,7 @@ def sha256(path: Path) -> str:
 
 def state_dict_from_onnx(path: Path, model: nn.Module) -> Dict[str, torch.Tensor]:
     """Float weights of ``model`` read back from the ONNX file at ``path`` (upcast to fp32)."""
-    proto = onnx.load(str(path), load_external_data=True)
-    inits = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
-    alias: Dict[str, str] = {}
-    for node in proto.graph.node:  # Identity (exporter de-duplication) and our Cast-to-float32
-        if node.op_type in ("Identity", "Cast") and len(node.input) == 1:
-            alias[node.output[0]] = node.input[0]
-
-    def resolve(name: str) -> Optional[np.ndarray]:
-        seen = 0
-        while name not in inits and name in alias and seen < 8:
-            name, seen = alias[name], seen + 1
-        return inits.get(name)
-
+    resolve = _graph_values(onnx.load(str(path), load_external_data=True))  # through Identity and Cast
     out: Dict[str, torch.Tensor] = {}
     missing: List[str] = []
     for key, ref in model.state_dict().items():
@@ -316,7 +304,7 @@ def restat_batchnorm(model: nn.Module, folded: Sequence[str], batches: Sequence[
     sqrt(v + eps) and its bias the folded bias plus m. Training then normalises each batch by
     statistics close to these, as it did before the weights were folded."""
     modules = dict(model.named_modules())
-    sums: Dict[str, List[torch.Tensor]] = {}
+    sums: Dict[str, Tuple[Any, Any, float]] = {}
     hooks = []
     for name in folded:
         bn = modules[name]
@@ -324,9 +312,8 @@ def restat_batchnorm(model: nn.Module, folded: Sequence[str], batches: Sequence[
         def hook(_m: nn.Module, inputs: Tuple[torch.Tensor, ...], _o: torch.Tensor, name: str = name) -> None:
             x = inputs[0].detach().double()
             dims = [d for d in range(x.ndim) if d != 1]
-            s = sums.setdefault(name, [torch.zeros(x.shape[1], dtype=torch.float64)] * 2 + [torch.zeros((), dtype=torch.float64)])
-            n = x.numel() / x.shape[1]
-            sums[name] = [s[0] + x.sum(dims), s[1] + (x * x).sum(dims), s[2] + n]
+            s1, s2, n = sums.get(name, (0.0, 0.0, 0.0))
+            sums[name] = (s1 + x.sum(dims), s2 + (x * x).sum(dims), n + x.numel() / x.shape[1])
 
         hooks.append(bn.register_forward_hook(hook))
     was_training = model.training

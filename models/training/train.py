@@ -181,7 +181,8 @@ def _initial_weights(args: argparse.Namespace, model: torch.nn.Module) -> Dict[s
 
         path = MODELS_DIR / args.model / f"{args.model}.onnx"
         entry = next((m for m in read_manifest().get("models", []) if m["id"] == args.model), {})
-        int8_path = MODELS_DIR / entry["file"] if ".int8." in str(entry.get("file", "")) else None
+        int8_file = entry.get("int8", {}).get("file")  # the manifest's record of the CPU int8 file
+        int8_path = MODELS_DIR / int8_file if int8_file else None
         folded: List[str] = []
         if path.exists():
             model.load_state_dict(state_dict_from_onnx(path, model))
