@@ -282,11 +282,14 @@ def machine() -> str:
 
 def cpu_session(path: Path, threads: int):
     """An onnxruntime CPU session with the app's choices (src/main/inference/session-options.ts):
-    no memory arena, one inter-op thread."""
+    the CPU memory arena on, memory patterns off, one inter-op thread. Without the arena every
+    intermediate tensor is mapped afresh on each run, and where page faults are dear (a virtual
+    machine) that, not the arithmetic, sets the time a slice takes."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads, opts.inter_op_num_threads, opts.enable_cpu_mem_arena = threads, 1, False
+    opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+    opts.enable_cpu_mem_arena, opts.enable_mem_pattern = True, False
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
