@@ -135,7 +135,8 @@ export function renderMarkdown(r: BenchResults): string {
         lines.push(`| ${model.id} | ${c.batch} | ${isRun(fl) ? f(fl.msPerSlice, 0) : `skipped (${fl.skipped})`} | ${isRun(i8) ? f(i8.msPerSlice, 0) : 'skipped'} | ${c.int8Speedup ? `${f(c.int8Speedup)}×` : '–'} |`);
       }
     }
-    lines.push('', 'The float file ran right after the int8 one, same threads and batch. Accuracy of the same two files, as measured when the int8 file was made (the manifest\'s `int8` record; mean ROC-AUC over six labels):', '');
+    const sources = paired.filter((m) => m.floatFile).map((m) => `${m.id}: ${m.floatFile!.source}, ${m.floatFile!.path}`);
+    lines.push('', `The float file ran right after the int8 one, same threads and batch${sources.length ? `. Float files: ${sources.join('; ')}` : ''}. Accuracy of the shipped files, as measured when the int8 file was made (the manifest's \`int8\` record; mean ROC-AUC over six labels; a dequantised int8 file is not among them):`, '');
     lines.push('| model | held-out slices | float | int8 | cost |', '|---|---|---:|---:|---:|');
     for (const model of paired) {
       for (const a of model.int8Accuracy ?? []) {
@@ -143,6 +144,30 @@ export function renderMarkdown(r: BenchResults): string {
       }
     }
     lines.push('');
+  }
+
+  const fr = r.floatRun;
+  if (fr) {
+    lines.push('## int8 against float, end to end (same run)', '');
+    lines.push('| | float | int8 (the app) | float ÷ int8 |', '|---|---:|---:|---:|');
+    const row = (what: string, fl: number | null | undefined, i8: number | null | undefined) =>
+      lines.push(`| ${what} | ${fl === null || fl === undefined ? 'none' : `${f(fl, 1)} s`} | ${i8 === null || i8 === undefined ? 'none' : `${f(i8, 1)} s`} | ${fl && i8 ? `${f(fl / i8)}×` : '–'} |`);
+    row(`copied at once (waits ${e.stableMs} + ${e.settleMs} ms): compute`, fr.copiedAtOnce.computeSeconds, e.computeSeconds);
+    row('… inference of every network', fr.copiedAtOnce.inferenceSeconds, e.breakdown.inferenceSeconds);
+    row('… last slice → ranked (final run)', fr.copiedAtOnce.rankedSeconds, e.rankedSeconds);
+    const pd = r.scannerPaceDicom;
+    const fp = fr.scannerPaceDicom;
+    if (pd) {
+      row(`at a scanner's pace over DICOM (settle ${fp.settleMs} ms): ranked from every slice`, fp.rankedFromAllSlicesSeconds, pd.rankedFromAllSlicesSeconds);
+      row('… final score, ranked', fp.finalRankedSeconds, pd.finalRankedSeconds);
+      row('… final score, all networks', fp.scoredSeconds, pd.scoredSeconds);
+    }
+    lines.push(`| peak RSS, core + all models | ${gib(fr.copiedAtOnce.peakRssBytes)} | ${gib(r.memory.peakRssBytes)} | – |`, '');
+    const changed = Object.entries(fr.models).filter(([, v]) => !v.source.startsWith('float file'));
+    lines.push(
+      `The float run loads a models folder where every network's CPU file is float (bench/float_models.py): ${changed.map(([id, v]) => `${id}, ${v.source}`).join('; ') || 'no network ships int8'}; the others are the files the app runs. It ran right after the int8 runs, the same study and waits. At the app's default waits the final score comes when the series settles, so int8 shortens it only where float inference would outlast the settle wait.`,
+      '',
+    );
   }
 
   lines.push('## DICOM decode to Hounsfield slices', '');

@@ -47,6 +47,9 @@ export interface ModelBench {
     int8Speedup?: number | null;
   }[];
   profile: (ProfileSummary & { batch: number }) | null;
+  /** Where the CPU file is int8: the float file of the float rows, and where it came from (shipped,
+   * or the int8 file dequantised by bench/float_models.py where no float file ships). */
+  floatFile?: { path: string; source: string };
   /** The int8 file's accuracy cost as the export recorded it (models/manifest.json `int8`): mean
    * ROC-AUC of the float and int8 files on the same held-out slices, per pool. */
   int8Accuracy?: { pool: string; slices: number; meanAucFloat: number; meanAucInt8: number }[];
@@ -99,6 +102,25 @@ export interface BenchResults {
    * scanner's network node sends it; the stability wait does not apply. Absent in older results.
    */
   scannerPaceDicom?: ScannerPaceRun;
+  /**
+   * The copied-at-once run and the DICOM scanner-pace run again, every network's CPU file in float
+   * (the shipped float file, or an int8-only network's file dequantised: bench/float_models.py),
+   * measured right after the int8 runs. Absent in results written before it existed.
+   */
+  floatRun?: {
+    models: Record<string, { path: string; source: string }>;
+    copiedAtOnce: {
+      measuredSeconds: number;
+      /** measuredSeconds less the same shortened waits as endToEnd. */
+      computeSeconds: number;
+      inferenceSeconds: number;
+      rankedSeconds: number | null;
+      rankedFromAllSlicesSeconds: number | null;
+      peakRssBytes: number | null;
+      othersCpuShare: number | null;
+    };
+    scannerPaceDicom: ScannerPaceRun;
+  };
   memory: {
     peakRssBytes: number | null;
     rssAfterModelLoadBytes: number | null;

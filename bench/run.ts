@@ -141,6 +141,8 @@ async function benchModel(
   modelId: string,
   path: string,
   floatPath: string | null,
+  /** The shipped float file PyTorch reads its weights from; null where the network ships int8 only. */
+  torchPath: string | null,
   flops: number | null,
   io: { huFile: string; windowFile: string; profileDir: string },
 ): Promise<ModelBench> {
@@ -190,8 +192,8 @@ async function benchModel(
           row.onnxruntime = { skipped: r.reason ?? 'failed', peakRssBytes: r.polledPeakRssBytes || null };
         }
         if (floatPath && floatPath !== path) {
-          // int8 on the CPU with a float file beside it: the float file right after, same batch and
-          // threads, so that the ratio compares the two files under the same machine load.
+          // int8 on the CPU: its float file (shipped, or the int8 one dequantised) right after, same
+          // batch and threads, so that the ratio compares the two files under the same machine load.
           log(`${modelId} batch ${batch} onnxruntime, float file…`);
           const f = await runTsChild<ModelChildOutput>('bench/ort-child.ts', ortInput(floatPath, false), opts);
           row.onnxruntimeFloat =
@@ -203,13 +205,13 @@ async function benchModel(
               ? row.onnxruntimeFloat.msPerSlice / row.onnxruntime.msPerSlice
               : null;
         }
-      } else if (!floatPath) {
-        row.pytorch = { skipped: 'no float file shipped (the int8 file is the only one)', peakRssBytes: null };
+      } else if (!torchPath) {
+        row.pytorch = { skipped: 'no float file shipped (the int8 file is the only one; PyTorch reads its weights from a float file)', peakRssBytes: null };
       } else {
         const r = await runPython<{ runSeconds: number[]; peakRssBytes: number | null; loadSeconds: number }>(
           'bench/torch_bench.py',
           [
-            'model', '--model', modelId, '--onnx', floatPath, '--batch', String(batch), '--threads', String(s.threads),
+            'model', '--model', modelId, '--onnx', torchPath, '--batch', String(batch), '--threads', String(s.threads),
             '--hu', io.huFile, '--window', io.windowFile, '--warmup', String(warmup), '--min-reps', String(minReps),
             '--max-reps', String(s.maxReps), '--target-seconds', String(s.targetSeconds),
           ],
@@ -342,6 +344,15 @@ export async function runBench(argv: string[]): Promise<number> {
     writeFileSync(io.huFile, hu);
     writeFileSync(io.windowFile, win);
 
+    // The float run's models: each network's CPU file in float, where the app runs int8
+    // (bench/float_models.py), so that int8's gain is measured per network and end to end.
+    log('float models for the float run (an int8-only network dequantised)…');
+    const floatModelsDir = join(work, 'float-models');
+    const floatModels = need(
+      await runPython<Record<string, { path: string; source: string }>>('bench/float_models.py', ['--models-dir', DEFAULT_MODELS_DIR, '--out', floatModelsDir], opts),
+      'float models',
+    );
+
     log('FLOPs per slice (forward hooks)…');
     const flops = need(await runPython<Record<string, { total: number; conv: number; linear: number; lstm: number }>>('bench/flops.py', [], opts), 'FLOP count');
 
@@ -377,7 +388,15 @@ export async function runBench(argv: string[]): Promise<number> {
       const cpuGraph = graphFor(m, 'cpu') ?? m.files[0]!;
       const floatGraph = m.files.find((f) => (f.role ?? 'model') === 'model' && f.path.endsWith('.onnx') && f.precision !== 'int8');
       const path = resolve(DEFAULT_MODELS_DIR, cpuGraph.path);
-      const bench = await benchModel(s, m.id, path, floatGraph ? resolve(DEFAULT_MODELS_DIR, floatGraph.path) : null, flops[m.id]?.total ?? null, io);
+      const shippedFloat = floatGraph ? resolve(DEFAULT_MODELS_DIR, floatGraph.path) : null;
+      const dequantised = cpuGraph.precision === 'int8' && !shippedFloat ? floatModels[m.id] : undefined;
+      const floatPath = shippedFloat ?? (dequantised ? resolve(floatModelsDir, dequantised.path) : null);
+      const bench = await benchModel(s, m.id, path, floatPath, shippedFloat, flops[m.id]?.total ?? null, io);
+      if (cpuGraph.precision === 'int8' && floatPath) {
+        bench.floatFile = shippedFloat
+          ? { path: relative(REPO_ROOT, shippedFloat), source: 'the shipped float file' }
+          : { path: `(the bench's work folder) float-models/${dequantised!.path}`, source: dequantised!.source };
+      }
       const int8 = Int8Record.safeParse((m as Record<string, unknown>)['int8']);
       if (int8.success) {
         bench.int8Accuracy = [
@@ -430,6 +449,16 @@ export async function runBench(argv: string[]): Promise<number> {
       opts,
     );
     const pacedDicom = need(pacedDicomRun, 'end to end at a scanner\'s pace over DICOM');
+    // The same two runs with every network's CPU file in float: what int8 saves, end to end.
+    log('end to end in float: the study copied at once, then at a scanner\'s pace over DICOM…');
+    const floatE2eRun = await runTsChild<E2eOutput>('bench/e2e-child.ts', { ...e2eInput, workDir: join(work, 'e2e-float'), modelsDir: floatModelsDir }, opts);
+    const floatE2e = need(floatE2eRun, 'end to end in float');
+    const floatPacedDicomRun = await runTsChild<E2eOutput>(
+      'bench/e2e-child.ts',
+      { ...e2eInput, workDir: join(work, 'e2e-float-paced-dicom'), modelsDir: floatModelsDir, settleMs: DEFAULT_SETTLE_MS, stableMs: DEFAULT_STABLE_MS, paceSlicesPerSecond: s.scannerSlicesPerSecond, arrival: 'dicom' },
+      opts,
+    );
+    const floatPacedDicom = need(floatPacedDicomRun, 'end to end in float at a scanner\'s pace over DICOM');
     const paceFigures = (run: E2eOutput, arrival: 'folder' | 'dicom', others: number | null): ScannerPaceRun => ({
       arrival,
       slices: run.slices,
@@ -486,6 +515,19 @@ export async function runBench(argv: string[]): Promise<number> {
       },
       scannerPace: paceFigures(paced, 'folder', pacedRun.othersCpuShare),
       scannerPaceDicom: paceFigures(pacedDicom, 'dicom', pacedDicomRun.othersCpuShare),
+      floatRun: {
+        models: floatModels,
+        copiedAtOnce: {
+          measuredSeconds: floatE2e.totalSeconds,
+          computeSeconds: floatE2e.totalSeconds - waits,
+          inferenceSeconds: floatE2e.inferenceSeconds,
+          rankedSeconds: floatE2e.rankedSeconds,
+          rankedFromAllSlicesSeconds: floatE2e.rankedFromAllSlicesSeconds,
+          peakRssBytes: floatE2e.peakRssBytes,
+          othersCpuShare: floatE2eRun.othersCpuShare,
+        },
+        scannerPaceDicom: paceFigures(floatPacedDicom, 'dicom', floatPacedDicomRun.othersCpuShare),
+      },
       memory: {
         peakRssBytes: e2e.peakRssBytes,
         rssAfterModelLoadBytes: e2e.rssAfterLoadBytes,

@@ -223,6 +223,68 @@ def _graph_values(proto: onnx.ModelProto):
     return value
 
 
+def float_graph_from_qdq(proto: onnx.ModelProto) -> Dict[str, int]:
+    """Rewrite an int8 QDQ graph, in place, into the float graph it approximates: every
+    DequantizeLinear of stored integers (weights, biases) becomes the float initializer it yields,
+    and every QuantizeLinear -> DequantizeLinear pair on an activation is removed, its consumers
+    reading the float activation. The arithmetic is then float32 from end to end on the same
+    weights the int8 file holds, which is what an int8 file is measured against where its float
+    source is not shipped (``npm run bench``'s float run). Returns counts of what changed."""
+    g = proto.graph
+    value = _graph_values(proto)
+    consumers: Dict[str, List[onnx.NodeProto]] = {}
+    for n in g.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    outputs = {o.name for o in g.output}
+    rename: Dict[str, str] = {}
+    drop: set = set()
+    folded: List[onnx.TensorProto] = []
+    pairs = 0
+    for n in g.node:
+        if n.op_type == "DequantizeLinear":
+            stored = value(n.output[0])
+            if stored is not None:
+                folded.append(numpy_helper.from_array(stored.astype(np.float32), n.output[0]))
+                drop.add(id(n))
+        elif n.op_type == "QuantizeLinear":
+            readers = consumers.get(n.output[0], [])
+            if not readers or any(r.op_type != "DequantizeLinear" for r in readers) or n.output[0] in outputs:
+                raise ValueError(f"QuantizeLinear {n.name or n.output[0]} feeds more than DequantizeLinear: not a QDQ pair")
+            drop.add(id(n))
+            pairs += 1
+            for r in readers:
+                drop.add(id(r))
+                rename[r.output[0]] = n.input[0]
+    # A pair's activation may itself be the output of another pair (chained Q/DQ around one tensor).
+    def source(name: str) -> str:
+        while name in rename:
+            name = rename[name]
+        return name
+
+    kept = [n for n in g.node if id(n) not in drop]
+    for n in kept:
+        for k, i in enumerate(n.input):
+            n.input[k] = source(i)
+    for o in g.output:
+        if source(o.name) != o.name:
+            kept.append(helper.make_node("Identity", [source(o.name)], [o.name], name=o.name + "__float"))
+    del g.node[:]
+    g.node.extend(kept)
+    used = {i for n in g.node for i in n.input} | outputs
+    before = len(g.initializer)
+    inits = [t for t in g.initializer if t.name in used]
+    removed_inits = before - len(inits)
+    inits += [t for t in folded if t.name in used]
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    # The quantised tensors' recorded types (uint8/int8) no longer hold: let onnxruntime infer them.
+    del g.value_info[:]
+    return {"dequantize_folded": len(folded), "qdq_pairs_removed": pairs,
+            "initializers_removed": removed_inits,
+            "qdq_nodes_left": sum(1 for n in g.node if n.op_type in ("QuantizeLinear", "DequantizeLinear"))}
+
+
 def state_dict_from_int8_onnx(path: Path, model: nn.Module) -> Tuple[Dict[str, torch.Tensor], List[str]]:
     """Float weights of ``model`` read back from an int8 (QDQ) file at ``path``, and the batch-norm
     layers whose statistics must be measured again before training (``restat_batchnorm``).
