@@ -183,9 +183,9 @@ export class OnnxSeriesScorer implements SeriesScorer {
   /**
    * Slices per run, from `npm run bench` on a 2-core CPU: the Conv-LSTM (512×512, ten views) runs
    * as fast per slice at 1 as at 2, and onnxruntime's arena keeps the peak of the largest batch
-   * (0.64 GiB at 1, 4.2 GiB at 8), so 1; EfficientNet-B3 (300×300, int8) runs 20–25 ms a slice at
-   * any batch, so 1 (a slice is answered as soon as it is stored); Inception-ResNet-V2 (299×299,
-   * int8) gains a little from 8 (32 → 28 ms).
+   * (0.64 GiB at 1, 4.2 GiB at 8), so 1; EfficientNet-B3 (300×300, int8) runs 19–32 ms a slice at
+   * any batch, the runs differing by as much as the batches, so 1 (a slice is answered as soon as
+   * it is stored); Inception-ResNet-V2 (299×299, int8) gains a little from 8 (32 → 26–28 ms).
    */
   private batchSize(modelId: string): number {
     if (this.opts.batchSize) return this.opts.batchSize;

@@ -7,8 +7,7 @@
  * fault is dear (a virtual machine), that was most of the time: `npm run bench` put the Conv-LSTM
  * (ten 512×512 views) at 3.3 s a slice without the arena and 0.15 s with it, at 0.64 GiB peak for a
  * batch of 1 against 0.53 GiB (bench/results-2026-11-28a-epyc.json and -28-epyc.json, the same
- * machine; bench/RESULTS.md is the second). Memory patterns
- * stay off: they plan one block per batch shape and keep each (a batch of 16 took over 15 GB with
+ * machine). Memory patterns stay off: they plan one block per batch shape and keep each (a batch of 16 took over 15 GB with
  * both on), while the arena alone holds about the peak of the largest batch a session has run,
  * which the scorer keeps small (scorer.ts, batchSize).
  */
