@@ -179,5 +179,56 @@ class LesionPackTest(unittest.TestCase):
         self.assertNotIn("--other-bleed-weight", command(weighted))  # the lesion network has its own loss
 
 
+class CarriedWeightsTest(unittest.TestCase):
+    """A network's shipped files carried to the machine apart from the checkout (the 64 MiB limit)."""
+
+    def _models_dir(self, root: Path) -> Path:
+        models = root / "models"
+        (models / "net").mkdir(parents=True)
+        (models / "manifest.json").write_text(json.dumps({"models": [{"id": "net", "files": [
+            {"path": "net/net.int8.onnx", "bytes": 3}, {"path": "net/net.int8.onnx.data-000", "bytes": 5}]}]}))
+        return models
+
+    def test_the_carried_files_are_placed_where_init_onnx_reads_them(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            models = self._models_dir(root)
+            first, second = root / "call-1", root / "call-2"
+            first.mkdir(); second.mkdir()
+            (first / "net.int8.onnx.data-000").write_bytes(b"12345")
+            (second / "net.int8.onnx").write_bytes(b"abc")
+            self.assertFalse(gpu_run.shipped_weights_present("net", models))
+            placed = gpu_run.place_weights([str(first), str(second)], models)
+            self.assertEqual(sorted(placed), ["net/net.int8.onnx", "net/net.int8.onnx.data-000"])
+            self.assertTrue(gpu_run.shipped_weights_present("net", models))
+            self.assertEqual((models / "net" / "net.int8.onnx.data-000").read_bytes(), b"12345")
+
+    def test_a_stray_or_truncated_file_is_refused_by_name(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            models = self._models_dir(root)
+            carried = root / "carried"
+            carried.mkdir()
+            (carried / "other.onnx").write_bytes(b"x")
+            with self.assertRaisesRegex(SystemExit, "other.onnx: not a file of models/manifest.json"):
+                gpu_run.place_weights([str(carried)], models)
+            (carried / "other.onnx").unlink()
+            (carried / "net.int8.onnx").write_bytes(b"ab")
+            with self.assertRaisesRegex(SystemExit, "2 bytes where the manifest records 3"):
+                gpu_run.place_weights([str(carried)], models)
+            self.assertFalse((models / "net" / "net.int8.onnx").exists())
+
+    @unittest.skipUnless(gpu_run.shipped_weights_present("inception_resnet_v2"), "Inception-ResNet-V2's files are not here")
+    def test_inception_resnet_v2_from_its_shipped_weights_trains_at_its_lower_rate(self) -> None:
+        def rate(init: str) -> float:
+            args = gpu_run.parser().parse_args(["train", "--out", "/tmp/none", "--init", init])
+            cmd = gpu_run._train_command(args, "inception_resnet_v2", {"val": 2}, Path("/tmp/runs"), ["/tmp/p"], ["/tmp/v"])
+            return float(cmd[cmd.index("--lr") + 1])
+
+        recipe = gpu_run.GPU_RECIPE["inception_resnet_v2"]
+        self.assertEqual(rate("onnx"), recipe["lr_from_weights"])
+        self.assertEqual(rate("none"), recipe["lr"])
+
+
 if __name__ == "__main__":
     unittest.main()
