@@ -49,7 +49,7 @@ FAMILIES = ("convlstm", "ensemble", "mean")
 #: The label the worklist ranks by (src/main/triage/aggregate.ts: a study's score is its highest slice "any").
 RANK_LABEL = "any"
 #: Families cheapest first, by the kernel time a slice costs on a CPU (bench/RESULTS.md, "profile":
-#: B3 30 ms + Inception-ResNet-V2 38 ms, both int8, against the Conv-LSTM's 239 ms; 'mean' waits for all three).
+#: B3 34 ms + Inception-ResNet-V2 39 ms, both int8, against the Conv-LSTM's 239 ms; 'mean' waits for all three).
 COST_ORDER = ("ensemble", "convlstm", "mean")
 #: A costlier family must beat the choice on "any" in at least this share of the resamples.
 CONFIDENCE = 0.95

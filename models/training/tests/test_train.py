@@ -74,6 +74,16 @@ class OnTheFlyTrainTest(unittest.TestCase):
                             "--slices-per-study", "2", "--max-steps", "1", "--no-augment", *COMMON])
             self.assertEqual(r["state"]["step"], 1)
 
+    def test_bf16_trains_on_a_cpu_too(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp, phantom_or_standin():
+            out = Path(tmp) / "run"
+            r = train.main(["--model", "efficientnet_b3", "--out", str(out), "--studies", "1", "--slices-per-study", "2",
+                            "--max-steps", "2", "--no-augment", "--device", "cpu", "--bf16", *COMMON])
+            self.assertEqual(r["state"]["step"], 2)
+            self.assertTrue(r["state"]["run"]["bf16"])
+            weights = load_checkpoint(out / "last.pt")["model"]
+            self.assertTrue(all(bool(torch.isfinite(v).all()) for v in weights.values() if v.is_floating_point()))
+
 
 if __name__ == "__main__":
     unittest.main()
