@@ -7,7 +7,9 @@ from typing import Iterator
 from unittest import mock
 
 import numpy as np
+import onnx
 import torch
+from onnx import TensorProto, helper, numpy_helper
 
 from models.training.contract import LABELS
 
@@ -56,3 +58,25 @@ def tiny_batch(n: int = 2, seed: int = 0):
     labels = torch.zeros(n, len(LABELS))
     labels[0, [0, 5]] = 1
     return hu, window, labels
+
+
+def qdq_conv(output_through_pair: bool = True) -> onnx.ModelProto:
+    """x -> Q/DQ -> Conv (int8 weights behind a DequantizeLinear) -> Relu -> Q/DQ -> y."""
+    w = np.array([[[[2, -3], [1, 0]]]], np.int8)
+    inits = [numpy_helper.from_array(w, "w_q"), numpy_helper.from_array(np.array([0.5], np.float32), "w_s"),
+             numpy_helper.from_array(np.array([0], np.int8), "w_z"),
+             numpy_helper.from_array(np.array(0.1, np.float32), "a_s"), numpy_helper.from_array(np.array(128, np.uint8), "a_z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "a_s", "a_z"], ["x_q"]),
+             helper.make_node("DequantizeLinear", ["x_q", "a_s", "a_z"], ["x_dq"]),
+             helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w"], axis=0),
+             helper.make_node("Conv", ["x_dq", "w"], ["c"]),
+             helper.make_node("Relu", ["c"], ["r"])]
+    if output_through_pair:
+        nodes += [helper.make_node("QuantizeLinear", ["r", "a_s", "a_z"], ["r_q"]),
+                  helper.make_node("DequantizeLinear", ["r_q", "a_s", "a_z"], ["y"])]
+    else:
+        nodes += [helper.make_node("QuantizeLinear", ["r", "a_s", "a_z"], ["r_q"]),
+                  helper.make_node("Identity", ["r_q"], ["y"])]
+    g = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 2, 2])], inits)
+    return helper.make_model(g)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, numpy_helper
 from torch import nn
 
 from models.training import pool, train
@@ -17,7 +17,7 @@ from models.training.onnx_utils import (check_contract, float_graph_from_qdq, re
                                         state_dict_from_int8_onnx)
 from models.training.reference_input import reference_input
 from models.training.registry import create_model
-from models.training.tests.helpers import phantom_available
+from models.training.tests.helpers import phantom_available, qdq_conv
 
 IRV2 = "inception_resnet_v2"
 
@@ -72,31 +72,9 @@ class FloatGraphFromInt8Test(unittest.TestCase):
             torch.testing.assert_close(from_float[k], from_int8[k], rtol=0, atol=0, msg=k)
 
 
-def _qdq_conv(output_through_pair: bool = True) -> onnx.ModelProto:
-    """x -> Q/DQ -> Conv (int8 weights behind a DequantizeLinear) -> Relu -> Q/DQ -> y."""
-    w = np.array([[[[2, -3], [1, 0]]]], np.int8)
-    inits = [numpy_helper.from_array(w, "w_q"), numpy_helper.from_array(np.array([0.5], np.float32), "w_s"),
-             numpy_helper.from_array(np.array([0], np.int8), "w_z"),
-             numpy_helper.from_array(np.array(0.1, np.float32), "a_s"), numpy_helper.from_array(np.array(128, np.uint8), "a_z")]
-    nodes = [helper.make_node("QuantizeLinear", ["x", "a_s", "a_z"], ["x_q"]),
-             helper.make_node("DequantizeLinear", ["x_q", "a_s", "a_z"], ["x_dq"]),
-             helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w"], axis=0),
-             helper.make_node("Conv", ["x_dq", "w"], ["c"]),
-             helper.make_node("Relu", ["c"], ["r"])]
-    if output_through_pair:
-        nodes += [helper.make_node("QuantizeLinear", ["r", "a_s", "a_z"], ["r_q"]),
-                  helper.make_node("DequantizeLinear", ["r_q", "a_s", "a_z"], ["y"])]
-    else:
-        nodes += [helper.make_node("QuantizeLinear", ["r", "a_s", "a_z"], ["r_q"]),
-                  helper.make_node("Identity", ["r_q"], ["y"])]
-    g = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 3, 3])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 2, 2])], inits)
-    return helper.make_model(g)
-
-
 class FloatGraphFromQdqTest(unittest.TestCase):
     def test_weights_become_float_and_activations_skip_their_pairs(self) -> None:
-        proto = _qdq_conv()
+        proto = qdq_conv()
         counts = float_graph_from_qdq(proto)
         self.assertEqual((counts["dequantize_folded"], counts["qdq_pairs_removed"], counts["qdq_nodes_left"]), (1, 2, 0))
         nodes = [(n.op_type, list(n.input), list(n.output)) for n in proto.graph.node]
@@ -108,7 +86,7 @@ class FloatGraphFromQdqTest(unittest.TestCase):
 
     def test_a_quantised_tensor_read_as_integers_is_refused(self) -> None:
         with self.assertRaisesRegex(ValueError, "not a QDQ pair"):
-            float_graph_from_qdq(_qdq_conv(output_through_pair=False))
+            float_graph_from_qdq(qdq_conv(output_through_pair=False))
 
 
 class _Folded(nn.Module):
