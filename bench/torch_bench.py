@@ -6,6 +6,7 @@
     /usr/bin/python3 bench/torch_bench.py matmul --threads 2 --n 2048 --reps 5
     /usr/bin/python3 bench/torch_bench.py matmul-onnx --n 2048 --out matmul.onnx
     /usr/bin/python3 bench/torch_bench.py decode --dir study/ --reps 3
+    /usr/bin/python3 bench/torch_bench.py train-step --model inception_resnet_v2 --batch 8 --threads 2
 
 Each prints one JSON object on stdout.
 
@@ -20,6 +21,10 @@ Each prints one JSON object on stdout.
 * ``matmul``: the machine's measured fp32 peak: best of `reps` square torch.matmul at the given
   thread count, 2n^3 FLOPs each.
 * ``matmul-onnx``: writes a one-node MatMul graph so onnxruntime-node can measure its own peak.
+* ``train-step``: seconds per optimiser step of the training script's own step
+  (models/training/engine.train_step: AdamW, the forward pass autocast or not) on random HU slices,
+  in float32 and in bfloat16 autocast, each contiguous and channels_last, ``--steps`` steps each
+  after one warm-up step: what ``train --bf16`` saves on this CPU (models/training/README.md).
 * ``decode``: pydicom + numpy from file bytes in memory to float32 Hounsfield slices
   (pixel_array x RescaleSlope + RescaleIntercept), the baseline for the app's reader.
 """
@@ -168,6 +173,35 @@ def cmd_decode(a: argparse.Namespace) -> Dict[str, object]:
     return {"slices": len(blobs), "passSeconds": times, "pydicom": pydicom.__version__, "checksum": checksum}
 
 
+def cmd_train_step(a: argparse.Namespace) -> Dict[str, object]:
+    from models.training.engine import prepare_cpu, train_step
+    from models.training.registry import create_model
+
+    prepare_cpu(a.threads)
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    hu = torch.randn(a.batch, 1, 512, 512, generator=g) * 40 + 30
+    window = torch.tensor([[40.0, 80.0]] * a.batch)
+    labels = (torch.rand(a.batch, 6, generator=g) > 0.7).float()
+    out: Dict[str, object] = {"model": a.model, "batch": a.batch, "threads": a.threads}
+    for layout in ("contiguous", "channels_last"):
+        model = create_model(a.model)
+        fmt = torch.channels_last if layout == "channels_last" else torch.contiguous_format
+        model = model.to(memory_format=fmt)
+        x = hu.contiguous(memory_format=fmt)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+        for precision in ("float32", "bf16"):
+            seconds = []
+            for _ in range(1 + a.steps):
+                t0 = time.perf_counter()
+                train_step(model, optimizer, loss_fn, x, window, labels, bf16=precision == "bf16")
+                seconds.append(time.perf_counter() - t0)
+            out[f"{layout}_{precision}"] = {"warmupSeconds": seconds[0], "stepSeconds": seconds[1:]}
+    return out
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -193,8 +227,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     d = sub.add_parser("decode")
     d.add_argument("--dir", required=True)
     d.add_argument("--reps", type=int, default=3)
+    ts = sub.add_parser("train-step")
+    ts.add_argument("--model", required=True)
+    ts.add_argument("--batch", type=int, default=8)
+    ts.add_argument("--threads", type=int, default=2)
+    ts.add_argument("--steps", type=int, default=2)
     a = ap.parse_args(argv)
-    handlers = {"info": cmd_info, "model": cmd_model, "matmul": cmd_matmul, "matmul-onnx": cmd_matmul_onnx, "decode": cmd_decode}
+    handlers = {"info": cmd_info, "model": cmd_model, "matmul": cmd_matmul, "matmul-onnx": cmd_matmul_onnx, "decode": cmd_decode,
+                "train-step": cmd_train_step}
     print(json.dumps(handlers[a.cmd](a)))
     return 0
 
