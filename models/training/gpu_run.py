@@ -7,6 +7,10 @@ On the GPU machine, from the repository root (one command of at most 9.5 minutes
     python3 -m models.training.gpu_run train --minutes 6 --series DIR --out "$OUT"   # ≈ 9 min in all
     python3 -m models.training.gpu_run fetch --part 2 --out "$OUT"                   # the rest, while warm
 
+Inception-ResNet-V2's int8 file and the checkout do not fit one call (64 MiB): the file comes in a
+call of its own before, and ``train --weights-from FOLDER`` puts it in place (models/training/README.md,
+"The GPU script"); without it that network trains from scratch.
+
 Back here, with the pieces of every part in one folder:
 
     /usr/bin/python3 -m models.training.gpu_run unpack --from DIR               # -> runs/<id>/best.pt, ...
