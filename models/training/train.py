@@ -11,7 +11,8 @@ The recipe: AdamW, linear warm-up then cosine decay over the run's budget (``--m
 average of the weights (evaluated, checkpointed as the model, exported), augmentation of each batch
 on the device (``augment.py``), bf16 autocast and channels_last on CUDA, and on a CPU with ``--bf16``
 (AVX-512 BF16: an Inception-ResNet-V2 step about 1.7x faster on a 2-core EPYC, the Conv-LSTM's
-1.5-2x, EfficientNet-B3's no faster; models/training/README.md, bench/torch_bench.py train-step). One DataLoader serves the whole run.
+1.5-2x, EfficientNet-B3's no faster; models/training/README.md, bench/torch_bench.py train-step).
+One DataLoader serves the whole run.
 
 Runs add up: ``--init onnx`` starts from the committed weights in models/<id>/ (or ``--init PATH``
 from a checkpoint), so training done on different days and machines accumulates; every checkpoint
