@@ -28,12 +28,7 @@ if str(REPO_ROOT) not in sys.path:
 
 import onnx  # noqa: E402
 
-from models.training.onnx_utils import float_graph_from_qdq, sha256  # noqa: E402
-
-
-def _is_graph(f: Dict[str, object]) -> bool:
-    return f.get("role", "model") == "model" and str(f["path"]).endswith(".onnx")
-
+from models.training.onnx_utils import cpu_graph, float_graph_from_qdq, graphs_of, sha256  # noqa: E402
 
 def _link_tree(src: Path, dst: Path, model_dirs: List[str]) -> None:
     """dst mirrors src through links: each top-level entry, and file by file inside the networks'
@@ -55,8 +50,7 @@ def float_models(models_dir: Path, out: Path) -> Dict[str, Dict[str, object]]:
     _link_tree(models_dir, out, [Path(f["path"]).parts[0] for m in manifest["models"] for f in m["files"]])
     report: Dict[str, Dict[str, object]] = {}
     for m in manifest["models"]:
-        graphs = [f for f in m["files"] if _is_graph(f)]
-        cpu = next((f for f in graphs if "cpu" in (f.get("providers") or ["cpu"])), graphs[0])
+        graphs, cpu = graphs_of(m), cpu_graph(m)
         if cpu.get("precision") != "int8":
             report[m["id"]] = {"path": cpu["path"], "source": "float file (the CPU file already)"}
             continue

@@ -141,12 +141,11 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, object]:
     elif args.weights == "runtime":
         # The file the app runs on a CPU, run by onnxruntime: the only way to evaluate a network
         # shipped in int8 alone, whose float weights are not kept.
-        from .onnx_utils import read_manifest
+        from .onnx_utils import cpu_graph, read_manifest
         from .quantize import cpu_session, run_batches
 
         entry = next(m for m in read_manifest()["models"] if m["id"] == args.model)
-        graphs = [f for f in entry["files"] if f.get("role", "model") == "model" and f["path"].endswith(".onnx")]
-        cpu = next((f for f in graphs if "cpu" in (f.get("providers") or ["cpu"])), graphs[0])
+        cpu = cpu_graph(entry)
         sess = cpu_session(MODELS_DIR / cpu["path"], threads=args.threads or 1)
         sets = _sets(args)
         prob = {s: run_batches(sess, {"hu": sets[s]["hu"].astype(np.float32), "window": sets[s]["window"].astype(np.float32)},

@@ -422,6 +422,18 @@ def file_sizes(files: List[Path]) -> List[Tuple[str, int]]:
 MANIFEST = MODELS_DIR / "manifest.json"
 
 
+def graphs_of(entry: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """A manifest model's ONNX graphs (not their external data), as the app's manifest.ts roleOf reads them."""
+    return [f for f in entry["files"] if f.get("role", "model") == "model" and str(f["path"]).endswith(".onnx")]
+
+
+def cpu_graph(entry: Dict[str, Any]) -> Dict[str, Any]:
+    """The graph the app loads on the CPU provider (manifest.ts graphFor): the one listing "cpu",
+    else one that names no providers, else the first."""
+    graphs = graphs_of(entry)
+    return next((f for f in graphs if "cpu" in (f.get("providers") or ["cpu"])), graphs[0])
+
+
 def read_manifest() -> Dict[str, Any]:
     if MANIFEST.exists():
         return json.loads(MANIFEST.read_text())

@@ -83,6 +83,9 @@ class OnTheFlyTrainTest(unittest.TestCase):
             self.assertTrue(r["state"]["run"]["bf16"])
             weights = load_checkpoint(out / "last.pt")["model"]
             self.assertTrue(all(bool(torch.isfinite(v).all()) for v in weights.values() if v.is_floating_point()))
+            # trained in the layout bf16 convolutions want, as on CUDA
+            convs = [v for v in weights.values() if v.ndim == 4 and v.shape[2] > 1]
+            self.assertTrue(convs and all(v.is_contiguous(memory_format=torch.channels_last) for v in convs))
 
 
 if __name__ == "__main__":
