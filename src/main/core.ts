@@ -11,7 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_SETTLE_MS } from './assemble/index.js';
+import { requeueAwaitingSeries, settleSeries, wouldBeRead, DEFAULT_RELEASE_SETTLE_MS, DEFAULT_SETTLE_MS, ReleasedSeries } from './assemble/index.js';
 import { PooledFrameDecoder, type FrameDecoder } from './dicom/index.js';
 import { AWAITING_MODEL_REASON, loadManifest, MODEL_STATES_SETTING, type Manifest, type ScoringProgress, type SeriesScorer } from './inference/index.js';
 import { HeldFiles, Ingest, type IngestOutcome } from './ingest/index.js';
@@ -40,6 +40,11 @@ export interface CoreOptions {
    */
   sharedDir?: string | undefined;
   settleMs?: number;
+  /**
+   * Receiving: how long after a sender released the association that carried all of a series it
+   * settles (assemble/release.ts; default DEFAULT_RELEASE_SETTLE_MS); null: only the settle wait.
+   */
+  releaseSettleMs?: number | null;
   /** How long a file's size must be stable before it is read (watch mode). */
   stableMs?: number;
   modelsDir?: string;
@@ -166,6 +171,9 @@ export class TriageCore {
   private manifestCache: Manifest | undefined;
   private readonly releaseLock: () => void;
   private receiver: DicomReceiver | undefined;
+  /** Series a sender's release completed (listen()); undefined when releases do not settle. */
+  private releases: ReleasedSeries | undefined;
+  private releaseTimer: NodeJS.Timeout | undefined;
   /** Received slices answered success while the database could not take them (listen()). */
   private held: HeldFiles | undefined;
   private ownDecoder: PooledFrameDecoder | undefined;
@@ -308,13 +316,16 @@ export class TriageCore {
     const held = new HeldFiles(join(this.dataDir, 'awaiting-database'));
     this.held = held;
     for (const path of held.held()) this.enqueueIngest(path);
+    const releaseSettleMs = this.opts.releaseSettleMs === undefined ? DEFAULT_RELEASE_SETTLE_MS : this.opts.releaseSettleMs;
+    const releases = releaseSettleMs === null ? undefined : new ReleasedSeries(releaseSettleMs);
+    this.releases = releases;
     const receiver = new DicomReceiver({
       port: opts.port,
       aeTitle: opts.aeTitle,
       allowedCallingAeTitles: opts.allowedCallingAeTitles ?? [],
       ...(opts.host ? { host: opts.host } : {}),
       spoolDir: join(this.dataDir, 'received'),
-      onInstance: async (path) => {
+      onInstance: async (path, info) => {
         // Known unreachable: no connection attempt (a cut network costs the connect timeout) for
         // a slice that is kept either way.
         if (this.unreachable) return this.holdReceived(path);
@@ -339,6 +350,12 @@ export class TriageCore {
         if (outcome.outcome === 'conflict') {
           throw new StoreRefusedError(STORE_STATUS.cannotUnderstand, `conflict: ${outcome.reason ?? 'SOP Instance UID already stored with other pixels'}`);
         }
+        if (outcome.seriesUid) releases?.carriedSlice(info.association, outcome.seriesUid);
+      },
+      onAssociationEnd: (end) => {
+        if (!releases || this.closed) return;
+        releases.ended(end.association, end.released);
+        this.armReleaseTimer();
       },
       log: (m) => this.log(`receiver: ${m}`),
     });
@@ -351,22 +368,37 @@ export class TriageCore {
   private startSettling(): void {
     if (this.settleTimer) return;
     const tick = Math.max(100, Math.min(1000, this.settleMs / 4));
-    this.settleTimer = setInterval(() => {
-      try {
-        this.takeBackJobsLostToDatabase();
-        // Claimable work includes a job whose claimant's lease ran out: a workstation that died
-        // mid-job has its job taken over here, not only at this one's next start.
-        const work = this.settle(false).length > 0 || this.store.jobs.claimable(INFER_JOB) > 0;
-        // The database answered: a slice received from now on is tried at once, not held first.
-        this.unreachable = null;
-        if (work) this.track(this.runJobs());
-        else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
-      } catch (err) {
-        // The database went away: settling resumes at a tick once it answers again.
-        if (!this.databaseGone(err)) this.log(`settling failed: ${(err as Error).message}`);
-      }
-    }, tick);
+    this.settleTimer = setInterval(() => this.settleTick(), tick);
     this.track(this.runJobs());
+  }
+
+  /** Settles what is due and starts the work it makes; at every tick, and when a release's grace ends. */
+  private settleTick(): void {
+    try {
+      this.takeBackJobsLostToDatabase();
+      // Claimable work includes a job whose claimant's lease ran out: a workstation that died
+      // mid-job has its job taken over here, not only at this one's next start.
+      const work = this.settle(false).length > 0 || this.store.jobs.claimable(INFER_JOB) > 0;
+      // The database answered: a slice received from now on is tried at once, not held first.
+      this.unreachable = null;
+      if (work) this.track(this.runJobs());
+      else if (this.opts.provisionalScores !== false) this.track(this.runProvisional());
+    } catch (err) {
+      // The database went away: settling resumes at a tick once it answers again.
+      if (!this.databaseGone(err)) this.log(`settling failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Settles at the moment the next release's grace ends rather than at the tick after it. */
+  private armReleaseTimer(): void {
+    const dueIn = this.releases?.nextDueInMs();
+    if (dueIn === undefined || this.closed) return;
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = undefined;
+      this.settleTick();
+      this.armReleaseTimer();
+    }, dueIn);
   }
 
   private enqueueIngest(path: string): void {
@@ -452,8 +484,12 @@ export class TriageCore {
   }
 
   settle(force: boolean): string[] {
-    const settled = settleSeries(this.store, { settleMs: this.settleMs, jobKind: INFER_JOB, force });
-    for (const seriesUid of settled) this.emit({ type: 'series-ready', seriesUid });
+    const released = this.releases?.takeDue();
+    const settled = settleSeries(this.store, { settleMs: this.settleMs, jobKind: INFER_JOB, force, ...(released ? { released } : {}) });
+    for (const seriesUid of settled) {
+      if (released?.has(seriesUid)) this.log(`series ${seriesUid} settled: its sender released the association that carried all of it`);
+      this.emit({ type: 'series-ready', seriesUid });
+    }
     return settled;
   }
 
@@ -694,6 +730,7 @@ export class TriageCore {
   async stop(): Promise<void> {
     this.closed = true;
     if (this.settleTimer) clearInterval(this.settleTimer);
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
     await this.watcher?.close();
     await this.receiver?.stop();
     await Promise.allSettled([...this.pending]);

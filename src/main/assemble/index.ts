@@ -3,16 +3,19 @@
  * with their slices ordered and a job of the caller's kind (the core's inference job) queued.
  *
  * A series is ready when no slice has arrived for the settle period (default 10 s) — scanners
- * and PACS send a series as a burst, and scoring half a head would rank it wrongly. An explicit
- * `import` settles everything at once. Slices are ordered by ImagePositionPatient projected on
+ * and PACS send a series as a burst, and scoring half a head would rank it wrongly — or sooner,
+ * 2 s after the DICOM sender released the association that carried all of it (release.ts). An
+ * explicit `import` settles everything at once. Slices are ordered by ImagePositionPatient projected on
  * the slice normal (PS3.3 C.7.6.2.1.1), which is right for gantry-tilted series too; when a slice
  * lacks a position the whole series falls back to InstanceNumber.
  */
 import { positionAlongNormal, sliceNormal, type Orientation, type Vec3 } from '../dicom/index.js';
-import type { InstanceRow, SliceOrder, Store } from '../store/index.js';
+import type { InstanceRow, SeriesRow, SliceOrder, Store } from '../store/index.js';
+import type { ReleaseMark } from './release.js';
 import { chooseSeries } from './select.js';
 
 export type { SeriesFacts, SeriesChoice } from './select.js';
+export { DEFAULT_RELEASE_SETTLE_MS, ReleasedSeries, type ReleaseMark } from './release.js';
 
 export const DEFAULT_SETTLE_MS = 10_000;
 
@@ -37,15 +40,29 @@ export function orderSlices(instances: readonly InstanceRow[]): SliceOrder[] {
 }
 
 /**
- * Settles every series whose last slice is older than `settleMs` (all of them when `force`): its
- * final order, its ready state and its `jobKind` job are written in one transaction.
+ * Settles every series whose last slice is older than `settleMs` (all of them when `force`), and
+ * every series a sender's release completed (`released`, from release.ts: no slice arrived after
+ * the release nor beyond what the released association carried): its final order, its ready
+ * state and its `jobKind` job are written in one transaction.
  */
-export function settleSeries(store: Store, opts: { settleMs: number; jobKind: string; force?: boolean; now?: Date }): string[] {
+export function settleSeries(
+  store: Store,
+  opts: { settleMs: number; jobKind: string; force?: boolean; now?: Date; released?: ReadonlyMap<string, ReleaseMark> },
+): string[] {
   const now = opts.now ?? new Date();
   const cutoff = opts.force ? null : new Date(now.getTime() - opts.settleMs).toISOString();
+  const released = opts.released ?? new Map<string, ReleaseMark>();
+  const complete = (s: SeriesRow): boolean => {
+    const mark = released.get(s.seriesUid);
+    return mark !== undefined && s.lastArrivalAt <= mark.releasedAt && s.sliceCount <= mark.slices;
+  };
+  const toSettle =
+    cutoff === null || released.size === 0
+      ? store.series.toSettle(cutoff)
+      : store.series.toSettle(null).filter((s) => s.lastArrivalAt <= cutoff || complete(s));
   const settled: string[] = [];
   const studies = new Set<string>();
-  for (const series of store.series.toSettle(cutoff)) {
+  for (const series of toSettle) {
     const order = orderSlices(store.instances.ofSeries(series.seriesUid));
     store.transaction(() => {
       store.instances.writeOrder(order);

@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { DEFAULT_RELEASE_SETTLE_MS } from '../assemble/index.js';
 import { compose, defaultDataDir, type TriageCore } from '../core.js';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,7 +79,7 @@ function openReader(cmd: Command): TriageCore {
  */
 async function openWorkstation(
   cmd: Command,
-  extra: { settleMs?: number; stableMs?: number } = {},
+  extra: { settleMs?: number; stableMs?: number; releaseSettleMs?: number | null } = {},
   dataDirOverride?: string,
   create: 'always' | 'with-init' = 'with-init',
 ): Promise<Workstation> {
@@ -182,6 +183,14 @@ function registerImportCommand(program: Command, out: Out): void {
 }
 
 /** `triage watch [folder] [--listen port]`: a station that reads slices as they land until Ctrl-C. */
+/** `--release-settle`: seconds (milliseconds returned), or 'off'. */
+function parseReleaseSettle(value: string): number | null {
+  if (value === 'off') return null;
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) throw new InvalidArgumentError(`"${value}" is not a number of seconds ≥ 0 or 'off'`);
+  return seconds * 1000;
+}
+
 function registerWatchCommand(program: Command): void {
   program
     .command('watch')
@@ -190,17 +199,30 @@ function registerWatchCommand(program: Command): void {
     .option('--settle <seconds>', 'a series is ready when no slice arrived for this long', '10')
     .option('--stable <seconds>', 'a file is read once its size has not changed for this long', '2')
     .option('--listen <port>', 'also run the DICOM receiver (C-STORE SCP) on this port')
+    .addOption(
+      new Option(
+        '--release-settle <seconds>',
+        "receiving: a series is ready this long after its sender released the association that carried all of it ('off': only --settle)",
+      )
+        .argParser(parseReleaseSettle)
+        .default(DEFAULT_RELEASE_SETTLE_MS, String(DEFAULT_RELEASE_SETTLE_MS / 1000)),
+    )
     .option('--ae <title>', 'our AE title for the receiver', 'ICH_TRIAGE')
     .option('--allow <titles>', 'calling AE titles allowed to send, comma-separated (default: any)')
     .option('--bind <host>', 'interface the receiver listens on (default 127.0.0.1)')
     .action(async (
       folder: string | undefined,
-      opts: { settle: string; stable: string; listen?: string; ae: string; allow?: string; bind?: string },
+      opts: { settle: string; stable: string; releaseSettle: number | null; listen?: string; ae: string; allow?: string; bind?: string },
       cmd: Command,
     ) => {
       if (!folder && !opts.listen) throw new InvalidArgumentError('give a folder to watch, --listen <port>, or both');
       // A watch is a station's first start: it makes its data folder.
-      const ws = await openWorkstation(cmd, { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000 }, undefined, 'always');
+      const ws = await openWorkstation(
+        cmd,
+        { settleMs: Number(opts.settle) * 1000, stableMs: Number(opts.stable) * 1000, releaseSettleMs: opts.releaseSettle },
+        undefined,
+        'always',
+      );
       const { core } = ws;
       core.on((e) => {
         if (e.type === 'file' && e.outcome.outcome !== 'unchanged') {

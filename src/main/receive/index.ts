@@ -18,3 +18,4 @@
 export { DicomReceiver } from './receiver.js';
 export { STATUS as STORE_STATUS, StoreRefusedError } from './scp.js';
 export type { ReceiverOptions, ReceiverStats } from './receiver.js';
+export type { AssociationEnd, InstanceInfo } from './scp.js';

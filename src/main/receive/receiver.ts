@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import dimse from 'dcmjs-dimse';
-import { StoreScp, type ScpContext } from './scp.js';
+import { StoreScp, type AssociationEnd, type InstanceInfo, type ScpContext } from './scp.js';
 import { TEMP_SUFFIX } from './spool.js';
 import { storageTransferSyntaxes } from './syntaxes.js';
 
@@ -22,7 +22,12 @@ export interface ReceiverOptions {
   /** Calling AE titles allowed to associate; empty allows any. */
   allowedCallingAeTitles: string[];
   spoolDir: string;
-  onInstance: (filePath: string, info: { callingAeTitle: string; sopInstanceUid: string }) => Promise<void>;
+  onInstance: (filePath: string, info: InstanceInfo) => Promise<void>;
+  /**
+   * Once per accepted association, after every store it carried has been answered: whether the
+   * sender released it (it has sent what it meant to send) or it was aborted or dropped.
+   */
+  onAssociationEnd?: (end: AssociationEnd) => void;
   log?: (msg: string) => void;
 }
 
@@ -68,13 +73,14 @@ function routeLibraryLog(): void {
 }
 
 export class DicomReceiver {
-  private readonly opts: Required<Omit<ReceiverOptions, 'log'>> & { log: (msg: string) => void };
+  private readonly opts: Required<Omit<ReceiverOptions, 'log' | 'onAssociationEnd'>> & Pick<ReceiverOptions, 'onAssociationEnd'> & { log: (msg: string) => void };
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   /** Connections without an accepted association yet, oldest first (Map keeps insertion order). */
   private readonly unassociated = new Map<Socket, { peer: string; at: number }>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly counters: ReceiverStats = { associations: 0, stored: 0, rejected: 0, failed: 0 };
+  private associationsNumbered = 0;
 
   constructor(opts: ReceiverOptions) {
     if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new RangeError(`invalid port ${opts.port}`);
@@ -87,6 +93,7 @@ export class DicomReceiver {
       allowedCallingAeTitles: opts.allowedCallingAeTitles.map((t) => t.trim()).filter((t) => t.length > 0),
       spoolDir: opts.spoolDir,
       onInstance: opts.onInstance,
+      onAssociationEnd: opts.onAssociationEnd,
       log: opts.log ?? (() => undefined),
     };
   }
@@ -121,6 +128,8 @@ export class DicomReceiver {
       spoolDir: this.opts.spoolDir,
       transferSyntaxes: storageTransferSyntaxes(),
       onInstance: this.opts.onInstance,
+      onAssociationEnd: this.opts.onAssociationEnd,
+      nextAssociation: () => ++this.associationsNumbered,
       log: this.opts.log,
       counters: this.counters,
       track: (p) => {

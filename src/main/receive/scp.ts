@@ -55,12 +55,33 @@ export function errorComment(reason: string): string {
   return clean.length <= 64 ? clean : `${clean.slice(0, 61)}...`;
 }
 
+/** Which association an instance came in (numbered from 1 per receiver, in the order accepted). */
+export interface InstanceInfo {
+  callingAeTitle: string;
+  sopInstanceUid: string;
+  association: number;
+}
+
+/** How an accepted association ended: `released` when the sender asked for A-RELEASE (it has sent what it meant to). */
+export interface AssociationEnd {
+  association: number;
+  callingAeTitle: string;
+  released: boolean;
+}
+
 export interface ScpContext {
   aeTitle: string;
   allowedCallingAeTitles: readonly string[];
   spoolDir: string;
   transferSyntaxes: ReadonlySet<string>;
-  onInstance: (filePath: string, info: { callingAeTitle: string; sopInstanceUid: string }) => Promise<void>;
+  onInstance: (filePath: string, info: InstanceInfo) => Promise<void>;
+  /**
+   * Once per accepted association, after every store it carried has been answered: released by
+   * the sender, or aborted/dropped.
+   */
+  onAssociationEnd?: (end: AssociationEnd) => void;
+  /** The number the next accepted association gets. */
+  nextAssociation: () => number;
   log: (msg: string) => void;
   counters: { associations: number; stored: number; rejected: number; failed: number };
   /** Lets stop() wait for stores in flight. */
@@ -73,6 +94,11 @@ type Outcome = { path: string } | { status: number; reason: string };
 
 export class StoreScp extends Scp {
   private callingAeTitle = '';
+  /** This connection's association number once accepted; 0 before. (`association` is the library's own field.) */
+  private associationNumber = 0;
+  private ended = false;
+  /** Stores of this association not yet answered. */
+  private readonly storing = new Set<Promise<unknown>>();
   private current: SpoolFile | undefined;
   private readonly spools = new WeakMap<Writable, { spool?: SpoolFile; request: CStoreRequest; refusal?: Outcome }>();
   private readonly outcomes = new WeakMap<CStoreRequest, Promise<Outcome>>();
@@ -84,7 +110,10 @@ export class StoreScp extends Scp {
   ) {
     super(peer, opts);
     // A dropped peer (close, abort, timeout) must not leave a half-written temp file.
-    this.on('close', () => this.dropPartial('connection closed'));
+    this.on('close', () => {
+      this.dropPartial('connection closed');
+      this.end(false);
+    });
   }
 
   override associationRequested(association: Association): void {
@@ -110,6 +139,7 @@ export class StoreScp extends Scp {
     }
     for (const { context } of association.getPresentationContexts()) this.negotiate(context);
     this.ctx.counters.associations++;
+    this.associationNumber = this.ctx.nextAssociation();
     this.ctx.log(`association from "${calling}" accepted`);
     this.ctx.associated?.(this.peer);
     this.sendAssociationAccept();
@@ -151,6 +181,15 @@ export class StoreScp extends Scp {
 
   override associationReleaseRequested(): void {
     this.sendAssociationReleaseResponse();
+    this.end(true);
+  }
+
+  /** Reports the association's end once, after the stores it carried are answered. */
+  private end(released: boolean): void {
+    if (this.ended || this.associationNumber === 0) return;
+    this.ended = true;
+    const end: AssociationEnd = { association: this.associationNumber, callingAeTitle: this.callingAeTitle, released };
+    void Promise.allSettled([...this.storing]).then(() => this.ctx.onAssociationEnd?.(end));
   }
 
   override abort(source: number, reason: number): void {
@@ -226,6 +265,8 @@ export class StoreScp extends Scp {
       callback(response);
     });
     this.ctx.track(work);
+    this.storing.add(work);
+    void work.finally(() => this.storing.delete(work));
   }
 
   private async store(request: CStoreRequest): Promise<{ status: number; comment?: string }> {
@@ -237,7 +278,7 @@ export class StoreScp extends Scp {
       return { status: outcome.status, comment: outcome.reason };
     }
     try {
-      await this.ctx.onInstance(outcome.path, { callingAeTitle: this.callingAeTitle, sopInstanceUid });
+      await this.ctx.onInstance(outcome.path, { callingAeTitle: this.callingAeTitle, sopInstanceUid, association: this.associationNumber });
       this.ctx.counters.stored++;
       return { status: STATUS.success };
     } catch (e) {
