@@ -7,7 +7,9 @@
  * how they arrive: copied one after another as fast as the disk takes them, or at a scanner's
  * pace (a number of slices per second, as a CT reconstructs and sends them), into the import folder
  * or over DICOM to the app's receiver (C-STORE, one association a slice, sent by dcmtk's storescu as
- * a scanner's network node would; no stability wait applies to an instance the receiver stored).
+ * a scanner's network node would; no stability wait applies to an instance the receiver stored), or
+ * pushed to the receiver in one association that is then released (storescu given every file, as a
+ * PACS forwards a study or a scanner transfers a finished series; the clock starts at the release).
  * Output (stdout, one JSON line): the total and its parts — the stability wait plus reading the
  * last files, the settle wait, inference of every model with storing, the worklist query — and
  * this process's peak RSS (VmHWM) with all models loaded; the inference worker is a thread of
@@ -33,8 +35,11 @@ export interface E2eInput {
   timeoutMs: number;
   /** Slices per second as a scanner sends them; absent: as fast as the disk takes them. */
   paceSlicesPerSecond?: number;
-  /** 'folder' (the default): copied into the watched import folder; 'dicom': sent to the receiver. */
-  arrival?: 'folder' | 'dicom';
+  /**
+   * 'folder' (the default): copied into the watched import folder; 'dicom': sent to the receiver,
+   * one association a slice; 'dicom-association': every slice in one association (no pace).
+   */
+  arrival?: 'folder' | 'dicom' | 'dicom-association';
 }
 
 export interface E2eOutput {
@@ -127,10 +132,11 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
     }
   });
   let deliver: (file: string) => Promise<unknown>;
-  if (inp.arrival === 'dicom') {
+  let storescuArgs: string[] = [];
+  if (inp.arrival === 'dicom' || inp.arrival === 'dicom-association') {
     const receiver = await core.listen({ port: 0, aeTitle: 'ICH_TRIAGE', allowedCallingAeTitles: [BENCH_SCANNER_AE], host: '127.0.0.1' });
-    const args = ['-aet', BENCH_SCANNER_AE, '-aec', 'ICH_TRIAGE', '127.0.0.1', String(receiver.port)];
-    deliver = (f) => run('storescu', [...args, f]);
+    storescuArgs = ['-aet', BENCH_SCANNER_AE, '-aec', 'ICH_TRIAGE', '127.0.0.1', String(receiver.port)];
+    deliver = (f) => run('storescu', [...storescuArgs, f]);
   } else {
     ws.startWatch(importDir);
     await sleep(1000); // the watcher's initial scan of the empty folder
@@ -143,11 +149,16 @@ async function main(inp: E2eInput): Promise<E2eOutput> {
   // slice" starts when the last copy returned, or when the last C-STORE began: the receiver
   // acknowledges an instance once it is stored, so storing it counts against the app.
   const gapMs = inp.paceSlicesPerSecond ? 1000 / inp.paceSlicesPerSecond : 0;
-  for (const [i, f] of inp.files.entries()) {
-    const due = copyStart + i * gapMs;
-    if (gapMs && performance.now() < due) await sleep(due - performance.now());
-    if (inp.arrival === 'dicom' && i === inp.files.length - 1) lastCopiedAt = performance.now();
-    await deliver(f);
+  if (inp.arrival === 'dicom-association') {
+    // One association: storescu stores every file, then releases; the release is "sent".
+    await run('storescu', [...storescuArgs, ...inp.files]);
+  } else {
+    for (const [i, f] of inp.files.entries()) {
+      const due = copyStart + i * gapMs;
+      if (gapMs && performance.now() < due) await sleep(due - performance.now());
+      if (inp.arrival === 'dicom' && i === inp.files.length - 1) lastCopiedAt = performance.now();
+      await deliver(f);
+    }
   }
   if (inp.arrival !== 'dicom') lastCopiedAt = performance.now();
 

@@ -103,6 +103,12 @@ export interface BenchResults {
    */
   scannerPaceDicom?: ScannerPaceRun;
   /**
+   * The study pushed to the receiver in one association, as fast as it takes them, then released
+   * (a PACS forward, a scanner's transfer of a finished series): the release settles the series
+   * (assemble/release.ts) at the app's default waits. Absent in older results.
+   */
+  pushedDicom?: ScannerPaceRun;
+  /**
    * The copied-at-once run and the DICOM scanner-pace run again, every network's CPU file in float
    * (the shipped float file, or an int8-only network's file dequantised: bench/float_models.py),
    * measured right after the int8 runs. Absent in results written before it existed.
@@ -120,6 +126,8 @@ export interface BenchResults {
       othersCpuShare: number | null;
     };
     scannerPaceDicom: ScannerPaceRun;
+    /** Absent in results written before the pushed run existed. */
+    pushedDicom?: ScannerPaceRun;
   };
   memory: {
     peakRssBytes: number | null;
@@ -159,14 +167,20 @@ export interface BenchResults {
 }
 
 export interface ScannerPaceRun {
-  /** How the slices arrived: copied into the import folder, or sent to the DICOM receiver. */
-  arrival?: 'folder' | 'dicom';
+  /**
+   * How the slices arrived: copied into the import folder, sent to the DICOM receiver one
+   * association a slice ('dicom'), or pushed in one association and released ('dicom-association').
+   */
+  arrival?: 'folder' | 'dicom' | 'dicom-association';
   slices: number;
-  slicesPerSecond: number;
-  /** First slice → last slice copied (or its C-STORE begun). */
+  /** The pace; null where the slices went as fast as the receiver took them ('dicom-association'). */
+  slicesPerSecond: number | null;
+  /** First slice → last slice copied (or its C-STORE begun; for one association, its release). */
   arrivalSeconds: number;
   settleMs: number;
   stableMs: number;
+  /** Over DICOM: the wait after a release that settles the series its association carried whole (absent in older results). */
+  releaseSettleMs?: number;
   /** First file copied → the first provisional score. */
   firstProvisionalSeconds: number | null;
   /** Last file copied → the study ranked by a score from every slice, provisional or final. */

@@ -25,7 +25,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_EXTERNAL_POLL_MS } from '../src/main/api/index.js';
-import { DEFAULT_SETTLE_MS } from '../src/main/assemble/index.js';
+import { DEFAULT_RELEASE_SETTLE_MS, DEFAULT_SETTLE_MS } from '../src/main/assemble/index.js';
 import { DEFAULT_STABLE_MS } from '../src/main/watch/index.js';
 import { loadManifest, graphFor, DEFAULT_MODELS_DIR } from '../src/main/inference/index.js';
 import { benchDecode } from './decode.js';
@@ -449,6 +449,14 @@ export async function runBench(argv: string[]): Promise<number> {
       opts,
     );
     const pacedDicom = need(pacedDicomRun, 'end to end at a scanner\'s pace over DICOM');
+    // A PACS forward or a scanner's transfer of a finished series: one association, then released.
+    log(`end to end over DICOM in one association: ${files.length} slices pushed to the receiver, then released…`);
+    const pushedDicomRun = await runTsChild<E2eOutput>(
+      'bench/e2e-child.ts',
+      { ...e2eInput, workDir: join(work, 'e2e-pushed-dicom'), settleMs: DEFAULT_SETTLE_MS, stableMs: DEFAULT_STABLE_MS, arrival: 'dicom-association' },
+      opts,
+    );
+    const pushedDicom = need(pushedDicomRun, 'end to end over DICOM in one association');
     // The same two runs with every network's CPU file in float: what int8 saves, end to end.
     log('end to end in float: the study copied at once, then at a scanner\'s pace over DICOM…');
     const floatE2eRun = await runTsChild<E2eOutput>('bench/e2e-child.ts', { ...e2eInput, workDir: join(work, 'e2e-float'), modelsDir: floatModelsDir }, opts);
@@ -459,13 +467,20 @@ export async function runBench(argv: string[]): Promise<number> {
       opts,
     );
     const floatPacedDicom = need(floatPacedDicomRun, 'end to end in float at a scanner\'s pace over DICOM');
-    const paceFigures = (run: E2eOutput, arrival: 'folder' | 'dicom', others: number | null): ScannerPaceRun => ({
+    const floatPushedDicomRun = await runTsChild<E2eOutput>(
+      'bench/e2e-child.ts',
+      { ...e2eInput, workDir: join(work, 'e2e-float-pushed-dicom'), modelsDir: floatModelsDir, settleMs: DEFAULT_SETTLE_MS, stableMs: DEFAULT_STABLE_MS, arrival: 'dicom-association' },
+      opts,
+    );
+    const floatPushedDicom = need(floatPushedDicomRun, 'end to end in float over DICOM in one association');
+    const paceFigures = (run: E2eOutput, arrival: NonNullable<ScannerPaceRun['arrival']>, others: number | null): ScannerPaceRun => ({
       arrival,
       slices: run.slices,
-      slicesPerSecond: s.scannerSlicesPerSecond,
+      slicesPerSecond: arrival === 'dicom-association' ? null : s.scannerSlicesPerSecond,
       arrivalSeconds: run.copySeconds,
       settleMs: DEFAULT_SETTLE_MS,
       stableMs: DEFAULT_STABLE_MS,
+      ...(arrival === 'folder' ? {} : { releaseSettleMs: DEFAULT_RELEASE_SETTLE_MS }),
       firstProvisionalSeconds: run.firstProvisionalSeconds,
       rankedFromAllSlicesSeconds: run.rankedFromAllSlicesSeconds,
       finalRankedSeconds: run.rankedSeconds,
@@ -515,6 +530,7 @@ export async function runBench(argv: string[]): Promise<number> {
       },
       scannerPace: paceFigures(paced, 'folder', pacedRun.othersCpuShare),
       scannerPaceDicom: paceFigures(pacedDicom, 'dicom', pacedDicomRun.othersCpuShare),
+      pushedDicom: paceFigures(pushedDicom, 'dicom-association', pushedDicomRun.othersCpuShare),
       floatRun: {
         models: floatModels,
         copiedAtOnce: {
@@ -527,6 +543,7 @@ export async function runBench(argv: string[]): Promise<number> {
           othersCpuShare: floatE2eRun.othersCpuShare,
         },
         scannerPaceDicom: paceFigures(floatPacedDicom, 'dicom', floatPacedDicomRun.othersCpuShare),
+        pushedDicom: paceFigures(floatPushedDicom, 'dicom-association', floatPushedDicomRun.othersCpuShare),
       },
       memory: {
         peakRssBytes: e2e.peakRssBytes,
