@@ -487,7 +487,7 @@ export class TriageCore {
     const released = this.releases?.takeDue();
     const settled = settleSeries(this.store, { settleMs: this.settleMs, jobKind: INFER_JOB, force, ...(released ? { released } : {}) });
     for (const seriesUid of settled) {
-      if (released?.has(seriesUid)) this.log(`series ${seriesUid} settled: its sender released the association that carried all of it`);
+      if (released?.has(seriesUid)) this.log(`series ${seriesUid} settled after its sender released the association that carried all of it`);
       this.emit({ type: 'series-ready', seriesUid });
     }
     return settled;

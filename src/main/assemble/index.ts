@@ -5,9 +5,9 @@
  * A series is ready when no slice has arrived for the settle period (default 10 s) — scanners
  * and PACS send a series as a burst, and scoring half a head would rank it wrongly — or sooner,
  * 2 s after the DICOM sender released the association that carried all of it (release.ts). An
- * explicit `import` settles everything at once. Slices are ordered by ImagePositionPatient projected on
- * the slice normal (PS3.3 C.7.6.2.1.1), which is right for gantry-tilted series too; when a slice
- * lacks a position the whole series falls back to InstanceNumber.
+ * explicit `import` settles everything at once. Slices are ordered by ImagePositionPatient
+ * projected on the slice normal (PS3.3 C.7.6.2.1.1), which is right for gantry-tilted series too;
+ * when a slice lacks a position the whole series falls back to InstanceNumber.
  */
 import { positionAlongNormal, sliceNormal, type Orientation, type Vec3 } from '../dicom/index.js';
 import type { InstanceRow, SeriesRow, SliceOrder, Store } from '../store/index.js';

@@ -182,7 +182,6 @@ function registerImportCommand(program: Command, out: Out): void {
     });
 }
 
-/** `triage watch [folder] [--listen port]`: a station that reads slices as they land until Ctrl-C. */
 /** `--release-settle`: seconds (milliseconds returned), or 'off'. */
 function parseReleaseSettle(value: string): number | null {
   if (value === 'off') return null;
@@ -191,6 +190,7 @@ function parseReleaseSettle(value: string): number | null {
   return seconds * 1000;
 }
 
+/** `triage watch [folder] [--listen port]`: a station that reads slices as they land until Ctrl-C. */
 function registerWatchCommand(program: Command): void {
   program
     .command('watch')
