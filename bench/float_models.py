@@ -30,6 +30,7 @@ import onnx  # noqa: E402
 
 from models.training.onnx_utils import cpu_graph, float_graph_from_qdq, graphs_of, sha256  # noqa: E402
 
+
 def _link_tree(src: Path, dst: Path, model_dirs: List[str]) -> None:
     """dst mirrors src through links: each top-level entry, and file by file inside the networks'
     folders, where the float run's files are added (the manifest is written afresh)."""

@@ -485,7 +485,7 @@ export class TriageCore {
 
   settle(force: boolean): string[] {
     const released = this.releases?.takeDue();
-    const settled = settleSeries(this.store, { settleMs: this.settleMs, jobKind: INFER_JOB, force, ...(released ? { released } : {}) });
+    const settled = settleSeries(this.store, { settleMs: this.settleMs, jobKind: INFER_JOB, force, released });
     for (const seriesUid of settled) {
       if (released?.has(seriesUid)) this.log(`series ${seriesUid} settled after its sender released the association that carried all of it`);
       this.emit({ type: 'series-ready', seriesUid });

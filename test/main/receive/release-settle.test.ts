@@ -67,9 +67,8 @@ describe('through the receiver', () => {
   it('a series sent whole in one association is ready seconds after the release, not after the settle wait', async () => {
     await withCore(300, async (core, send) => {
       await send(slices);
-      const sent = Date.now();
+      // Within 10 s of the release, while the settle wait is a minute (waitFor throws otherwise).
       await waitFor(() => state(core) === 'awaiting_model', 10_000);
-      expect(Date.now() - sent).toBeLessThan(10_000);
       expect(core.worklist()[0]!.sliceCount).toBe(4);
     });
   }, 30_000);
