@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     ins.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
     ins.add_argument("--seed", type=int, default=3)
     ins.add_argument("--variants", type=int, default=12, help="studies to write (warped variants of the series)")
-    ins.add_argument("--part", choices=["held-out", "train"], default="held-out",
-                     help="the held-out slices (every fifth) or the training ones")
+    ins.add_argument("--part", choices=["held-out", "train", "all"], default="held-out",
+                     help="the held-out slices (every fifth), the training ones, or every slice of a series no "
+                          "training pool reads")
     ins.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     reuse_freed_memory()  # its workers inherit it: each study's volumes reuse the last one's pages

@@ -344,6 +344,19 @@ def split_slices(n_slices: int, every: int = 5, offset: int = 2) -> Tuple[List[i
     return [z for z in range(n_slices) if z not in held], held
 
 
+#: The parts of a real series a pool or dataset can be drawn from.
+PARTS = ("train", "held-out", "all")
+
+
+def part_slices(n_slices: int, part: str) -> List[int]:
+    """The slice numbers of ``part``: the training slices, the held-out ones (every fifth), or every
+    slice, for a series that no training pool reads (another patient and scanner to measure on)."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, not {part!r}")
+    train, held = split_slices(n_slices)
+    return {"train": train, "held-out": held, "all": list(range(n_slices))}[part]
+
+
 def inserted_study(series: RealSeries, seed: int, index: int, slices: Sequence[int], p_bleed: float = 0.55):
     """Variant ``index`` as a ``Study`` that ``write_study`` writes as DICOM: the app and ``triage
     evaluate`` then read real anatomy with drawn bleeds exactly as they read any study. The slices
@@ -382,8 +395,7 @@ def write_inserted_dataset(out_dir: str | Path, series_dir: str | Path, seed: in
     from .labels import slice_rows, study_row, write_label_files
 
     series = load_series(series_dir)
-    train, held = split_slices(len(series.hu))
-    slices = held if part == "held-out" else train
+    slices = part_slices(len(series.hu), part)
     out = Path(out_dir)
     lines, rows = [], []
     for i in range(variants):

@@ -303,14 +303,14 @@ def build_inserted(out: os.PathLike, series_dir: os.PathLike, seed: int, variant
     """Variants ``0..variants-1`` of a real series with synthetic bleeds drawn in
     (``models.phantom.insert``), as a pool with the phantom pool's layout. ``part`` picks the
     training slices or the held-out ones (every fifth slice), so a model can be measured on real
-    slices it never saw."""
-    from models.phantom.insert import load_series, split_slices
+    slices it never saw, or every slice ("all") of a series no training pool reads: another
+    patient, whose anatomy no network has learnt."""
+    from models.phantom.insert import load_series, part_slices
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     series_dir = str(Path(series_dir).resolve())
-    train, held = split_slices(len(load_series(series_dir).hu))
-    slices = train if part == "train" else held
+    slices = part_slices(len(load_series(series_dir).hu), part)
     source = {"series": series_dir, "part": part, "slices": slices}
     info_path = out / "pool.json"
     if info_path.exists():
@@ -352,8 +352,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     r.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
     r.add_argument("--seed", type=int, required=True)
     r.add_argument("--variants", type=int, required=True, help="warped variants of the series, each a pool 'study'")
-    r.add_argument("--part", choices=["train", "held-out"], default="train",
-                   help="the training slices or the held-out ones (every fifth slice)")
+    r.add_argument("--part", choices=["train", "held-out", "all"], default="train",
+                   help="the training slices, the held-out ones (every fifth slice), or every slice of a series "
+                        "no training pool reads")
     r.add_argument("--out", required=True)
     r.add_argument("--workers", type=int, default=None)
     i = sub.add_parser("info", help="print pool.json")

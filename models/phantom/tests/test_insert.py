@@ -18,8 +18,8 @@ from scipy import ndimage
 
 from models.phantom import generate_study, write_study
 from models.phantom.contract import SUBTYPES
-from models.phantom.insert import (MIN_LESION_PX, SUBTYPE_BIT, insert, load_series, segment, split_slices,
-                                   usable_slices, variant)
+from models.phantom.insert import (MIN_LESION_PX, SUBTYPE_BIT, insert, load_series, part_slices, segment,
+                                   split_slices, usable_slices, variant)
 
 warnings.filterwarnings("ignore", message="Invalid value for VR UI")
 
@@ -98,6 +98,14 @@ class TestInsertIntoASeries(unittest.TestCase):
         self.assertEqual(held, [2, 7, 12, 17, 22, 27])
         self.assertEqual(sorted(train + held), list(range(28)))
         self.assertFalse(set(train) & set(held))
+        self.assertEqual(part_slices(28, "train"), train)
+        self.assertEqual(part_slices(28, "held-out"), held)
+        # a series kept wholly out of training is measured on every slice, even a one-slice series
+        self.assertEqual(part_slices(28, "all"), list(range(28)))
+        self.assertEqual(part_slices(1, "all"), [0])
+        self.assertEqual(part_slices(1, "held-out"), [])
+        with self.assertRaises(ValueError):
+            part_slices(28, "test")
 
     def test_a_pool_of_variants_opens_like_a_phantom_pool(self):
         from models.training.pool import PoolIndex, build_inserted
@@ -111,6 +119,14 @@ class TestInsertIntoASeries(unittest.TestCase):
         self.assertEqual(info["source"]["slices"], split_slices(len(self.series.hu))[1])
         with self.assertRaises(SystemExit):
             build_inserted(root, self.tmp.name, seed=5, variants=2, part="held-out", workers=1, progress=False)
+        # every slice of the series: another pool, and the same folder will not take it
+        with self.assertRaises(SystemExit):
+            build_inserted(root, self.tmp.name, seed=4, variants=2, part="all", workers=1, progress=False)
+        every = Path(self.tmp.name) / "pool-all"
+        summary = build_inserted(every, self.tmp.name, seed=4, variants=1, part="all", workers=1, progress=False)
+        self.assertEqual(summary["slices"], len(self.series.hu))
+        self.assertEqual(json.loads((every / "pool.json").read_text())["source"]["slices"],
+                         list(range(len(self.series.hu))))
 
 
 @unittest.skipUnless(REAL.is_dir(), "the real head CT in ../shared/real-head-ct is not beside this checkout")
