@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", required=True)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--studies", type=int, default=6)
+    r.add_argument("--contrast", action="store_true",
+                   help="against the seed's contrast-enhanced phantoms only, as the corpus's reference slice is")
     r.add_argument("--levels", action="store_true",
                    help="level by level against the real non-contrast series in ../shared/real-head-ct")
     ins = sub.add_parser("inserted", help="real head CT with synthetic bleeds drawn in, as DICOM studies + labels")
@@ -83,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "realism":
         from .realism import compare
 
-        rep = compare(a.out, seed=a.seed, n_studies=a.studies)
-        print((Path(a.out) / "realism.md").read_text())
+        rep = compare(a.out, seed=a.seed, n_studies=a.studies, contrast=a.contrast)
+        print((Path(a.out) / ("realism-contrast.md" if a.contrast else "realism.md")).read_text())
         print(json.dumps(rep["distances"]))
         return 0
     return 2

@@ -183,6 +183,7 @@ class Head:
         self._build_face_and_neck()
         self._build_vessels(rng)
         self._build_calcifications(rng)
+        self._build_enhancing_small_vessels(rng)
 
     def _build_ventricles(self, u) -> None:
         """Lateral ventricles by horn (frontal, body, atrium, occipital, temporal), third and fourth,
@@ -325,6 +326,56 @@ class Head:
                 (f"pca_p3_{side}", (s * 0.21 * W, 0.05 * L, 0.26 * H), (s * 0.15 * W, 0.22 * L, 0.27 * H)),
             ]
         self.arteries.append(("basilar", (0.0, -0.07 * L, 0.05 * H), (0.0, -0.05 * L, 0.245 * H)))
+
+    def _build_enhancing_small_vessels(self, rng) -> None:
+        """With intravenous contrast the small vessels light up too: cortical arteries and veins
+        winding over the convexity a few mm under the inner table, the middle cerebral branches
+        running out of the sylvian fissures, and the internal cerebral veins over the third ventricle
+        to the vein of Galen. One to two mm across and lying in the slab, they come out at 50-145 HU
+        (blood's own range) in curved lines next to the sulci and the ventricles: what makes a real
+        contrast study read as subarachnoid or intraventricular blood. Without contrast they are
+        as dense as grey matter and are not drawn; the draws come after every other structure's,
+        so a seed's other structures stay as they were."""
+        self.small_vessels = []   # (head-frame points (x, y, z) mm along the vessel, radius mm, HU)
+        if not self.contrast:
+            return
+        u = rng.uniform
+        W, L, H = self.W, self.L, self.H
+        arc_mm = 0.5 * (W + L) * math.pi / 180.0   # mm of convexity a degree, at the widest level
+        for _ in range(int(rng.integers(50, 91))):
+            # over the surface and down into the sulci: 3-12 mm under the inner table
+            sgn, deg, z, inset = (1 if rng.random() < 0.5 else -1), u(8.0, 172.0), u(0.30, 0.90) * H, u(3.0, 12.0)
+            heading, points = u(0.0, 2.0 * math.pi), []
+            for _ in range(int(rng.integers(6, 15))):
+                points.append(self._convexity_point(sgn, deg, z, inset))
+                step = u(3.0, 6.0)
+                heading += u(-1.2, 1.2)   # winding, not straight
+                deg = min(max(deg + step * math.cos(heading) / (arc_mm * max(self.S_inner(z), 0.3)), 2.0), 178.0)
+                z = min(max(z + 0.6 * step * math.sin(heading), 0.28 * H), 0.93 * H)
+                inset = min(max(inset + u(-2.0, 2.0), 2.5), 16.0)
+            self.small_vessels.append((points, u(0.45, 0.9), self.vessel_hu * u(0.45, 0.85)))
+        for sgn in (-1, 1):
+            # middle cerebral branches: from the insula out through the sylvian fissure to the surface
+            for _ in range(int(rng.integers(3, 6))):
+                x, y, z = sgn * 0.49 * W, u(-0.22, 0.0) * L, u(0.28, 0.42) * H
+                points = [(x, y, z)]
+                heading = u(-0.6, 0.6)   # from straight out (0) towards the front or the back
+                for _ in range(int(rng.integers(5, 10))):
+                    step, heading = u(2.5, 5.0), heading + u(-0.8, 0.8)
+                    x, y, z = x + sgn * step * abs(math.cos(heading)), y + step * math.sin(heading), z + u(-1.0, 2.0)
+                    points.append((x, y, z))
+                self.small_vessels.append((points, u(0.5, 0.9), self.vessel_hu * u(0.7, 1.0)))
+            # the internal cerebral vein, in the roof of the third ventricle, to the vein of Galen
+            self.small_vessels.append(([(sgn * 2.0, -0.16 * L, 0.45 * H), (sgn * 2.5, 0.05 * L, 0.44 * H),
+                                        (sgn * 1.5, 0.24 * L, 0.40 * H), (0.0, 0.32 * L, 0.37 * H)],
+                                       0.9, self.sinus_hu * u(0.8, 1.0)))
+
+    def _convexity_point(self, sgn: int, deg: float, z: float, inset: float) -> tuple[float, float, float]:
+        """Head-frame point ``inset`` mm under the inner table at height ``z``, ``deg`` degrees from the
+        posterior midline on side ``sgn`` (as ``_inner_point``)."""
+        S = max(self.S_inner(z), 0.3)
+        x, y = self._inner_point(sgn, deg, inset / S)
+        return (x * S, y * S, z)
 
     def _build_calcifications(self, rng) -> None:
         """Calcifications (the hard negatives; age makes them likelier), the falx with its plaques, and
@@ -782,6 +833,16 @@ class Head:
                 if cap is not None:
                     composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), F32(val))
                     s.hard.add("vessels")
+        for points, radius, val in self.small_vessels:
+            for p0, p1 in zip(points, points[1:]):
+                seg = self._vessel_section(s.z, s.hs, p0, p1, radius)
+                if seg is not None:
+                    (q0, q1), w_z = seg
+                    cap = capsule(self.grid, (q0[0] + shift * 0.5 * (abs(q0[0]) < 8.0), q0[1]),
+                                  (q1[0] + shift * 0.5 * (abs(q1[0]) < 8.0), q1[1]), radius, self.grid.ps)
+                    if cap is not None:
+                        composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), F32(val))
+                        s.hard.add("small_vessels")
         if self.contrast:
             s.hard.add("contrast")
 

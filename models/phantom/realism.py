@@ -90,16 +90,26 @@ def describe(hu: np.ndarray, ps: float) -> dict:
     }
 
 
-def compare(out_dir: str | Path, seed: int = 0, n_studies: int = 6) -> dict:
+def compare(out_dir: str | Path, seed: int = 0, n_studies: int = 6, contrast: bool = False) -> dict:
+    """The reference slice against the matching slice of ``n_studies`` phantoms of ``seed``; with
+    ``contrast``, of the seed's first ``n_studies`` contrast-enhanced phantoms, as the reference is
+    (written as ``realism-contrast.*`` beside the plain report)."""
     from .study import generate_study
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ref_hu, ref_ps = load_reference()
     ref = describe(ref_hu, ref_ps)
+    none = {"any": 0.0, **{s: 0.0 for s in ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural")}}
+    indices, index = [], 0
+    while len(indices) < n_studies:
+        # whether a study is enhanced is drawn with its head: four slices tell it cheaply
+        if not contrast or generate_study(seed, index, n_slices=4, prevalence=none).meta["head"]["contrast"]:
+            indices.append(index)
+        index += 1
     picks = []
-    for index in range(n_studies):
-        st = generate_study(seed, index, n_slices=34, prevalence={"any": 0.0, **{s: 0.0 for s in ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural")}})
+    for index in indices:
+        st = generate_study(seed, index, n_slices=34, prevalence=none)
         H = st.meta["head"]["H"]
         t = np.array(st.meta["z_head"]) / H
         k = int(np.argmin(np.abs(t - REFERENCE_T)))
@@ -129,23 +139,27 @@ def compare(out_dir: str | Path, seed: int = 0, n_studies: int = 6) -> dict:
         "phantom": {"seed": seed, "studies": n_studies, "level_t": REFERENCE_T,
                     "slices": [{"index": i, "slice": k} for _, _, i, k in picks], **pooled},
         "distances": distances,
-        "command": f"/usr/bin/python3 -m models.phantom realism --out {out_dir} --seed {seed} --studies {n_studies}",
+        "command": f"/usr/bin/python3 -m models.phantom realism --out {out_dir} --seed {seed} --studies {n_studies}"
+                   + (" --contrast" if contrast else ""),
     }
-    (out / "realism.json").write_text(json.dumps(report, indent=1))
-    (out / "realism.md").write_text(_markdown(report))
+    stem = "realism-contrast" if contrast else "realism"
+    report["phantom"]["contrast_enhanced_only"] = contrast
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1))
+    (out / f"{stem}.md").write_text(_markdown(report))
     # side by side: real | phantom, under brain, subdural and bone windows
     ph_hu = picks[0][0]
     rows = []
     for c, w in (BRAIN_WINDOW, SUBDURAL_WINDOW, BONE_WINDOW):
         rows.append(np.concatenate([window_u8(ref_hu, c, w), np.full((512, 4), 128, np.uint8), window_u8(ph_hu, c, w)], 1))
-    write_png(out / "realism.png", np.concatenate(rows, 0)[::2, ::2])
+    write_png(out / f"{stem}.png", np.concatenate(rows, 0)[::2, ::2])
     return report
 
 
 def _markdown(r: dict) -> str:
     ref, ph, d = r["reference"], r["phantom"], r["distances"]
     lines = ["# Phantom vs real head CT (one slice level)", "",
-             f"Reference: `{ref['file']}` ({ref['note']}). Phantom: seed {ph['seed']}, {ph['studies']} studies, "
+             f"Reference: `{ref['file']}` ({ref['note']}). Phantom: seed {ph['seed']}, {ph['studies']} "
+             f"{'contrast-enhanced ' if ph.get('contrast_enhanced_only') else ''}studies, "
              f"the slice nearest t = {ph['level_t']} of the cranial height in each (no hemorrhage).", "",
              f"Command: `{r['command']}`", "",
              "| measure | real | phantom |", "|---|---|---|"]

@@ -23,7 +23,11 @@ from .lesions import BALANCED_PREVALENCE, DEFAULT_PREVALENCE, sample_lesions
 from .scanner import Scanner, fov_mask
 from .shapes import F32, Grid
 
+#: The key of the random streams a seed's heads, lesions and scanners are drawn from.
 GENERATOR_VERSION = "4"
+#: What the generator makes of those streams: 4.1 lights up the small vessels of the contrast-enhanced
+#: heads (``Head._build_enhancing_small_vessels``); every other study is what v4 made, pixel for pixel.
+GENERATOR_REVISION = "4.1"
 SIZE = 512
 MIN_LESION_PX = 12
 SUBTYPE_BIT = {s: 1 << i for i, s in enumerate(SUBTYPES)}
@@ -321,7 +325,7 @@ def _study_meta(seed: int, index: int, balanced: bool, head: Head, lesions: list
     date = _dt.date(2019, 1, 1) + _dt.timedelta(days=int(_hash_int("date", seed, index) % 1800))
     secs = int(_hash_int("time", seed, index) % 86400)
     return dict(
-        generator=f"models.phantom v{GENERATOR_VERSION}",
+        generator=f"models.phantom v{GENERATOR_REVISION}",
         seed=seed, index=index, n_slices=Z,
         study_uid=uid_from("study", seed, index),
         series_uid=uid_from("series", seed, index),

@@ -101,6 +101,13 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
     if info_path.exists():
         info = json.loads(info_path.read_text())
         held = info.get("single_subtype_share", 0.0)
+        from models.phantom.study import GENERATOR_REVISION
+
+        made_by = info.get("generator", "")
+        if made_by != f"models.phantom v{GENERATOR_REVISION}":
+            # one pool, one generator: studies added by a later revision would differ from the rest
+            raise SystemExit(f"{out} was made by {made_by}, this is models.phantom v{GENERATOR_REVISION}: "
+                             "use another folder")
         if (info["seed"] != seed or info["balanced"] != balanced or info.get("source")
                 or info.get("thickness", 5.0) != thickness or held != single_subtype_share):
             raise SystemExit(f"{out} holds seed {info['seed']} (balanced={info['balanced']}, thickness "
@@ -183,13 +190,13 @@ def shared_slices(labels: np.ndarray) -> Dict[str, int]:
 
 def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, object]] = None,
                thickness: Optional[float] = 5.0, single_subtype_share: float = 0.0) -> Dict[str, object]:
-    from models.phantom.study import GENERATOR_VERSION
+    from models.phantom.study import GENERATOR_REVISION
 
     idx = complete_indices(out)
     labels = _study_labels(out, idx)
     slices = [len(l) for l in labels]
     allp = _stacked(labels)
-    info = {"version": POOL_VERSION, "generator": f"models.phantom v{GENERATOR_VERSION}", "seed": seed,
+    info = {"version": POOL_VERSION, "generator": f"models.phantom v{GENERATOR_REVISION}", "seed": seed,
             "balanced": balanced, "thickness": thickness, "labels": list(LABELS), "studies": len(idx), "indices": idx, "slices": int(sum(slices)),
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
             "positive_slices_with_another_subtype": shared_slices(allp),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from scipy import ndimage
 
 from models.phantom import LABELS, generate_dataset, generate_study, write_study
 from models.phantom.contract import CONTRACT_PATH, DEFAULT_WINDOW, SUBTYPES
@@ -197,6 +198,27 @@ class TestNegativeStudy(unittest.TestCase):
         centre = st.hu[willis, c - 60:c + 60, c - 60:c + 60]   # the basal cisterns, away from the skull base
         # enhanced arteries: white in a brain window as blood is, far below bone
         self.assertGreaterEqual(int(((centre > 120) & (centre < 400)).sum()), 20)
+
+    def test_contrast_lights_up_small_vessels_in_blood_s_range_above_the_skull_base(self):
+        grid = Grid(512, 0.45, 0.0, 0.0, 0.0)
+        heads = [Head(np.random.default_rng(seed), grid, 5.0) for seed in range(40)]
+        plain = next(h for h in heads if not h.contrast)
+        self.assertEqual(plain.small_vessels, [])   # without contrast: none drawn, the study as before
+        head = next(h for h in heads if h.contrast)
+        self.assertGreater(len(head.small_vessels), 50)
+        z = 0.6 * head.H   # the centrum semiovale: no artery of the circle of Willis reaches it
+        with_vessels = head.render(z, key=3)
+        kept, head.small_vessels = head.small_vessels, []
+        without = head.render(z, key=3)
+        head.small_vessels = kept
+        lit = (with_vessels.hu - without.hu) > 20
+        self.assertGreater(int(lit.sum()), 100)
+        # inside the cranial cavity, and at densities a brain window shows as white as fresh blood
+        self.assertTrue(np.all(with_vessels.depth_cav[lit] > -1.0))
+        self.assertGreater(float(np.mean((with_vessels.hu[lit] > 60) & (with_vessels.hu[lit] < 300))), 0.8)
+        # thin winding lines, not blobs: most lit pixels lie within 1 mm of unlit brain
+        core = ndimage.binary_erosion(lit, iterations=3)
+        self.assertLess(int(core.sum()), 0.05 * int(lit.sum()))
 
 
 class TestBloodDensity(unittest.TestCase):

@@ -51,3 +51,24 @@ class TestRealismGate(unittest.TestCase):
     def test_grey_and_white_matter_are_told_apart(self):
         contrast = [m["parenchyma HU p75"] - m["parenchyma HU p25"] for _, _, m in self.measured]
         self.assertGreater(float(np.mean(contrast)), 6.0)   # real 11–12; the first generator gave 6.5
+
+
+class TestContrastEnhancedGate(unittest.TestCase):
+    """Contrast-enhanced phantoms against the corpus's contrast-enhanced slice (``realism --contrast``):
+    their enhancing vessels must fill blood's density range about as the real slice's do (3.8 % of
+    the intracranial pixels at 50–100 HU), or a network learns that real enhancing vessels are blood."""
+
+    def test_the_enhancing_tail_at_the_reference_level(self):
+        from models.phantom.realism import REFERENCE_T, describe
+
+        enhanced = [i for i in range(40)
+                    if generate_study(0, i, n_slices=4, prevalence=NO_BLEED).meta["head"]["contrast"]][:3]
+        self.assertEqual(len(enhanced), 3)
+        tails = []
+        for index in enhanced:
+            st = generate_study(0, index, n_slices=34, prevalence=NO_BLEED)
+            t = np.asarray(st.meta["z_head"]) / st.meta["head"]["H"]
+            k = int(np.argmin(np.abs(t - REFERENCE_T)))
+            tails.append(describe(st.hu[k], st.meta["pixel_spacing"])["intracranial_fractions"]["50-100"])
+        # real 3.8 %; generator v4, whose contrast lit only the circle of Willis and the sinuses, 1.8 %
+        self.assertTrue(0.025 <= float(np.mean(tails)) <= 0.06, f"50–100 HU fractions {tails}")

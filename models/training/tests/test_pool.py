@@ -62,6 +62,20 @@ class PoolTest(unittest.TestCase):
         with self.assertRaises(SystemExit):   # nor the same seed at other slice thicknesses
             pool.build(self.root, seed=5, studies=2, workers=1, progress=False, thickness=None)
 
+    def test_a_pool_made_by_another_generator_revision_is_not_extended(self) -> None:
+        from models.phantom.study import GENERATOR_REVISION
+
+        root = Path(self.tmp.name) / "older"
+        pool.build(root, seed=5, studies=1, workers=1, progress=False)
+        info = json.loads((root / "pool.json").read_text())
+        self.assertEqual(info["generator"], f"models.phantom v{GENERATOR_REVISION}")
+        info["generator"] = "models.phantom v4"   # as the pools made before contrast lit the small vessels
+        (root / "pool.json").write_text(json.dumps(info))
+        with self.assertRaises(SystemExit) as refused:
+            pool.build(root, seed=5, studies=2, workers=1, progress=False)
+        self.assertIn("models.phantom v4", str(refused.exception))
+        self.assertEqual(pool.complete_indices(root), [0])   # nothing added
+
     def test_a_single_subtype_pool_records_its_share_and_refuses_another(self) -> None:
         from models.phantom import generate_study
 
