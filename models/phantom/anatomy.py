@@ -92,8 +92,10 @@ class _Cavity:
 class Head:
     """One study's head: parameters drawn from ``rng`` once; ``render(z)`` cuts a slice."""
 
-    def __init__(self, rng: np.random.Generator, grid: Grid, slab: float):
-        self.grid, self.slab = grid, slab
+    def __init__(self, rng: np.random.Generator, grid: Grid, slab: float, contrast_share: float = CONTRAST_SHARE):
+        # contrast_share: the chance this head was scanned with contrast (training pools may ask for
+        # more hard negatives; the draw is the same, so a head enhanced at 0.12 is enhanced at more)
+        self.grid, self.slab, self.contrast_share = grid, slab, contrast_share
         g = grid
         u = rng.uniform
         # --- size and shape (inner table) ---
@@ -298,7 +300,7 @@ class Head:
         # blood. A contrast-enhanced study makes them and the sinuses bright (130-280 HU: white in
         # every brain window, as blood is) and enhances the choroid plexus, the dura and, a little,
         # the grey matter: the classic hard negative of a triage network that never saw contrast.
-        self.contrast = bool(rng.random() < CONTRAST_SHARE)
+        self.contrast = bool(rng.random() < self.contrast_share)
         self.artery_r = u(1.2, 1.7)
         if self.contrast:
             self.vessel_hu = u(130.0, 280.0)

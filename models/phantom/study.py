@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from .anatomy import Head, SliceFields
+from .anatomy import CONTRAST_SHARE, Head, SliceFields
 from .contract import DEFAULT_WINDOW, LABELS, SUBTYPES
 from .lesions import BALANCED_PREVALENCE, DEFAULT_PREVALENCE, sample_lesions
 from .scanner import Scanner, fov_mask
@@ -105,7 +105,7 @@ MAX_THIN_NOISE_GAIN = 2.2
 def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int | None = None,
                    slices_min: int = 32, slices_max: int = 40, prevalence: dict | None = None,
                    slice_thickness: float | None = 5.0, overrides: dict | None = None,
-                   single_subtype_share: float = 0.0) -> Study:
+                   single_subtype_share: float = 0.0, contrast_share: float | None = None) -> Study:
     """Generate study ``index`` of the dataset ``seed`` in memory (see module docstring).
 
     ``slice_thickness`` in mm, or None to draw it per study from THICKNESS_CHOICES (its own random
@@ -118,6 +118,8 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
 
     ``single_subtype_share``: the share of bleeding studies with one subtype only
     (``lesions.sample_lesions``; training pools); at 0, the default, a seed gives what it always gave.
+    ``contrast_share``: the share of heads scanned with intravenous contrast (training pools that
+    want more of that hard negative); None, the default, is the generator's own (``CONTRAST_SHARE``).
     """
     ov = overrides or {}
     if slice_thickness is None:
@@ -132,7 +134,8 @@ def generate_study(seed: int, index: int, balanced: bool = False, n_slices: int 
     # lesions and the noise, the stack's top and the table position: the order is part of what a seed gives.
     rng = _meta_rng(seed, index, "geometry")
     acq = _draw_acquisition(rng, ov)
-    head = Head(np.random.default_rng(rng.integers(1 << 62)), acq.grid, slice_thickness)
+    head = Head(np.random.default_rng(rng.integers(1 << 62)), acq.grid, slice_thickness,
+                CONTRAST_SHARE if contrast_share is None else contrast_share)
     scanner = Scanner(np.random.default_rng(rng.integers(1 << 62)), acq.grid, head)
     if slice_thickness < 5.0:
         scanner.noise_hu *= min(MAX_THIN_NOISE_GAIN, math.sqrt(5.0 / slice_thickness))

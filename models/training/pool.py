@@ -64,11 +64,12 @@ def _atomic_save(path: Path, writer) -> None:
 
 
 def _build_one(args) -> Dict[str, object]:
-    out, seed, index, balanced, thickness, single = args
+    out, seed, index, balanced, thickness, single, contrast = args
     from models.phantom import generate_study
 
     c0 = time.process_time()
-    st = generate_study(seed, index, balanced=balanced, slice_thickness=thickness, single_subtype_share=single)
+    st = generate_study(seed, index, balanced=balanced, slice_thickness=thickness, single_subtype_share=single,
+                        contrast_share=contrast)
     out = Path(out)
     hu = np.asarray(st.hu)
     if hu.min() < -32768 or hu.max() > 32767 or not np.array_equal(hu, np.rint(hu)):
@@ -87,27 +88,36 @@ def complete_indices(out: Path) -> List[int]:
 
 
 def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, workers: Optional[int] = None,
-          progress: bool = True, thickness: Optional[float] = 5.0, single_subtype_share: float = 0.0) -> Dict[str, object]:
+          progress: bool = True, thickness: Optional[float] = 5.0, single_subtype_share: float = 0.0,
+          contrast_share: Optional[float] = None) -> Dict[str, object]:
     """Generate studies ``0..studies-1`` of ``seed`` into ``out``; studies already there are kept.
 
     ``thickness``: the slice thickness in mm, or None for one drawn per study (0.625–5 mm).
     ``single_subtype_share``: the share of bleeding studies with one subtype only (a training pool's
-    option, ``generate_study``); held-out pools keep 0, the generator's own mix."""
+    option, ``generate_study``); held-out pools keep 0, the generator's own mix.
+    ``contrast_share``: the share of contrast-enhanced heads (a training pool's option, for more of
+    that hard negative); None keeps the generator's own, as held-out pools must."""
+    from models.phantom.study import GENERATOR_REVISION
+
     if not 0.0 <= single_subtype_share <= 1.0:
         raise SystemExit(f"single-subtype share {single_subtype_share}: a share, from 0 to 1")
+    if contrast_share is not None and not 0.0 <= contrast_share <= 1.0:
+        raise SystemExit(f"contrast share {contrast_share}: a share, from 0 to 1")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     info_path = out / "pool.json"
     if info_path.exists():
         info = json.loads(info_path.read_text())
-        held = info.get("single_subtype_share", 0.0)
-        from models.phantom.study import GENERATOR_REVISION
-
         made_by = info.get("generator", "")
         if made_by != f"models.phantom v{GENERATOR_REVISION}":
             # one pool, one generator: studies added by a later revision would differ from the rest
             raise SystemExit(f"{out} was made by {made_by}, this is models.phantom v{GENERATOR_REVISION}: "
                              "use another folder")
+        if info.get("contrast_share") != contrast_share:
+            raise SystemExit(f"{out} holds a contrast share of {info.get('contrast_share', 'the generator default')}; "
+                             f"asked for {'the generator default' if contrast_share is None else contrast_share}: "
+                             "use another folder")
+        held = info.get("single_subtype_share", 0.0)
         if (info["seed"] != seed or info["balanced"] != balanced or info.get("source")
                 or info.get("thickness", 5.0) != thickness or held != single_subtype_share):
             raise SystemExit(f"{out} holds seed {info['seed']} (balanced={info['balanced']}, thickness "
@@ -122,9 +132,9 @@ def build(out: os.PathLike, seed: int, studies: int, balanced: bool = True, work
           f"≈ {need / 1e9:.1f} GB more on disk ({free / 1e9:.0f} GB free)", file=sys.stderr, flush=True)
     if need > free * 0.95:
         raise SystemExit(f"not enough disk space in {out}: need ≈ {need / 1e9:.1f} GB, {free / 1e9:.1f} GB free")
-    record = dict(thickness=thickness, single_subtype_share=single_subtype_share)
+    record = dict(thickness=thickness, single_subtype_share=single_subtype_share, contrast_share=contrast_share)
     write_info(out, seed, balanced, **record)  # on record from the start; a pool being built is readable
-    jobs = [(str(out), seed, i, balanced, thickness, single_subtype_share) for i in todo]
+    jobs = [(str(out), seed, i, balanced, thickness, single_subtype_share, contrast_share) for i in todo]
     return _make_shards(out, _build_one, jobs, workers, progress, "studies",
                         lambda: write_info(out, seed, balanced, **record))
 
@@ -189,7 +199,8 @@ def shared_slices(labels: np.ndarray) -> Dict[str, int]:
 
 
 def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, object]] = None,
-               thickness: Optional[float] = 5.0, single_subtype_share: float = 0.0) -> Dict[str, object]:
+               thickness: Optional[float] = 5.0, single_subtype_share: float = 0.0,
+               contrast_share: Optional[float] = None) -> Dict[str, object]:
     from models.phantom.study import GENERATOR_REVISION
 
     idx = complete_indices(out)
@@ -201,6 +212,7 @@ def write_info(out: Path, seed: int, balanced: bool, source: Optional[Dict[str, 
             "positive_slices": {l: int(allp[:, j].sum()) for j, l in enumerate(LABELS)},
             "positive_slices_with_another_subtype": shared_slices(allp),
             **({"single_subtype_share": single_subtype_share} if single_subtype_share else {}),
+            **({"contrast_share": contrast_share} if contrast_share is not None else {}),
             "bytes": int(sum(shard_path(out, "hu", i).stat().st_size for i in idx))}
     if source is not None:  # real slices with drawn bleeds, not phantoms
         info["generator"] = "models.phantom.insert"
@@ -355,6 +367,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     b.add_argument("--thickness", default="5", help="slice thickness in mm, or 'mixed': drawn per study, 0.625–5 mm")
     b.add_argument("--single-subtype-share", type=float, default=0.0,
                    help="share of bleeding studies with one subtype only (training pools; default 0: the generator's mix)")
+    b.add_argument("--contrast-share", type=float, default=None,
+                   help="share of contrast-enhanced heads, a hard negative (training pools; default: the generator's 0.12)")
     r = sub.add_parser("build-inserted", help="real slices with synthetic bleeds drawn in (models.phantom.insert)")
     r.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
     r.add_argument("--seed", type=int, required=True)
@@ -371,7 +385,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     if args.cmd == "build":
         build(args.out, args.seed, args.studies, args.balanced, args.workers,
               thickness=None if args.thickness == "mixed" else float(args.thickness),
-              single_subtype_share=args.single_subtype_share)
+              single_subtype_share=args.single_subtype_share, contrast_share=args.contrast_share)
     elif args.cmd == "build-inserted":
         build_inserted(args.out, args.series, args.seed, args.variants, args.part, args.workers)
     else:

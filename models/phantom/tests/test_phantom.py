@@ -199,6 +199,15 @@ class TestNegativeStudy(unittest.TestCase):
         # enhanced arteries: white in a brain window as blood is, far below bone
         self.assertGreaterEqual(int(((centre > 120) & (centre < 400)).sum()), 20)
 
+    def test_a_contrast_share_enhances_more_heads_and_keeps_those_enhanced_at_the_default(self):
+        grid = Grid(512, 0.45, 0.0, 0.0, 0.0)
+        default = [Head(np.random.default_rng(seed), grid, 5.0).contrast for seed in range(30)]
+        more = [Head(np.random.default_rng(seed), grid, 5.0, contrast_share=0.5).contrast for seed in range(30)]
+        self.assertTrue(all(m for d, m in zip(default, more) if d))   # the same draw: enhanced stays enhanced
+        self.assertGreater(sum(more), sum(default))
+        self.assertEqual(sum(Head(np.random.default_rng(seed), grid, 5.0, contrast_share=0.0).contrast
+                             for seed in range(30)), 0)
+
     def test_contrast_lights_up_small_vessels_in_blood_s_range_above_the_skull_base(self):
         grid = Grid(512, 0.45, 0.0, 0.0, 0.0)
         heads = [Head(np.random.default_rng(seed), grid, 5.0) for seed in range(40)]

@@ -92,6 +92,21 @@ class PoolTest(unittest.TestCase):
         with self.assertRaises(SystemExit):
             pool.build(Path(self.tmp.name) / "bad", seed=8, studies=1, workers=1, progress=False, single_subtype_share=1.5)
 
+    def test_a_contrast_share_pool_enhances_its_heads_and_refuses_another_share(self) -> None:
+        from models.phantom import generate_study
+
+        root = Path(self.tmp.name) / "contrast"
+        pool.build(root, seed=9, studies=1, workers=1, progress=False, contrast_share=1.0)
+        self.assertEqual(json.loads((root / "pool.json").read_text())["contrast_share"], 1.0)
+        self.assertNotIn("contrast_share", json.loads((self.root / "pool.json").read_text()))
+        st = generate_study(9, 0, balanced=True, contrast_share=1.0)
+        self.assertTrue(st.meta["head"]["contrast"])
+        np.testing.assert_array_equal(np.load(root / "hu-00000.npy"), st.hu.astype(np.int16))
+        with self.assertRaises(SystemExit):   # resuming it with the generator's own share
+            pool.build(root, seed=9, studies=2, workers=1, progress=False)
+        with self.assertRaises(SystemExit):
+            pool.build(Path(self.tmp.name) / "bad", seed=9, studies=1, workers=1, progress=False, contrast_share=-0.1)
+
     def test_a_mixed_thickness_pool_records_each_studys_spacing(self) -> None:
         from models.phantom import generate_study
         from models.phantom.study import THICKNESS_CHOICES
