@@ -17,6 +17,7 @@ import { SliceCache, type HuSlice } from './slices.js';
 import { ImageBox, useImageTools } from './ImageBox.js';
 import { ModelCompare, modelColumns } from './ModelCompare.js';
 import { ReviewPanel } from './ReviewPanel.js';
+import { contrastCaution } from './format.js';
 import { KeySlicesPanel, PresetButtons, PRESET_KEYS, StripPanel, StudyBar } from './ViewerParts.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
 import type { LabelProbabilities } from '../shared/labels.js';
@@ -203,6 +204,11 @@ function SeriesChooser({ series, chosen, onChoose }: { series: StudyDetail['seri
       {shown?.skippedReason && (
         <div className="muted small" data-testid="series-skipped">
           Not read by the networks: {shown.skippedReason}
+        </div>
+      )}
+      {shown && contrastCaution(shown) && (
+        <div className="notice small" role="note" data-testid="series-contrast">
+          {contrastCaution(shown)}
         </div>
       )}
     </>

@@ -1,6 +1,7 @@
 /** Display helpers: label abbreviations radiologists use, percentages, times. */
 import { LABELS, SUBTYPES, type Label } from '../shared/labels.js';
 import type { LabelProbabilities } from '../shared/labels.js';
+import { contrastInWords, type SeriesDetail } from '../shared/api.js';
 
 export const LABEL_SHORT: Record<Label, string> = {
   any: 'ICH',
@@ -20,6 +21,18 @@ export const LABEL_COLOUR: Record<Label, string> = {
   subarachnoid: '#69db7c',
   subdural: '#4dabf7',
 };
+
+/**
+ * What the viewer says of a series the networks read although it was taken with contrast (no
+ * series of the study without it arrived); null when it was not, or when the networks skip it.
+ */
+export function contrastCaution(series: Pick<SeriesDetail, 'contrastAgent' | 'skippedReason'>): string | null {
+  if (series.contrastAgent === null || series.skippedReason) return null;
+  return (
+    `This series is ${contrastInWords(series.contrastAgent)}, and no series of the study without contrast was received. ` +
+    'The networks were trained on non-contrast head CT: enhancing vessels, sinuses and choroid plexus can score as blood.'
+  );
+}
 
 export function pct(p: number): string {
   return `${Math.round(p * 100)}%`;

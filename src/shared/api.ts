@@ -184,9 +184,19 @@ export const SeriesDetailSchema = z.object({
   stateReason: z.string().nullable(),
   /** Why the networks do not read this series (another series of the study is read); null when read. */
   skippedReason: z.string().nullable().default(null),
+  /**
+   * ContrastBolusAgent of the series ('' when present but empty): taken with contrast, which the
+   * networks were not trained on. Null: no contrast, as far as the DICOM says.
+   */
+  contrastAgent: z.string().nullable().default(null),
   slices: z.array(SliceInfoSchema),
 });
 export type SeriesDetail = z.infer<typeof SeriesDetailSchema>;
+
+/** A series' ContrastBolusAgent in words, as the series choice's reasons and the viewer say it. */
+export function contrastInWords(agent: string): string {
+  return agent ? `contrast-enhanced (${agent})` : 'contrast-enhanced (agent not named)';
+}
 
 /** One model's per-slice probabilities for a study (slices of every series, by instance id). */
 export const ModelPredictionsSchema = z.object({

@@ -27,3 +27,15 @@ describe('patient and study in the viewer header', () => {
     expect(studyWhen('2026-11-26', null)).toBeNull();
   });
 });
+
+describe('a series read although it was taken with contrast', () => {
+  it('cautions that enhancing vessels can score as blood; nothing for a series without contrast or one not read', async () => {
+    const { contrastCaution } = await import('../../src/renderer/format.js');
+    expect(contrastCaution({ contrastAgent: 'OMNIPAQUE 350', skippedReason: null })).toMatch(
+      /^This series is contrast-enhanced \(OMNIPAQUE 350\), and no series of the study without contrast was received\. .*enhancing vessels/,
+    );
+    expect(contrastCaution({ contrastAgent: '', skippedReason: null })).toMatch(/contrast-enhanced \(agent not named\)/);
+    expect(contrastCaution({ contrastAgent: null, skippedReason: null })).toBeNull();
+    expect(contrastCaution({ contrastAgent: 'X', skippedReason: 'contrast-enhanced (X); …' })).toBeNull(); // its reason says it
+  });
+});

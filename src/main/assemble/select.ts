@@ -6,11 +6,14 @@
  * every series multiplies the work. So each study reads one series — the one a radiologist would
  * read first — and every other series records why it was skipped.
  *
- * Preference, in order: not a localizer; a soft-tissue kernel (not bone/lung/sharp); slice
- * thickness nearest 3–7 mm; more slices. The input is what the DICOM says (ImageType,
- * ConvolutionKernel, SliceThickness, SeriesDescription); nothing is guessed from pixels.
+ * Preference, in order: not a localizer; without contrast (the networks were trained on
+ * non-contrast CT and read enhancing vessels as blood, so of a study's pre- and post-contrast series
+ * the first is read); a soft-tissue kernel (not bone/lung/sharp); slice thickness nearest 3–7 mm;
+ * more slices. The input is what the DICOM says (ImageType, ContrastBolusAgent, ConvolutionKernel,
+ * SliceThickness, SeriesDescription); nothing is guessed from pixels.
  */
 
+import { contrastInWords } from '../../shared/api.js';
 import type { SeriesFacts } from '../store/index.js';
 
 export type { SeriesFacts };
@@ -32,6 +35,14 @@ export function isLocalizer(f: SeriesFacts): boolean {
   return /(^|\\)LOCALIZER($|\\)/i.test(f.imageType ?? '') || /\b(scout|topogram|localizer|surview|scanogram)\b/i.test(f.description ?? '');
 }
 
+/**
+ * Taken with contrast, as the DICOM says: the Contrast/Bolus module is there (its agent may be
+ * empty). A series without it may still be enhanced; the pixels are not asked.
+ */
+export function isContrastEnhanced(f: Pick<SeriesFacts, 'contrastAgent'>): boolean {
+  return f.contrastAgent !== null;
+}
+
 export function isSharpKernel(f: SeriesFacts): boolean {
   return SHARP_KERNEL.test((f.kernel ?? '').trim()) || SHARP_DESCRIPTION.test(f.description ?? '');
 }
@@ -45,7 +56,7 @@ function thicknessPenalty(t: number | null): number {
 }
 
 function rank(f: SeriesFacts): number[] {
-  return [isLocalizer(f) ? 1 : 0, isSharpKernel(f) ? 1 : 0, thicknessPenalty(f.sliceThickness), -f.sliceCount];
+  return [isLocalizer(f) ? 1 : 0, isContrastEnhanced(f) ? 1 : 0, isSharpKernel(f) ? 1 : 0, thicknessPenalty(f.sliceThickness), -f.sliceCount];
 }
 
 function compare(a: SeriesFacts, b: SeriesFacts): number {
@@ -63,6 +74,9 @@ function name(f: SeriesFacts): string {
 function whySkipped(f: SeriesFacts, read: SeriesFacts): string {
   const instead = `the networks read ${name(read)}`;
   if (isLocalizer(f)) return `a localizer, not an axial head series: ${instead}`;
+  if (isContrastEnhanced(f) && !isContrastEnhanced(read)) {
+    return `${contrastInWords(f.contrastAgent!)}; the networks were trained on non-contrast CT: ${instead}`;
+  }
   if (isSharpKernel(f) && !isSharpKernel(read)) return `bone or sharp kernel${f.kernel ? ` (${f.kernel})` : ''}: ${instead}`;
   if (thicknessPenalty(f.sliceThickness) > thicknessPenalty(read.sliceThickness)) {
     return `${f.sliceThickness !== null ? `${f.sliceThickness} mm slices` : 'slice thickness not given'} (the networks were trained on 5 mm): ${instead}`;

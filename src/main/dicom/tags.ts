@@ -26,6 +26,7 @@ export const TAG = {
   patientAge: 'x00101010',
   sliceThickness: 'x00180050',
   convolutionKernel: 'x00181210',
+  contrastBolusAgent: 'x00180010',
   gantryTilt: 'x00181120',
   studyInstanceUid: 'x0020000d',
   seriesInstanceUid: 'x0020000e',
@@ -72,6 +73,12 @@ export interface DicomHeader {
   imageType: string | undefined;
   /** ConvolutionKernel as written (several values separated by backslashes). */
   convolutionKernel: string | undefined;
+  /**
+   * ContrastBolusAgent as written; '' when the element is present but empty, undefined when absent.
+   * The element belongs to the Contrast/Bolus module, which an image carries when contrast was
+   * given (PS3.3 A.3: "required if contrast media was used"), so even an empty one says enhanced.
+   */
+  contrastBolusAgent: string | undefined;
   studyDate: string | undefined;
   studyTime: string | undefined;
   seriesNumber: number | undefined;
@@ -197,6 +204,7 @@ export function readHeader(ds: DataSet): DicomHeader {
     seriesDescription: readString(ds, TAG.seriesDescription),
     imageType: readString(ds, TAG.imageType),
     convolutionKernel: readString(ds, TAG.convolutionKernel),
+    contrastBolusAgent: ds.elements[TAG.contrastBolusAgent] ? (readString(ds, TAG.contrastBolusAgent) ?? '') : undefined,
     studyDate: readString(ds, TAG.studyDate),
     studyTime: readString(ds, TAG.studyTime),
     seriesNumber: readNumberString(ds, TAG.seriesNumber),

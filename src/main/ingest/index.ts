@@ -71,6 +71,7 @@ function instanceRecord(
     seriesDescription: h.seriesDescription,
     imageType: h.imageType,
     kernel: h.convolutionKernel,
+    contrastAgent: h.contrastBolusAgent,
     sliceThickness: h.sliceThickness,
     instanceNumber: h.instanceNumber,
     position: h.imagePositionPatient,

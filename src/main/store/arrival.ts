@@ -23,6 +23,8 @@ export interface NewInstance {
   imageType?: string | undefined;
   kernel?: string | undefined;
   sliceThickness?: number | undefined;
+  /** ContrastBolusAgent: '' when present but empty (still contrast-enhanced), undefined when absent. */
+  contrastAgent?: string | undefined;
   instanceNumber?: number | undefined;
   position?: readonly [number, number, number] | undefined;
   orientation?: readonly number[] | undefined;

@@ -26,6 +26,8 @@ export interface SeriesRow {
   imageType: string | null;
   kernel: string | null;
   sliceThickness: number | null;
+  /** ContrastBolusAgent of its first slice: '' when present but empty, null when absent (no contrast). */
+  contrastAgent: string | null;
   /** Why the networks do not read this series (another of its study is read); null when read. */
   skippedReason: string | null;
 }
@@ -38,6 +40,8 @@ export interface SeriesFacts {
   imageType: string | null;
   kernel: string | null;
   sliceThickness: number | null;
+  /** ContrastBolusAgent: '' when present but empty, null when absent (no contrast). */
+  contrastAgent: string | null;
   sliceCount: number;
 }
 
@@ -62,6 +66,7 @@ function toSeriesRow(r: Record<string, unknown>): SeriesRow {
     imageType: (r.image_type as string | null) ?? null,
     kernel: (r.kernel as string | null) ?? null,
     sliceThickness: (r.slice_thickness as number | null) ?? null,
+    contrastAgent: (r.contrast_agent as string | null) ?? null,
     skippedReason: (r.skipped_reason as string | null) ?? null,
   };
 }
@@ -115,12 +120,14 @@ export class SeriesRepository {
     this.db
       .prepare(
         `INSERT INTO series (series_uid, study_uid, series_number, description, state, last_arrival_at, slice_count,
-                             image_type, kernel, slice_thickness)
-         VALUES (@seriesUid, @studyUid, @seriesNumber, @description, 'receiving', @at, 1, @imageType, @kernel, @sliceThickness)
+                             image_type, kernel, slice_thickness, contrast_agent)
+         VALUES (@seriesUid, @studyUid, @seriesNumber, @description, 'receiving', @at, 1, @imageType, @kernel, @sliceThickness,
+                 @contrastAgent)
          ON CONFLICT(series_uid) DO UPDATE SET state = 'receiving', state_reason = NULL,
            last_arrival_at = excluded.last_arrival_at, slice_count = series.slice_count + 1,
            image_type = COALESCE(series.image_type, excluded.image_type), kernel = COALESCE(series.kernel, excluded.kernel),
-           slice_thickness = COALESCE(series.slice_thickness, excluded.slice_thickness)`,
+           slice_thickness = COALESCE(series.slice_thickness, excluded.slice_thickness),
+           contrast_agent = COALESCE(series.contrast_agent, excluded.contrast_agent)`,
       )
       .run({
         seriesUid: i.seriesUid,
@@ -131,6 +138,7 @@ export class SeriesRepository {
         imageType: i.imageType ?? null,
         kernel: i.kernel ?? null,
         sliceThickness: i.sliceThickness ?? null,
+        contrastAgent: i.contrastAgent ?? null,
       });
   }
 
@@ -179,6 +187,7 @@ export class SeriesRepository {
         imageType: s.imageType,
         kernel: s.kernel,
         sliceThickness: s.sliceThickness,
+        contrastAgent: s.contrastAgent,
         sliceCount: r.n as number,
       };
     });
@@ -239,6 +248,7 @@ export class SeriesRepository {
       state: s.state,
       stateReason: s.stateReason,
       skippedReason: s.skippedReason,
+      contrastAgent: s.contrastAgent,
       slices: (slices.all({ seriesUid: s.seriesUid }) as Record<string, unknown>[]).map(toSliceDetail),
     }));
   }

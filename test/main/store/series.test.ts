@@ -23,6 +23,7 @@ eachBackend('series', 'triage-series-', (fresh, backend) => {
       imageType: 'ORIGINAL\\PRIMARY\\AXIAL',
       kernel: 'STANDARD',
       sliceThickness: 5,
+      contrastAgent: null,
       skippedReason: null,
     });
     expect(store.series.get('no.such.series')).toBeUndefined();
@@ -69,14 +70,14 @@ eachBackend('series', 'triage-series-', (fresh, backend) => {
   it('gives the series choice its facts, settled series alone or all, and records the choice', () => {
     const { store } = fresh();
     recordSeries(store, 3, { seriesUid: '1.2.3.2.soft' });
-    recordSeries(store, 2, { seriesUid: '1.2.3.2.bone', kernel: 'BONE', seriesDescription: 'HEAD BONE' });
+    recordSeries(store, 2, { seriesUid: '1.2.3.2.bone', kernel: 'BONE', seriesDescription: 'HEAD BONE', contrastAgent: 'OMNIPAQUE 350' });
     store.series.markReady('1.2.3.2.soft', 3);
     expect(store.series.facts('1.2.3.1', { settledOnly: true })).toEqual([
-      { seriesUid: '1.2.3.2.soft', description: 'HEAD 5mm', imageType: 'ORIGINAL\\PRIMARY\\AXIAL', kernel: 'STANDARD', sliceThickness: 5, sliceCount: 3 },
+      { seriesUid: '1.2.3.2.soft', description: 'HEAD 5mm', imageType: 'ORIGINAL\\PRIMARY\\AXIAL', kernel: 'STANDARD', sliceThickness: 5, contrastAgent: null, sliceCount: 3 },
     ]);
-    expect(store.series.facts('1.2.3.1', { settledOnly: false }).map((f) => [f.seriesUid, f.kernel, f.sliceCount])).toEqual([
-      ['1.2.3.2.soft', 'STANDARD', 3],
-      ['1.2.3.2.bone', 'BONE', 2],
+    expect(store.series.facts('1.2.3.1', { settledOnly: false }).map((f) => [f.seriesUid, f.kernel, f.contrastAgent, f.sliceCount])).toEqual([
+      ['1.2.3.2.soft', 'STANDARD', null, 3],
+      ['1.2.3.2.bone', 'BONE', 'OMNIPAQUE 350', 2],
     ]);
     store.series.setChoice({ read: '1.2.3.2.soft', skipped: new Map([['1.2.3.2.bone', 'bone kernel']]) });
     expect(store.series.get('1.2.3.2.soft')!.skippedReason).toBeNull();
@@ -113,9 +114,10 @@ eachBackend('series', 'triage-series-', (fresh, backend) => {
 
   it('keeps what the first slice said of the series when a later one lacks it', () => {
     const { store } = fresh();
-    store.instances.record(slice(0, { kernel: undefined }));
-    store.instances.record(slice(1, { kernel: 'STANDARD', imageType: undefined }));
-    expect(store.series.get('1.2.3.2')).toMatchObject({ kernel: 'STANDARD', imageType: 'ORIGINAL\\PRIMARY\\AXIAL' });
+    store.instances.record(slice(0, { kernel: undefined, contrastAgent: '' }));
+    store.instances.record(slice(1, { kernel: 'STANDARD', imageType: undefined, contrastAgent: undefined }));
+    // an empty ContrastBolusAgent is kept as '' (enhanced, agent not named), not lost as absent
+    expect(store.series.get('1.2.3.2')).toMatchObject({ kernel: 'STANDARD', imageType: 'ORIGINAL\\PRIMARY\\AXIAL', contrastAgent: '' });
   });
 
   it('holds a series for scoring on one workstation at a time; a workstation that goes away holds nothing', () => {

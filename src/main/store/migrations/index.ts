@@ -19,6 +19,7 @@ import * as m0007 from './0007-lesion-maps.js';
 import * as m0008 from './0008-change-notices.js';
 import * as m0009 from './0009-job-leases.js';
 import * as m0010 from './0010-workstation-settings.js';
+import * as m0011 from './0011-series-contrast.js';
 
 /** SQL both dialects run as it is, or each dialect's own. */
 export type MigrationSql = string | Readonly<Record<Dialect, string>>;
@@ -56,4 +57,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 8, name: '0008-change-notices', up: { sqlite: m0008.up, postgres: m0008.upPostgres } },
   { version: 9, name: '0009-job-leases', up: m0009.up },
   { version: 10, name: '0010-workstation-settings', up: { sqlite: m0010.up, postgres: m0010.upPostgres } },
+  { version: 11, name: '0011-series-contrast', up: m0011.up },
 ];
