@@ -190,6 +190,7 @@ function useDisplayWindow(slice: SliceInfo | undefined) {
 /** A study of several series: which one is shown, and why a series is not read by the networks. */
 function SeriesChooser({ series, chosen, onChoose }: { series: StudyDetail['series']; chosen: number; onChoose(i: number): void }) {
   const shown = series[chosen];
+  const caution = shown ? contrastCaution(shown) : null;
   return (
     <>
       {series.length > 1 && (
@@ -206,9 +207,9 @@ function SeriesChooser({ series, chosen, onChoose }: { series: StudyDetail['seri
           Not read by the networks: {shown.skippedReason}
         </div>
       )}
-      {shown && contrastCaution(shown) && (
+      {caution && (
         <div className="notice small" role="note" data-testid="series-contrast">
-          {contrastCaution(shown)}
+          {caution}
         </div>
       )}
     </>
