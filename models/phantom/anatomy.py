@@ -345,7 +345,7 @@ class Head:
         W, L, H = self.W, self.L, self.H
         arc_mm = 0.5 * (W + L) * math.pi / 180.0   # mm of convexity a degree, at the widest level
         for _ in range(int(rng.integers(50, 91))):
-            # over the surface and down into the sulci: 3-12 mm under the inner table
+            # over the surface and down into the sulci: from 3-12 mm under the inner table, wandering 2.5-16
             sgn, deg, z, inset = (1 if rng.random() < 0.5 else -1), u(8.0, 172.0), u(0.30, 0.90) * H, u(3.0, 12.0)
             heading, points = u(0.0, 2.0 * math.pi), []
             for _ in range(int(rng.integers(6, 15))):
@@ -836,6 +836,8 @@ class Head:
                     composite(cavity_val, cap[0], cap[1] * cav_alpha[cap[0]] * F32(w_z), F32(val))
                     s.hard.add("vessels")
         for points, radius, val in self.small_vessels:
+            # the deep veins by the midline move half the midline shift, as the arteries do; the
+            # cortical vessels stay by the skull
             for p0, p1 in zip(points, points[1:]):
                 seg = self._vessel_section(s.z, s.hs, p0, p1, radius)
                 if seg is not None:
