@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type RefObject } from 'react';
 import { isTyping } from './keys.js';
 import { getClient, type TriageClient } from './api.js';
-import { clockTime, LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText, waiting } from './format.js';
+import { clockTime, contrastCaution, LABEL_SHORT, localTime, modelShort, pct, providerShort, STATUS_TEXT, subtypeTitle, topSubtypes, VOLUME_TITLE, volumeText, waiting } from './format.js';
 import type { ApiRequest, ApiResponse, WorklistItem } from '../shared/api.js';
 
 type Filter = { status: 'all' | 'unreviewed' | 'reviewed'; flaggedOnly: boolean; from: string; to: string; sort: 'score' | 'arrival' };
@@ -181,6 +181,11 @@ function ScoreCell({ r }: { r: WorklistItem }) {
       <td className="c-score">
         <span className="score" data-testid="score">{pct(r.score.any)}</span>
         <span className="bar"><span style={{ width: pct(r.score.any) }} /></span>
+        {r.readContrastAgent !== null && (
+          <div className="muted small" data-testid="contrast" title={contrastCaution({ contrastAgent: r.readContrastAgent, skippedReason: null }) ?? ''}>
+            contrast-enhanced series
+          </div>
+        )}
         {r.provisionalSlices !== null && (
           <div
             className="muted small"

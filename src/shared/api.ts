@@ -38,6 +38,11 @@ export const WorklistRowSchema = z.object({
   sliceCount: z.number().int(),
   /** Slices of the series the networks read (a skipped localizer or bone-kernel twin not counted). */
   readSliceCount: z.number().int(),
+  /**
+   * ContrastBolusAgent of the series the networks read, when it was taken with contrast ('' when
+   * present but empty): a score the networks may have raised on enhancing vessels. Null otherwise.
+   */
+  readContrastAgent: z.string().nullable().default(null),
   /** The study score of the site's ranking model family; null until a model has scored it. */
   score: LabelProbabilitiesSchema.nullable(),
   scoredBy: z.string().nullable(),

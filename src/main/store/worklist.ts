@@ -51,6 +51,8 @@ function queryWorklist(db: SqlHandle, q: WorklistQuery = {}): WorklistRow[] {
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se WHERE se.study_uid = s.study_uid) AS slice_count,
               (SELECT COALESCE(SUM(se.slice_count), 0) FROM series se
                  WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS read_slice_count,
+              (SELECT MIN(se.contrast_agent) FROM series se
+                 WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS read_contrast_agent,
               (SELECT string_agg(se.state || '|' || COALESCE(se.state_reason, ''), '${'\n'}') FROM series se
                  WHERE se.study_uid = s.study_uid AND se.skipped_reason IS NULL) AS series_states,
               (SELECT value FROM settings WHERE key = @rankingInUse) AS ranking_model
@@ -127,6 +129,7 @@ function toWorklistRow(r: Record<string, unknown>): WorklistRow {
     seriesCount: r.series_count as number,
     sliceCount: r.slice_count as number,
     readSliceCount: r.read_slice_count as number,
+    readContrastAgent: (r.read_contrast_agent as string | null) ?? null,
     score: scored ? scoreFromRow(r) : null,
     scoredBy: scored ? (r.ranking_model ? (JSON.parse(r.ranking_model as string) as string) : RANKING_SCORE_ID) : null,
     provisionalSlices: r.provisional ? ((r.slices_scored as number | null) ?? 0) : null,

@@ -55,6 +55,19 @@ eachBackend('worklist', 'triage-worklist-', (fresh) => {
     expect(store.worklist.query()[0]).toMatchObject({ state: 'scored', stateReason: null, sliceCount: 5, readSliceCount: 2 });
   });
 
+  it('says when the series the networks read was taken with contrast, and not for a skipped one', () => {
+    const { store } = fresh();
+    const plain = study(store, 1, 0.4);
+    const enhanced = study(store, 2, 0.6);
+    recordSeries(store, 2, { studyUid: plain, seriesUid: `${plain}.2`, contrastAgent: 'OMNIPAQUE 350' });
+    store.series.setChoice({ read: `${plain}.1`, skipped: new Map([[`${plain}.2`, 'contrast-enhanced (OMNIPAQUE 350)']]) });
+    recordSeries(store, 2, { studyUid: enhanced, seriesUid: `${enhanced}.3`, contrastAgent: '' });
+    store.series.setChoice({ read: `${enhanced}.3`, skipped: new Map([[`${enhanced}.1`, 'another series is read']]) });
+    const rows = new Map(store.worklist.query().map((r) => [r.studyUid, r.readContrastAgent]));
+    expect(rows.get(plain)).toBeNull();
+    expect(rows.get(enhanced)).toBe(''); // enhanced, agent not named
+  });
+
   it('names the ranking family that made the score when the scorer recorded it', () => {
     const { store } = fresh();
     study(store, 1, 0.5);
