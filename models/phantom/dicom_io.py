@@ -87,7 +87,14 @@ def _set_study_and_patient(ds: Dataset, m: dict, sop: str) -> None:
     ds.InstitutionName = "SYNTHETIC"
     ds.ReferringPhysicianName = ""
     ds.StationName = "PHANTOM"
-    ds.StudyDescription = m.get("description", "CT HEAD WO CONTRAST (synthetic phantom)")
+    enhanced = bool(m.get("head", {}).get("contrast"))
+    default = f"CT HEAD {'WITH' if enhanced else 'WO'} CONTRAST (synthetic phantom)"
+    ds.StudyDescription = m.get("description", default)
+    if enhanced:
+        # the Contrast/Bolus module, which a scanner writes when contrast was given: the app reads
+        # a study's non-contrast series first and cautions when it reads an enhanced one
+        ds.ContrastBolusAgent = "IODINATED CONTRAST (synthetic)"
+        ds.ContrastBolusRoute = "IV"
     ds.SeriesDescription = "AXIAL (real anatomy, synthetic hemorrhage)" if "description" in m else "AXIAL 5mm (synthetic phantom)"
     ds.ManufacturerModelName = "models.phantom"
     ds.PatientName = m["patient_name"]

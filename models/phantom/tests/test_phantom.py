@@ -198,6 +198,16 @@ class TestNegativeStudy(unittest.TestCase):
         centre = st.hu[willis, c - 60:c + 60, c - 60:c + 60]   # the basal cisterns, away from the skull base
         # enhanced arteries: white in a brain window as blood is, far below bone
         self.assertGreaterEqual(int(((centre > 120) & (centre < 400)).sum()), 20)
+        # its DICOM says so, as a scanner's would (the Contrast/Bolus module); a plain study's does not
+        with tempfile.TemporaryDirectory() as tmp:
+            enhanced = pydicom.dcmread(write_study(st, Path(tmp) / "enhanced")[0])
+            plain = next(s for s in (generate_study(22, i, n_slices=4, prevalence=NO_BLEED) for i in range(60))
+                         if not s.meta["head"]["contrast"])
+            unenhanced = pydicom.dcmread(write_study(plain, Path(tmp) / "plain")[0])
+        self.assertEqual((enhanced.ContrastBolusAgent, enhanced.ContrastBolusRoute), ("IODINATED CONTRAST (synthetic)", "IV"))
+        self.assertIn("WITH CONTRAST", enhanced.StudyDescription)
+        self.assertNotIn("ContrastBolusAgent", unenhanced)
+        self.assertIn("WO CONTRAST", unenhanced.StudyDescription)
 
     def test_a_contrast_share_enhances_more_heads_and_keeps_those_enhanced_at_the_default(self):
         grid = Grid(512, 0.45, 0.0, 0.0, 0.0)
