@@ -10,6 +10,8 @@ from models.memory import reuse_freed_memory
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .insert import PARTS
+
     ap = argparse.ArgumentParser(prog="python3 -m models.phantom", description="Synthetic head-CT studies in the RSNA 2019 format.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate", help="write DICOM studies + stage_2_train.csv + studies.csv")
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ins.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
     ins.add_argument("--seed", type=int, default=3)
     ins.add_argument("--variants", type=int, default=12, help="studies to write (warped variants of the series)")
-    ins.add_argument("--part", choices=["held-out", "train", "all"], default="held-out",
+    ins.add_argument("--part", choices=PARTS, default="held-out",
                      help="the held-out slices (every fifth), the training ones, or every slice of a series no "
                           "training pool reads")
     ins.add_argument("--out", required=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from .contract import BONE_WINDOW, BRAIN_WINDOW, SUBDURAL_WINDOW
+from .contract import BONE_WINDOW, BRAIN_WINDOW, SUBDURAL_WINDOW, SUBTYPES
 from .hu_masks import enclosed_by_bone
 from .png import window_u8, write_png
 
@@ -90,6 +90,29 @@ def describe(hu: np.ndarray, ps: float) -> dict:
     }
 
 
+#: Bleed-free prevalence: the realism figures are of normal anatomy.
+NO_BLEED = {"any": 0.0, **{s: 0.0 for s in SUBTYPES}}
+
+
+def phantom_indices(seed: int, n_studies: int, contrast: bool) -> list[int]:
+    """The first ``n_studies`` study indices of ``seed``, or of its contrast-enhanced studies only."""
+    from .study import generate_study
+
+    indices, index = [], 0
+    while len(indices) < n_studies:
+        # whether a study is enhanced is drawn with its head: four slices tell it cheaply
+        if not contrast or generate_study(seed, index, n_slices=4, prevalence=NO_BLEED).meta["head"]["contrast"]:
+            indices.append(index)
+        index += 1
+    return indices
+
+
+def reference_level(st) -> int:
+    """The slice of a phantom study nearest the reference's level (``REFERENCE_T`` of the cranial height)."""
+    t = np.asarray(st.meta["z_head"]) / st.meta["head"]["H"]
+    return int(np.argmin(np.abs(t - REFERENCE_T)))
+
+
 def compare(out_dir: str | Path, seed: int = 0, n_studies: int = 6, contrast: bool = False) -> dict:
     """The reference slice against the matching slice of ``n_studies`` phantoms of ``seed``; with
     ``contrast``, of the seed's first ``n_studies`` contrast-enhanced phantoms, as the reference is
@@ -100,19 +123,10 @@ def compare(out_dir: str | Path, seed: int = 0, n_studies: int = 6, contrast: bo
     out.mkdir(parents=True, exist_ok=True)
     ref_hu, ref_ps = load_reference()
     ref = describe(ref_hu, ref_ps)
-    none = {"any": 0.0, **{s: 0.0 for s in ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural")}}
-    indices, index = [], 0
-    while len(indices) < n_studies:
-        # whether a study is enhanced is drawn with its head: four slices tell it cheaply
-        if not contrast or generate_study(seed, index, n_slices=4, prevalence=none).meta["head"]["contrast"]:
-            indices.append(index)
-        index += 1
     picks = []
-    for index in indices:
-        st = generate_study(seed, index, n_slices=34, prevalence=none)
-        H = st.meta["head"]["H"]
-        t = np.array(st.meta["z_head"]) / H
-        k = int(np.argmin(np.abs(t - REFERENCE_T)))
+    for index in phantom_indices(seed, n_studies, contrast):
+        st = generate_study(seed, index, n_slices=34, prevalence=NO_BLEED)
+        k = reference_level(st)
         picks.append((st.hu[k], st.meta["pixel_spacing"], index, k))
     ph = [describe(h, ps) for h, ps, _, _ in picks]
     ic = np.concatenate([d["_ic"] for d in ph])

@@ -356,6 +356,8 @@ def _info(args: argparse.Namespace) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
+    from models.phantom.insert import PARTS
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="generate (or complete) a pool")
@@ -373,7 +375,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     r.add_argument("--series", required=True, help="folder of one real axial head-CT series (*.dcm)")
     r.add_argument("--seed", type=int, required=True)
     r.add_argument("--variants", type=int, required=True, help="warped variants of the series, each a pool 'study'")
-    r.add_argument("--part", choices=["train", "held-out", "all"], default="train",
+    r.add_argument("--part", choices=PARTS, default="train",
                    help="the training slices, the held-out ones (every fifth slice), or every slice of a series "
                         "no training pool reads")
     r.add_argument("--out", required=True)
