@@ -17,7 +17,7 @@ import { SliceCache, type HuSlice } from './slices.js';
 import { ImageBox, useImageTools } from './ImageBox.js';
 import { ModelCompare, modelColumns } from './ModelCompare.js';
 import { ReviewPanel } from './ReviewPanel.js';
-import { contrastCaution } from './format.js';
+import { contrastCaution, huCorrectionNote } from './format.js';
 import { KeySlicesPanel, PresetButtons, PRESET_KEYS, StripPanel, StudyBar } from './ViewerParts.js';
 import { SYSTEMATIC_WINDOWS, type Window } from '../shared/windows.js';
 import type { LabelProbabilities } from '../shared/labels.js';
@@ -317,6 +317,11 @@ export function Viewer(props: {
               showMap={showMap}
             />
           </div>
+          {slice && huCorrectionNote(slice) && (
+            <div className="notice small" role="note" data-testid="slice-hu-correction">
+              {huCorrectionNote(slice)}
+            </div>
+          )}
           <StripPanel
             predictions={predictions}
             modelId={stripModelId}

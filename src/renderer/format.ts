@@ -1,7 +1,7 @@
 /** Display helpers: label abbreviations radiologists use, percentages, times. */
 import { LABELS, SUBTYPES, type Label } from '../shared/labels.js';
 import type { LabelProbabilities } from '../shared/labels.js';
-import { contrastInWords, type SeriesDetail } from '../shared/api.js';
+import { contrastInWords, type SeriesDetail, type SliceInfo } from '../shared/api.js';
 
 export const LABEL_SHORT: Record<Label, string> = {
   any: 'ICH',
@@ -32,6 +32,15 @@ export function contrastCaution(series: Pick<SeriesDetail, 'contrastAgent' | 'sk
     `This series is ${contrastInWords(series.contrastAgent)}, and no series of the study without contrast was received. ` +
     'The networks were trained on non-contrast head CT: enhancing vessels, sinuses and choroid plexus can score as blood.'
   );
+}
+
+/**
+ * What the viewer says under a slice whose stored values were not read as its header says (the
+ * DICOM reader's one correction); null for a slice read as its header says.
+ */
+export function huCorrectionNote(slice: Pick<SliceInfo, 'huCorrection'>): string | null {
+  if (!slice.huCorrection) return null;
+  return `HU of this slice corrected on reading: ${slice.huCorrection}. Its header is wrong; the scanner or PACS that sent it should be told.`;
 }
 
 export function pct(p: number): string {

@@ -172,6 +172,11 @@ export const SliceInfoSchema = z.object({
   /** The slice's own window (preset 1, "default"): from its DICOM tags, else the brain window. */
   window: z.object({ center: z.number(), width: z.number().positive(), source: z.enum(['tags', 'default']) }),
   resampled: z.boolean(),
+  /**
+   * Why the slice's stored values were not read as its header says, in one sentence (12-bit two's
+   * complement labelled unsigned); null when they were. The viewer shows it with the slice.
+   */
+  huCorrection: z.string().nullable().default(null),
   originalRows: z.number().int(),
   originalColumns: z.number().int(),
   /** ImageOrientationPatient (row then column direction cosines, LPS): the viewer's edge letters. */

@@ -39,3 +39,13 @@ describe('a series read although it was taken with contrast', () => {
     expect(contrastCaution({ contrastAgent: 'X', skippedReason: 'contrast-enhanced (X); …' })).toBeNull(); // its reason says it
   });
 });
+
+describe('a slice whose HU were corrected on reading', () => {
+  it("says what was corrected and that the header is wrong; nothing for a slice read as its header says", async () => {
+    const { huCorrectionNote } = await import('../../src/renderer/format.js');
+    expect(huCorrectionNote({ huCorrection: "stored values read as 12-bit two's complement: …" })).toBe(
+      "HU of this slice corrected on reading: stored values read as 12-bit two's complement: …. Its header is wrong; the scanner or PACS that sent it should be told.",
+    );
+    expect(huCorrectionNote({ huCorrection: null })).toBeNull();
+  });
+});

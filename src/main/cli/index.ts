@@ -116,10 +116,12 @@ function reportImport(outcomes: IngestOutcome[], opts: { modelsLoaded: number; j
   // Unchanged files that an earlier import refused are still refused: say so every time.
   const stillRefused = outcomes.filter((o) => o.outcome === 'unchanged' && o.reason !== undefined);
   const skipped = outcomes.filter((o) => o.outcome === 'skipped');
+  // Stored, but with HU read other than the header says: the reader of the import should know.
+  const corrected = outcomes.filter((o) => o.huCorrection !== undefined);
   const noModel = opts.modelsLoaded === 0 && opts.requireModel;
   if (opts.json) {
     const { modelsLoaded } = opts;
-    out(`${JSON.stringify({ files: outcomes.length, ...counts, stillRefused: stillRefused.length, modelsLoaded, refused, stillRefusedFiles: stillRefused, skippedFiles: skipped }, null, 2)}\n`);
+    out(`${JSON.stringify({ files: outcomes.length, ...counts, stillRefused: stillRefused.length, modelsLoaded, refused, stillRefusedFiles: stillRefused, skippedFiles: skipped, huCorrectedFiles: corrected }, null, 2)}\n`);
   } else {
     out(
       `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported` +
@@ -129,6 +131,12 @@ function reportImport(outcomes: IngestOutcome[], opts: { modelsLoaded: number; j
     for (const r of refused) out(`  refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
     for (const r of stillRefused) out(`  still refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
     for (const r of skipped) out(`  skipped ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
+    if (corrected.length) {
+      const first = corrected[0]!;
+      out(
+        `  HU corrected in ${corrected.length} stored file(s) (first: ${printable(first.path)}): ${printable(first.huCorrection ?? '')}\n`,
+      );
+    }
     if (noModel) {
       out('NO MODEL LOADED: nothing was scored; the series wait as "awaiting model" (see `triage status`).\n');
       out('  Install models (models/manifest.json) or pass --no-models to import without scoring.\n');

@@ -9,7 +9,8 @@
  * HU = stored value × RescaleSlope + RescaleIntercept (PS3.3 C.11.1.1.2; 1 and 0 when absent),
  * stored values taken from BitsAllocated, masked to BitsStored at HighBit and sign-extended when
  * PixelRepresentation is 1 (PS3.5 8.1.1). PixelPaddingValue pixels keep their HU (e.g. −2000
- * outside the field of view); every window clips them to black.
+ * outside the field of view); every window clips them to black. One header error is read through,
+ * and recorded with the slice: 12-bit two's complement values labelled unsigned (`wrappedTwelveBitShare`).
  */
 import { inflateRawSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
@@ -65,6 +66,11 @@ export interface HuSlice {
   resampled: boolean;
   window: SliceWindow;
   transferSyntaxUid: string;
+  /**
+   * Why the stored values were not read as the header describes them, in one sentence; null when
+   * they were. The only case: 12-bit two's complement values labelled unsigned (`wrappedTwelveBitShare`).
+   */
+  huCorrection: string | null;
 }
 
 /** Decodes encapsulated (compressed) pixel data; provided by src/main/dicom/codecs. */
@@ -385,6 +391,49 @@ export function storedToHu(values: StoredValues, h: DicomHeader): Float32Array {
   return hu;
 }
 
+/**
+ * Some CT scanners write HU as 12-bit two's complement while the header says unsigned
+ * (PixelRepresentation 0) with a RescaleIntercept near 0 — a known share of the RSNA 2019 head-CT
+ * files, among others. Read as the header says, air (−1000 HU, stored as 3096) becomes +3096 HU and
+ * the head sits in a frame of "bone": wrong HU for every window and network. Two facts together
+ * tell such a slice: the header cannot hold air at all (unsigned values and an intercept above
+ * WRAPPED_AIR_CEILING_HU put no pixel below that), and a large share of the values have the 12-bit
+ * sign bit set, which would read as +2048 HU or more: no head slice holds that much bone, while
+ * air, fat and the padding outside the field of view fill a third or more of a head slice.
+ */
+const WRAPPED_AIR_CEILING_HU = -100;
+/** At or above this share of sign-bit values the slice is read as two's complement (the rest: bone, metal). */
+export const WRAPPED_SHARE_MIN = 0.05;
+
+/**
+ * The share of stored values with the 12-bit sign bit set when the header describes unsigned
+ * 12-bit pixels that cannot hold air; null when the header is anything else (then the values are
+ * read as it says, whatever they hold).
+ */
+export function wrappedTwelveBitShare(values: StoredValues, h: DicomHeader): number | null {
+  const desc = frameDescription(h);
+  if (desc.bitsAllocated !== 16 || desc.bitsStored !== 12 || desc.pixelRepresentation !== 0) return null;
+  if (!(h.rescaleIntercept > WRAPPED_AIR_CEILING_HU)) return null;
+  const shift = Math.max(0, (h.highBit ?? 11) - 11);
+  let signed = 0;
+  for (let i = 0; i < values.length; i++) if (((values[i]! >>> shift) & 0x800) !== 0) signed++;
+  return values.length ? signed / values.length : null;
+}
+
+/** Stored values → HU, reading 12-bit two's complement labelled unsigned as what it is, and saying so. */
+function storedToHuChecked(values: StoredValues, h: DicomHeader): { hu: Float32Array; huCorrection: string | null } {
+  const share = wrappedTwelveBitShare(values, h);
+  if (share === null || share < WRAPPED_SHARE_MIN) return { hu: storedToHu(values, h), huCorrection: null };
+  const pct = Math.round(share * 100);
+  return {
+    hu: storedToHu(values, { ...h, pixelRepresentation: 1 }),
+    huCorrection:
+      `stored values read as 12-bit two's complement: the header says unsigned (PixelRepresentation 0) with ` +
+      `RescaleIntercept ${h.rescaleIntercept}, which cannot hold air and would put ${pct} % of the pixels at +2048 HU or ` +
+      `more (air read as bone)`,
+  };
+}
+
 export function sliceWindow(h: DicomHeader): SliceWindow {
   if (h.windowCenter !== undefined && h.windowWidth !== undefined && h.windowWidth > 0) {
     return { center: h.windowCenter, width: h.windowWidth, source: 'tags' };
@@ -421,7 +470,8 @@ export async function readSlice(bytes: Uint8Array, decoder?: FrameDecoder): Prom
   }
   // Codecs hand back values at their natural width (possibly already sign-extended); masking to
   // BitsStored and sign-extending gives the same stored values for both paths.
-  let hu = storedToHu(stored, header);
+  const checked = storedToHuChecked(stored, header);
+  let hu = checked.hu;
   const rows = header.rows!;
   const columns = header.columns!;
   const resampled = rows !== SLICE_SIZE || columns !== SLICE_SIZE;
@@ -434,5 +484,6 @@ export async function readSlice(bytes: Uint8Array, decoder?: FrameDecoder): Prom
     resampled,
     window: sliceWindow(header),
     transferSyntaxUid,
+    huCorrection: checked.huCorrection,
   };
 }

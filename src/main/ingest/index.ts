@@ -27,6 +27,8 @@ export interface IngestOutcome {
   path: string;
   outcome: IngestOutcomeKind;
   reason?: string;
+  /** A stored slice whose values were not read as its header says: why (HuSlice.huCorrection). */
+  huCorrection?: string;
   sopUid?: string;
   seriesUid?: string;
   studyUid?: string;
@@ -79,6 +81,7 @@ function instanceRecord(
     originalRows: slice.originalRows,
     originalColumns: slice.originalColumns,
     resampled: slice.resampled,
+    huCorrection: slice.huCorrection,
     pixelSpacing: h.pixelSpacing,
     window: slice.window,
     rescaleSlope: h.rescaleSlope,
@@ -133,7 +136,7 @@ export class Ingest {
       if (outcome === 'conflict') {
         return { path, outcome, ...ids, reason: 'same SOPInstanceUID as a stored slice but different pixel data' };
       }
-      return { path, outcome, ...ids };
+      return { path, outcome, ...ids, ...(slice.huCorrection ? { huCorrection: slice.huCorrection } : {}) };
     } catch (err) {
       if (err instanceof SeriesStudyMismatch) {
         this.store.files.quarantine(path, fileSha, bytes.length, err.message);

@@ -31,6 +31,8 @@ export interface NewInstance {
   originalRows: number;
   originalColumns: number;
   resampled: boolean;
+  /** Why the stored values were not read as the header says (HuSlice.huCorrection); null when they were. */
+  huCorrection?: string | null | undefined;
   pixelSpacing?: readonly [number, number] | undefined;
   window: { center: number; width: number; source: 'tags' | 'default' };
   rescaleSlope: number;

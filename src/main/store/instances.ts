@@ -30,6 +30,8 @@ export interface InstanceRow {
   originalRows: number;
   originalColumns: number;
   resampled: boolean;
+  /** Why the stored values were not read as the header says; null when they were. */
+  huCorrection: string | null;
   windowCenter: number;
   windowWidth: number;
   windowSource: 'tags' | 'default';
@@ -64,6 +66,7 @@ function toInstanceRow(r: Record<string, unknown>): InstanceRow {
     originalRows: r.original_rows as number,
     originalColumns: r.original_columns as number,
     resampled: r.resampled === 1,
+    huCorrection: (r.hu_correction as string | null) ?? null,
     windowCenter: r.window_center as number,
     windowWidth: r.window_width as number,
     windowSource: r.window_source as 'tags' | 'default',
@@ -161,11 +164,11 @@ export class InstanceRepository {
         `INSERT INTO instances (sop_uid, series_uid, study_uid, instance_number, position_x, position_y, position_z,
            orientation, original_rows, original_columns, resampled, pixel_spacing, window_center, window_width,
            window_source, rescale_slope, rescale_intercept, transfer_syntax, file_sha256, pixel_sha256, hu_path,
-           source_path, received_at)
+           source_path, received_at, hu_correction)
          VALUES (@sopUid, @seriesUid, @studyUid, @instanceNumber, @positionX, @positionY, @positionZ,
            @orientation, @originalRows, @originalColumns, @resampled, @pixelSpacing, @windowCenter, @windowWidth,
            @windowSource, @rescaleSlope, @rescaleIntercept, @transferSyntax, @fileSha256, @pixelSha256, @huPath,
-           @sourcePath, @at)
+           @sourcePath, @at, @huCorrection)
          RETURNING id`,
       )
       .get({
@@ -192,6 +195,7 @@ export class InstanceRepository {
         huPath: i.huPath,
         sourcePath: i.sourcePath,
         at,
+        huCorrection: i.huCorrection ?? null,
       }) as { id: number };
     return row.id;
   }

@@ -85,6 +85,7 @@ function toSliceDetail(r: Record<string, unknown>, position: number): SeriesDeta
       source: r.window_source as 'tags' | 'default',
     },
     resampled: r.resampled === 1,
+    huCorrection: (r.hu_correction as string | null) ?? null,
     originalRows: r.original_rows as number,
     originalColumns: r.original_columns as number,
     orientation: numberList(r.orientation, 6),
@@ -238,7 +239,7 @@ export class SeriesRepository {
     const slices = this.db.prepare(
       // Until a series settles its slices have no index yet: show them in arrival order.
       `SELECT id, sop_uid, slice_index, instance_number, slice_position, window_center, window_width, window_source,
-              resampled, original_rows, original_columns, orientation, pixel_spacing
+              resampled, original_rows, original_columns, orientation, pixel_spacing, hu_correction
        FROM instances WHERE series_uid = @seriesUid ORDER BY slice_index IS NULL, slice_index, instance_number, id`,
     );
     return series.map((s) => ({

@@ -20,6 +20,7 @@ import * as m0008 from './0008-change-notices.js';
 import * as m0009 from './0009-job-leases.js';
 import * as m0010 from './0010-workstation-settings.js';
 import * as m0011 from './0011-series-contrast.js';
+import * as m0012 from './0012-hu-correction.js';
 
 /** SQL both dialects run as it is, or each dialect's own. */
 export type MigrationSql = string | Readonly<Record<Dialect, string>>;
@@ -58,4 +59,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: '0009-job-leases', up: m0009.up },
   { version: 10, name: '0010-workstation-settings', up: { sqlite: m0010.up, postgres: m0010.upPostgres } },
   { version: 11, name: '0011-series-contrast', up: m0011.up },
+  { version: 12, name: '0012-hu-correction', up: m0012.up },
 ];
