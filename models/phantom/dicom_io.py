@@ -206,6 +206,39 @@ def first_value(value) -> float | None:
         return None
 
 
+#: Some scanners write HU as 12-bit two's complement under a header that says unsigned with an
+#: intercept near 0 (a share of the RSNA 2019 head-CT files, among others): read as the header says,
+#: air (stored 3096) is +3096 HU. The app's reader (src/main/dicom/read.ts, wrappedTwelveBitShare)
+#: reads such a slice as two's complement when the header cannot hold air (unsigned 12-bit values,
+#: intercept above WRAPPED_AIR_CEILING_HU) and at least WRAPPED_SHARE_MIN of the values have the
+#: 12-bit sign bit set (no head slice is that much bone); this is the same rule, so training,
+#: evaluation and the app read one file alike.
+WRAPPED_AIR_CEILING_HU = -100.0
+WRAPPED_SHARE_MIN = 0.05
+
+
+def stored_to_hu(ds, raw: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """(HU float32, why the values were not read as the header says or None) for a dataset's stored
+    values ``raw`` (its ``pixel_array``, or one frame of it): raw x RescaleSlope + RescaleIntercept,
+    with 12-bit two's complement values labelled unsigned read as what they are."""
+    slope = float(getattr(ds, "RescaleSlope", 1) or 1)
+    intercept = float(getattr(ds, "RescaleIntercept", 0) or 0)
+    values = np.asarray(raw)
+    note = None
+    if (int(getattr(ds, "BitsAllocated", 0) or 0) == 16 and int(getattr(ds, "BitsStored", 0) or 0) == 12
+            and int(getattr(ds, "PixelRepresentation", 0) or 0) == 0 and intercept > WRAPPED_AIR_CEILING_HU):
+        shift = max(0, int(getattr(ds, "HighBit", 11) or 11) - 11)
+        twelve = (values.astype(np.uint16) >> shift) & 0xFFF
+        negative = twelve >= 2048
+        share = float(negative.mean()) if twelve.size else 0.0
+        if share >= WRAPPED_SHARE_MIN:
+            values = twelve.astype(np.int32) - 4096 * negative
+            note = (f"stored values read as 12-bit two's complement: the header says unsigned (PixelRepresentation 0) "
+                    f"with RescaleIntercept {intercept:g}, which cannot hold air and would put {round(share * 100)} % "
+                    "of the pixels at +2048 HU or more (air read as bone)")
+    return values.astype(np.float32) * np.float32(slope) + np.float32(intercept), note
+
+
 def read_series(folder: str | Path) -> DicomSeries:
     """Every ``*.dcm`` of ``folder`` as one series, ordered by position along the slice normal (right
     for a tilted gantry too), by InstanceNumber when a slice lacks its geometry."""
@@ -217,8 +250,7 @@ def read_series(folder: str | Path) -> DicomSeries:
             warnings.filterwarnings("ignore", message="Invalid value for VR UI")   # RSNA-style 'ID_<id>' UIDs
             ds = pydicom.dcmread(str(p))
             sop = str(ds.SOPInstanceUID)
-        hu = ds.pixel_array.astype(np.float32) * float(getattr(ds, "RescaleSlope", 1) or 1) \
-            + float(getattr(ds, "RescaleIntercept", 0) or 0)
+        hu, _ = stored_to_hu(ds, ds.pixel_array)
         iop, ipp = ds.get("ImageOrientationPatient"), ds.get("ImagePositionPatient")
         if iop is not None and ipp is not None:
             normal = np.cross([float(v) for v in iop[:3]], [float(v) for v in iop[3:]])

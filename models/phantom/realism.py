@@ -29,8 +29,10 @@ QUANTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99]
 def load_reference(path: Path = REFERENCE) -> tuple[np.ndarray, float]:
     import pydicom
 
+    from .dicom_io import stored_to_hu
+
     ds = pydicom.dcmread(str(path))   # JPEG 2000: needs python3-gdcm (apt)
-    hu = ds.pixel_array.astype(np.float32) * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+    hu, _ = stored_to_hu(ds, ds.pixel_array)
     return hu, float(ds.PixelSpacing[0])
 
 

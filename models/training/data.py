@@ -46,24 +46,25 @@ class DicomSlice:
     window: np.ndarray        # [2] float32 (centre, width)
     sop_id: str               # file stem, e.g. "ID_12cadc6af"
     study_uid: str
+    hu_correction: Optional[str] = None   # why the stored values were not read as the header says (dicom_io.stored_to_hu)
 
 
 def read_dicom(path: os.PathLike) -> DicomSlice:
-    """HU = raw x RescaleSlope + RescaleIntercept; window from the tags (brain 40/80 when absent)."""
+    """HU = raw x RescaleSlope + RescaleIntercept (12-bit two's complement labelled unsigned read as
+    what it is, as the app reads it: dicom_io.stored_to_hu); window from the tags (brain 40/80 when absent)."""
     import pydicom
 
-    from models.phantom.dicom_io import first_value   # with pydicom: only where DICOM is read
+    from models.phantom.dicom_io import first_value, stored_to_hu   # with pydicom: only where DICOM is read
 
     with warnings.catch_warnings():
         # RSNA files carry SOPInstanceUID "ID_<hex>", not a valid UI value; pydicom warns per file.
         warnings.simplefilter("ignore", UserWarning)
         ds = pydicom.dcmread(str(path))
-        raw = ds.pixel_array.astype(np.float32)
+        raw = ds.pixel_array
     if raw.ndim == 3:  # multi-frame: the contract is one slice; take the first frame
         raw = raw[0]
-    slope = float(getattr(ds, "RescaleSlope", 1) or 1)
-    intercept = float(getattr(ds, "RescaleIntercept", 0) or 0)
-    hu = resample(raw * slope + intercept)
+    hu, correction = stored_to_hu(ds, raw)
+    hu = resample(hu)
     center = first_value(ds.get("WindowCenter"))
     width = first_value(ds.get("WindowWidth"))
     if center is None or width is None or not math.isfinite(center) or not math.isfinite(width) or width <= 0:
@@ -73,6 +74,7 @@ def read_dicom(path: os.PathLike) -> DicomSlice:
         window=np.array([center, width], dtype=np.float32),
         sop_id=Path(path).stem,
         study_uid=str(getattr(ds, "StudyInstanceUID", "")),
+        hu_correction=correction,
     )
 
 

@@ -87,6 +87,55 @@ class RsnaReaderTest(unittest.TestCase):
         self.assertEqual(hu.dtype, torch.float32)
 
 
+def write_twelve_bit(path: Path, stored: np.ndarray, intercept: float) -> None:
+    """An unsigned 12-bit CT file (BitsStored 12 at HighBit 11) holding ``stored`` under ``intercept``."""
+    write_ct(path, np.zeros(stored.shape, np.int16), "1.2.3.99", intercept=intercept)
+    ds = pydicom.dcmread(str(path))
+    ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
+    ds.PixelData = stored.astype("<u2").tobytes()
+    ds.save_as(str(path), write_like_original=False)
+
+
+class WrappedTwelveBitTest(unittest.TestCase):
+    """12-bit two's complement labelled unsigned with intercept 0 (a share of the RSNA 2019 files):
+    read as what it is, as the app reads it (test/main/dicom/wrapped-twelve-bit.test.ts)."""
+
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        yy, xx = np.mgrid[:512, :512]
+        head = (yy - 256) ** 2 + (xx - 256) ** 2 < 180 ** 2
+        rng = np.random.default_rng(1)
+        self.hu = np.where(head, rng.integers(0, 80, (512, 512)), -1000).astype(np.int32)
+        self.hu[250:260, 100:110] = 1800   # dense bone stays bone
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def test_wrapped_values_read_as_twos_complement(self) -> None:
+        path = self.root / "ID_wrapped.dcm"
+        write_twelve_bit(path, self.hu & 0xFFF, 0.0)
+        s = D.read_dicom(path)
+        np.testing.assert_array_equal(s.hu, self.hu.astype(np.float32))
+        self.assertRegex(s.hu_correction, r"^stored values read as 12-bit two's complement: the header says unsigned "
+                                          r"\(PixelRepresentation 0\) with RescaleIntercept 0, which cannot hold air "
+                                          r"and would put \d+ % of the pixels at \+2048 HU or more \(air read as bone\)$")
+
+    def test_headers_that_hold_air_or_few_sign_bits_read_as_they_say(self) -> None:
+        offset = self.root / "ID_offset.dcm"
+        write_twelve_bit(offset, self.hu + 1024, -1024.0)
+        s = D.read_dicom(offset)
+        np.testing.assert_array_equal(s.hu, self.hu.astype(np.float32))
+        self.assertIsNone(s.hu_correction)
+        # intercept 0 and only the bone patch at 2048 or above (0.04 % of the slice): as the header says
+        bright = self.root / "ID_bright.dcm"
+        stored = np.where(self.hu < 0, 0, self.hu) + np.where(self.hu == 1800, 400, 0)
+        write_twelve_bit(bright, stored, 0.0)
+        s = D.read_dicom(bright)
+        np.testing.assert_array_equal(s.hu, stored.astype(np.float32))
+        self.assertIsNone(s.hu_correction)
+
+
 class PhantomStreamTest(unittest.TestCase):
     def test_stream_and_arrays(self) -> None:
         with phantom_or_standin():
