@@ -109,6 +109,17 @@ function summarise(outcomes: IngestOutcome[]): Record<string, number> {
   return counts;
 }
 
+/**
+ * One line for the files stored with HU read other than their header says (the DICOM reader's one
+ * correction), or null when there are none: whoever imported them should know, and tell the sender.
+ */
+function huCorrectedLine(outcomes: readonly IngestOutcome[]): string | null {
+  const corrected = outcomes.filter((o) => o.huCorrection !== undefined);
+  const first = corrected[0];
+  if (!first) return null;
+  return `HU corrected in ${corrected.length} stored file(s) (first: ${printable(first.path)}): ${printable(first.huCorrection ?? '')}`;
+}
+
 /** Prints an import's summary (text or JSON) and returns its exit code (EXIT, above). */
 function reportImport(outcomes: IngestOutcome[], opts: { modelsLoaded: number; json: boolean; requireModel: boolean }, out: Out): number {
   const counts = summarise(outcomes);
@@ -116,7 +127,6 @@ function reportImport(outcomes: IngestOutcome[], opts: { modelsLoaded: number; j
   // Unchanged files that an earlier import refused are still refused: say so every time.
   const stillRefused = outcomes.filter((o) => o.outcome === 'unchanged' && o.reason !== undefined);
   const skipped = outcomes.filter((o) => o.outcome === 'skipped');
-  // Stored, but with HU read other than the header says: the reader of the import should know.
   const corrected = outcomes.filter((o) => o.huCorrection !== undefined);
   const noModel = opts.modelsLoaded === 0 && opts.requireModel;
   if (opts.json) {
@@ -131,12 +141,8 @@ function reportImport(outcomes: IngestOutcome[], opts: { modelsLoaded: number; j
     for (const r of refused) out(`  refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
     for (const r of stillRefused) out(`  still refused ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
     for (const r of skipped) out(`  skipped ${printable(r.path)}: ${printable(r.reason ?? '')}\n`);
-    if (corrected.length) {
-      const first = corrected[0]!;
-      out(
-        `  HU corrected in ${corrected.length} stored file(s) (first: ${printable(first.path)}): ${printable(first.huCorrection ?? '')}\n`,
-      );
-    }
+    const correctedLine = huCorrectedLine(outcomes);
+    if (correctedLine) out(`  ${correctedLine}\n`);
     if (noModel) {
       out('NO MODEL LOADED: nothing was scored; the series wait as "awaiting model" (see `triage status`).\n');
       out('  Install models (models/manifest.json) or pass --no-models to import without scoring.\n');
@@ -365,6 +371,8 @@ function registerEvaluateCommand(program: Command, out: Out): void {
         const outcomes = await core.importFolder(opts.data, undefined, (p) => !/\.(csv|json|md|txt)$/i.test(p));
         const refused = outcomes.filter((o) => o.outcome === 'quarantined' || o.outcome === 'conflict');
         for (const r of refused) log(`refused ${printable(r.path)}: ${printable(r.reason ?? '')}`);
+        const correctedLine = huCorrectedLine(outcomes);
+        if (correctedLine) log(correctedLine);
         const report = evaluateStored({
           predictions: core.store.predictions.all(),
           labels,

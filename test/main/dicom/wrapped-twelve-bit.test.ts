@@ -5,7 +5,7 @@
  * series detail carries it, and an import reports it. Files are real phantom DICOM rewritten by
  * pydicom (test/fixtures/dicom_fixtures.py), so the test runs without the shared corpus.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,8 +90,10 @@ describe("12-bit two's complement labelled unsigned", () => {
     mkdirSync(inbox);
     copyFileSync(variant('in-wrapped.dcm', '--twelve-bit', 'wrapped'), join(inbox, 'wrapped.dcm'));
     const core = compose({ dataDir: join(dir.path, 'data'), settleMs: 300, stableMs: 300 });
+    let correction: string | undefined;
     try {
       const [outcome] = await core.importFolder(inbox);
+      correction = outcome!.huCorrection;
       expect(outcome!.outcome).toBe('stored');
       expect(outcome!.huCorrection).toMatch(/^stored values read as 12-bit two's complement/);
       const row = withDatabase(core.dataDir, (db) => db.prepare('SELECT hu_correction FROM instances').get() as { hu_correction: string });
@@ -101,5 +103,15 @@ describe("12-bit two's complement labelled unsigned", () => {
     } finally {
       await core.stop();
     }
+    // `triage import` says it in its summary, and lists the files with --json.
+    const cli = (data: string, ...args: string[]) =>
+      spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'triage.mjs'), '--data-dir', join(dir.path, data), '--init', 'import', '--no-models', ...args, inbox], {
+        encoding: 'utf8',
+      });
+    const text = cli('cli-text');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/\n {2}HU corrected in 1 stored file\(s\) \(first: .*wrapped\.dcm\): stored values read as 12-bit two's complement/);
+    const json = JSON.parse(cli('cli-json', '--json').stdout) as { huCorrectedFiles: { path: string; huCorrection: string }[] };
+    expect(json.huCorrectedFiles).toEqual([expect.objectContaining({ path: join(inbox, 'wrapped.dcm'), huCorrection: correction })]);
   });
 });
