@@ -277,6 +277,7 @@ export function Viewer(props: {
   const { preset, setPreset, drag, currentWindow, windowName } = useDisplayWindow(slice);
   const { predictions, stripModelId, stripValues, choose: chooseStripModel } = useStrip(detail, slices);
   const currentP: LabelProbabilities | null = stripValues[index] ?? null;
+  const huNote = slice ? huCorrectionNote(slice) : null;
   const [showMap, setShowMap] = useState(false);
   const keySlices = useMemo(() => (detail ? keySlicesIn(detail, slices) : []), [detail, slices]);
   const keyPixels = useKeySlicePixels(cache, keySlices);
@@ -317,9 +318,9 @@ export function Viewer(props: {
               showMap={showMap}
             />
           </div>
-          {slice && huCorrectionNote(slice) && (
+          {huNote && (
             <div className="notice small" role="note" data-testid="slice-hu-correction">
-              {huCorrectionNote(slice)}
+              {huNote}
             </div>
           )}
           <StripPanel
