@@ -135,6 +135,7 @@ export class Store {
       studies: this.studies.count(),
       series: this.series.count(),
       instances: this.instances.count(),
+      instancesHuCorrected: this.instances.huCorrectedCount(),
       quarantined: this.files.unresolvedCount(),
       conflicts: this.files.conflictCount(),
       seriesReceiving: this.series.count('receiving'),

@@ -203,4 +203,9 @@ export class InstanceRepository {
   count(): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM instances').get() as { n: number }).n;
   }
+
+  /** Slices whose stored values were not read as their header says (a sender to tell). */
+  huCorrectedCount(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM instances WHERE hu_correction IS NOT NULL').get() as { n: number }).n;
+  }
 }

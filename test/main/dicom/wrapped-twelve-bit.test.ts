@@ -100,6 +100,8 @@ describe("12-bit two's complement labelled unsigned", () => {
       expect(row.hu_correction).toBe(outcome!.huCorrection);
       const [series] = core.store.series.ofStudy(outcome!.studyUid!);
       expect(series!.slices[0]!.huCorrection).toBe(outcome!.huCorrection);
+      // `triage status` counts them, for whoever looks after the site's senders.
+      expect(core.status().counts).toMatchObject({ instances: 1, instancesHuCorrected: 1 });
     } finally {
       await core.stop();
     }

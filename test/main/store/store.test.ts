@@ -41,6 +41,7 @@ eachBackend('the store', 'triage-store-', (fresh) => {
       studies: 2,
       series: 2,
       instances: 5,
+      instancesHuCorrected: 0,
       quarantined: 1,
       conflicts: 0,
       seriesReceiving: 1,
