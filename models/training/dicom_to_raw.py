@@ -3,7 +3,8 @@
     /usr/bin/python3 -m models.training.dicom_to_raw --out /tmp/x a.dcm b.dcm
 
 Writes ``hu.f32`` (little-endian float32 [N,512,512]), ``window.f32`` ([N,2] centre, width) and
-``meta.json``. The ONNX parity test feeds these same bytes to onnxruntime-node and to PyTorch.
+``meta.json`` (with each slice's HU correction, null for a slice read as its header says). The
+ONNX parity test feeds these same bytes to onnxruntime-node and to PyTorch.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     np.stack([s.window for s in slices]).astype("<f4").tofile(out / "window.f32")
     (out / "meta.json").write_text(json.dumps({
         "n": len(slices), "shape": [len(slices), 1, 512, 512], "files": args.files,
-        "windows": [s.window.tolist() for s in slices]}, indent=2))
+        "windows": [s.window.tolist() for s in slices], "huCorrections": [s.hu_correction for s in slices]}, indent=2))
 
 
 if __name__ == "__main__":

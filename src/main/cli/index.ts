@@ -127,11 +127,10 @@ function reportImport(outcomes: IngestOutcome[], opts: { modelsLoaded: number; j
   // Unchanged files that an earlier import refused are still refused: say so every time.
   const stillRefused = outcomes.filter((o) => o.outcome === 'unchanged' && o.reason !== undefined);
   const skipped = outcomes.filter((o) => o.outcome === 'skipped');
-  const corrected = outcomes.filter((o) => o.huCorrection !== undefined);
   const noModel = opts.modelsLoaded === 0 && opts.requireModel;
   if (opts.json) {
     const { modelsLoaded } = opts;
-    out(`${JSON.stringify({ files: outcomes.length, ...counts, stillRefused: stillRefused.length, modelsLoaded, refused, stillRefusedFiles: stillRefused, skippedFiles: skipped, huCorrectedFiles: corrected }, null, 2)}\n`);
+    out(`${JSON.stringify({ files: outcomes.length, ...counts, stillRefused: stillRefused.length, modelsLoaded, refused, stillRefusedFiles: stillRefused, skippedFiles: skipped, huCorrectedFiles: outcomes.filter((o) => o.huCorrection !== undefined) }, null, 2)}\n`);
   } else {
     out(
       `${outcomes.length} file(s): ${counts.stored} stored, ${counts.duplicate} duplicate, ${counts.unchanged} already imported` +

@@ -58,6 +58,8 @@ describe("12-bit two's complement labelled unsigned", () => {
     execFileSync(PYTHON, ['-m', 'models.training.dicom_to_raw', '--out', raw, wrapped], { cwd: REPO_ROOT, stdio: 'pipe' });
     const buf = readFileSync(join(raw, 'hu.f32'));
     expect(differing(slice.hu, Array.from(new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4)))).toBe(0);
+    // and says why in the same words
+    expect((JSON.parse(readFileSync(join(raw, 'meta.json'), 'utf8')) as { huCorrections: string[] }).huCorrections).toEqual([slice.huCorrection]);
   });
 
   it('leaves unsigned 12-bit values under an intercept that holds air as the header says', async () => {
